@@ -1,0 +1,65 @@
+#!/usr/bin/env bun
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { CliError, EXIT } from "./errors.ts";
+import { killAllFfmpeg } from "./ffmpeg.ts";
+import { listenForShutdown } from "./shutdown.ts";
+import { VERSION } from "./version.ts";
+
+/** The single exit point: commands return an exit code or throw; only this function prints errors and exits. */
+async function main(argv: string[]): Promise<number> {
+  const shutdown = listenForShutdown();
+  let code: number = EXIT.ok;
+  const notYet = (what: string) => () => {
+    throw new CliError(`'vat ${what}' is not available in this version of vat (${VERSION}); see 'vat --help'`, 1);
+  };
+  try {
+    await yargs(argv)
+      .scriptName("vat")
+      .usage("vat, the video analysis tool: how a live video stream really arrives\n\nUsage: vat <command> [options]")
+      .version(VERSION)
+      .strict()
+      .demandCommand(1, "name a command: serve or client (see vat --help)")
+      .recommendCommands()
+      .command(
+        "serve",
+        "generate a live test signal (a QR code in every frame) and serve it as HLS",
+        async (y) => (await import("./commands/serve.ts")).serveOptions(y),
+        async (args) => {
+          code = await (await import("./commands/serve.ts")).runServe(args, shutdown);
+        },
+      )
+      .command(
+        "client",
+        "pull a stream, read every frame's code, measure latency, fps, drops and stalls into SQLite",
+        async (y) => (await import("./commands/client.ts")).clientOptions(y),
+        async (args) => {
+          code = await (await import("./commands/client.ts")).runClient(args, shutdown);
+        },
+      )
+      .command("launch", "start a server as an AWS Fargate task (or --local), measure it, always stop it", {}, notYet("launch"))
+      .command("generate", "make prerecorded test videos and parameter sweeps", {}, notYet("generate"))
+      .command("report", "compare many runs in one report", {}, notYet("report"))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new CliError(`${msg.replace(/\n+/g, " ")} (see vat --help)`);
+      })
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .parseAsync();
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`vat: ${err.message}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`vat: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+      code = EXIT.failure;
+    }
+  } finally {
+    killAllFfmpeg();
+    shutdown.dispose();
+  }
+  return code;
+}
+
+process.exitCode = await main(hideBin(process.argv));
+process.exit(process.exitCode);

@@ -1,0 +1,130 @@
+import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
+import { parseInputVideo, parseRawOutputSize } from "./ffmpeg-output.ts";
+
+export interface DecodedFrame {
+  /** Luma plane; the buffer is reused for the next frame, so copy what you keep. */
+  gray: Uint8Array;
+  width: number;
+  height: number;
+  decodedAtMs: number;
+}
+
+export type DecoderInput = { kind: "mpegts-pipe" } | { kind: "url"; url: string };
+
+/** ffmpeg arguments: any input → 8-bit gray frames on stdout, one per decoded picture, none added or dropped. */
+export function decoderArgs(input: DecoderInput): string[] {
+  const src = input.kind === "mpegts-pipe" ? ["-f", "mpegts", "-i", "pipe:0"] : ["-i", input.url];
+  return [
+    "-hide_banner", "-nostats", "-loglevel", "info",
+    // Start at once (the default probing buffers 5 s of input), decode with no reorder delay on one thread (frame
+    // threads would hold frames back by the thread count), and flush every frame to the pipe.
+    "-probesize", "131072", "-analyzeduration", "0", "-flags", "low_delay", "-threads", "1",
+    ...src,
+    "-map", "0:v:0", "-an", "-sn", "-dn",
+    "-f", "rawvideo", "-pix_fmt", "gray", "-fps_mode", "passthrough", "-flush_packets", "1",
+    "pipe:1",
+  ];
+}
+
+/**
+ * One long-lived ffmpeg turning a byte stream (or a URL) into gray frames. Frames are handed over synchronously and
+ * in order; while the handler runs, ffmpeg waits on the pipe.
+ */
+export class FrameDecoder {
+  private readonly child: FfmpegChild;
+  private readonly stderr: StderrTail;
+  private stderrText = "";
+  private size: { width: number; height: number } | null = null;
+  private frame = new Uint8Array(0);
+  private filled = 0;
+  private pending: Uint8Array[] = [];
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  input: { codec: string; width: number; height: number } | null = null;
+  framesOut = 0;
+  /** An error thrown by the frame handler: decoding stops and the owner rethrows it. */
+  failure: unknown = null;
+
+  constructor(
+    ffmpeg: string,
+    input: DecoderInput,
+    private readonly onFrame: (f: DecodedFrame) => void,
+    now: () => number = Date.now,
+  ) {
+    this.child = spawnFfmpeg(ffmpeg, decoderArgs(input));
+    this.stderr = new StderrTail(this.child.stderr, 30, (line) => {
+      if (this.size) return;
+      this.stderrText += `${line}\n`;
+      this.input ??= parseInputVideo(this.stderrText);
+      const size = parseRawOutputSize(this.stderrText);
+      if (size) {
+        this.size = size;
+        this.frame = new Uint8Array(size.width * size.height);
+        for (const chunk of this.pending.splice(0)) this.consume(chunk, now);
+      }
+    });
+    this.child.stdout.on("data", (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (this.size) this.consume(bytes, now);
+      else this.pending.push(Uint8Array.from(bytes));
+    });
+    if (input.kind === "url") this.child.stdin.end();
+    this.exited = new Promise((resolve) => this.child.once("close", (code, signal) => resolve({ code, signal })));
+  }
+
+  get lastError(): string {
+    return this.stderr.last;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!this.alive || this.child.stdin.writableEnded) return;
+    if (this.child.stdin.write(bytes)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.child.stdin.off("drain", done);
+        this.child.off("exit", done);
+        resolve();
+      };
+      this.child.stdin.once("drain", done);
+      this.child.once("exit", done);
+    });
+  }
+
+  /** Ends the input and waits until every frame has come out (or timeoutMs passed, then kills ffmpeg). */
+  async finish(timeoutMs = 5000): Promise<void> {
+    if (!this.child.stdin.writableEnded) this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+
+  private consume(chunk: Uint8Array, now: () => number): void {
+    const frameBytes = this.frame.length;
+    let off = 0;
+    while (off < chunk.length) {
+      const take = Math.min(frameBytes - this.filled, chunk.length - off);
+      this.frame.set(chunk.subarray(off, off + take), this.filled);
+      this.filled += take;
+      off += take;
+      if (this.filled === frameBytes) {
+        this.filled = 0;
+        this.framesOut++;
+        try {
+          this.onFrame({ gray: this.frame, width: this.size!.width, height: this.size!.height, decodedAtMs: now() });
+        } catch (err) {
+          this.failure ??= err;
+          this.child.stdout.removeAllListeners("data");
+          this.child.kill("SIGKILL");
+          return;
+        }
+      }
+    }
+  }
+}

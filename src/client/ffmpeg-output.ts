@@ -1,0 +1,17 @@
+/** Parsers for what ffmpeg prints on stderr. Pure. */
+
+/** The size of the raw video ffmpeg writes: the first "Video: rawvideo … WxH" line after "Output #0". */
+export function parseRawOutputSize(stderr: string): { width: number; height: number } | null {
+  const at = stderr.indexOf("Output #0");
+  if (at < 0) return null;
+  const m = /Video: rawvideo[^\n]*?, (\d{2,5})x(\d{2,5})/.exec(stderr.slice(at));
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+}
+
+/** The input's codec and size, from the first "Stream #0:N…: Video: codec …, WxH" line under "Input #0". */
+export function parseInputVideo(stderr: string): { codec: string; width: number; height: number } | null {
+  const at = stderr.indexOf("Input #0");
+  if (at < 0) return null;
+  const m = /Stream #0:\d+[^\n]*?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})/.exec(stderr.slice(at));
+  return m ? { codec: m[1]!, width: Number(m[2]), height: Number(m[3]) } : null;
+}

@@ -1,0 +1,337 @@
+import { decodePayload } from "../signal/payload.ts";
+import { SIZE_NAMES } from "../signal/profiles.ts";
+import { VERSION } from "../version.ts";
+import { estimateOffset, type ClockOffset, type ClockSample } from "./clock.ts";
+import { FrameDecoder, type DecodedFrame } from "./decoder.ts";
+import { HlsSource, type SourceEvent } from "./hls-source.ts";
+import { fetchJson, type Fetch } from "./http.ts";
+import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } from "./metrics.ts";
+import { QrReader } from "./qr-reader.ts";
+import { RunStore, toCsv } from "./store.ts";
+import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+
+export interface ClientConfig {
+  url: string;
+  db: string;
+  windowMs: number;
+  frameLimit: number | null;
+  durationMs: number | null;
+  storeFrames: boolean;
+  csvDir: string | null;
+  clockSync: boolean;
+  connectTimeoutMs: number;
+  maxOutageMs: number;
+  pollMs: number;
+  ffmpeg: string;
+}
+
+export interface LiveStatus {
+  elapsedMs: number;
+  frames: number;
+  fps: number | null;
+  latencyP50Ms: number | null;
+  dropped: number;
+  unreadable: number;
+  outage: boolean;
+}
+
+export interface SessionObserver {
+  info(line: string): void;
+  window(w: WindowSummary): void;
+  event(e: { kind: string; atMs: number; durationMs?: number; detail: string }): void;
+  status(s: LiveStatus): void;
+}
+
+export interface SessionResult {
+  runId: number;
+  db: string;
+  url: string;
+  playlistUrl: string | null;
+  streamId: string | null;
+  params: Record<string, unknown> | null;
+  clock: ClockOffset | null;
+  startedAtMs: number;
+  endedAtMs: number;
+  stopReason: string;
+  summary: RunSummary;
+  outages: number;
+  outageMs: number;
+  windows: number;
+}
+
+export interface SessionDeps {
+  fetch: Fetch;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+const defaultDeps: SessionDeps = {
+  fetch: (url, init) => fetch(url, init),
+  now: Date.now,
+  sleep: (ms) => Bun.sleep(ms),
+};
+
+export function isHttpUrl(url: string): boolean {
+  return /^https?:\/\//i.test(url);
+}
+
+/** A server root (http://host:5000) means vat's playlist path; a URL naming a file is used as it is. */
+export function playlistUrlFor(url: string): string {
+  const u = new URL(url);
+  if (u.pathname === "/" || u.pathname === "") return new URL("/video/stream.m3u8", u).href;
+  return u.href;
+}
+
+/**
+ * One measurement run: connect, learn the stream's parameters and clock offset, then read every frame until a limit,
+ * a stop request or the end of the stream, writing windows, frames and events to the store as it goes.
+ */
+export async function runSession(
+  cfg: ClientConfig,
+  stopRequested: () => string | null,
+  observer: SessionObserver,
+  deps: SessionDeps = defaultDeps,
+): Promise<SessionResult> {
+  const http = isHttpUrl(cfg.url);
+  const playlistUrl = http ? playlistUrlFor(cfg.url) : null;
+  const events: SourceEvent[] = [];
+  let outageOpen = false;
+  let store: RunStore | null = null;
+  let runId = 0;
+  const onEvent = (e: SourceEvent) => {
+    events.push(e);
+    if (e.kind === "outage") outageOpen = true;
+    if (e.kind === "reconnect") outageOpen = false;
+    observer.event(e);
+    if (store) store.writeEvent(runId, e);
+  };
+  const source = playlistUrl
+    ? new HlsSource(playlistUrl, {
+        fetch: deps.fetch,
+        now: deps.now,
+        sleep: deps.sleep,
+        pollMs: cfg.pollMs,
+        requestTimeoutMs: 5000,
+        connectTimeoutMs: cfg.connectTimeoutMs,
+        maxOutageMs: cfg.maxOutageMs,
+        onEvent,
+      })
+    : null;
+  if (source) await source.connect();
+
+  const root = playlistUrl ? new URL("/", source!.url).href : null;
+  const params = root ? await readParams(deps.fetch, root) : null;
+  const vat = (params?.vat ?? null) as Record<string, unknown> | null;
+  let clock: ClockOffset | null = null;
+  if (root && cfg.clockSync) {
+    clock = await syncClock(deps, root);
+    if (!clock) observer.info("the server has no /time: latency assumes both clocks agree (use NTP on both ends)");
+  }
+  const reader = await QrReader.create();
+  store = new RunStore(cfg.db);
+  const startedAtMs = deps.now();
+  const nominalFps = numberOr(vat?.fps ?? params?.FPS, null);
+  const sizeIndex = numberOr(params?.IMAGE_SIZE, null);
+  runId = store.createRun({
+    startedAtMs,
+    url: cfg.url,
+    playlistUrl: source?.url ?? null,
+    streamId: (vat?.streamId as string | undefined) ?? (params?.ID as string | undefined) ?? null,
+    imageSize: sizeIndex,
+    sizeName: (vat?.size as string | undefined) ?? (sizeIndex !== null ? (SIZE_NAMES[sizeIndex] ?? null) : null),
+    fps: nominalFps,
+    cpu: params?.CPU != null ? String(params.CPU) : null,
+    memory: params?.MEMORY != null ? String(params.MEMORY) : null,
+    videoType: (params?.VIDEO_TYPE as string | undefined) ?? null,
+    params,
+    clockOffsetMs: clock?.offsetMs ?? 0,
+    clockUncertaintyMs: clock?.uncertaintyMs ?? null,
+    clockSynced: clock !== null,
+    windowMs: cfg.windowMs,
+    vatVersion: VERSION,
+    options: { ...cfg, ffmpeg: undefined },
+  });
+  for (const e of events) store.writeEvent(runId, e);
+
+  const meter = new StreamMeter({
+    startMs: startedAtMs,
+    windowMs: cfg.windowMs,
+    clockOffsetMs: clock?.offsetMs ?? 0,
+    nominalFps,
+  });
+  let pending: FrameRecord[] = [];
+  let windows = 0;
+  const flush = (closed: WindowSummary[]) => {
+    for (const w of closed) {
+      const cut = pending.findIndex((f) => f.arrivedAtMs >= w.endMs);
+      const mine = cut < 0 ? pending : pending.slice(0, cut);
+      pending = cut < 0 ? [] : pending.slice(cut);
+      store!.writeWindow(runId, w, cfg.storeFrames ? mine : []);
+      windows++;
+      observer.window(w);
+    }
+  };
+
+  // Frames leave the decoder in segment order; each takes its segment's arrival stamp.
+  const queue: { sequence: number; arrivedAtMs: number; remaining: number }[] = [];
+  let limitReached = false;
+  const onFrame = (f: DecodedFrame) => {
+    if (limitReached) return;
+    const t0 = performance.now();
+    const read = reader.read(f.gray, f.width, f.height);
+    const readMs = performance.now() - t0;
+    let arrivedAtMs = f.decodedAtMs;
+    let segment: number | null = null;
+    const head = queue[0];
+    if (head) {
+      arrivedAtMs = head.arrivedAtMs;
+      segment = head.sequence;
+      if (--head.remaining <= 0) queue.shift();
+    }
+    flush(meter.closeWindowsUpTo(arrivedAtMs));
+    const r = meter.push({
+      arrivedAtMs,
+      decodedAtMs: f.decodedAtMs,
+      payload: read ? decodePayload(read.text) : null,
+      readMs,
+      segment,
+    });
+    pending.push(r.record);
+    if (r.stall) {
+      store!.writeEvent(runId, {
+        kind: "stall",
+        atMs: r.stall.atMs,
+        durationMs: r.stall.durationMs,
+        detail: `no new frame for ${Math.round(r.stall.durationMs)} ms before frame ${r.stall.frameNumber}`,
+      });
+    }
+    if (r.restarted) {
+      onEvent({ kind: "stream-restart", atMs: arrivedAtMs, detail: `frame numbers started over at ${r.record.frameNumber}` });
+    }
+    if (cfg.frameLimit !== null && meter.totals.decoded >= cfg.frameLimit) limitReached = true;
+  };
+
+  const shouldStop = (): string | null => {
+    const s = stopRequested();
+    if (s) return s;
+    if (limitReached) return "frame limit";
+    if (cfg.durationMs !== null && deps.now() - startedAtMs >= cfg.durationMs) return "duration";
+    return null;
+  };
+
+  const ticker = setInterval(() => {
+    const now = deps.now();
+    const grace = 3000 + 2 * (Number(vat?.segmentS) || 2) * 1000;
+    flush(meter.closeWindowsUpTo(now - grace));
+    const s = meter.summary();
+    observer.status({
+      elapsedMs: now - startedAtMs,
+      frames: s.framesDecoded,
+      fps: recentFps(meter),
+      latencyP50Ms: s.latencyP50Ms,
+      dropped: s.dropped,
+      unreadable: s.unreadable,
+      outage: outageOpen,
+    });
+  }, 500);
+
+  let stopReason = "";
+  try {
+    if (source) {
+      let decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
+      const outcome = await source.run(async (seg) => {
+        if (seg.discontinuity) {
+          // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
+          await decoder.finish();
+          queue.length = 0;
+          decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
+        }
+        if (seg.frames > 0) queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: seg.frames });
+        await decoder.write(seg.bytes);
+        if (decoder.failure) throw decoder.failure;
+      }, () => shouldStop() !== null);
+      stopReason = shouldStop() ?? (outcome === "ended" ? "end of stream" : "stopped");
+      await decoder.finish();
+      if (decoder.failure) throw decoder.failure;
+    } else {
+      const decoder = new FrameDecoder(cfg.ffmpeg, { kind: "url", url: cfg.url }, onFrame, deps.now);
+      while (decoder.alive && shouldStop() === null) await deps.sleep(50);
+      stopReason = shouldStop() ?? "end of stream";
+      if (decoder.alive) decoder.kill();
+      const { code } = await decoder.exited;
+      if (decoder.failure) throw decoder.failure;
+      if (meter.totals.decoded === 0 && code !== 0 && stopReason === "end of stream") {
+        const { CliError } = await import("../errors.ts");
+        throw new CliError(`cannot read '${cfg.url}': ${decoder.lastError || `ffmpeg exit code ${code}`}`);
+      }
+    }
+  } finally {
+    clearInterval(ticker);
+  }
+  const endedAtMs = deps.now();
+  flush(meter.finish(endedAtMs));
+  const summary = meter.summary();
+  store.finishRun(runId, endedAtMs, stopReason, summary);
+  if (cfg.csvDir) exportCsv(store, runId, cfg.csvDir);
+  store.close();
+  const reconnects = events.filter((e) => e.kind === "reconnect");
+  return {
+    runId,
+    db: cfg.db,
+    url: cfg.url,
+    playlistUrl: source?.url ?? null,
+    streamId: (vat?.streamId as string | undefined) ?? null,
+    params,
+    clock,
+    startedAtMs,
+    endedAtMs,
+    stopReason,
+    summary,
+    outages: events.filter((e) => e.kind === "outage").length,
+    outageMs: reconnects.reduce((s, e) => s + (e.durationMs ?? 0), 0),
+    windows,
+  };
+}
+
+function recentFps(meter: StreamMeter): number | null {
+  const s = meter.summary();
+  return s.fpsAchieved;
+}
+
+function numberOr<T>(v: unknown, fallback: T): number | T {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+  return Number.isFinite(n) ? n : fallback;
+}
+
+async function readParams(fetchFn: Fetch, root: string): Promise<Record<string, unknown> | null> {
+  const r = await fetchJson(fetchFn, new URL("params", root).href, 3000);
+  return r.ok && r.value && typeof r.value === "object" ? (r.value as Record<string, unknown>) : null;
+}
+
+const CLOCK_SAMPLES = 8;
+
+async function syncClock(deps: SessionDeps, root: string): Promise<ClockOffset | null> {
+  const samples: ClockSample[] = [];
+  const url = new URL("time", root).href;
+  for (let i = 0; i < CLOCK_SAMPLES; i++) {
+    const sentMs = deps.now();
+    const r = await fetchJson(deps.fetch, url, 2000);
+    const receivedMs = deps.now();
+    if (!r.ok) {
+      if (i === 0) return null;
+      continue;
+    }
+    const serverMs = (r.value as { nowMs?: unknown })?.nowMs;
+    if (typeof serverMs !== "number") return null;
+    samples.push({ sentMs, serverMs, receivedMs });
+  }
+  return estimateOffset(samples);
+}
+
+function exportCsv(store: RunStore, runId: number, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const table of ["windows", "frames", "events"] as const) {
+    writeFileSync(join(dir, `run-${runId}-${table}.csv`), toCsv(store.rows(table, runId)));
+  }
+}

@@ -1,0 +1,211 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { CliError } from "../errors.ts";
+import type { SourceEvent } from "./hls-source.ts";
+import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at_ms INTEGER NOT NULL,
+  ended_at_ms INTEGER,
+  status TEXT NOT NULL DEFAULT 'running',
+  url TEXT NOT NULL,
+  playlist_url TEXT,
+  stream_id TEXT,
+  image_size INTEGER,
+  size_name TEXT,
+  fps REAL,
+  cpu TEXT,
+  memory TEXT,
+  video_type TEXT,
+  params_json TEXT,
+  clock_offset_ms REAL NOT NULL DEFAULT 0,
+  clock_uncertainty_ms REAL,
+  clock_synced INTEGER NOT NULL DEFAULT 0,
+  window_ms INTEGER NOT NULL,
+  vat_version TEXT NOT NULL,
+  options_json TEXT,
+  summary_json TEXT
+);
+CREATE TABLE IF NOT EXISTS frames (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  idx INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  frame_number INTEGER,
+  generated_at_ms REAL,
+  arrived_at_ms REAL NOT NULL,
+  decoded_at_ms REAL NOT NULL,
+  played_at_ms REAL,
+  latency_ms REAL,
+  gap_before INTEGER NOT NULL,
+  segment INTEGER,
+  read_ms REAL,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS windows (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  idx INTEGER NOT NULL,
+  start_ms REAL NOT NULL,
+  end_ms REAL NOT NULL,
+  frames_decoded INTEGER NOT NULL,
+  frames_new INTEGER NOT NULL,
+  fps_achieved REAL NOT NULL,
+  fps_stream REAL,
+  dropped INTEGER NOT NULL,
+  duplicates INTEGER NOT NULL,
+  out_of_order INTEGER NOT NULL,
+  unreadable INTEGER NOT NULL,
+  stalls INTEGER NOT NULL,
+  stall_ms REAL NOT NULL,
+  latency_min_ms REAL,
+  latency_p50_ms REAL,
+  latency_p95_ms REAL,
+  latency_max_ms REAL,
+  latency_mean_ms REAL,
+  jitter_ms REAL,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  at_ms REAL NOT NULL,
+  kind TEXT NOT NULL,
+  duration_ms REAL,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id, at_ms);
+
+-- The Python prototype's tables, as views, so its notebooks keep working (times in seconds, server clock).
+CREATE VIEW IF NOT EXISTS stream_data AS
+  SELECT f.frame_number AS frame_number, f.idx AS frame_number_received,
+         f.generated_at_ms / 1000.0 AS time_generated,
+         (f.arrived_at_ms + r.clock_offset_ms) / 1000.0 AS time_received,
+         f.run_id AS analysis_number
+  FROM frames f JOIN runs r ON r.id = f.run_id
+  WHERE f.kind <> 'unreadable';
+CREATE VIEW IF NOT EXISTS stream_params AS
+  SELECT cpu, memory AS ram, image_size, fps, video_type, id AS analysis_number FROM runs;
+CREATE VIEW IF NOT EXISTS stream_data_final AS
+  SELECT w.run_id AS analysis_number,
+         CAST((w.start_ms - r.started_at_ms) / 60000 AS INTEGER) AS minute_count,
+         SUM(w.frames_new) AS frames_received,
+         SUM(w.dropped) AS frames_dropped,
+         AVG(w.fps_achieved) AS avg_calculated_fps,
+         SUM(w.latency_mean_ms * w.frames_new) / NULLIF(SUM(w.frames_new), 0) / 1000.0 AS avg_calculated_latency
+  FROM windows w JOIN runs r ON r.id = w.run_id
+  GROUP BY w.run_id, minute_count;
+`;
+
+export interface RunInfo {
+  startedAtMs: number;
+  url: string;
+  playlistUrl: string | null;
+  streamId: string | null;
+  imageSize: number | null;
+  sizeName: string | null;
+  fps: number | null;
+  cpu: string | null;
+  memory: string | null;
+  videoType: string | null;
+  params: unknown;
+  clockOffsetMs: number;
+  clockUncertaintyMs: number | null;
+  clockSynced: boolean;
+  windowMs: number;
+  vatVersion: string;
+  options: unknown;
+}
+
+/** One SQLite file holding many runs. Every window is one transaction: a kill -9 loses at most the open window. */
+export class RunStore {
+  private readonly db: Database;
+  private insertFrame;
+  private insertWindow;
+  private insertEvent;
+
+  constructor(path: string) {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path, { create: true, strict: true });
+      this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      throw new CliError(`cannot use database '${path}': ${(err as Error).message}`, 2);
+    }
+    this.insertFrame = this.db.prepare(
+      `INSERT INTO frames VALUES ($run, $index, $kind, $frameNumber, $generatedAtMs, $arrivedAtMs, $decodedAtMs,
+        $playedAtMs, $latencyMs, $gapBefore, $segment, $readMs)`,
+    );
+    this.insertWindow = this.db.prepare(
+      `INSERT INTO windows VALUES ($run, $index, $startMs, $endMs, $framesDecoded, $framesNew, $fpsAchieved,
+        $fpsStream, $dropped, $duplicates, $outOfOrder, $unreadable, $stalls, $stallMs, $latencyMinMs, $latencyP50Ms,
+        $latencyP95Ms, $latencyMaxMs, $latencyMeanMs, $jitterMs)`,
+    );
+    this.insertEvent = this.db.prepare(
+      "INSERT INTO events (run_id, at_ms, kind, duration_ms, detail) VALUES ($run, $atMs, $kind, $durationMs, $detail)",
+    );
+  }
+
+  createRun(r: RunInfo): number {
+    const row = this.db
+      .prepare(
+        `INSERT INTO runs (started_at_ms, url, playlist_url, stream_id, image_size, size_name, fps, cpu, memory,
+          video_type, params_json, clock_offset_ms, clock_uncertainty_ms, clock_synced, window_ms, vat_version,
+          options_json)
+         VALUES ($startedAtMs, $url, $playlistUrl, $streamId, $imageSize, $sizeName, $fps, $cpu, $memory, $videoType,
+          $params, $clockOffsetMs, $clockUncertaintyMs, $clockSynced, $windowMs, $vatVersion, $options) RETURNING id`,
+      )
+      .get({
+        ...r,
+        params: r.params === null || r.params === undefined ? null : JSON.stringify(r.params),
+        options: JSON.stringify(r.options),
+        clockSynced: r.clockSynced ? 1 : 0,
+      }) as { id: number };
+    return row.id;
+  }
+
+  /** Writes a window and the frames it closed over in one transaction. */
+  writeWindow(run: number, w: WindowSummary, frames: readonly FrameRecord[]): void {
+    this.db.transaction(() => {
+      for (const f of frames) this.insertFrame.run({ run, ...f });
+      this.insertWindow.run({ run, ...w });
+    })();
+  }
+
+  writeEvent(run: number, e: SourceEvent | { kind: string; atMs: number; durationMs?: number; detail: string }): void {
+    this.insertEvent.run({ run, atMs: e.atMs, kind: e.kind, durationMs: e.durationMs ?? null, detail: e.detail });
+  }
+
+  finishRun(run: number, endedAtMs: number, status: string, summary: RunSummary): void {
+    this.db
+      .prepare("UPDATE runs SET ended_at_ms = $endedAtMs, status = $status, summary_json = $summary WHERE id = $run")
+      .run({ run, endedAtMs, status, summary: JSON.stringify(summary) });
+  }
+
+  /** Rows of a table or view for one run, for CSV export. */
+  rows(table: "windows" | "frames" | "events", run: number): Record<string, unknown>[] {
+    const order = table === "events" ? "at_ms" : "idx";
+    return this.db.prepare(`SELECT * FROM ${table} WHERE run_id = $run ORDER BY ${order}`).all({ run }) as Record<
+      string,
+      unknown
+    >[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** RFC 4180 CSV. Pure. */
+export function toCsv(rows: readonly Record<string, unknown>[]): string {
+  if (rows.length === 0) return "";
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return "";
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}

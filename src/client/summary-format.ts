@@ -1,0 +1,50 @@
+import type { WindowSummary } from "./metrics.ts";
+import type { LiveStatus, SessionResult } from "./session.ts";
+
+const f1 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${v.toFixed(1)}${unit}`);
+const f0 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${Math.round(v)}${unit}`);
+
+/** The end-of-run table for people. Pure. */
+export function formatSummary(r: SessionResult): string {
+  const s = r.summary;
+  const durationS = (r.endedAtMs - r.startedAtMs) / 1000;
+  const v = (r.params?.vat ?? {}) as Record<string, unknown>;
+  const what = v.size ? ` (id ${v.streamId}, ${v.size} ${v.fps} fps)` : "";
+  const clock = r.clock
+    ? `clock offset ${f1(r.clock.offsetMs, " ms")} ± ${f1(r.clock.uncertaintyMs, " ms")}`
+    : "clocks assumed in agreement";
+  const rows: [string, string][] = [
+    ["stream", `${r.playlistUrl ?? r.url}${what}`],
+    ["measured", `${durationS.toFixed(1)} s, stopped by ${r.stopReason}; ${s.framesDecoded} frames decoded`],
+    ["fps", `${f1(s.fpsAchieved)} achieved · ${f1(s.fpsNominal)} nominal`],
+    [
+      "latency",
+      `p50 ${f0(s.latencyP50Ms, " ms")} · p95 ${f0(s.latencyP95Ms, " ms")} · min ${f0(s.latencyMinMs, " ms")} · ` +
+        `max ${f0(s.latencyMaxMs, " ms")} (${clock})`,
+    ],
+    ["frames", `${s.framesNew} new · ${s.dropped} dropped · ${s.duplicates} duplicate · ${s.outOfOrder} out of order · ${s.unreadable} unreadable`],
+    ["stalls", `${s.stalls} (${f0(s.stallMs, " ms")} frozen)`],
+    ["outages", `${r.outages} (${f1(r.outageMs / 1000, " s")})${s.restarts ? ` · ${s.restarts} stream restarts` : ""}`],
+    ["stored", `run ${r.runId} in ${r.db} (${r.windows} windows)`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, val]) => `  ${k.padEnd(width)}  ${val}`).join("\n");
+}
+
+/** One log line per closed window (when no terminal shows the live line). Pure. */
+export function formatWindowLine(w: WindowSummary): string {
+  return (
+    `window ${w.index}: ${w.framesNew} frames, ${f1(w.fpsAchieved)} fps (stream ${f1(w.fpsStream)}), ` +
+    `latency p50 ${f0(w.latencyP50Ms, " ms")} p95 ${f0(w.latencyP95Ms, " ms")}, dropped ${w.dropped}, ` +
+    `unreadable ${w.unreadable}, stalls ${w.stalls}`
+  );
+}
+
+/** The live status line on a terminal. Pure. */
+export function formatStatus(s: LiveStatus): string {
+  return (
+    `${(s.elapsedMs / 1000).toFixed(0).padStart(4)} s · ${String(s.frames).padStart(6)} frames · ` +
+    `${f1(s.fps)} fps · latency p50 ${f0(s.latencyP50Ms, " ms")} · dropped ${s.dropped} · unreadable ${s.unreadable}` +
+    (s.outage ? " · STREAM UNREACHABLE" : "")
+  );
+}

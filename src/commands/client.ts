@@ -1,0 +1,122 @@
+import type { Argv } from "yargs";
+import { readEnv } from "../env.ts";
+import { CliError } from "../errors.ts";
+import { locateFfmpeg } from "../ffmpeg.ts";
+import { isTerminal, logLine } from "../log.ts";
+import type { Shutdown } from "../shutdown.ts";
+import { parseDurationMs } from "../units.ts";
+import { runSession, type ClientConfig, type SessionObserver } from "../client/session.ts";
+import { formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
+
+export interface ClientArgs {
+  url?: string;
+  db?: string;
+  window?: string;
+  frameLimit?: number;
+  duration?: string;
+  frames?: boolean;
+  csv?: string;
+  clockSync?: boolean;
+  connectTimeout?: string;
+  maxOutage?: string;
+  json?: boolean;
+}
+
+export function clientOptions<T>(y: Argv<T>) {
+  return y
+    .option("url", {
+      type: "string",
+      describe: "server root (http://host:5000), .m3u8 playlist, file or other ffmpeg-readable URL",
+    })
+    .option("db", { type: "string", default: "stream_data.db", describe: "SQLite database (created if missing)" })
+    .option("window", { type: "string", default: "10s", describe: "summary window" })
+    .option("frame-limit", { type: "number", describe: "stop after this many frames" })
+    .option("duration", { type: "string", describe: "stop after this long (e.g. 30s, 5m, 2h)" })
+    .option("frames", { type: "boolean", default: true, describe: "store every frame (--no-frames: windows only)" })
+    .option("csv", { type: "string", describe: "also export windows, frames and events as CSV into this folder" })
+    .option("clock-sync", {
+      type: "boolean",
+      default: true,
+      describe: "estimate the clock offset from the server's /time (--no-clock-sync: trust both clocks)",
+    })
+    .option("connect-timeout", { type: "string", default: "20s", describe: "how long to wait for the stream at first" })
+    .option("max-outage", { type: "string", default: "120s", describe: "give up when the stream is gone this long" })
+    .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" })
+    .example("vat client --url http://127.0.0.1:5000 --duration 30s", "measure a vat server for 30 s")
+    .example("vat client --url http://host/live/index.m3u8 --frame-limit 3000 --json", "any HLS stream");
+}
+
+/** Validated settings; every bad value is refused here, before anything starts. Pure but for ffmpeg's location. */
+export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientConfig {
+  const url = (args.url ?? "").trim();
+  if (!url) throw new CliError("give the stream with --url (a vat server root, a playlist, a file, or an rtmp:// URL)");
+  if (/^https?:\/\//i.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new CliError(`'${url}' is not a valid URL: use e.g. http://127.0.0.1:5000`);
+    }
+  }
+  const windowMs = parseDurationMs(args.window ?? "10s", "window");
+  if (windowMs < 1000 || windowMs > 3_600_000) throw new CliError(`window '${args.window}' is out of range: use 1s to 1h`);
+  if (args.frameLimit !== undefined && (!Number.isInteger(args.frameLimit) || args.frameLimit < 1)) {
+    throw new CliError(`frame limit '${args.frameLimit}' is not valid: use a whole number of at least 1`);
+  }
+  return {
+    url,
+    db: args.db ?? "stream_data.db",
+    windowMs,
+    frameLimit: args.frameLimit ?? null,
+    durationMs: args.duration !== undefined ? parseDurationMs(args.duration, "duration") : null,
+    storeFrames: args.frames ?? true,
+    csvDir: args.csv ?? null,
+    clockSync: args.clockSync ?? true,
+    connectTimeoutMs: parseDurationMs(args.connectTimeout ?? "20s", "connect timeout"),
+    maxOutageMs: parseDurationMs(args.maxOutage ?? "120s", "max outage"),
+    pollMs: 50,
+    ffmpeg,
+  };
+}
+
+export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<number> {
+  const cfg = resolveClientConfig(args, locateFfmpeg(readEnv().ffmpeg));
+  const result = await measure(cfg, shutdown, args.json ?? false);
+  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`vat client: ${result.summary.framesDecoded} frames measured\n${formatSummary(result)}\n`);
+  if (shutdown.signal) return shutdown.signal === "SIGINT" ? 130 : 143;
+  return 0;
+}
+
+/** Runs a session with progress on stderr: a live line on a terminal, one log line per window otherwise. */
+export async function measure(cfg: ClientConfig, shutdown: Shutdown, quiet: boolean) {
+  const tty = isTerminal() && !quiet;
+  let lineShown = false;
+  const clearLine = () => {
+    if (lineShown) process.stderr.write("\r\x1b[2K");
+    lineShown = false;
+  };
+  const observer: SessionObserver = {
+    info: (line) => {
+      clearLine();
+      logLine(line);
+    },
+    window: (w) => {
+      if (!tty) logLine(formatWindowLine(w));
+    },
+    event: (e) => {
+      clearLine();
+      logLine(`${e.kind}: ${e.detail}`);
+    },
+    status: (s) => {
+      if (!tty) return;
+      process.stderr.write(`\r\x1b[2K${formatStatus(s)}`);
+      lineShown = true;
+    },
+  };
+  if (!tty) logLine(`vat client: measuring ${cfg.url} into ${cfg.db}`);
+  try {
+    return await runSession(cfg, () => shutdown.signal, observer);
+  } finally {
+    clearLine();
+  }
+}

@@ -1,0 +1,137 @@
+import type { Argv } from "yargs";
+import { readEnv, type VatEnv } from "../env.ts";
+import { CliError } from "../errors.ts";
+import { locateFfmpeg } from "../ffmpeg.ts";
+import { logLine } from "../log.ts";
+import { Origin, type ServeConfig } from "../serve/origin.ts";
+import { createHandler } from "../serve/http.ts";
+import { parseFps, parseSize, parseStreamId, SIZE_NAMES } from "../signal/profiles.ts";
+import type { Shutdown } from "../shutdown.ts";
+
+export interface ServeArgs {
+  fps?: number;
+  imageSize?: string;
+  id?: string;
+  port?: number;
+  host?: string;
+  segment?: number;
+  listSize?: number;
+  preset?: string;
+  crf?: number;
+  dir?: string;
+  cpu?: string;
+  memory?: string;
+  videoType?: string;
+}
+
+export function serveOptions<T>(y: Argv<T>) {
+  return y
+    .option("fps", { type: "number", describe: "frames per second, 1-60 [env FPS, default 30]" })
+    .option("image-size", {
+      alias: "size",
+      type: "string",
+      describe: `${SIZE_NAMES.join(", ")} or 0-3 [env IMAGE_SIZE, default 720p]`,
+    })
+    .option("id", { type: "string", describe: "stream id carried in every frame [env ID, default vat]" })
+    .option("port", { type: "number", describe: "HTTP port [env PORT, default 5000]" })
+    .option("host", { type: "string", describe: "address to listen on [default 0.0.0.0]" })
+    .option("segment", { type: "number", describe: "HLS segment duration in seconds [default 1]" })
+    .option("list-size", { type: "number", describe: "segments listed in the playlist [default 6]" })
+    .option("preset", { type: "string", describe: "x264 preset [default ultrafast]" })
+    .option("crf", { type: "number", describe: "x264 constant rate factor, 0-51 [default 23]" })
+    .option("dir", { type: "string", describe: "segment folder [default: a temporary folder, removed at exit]" })
+    .option("cpu", { type: "string", describe: "task CPU units, reported in /params [env CPU]" })
+    .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
+    .option("video-type", { type: "string", describe: "live [env VIDEO_TYPE, default live]" });
+}
+
+const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+
+/** Flags win over the environment the Fargate launcher sets, which wins over defaults. Pure. */
+export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConfig, "ffmpeg"> {
+  const e = env.serve;
+  const size = parseSize(args.imageSize ?? e.imageSize ?? "720p");
+  const fps = parseFps(args.fps ?? e.fps ?? 30);
+  const streamId = parseStreamId(args.id ?? e.id ?? "vat");
+  const port = Number(args.port ?? e.port ?? 5000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError(`port '${args.port ?? e.port}' is not valid: use a whole number from 0 to 65535`);
+  }
+  const segmentS = args.segment ?? 1;
+  if (!(segmentS >= 0.5 && segmentS <= 10)) {
+    throw new CliError(`segment duration '${segmentS}' is out of range: use 0.5 to 10 seconds`);
+  }
+  const listSize = args.listSize ?? 6;
+  if (!Number.isInteger(listSize) || listSize < 2 || listSize > 60) {
+    throw new CliError(`list size '${listSize}' is out of range: use a whole number from 2 to 60`);
+  }
+  const preset = args.preset ?? "ultrafast";
+  if (!PRESETS.includes(preset)) throw new CliError(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
+  const crf = args.crf ?? 23;
+  if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
+  const videoType = (args.videoType ?? e.videoType ?? "live").toLowerCase();
+  if (videoType !== "live") {
+    throw new CliError(`video type '${videoType}' is not available in this version: use live`);
+  }
+  return {
+    streamId,
+    size,
+    sizeIndex: SIZE_NAMES.indexOf(size.name),
+    fps,
+    host: args.host ?? "0.0.0.0",
+    port,
+    segmentS,
+    listSize,
+    preset,
+    crf,
+    videoType,
+    ...(args.dir ? { dir: args.dir } : {}),
+    ...((args.cpu ?? e.cpu) ? { cpu: args.cpu ?? e.cpu } : {}),
+    ...((args.memory ?? e.memory) ? { memory: args.memory ?? e.memory } : {}),
+  };
+}
+
+const STATUS_EVERY_MS = 60_000;
+
+export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<number> {
+  const env = readEnv();
+  const config: ServeConfig = { ...resolveServeConfig(args, env), ffmpeg: locateFfmpeg(env.ffmpeg) };
+  const origin = new Origin(config, logLine);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      fetch: createHandler(origin),
+      development: false,
+      idleTimeout: 30,
+      error: (err) => {
+        logLine(`http: ${err.message}`);
+        return new Response("internal error\n", { status: 500 });
+      },
+    });
+  } catch (err) {
+    throw new CliError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, 1);
+  }
+  origin.start();
+  const c = config;
+  logLine(
+    `vat serve: ${c.size.name} (${c.size.width}x${c.size.height}) ${c.fps} fps, id ${c.streamId}, ` +
+      `${c.segmentS} s segments, http://${c.host}:${server.port}/video/stream.m3u8`,
+  );
+  const status = setInterval(() => {
+    const h = origin.health();
+    logLine(
+      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, frames ${h.framesRendered}, ` +
+        `skipped ${h.framesSkipped}, encoder restarts ${h.encoderRestarts}, ` +
+        `folder ${h.segmentFolder.files} files / ${(h.segmentFolder.bytes / 1e6).toFixed(1)} MB`,
+    );
+  }, STATUS_EVERY_MS);
+  const signal = await shutdown.requested;
+  clearInterval(status);
+  logLine(`vat serve: ${signal}, stopping`);
+  server.stop(true);
+  await origin.stop();
+  logLine("vat serve: stopped");
+  return 0;
+}

@@ -1,0 +1,59 @@
+/**
+ * Counts video access units (frames) in an MPEG-TS segment without decoding it: each H.264 frame starts a new PES
+ * packet on the video PID (payload_unit_start_indicator set). Pure: bytes in, count out.
+ */
+const PACKET = 188;
+const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
+
+export function countVideoFrames(ts: Uint8Array): number {
+  let pmtPid = -1;
+  let videoPid = -1;
+  let frames = 0;
+  for (let off = syncOffset(ts); off + PACKET <= ts.length; off += PACKET) {
+    if (ts[off] !== 0x47) continue;
+    const pusi = (ts[off + 1]! & 0x40) !== 0;
+    const pid = ((ts[off + 1]! & 0x1f) << 8) | ts[off + 2]!;
+    const afc = (ts[off + 3]! >> 4) & 0x3;
+    let p = off + 4;
+    if (afc === 2) continue; // adaptation field only
+    if (afc === 3) p += 1 + ts[p]!;
+    if (p >= off + PACKET) continue;
+    if (pid === 0 && pusi && pmtPid < 0) {
+      p += 1 + ts[p]!; // pointer field
+      const sectionLength = ((ts[p + 1]! & 0x0f) << 8) | ts[p + 2]!;
+      const end = Math.min(p + 3 + sectionLength - 4, off + PACKET);
+      for (let q = p + 8; q + 4 <= end; q += 4) {
+        const program = (ts[q]! << 8) | ts[q + 1]!;
+        if (program !== 0) {
+          pmtPid = ((ts[q + 2]! & 0x1f) << 8) | ts[q + 3]!;
+          break;
+        }
+      }
+    } else if (pid === pmtPid && pusi && videoPid < 0) {
+      p += 1 + ts[p]!;
+      const sectionLength = ((ts[p + 1]! & 0x0f) << 8) | ts[p + 2]!;
+      const end = Math.min(p + 3 + sectionLength - 4, off + PACKET);
+      const programInfoLength = ((ts[p + 10]! & 0x0f) << 8) | ts[p + 11]!;
+      for (let q = p + 12 + programInfoLength; q + 5 <= end; ) {
+        const streamType = ts[q]!;
+        const esPid = ((ts[q + 1]! & 0x1f) << 8) | ts[q + 2]!;
+        const esInfoLength = ((ts[q + 3]! & 0x0f) << 8) | ts[q + 4]!;
+        if (VIDEO_STREAM_TYPES.has(streamType)) {
+          videoPid = esPid;
+          break;
+        }
+        q += 5 + esInfoLength;
+      }
+    } else if (pid === videoPid && pusi) {
+      frames++;
+    }
+  }
+  return frames;
+}
+
+function syncOffset(ts: Uint8Array): number {
+  for (let i = 0; i < Math.min(PACKET, ts.length); i++) {
+    if (ts[i] === 0x47 && (i + PACKET >= ts.length || ts[i + PACKET] === 0x47)) return i;
+  }
+  return 0;
+}

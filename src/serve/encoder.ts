@@ -1,0 +1,81 @@
+import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
+
+export interface EncoderSettings {
+  ffmpeg: string;
+  width: number;
+  height: number;
+  fps: number;
+  segmentS: number;
+  /** Segments listed in the playlist; ffmpeg keeps one more on disk and deletes the rest. */
+  listSize: number;
+  preset: string;
+  crf: number;
+  dir: string;
+}
+
+export const PLAYLIST_NAME = "stream.m3u8";
+
+/** ffmpeg arguments: raw gray frames on stdin → x264 (zero latency, keyframe at every segment start) → HLS files. */
+export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[] {
+  const gop = Math.max(1, Math.round(s.fps * s.segmentS));
+  return [
+    "-hide_banner", "-nostats", "-loglevel", "warning",
+    "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", `${s.width}x${s.height}`, "-framerate", String(s.fps),
+    "-i", "pipe:0",
+    "-c:v", "libx264", "-preset", s.preset, "-tune", "zerolatency", "-crf", String(s.crf),
+    "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-bf", "0",
+    "-f", "hls", "-hls_time", String(s.segmentS), "-hls_list_size", String(s.listSize),
+    "-hls_flags", "delete_segments+temp_file+independent_segments+omit_endlist",
+    "-start_number", String(startNumber),
+    "-hls_segment_filename", `${s.dir}/seg_%d.ts`,
+    `${s.dir}/${PLAYLIST_NAME}`,
+  ];
+}
+
+/** One ffmpeg encoder process. Writes wait for the pipe to drain, so a slow encoder slows the producer. */
+export class Encoder {
+  readonly child: FfmpegChild;
+  readonly stderr: StderrTail;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  private stopping = false;
+
+  constructor(settings: EncoderSettings, startNumber: number, onLog: (line: string) => void) {
+    this.child = spawnFfmpeg(settings.ffmpeg, hlsEncoderArgs(settings, startNumber));
+    this.stderr = new StderrTail(this.child.stderr, 20, onLog);
+    this.child.stdout.resume();
+    this.exited = new Promise((resolve) => {
+      this.child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null && !this.stopping;
+  }
+
+  /** Resolves when ffmpeg has taken the frame; false if it is gone. */
+  async write(frame: Uint8Array): Promise<boolean> {
+    if (!this.alive) return false;
+    const ok = this.child.stdin.write(frame);
+    if (ok) return true;
+    return new Promise((resolve) => {
+      const done = (v: boolean) => {
+        this.child.stdin.off("drain", onDrain);
+        this.child.off("exit", onExit);
+        resolve(v);
+      };
+      const onDrain = () => done(true);
+      const onExit = () => done(false);
+      this.child.stdin.once("drain", onDrain);
+      this.child.once("exit", onExit);
+    });
+  }
+
+  /** Closes stdin so ffmpeg finishes its segment, and kills it if it takes longer than graceMs. */
+  async stop(graceMs = 1000): Promise<void> {
+    this.stopping = true;
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+/** SIGINT/SIGTERM as a promise: commands wait on it and finish their work instead of dying mid-write. */
+export interface Shutdown {
+  /** Resolves with the signal's name when the first one arrives. */
+  requested: Promise<NodeJS.Signals>;
+  /** The signal received so far, if any. */
+  readonly signal: NodeJS.Signals | null;
+  dispose(): void;
+}
+
+export function listenForShutdown(): Shutdown {
+  let received: NodeJS.Signals | null = null;
+  let resolve!: (s: NodeJS.Signals) => void;
+  const requested = new Promise<NodeJS.Signals>((r) => (resolve = r));
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const h = () => {
+      if (received) {
+        // A second signal means "now": leave without finishing.
+        process.exit(sig === "SIGINT" ? 130 : 143);
+      }
+      received = sig;
+      resolve(sig);
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  return {
+    requested,
+    get signal() {
+      return received;
+    },
+    dispose() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
+  };
+}

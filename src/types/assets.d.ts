@@ -1,0 +1,5 @@
+// Files embedded into the compiled executable: importing them gives their path.
+declare module "hls.js/dist/hls.min.js" {
+  const path: string;
+  export default path;
+}
