@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { estimateOffset } from "../../src/client/clock.ts";
+import { parseRawOutputSize, parseInputVideo } from "../../src/client/ffmpeg-output.ts";
+import { percentile } from "../../src/client/stats.ts";
+import { toCsv } from "../../src/client/store.ts";
+import { parseDurationMs } from "../../src/units.ts";
+
+describe("clock offset", () => {
+  test("the sample with the smallest round trip wins; uncertainty is half of it", () => {
+    // True offset +250 ms (server ahead). Asymmetric delays distort the slow samples, not the fast one.
+    const samples = [
+      { sentMs: 0, serverMs: 250 + 90, receivedMs: 100 },
+      { sentMs: 200, serverMs: 200 + 250 + 2, receivedMs: 204 },
+      { sentMs: 400, serverMs: 400 + 250 + 10, receivedMs: 480 },
+    ];
+    expect(estimateOffset(samples)).toEqual({ offsetMs: 250, uncertaintyMs: 2, samples: 3 });
+  });
+  test("no usable sample", () => {
+    expect(estimateOffset([])).toBeNull();
+    expect(estimateOffset([{ sentMs: 10, serverMs: 0, receivedMs: 5 }])).toBeNull();
+  });
+});
+
+describe("durations", () => {
+  test.each([
+    ["20s", 20_000], ["1.5m", 90_000], ["2h", 7_200_000], ["250ms", 250], ["45", 45_000], [30, 30_000], ["5min", 300_000],
+  ])("%s", (input, ms) => expect(parseDurationMs(input, "duration")).toBe(ms));
+  test.each(["", "abc", "-5s", "0", "10 days", "1e3"])("'%s' is refused", (input) => {
+    expect(() => parseDurationMs(input, "duration")).toThrow(/duration/);
+  });
+});
+
+describe("ffmpeg's stderr", () => {
+  const text = `Input #0, mpegts, from 'pipe:0':
+  Duration: N/A, start: 1.400000, bitrate: N/A
+  Stream #0:0[0x100]: Video: h264 (Constrained Baseline) ([27][0][0][0] / 0x001B), yuv420p(progressive), 1280x720, 30 fps, 30 tbr, 90k tbn
+Stream mapping:
+  Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))
+Output #0, rawvideo, to 'pipe:1':
+  Metadata:
+    encoder         : Lavf59.27.100
+  Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray(progressive), 1280x720, q=2-31, 221184 kb/s, 30 fps, 30 tbn
+`;
+  test("output and input video", () => {
+    expect(parseRawOutputSize(text)).toEqual({ width: 1280, height: 720 });
+    expect(parseInputVideo(text)).toEqual({ codec: "h264", width: 1280, height: 720 });
+    expect(parseRawOutputSize(text.slice(0, text.indexOf("Output #0")))).toBeNull();
+  });
+});
+
+describe("percentiles and CSV", () => {
+  test("nearest rank", () => {
+    const v = Array.from({ length: 100 }, (_, i) => 100 - i); // 1..100 shuffled order
+    expect(percentile(v, 50)).toBe(50);
+    expect(percentile(v, 95)).toBe(95);
+    expect(percentile(v, 0)).toBe(1);
+    expect(percentile(v, 100)).toBe(100);
+    expect(percentile([], 50)).toBeNull();
+  });
+  test("RFC 4180 quoting", () => {
+    expect(toCsv([{ a: 1, b: 'say "hi", ok' }, { a: null, b: "x\ny" }])).toBe('a,b\n1,"say ""hi"", ok"\n,"x\ny"\n');
+    expect(toCsv([])).toBe("");
+  });
+});

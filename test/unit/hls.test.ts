@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { firstVariantUri, parseMediaPlaylist, PlaylistError } from "../../src/hls/playlist.ts";
+import { countVideoFrames } from "../../src/hls/ts-frames.ts";
+
+describe("media playlists", () => {
+  test("an ffmpeg live playlist", () => {
+    const p = parseMediaPlaylist(
+      "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:41\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
+        "#EXTINF:1.000000,\nseg_41.ts\n#EXTINF:1.000000,\nseg_42.ts\n#EXT-X-DISCONTINUITY\n" +
+        "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T10:00:00.500Z\n#EXTINF:0.966667,\nseg_43.ts\n",
+    );
+    expect(p.targetDurationS).toBe(1);
+    expect(p.mediaSequence).toBe(41);
+    expect(p.endList).toBe(false);
+    expect(p.segments.map((s) => [s.sequence, s.uri, s.durationS, s.discontinuity])).toEqual([
+      [41, "seg_41.ts", 1, false],
+      [42, "seg_42.ts", 1, false],
+      [43, "seg_43.ts", 0.966667, true],
+    ]);
+    expect(p.segments[2]!.programDateTimeMs).toBe(Date.parse("2026-11-24T10:00:00.500Z"));
+  });
+
+  test("VOD with CRLF and no media sequence", () => {
+    const p = parseMediaPlaylist("#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXTINF:2,\r\na.ts\r\n#EXT-X-ENDLIST\r\n");
+    expect(p.endList).toBe(true);
+    expect(p.segments).toEqual([{ sequence: 0, uri: "a.ts", durationS: 2, discontinuity: false }]);
+  });
+
+  test("not playlists", () => {
+    expect(() => parseMediaPlaylist("<html>hello</html>")).toThrow(PlaylistError);
+    expect(() => parseMediaPlaylist("#EXTM3U\nseg.ts\n")).toThrow(/no #EXTINF/);
+    expect(() => parseMediaPlaylist("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n")).toThrow(/master/);
+  });
+
+  test("master playlist variant", () => {
+    expect(firstVariantUri("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nlow/index.m3u8\n")).toBe("low/index.m3u8");
+    expect(firstVariantUri("#EXTM3U\n#EXTINF:1,\na.ts\n")).toBeNull();
+  });
+});
+
+describe("frames in an MPEG-TS segment", () => {
+  test.each([
+    [25, 1],
+    [30, 2],
+    [7, 1],
+  ])("counts %d frames the way ffprobe does (%d s)", (fps, seconds) => {
+    const dir = mkdtempSync(join(tmpdir(), "vat-ts-"));
+    try {
+      const file = join(dir, "s.ts");
+      const made = spawnSync("ffmpeg", [
+        "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=320x180:rate=${fps}`, "-t", String(seconds),
+        "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", file,
+      ]);
+      expect(made.status).toBe(0);
+      const probe = spawnSync("ffprobe", [
+        "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
+        "-of", "csv=p=0", file,
+      ]);
+      const truth = Number(probe.stdout.toString().trim().split(/\s+/)[0]);
+      expect(truth).toBe(fps * seconds);
+      expect(countVideoFrames(new Uint8Array(readFileSync(file)))).toBe(truth);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("bytes that are no transport stream hold no frames", () => {
+    expect(countVideoFrames(new TextEncoder().encode("not a transport stream".repeat(50)))).toBe(0);
+    expect(countVideoFrames(new Uint8Array(0))).toBe(0);
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test";
+import { PLAYOUT_SLACK_MS, StreamMeter, type FrameInput, type WindowSummary } from "../../src/client/metrics.ts";
+
+const T0 = 1_800_000_000_000;
+
+/** Frame n of a fps-rate source generated at T0 + n/fps. */
+function gen(n: number, fps: number): number {
+  return T0 + (n * 1000) / fps;
+}
+
+function frame(n: number, fps: number, arrivedAtMs: number, extra: Partial<FrameInput> = {}): FrameInput {
+  return {
+    arrivedAtMs,
+    decodedAtMs: arrivedAtMs + 20,
+    payload: { version: 1, streamId: "s", frameNumber: n, generatedAtMs: gen(n, fps) },
+    readMs: 0.5,
+    segment: null,
+    ...extra,
+  };
+}
+
+/** An HLS-like delivery: segment k holds frames k*perSeg..; it arrives `delayMs` after its last frame was made. */
+function segmented(fps: number, perSeg: number, segments: number, delayMs: number, skip = new Set<number>()): FrameInput[] {
+  const out: FrameInput[] = [];
+  for (let k = 0; k < segments; k++) {
+    if (skip.has(k)) continue;
+    const last = k * perSeg + perSeg - 1;
+    const arrived = gen(last, fps) + delayMs;
+    for (let n = k * perSeg; n <= last; n++) out.push(frame(n, fps, arrived, { segment: k }));
+  }
+  return out;
+}
+
+function run(meter: StreamMeter, frames: FrameInput[], endMs: number): WindowSummary[] {
+  const windows: WindowSummary[] = [];
+  for (const f of frames) {
+    windows.push(...meter.closeWindowsUpTo(f.arrivedAtMs));
+    meter.push(f);
+  }
+  windows.push(...meter.finish(endMs));
+  return windows;
+}
+
+describe("a clean 30 fps stream in 1 s segments", () => {
+  const fps = 30;
+  const frames = segmented(fps, 30, 20, 100);
+  const start = frames[0]!.arrivedAtMs - 1;
+  const meter = new StreamMeter({ startMs: start, windowMs: 5000, clockOffsetMs: 0, nominalFps: fps });
+  const windows = run(meter, frames, start + 20_000);
+  const s = meter.summary();
+
+  test("no drops, duplicates, stalls or unreadable frames", () => {
+    expect(s).toMatchObject({ framesNew: 600, dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0 });
+  });
+
+  test("achieved fps is the frame rate, per run and per full window", () => {
+    expect(s.fpsAchieved!).toBeCloseTo(30, 3);
+    // Window 0 holds the player's start (its first frame plays PLAYOUT_SLACK_MS after arrival): check full windows.
+    for (const w of windows.slice(1, 3)) expect(w.fpsAchieved).toBeCloseTo(30, 1);
+    expect(windows[0]!.fpsAchieved).toBeCloseTo(30 * (1 - (PLAYOUT_SLACK_MS - 1) / 5000), 1);
+    for (const w of windows) expect(w.fpsStream!).toBeCloseTo(30, 2);
+  });
+
+  test("latency: each frame waits for its segment's last frame plus the delivery delay", () => {
+    // Within a segment latencies are 100 + (29 - i) * 33.3 ms: min 100, max 1066.7, p50 (rank 300 of 600) 566.7.
+    expect(s.latencyMinMs!).toBeCloseTo(100, 3);
+    expect(s.latencyMaxMs!).toBeCloseTo(100 + (29 * 1000) / 30, 3);
+    expect(s.latencyP50Ms!).toBeCloseTo(100 + (14 * 1000) / 30, 3);
+  });
+
+  test("played frames are evenly spaced: no jitter", () => {
+    for (const w of windows.filter((w) => w.framesNew > 0)) expect(w.jitterMs!).toBeCloseTo(0, 3);
+  });
+
+  test("windows are consecutive and cover the run", () => {
+    expect(windows.map((w) => w.index)).toEqual([0, 1, 2, 3]);
+    for (let i = 1; i < windows.length; i++) expect(windows[i]!.startMs).toBe(windows[i - 1]!.endMs);
+    expect(windows.reduce((a, w) => a + w.framesNew, 0)).toBe(600);
+  });
+});
+
+test("a clock offset shifts every latency by exactly that much", () => {
+  const frames = segmented(25, 25, 6, 80);
+  const a = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 25 });
+  const b = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: -1234.5, nominalFps: 25 });
+  run(a, frames, T0 + 10_000);
+  run(b, frames, T0 + 10_000);
+  expect(b.summary().latencyP50Ms! - a.summary().latencyP50Ms!).toBeCloseTo(-1234.5, 3);
+});
+
+test("removed segments are dropped frames, and the freeze they cause is one stall", () => {
+  const fps = 30;
+  const frames = segmented(fps, 30, 12, 100, new Set([4, 7]));
+  const meter = new StreamMeter({ startMs: T0, windowMs: 5000, clockOffsetMs: 0, nominalFps: fps });
+  const stalls: number[] = [];
+  for (const f of frames) {
+    const r = meter.push(f);
+    if (r.stall) stalls.push(r.stall.durationMs);
+    if (r.record.frameNumber === 150) expect(r.record.gapBefore).toBe(30);
+  }
+  expect(meter.summary().dropped).toBe(60);
+  // Segment 5 arrives 2 s after segment 3: the picture freezes for the missing second, less the player's slack,
+  // which that freeze uses up, so the second missing segment freezes it for the whole second.
+  expect(stalls.length).toBe(2);
+  expect(stalls[0]!).toBeCloseTo(1000 - PLAYOUT_SLACK_MS, 1);
+  expect(stalls[1]!).toBeCloseTo(1000, 1);
+});
+
+test("duplicates, late frames and their effect on drops", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+  const order = [0, 1, 2, 3, 3, 5, 6, 4, 7, 7, 2, 8];
+  const kinds = order.map((n, i) => meter.push(frame(n, 30, T0 + 100 + i * 33)).record.kind);
+  expect(kinds).toEqual(["new", "new", "new", "new", "duplicate", "new", "new", "late", "new", "duplicate", "duplicate", "new"]);
+  expect(meter.summary()).toMatchObject({ framesNew: 8, duplicates: 3, outOfOrder: 1, dropped: 0 });
+});
+
+test("a source that starts counting again is a restart, not drops or duplicates", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+  for (let n = 0; n < 90; n++) meter.push(frame(n, 30, gen(n, 30) + 200));
+  // The server comes back 5 s later and numbers from 0 again.
+  const restarted: boolean[] = [];
+  for (let n = 0; n < 30; n++) {
+    const p = { version: 1 as const, streamId: "s", frameNumber: n, generatedAtMs: gen(90, 30) + 5000 + (n * 1000) / 30 };
+    restarted.push(meter.push({ ...frame(n, 30, p.generatedAtMs + 200), payload: p }).restarted);
+  }
+  expect(restarted.filter(Boolean).length).toBe(1);
+  expect(restarted[0]).toBe(true);
+  expect(meter.summary()).toMatchObject({ framesNew: 120, dropped: 0, duplicates: 0, outOfOrder: 0, restarts: 1 });
+});
+
+test("frames without a code are unreadable, and count nowhere else", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+  for (let n = 0; n < 10; n++) meter.push(n % 3 === 0 ? { ...frame(n, 30, T0 + n * 33), payload: null } : frame(n, 30, T0 + n * 33));
+  const s = meter.summary();
+  expect(s.unreadable).toBe(4);
+  expect(s.framesNew).toBe(6);
+  expect(s.framesDecoded).toBe(10);
+});
+
+test("a source that makes only 20 of 30 frames a second achieves 20 fps", () => {
+  // Every third frame number is missing at the source; frames arrive as they are made.
+  const meter = new StreamMeter({ startMs: T0, windowMs: 3000, clockOffsetMs: 0, nominalFps: 30 });
+  const frames: FrameInput[] = [];
+  for (let n = 0; n < 300; n++) if (n % 3 !== 2) frames.push(frame(n, 30, gen(n, 30) + 50));
+  const windows = run(meter, frames, T0 + 10_050);
+  expect(meter.summary().fpsAchieved!).toBeCloseTo(20, 0);
+  expect(windows[1]!.fpsAchieved).toBeCloseTo(20, 0);
+  // The last missing frame (299) comes after the last frame seen: no gap shows it.
+  expect(meter.summary().dropped).toBe(99);
+});
+
+test("without a configured rate the rate is learned from generation times", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: null });
+  for (const f of segmented(25, 25, 4, 60)) meter.push(f);
+  expect(meter.fps!).toBeCloseTo(25, 3);
+  expect(meter.summary().stalls).toBe(0);
+});
+
+test("late delivery beyond the playout slack is a stall of exactly the lateness", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+  const frames = segmented(30, 30, 6, 100);
+  // Segment 3 arrives 400 ms later than the others would.
+  const late = frames.map((f) => (f.segment === 3 ? { ...f, arrivedAtMs: f.arrivedAtMs + 400 } : f));
+  const stalls = late.map((f) => meter.push(f).stall).filter((s) => s !== null);
+  expect(stalls.length).toBe(1);
+  expect(stalls[0]!.durationMs).toBeCloseTo(400 - PLAYOUT_SLACK_MS, 1);
+});
