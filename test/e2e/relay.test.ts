@@ -1,0 +1,90 @@
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Relay } from "../helpers/relay.ts";
+import { client, ffprobeFrames, openDb, serve, tempDir } from "../helpers/vat.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+test(
+  "segments removed from the playlist: the client reports exactly their frames as dropped",
+  async () => {
+    const server = serve(["--size", "480p", "--fps", "25"]);
+    const HIDE = new Set([6, 9, 10]);
+    const relay = new Relay({ origin: server.url, hide: (seq) => HIDE.has(seq) });
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "drops.db");
+      const run = await client(["--url", relay.url, "--duration", "16s", "--db", db, "--json"]);
+      expect(run.exitCode).toBe(0);
+      // The client started before the first hidden segment and ran past the last one.
+      expect(relay.firstShown!).toBeLessThan(6);
+      expect(relay.hidden.size).toBe(3);
+      let truth = 0;
+      for (const [seq, bytes] of relay.hidden) {
+        const file = join(tmp.path, `hidden-${seq}.ts`);
+        writeFileSync(file, bytes);
+        truth += ffprobeFrames(file);
+      }
+      expect(truth).toBe(75);
+      const s = run.json!.summary;
+      expect(s.dropped).toBe(truth);
+      expect(s.unreadable).toBe(0);
+      const d = openDb(db);
+      expect((d.query("SELECT sum(dropped) AS n FROM windows").get() as { n: number }).n).toBe(truth);
+      expect((d.query("SELECT sum(gap_before) AS n FROM frames").get() as { n: number }).n).toBe(truth);
+      // Two gaps (6, and 9-10): each shows as a freeze of the picture.
+      expect((d.query("SELECT count(*) AS n FROM events WHERE kind = 'stall'").get() as { n: number }).n).toBe(2);
+      d.close();
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  60_000,
+);
+
+test(
+  "segments delayed by a known 1500 ms: measured latency shifts by that amount within 50 ms",
+  async () => {
+    const DELAY = 1500;
+    const server = serve(["--size", "480p", "--fps", "25"]);
+    const relay = new Relay({ origin: server.url, delayMs: DELAY });
+    try {
+      await server.waitLive();
+      const direct = join(tmp.path, "direct.db");
+      const delayed = join(tmp.path, "delayed.db");
+      // Both clients watch the same frames at once; frames are matched by number.
+      const [a, b] = await Promise.all([
+        client(["--url", server.url, "--duration", "15s", "--db", direct, "--json"]),
+        client(["--url", relay.url, "--duration", "15s", "--db", delayed, "--json"]),
+      ]);
+      expect(a.exitCode).toBe(0);
+      expect(b.exitCode).toBe(0);
+      const d = openDb(delayed);
+      d.exec(`ATTACH DATABASE '${direct}' AS direct`);
+      const rows = d
+        .query(
+          `SELECT b.latency_ms - a.latency_ms AS shift FROM frames b JOIN direct.frames a
+           ON a.frame_number = b.frame_number AND a.kind = 'new' AND b.kind = 'new'`,
+        )
+        .all() as { shift: number }[];
+      d.close();
+      expect(rows.length).toBeGreaterThan(200);
+      const shifts = rows.map((r) => r.shift).sort((x, y) => x - y);
+      const median = shifts[Math.floor(shifts.length / 2)]!;
+      expect(Math.abs(median - DELAY)).toBeLessThan(50);
+      // Most frames shift by the delay, not just the middle one. Each client polls every 50 ms, so a segment's shift
+      // can be off by up to ±50 ms; the direct client's first segment was already old when it joined (an outlier).
+      const q = (p: number) => shifts[Math.floor(p * (shifts.length - 1))]!;
+      expect(Math.abs(q(0.1) - DELAY)).toBeLessThan(75);
+      expect(Math.abs(q(0.9) - DELAY)).toBeLessThan(75);
+      expect(Math.abs(b.json!.summary.latencyP50Ms - a.json!.summary.latencyP50Ms - DELAY)).toBeLessThan(50);
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  60_000,
+);

@@ -1,0 +1,93 @@
+import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
+
+/**
+ * An HLS relay written for the tests: it sits between `vat serve` and `vat client` and changes what the client sees
+ * in a known way, the ground truth the client's figures are checked against.
+ * - hide(sequence): segments for which it returns true never appear in the relayed playlist.
+ * - delayMs: each segment appears in the relayed playlist only delayMs after the relay first saw it at the origin
+ *   (the relay polls the origin every 10 ms to know that moment precisely).
+ */
+export interface RelayOptions {
+  origin: string;
+  hide?: (sequence: number) => boolean;
+  delayMs?: number;
+}
+
+export class Relay {
+  readonly server: ReturnType<typeof Bun.serve>;
+  private firstSeen = new Map<number, number>();
+  /** The relay's own media sequence for each segment it shows: positional numbering must stay consistent. */
+  private relaySeq = new Map<number, number>();
+  private nextRelaySeq = 0;
+  private latest = "";
+  private timer: Timer;
+  /** Segments the relay has withheld for good, with their bytes fetched from the origin. */
+  readonly hidden = new Map<number, Uint8Array>();
+  /** Media sequence of the first segment any client was shown. */
+  firstShown: number | null = null;
+
+  constructor(private readonly o: RelayOptions) {
+    this.timer = setInterval(() => void this.pollOrigin(), 10);
+    this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.server.stop(true);
+  }
+
+  private async pollOrigin(): Promise<void> {
+    try {
+      const r = await fetch(`${this.o.origin}/video/stream.m3u8`);
+      if (!r.ok) return;
+      const text = await r.text();
+      const now = performance.now();
+      for (const s of parseMediaPlaylist(text).segments) {
+        if (!this.firstSeen.has(s.sequence)) {
+          this.firstSeen.set(s.sequence, now);
+          if (this.o.hide?.(s.sequence)) void this.keepHidden(s.sequence, s.uri);
+          else this.relaySeq.set(s.sequence, this.nextRelaySeq++);
+        }
+      }
+      this.latest = text;
+    } catch {
+      // origin not up yet
+    }
+  }
+
+  private async keepHidden(sequence: number, uri: string): Promise<void> {
+    const r = await fetch(`${this.o.origin}/video/${uri}`);
+    if (r.ok) this.hidden.set(sequence, new Uint8Array(await r.arrayBuffer()));
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (path === "/video/stream.m3u8") {
+      if (!this.latest) return new Response("not yet", { status: 404 });
+      return new Response(this.rewrite(this.latest), { headers: { "content-type": "application/vnd.apple.mpegurl" } });
+    }
+    // Everything else (segments, /params, /time) passes through untouched.
+    const r = await fetch(`${this.o.origin}${path}`);
+    return new Response(await r.arrayBuffer(), { status: r.status, headers: { "content-type": r.headers.get("content-type") ?? "" } });
+  }
+
+  /** The origin's playlist less the hidden and not-yet-due segments, numbered by the relay. */
+  private rewrite(text: string): string {
+    const p = parseMediaPlaylist(text);
+    const now = performance.now();
+    const kept = p.segments.filter((s) => {
+      if (this.o.hide?.(s.sequence)) return false;
+      const seen = this.firstSeen.get(s.sequence);
+      return seen !== undefined && this.relaySeq.has(s.sequence) && now - seen >= (this.o.delayMs ?? 0);
+    });
+    if (kept.length > 0 && this.firstShown === null) this.firstShown = kept.at(-1)!.sequence;
+    const lines = ["#EXTM3U", "#EXT-X-VERSION:6", `#EXT-X-TARGETDURATION:${p.targetDurationS}`];
+    lines.push(`#EXT-X-MEDIA-SEQUENCE:${kept[0] ? this.relaySeq.get(kept[0].sequence) : this.nextRelaySeq}`);
+    for (const s of kept) lines.push(`#EXTINF:${s.durationS.toFixed(6)},`, s.uri);
+    return `${lines.join("\n")}\n`;
+  }
+}

@@ -1,0 +1,150 @@
+import { Database } from "bun:sqlite";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+/** The compiled executable under test: `bun run build` makes it (the test script does so first). */
+export const VAT = resolve(import.meta.dir, "../../dist/vat");
+
+export function requireBinary(): void {
+  if (!existsSync(VAT)) throw new Error(`${VAT} is missing: run 'bun run build' (or 'npm test', which builds first)`);
+}
+
+export function tempDir(prefix = "vat-e2e-"): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+export interface Served {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  url: string;
+  stderr: () => string;
+  /** Resolves when /health says live; rejects after timeoutMs. Returns ms from spawn to live. */
+  waitLive(timeoutMs?: number): Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Starts `vat serve` from the compiled binary on 127.0.0.1. */
+export function serve(args: string[], opts: { port?: number; env?: Record<string, string> } = {}): Served {
+  requireBinary();
+  const port = opts.port ?? freePort();
+  const spawnedAt = performance.now();
+  const proc = Bun.spawn([VAT, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...opts.env },
+  });
+  let err = "";
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) err += dec.decode(chunk);
+  })();
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    proc,
+    port,
+    url,
+    stderr: () => err,
+    async waitLive(timeoutMs = 10_000) {
+      const deadline = performance.now() + timeoutMs;
+      while (performance.now() < deadline) {
+        if (proc.exitCode !== null) throw new Error(`vat serve exited (${proc.exitCode}): ${err}`);
+        try {
+          const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+          if (r.status === 200) return performance.now() - spawnedAt;
+        } catch {
+          // not listening yet
+        }
+        await Bun.sleep(50);
+      }
+      throw new Error(`vat serve not live after ${timeoutMs} ms: ${err}`);
+    },
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (proc.exitCode === null) proc.kill(signal);
+      return await proc.exited;
+    },
+  };
+}
+
+export interface ClientRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  json: Record<string, any> | null;
+}
+
+/** Runs `vat client` from the compiled binary to completion. */
+export async function client(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ClientRun> {
+  requireBinary();
+  const proc = Bun.spawn([VAT, "client", ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...opts.env },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  let json: Record<string, any> | null = null;
+  if (args.includes("--json")) {
+    try {
+      json = JSON.parse(stdout);
+    } catch {
+      json = null;
+    }
+  }
+  return { exitCode, stdout, stderr, json };
+}
+
+/** Runs the binary with any arguments. */
+export async function vat(args: string[], env: Record<string, string> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([VAT, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { exitCode, stdout, stderr };
+}
+
+/** A GET with the path sent byte for byte (fetch would normalise `..` away before it left). */
+export function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const sock = connect(port, "127.0.0.1", () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    let data = "";
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => (data += d));
+    sock.on("error", reject);
+    sock.on("close", () => {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(data);
+      resolvePromise({ status: m ? Number(m[1]) : 0, body: data.slice(data.indexOf("\r\n\r\n") + 4) });
+    });
+  });
+}
+
+export function openDb(path: string): Database {
+  return new Database(path, { readonly: true });
+}
+
+/** Frames per segment as ffprobe counts them: ground truth that does not go through vat's own parser. */
+export function ffprobeFrames(file: string): number {
+  const r = Bun.spawnSync([
+    "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
+    "-of", "csv=p=0", file,
+  ]);
+  return Number(r.stdout.toString().trim().split(/\s+/)[0]);
+}
