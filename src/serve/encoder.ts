@@ -25,7 +25,8 @@ export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[
     "-c:v", "libx264", "-preset", s.preset, "-tune", "zerolatency", "-crf", String(s.crf),
     "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-bf", "0",
     "-f", "hls", "-hls_time", String(s.segmentS), "-hls_list_size", String(s.listSize),
-    "-hls_flags", "delete_segments+temp_file+independent_segments+omit_endlist",
+    // After a restart the new encoder's timestamps start over: mark it so players reset their decoders.
+    "-hls_flags", `delete_segments+temp_file+independent_segments+omit_endlist${startNumber > 0 ? "+discont_start" : ""}`,
     "-start_number", String(startNumber),
     "-hls_segment_filename", `${s.dir}/seg_%d.ts`,
     `${s.dir}/${PLAYLIST_NAME}`,

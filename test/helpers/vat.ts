@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -147,4 +147,41 @@ export function ffprobeFrames(file: string): number {
     "-of", "csv=p=0", file,
   ]);
   return Number(r.stdout.toString().trim().split(/\s+/)[0]);
+}
+
+/** Child processes of pid (from /proc), e.g. the ffmpeg a `vat serve` runs. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+export async function health(url: string): Promise<{ status: number; body: Record<string, any> }> {
+  const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+}
+
+/** Polls until check() is true; fails with what was last seen after timeoutMs. */
+export async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number, stepMs = 100): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let last: T | undefined;
+  while (performance.now() < deadline) {
+    try {
+      last = await probe();
+      if (check(last)) return last;
+    } catch (err) {
+      last = err as T;
+    }
+    await Bun.sleep(stepMs);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
 }
