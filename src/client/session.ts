@@ -1,3 +1,4 @@
+import { CliError } from "../errors.ts";
 import { decodePayload } from "../signal/payload.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
@@ -9,7 +10,7 @@ import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } fr
 import { QrReader } from "./qr-reader.ts";
 import { RunStore, toCsv } from "./store.ts";
 import { join } from "node:path";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 
 export interface ClientConfig {
   url: string;
@@ -129,6 +130,7 @@ export async function runSession(
     if (!clock) observer.info("the server has no /time: latency assumes both clocks agree (use NTP on both ends)");
   }
   const reader = await QrReader.create();
+  const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);
   store = new RunStore(cfg.db);
   const startedAtMs = deps.now();
   const nominalFps = numberOr(vat?.fps ?? params?.FPS, null);
@@ -153,6 +155,12 @@ export async function runSession(
     options: { ...cfg, ffmpeg: undefined },
   });
   for (const e of events) store.writeEvent(runId, e);
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    observer.info(`vat client: run ${runId}, measuring ${source?.url ?? cfg.url} into ${cfg.db}`);
+  };
 
   const meter = new StreamMeter({
     startMs: startedAtMs,
@@ -178,6 +186,7 @@ export async function runSession(
   let limitReached = false;
   const onFrame = (f: DecodedFrame) => {
     if (limitReached) return;
+    announce();
     const t0 = performance.now();
     const read = reader.read(f.gray, f.width, f.height);
     const readMs = performance.now() - t0;
@@ -241,6 +250,7 @@ export async function runSession(
     if (source) {
       let decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
       const outcome = await source.run(async (seg) => {
+        announce();
         if (seg.discontinuity) {
           // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
           await decoder.finish();
@@ -262,10 +272,19 @@ export async function runSession(
       const { code } = await decoder.exited;
       if (decoder.failure) throw decoder.failure;
       if (meter.totals.decoded === 0 && code !== 0 && stopReason === "end of stream") {
-        const { CliError } = await import("../errors.ts");
         throw new CliError(`cannot read '${cfg.url}': ${decoder.lastError || `ffmpeg exit code ${code}`}`);
       }
     }
+  } catch (err) {
+    // A run that failed before it measured anything leaves nothing behind; measured windows are always kept.
+    if (windows === 0 && meter.totals.decoded === 0) {
+      const empty = store.discardRun(runId);
+      store.close();
+      if (empty && !dbExisted) for (const f of [cfg.db, `${cfg.db}-wal`, `${cfg.db}-shm`]) rmSync(f, { force: true });
+    } else {
+      store.close();
+    }
+    throw err;
   } finally {
     clearInterval(ticker);
   }

@@ -193,6 +193,15 @@ export class RunStore {
     >[];
   }
 
+  /** Removes a run that failed before it measured anything; true when the database holds no run any more. */
+  discardRun(run: number): boolean {
+    this.db.transaction(() => {
+      for (const table of ["frames", "windows", "events"]) this.db.prepare(`DELETE FROM ${table} WHERE run_id = $run`).run({ run });
+      this.db.prepare("DELETE FROM runs WHERE id = $run").run({ run });
+    })();
+    return (this.db.query("SELECT count(*) AS n FROM runs").get() as { n: number }).n === 0;
+  }
+
   close(): void {
     this.db.close();
   }

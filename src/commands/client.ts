@@ -113,7 +113,6 @@ export async function measure(cfg: ClientConfig, shutdown: Shutdown, quiet: bool
       lineShown = true;
     },
   };
-  if (!tty) logLine(`vat client: measuring ${cfg.url} into ${cfg.db}`);
   try {
     return await runSession(cfg, () => shutdown.signal, observer);
   } finally {

@@ -44,7 +44,7 @@ test(
       expect(windows.map((w) => w.idx)).toEqual(windows.map((_, i) => i));
       expect(windows.length).toBeGreaterThanOrEqual(6);
       const f = d.query("SELECT count(*) AS n, max(idx) AS last FROM frames").get() as { n: number; last: number };
-      expect(f.n).toBe(windows.reduce((s, w) => s + w.frames_decoded, 0));
+      expect(f.n).toBe(windows.reduce((s, w) => s + w.frames_decoded!, 0));
       expect(f.last).toBe(f.n - 1);
       d.close();
     } finally {
@@ -86,7 +86,7 @@ test(
       // Full windows after the first hold two seconds of frames.
       for (const w of windows.slice(1)) expect(w.frames_new).toBeGreaterThanOrEqual(25);
       const f = d.query("SELECT count(*) AS n FROM frames").get() as { n: number };
-      expect(f.n).toBe(windows.reduce((s, w) => s + w.frames_decoded, 0));
+      expect(f.n).toBe(windows.reduce((s, w) => s + w.frames_decoded!, 0));
       const run = d.query("SELECT ended_at_ms FROM runs").get() as { ended_at_ms: number | null };
       expect(run.ended_at_ms).toBeNull(); // it never finished, and says so
       d.close();
@@ -120,7 +120,7 @@ test(
       const d = openDb(db);
       const n = d.query("SELECT min(frame_number) AS lo, max(frame_number) AS hi, count(*) AS c FROM frames WHERE kind = 'new'").get() as Record<string, number>;
       // Frame numbers run on across the restart: the span covers the run, less only the dropped ones.
-      expect(n.hi - n.lo + 1).toBe(n.c + r.summary.dropped);
+      expect(n.hi! - n.lo! + 1).toBe(n.c! + r.summary.dropped);
       d.close();
     } finally {
       await server.stop();

@@ -1,0 +1,106 @@
+import { afterAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { client, freePort, serve, tempDir, vat } from "../helpers/vat.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  expect(lines.length).toBe(1);
+  expect(lines[0]!.startsWith("vat: ")).toBe(true);
+  return lines[0]!;
+}
+
+test.each([
+  [["serve", "--size", "4k"], /unknown image size '4k': use one of 240p, 480p, 720p, 1080p/, {}],
+  [["serve", "--fps", "0"], /fps '0' is out of range: use a whole number from 1 to 60/, {}],
+  [["serve"], /fps '120' is out of range/, { FPS: "120" }],
+  [["serve"], /unknown image size '7'/, { IMAGE_SIZE: "7" }],
+  [["serve", "--port", "99999"], /port '99999' is not valid/, {}],
+  [["serve"], /VAT_FFMPEG points to '\/nonexistent\/ffmpeg'/, { VAT_FFMPEG: "/nonexistent/ffmpeg" }],
+  [["client"], /give the stream with --url/, {}],
+  [["client", "--url", "http://127.0.0.1:1", "--window", "0.2s"], /window '0.2s' is out of range: use 1s to 1h/, {}],
+  [["client", "--url", "http://127.0.0.1:1", "--duration", "soon"], /duration 'soon' is not a duration/, {}],
+  [["frobnicate"], /Unknown argument: frobnicate/, {}],
+  [["serve", "--colour", "red"], /Unknown arguments?: colou?r/, {}],
+])("vat %p → exit 2 and one line", async (args, message, env) => {
+  const r = await vat(args as string[], env as Record<string, string>);
+  expect(r.exitCode).toBe(2);
+  expect(oneLine(r.stderr)).toMatch(message as RegExp);
+  expect(r.stdout).toBe("");
+});
+
+test("commands of later versions say they are not available", async () => {
+  for (const cmd of ["launch", "generate", "report"]) {
+    const r = await vat([cmd]);
+    expect(r.exitCode).toBe(1);
+    expect(oneLine(r.stderr)).toMatch(new RegExp(`'vat ${cmd}' is not available in this version`));
+  }
+});
+
+test("a URL that never answers: retries until --connect-timeout, then one line, exit 2, no database", async () => {
+  const db = join(tmp.path, "never.db");
+  const port = freePort();
+  const t0 = performance.now();
+  const r = await client(["--url", `http://127.0.0.1:${port}`, "--connect-timeout", "2s", "--db", db]);
+  const took = performance.now() - t0;
+  expect(r.exitCode).toBe(2);
+  expect(oneLine(r.stderr)).toMatch(/no stream at http:\/\/127\.0\.0\.1:\d+\/video\/stream\.m3u8: connection refused for 2 s/);
+  expect(took).toBeGreaterThan(1900);
+  expect(existsSync(db)).toBe(false);
+});
+
+test("a URL that answers but is not a stream: one line, exit 2, no database", async () => {
+  const html = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>hello</html>") });
+  const missing = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("no", { status: 404 }) });
+  try {
+    const db = join(tmp.path, "html.db");
+    const a = await client(["--url", `http://127.0.0.1:${html.port}`, "--db", db]);
+    expect(a.exitCode).toBe(2);
+    expect(oneLine(a.stderr)).toMatch(/answers but is not a stream: not an HLS playlist/);
+    const b = await client(["--url", `http://127.0.0.1:${missing.port}/live.m3u8`, "--connect-timeout", "1s", "--db", db]);
+    expect(b.exitCode).toBe(2);
+    expect(oneLine(b.stderr)).toMatch(/answers but has no stream \(HTTP 404 for 1 s\)/);
+    expect(existsSync(db)).toBe(false);
+  } finally {
+    html.stop(true);
+    missing.stop(true);
+  }
+});
+
+test("frames without a code are counted as unreadable, never a crash (a file read through ffmpeg)", async () => {
+  const file = join(tmp.path, "plain.mp4");
+  const made = Bun.spawnSync([
+    "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "3", "-c:v", "libx264",
+    "-preset", "ultrafast", file,
+  ]);
+  expect(made.exitCode).toBe(0);
+  const db = join(tmp.path, "plain.db");
+  const r = await client(["--url", file, "--db", db, "--json"]);
+  expect(r.exitCode).toBe(0);
+  expect(r.json!.summary).toMatchObject({ framesDecoded: 75, unreadable: 75, framesNew: 0 });
+  expect(r.json!.stopReason).toBe("end of stream");
+});
+
+test("a file that is not a video: one line, exit 2", async () => {
+  const file = join(tmp.path, "notes.txt");
+  await Bun.write(file, "just text\n");
+  const db = join(tmp.path, "txt.db");
+  const r = await client(["--url", file, "--db", db]);
+  expect(r.exitCode).toBe(2);
+  expect(oneLine(r.stderr)).toMatch(/cannot read '.*notes\.txt'/);
+  expect(existsSync(db)).toBe(false);
+});
+
+test("a port already in use: one line, exit 1", async () => {
+  const busy = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  try {
+    const s = serve([], { port: busy.port! });
+    expect(await s.proc.exited).toBe(1);
+    expect(oneLine(s.stderr())).toMatch(/cannot listen on 127\.0\.0\.1:\d+/);
+  } finally {
+    busy.stop(true);
+  }
+});
