@@ -37,6 +37,8 @@ export interface HlsSourceOptions {
   /** How long an outage may last before the run gives up. */
   maxOutageMs: number;
   onEvent: (e: SourceEvent) => void;
+  /** A stop request (Ctrl-C, SIGTERM) while still connecting: its signal name. */
+  cancelled: () => string | null;
 }
 
 /**
@@ -68,6 +70,8 @@ export class HlsSource {
     const started = this.o.now();
     let lastReason = "";
     for (;;) {
+      const stop = this.o.cancelled();
+      if (stop) throw new CliError(`stopped by ${stop} before ${this.playlistUrl} answered`, stop === "SIGINT" ? 130 : 143);
       const r = await fetchText(this.o.fetch, this.playlistUrl, this.o.requestTimeoutMs);
       if (r.ok) {
         const variant = firstVariantUri(r.value);

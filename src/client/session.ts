@@ -73,15 +73,15 @@ const defaultDeps: SessionDeps = {
   sleep: (ms) => Bun.sleep(ms),
 };
 
-export function isHttpUrl(url: string): boolean {
-  return /^https?:\/\//i.test(url);
-}
-
-/** A server root (http://host:5000) means vat's playlist path; a URL naming a file is used as it is. */
-export function playlistUrlFor(url: string): string {
+/**
+ * Which URLs the client reads as HLS itself: a server root (vat's playlist path) or a .m3u8 playlist. Everything else
+ * (files, rtmp://, srt://, http URLs of other media) goes to ffmpeg. Returns the playlist URL, or null. Pure.
+ */
+export function playlistUrlFor(url: string): string | null {
+  if (!/^https?:\/\//i.test(url)) return null;
   const u = new URL(url);
   if (u.pathname === "/" || u.pathname === "") return new URL("/video/stream.m3u8", u).href;
-  return u.href;
+  return /\.m3u8$/i.test(u.pathname) ? u.href : null;
 }
 
 /**
@@ -94,8 +94,7 @@ export async function runSession(
   observer: SessionObserver,
   deps: SessionDeps = defaultDeps,
 ): Promise<SessionResult> {
-  const http = isHttpUrl(cfg.url);
-  const playlistUrl = http ? playlistUrlFor(cfg.url) : null;
+  const playlistUrl = playlistUrlFor(cfg.url);
   const events: SourceEvent[] = [];
   let outageOpen = false;
   let store: RunStore | null = null;
@@ -117,6 +116,7 @@ export async function runSession(
         connectTimeoutMs: cfg.connectTimeoutMs,
         maxOutageMs: cfg.maxOutageMs,
         onEvent,
+        cancelled: stopRequested,
       })
     : null;
   if (source) await source.connect();

@@ -1,6 +1,7 @@
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CliError } from "../errors.ts";
 import { parseMediaPlaylist } from "../hls/playlist.ts";
 import { encodePayload } from "../signal/payload.ts";
 import type { SizeProfile } from "../signal/profiles.ts";
@@ -31,6 +32,9 @@ export interface ServeConfig {
 
 export type Log = (line: string) => void;
 
+/** The files the encoder writes (hlsEncoderArgs): segments, the playlist, and their temporary versions. */
+const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
+
 /** Frames this far behind their slot are skipped rather than queued (2 s of video). */
 const MAX_LAG_S = 2;
 
@@ -60,8 +64,13 @@ export class Origin {
     private readonly log: Log,
   ) {
     if (config.dir) {
-      mkdirSync(config.dir, { recursive: true });
-      for (const f of readdirSync(config.dir)) if (/\.(ts|m3u8|tmp)$/.test(f)) rmSync(join(config.dir, f));
+      try {
+        mkdirSync(config.dir, { recursive: true });
+        // Only what an earlier run's encoder wrote: never anything else that lives in the folder.
+        for (const f of readdirSync(config.dir)) if (ENCODER_FILE.test(f)) rmSync(join(config.dir, f));
+      } catch (err) {
+        throw new CliError(`cannot use segment folder '${config.dir}': ${(err as Error).message}`);
+      }
       this.dir = config.dir;
       this.ownsDir = false;
     } else {

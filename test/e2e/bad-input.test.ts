@@ -104,3 +104,19 @@ test("a port already in use: one line, exit 1", async () => {
     busy.stop(true);
   }
 });
+
+test("--version and --help", async () => {
+  const v = await vat(["--version"]);
+  expect(v.exitCode).toBe(0);
+  expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  const h = await vat(["--help"]);
+  expect(h.exitCode).toBe(0);
+  for (const cmd of ["serve", "client", "launch", "generate", "report"]) expect(h.stdout).toContain(`vat ${cmd}`);
+  const s = await vat(["serve", "--help"]);
+  expect(s.exitCode).toBe(0);
+  for (const opt of ["--fps", "--image-size", "--id", "--port", "--segment"]) expect(s.stdout).toContain(opt);
+  const c = await vat(["client", "--help"]);
+  for (const opt of ["--url", "--db", "--window", "--frame-limit", "--duration", "--csv", "--no-clock-sync", "--no-frames", "--json"]) {
+    expect(c.stdout).toContain(opt);
+  }
+});

@@ -88,3 +88,34 @@ test(
   },
   60_000,
 );
+
+test(
+  "a server clock 5 s ahead: the estimated offset is 5 s and latency follows the server's clock",
+  async () => {
+    const SHIFT = 5000;
+    const server = serve(["--size", "240p", "--fps", "25"]);
+    const relay = new Relay({ origin: server.url, timeShiftMs: SHIFT });
+    try {
+      await server.waitLive();
+      const [a, b, c] = await Promise.all([
+        client(["--url", server.url, "--duration", "8s", "--db", join(tmp.path, "clock-a.db"), "--json"]),
+        client(["--url", relay.url, "--duration", "8s", "--db", join(tmp.path, "clock-b.db"), "--json"]),
+        client(["--url", relay.url, "--duration", "8s", "--db", join(tmp.path, "clock-c.db"), "--json", "--no-clock-sync"]),
+      ]);
+      for (const r of [a, b, c]) expect(r.exitCode).toBe(0);
+      expect(Math.abs(b.json!.clock.offsetMs - SHIFT)).toBeLessThan(5);
+      expect(b.json!.clock.uncertaintyMs).toBeLessThan(5);
+      expect(Math.abs(b.json!.summary.latencyP50Ms - a.json!.summary.latencyP50Ms - SHIFT)).toBeLessThan(50);
+      // Trusting local clocks ignores /time altogether.
+      expect(c.json!.clock).toBeNull();
+      expect(Math.abs(c.json!.summary.latencyP50Ms - a.json!.summary.latencyP50Ms)).toBeLessThan(50);
+      const d = openDb(join(tmp.path, "clock-b.db"));
+      expect(d.query("SELECT clock_synced, round(clock_offset_ms / 100) AS o FROM runs").get()).toEqual({ clock_synced: 1, o: 50 });
+      d.close();
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  40_000,
+);

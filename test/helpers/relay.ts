@@ -4,6 +4,7 @@ import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
  * An HLS relay written for the tests: it sits between `vat serve` and `vat client` and changes what the client sees
  * in a known way, the ground truth the client's figures are checked against.
  * - hide(sequence): segments for which it returns true never appear in the relayed playlist.
+ * - timeShiftMs: /time answers the origin's clock plus this, as a server whose clock is off would.
  * - delayMs: each segment appears in the relayed playlist only delayMs after the relay first saw it at the origin
  *   (the relay polls the origin every 10 ms to know that moment precisely).
  */
@@ -11,6 +12,8 @@ export interface RelayOptions {
   origin: string;
   hide?: (sequence: number) => boolean;
   delayMs?: number;
+  /** Added to the server clock the relay's /time reports: a known clock offset. */
+  timeShiftMs?: number;
 }
 
 export class Relay {
@@ -69,6 +72,10 @@ export class Relay {
     if (path === "/video/stream.m3u8") {
       if (!this.latest) return new Response("not yet", { status: 404 });
       return new Response(this.rewrite(this.latest), { headers: { "content-type": "application/vnd.apple.mpegurl" } });
+    }
+    if (path === "/time" && this.o.timeShiftMs) {
+      const t = (await (await fetch(`${this.o.origin}/time`)).json()) as { nowMs: number };
+      return Response.json({ nowMs: t.nowMs + this.o.timeShiftMs });
     }
     // Everything else (segments, /params, /time) passes through untouched.
     const r = await fetch(`${this.o.origin}${path}`);
