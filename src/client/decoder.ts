@@ -1,6 +1,8 @@
 import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
 import { parseInputVideo, parseRawOutputSize } from "./ffmpeg-output.ts";
 
+const QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export interface DecodedFrame {
   /** Luma plane; the buffer is reused for the next frame, so copy what you keep. */
   gray: Uint8Array;
@@ -79,9 +81,14 @@ export class FrameDecoder {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Queues bytes for ffmpeg without waiting for it to take them, so that fetching (and stamping arrivals) never waits
+   * on decoding; only a decoder more than QUEUE_LIMIT_BYTES behind makes the caller wait.
+   */
   async write(bytes: Uint8Array): Promise<void> {
     if (!this.alive || this.child.stdin.writableEnded) return;
-    if (this.child.stdin.write(bytes)) return;
+    this.child.stdin.write(bytes);
+    if (this.child.stdin.writableLength <= QUEUE_LIMIT_BYTES) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.child.stdin.off("drain", done);

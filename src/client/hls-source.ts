@@ -1,6 +1,6 @@
 import { CliError } from "../errors.ts";
 import { firstVariantUri, parseMediaPlaylist, PlaylistError, type MediaPlaylist } from "../hls/playlist.ts";
-import { countVideoFrames } from "../hls/ts-frames.ts";
+import { scanSegment } from "../hls/ts-frames.ts";
 import { fetchBytes, fetchText, type Fetch } from "./http.ts";
 
 export interface SegmentArrival {
@@ -13,6 +13,8 @@ export interface SegmentArrival {
   durationS: number;
   /** Video frames in the segment, counted from its MPEG-TS packets. */
   frames: number;
+  /** Bytes of the segment's head holding its tables and first (key) frame. */
+  firstFrameEnd: number;
   /** The stream started over (new media sequence, or back after an outage): decoding state must be reset. */
   discontinuity: boolean;
 }
@@ -140,6 +142,7 @@ export class HlsSource {
         this.staleReported = false;
         const discontinuity = this.pendingDiscontinuity || seg.discontinuity;
         this.pendingDiscontinuity = false;
+        const scan = scanSegment(b.value);
         await onSegment({
           sequence: seg.sequence,
           uri: seg.uri,
@@ -147,7 +150,8 @@ export class HlsSource {
           requestedAtMs,
           arrivedAtMs,
           durationS: seg.durationS,
-          frames: countVideoFrames(b.value),
+          frames: scan.frames,
+          firstFrameEnd: scan.firstFrameEnd,
           discontinuity,
         });
       }

@@ -158,10 +158,15 @@ export class StreamMeter {
     return out;
   }
 
-  /** Closes the open window early (end of run), if it saw anything or began before nowMs. */
+  /**
+   * Closes the open window early at the end of a run. A last sliver in which no frame arrived is no window (its few
+   * played frames would make a meaningless rate); they still count in the run's summary.
+   */
   finish(nowMs: number): WindowSummary[] {
     const out = this.closeWindowsUpTo(nowMs);
-    if (nowMs > this.openWindow.startMs) out.push(this.closeWindow(nowMs));
+    if (nowMs > this.openWindow.startMs && (this.acc.decoded > 0 || this.windowIndex === 0)) {
+      out.push(this.closeWindow(nowMs));
+    }
     return out;
   }
 

@@ -181,23 +181,26 @@ export async function runSession(
     }
   };
 
-  // Frames leave the decoder in segment order; each takes its segment's arrival stamp.
-  const queue: { sequence: number; arrivedAtMs: number; remaining: number }[] = [];
+  // Frames leave the decoder in segment order; each takes its segment's arrival stamp. ffmpeg holds the last few
+  // frames it was given until more input comes, so after each segment it gets FILLER_FRAMES copies of that segment's
+  // first (key) frame: the copies are held instead of real frames, and are dropped here by count, unread.
+  const queue: { sequence: number; arrivedAtMs: number; remaining: number; filler: boolean }[] = [];
   let limitReached = false;
   const onFrame = (f: DecodedFrame) => {
     if (limitReached) return;
     announce();
-    const t0 = performance.now();
-    const read = reader.read(f.gray, f.width, f.height);
-    const readMs = performance.now() - t0;
     let arrivedAtMs = f.decodedAtMs;
     let segment: number | null = null;
     const head = queue[0];
     if (head) {
+      if (--head.remaining <= 0) queue.shift();
+      if (head.filler) return;
       arrivedAtMs = head.arrivedAtMs;
       segment = head.sequence;
-      if (--head.remaining <= 0) queue.shift();
     }
+    const t0 = performance.now();
+    const read = reader.read(f.gray, f.width, f.height);
+    const readMs = performance.now() - t0;
     flush(meter.closeWindowsUpTo(arrivedAtMs));
     const r = meter.push({
       arrivedAtMs,
@@ -257,8 +260,15 @@ export async function runSession(
           queue.length = 0;
           decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
         }
-        if (seg.frames > 0) queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: seg.frames });
-        await decoder.write(seg.bytes);
+        if (seg.frames === 0) {
+          await decoder.write(seg.bytes);
+        } else {
+          queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: seg.frames, filler: false });
+          queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: FILLER_FRAMES, filler: true });
+          await decoder.write(seg.bytes);
+          const head = seg.bytes.subarray(0, seg.firstFrameEnd);
+          for (let i = 0; i < FILLER_FRAMES; i++) await decoder.write(head);
+        }
         if (decoder.failure) throw decoder.failure;
       }, () => shouldStop() !== null);
       stopReason = shouldStop() ?? (outcome === "ended" ? "end of stream" : "stopped");
@@ -329,6 +339,8 @@ async function readParams(fetchFn: Fetch, root: string): Promise<Record<string, 
 }
 
 const CLOCK_SAMPLES = 8;
+/** ffmpeg 5.1 holds 3 frames of an MPEG-TS input (demuxer, parser, output); one more for margin. */
+const FILLER_FRAMES = 4;
 
 async function syncClock(deps: SessionDeps, root: string): Promise<ClockOffset | null> {
   const samples: ClockSample[] = [];

@@ -1,11 +1,23 @@
 /**
- * Counts video access units (frames) in an MPEG-TS segment without decoding it: each H.264 frame starts a new PES
- * packet on the video PID (payload_unit_start_indicator set). Pure: bytes in, count out.
+ * Reads an MPEG-TS segment's structure without decoding it: each video frame starts a new PES packet on the video
+ * PID (payload_unit_start_indicator set). Pure: bytes in, numbers out.
  */
 const PACKET = 188;
 const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
 
+export interface SegmentScan {
+  /** Video frames (access units) in the segment. */
+  frames: number;
+  /** Byte length of the segment's head up to the second frame: tables plus the whole first frame. */
+  firstFrameEnd: number;
+}
+
 export function countVideoFrames(ts: Uint8Array): number {
+  return scanSegment(ts).frames;
+}
+
+export function scanSegment(ts: Uint8Array): SegmentScan {
+  let firstFrameEnd = ts.length;
   let pmtPid = -1;
   let videoPid = -1;
   let frames = 0;
@@ -46,9 +58,10 @@ export function countVideoFrames(ts: Uint8Array): number {
       }
     } else if (pid === videoPid && pusi) {
       frames++;
+      if (frames === 2) firstFrameEnd = off;
     }
   }
-  return frames;
+  return { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length };
 }
 
 function syncOffset(ts: Uint8Array): number {

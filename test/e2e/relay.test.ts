@@ -34,8 +34,16 @@ test(
       const d = openDb(db);
       expect((d.query("SELECT sum(dropped) AS n FROM windows").get() as { n: number }).n).toBe(truth);
       expect((d.query("SELECT sum(gap_before) AS n FROM frames").get() as { n: number }).n).toBe(truth);
-      // Two gaps (6, and 9-10): each shows as a freeze of the picture.
-      expect((d.query("SELECT count(*) AS n FROM events WHERE kind = 'stall'").get() as { n: number }).n).toBe(2);
+      // Two gaps (6, and 9-10) freeze the picture for up to 1 s and 2 s: less whatever the player had buffered
+      // (it joined mid-segment and starts 100 ms late). Segments arriving a little late on a busy machine may add
+      // short stalls, never long ones.
+      const stalls = (d.query("SELECT duration_ms AS ms FROM events WHERE kind = 'stall' ORDER BY at_ms").all() as { ms: number }[]).map((r) => r.ms);
+      const long = stalls.filter((ms) => ms >= 500);
+      expect(long.length).toBe(2);
+      expect(long[0]!).toBeLessThanOrEqual(1000 + 50);
+      expect(long[1]!).toBeGreaterThan(1000);
+      expect(long[1]!).toBeLessThanOrEqual(2000 + 50);
+      for (const ms of stalls.filter((ms) => ms < 500)) expect(ms).toBeLessThan(300);
       d.close();
     } finally {
       relay.stop();

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstVariantUri, parseMediaPlaylist, PlaylistError } from "../../src/hls/playlist.ts";
-import { countVideoFrames } from "../../src/hls/ts-frames.ts";
+import { countVideoFrames, scanSegment } from "../../src/hls/ts-frames.ts";
 
 describe("media playlists", () => {
   test("an ffmpeg live playlist", () => {
@@ -72,4 +72,29 @@ describe("frames in an MPEG-TS segment", () => {
     expect(countVideoFrames(new TextEncoder().encode("not a transport stream".repeat(50)))).toBe(0);
     expect(countVideoFrames(new Uint8Array(0))).toBe(0);
   });
+});
+
+test("a segment's head: its tables and whole first frame, and nothing of the second", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vat-ts-"));
+  try {
+    const file = join(dir, "s.ts");
+    const made = spawnSync("ffmpeg", [
+      "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10", "-t", "1", "-c:v", "libx264",
+      "-preset", "ultrafast", "-g", "10", "-f", "mpegts", file,
+    ]);
+    expect(made.status).toBe(0);
+    const bytes = new Uint8Array(readFileSync(file));
+    const scan = scanSegment(bytes);
+    expect(scan.frames).toBe(10);
+    expect(scan.firstFrameEnd % 188).toBe(0);
+    const head = join(dir, "head.ts");
+    writeFileSync(head, bytes.subarray(0, scan.firstFrameEnd));
+    const probe = spawnSync("ffprobe", [
+      "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
+      "-of", "csv=p=0", head,
+    ]);
+    expect(Number(probe.stdout.toString().trim().split(/\s+/)[0])).toBe(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -165,3 +165,15 @@ test("late delivery beyond the playout slack is a stall of exactly the lateness"
   expect(stalls.length).toBe(1);
   expect(stalls[0]!.durationMs).toBeCloseTo(400 - PLAYOUT_SLACK_MS, 1);
 });
+
+test("a run ending just after a window boundary adds no empty sliver window", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 1000, clockOffsetMs: 0, nominalFps: 30 });
+  const frames = segmented(30, 30, 2, 50);
+  const windows = run(meter, frames, frames.at(-1)!.arrivedAtMs + 1);
+  const last = Math.floor((frames.at(-1)!.arrivedAtMs - T0) / 1000);
+  expect(windows.length).toBe(last + 1);
+  expect(windows.every((w) => w.framesDecoded > 0 || w.index < last)).toBe(true);
+  const sliver = new StreamMeter({ startMs: T0, windowMs: 1000, clockOffsetMs: 0, nominalFps: 30 });
+  const w2 = run(sliver, frames, T0 + (last + 1) * 1000 + 40);
+  expect(w2.length).toBe(last + 1); // [last+1 s, +40 ms) saw no arrival: not a window
+});
