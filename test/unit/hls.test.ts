@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstVariantUri, parseMediaPlaylist, PlaylistError } from "../../src/hls/playlist.ts";
 import { countVideoFrames, scanSegment } from "../../src/hls/ts-frames.ts";
+import { ffprobeFrames } from "../helpers/vat.ts";
 
 describe("media playlists", () => {
   test("an ffmpeg live playlist", () => {
@@ -56,11 +57,7 @@ describe("frames in an MPEG-TS segment", () => {
         "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", file,
       ]);
       expect(made.status).toBe(0);
-      const probe = spawnSync("ffprobe", [
-        "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
-        "-of", "csv=p=0", file,
-      ]);
-      const truth = Number(probe.stdout.toString().trim().split(/\s+/)[0]);
+      const truth = ffprobeFrames(file);
       expect(truth).toBe(fps * seconds);
       expect(countVideoFrames(new Uint8Array(readFileSync(file)))).toBe(truth);
     } finally {
@@ -89,11 +86,7 @@ test("a segment's head: its tables and whole first frame, and nothing of the sec
     expect(scan.firstFrameEnd % 188).toBe(0);
     const head = join(dir, "head.ts");
     writeFileSync(head, bytes.subarray(0, scan.firstFrameEnd));
-    const probe = spawnSync("ffprobe", [
-      "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
-      "-of", "csv=p=0", head,
-    ]);
-    expect(Number(probe.stdout.toString().trim().split(/\s+/)[0])).toBe(1);
+    expect(ffprobeFrames(head)).toBe(1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
