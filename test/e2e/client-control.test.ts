@@ -108,9 +108,22 @@ test(
     }
     const truth = ffprobeFrames(file);
     expect(truth).toBe(75);
-    const fromFile = await client(["--url", file, "--db", join(tmp.path, "file.db"), "--json"]);
+    const csv = join(tmp.path, "csv");
+    const fromFile = await client(["--url", file, "--db", join(tmp.path, "file.db"), "--json", "--csv", csv]);
     expect(fromFile.exitCode).toBe(0);
     expect(fromFile.json!.summary).toMatchObject({ framesDecoded: truth, framesNew: truth, unreadable: 0, dropped: 0, duplicates: 0 });
+    // --csv writes the run's windows and frames: a header and one line per stored row.
+    const id = fromFile.json!.runId;
+    const d = openDb(join(tmp.path, "file.db"));
+    for (const table of ["windows", "frames"]) {
+      const lines = readFileSync(join(csv, `run-${id}-${table}.csv`), "utf8").trimEnd().split("\n");
+      const rows = (d.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      expect(lines.length).toBe(rows + 1);
+      expect(lines[0]!.startsWith("run_id,idx,")).toBe(true);
+    }
+    const frameLines = readFileSync(join(csv, `run-${id}-frames.csv`), "utf8").trimEnd().split("\n");
+    expect(frameLines.length).toBe(truth + 1);
+    d.close();
     const http = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(Bun.file(file)) });
     try {
       const fromHttp = await client(["--url", `http://127.0.0.1:${http.port}/clip.ts`, "--db", join(tmp.path, "http.db"), "--json"]);
