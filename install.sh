@@ -27,9 +27,6 @@ if [ -w /usr/local/bin ] || command -v sudo >/dev/null; then
 fi
 
 if [ "${VAT_SKIP_DEMO:-0}" != "1" ]; then
-  echo "==> a 10 s local measurement: vat serve on 127.0.0.1:5000, vat client into stream_data.db"
-  dist/vat serve --host 127.0.0.1 --port 5000 --size 720p --fps 30 --id demo 2>serve.log &
-  server=$!
-  trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
-  dist/vat client --url http://127.0.0.1:5000 --duration 10s --db stream_data.db
+  echo "==> a 10 s local measurement: vat launch --local (vat serve on loopback, measured into stream_data.db)"
+  dist/vat launch --local --id demo --duration 10s --db stream_data.db
 fi

@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
       .usage("vat, the video analysis tool: how a live video stream really arrives\n\nUsage: vat <command> [options]")
       .version(VERSION)
       .strict()
-      .demandCommand(1, "name a command: serve or client (see vat --help)")
+      .demandCommand(1, "name a command: serve, client or launch (see vat --help)")
       .recommendCommands()
       .command(
         "serve",
@@ -37,7 +37,14 @@ async function main(argv: string[]): Promise<number> {
           code = await (await import("./commands/client.ts")).runClient(args, shutdown);
         },
       )
-      .command("launch", "start a server as an AWS Fargate task (or --local), measure it, always stop it", {}, notYet("launch"))
+      .command(
+        "launch",
+        "start a server (--local: on this machine; Fargate: not yet), measure it, always stop it",
+        async (y) => (await import("./commands/launch.ts")).launchOptions(y),
+        async (args) => {
+          code = await (await import("./commands/launch.ts")).runLaunch(args, shutdown);
+        },
+      )
       .command("generate", "make prerecorded test videos and parameter sweeps", {}, notYet("generate"))
       .command("report", "compare many runs in one report", {}, notYet("report"))
       .fail((msg, err) => {

@@ -5,7 +5,7 @@ import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { parseDurationMs } from "../units.ts";
-import { runSession, type ClientConfig, type SessionObserver } from "../client/session.ts";
+import { runSession, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
 export interface ClientArgs {
@@ -23,11 +23,19 @@ export interface ClientArgs {
 }
 
 export function clientOptions<T>(y: Argv<T>) {
-  return y
-    .option("url", {
+  return measureOptions(
+    y.option("url", {
       type: "string",
       describe: "server root (http://host:5000), .m3u8 playlist, file or other ffmpeg-readable URL",
-    })
+    }),
+  )
+    .example("vat client --url http://127.0.0.1:5000 --duration 30s", "measure a vat server for 30 s")
+    .example("vat client --url http://host/live/index.m3u8 --frame-limit 3000 --json", "any HLS stream");
+}
+
+/** The options of a measurement, shared by `vat client` and `vat launch`. */
+export function measureOptions<T>(y: Argv<T>) {
+  return y
     .option("db", { type: "string", default: "stream_data.db", describe: "SQLite database (created if missing)" })
     .option("window", { type: "string", default: "10s", describe: "summary window" })
     .option("frame-limit", { type: "number", describe: "stop after this many frames" })
@@ -41,9 +49,7 @@ export function clientOptions<T>(y: Argv<T>) {
     })
     .option("connect-timeout", { type: "string", default: "20s", describe: "how long to wait for the stream at first" })
     .option("max-outage", { type: "string", default: "120s", describe: "give up when the stream is gone this long" })
-    .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" })
-    .example("vat client --url http://127.0.0.1:5000 --duration 30s", "measure a vat server for 30 s")
-    .example("vat client --url http://host/live/index.m3u8 --frame-limit 3000 --json", "any HLS stream");
+    .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" });
 }
 
 /** Validated settings; every bad value is refused here, before anything starts. Pure but for ffmpeg's location. */
@@ -81,8 +87,17 @@ export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientCon
 export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<number> {
   const cfg = resolveClientConfig(args, locateFfmpeg(readEnv().ffmpeg));
   const result = await measure(cfg, shutdown, args.json ?? false);
-  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(`vat client: ${result.summary.framesDecoded} frames measured\n${formatSummary(result)}\n`);
+  printResult(result, args.json ?? false);
+  return exitCodeFor(shutdown);
+}
+
+export function printResult(result: SessionResult, json: boolean, heading = "vat client", extra: Record<string, unknown> = {}): void {
+  if (json) process.stdout.write(`${JSON.stringify({ ...extra, ...result }, null, 2)}\n`);
+  else process.stdout.write(`${heading}: ${result.summary.framesDecoded} frames measured\n${formatSummary(result)}\n`);
+}
+
+/** 0, or 130/143 when a signal ended the run (its summary was still printed and stored). */
+export function exitCodeFor(shutdown: Shutdown): number {
   if (shutdown.signal) return shutdown.signal === "SIGINT" ? 130 : 143;
   return 0;
 }

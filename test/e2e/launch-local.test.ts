@@ -1,0 +1,129 @@
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { childPids, openDb, tempDir, VAT, vat } from "../helpers/vat.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** A stand-in for ffmpeg: waits, or fails, before (or instead of) running the real one. */
+function fakeFfmpeg(name: string, body: string): string {
+  const path = join(tmp.path, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+function isServe(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("serve");
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test(
+  "vat launch --local --id demo --duration 20s: serves, measures, prints a sensible summary, stops the server",
+  async () => {
+    const db = join(tmp.path, "demo.db");
+    const p = Bun.spawn([VAT, "launch", "--local", "--id", "demo", "--duration", "20s", "--db", db, "--json"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(0);
+    const r = JSON.parse(out);
+    expect(r.launch).toMatchObject({ id: "demo", backend: "local" });
+    expect(r.streamId).toBe("demo");
+    expect(Math.abs(r.summary.fpsAchieved - 30) / 30).toBeLessThan(0.02);
+    expect(r.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+    expect(r.summary.latencyP50Ms).toBeGreaterThan(0);
+    expect(r.summary.latencyP50Ms).toBeLessThan(3000);
+    expect(err).toContain("vat launch: server stopped");
+    expect(await answers(r.launch.url)).toBe(false);
+    const d = openDb(db);
+    expect(d.query("SELECT stream_id, size_name, fps, video_type FROM runs").get()).toEqual({
+      stream_id: "demo", size_name: "720p", fps: 30, video_type: "LIVE",
+    });
+    d.close();
+  },
+  60_000,
+);
+
+test(
+  "SIGTERM while measuring: summary stored, server stopped, exit 143",
+  async () => {
+    const db = join(tmp.path, "term.db");
+    const p = Bun.spawn([VAT, "launch", "--local", "--id", "t", "--size", "240p", "--db", db, "--json"], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(6000);
+    const servers = childPids(p.pid).filter(isServe);
+    expect(servers.length).toBe(1);
+    p.kill("SIGTERM");
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(143);
+    const r = JSON.parse(out);
+    expect(r.stopReason).toBe("SIGTERM");
+    expect(r.summary.framesNew).toBeGreaterThan(60);
+    expect(await answers(r.launch.url)).toBe(false);
+    for (const pid of servers) expect(() => process.kill(pid, 0)).toThrow();
+  },
+  30_000,
+);
+
+test(
+  "Ctrl-C while waiting for the stream: the server is stopped, exit 130",
+  async () => {
+    const slow = fakeFfmpeg("slow-ffmpeg", 'sleep 30; exec ffmpeg "$@"');
+    const p = Bun.spawn([VAT, "launch", "--local", "--id", "w", "--db", join(tmp.path, "w.db")], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, VAT_FFMPEG: slow },
+    });
+    await Bun.sleep(2500);
+    const servers = childPids(p.pid).filter(isServe);
+    expect(servers.length).toBe(1);
+    p.kill("SIGINT");
+    const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(130);
+    expect(err).toMatch(/waiting for the stream \(\d+\.\d s\): starting: no segment written yet/);
+    expect(err).toMatch(/vat: stopped by SIGINT while waiting for the server/);
+    await Bun.sleep(200);
+    for (const pid of servers) expect(() => process.kill(pid, 0)).toThrow();
+  },
+  30_000,
+);
+
+test(
+  "a server that never goes live: bounded wait, the reason, the server stopped, exit 1",
+  async () => {
+    const broken = fakeFfmpeg("broken-ffmpeg", 'echo "no encoder here" >&2; exit 1');
+    const r = await vat(["launch", "--local", "--id", "b", "--start-timeout", "4s", "--db", join(tmp.path, "b.db")], { VAT_FFMPEG: broken });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/serve \| .*encoder stopped \(exit code 1\): no encoder here; restarting/);
+    expect(r.stderr).toMatch(/vat: the server was not live after 4 s \(starting: no segment written yet/);
+  },
+  30_000,
+);
+
+test("bad input is refused before any server starts", async () => {
+  for (const [args, message] of [
+    [["launch", "--local", "--id", "x", "--cpu", "512", "--memory", "8GB"], /memory 8192 MiB does not go with cpu 512 on Fargate: use 1GB, 2GB, 3GB, 4GB/],
+    [["launch", "--local"], /give the run an id with --id/],
+    [["launch", "--local", "--id", "x", "--fps", "0"], /fps '0' is out of range/],
+    [["launch", "--local", "--id", "x", "--window", "0.1s"], /window '0.1s' is out of range/],
+    [["launch", "--local", "--id", "x", "--url", "http://a"], /Unknown argument: url/],
+  ] as const) {
+    const r = await vat([...args]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  }
+  const cloud = await vat(["launch", "--id", "x"]);
+  expect(cloud.exitCode).toBe(1);
+  expect(cloud.stderr.trim()).toBe("vat: the Fargate backend of vat launch is not available in this version: use --local");
+});
