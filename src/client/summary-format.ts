@@ -25,7 +25,7 @@ export function formatSummary(r: SessionResult): string {
     ["frames", `${s.framesNew} new · ${s.dropped} dropped · ${s.duplicates} duplicate · ${s.outOfOrder} out of order · ${s.unreadable} unreadable`],
     ["stalls", `${s.stalls} (${f0(s.stallMs, " ms")} frozen)`],
     ["outages", `${r.outages} (${f1(r.outageMs / 1000, " s")})${s.restarts ? ` · ${s.restarts} stream restarts` : ""}`],
-    ["stored", `run ${r.runId} in ${r.db} (${r.windows} windows)`],
+    ["stored", `run ${r.runId} in ${r.db} (${r.windows} window${r.windows === 1 ? "" : "s"})`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, val]) => `  ${k.padEnd(width)}  ${val}`).join("\n");
