@@ -1,5 +1,5 @@
 import type { Payload } from "../signal/payload.ts";
-import { mean, NumberList, percentile } from "./stats.ts";
+import { NumberList, percentile, spread } from "./stats.ts";
 
 /**
  * Turns decoded frames into per-frame records, stalls and window summaries. Pure: times come in as numbers.
@@ -132,6 +132,7 @@ export class StreamMeter {
   private playedPerWindow = new Map<number, number[]>();
   private fpsEstimate: number | null;
   private genSteps: number[] = [];
+  private lastWindowP50: number | null = null;
   readonly totals = {
     decoded: 0, fresh: 0, dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0, stallMs: 0,
     restarts: 0, firstPlayed: null as number | null, lastPlayed: null as number | null,
@@ -309,6 +310,7 @@ export class StreamMeter {
     const played = (this.playedPerWindow.get(index) ?? []).filter((t) => t < endMs).length;
     this.playedPerWindow.delete(index);
     const spanS = a.lastGen !== null && a.firstGen !== null ? (a.lastGen - a.firstGen) / 1000 : 0;
+    const lat = spread(a.latencies);
     const summary: WindowSummary = {
       index,
       startMs,
@@ -323,23 +325,37 @@ export class StreamMeter {
       unreadable: a.unreadable,
       stalls: a.stalls,
       stallMs: a.stallMs,
-      latencyMinMs: percentile(a.latencies, 0),
-      latencyP50Ms: percentile(a.latencies, 50),
-      latencyP95Ms: percentile(a.latencies, 95),
-      latencyMaxMs: percentile(a.latencies, 100),
-      latencyMeanMs: mean(a.latencies),
+      latencyMinMs: lat.min,
+      latencyP50Ms: lat.p50,
+      latencyP95Ms: lat.p95,
+      latencyMaxMs: lat.max,
+      latencyMeanMs: lat.mean,
       jitterMs: a.jitterN ? a.jitterSum / a.jitterN : null,
     };
     this.windowIndex++;
     this.acc = emptyAcc();
+    if (summary.latencyP50Ms !== null) this.lastWindowP50 = summary.latencyP50Ms;
     return summary;
+  }
+
+  /** Cheap figures for a live status line: run totals, and the open window's median latency (never a full sort). */
+  live(): { frames: number; fps: number | null; latencyP50Ms: number | null; dropped: number; unreadable: number } {
+    const t = this.totals;
+    const spanS = t.firstPlayed !== null && t.lastPlayed !== null ? (t.lastPlayed - t.firstPlayed) / 1000 : 0;
+    return {
+      frames: t.decoded,
+      fps: spanS > 0 ? (t.fresh - 1) / spanS : null,
+      latencyP50Ms: percentile(this.acc.latencies, 50) ?? this.lastWindowP50,
+      dropped: t.dropped,
+      unreadable: t.unreadable,
+    };
   }
 
   /** Whole-run figures. Achieved fps over the run: new frames ÷ the played span (first to last played frame). */
   summary(): RunSummary {
     const t = this.totals;
     const spanS = t.firstPlayed !== null && t.lastPlayed !== null ? (t.lastPlayed - t.firstPlayed) / 1000 : 0;
-    const l = this.latencies.view();
+    const lat = spread(this.latencies.view());
     return {
       framesDecoded: t.decoded,
       framesNew: t.fresh,
@@ -352,11 +368,11 @@ export class StreamMeter {
       stalls: t.stalls,
       stallMs: t.stallMs,
       restarts: t.restarts,
-      latencyMinMs: l.length ? percentile(l, 0) : null,
-      latencyP50Ms: percentile(l, 50),
-      latencyP95Ms: percentile(l, 95),
-      latencyMaxMs: percentile(l, 100),
-      latencyMeanMs: mean(l),
+      latencyMinMs: lat.min,
+      latencyP50Ms: lat.p50,
+      latencyP95Ms: lat.p95,
+      latencyMaxMs: lat.max,
+      latencyMeanMs: lat.mean,
     };
   }
 }

@@ -236,16 +236,7 @@ export async function runSession(
     const now = deps.now();
     const grace = 3000 + 2 * (Number(vat?.segmentS) || 2) * 1000;
     flush(meter.closeWindowsUpTo(now - grace));
-    const s = meter.summary();
-    observer.status({
-      elapsedMs: now - startedAtMs,
-      frames: s.framesDecoded,
-      fps: recentFps(meter),
-      latencyP50Ms: s.latencyP50Ms,
-      dropped: s.dropped,
-      unreadable: s.unreadable,
-      outage: outageOpen,
-    });
+    observer.status({ elapsedMs: now - startedAtMs, ...meter.live(), outage: outageOpen });
   }, 500);
 
   let stopReason = "";
@@ -321,11 +312,6 @@ export async function runSession(
     outageMs: reconnects.reduce((s, e) => s + (e.durationMs ?? 0), 0),
     windows,
   };
-}
-
-function recentFps(meter: StreamMeter): number | null {
-  const s = meter.summary();
-  return s.fpsAchieved;
 }
 
 function numberOr<T>(v: unknown, fallback: T): number | T {

@@ -62,3 +62,12 @@ describe("percentiles and CSV", () => {
     expect(toCsv([])).toBe("");
   });
 });
+
+test("spread agrees with percentile and mean, with one sort", async () => {
+  const { spread, mean } = await import("../../src/client/stats.ts");
+  const values = Array.from({ length: 997 }, (_, i) => ((i * 7919) % 1000) - 200.5);
+  expect(spread(values)).toEqual({
+    min: percentile(values, 0), p50: percentile(values, 50), p95: percentile(values, 95), max: percentile(values, 100), mean: mean(values),
+  });
+  expect(spread([])).toEqual({ min: null, p50: null, p95: null, max: null, mean: null });
+});

@@ -177,3 +177,13 @@ test("a run ending just after a window boundary adds no empty sliver window", ()
   const w2 = run(sliver, frames, T0 + (last + 1) * 1000 + 40);
   expect(w2.length).toBe(last + 1); // [last+1 s, +40 ms) saw no arrival: not a window
 });
+
+test("live figures: run totals, and the median latency of the open window (or the last closed one)", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 1000, clockOffsetMs: 0, nominalFps: 30 });
+  expect(meter.live()).toEqual({ frames: 0, fps: null, latencyP50Ms: null, dropped: 0, unreadable: 0 });
+  for (let n = 0; n < 10; n++) meter.push(frame(n, 30, T0 + 500 + n * 33.3)); // latency 500 ms each
+  expect(meter.live().latencyP50Ms).toBeCloseTo(500, 0);
+  expect(meter.live().frames).toBe(10);
+  meter.closeWindowsUpTo(T0 + 5000);
+  expect(meter.live().latencyP50Ms).toBeCloseTo(500, 0); // open window empty: the last closed one's
+});
