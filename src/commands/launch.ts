@@ -2,8 +2,9 @@ import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
+import { waitUntilLive } from "../launch/live.ts";
 import { startLocalOrigin, selfCommand } from "../launch/local.ts";
-import { planLaunch, serveEnvironment } from "../launch/plan.ts";
+import { planLaunch, serveEnvironment, type LaunchPlan } from "../launch/plan.ts";
 import { isTerminal, logLine } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
@@ -18,40 +19,86 @@ export interface LaunchCommandArgs extends ClientArgs {
   memory?: string;
   videoType?: string;
   local?: boolean;
+  stack?: string;
+  region?: string;
   startTimeout?: string;
 }
 
 export function launchOptions<T>(y: Argv<T>) {
   return measureOptions(
     y
-      .option("id", { type: "string", describe: "run id: names the server and is carried in every frame" })
+      .option("id", { type: "string", describe: "run id: names the task and is carried in every frame" })
       .option("local", { type: "boolean", default: false, describe: "run the server on this machine, no cloud" })
       .option("fps", { type: "number", describe: "frames per second, 1-60 [default 30]" })
       .option("image-size", { alias: "size", type: "string", describe: `${SIZE_NAMES.join(", ")} or 0-3 [default 720p]` })
       .option("cpu", { type: "string", describe: "Fargate CPU units (256 … 16384), with --memory" })
       .option("memory", { type: "string", describe: "task memory in MiB, or GB (2GB, or a bare number below 256)" })
       .option("video-type", { type: "string", describe: "live [default live]" })
-      .option("start-timeout", { type: "string", default: "60s", describe: "how long the server may take to go live" }),
-  ).example("vat launch --local --id demo --duration 20s", "serve and measure on this machine for 20 s");
+      .option("stack", { type: "string", default: "streaming", describe: "CloudFormation stack of infra/fargate_cluster.yaml" })
+      .option("region", { type: "string", describe: "AWS region [default: the SDK's chain, e.g. AWS_REGION]" })
+      .option("start-timeout", { type: "string", default: "5m", describe: "how long the server may take to go live" }),
+  )
+    .example("vat launch --local --id demo --duration 20s", "serve and measure on this machine for 20 s")
+    .example("vat launch --id test1 --size 480p --fps 25 --cpu 512 --memory 1GB --duration 10m", "on AWS Fargate");
+}
+
+interface StartedOrigin {
+  url: string;
+  backend: "local" | "fargate";
+  task?: string;
+  stop(reason: string): Promise<void>;
 }
 
 /**
- * Starts a server, waits until its stream is live, measures it, and always stops it. `--local` runs `vat serve` as a
- * child process on loopback; the Fargate backend is not in this version.
+ * Starts a server, waits until its stream is live, measures it, and always stops it, with a reason: after success,
+ * on any error, on Ctrl-C and on SIGTERM (Slurm's time limit). Everything is validated before anything starts.
  */
 export async function runLaunch(args: LaunchCommandArgs, shutdown: Shutdown): Promise<number> {
   const plan = planLaunch(args);
-  const startTimeoutMs = parseDurationMs(args.startTimeout ?? "60s", "start timeout");
+  const startTimeoutMs = parseDurationMs(args.startTimeout ?? "5m", "start timeout");
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
-  // Every setting is checked before anything starts.
   resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg);
-  if (!args.local) {
-    throw new CliError("the Fargate backend of vat launch is not available in this version: use --local", 1);
-  }
   const tty = isTerminal() && !args.json;
-  logLine(`vat launch: starting vat serve locally (${plan.size.name} ${plan.fps} fps, id ${plan.id})`);
   let lastWait = "";
-  const origin = await startLocalOrigin({
+  const onWaiting = (reason: string, elapsedMs: number) => {
+    const line = `waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`;
+    // Log lines only when the reason changes, not its counters.
+    const kind = reason.replace(/\d+(\.\d+)?/g, "#");
+    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+    else if (kind !== lastWait) logLine(line);
+    lastWait = kind;
+  };
+  const origin = args.local
+    ? await startLocal(plan, startTimeoutMs, shutdown, tty, onWaiting)
+    : await startFargate(plan, args, startTimeoutMs, shutdown, onWaiting);
+  let reason = `vat launch ${plan.id}: failed`;
+  try {
+    if (tty) process.stderr.write("\r\x1b[2K");
+    logLine(`vat launch: stream live at ${origin.url}, measuring`);
+    const cfg = resolveClientConfig({ ...args, url: origin.url }, ffmpeg);
+    const result = await measure(cfg, shutdown, args.json ?? false);
+    printResult(result, args.json ?? false, `vat launch ${plan.id}`, {
+      launch: { id: plan.id, backend: origin.backend, url: origin.url, ...(origin.task ? { task: origin.task } : {}) },
+    });
+    reason = shutdown.signal ? `vat launch ${plan.id}: interrupted by ${shutdown.signal}` : `vat launch ${plan.id}: done`;
+    return exitCodeFor(shutdown);
+  } catch (err) {
+    reason = `vat launch ${plan.id}: ${(err as Error).message}`;
+    throw err;
+  } finally {
+    await origin.stop(reason);
+  }
+}
+
+async function startLocal(
+  plan: LaunchPlan,
+  startTimeoutMs: number,
+  shutdown: Shutdown,
+  tty: boolean,
+  onWaiting: (reason: string, elapsedMs: number) => void,
+): Promise<StartedOrigin> {
+  logLine(`vat launch: starting vat serve locally (${plan.size.name} ${plan.fps} fps, id ${plan.id})`);
+  const local = await startLocalOrigin({
     self: selfCommand(),
     env: serveEnvironment(plan),
     startTimeoutMs,
@@ -59,24 +106,68 @@ export async function runLaunch(args: LaunchCommandArgs, shutdown: Shutdown): Pr
     onServerLine: (line) => {
       if (!tty) process.stderr.write(`serve | ${line}\n`);
     },
-    onWaiting: (reason, elapsedMs) => {
-      const line = `waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`;
-      // Log lines only when the reason changes, not its counters.
-      const kind = reason.replace(/\d+(\.\d+)?/g, "#");
-      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-      else if (kind !== lastWait) logLine(line);
-      lastWait = kind;
-    },
+    onWaiting,
   });
+  return {
+    url: local.url,
+    backend: "local",
+    async stop() {
+      await local.stop();
+      logLine("vat launch: server stopped");
+    },
+  };
+}
+
+/** The task listens on the container port of infra/fargate_cluster.yaml. */
+const TASK_PORT = 5000;
+
+async function startFargate(
+  plan: LaunchPlan,
+  args: LaunchCommandArgs,
+  startTimeoutMs: number,
+  shutdown: Shutdown,
+  onWaiting: (reason: string, elapsedMs: number) => void,
+): Promise<StartedOrigin> {
+  const aws = await import("../launch/fargate.ts"); // the SDK loads only when the cloud is used
+  const clients = aws.awsClients(args.region);
+  const stackName = args.stack ?? "streaming";
+  const stack = await aws.describeStack(clients, stackName);
+  logLine(`vat launch: starting a Fargate task in ${stack.cluster} (${plan.size.name} ${plan.fps} fps, id ${plan.id})`);
+  const task = await aws.startTask(clients, stack, plan);
+  const taskId = task.split("/").pop();
+  let stopped = false;
+  const stop = async (reason: string) => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await aws.stopTask(clients, stack, task, reason);
+      logLine(`vat launch: task ${taskId} stopped (${reason})`);
+    } catch (err) {
+      logLine(`vat launch: COULD NOT STOP task ${task}: ${(err as Error).message}; stop it with: vat launch stop --id ${plan.id}`);
+      throw err;
+    }
+  };
   try {
-    if (tty) process.stderr.write("\r\x1b[2K");
-    logLine(`vat launch: stream live at ${origin.url}, measuring`);
-    const cfg = resolveClientConfig({ ...args, url: origin.url }, ffmpeg);
-    const result = await measure(cfg, shutdown, args.json ?? false);
-    printResult(result, args.json ?? false, `vat launch ${plan.id}`, { launch: { id: plan.id, backend: "local", url: origin.url } });
-    return exitCodeFor(shutdown);
-  } finally {
-    await origin.stop();
-    logLine("vat launch: server stopped");
+    const started = performance.now();
+    const running = await aws.waitForRunning(clients, stack, task, {
+      timeoutMs: startTimeoutMs,
+      pollMs: 1000,
+      missingGraceMs: 30_000,
+      onStatus: (s) => logLine(`vat launch: task ${taskId}: ${s}`),
+      cancelled: () => shutdown.signal,
+    });
+    const ip = await aws.taskAddress(clients, running);
+    const url = `http://${ip}:${TASK_PORT}`;
+    logLine(`vat launch: task ${taskId} RUNNING at ${ip}, waiting for its stream`);
+    await waitUntilLive(url, {
+      timeoutMs: Math.max(1000, startTimeoutMs - (performance.now() - started)),
+      cancelled: () => shutdown.signal,
+      onWaiting,
+    });
+    return { url, backend: "fargate", task, stop };
+  } catch (err) {
+    const sig = shutdown.signal;
+    await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`);
+    throw err instanceof CliError ? err : new CliError((err as Error).message, 1);
   }
 }

@@ -1,13 +1,13 @@
 import type { Subprocess } from "bun";
-import { CliError } from "../errors.ts";
 import { StderrTail } from "../ffmpeg.ts";
 import { Readable } from "node:stream";
+import { waitUntilLive } from "./live.ts";
 
 export interface LocalOrigin {
   url: string;
   pid: number;
-  /** Stops the server (SIGTERM, SIGKILL after graceMs); safe to call more than once. */
-  stop(graceMs?: number): Promise<void>;
+  /** Stops the server (SIGTERM, SIGKILL after a grace period); safe to call more than once. */
+  stop(reason?: string): Promise<void>;
 }
 
 export interface LocalOptions {
@@ -44,7 +44,8 @@ export async function startLocalOrigin(o: LocalOptions): Promise<LocalOrigin> {
   const origin: LocalOrigin = {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
-    async stop(graceMs = 3000) {
+    async stop() {
+      const graceMs = 3000;
       if (stopped) return;
       stopped = true;
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -53,29 +54,17 @@ export async function startLocalOrigin(o: LocalOptions): Promise<LocalOrigin> {
       clearTimeout(timer);
     },
   };
-  const started = performance.now();
   try {
-    for (;;) {
-      const sig = o.cancelled();
-      if (sig) throw new CliError(`stopped by ${sig} while waiting for the server`, sig === "SIGINT" ? 130 : 143);
-      if (child.exitCode !== null) {
-        throw new CliError(`vat serve exited (code ${child.exitCode}) before the stream was live: ${tail.last || "no message"}`, 1);
-      }
-      let reason = "not answering yet";
-      try {
-        const r = await fetch(`${origin.url}/health`, { signal: AbortSignal.timeout(1000) });
-        if (r.status === 200) return origin;
-        reason = ((await r.json()) as { reason?: string }).reason ?? `HTTP ${r.status}`;
-      } catch {
-        // not listening yet
-      }
-      const elapsed = performance.now() - started;
-      if (elapsed > o.startTimeoutMs) {
-        throw new CliError(`the server was not live after ${Math.round(o.startTimeoutMs / 1000)} s (${reason})`, 1);
-      }
-      o.onWaiting(reason, elapsed);
-      await Bun.sleep(200);
-    }
+    await waitUntilLive(origin.url, {
+      timeoutMs: o.startTimeoutMs,
+      cancelled: o.cancelled,
+      dead: () =>
+        child.exitCode !== null
+          ? `vat serve exited (code ${child.exitCode}) before the stream was live: ${tail.last || "no message"}`
+          : null,
+      onWaiting: o.onWaiting,
+    });
+    return origin;
   } catch (err) {
     await origin.stop();
     throw err;

@@ -1,0 +1,205 @@
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { FakeAws, type Scenario } from "../helpers/fake-aws.ts";
+import { openDb, tempDir, VAT } from "../helpers/vat.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const fakes: FakeAws[] = [];
+afterEach(async () => {
+  for (const f of fakes.splice(0)) await f.stop();
+});
+
+function fake(scenario: Scenario = {}): FakeAws {
+  const f = new FakeAws(scenario);
+  fakes.push(f);
+  return f;
+}
+
+/** The exit code of a task's server once it has stopped, or "running" if it has not within ms. */
+async function stoppedWithin(task: { serve?: { exited: Promise<number> } }, ms: number): Promise<number | "running"> {
+  return await Promise.race([task.serve!.exited, Bun.sleep(ms).then(() => "running" as const)]);
+}
+
+function launch(f: FakeAws, args: string[]) {
+  return Bun.spawn([VAT, "launch", ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...f.env } });
+}
+
+async function finished(p: ReturnType<typeof launch>) {
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { stdout, stderr, code };
+}
+
+test(
+  "the full flow: stack → RunTask with overrides → RUNNING → address → live → measured → StopTask with a reason",
+  async () => {
+    const f = fake({ phaseMs: 1500 }); // longer than the launcher's 1 s poll, as real Fargate phases are
+    const db = join(tmp.path, "full.db");
+    const r = await finished(
+      launch(f, ["--id", "test1", "--size", "480p", "--fps", "25", "--cpu", "512", "--memory", "1", "--duration", "8s", "--db", db, "--json"]),
+    );
+    expect(r.code).toBe(0);
+    expect(f.actions()[0]).toBe("DescribeStacks");
+    const run = f.calls.find((c) => c.action === "RunTask")!.body;
+    expect(run).toMatchObject({
+      cluster: "vat-cluster",
+      launchType: "FARGATE",
+      startedBy: "vat:test1",
+      tags: [{ key: "vat:id", value: "test1" }],
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"], securityGroups: ["sg-0bbbbbbbbbbbbbbb1"], assignPublicIp: "ENABLED" },
+      },
+      overrides: { cpu: "512", memory: "1024" },
+    });
+    expect(run.overrides.containerOverrides).toEqual([
+      {
+        name: "vat",
+        environment: [
+          { name: "ID", value: "test1" }, { name: "FPS", value: "25" }, { name: "IMAGE_SIZE", value: "1" },
+          { name: "VIDEO_TYPE", value: "LIVE" }, { name: "CPU", value: "512" }, { name: "MEMORY", value: "1024" },
+        ],
+      },
+    ]);
+    expect(f.actions()).toContain("DescribeNetworkInterfaces");
+    const stopCall = f.calls.find((c) => c.action === "StopTask")!;
+    expect(stopCall.body.reason).toBe("vat launch test1: done");
+    const task = [...f.tasks.values()][0]!;
+    expect(await stoppedWithin(task, 3000)).toBe(0); // StopTask really stopped the server, cleanly
+    expect(r.stderr).toMatch(/task \w+: PROVISIONING[\s\S]*task \w+: PENDING[\s\S]*task \w+: RUNNING/);
+    expect(r.stderr).not.toContain("fake-secret-not-printed");
+    expect(r.stdout).not.toContain("fake-secret-not-printed");
+    const out = JSON.parse(r.stdout);
+    expect(out.launch).toMatchObject({ id: "test1", backend: "fargate", url: `http://${task.ip}:5000`, task: task.arn });
+    expect(out.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+    expect(Math.abs(out.summary.fpsAchieved - 25) / 25).toBeLessThan(0.02);
+    const d = openDb(db);
+    expect(d.query("SELECT stream_id, size_name, fps, cpu, memory FROM runs").get()).toEqual({
+      stream_id: "test1", size_name: "480p", fps: 25, cpu: "512", memory: "1024",
+    });
+    d.close();
+  },
+  60_000,
+);
+
+test("RunTask answering 200 with failures[]: the reason, no task left, exit 1", async () => {
+  const f = fake({ runTaskFailure: "RESOURCE:MEMORY" });
+  const r = await finished(launch(f, ["--id", "x", "--db", join(tmp.path, "f.db")]));
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split("\n").at(-1)).toBe("vat: RunTask started no task: RESOURCE:MEMORY");
+  expect(f.actions()).toEqual(["DescribeStacks", "RunTask"]);
+});
+
+test(
+  "a task that stops while starting: stopCode, stoppedReason and the container's reason are shown",
+  async () => {
+    const f = fake({
+      stopWhileStarting: {
+        stopCode: "TaskFailedToStart",
+        stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        containerReason: "CannotPullContainerError: ref not found",
+      },
+    });
+    const r = await finished(launch(f, ["--id", "x", "--db", join(tmp.path, "s.db")]));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /vat: the task stopped while starting: TaskFailedToStart; CannotPullContainerError: pull image manifest has been retried 5 time\(s\); container: CannotPullContainerError: ref not found/,
+    );
+  },
+  30_000,
+);
+
+test(
+  "MISSING right after RunTask, then RUNNING: tolerated",
+  async () => {
+    const f = fake({ missing: 2 });
+    const r = await finished(launch(f, ["--id", "m", "--duration", "3s", "--db", join(tmp.path, "m.db")]));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("MISSING (not visible yet)");
+    expect(f.actions().filter((a) => a === "StopTask")).toHaveLength(1);
+  },
+  30_000,
+);
+
+test("AccessDenied is said as such, at once, not as a timeout", async () => {
+  for (const op of ["DescribeTasks", "RunTask", "DescribeStacks"]) {
+    const f = fake({ accessDenied: [op] });
+    const t0 = performance.now();
+    const r = await finished(launch(f, ["--id", "a", "--db", join(tmp.path, "a.db")]));
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`vat: AWS refused ${op}.*: access denied`));
+    // A task that was started is stopped even so.
+    expect(f.actions().filter((a) => a === "StopTask")).toHaveLength(op === "DescribeTasks" ? 1 : 0);
+  }
+}, 40_000);
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  test(
+    `${signal} while the task is starting: StopTask received, exit ${code}`,
+    async () => {
+      const f = fake({ phaseMs: 5000 });
+      const p = launch(f, ["--id", "w", "--db", join(tmp.path, "w.db")]);
+      while (!f.actions().includes("DescribeTasks")) await Bun.sleep(50);
+      p.kill(signal);
+      const r = await finished(p);
+      expect(r.code).toBe(code);
+      const stop = f.calls.find((c) => c.action === "StopTask");
+      expect(stop?.body.reason).toBe(`vat launch w: interrupted by ${signal} while starting`);
+    },
+    30_000,
+  );
+
+  test(
+    `${signal} while measuring: summary stored, StopTask received, exit ${code}`,
+    async () => {
+      const f = fake();
+      const db = join(tmp.path, `sig-${signal}.db`);
+      const p = launch(f, ["--id", "s", "--size", "240p", "--db", db, "--json"]);
+      while (!(await Bun.file(db).exists())) await Bun.sleep(100);
+      await Bun.sleep(3000);
+      p.kill(signal);
+      const r = await finished(p);
+      expect(r.code).toBe(code);
+      expect(JSON.parse(r.stdout).summary.framesNew).toBeGreaterThan(25);
+      expect(f.calls.find((c) => c.action === "StopTask")?.body.reason).toBe(`vat launch s: interrupted by ${signal}`);
+      expect(await stoppedWithin([...f.tasks.values()][0]!, 3000)).toBe(0);
+    },
+    30_000,
+  );
+}
+
+test("an invalid cpu/memory pair: one line naming the valid values, and no AWS request at all", async () => {
+  const f = fake();
+  const r = await finished(launch(f, ["--id", "x", "--cpu", "1024", "--memory", "1GB"]));
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim()).toBe("vat: memory 1024 MiB does not go with cpu 1024 on Fargate: use 2GB, 3GB, 4GB, 5GB, 6GB, 7GB, 8GB");
+  expect(f.calls).toEqual([]);
+});
+
+test(
+  "three launches at once never mix up tasks, addresses or databases",
+  async () => {
+    const f = fake();
+    const ids = ["alpha", "bravo", "charlie"];
+    const results = await Promise.all(
+      ids.map((id) => finished(launch(f, ["--id", id, "--size", "240p", "--fps", "15", "--duration", "5s", "--db", join(tmp.path, `${id}.db`), "--json"]))),
+    );
+    const ips = new Set<string>();
+    for (const [i, r] of results.entries()) {
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      const task = f.tasks.get(out.launch.task)!;
+      expect(task.env.ID).toBe(ids[i]!);
+      expect(out.launch.url).toBe(`http://${task.ip}:5000`);
+      expect(out.streamId).toBe(ids[i]!);
+      ips.add(task.ip);
+      const d = openDb(join(tmp.path, `${ids[i]}.db`));
+      expect((d.query("SELECT stream_id FROM runs").all() as { stream_id: string }[]).map((x) => x.stream_id)).toEqual([ids[i]!]);
+      d.close();
+      const stop = f.calls.find((c) => c.action === "StopTask" && c.body.task === out.launch.task);
+      expect(stop?.body.reason).toBe(`vat launch ${ids[i]}: done`);
+    }
+    expect(ips.size).toBe(3);
+  },
+  60_000,
+);
