@@ -38,8 +38,8 @@ async function main(argv: string[]): Promise<number> {
         },
       )
       .command(
-        "launch",
-        "start a server (--local: on this machine; Fargate: not yet), measure it, always stop it",
+        "launch [action]",
+        "start a server on AWS Fargate (or --local), measure it, always stop it; list, stop or clean up tasks",
         async (y) => (await import("./commands/launch.ts")).launchOptions(y),
         async (args) => {
           code = await (await import("./commands/launch.ts")).runLaunch(args, shutdown);

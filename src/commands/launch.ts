@@ -9,6 +9,7 @@ import { isTerminal, logLine } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
+import type { TaskRow } from "../launch/fargate.ts";
 import { exitCodeFor, measure, measureOptions, printResult, resolveClientConfig, type ClientArgs } from "./client.ts";
 
 export interface LaunchCommandArgs extends ClientArgs {
@@ -22,11 +23,21 @@ export interface LaunchCommandArgs extends ClientArgs {
   stack?: string;
   region?: string;
   startTimeout?: string;
+  action?: string;
+  olderThan?: string;
+  dryRun?: boolean;
 }
 
 export function launchOptions<T>(y: Argv<T>) {
   return measureOptions(
     y
+      .positional("action", {
+        type: "string",
+        choices: ["list", "stop", "cleanup"],
+        describe: "list vat's tasks, stop those of --id, or clean up old ones (default: launch and measure)",
+      })
+      .option("older-than", { type: "string", default: "24h", describe: "cleanup: stop vat tasks older than this" })
+      .option("dry-run", { type: "boolean", default: false, describe: "cleanup: only list what would be stopped" })
       .option("id", { type: "string", describe: "run id: names the task and is carried in every frame" })
       .option("local", { type: "boolean", default: false, describe: "run the server on this machine, no cloud" })
       .option("fps", { type: "number", describe: "frames per second, 1-60 [default 30]" })
@@ -39,7 +50,8 @@ export function launchOptions<T>(y: Argv<T>) {
       .option("start-timeout", { type: "string", default: "5m", describe: "how long the server may take to go live" }),
   )
     .example("vat launch --local --id demo --duration 20s", "serve and measure on this machine for 20 s")
-    .example("vat launch --id test1 --size 480p --fps 25 --cpu 512 --memory 1GB --duration 10m", "on AWS Fargate");
+    .example("vat launch --id test1 --size 480p --fps 25 --cpu 512 --memory 1GB --duration 10m", "on AWS Fargate")
+    .example("vat launch cleanup --older-than 12h --dry-run", "which forgotten tasks would be stopped");
 }
 
 interface StartedOrigin {
@@ -54,6 +66,7 @@ interface StartedOrigin {
  * on any error, on Ctrl-C and on SIGTERM (Slurm's time limit). Everything is validated before anything starts.
  */
 export async function runLaunch(args: LaunchCommandArgs, shutdown: Shutdown): Promise<number> {
+  if (args.action) return runTaskAdmin(args.action, args);
   const plan = planLaunch(args);
   const startTimeoutMs = parseDurationMs(args.startTimeout ?? "5m", "start timeout");
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
@@ -170,4 +183,42 @@ async function startFargate(
     await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`);
     throw err instanceof CliError ? err : new CliError((err as Error).message, 1);
   }
+}
+
+/** `vat launch list | stop --id X | cleanup --older-than D [--dry-run]`: the tasks vat started in the stack's cluster. */
+async function runTaskAdmin(action: string, args: LaunchCommandArgs): Promise<number> {
+  if (args.local) throw new CliError(`'vat launch ${action}' is for Fargate tasks; a --local server stops with its launch`);
+  if (action === "stop" && args.id === undefined) throw new CliError("name the run to stop with --id");
+  const olderThanS = parseDurationMs(args.olderThan ?? "24h", "older than") / 1000;
+  const aws = await import("../launch/fargate.ts");
+  const clients = aws.awsClients(args.region);
+  const stack = await aws.describeStack(clients, args.stack ?? "streaming");
+  const now = Date.now();
+  const rows = (await aws.listVatTasks(clients, stack, action === "stop" ? args.id : undefined)).map((t) => aws.taskRow(t, now));
+  const chosen = action === "list" ? rows : action === "stop" ? rows.filter((r) => r.id === args.id) : aws.selectForCleanup(rows, olderThanS);
+  if (action === "stop" && chosen.length === 0) throw new CliError(`no running task has the id '${args.id}'`, 1);
+  const stopping = action !== "list" && !args.dryRun;
+  if (stopping) {
+    const reason = action === "stop" ? "vat launch stop" : `vat launch cleanup: older than ${args.olderThan ?? "24h"}`;
+    for (const r of chosen) await aws.stopTask(clients, stack, r.arn, reason);
+  }
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ action, dryRun: args.dryRun ?? false, tasks: chosen }, null, 2)}\n`);
+  } else {
+    const verb = action === "list" ? "" : stopping ? " (stopped)" : " (would stop)";
+    process.stdout.write(formatTasks(chosen, verb));
+  }
+  return 0;
+}
+
+function formatTasks(rows: TaskRow[], verb: string): string {
+  if (rows.length === 0) return "no vat tasks\n";
+  const age = (s: number | null) => (s === null ? "-" : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+  const table = [
+    ["id", "task", "status", "age", "cpu", "memory"],
+    ...rows.map((r) => [r.id, r.task, r.status, age(r.ageS), r.cpu ?? "-", r.memory ?? "-"]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const lines = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  return `${lines.join("\n")}\n${verb ? `${rows.length} task${rows.length === 1 ? "" : "s"}${verb}\n` : ""}`;
 }

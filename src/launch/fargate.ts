@@ -175,9 +175,58 @@ export async function stopTask(c: AwsClients, stack: StackInfo, taskArn: string,
   await call("StopTask", () => c.ecs.send(new StopTaskCommand({ cluster: stack.cluster, task: taskArn, reason: reason.slice(0, 255) })));
 }
 
-export async function listVatTasks(c: AwsClients, stack: StackInfo): Promise<Task[]> {
-  const arns = (await call("ListTasks", () => c.ecs.send(new ListTasksCommand({ cluster: stack.cluster })))).taskArns ?? [];
-  if (arns.length === 0) return [];
-  const r = await call("DescribeTasks", () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: arns.slice(0, 100) })));
-  return (r.tasks ?? []).filter((t) => t.startedBy?.startsWith(STARTED_BY_PREFIX));
+/** Tasks in the cluster that vat started (startedBy "vat:<id>"), optionally only those of one id. */
+export async function listVatTasks(c: AwsClients, stack: StackInfo, id?: string): Promise<Task[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await call("ListTasks", () =>
+      c.ecs.send(
+        new ListTasksCommand({
+          cluster: stack.cluster,
+          ...(id ? { startedBy: `${STARTED_BY_PREFIX}${id}`.slice(0, 36) } : {}),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      ),
+    );
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const tasks: Task[] = [];
+  for (let i = 0; i < arns.length; i += 100) {
+    const r = await call("DescribeTasks", () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: arns.slice(i, i + 100) })));
+    tasks.push(...(r.tasks ?? []));
+  }
+  return tasks.filter((t) => t.startedBy?.startsWith(STARTED_BY_PREFIX));
+}
+
+/** A vat task as people read it. Pure. */
+export interface TaskRow {
+  id: string;
+  arn: string;
+  task: string;
+  status: string;
+  startedAtMs: number | null;
+  ageS: number | null;
+  cpu: string | null;
+  memory: string | null;
+}
+
+export function taskRow(t: Task, nowMs: number): TaskRow {
+  const started = t.createdAt ? new Date(t.createdAt).getTime() : null;
+  return {
+    id: (t.startedBy ?? "").slice(STARTED_BY_PREFIX.length),
+    arn: t.taskArn ?? "",
+    task: t.taskArn?.split("/").pop() ?? "",
+    status: t.lastStatus ?? "UNKNOWN",
+    startedAtMs: started,
+    ageS: started !== null ? Math.round((nowMs - started) / 1000) : null,
+    cpu: t.overrides?.cpu ?? t.cpu ?? null,
+    memory: t.overrides?.memory ?? t.memory ?? null,
+  };
+}
+
+/** Tasks older than the limit and not already stopping. Pure. */
+export function selectForCleanup(rows: TaskRow[], olderThanS: number): TaskRow[] {
+  return rows.filter((r) => r.ageS !== null && r.ageS > olderThanS && !["STOPPED", "STOPPING", "DEPROVISIONING"].includes(r.status));
 }

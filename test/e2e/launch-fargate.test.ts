@@ -203,3 +203,40 @@ test(
   },
   60_000,
 );
+
+test("list, stop --id and cleanup act only on vat's own tasks", async () => {
+  const f = fake();
+  const old = f.seedTask("vat:old", 30 * 3600_000);
+  const fresh = f.seedTask("vat:fresh", 50 * 60_000);
+  const foreign = f.seedTask("someone-else", 90 * 3600_000);
+  const run = async (args: string[]) => finished(launch(f, args));
+
+  const list = await run(["list"]);
+  expect(list.code).toBe(0);
+  expect(list.stdout).toMatch(/^id +task +status +age +cpu +memory$/m);
+  expect(list.stdout).toMatch(new RegExp(`^old +${old.id} +RUNNING +30\\.0 h +512 +1024$`, "m"));
+  expect(list.stdout).toMatch(new RegExp(`^fresh +${fresh.id} +RUNNING +50 min`, "m"));
+  expect(list.stdout).not.toContain(foreign.id);
+
+  const dry = await run(["cleanup", "--older-than", "24h", "--dry-run", "--json"]);
+  expect(dry.code).toBe(0);
+  expect(JSON.parse(dry.stdout).tasks.map((t: { id: string }) => t.id)).toEqual(["old"]);
+  expect(f.actions()).not.toContain("StopTask");
+
+  const clean = await run(["cleanup", "--older-than", "24h"]);
+  expect(clean.code).toBe(0);
+  expect(clean.stdout).toContain("1 task (stopped)");
+  expect(f.calls.filter((c) => c.action === "StopTask").map((c) => [c.body.task, c.body.reason])).toEqual([
+    [old.arn, "vat launch cleanup: older than 24h"],
+  ]);
+
+  const stop = await run(["stop", "--id", "fresh"]);
+  expect(stop.code).toBe(0);
+  expect(f.calls.filter((c) => c.action === "StopTask").at(-1)!.body).toMatchObject({ task: fresh.arn, reason: "vat launch stop" });
+  expect(f.calls.find((c) => c.action === "ListTasks" && c.body.startedBy === "vat:fresh")).toBeDefined();
+
+  const none = await run(["stop", "--id", "nope"]);
+  expect(none.code).toBe(1);
+  expect(none.stderr.trim()).toBe("vat: no running task has the id 'nope'");
+  expect(f.calls.filter((c) => c.action === "StopTask").map((c) => c.body.task)).not.toContain(foreign.arn);
+}, 30_000);

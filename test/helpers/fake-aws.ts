@@ -34,6 +34,8 @@ export interface FakeTask {
   stopCode?: string;
   serve?: Subprocess;
   request: any;
+  /** A task seeded by a test: RUNNING with no server behind it. */
+  seeded?: boolean;
 }
 
 export interface Call {
@@ -77,6 +79,26 @@ export class FakeAws {
     };
   }
 
+  /** A running task that some earlier run (or someone else) started `ageMs` ago. */
+  seedTask(startedBy: string, ageMs: number): FakeTask {
+    const id = crypto.randomUUID().replaceAll("-", "");
+    const t: FakeTask = {
+      arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${CLUSTER}/${id}`,
+      id,
+      ip: "127.0.0.1",
+      eni: `eni-${id.slice(0, 17)}`,
+      createdAt: Date.now() - ageMs,
+      startedBy,
+      tags: [],
+      overrides: { cpu: "512", memory: "1024" },
+      env: {},
+      request: {},
+      seeded: true,
+    };
+    this.tasks.set(t.arn, t);
+    return t;
+  }
+
   actions(): string[] {
     return this.calls.map((c) => c.action);
   }
@@ -104,7 +126,7 @@ export class FakeAws {
       t.stopCode = s.stopCode;
       return "STOPPED";
     }
-    if (!t.serve) this.startServe(t);
+    if (!t.serve && !t.seeded) this.startServe(t);
     return "RUNNING";
   }
 
@@ -232,6 +254,7 @@ export class FakeAws {
         const t = this.tasks.get(body.task);
         if (!t) return this.ecsError("InvalidParameterException", "The referenced task was not found.");
         t.stoppedReason = body.reason ?? "Task stopped by user";
+        if (t.seeded) t.serve = undefined;
         t.stopCode = "UserInitiated";
         if (t.serve && t.serve.exitCode === null) t.serve.kill("SIGTERM");
         return ok({ task: this.taskJson(t) });
