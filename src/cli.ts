@@ -45,6 +45,14 @@ async function main(argv: string[]): Promise<number> {
           code = await (await import("./commands/launch.ts")).runLaunch(args, shutdown);
         },
       )
+      .command(
+        "health",
+        "ask a vat server whether its stream is live (exit 0) or not (exit 1, with the reason)",
+        async (y) => (await import("./commands/health.ts")).healthOptions(y),
+        async (args) => {
+          code = await (await import("./commands/health.ts")).runHealth(args);
+        },
+      )
       .command("generate", "make prerecorded test videos and parameter sweeps", {}, notYet("generate"))
       .command("report", "compare many runs in one report", {}, notYet("report"))
       .fail((msg, err) => {

@@ -31,7 +31,7 @@ export async function fetchJson(fetchFn: Fetch, url: string, timeoutMs: number):
   }
 }
 
-function describeFetchError(err: unknown): string {
+export function describeFetchError(err: unknown): string {
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timed out";
   if (e?.code === "ConnectionRefused" || /ECONNREFUSED|Unable to connect/i.test(e?.message ?? "")) return "connection refused";
