@@ -180,7 +180,8 @@ async function startFargate(
     return { url, backend: "fargate", task, stop };
   } catch (err) {
     const sig = shutdown.signal;
-    await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`);
+    // The cause of the failure is what the user must see; a failed stop is logged by stop() with how to retry.
+    await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`).catch(() => {});
     throw err instanceof CliError ? err : new CliError((err as Error).message, 1);
   }
 }

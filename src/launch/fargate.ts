@@ -42,7 +42,10 @@ export function awsError(what: string, err: unknown): CliError {
     return new CliError(`AWS refused ${what}: access denied (${name}: ${e?.message ?? "no message"}); check the launcher policy`, 1);
   }
   if (/CredentialsProviderError|Could not load credentials/i.test(`${name} ${e?.message ?? ""}`)) {
-    return new CliError(`no AWS credentials for ${what}: configure them (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)`, 1);
+    return new CliError(`no AWS credentials for ${what}: configure them (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)`, 2);
+  }
+  if (/Region is missing|Region not accepted: region=""/i.test(e?.message ?? "")) {
+    return new CliError(`no AWS region for ${what}: give --region, or set AWS_REGION (or a profile's region)`, 2);
   }
   return new CliError(`${what} failed: ${name}: ${e?.message ?? String(err)}`, 1);
 }

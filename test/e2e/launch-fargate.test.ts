@@ -240,3 +240,11 @@ test("list, stop --id and cleanup act only on vat's own tasks", async () => {
   expect(none.stderr.trim()).toBe("vat: no running task has the id 'nope'");
   expect(f.calls.filter((c) => c.action === "StopTask").map((c) => c.body.task)).not.toContain(foreign.arn);
 }, 30_000);
+
+test("when even StopTask is refused: the original cause is reported, and how to stop the task later", async () => {
+  const f = fake({ accessDenied: ["DescribeTasks", "StopTask"] });
+  const r = await finished(launch(f, ["--id", "a", "--db", join(tmp.path, "a2.db")]));
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^vat: AWS refused DescribeTasks: access denied/);
+  expect(r.stderr).toMatch(/COULD NOT STOP task arn:aws:ecs:\S+: AWS refused StopTask: access denied.*; stop it with: vat launch stop --id a/);
+});

@@ -123,7 +123,9 @@ test("bad input is refused before any server starts", async () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
   }
-  const cloud = await vat(["launch", "--id", "x"]);
-  expect(cloud.exitCode).toBe(1);
-  expect(cloud.stderr.trim()).toBe("vat: the Fargate backend of vat launch is not available in this version: use --local");
+  // Without --local it is the Fargate backend: with no AWS configuration at all, one line says what to set.
+  const noAws = { AWS_REGION: "", AWS_DEFAULT_REGION: "", AWS_PROFILE: "", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent" };
+  const cloud = await vat(["launch", "--id", "x"], noAws);
+  expect(cloud.exitCode).toBe(2);
+  expect(cloud.stderr.trim()).toBe("vat: no AWS region for DescribeStacks streaming: give --region, or set AWS_REGION (or a profile's region)");
 });
