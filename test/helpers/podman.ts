@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 
 /**
  * Builds and runs Dockerfile.opencv with Debian's podman (rootful, runc), without any registry: the base image the
- * Dockerfile names is made locally with debootstrap. Settings from the field notes for these machines: explicit
+ * Dockerfile names is made locally with debootstrap. Settings that podman 4.3 needs on small hosts: explicit
  * ulimits at or below the hard limits, host networking, cgroupfs.
  */
 const ROOT = resolve(import.meta.dir, "../..");
