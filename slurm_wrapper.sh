@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Runs one line of slurm_inputs.txt as a Slurm array task with `vat launch`.
-# `vat launch` and the sweep workflow are not in this version of vat yet, so this wrapper refuses to run.
-echo "slurm_wrapper.sh: needs 'vat launch', which is not available in this version of vat" >&2
+# The Slurm workflow (this wrapper and its array script) is not in this version of vat yet, so it refuses to run.
+echo "slurm_wrapper.sh: the Slurm sweep workflow is not available in this version of vat; run lines by hand with vat launch" >&2
 exit 1

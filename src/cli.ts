@@ -53,7 +53,14 @@ async function main(argv: string[]): Promise<number> {
           code = await (await import("./commands/health.ts")).runHealth(args);
         },
       )
-      .command("generate", "make prerecorded test videos and parameter sweeps", {}, notYet("generate"))
+      .command(
+        "generate [what]",
+        "make parameter sweeps for Slurm (prerecorded test videos: not yet)",
+        async (y) => (await import("./commands/generate.ts")).generateOptions(y),
+        async (args) => {
+          code = await (await import("./commands/generate.ts")).runGenerate(args);
+        },
+      )
       .command("report", "compare many runs in one report", {}, notYet("report"))
       .fail((msg, err) => {
         if (err) throw err;

@@ -33,11 +33,29 @@ test.each([
 });
 
 test("commands of later versions say they are not available", async () => {
-  for (const cmd of ["generate", "report"]) {
-    const r = await vat([cmd]);
+  for (const cmd of [["report"], ["generate", "video"]]) {
+    const r = await vat(cmd);
     expect(r.exitCode).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(new RegExp(`'vat ${cmd}' is not available in this version`));
+    expect(oneLine(r.stderr)).toMatch(new RegExp(`'vat ${cmd.join(" ")}' is not available in this version`));
   }
+});
+
+test("vat generate sweep: the committed slurm_inputs.txt is its default output; bad pairs refused; files written whole", async () => {
+  const committed = await Bun.file(new URL("../../slurm_inputs.txt", import.meta.url).pathname).text();
+  const out = await vat(["generate", "sweep"]);
+  expect(out.exitCode).toBe(0);
+  expect(out.stdout).toBe(committed);
+  const file = join(tmp.path, "sweep.txt");
+  const w = await vat(["generate", "sweep", "--sizes", "720p", "--fps", "30", "--cpu-memory", "1024:2GB,8GB", "--format", "vat", "-o", file]);
+  expect(w.exitCode).toBe(0);
+  expect(await Bun.file(file).text()).toBe("720p 30 1024 2GB task_0\n720p 30 1024 8GB task_1\n");
+  const bad = await vat(["generate", "sweep", "--cpu-memory", "512:1GB", "2048:2GB", "-o", file]);
+  expect(bad.exitCode).toBe(2);
+  expect(oneLine(bad.stderr)).toBe("vat: memory 2048 MiB does not go with cpu 2048 on Fargate: use 4GB to 16GB in steps of 1GB");
+  expect(await Bun.file(file).text()).toBe("720p 30 1024 2GB task_0\n720p 30 1024 8GB task_1\n"); // untouched
+  const none = await vat(["generate"]);
+  expect(none.exitCode).toBe(2);
+  expect(oneLine(none.stderr)).toMatch(/name what to generate: vat generate sweep/);
 });
 
 test("a URL that never answers: retries until --connect-timeout, then one line, exit 2, no database", async () => {

@@ -1,0 +1,90 @@
+import { CliError } from "../errors.ts";
+import { parseFps, parseSize, parseStreamId, SIZE_NAMES, type SizeName } from "../signal/profiles.ts";
+import { checkFargateSize, parseMemoryMiB } from "./plan.ts";
+
+/** One configuration of a parameter sweep: one Slurm array task. */
+export interface SweepLine {
+  size: SizeName;
+  fps: number;
+  cpu: number;
+  memoryMiB: number;
+  id: string;
+}
+
+export interface SweepSpec {
+  sizes: SizeName[];
+  fps: number[];
+  /** cpu units → memory values (MiB) to try with it. */
+  cpuMemory: [number, number[]][];
+}
+
+/** The prototype's sweep: 4 sizes × 3 frame rates × 5 task sizes = 60 configurations. */
+export const DEFAULT_SWEEP = {
+  sizes: "240p,480p,720p,1080p",
+  fps: "15,25,30",
+  cpuMemory: ["512:1GB,2GB", "1024:2GB,3GB", "2048:4GB"],
+};
+
+/** "512:1GB,2GB" → [512, [1024, 2048]]; every pair checked against the Fargate table. Pure. */
+export function parseCpuMemory(spec: string): [number, number[]] {
+  const m = /^(\d+):(.+)$/.exec(spec.trim());
+  if (!m) throw new CliError(`cpu-memory '${spec}' is not valid: use CPU:MEMORY[,MEMORY…], e.g. 512:1GB,2GB`);
+  const cpu = Number(m[1]);
+  const memory = m[2]!.split(",").map((v) => parseMemoryMiB(v));
+  for (const mib of memory) checkFargateSize(cpu, mib);
+  return [cpu, memory];
+}
+
+export function parseSweepSpec(sizes: string, fps: string, cpuMemory: string[]): SweepSpec {
+  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  return {
+    sizes: list(sizes).map((s) => parseSize(s).name),
+    fps: list(fps).map((f) => parseFps(f)),
+    cpuMemory: cpuMemory.map(parseCpuMemory),
+  };
+}
+
+/** Every combination, in the prototype's order (size, fps, cpu, memory), ids task_0, task_1, … Pure. */
+export function expandSweep(spec: SweepSpec, idPrefix = "task_"): SweepLine[] {
+  const out: SweepLine[] = [];
+  for (const size of spec.sizes) {
+    for (const fps of spec.fps) {
+      for (const [cpu, memories] of spec.cpuMemory) {
+        for (const memoryMiB of memories) out.push({ size, fps, cpu, memoryMiB, id: `${idPrefix}${out.length}` });
+      }
+    }
+  }
+  return out;
+}
+
+export type SweepFormat = "old" | "vat";
+
+/**
+ * "old": the prototype's `2 30 512 1 task_7` (size index, memory in GB), which its wrapper and notebooks read.
+ * "vat": `720p 30 512 1GB task_7`. Pure.
+ */
+export function formatSweepLine(l: SweepLine, format: SweepFormat): string {
+  const gb = l.memoryMiB / 1024;
+  if (format === "old") {
+    if (!Number.isInteger(gb)) throw new CliError(`memory ${l.memoryMiB} MiB is not a whole number of GB: the old format cannot hold it (use --format vat)`);
+    return `${SIZE_NAMES.indexOf(l.size)} ${l.fps} ${l.cpu} ${gb} ${l.id}`;
+  }
+  return `${l.size} ${l.fps} ${l.cpu} ${Number.isInteger(gb) ? `${gb}GB` : `${l.memoryMiB}MiB`} ${l.id}`;
+}
+
+/** Reads a line in either format; blank lines and # comments are not configurations. Pure. */
+export function parseSweepLine(text: string, lineNumber = 0): SweepLine | null {
+  const t = text.trim();
+  if (!t || t.startsWith("#")) return null;
+  const parts = t.split(/\s+/);
+  const where = lineNumber ? `line ${lineNumber}: ` : "";
+  if (parts.length !== 5) throw new CliError(`${where}'${t}' is not a sweep line: use SIZE FPS CPU MEMORY ID, e.g. 2 30 512 1 task_0`);
+  const [size, fps, cpu, memory, id] = parts as [string, string, string, string, string];
+  const line = { size: parseSize(size).name, fps: parseFps(fps), cpu: Number(cpu), memoryMiB: parseMemoryMiB(memory), id: parseStreamId(id) };
+  checkFargateSize(line.cpu, line.memoryMiB);
+  return line;
+}
+
+export function parseSweepFile(text: string): SweepLine[] {
+  return text.split("\n").flatMap((l, i) => parseSweepLine(l, i + 1) ?? []);
+}

@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DEFAULT_SWEEP, expandSweep, formatSweepLine, parseCpuMemory, parseSweepFile, parseSweepLine, parseSweepSpec,
+} from "../../src/launch/sweep.ts";
+
+const committed = readFileSync(join(import.meta.dir, "../../slurm_inputs.txt"), "utf8");
+
+describe("sweeps", () => {
+  const lines = expandSweep(parseSweepSpec(DEFAULT_SWEEP.sizes, DEFAULT_SWEEP.fps, DEFAULT_SWEEP.cpuMemory));
+
+  test("the default is the prototype's 60 configurations, in its order and format", () => {
+    expect(lines).toHaveLength(60);
+    const text = lines.map((l) => formatSweepLine(l, "old")).join("\n") + "\n";
+    expect(text.split("\n").slice(0, 6)).toEqual([
+      "0 15 512 1 task_0", "0 15 512 2 task_1", "0 15 1024 2 task_2", "0 15 1024 3 task_3", "0 15 2048 4 task_4",
+      "0 25 512 1 task_5",
+    ]);
+    expect(text.split("\n").at(-2)).toBe("3 30 2048 4 task_59");
+    expect(committed).toBe(text);
+  });
+
+  test("both formats read back to the same configurations", () => {
+    for (const format of ["old", "vat"] as const) {
+      expect(parseSweepFile(lines.map((l) => formatSweepLine(l, format)).join("\n"))).toEqual(lines);
+    }
+    expect(formatSweepLine(lines[13]!, "vat")).toBe("240p 30 1024 3GB task_13");
+    expect(parseSweepLine("# a comment")).toBeNull();
+    expect(parseSweepLine("  ")).toBeNull();
+  });
+
+  test("every combination is checked against the Fargate table", () => {
+    expect(() => parseCpuMemory("512:1GB,8GB")).toThrow("memory 8192 MiB does not go with cpu 512 on Fargate: use 1GB, 2GB, 3GB, 4GB");
+    expect(() => parseCpuMemory("512")).toThrow(/use CPU:MEMORY/);
+    expect(() => parseSweepLine("2 30 256 4 task_0", 7)).toThrow(/memory 4096 MiB does not go with cpu 256 on Fargate: use 512MiB, 1GB, 2GB/);
+    expect(() => parseSweepLine("2 30 512", 3)).toThrow(/^line 3: '2 30 512' is not a sweep line/);
+    expect(() => parseSweepSpec("4k", "30", ["512:1GB"])).toThrow(/unknown image size/);
+    expect(() => parseSweepSpec("720p", "90", ["512:1GB"])).toThrow(/fps '90'/);
+  });
+
+  test("memory the old format cannot hold is refused there, kept in vat's", () => {
+    const [l] = expandSweep(parseSweepSpec("720p", "30", ["256:512MiB"]));
+    expect(() => formatSweepLine(l!, "old")).toThrow(/not a whole number of GB/);
+    expect(formatSweepLine(l!, "vat")).toBe("720p 30 256 512MiB task_0");
+  });
+});
