@@ -19,6 +19,8 @@ export interface SegmentArrival {
   discontinuity: boolean;
 }
 
+const SEGMENT_ATTEMPTS = 3;
+
 export type SourceEventKind = "outage" | "reconnect" | "stream-restart" | "segment-missing" | "stale-playlist" | "skipped-segments";
 
 export interface SourceEvent {
@@ -130,7 +132,14 @@ export class HlsSource {
       for (const seg of this.newSegments(playlist)) {
         if (shouldStop()) return "stopped";
         const requestedAtMs = this.o.now();
-        const b = await fetchBytes(this.o.fetch, new URL(seg.uri, this.playlistUrl).href, this.o.requestTimeoutMs);
+        const url = new URL(seg.uri, this.playlistUrl).href;
+        // A failed fetch is tried again (a reused connection can be closed under it); only a segment that stays
+        // unavailable is given up, and its frames then count as dropped.
+        let b = await fetchBytes(this.o.fetch, url, this.o.requestTimeoutMs);
+        for (let attempt = 1; !b.ok && attempt < SEGMENT_ATTEMPTS && b.status !== 404; attempt++) {
+          await this.o.sleep(100 * attempt);
+          b = await fetchBytes(this.o.fetch, url, this.o.requestTimeoutMs);
+        }
         if (!b.ok) {
           this.o.onEvent({ kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` });
           this.lastSequence = seg.sequence;

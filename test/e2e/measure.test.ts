@@ -14,6 +14,10 @@ async function measure(size: string, fps: number, seconds: number) {
     const run = await client(["--url", server.url, "--duration", `${seconds}s`, "--db", db, "--json"]);
     expect(run.exitCode).toBe(0);
     expect(run.json).not.toBeNull();
+    if (run.json!.summary.dropped !== 0 || run.json!.summary.unreadable !== 0) {
+      // Say what the client saw, so that a failure below explains itself.
+      console.error(`client log:\n${run.stderr}\nserver log:\n${server.stderr()}`);
+    }
     return { json: run.json!, db, stderr: run.stderr };
   } finally {
     await server.stop();
