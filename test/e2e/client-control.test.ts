@@ -1,10 +1,13 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { client, ffprobeFrames, freePort, openDb, serve, tempDir, VAT } from "../helpers/vat.ts";
+import { client, ffprobeFrames, freePort, openDb, serve, spawnVat, tempDir, VAT, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  killStragglers();
+  tmp.cleanup();
+});
 
 test(
   "SIGTERM ends a run: summary printed and stored, exit 143",
@@ -13,7 +16,7 @@ test(
     try {
       await server.waitLive();
       const db = join(tmp.path, "term.db");
-      const c = Bun.spawn([VAT, "client", "--url", server.url, "--db", db], { stdout: "pipe", stderr: "pipe" });
+      const c = spawnVat(["client", "--url", server.url, "--db", db]);
       await Bun.sleep(5000);
       c.kill("SIGTERM");
       const [out, code] = await Promise.all([new Response(c.stdout).text(), c.exited]);
@@ -35,10 +38,7 @@ test(
 
 test("Ctrl-C while still connecting stops at once with exit 130", async () => {
   const db = join(tmp.path, "int.db");
-  const c = Bun.spawn([VAT, "client", "--url", `http://127.0.0.1:${freePort()}`, "--db", db], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const c = spawnVat(["client", "--url", `http://127.0.0.1:${freePort()}`, "--db", db]);
   await Bun.sleep(1000);
   const t0 = performance.now();
   c.kill("SIGINT");

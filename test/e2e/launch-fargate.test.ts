@@ -1,10 +1,13 @@
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FakeAws, type Scenario } from "../helpers/fake-aws.ts";
-import { openDb, tempDir, VAT } from "../helpers/vat.ts";
+import { openDb, spawnVat, tempDir, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  killStragglers();
+  tmp.cleanup();
+});
 const fakes: FakeAws[] = [];
 afterEach(async () => {
   for (const f of fakes.splice(0)) await f.stop();
@@ -22,7 +25,7 @@ async function stoppedWithin(task: { serve?: { exited: Promise<number> } }, ms: 
 }
 
 function launch(f: FakeAws, args: string[]) {
-  return Bun.spawn([VAT, "launch", ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...f.env } });
+  return spawnVat(["launch", ...args], { env: f.env });
 }
 
 async function finished(p: ReturnType<typeof launch>) {

@@ -1,10 +1,13 @@
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, openDb, tempDir, VAT, vat } from "../helpers/vat.ts";
+import { childPids, openDb, spawnVat, tempDir, vat, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  killStragglers();
+  tmp.cleanup();
+});
 
 /** A stand-in for ffmpeg: waits, or fails, before (or instead of) running the real one. */
 function fakeFfmpeg(name: string, body: string): string {
@@ -31,10 +34,7 @@ test(
   "vat launch --local --id demo --duration 20s: serves, measures, prints a sensible summary, stops the server",
   async () => {
     const db = join(tmp.path, "demo.db");
-    const p = Bun.spawn([VAT, "launch", "--local", "--id", "demo", "--duration", "20s", "--db", db, "--json"], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const p = spawnVat(["launch", "--local", "--id", "demo", "--duration", "20s", "--db", db, "--json"]);
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(code).toBe(0);
     const r = JSON.parse(out);
@@ -59,7 +59,7 @@ test(
   "SIGTERM while measuring: summary stored, server stopped, exit 143",
   async () => {
     const db = join(tmp.path, "term.db");
-    const p = Bun.spawn([VAT, "launch", "--local", "--id", "t", "--size", "240p", "--db", db, "--json"], { stdout: "pipe", stderr: "pipe" });
+    const p = spawnVat(["launch", "--local", "--id", "t", "--size", "240p", "--db", db, "--json"]);
     await Bun.sleep(6000);
     const servers = childPids(p.pid).filter(isServe);
     expect(servers.length).toBe(1);
@@ -79,11 +79,7 @@ test(
   "Ctrl-C while waiting for the stream: the server is stopped, exit 130",
   async () => {
     const slow = fakeFfmpeg("slow-ffmpeg", 'sleep 30; exec ffmpeg "$@"');
-    const p = Bun.spawn([VAT, "launch", "--local", "--id", "w", "--db", join(tmp.path, "w.db")], {
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, VAT_FFMPEG: slow },
-    });
+    const p = spawnVat(["launch", "--local", "--id", "w", "--db", join(tmp.path, "w.db")], { env: { VAT_FFMPEG: slow } });
     await Bun.sleep(2500);
     const servers = childPids(p.pid).filter(isServe);
     expect(servers.length).toBe(1);

@@ -1,12 +1,15 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { childPids, client, eventually, health, openDb, serve, tempDir, VAT } from "../helpers/vat.ts";
+import { childPids, eventually, health, openDb, serve, spawnVat, tempDir, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  killStragglers();
+  tmp.cleanup();
+});
 
 function spawnClient(args: string[]) {
-  return Bun.spawn([VAT, "client", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return spawnVat(["client", ...args]);
 }
 
 test(

@@ -8,6 +8,29 @@ import type { Subprocess } from "bun";
 /** The compiled executable under test: `bun run build` makes it (the test script does so first). */
 export const VAT = resolve(import.meta.dir, "../../dist/vat");
 
+const running = new Set<Subprocess<any, any, any>>();
+
+/**
+ * Runs the compiled binary. Every process is tracked, so that one a failing test left running is killed when the
+ * suite ends (test/helpers/cleanup.ts) instead of loading the machine for the tests after it.
+ */
+export function spawnVat(args: string[], opts: { env?: Record<string, string>; stdin?: "ignore" } = {}) {
+  requireBinary();
+  const p = Bun.spawn([VAT, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...opts.env },
+  });
+  running.add(p);
+  void p.exited.then(() => running.delete(p));
+  return p;
+}
+
+export function killStragglers(): void {
+  for (const p of running) p.kill("SIGKILL");
+}
+
 export function requireBinary(): void {
   if (!existsSync(VAT)) throw new Error(`${VAT} is missing: run 'bun run build' (or 'npm test', which builds first)`);
 }
@@ -26,7 +49,7 @@ export function freePort(): number {
 }
 
 export interface Served {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  proc: ReturnType<typeof spawnVat>;
   port: number;
   url: string;
   stderr: () => string;
@@ -40,12 +63,7 @@ export function serve(args: string[], opts: { port?: number; env?: Record<string
   requireBinary();
   const port = opts.port ?? freePort();
   const spawnedAt = performance.now();
-  const proc = Bun.spawn([VAT, "serve", "--host", "127.0.0.1", "--port", String(port), ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...opts.env },
-  });
+  const proc = spawnVat(["serve", "--host", "127.0.0.1", "--port", String(port), ...args], { env: opts.env ?? {} });
   let err = "";
   void (async () => {
     const dec = new TextDecoder();
@@ -88,12 +106,7 @@ export interface ClientRun {
 /** Runs `vat client` from the compiled binary to completion. */
 export async function client(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ClientRun> {
   requireBinary();
-  const proc = Bun.spawn([VAT, "client", ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...opts.env },
-  });
+  const proc = spawnVat(["client", ...args], { env: opts.env ?? {} });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -114,7 +127,7 @@ export async function client(args: string[], opts: { env?: Record<string, string
 
 /** Runs the binary with any arguments. */
 export async function vat(args: string[], env: Record<string, string> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([VAT, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const proc = spawnVat(args, { env });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { exitCode, stdout, stderr };
 }
