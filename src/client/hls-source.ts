@@ -15,8 +15,14 @@ export interface SegmentArrival {
   frames: number;
   /** Bytes of the segment's head holding its tables and first (key) frame. */
   firstFrameEnd: number;
-  /** The stream started over (new media sequence, or back after an outage): decoding state must be reset. */
+  /** The stream started over (new media sequence, back after an outage, or the playlist says so): reset decoding. */
   discontinuity: boolean;
+  /** The playlist's discontinuity number of this segment (a prerecorded stream's loop). */
+  discontinuitySequence: number;
+  /** EXT-X-PROGRAM-DATE-TIME: wall-clock time of the segment's first frame, when the playlist gives it. */
+  programDateTimeMs: number | null;
+  /** Frame presentation times after the segment's first, in output order (empty when unknown). */
+  ptsOffsetsMs: number[];
 }
 
 const SEGMENT_ATTEMPTS = 3;
@@ -162,6 +168,9 @@ export class HlsSource {
           frames: scan.frames,
           firstFrameEnd: scan.firstFrameEnd,
           discontinuity,
+          discontinuitySequence: seg.discontinuitySequence,
+          programDateTimeMs: seg.programDateTimeMs ?? null,
+          ptsOffsetsMs: scan.ptsOffsetsMs,
         });
       }
       if (playlist.endList && this.lastSequence === playlist.segments.at(-1)?.sequence) return "ended";

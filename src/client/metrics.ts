@@ -1,4 +1,3 @@
-import type { Payload } from "../signal/payload.ts";
 import { NumberList, percentile, spread } from "./stats.ts";
 
 /**
@@ -26,7 +25,8 @@ export interface FrameInput {
   arrivedAtMs: number;
   /** When the decoder handed the frame over, client clock. */
   decodedAtMs: number;
-  payload: Payload | null;
+  /** What the frame's QR code said, placed on the stream's timeline (client/timeline.ts); null when unreadable. */
+  payload: { frameNumber: number; generatedAtMs: number | null } | null;
   readMs: number;
   segment: number | null;
 }
@@ -192,13 +192,14 @@ export class StreamMeter {
         restarted: false,
       };
     }
-    const latencyMs = f.arrivedAtMs + this.options.clockOffsetMs - p.generatedAtMs;
+    const gen = p.generatedAtMs;
+    const latencyMs = gen === null ? null : f.arrivedAtMs + this.options.clockOffsetMs - gen;
     const n = p.frameNumber;
     let restarted = false;
     let kind: FrameKind = "new";
     let gapBefore = 0;
     if (this.maxNumber !== null && n <= this.maxNumber) {
-      if (p.generatedAtMs > this.maxGen) {
+      if (gen !== null && gen > this.maxGen) {
         restarted = true; // the source started counting again
         this.totals.restarts++;
         this.seen.clear();
@@ -214,7 +215,7 @@ export class StreamMeter {
       this.acc.duplicates++;
       this.totals.duplicates++;
       return {
-        record: { ...base, kind, frameNumber: n, generatedAtMs: p.generatedAtMs, playedAtMs: null, latencyMs, gapBefore: 0 },
+        record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: null, latencyMs, gapBefore: 0 },
         stall: null,
         restarted,
       };
@@ -226,7 +227,7 @@ export class StreamMeter {
       this.totals.dropped--;
       this.remember(n);
       return {
-        record: { ...base, kind, frameNumber: n, generatedAtMs: p.generatedAtMs, playedAtMs: null, latencyMs, gapBefore: 0 },
+        record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: null, latencyMs, gapBefore: 0 },
         stall: null,
         restarted,
       };
@@ -235,10 +236,10 @@ export class StreamMeter {
       gapBefore = n - this.maxNumber - 1;
       this.acc.dropped += gapBefore;
       this.totals.dropped += gapBefore;
-      this.learnFps(n - this.maxNumber, p.generatedAtMs - this.maxGen);
+      if (gen !== null) this.learnFps(n - this.maxNumber, gen - this.maxGen);
     }
     this.maxNumber = n;
-    this.maxGen = Math.max(this.maxGen, p.generatedAtMs);
+    if (gen !== null) this.maxGen = Math.max(this.maxGen, gen);
     this.remember(n);
 
     // Playout.
@@ -263,25 +264,31 @@ export class StreamMeter {
     if (list) list.push(played);
     else this.playedPerWindow.set(w, [played]);
 
-    const delay = played + this.options.clockOffsetMs - p.generatedAtMs;
-    if (this.lastDelay !== null && !restarted) {
-      this.acc.jitterSum += Math.abs(delay - this.lastDelay);
-      this.acc.jitterN++;
+    if (gen !== null) {
+      const delay = played + this.options.clockOffsetMs - gen;
+      if (this.lastDelay !== null && !restarted) {
+        this.acc.jitterSum += Math.abs(delay - this.lastDelay);
+        this.acc.jitterN++;
+      }
+      this.lastDelay = delay;
     }
-    this.lastDelay = delay;
 
     this.acc.fresh++;
     this.totals.fresh++;
-    this.acc.latencies.push(latencyMs);
-    this.latencies.push(latencyMs);
-    if (this.acc.firstNumber === null || restarted) {
-      this.acc.firstNumber = n;
-      this.acc.firstGen = p.generatedAtMs;
+    if (latencyMs !== null) {
+      this.acc.latencies.push(latencyMs);
+      this.latencies.push(latencyMs);
     }
-    this.acc.lastNumber = n;
-    this.acc.lastGen = p.generatedAtMs;
+    if (gen !== null) {
+      if (this.acc.firstNumber === null || restarted) {
+        this.acc.firstNumber = n;
+        this.acc.firstGen = gen;
+      }
+      this.acc.lastNumber = n;
+      this.acc.lastGen = gen;
+    }
     return {
-      record: { ...base, kind, frameNumber: n, generatedAtMs: p.generatedAtMs, playedAtMs: played, latencyMs, gapBefore },
+      record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: played, latencyMs, gapBefore },
       stall,
       restarted,
     };

@@ -9,6 +9,7 @@ import { fetchJson, type Fetch } from "./http.ts";
 import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } from "./metrics.ts";
 import { QrReader } from "./qr-reader.ts";
 import { RunStore, toCsv } from "./store.ts";
+import { Timeline, type SegmentPlace } from "./timeline.ts";
 import { join } from "node:path";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 
@@ -184,28 +185,47 @@ export async function runSession(
   // Frames leave the decoder in segment order; each takes its segment's arrival stamp. ffmpeg holds the last few
   // frames it was given until more input comes, so after each segment it gets FILLER_FRAMES copies of that segment's
   // first (key) frame: the copies are held instead of real frames, and are dropped here by count, unread.
-  const queue: { sequence: number; arrivedAtMs: number; remaining: number; filler: boolean }[] = [];
+  interface Pending {
+    sequence: number;
+    arrivedAtMs: number;
+    frames: number;
+    remaining: number;
+    filler: boolean;
+    discontinuitySequence: number;
+    programDateTimeMs: number | null;
+    ptsOffsetsMs: number[];
+  }
+  const queue: Pending[] = [];
+  const timeline = new Timeline();
   let limitReached = false;
   const onFrame = (f: DecodedFrame) => {
     if (limitReached) return;
     announce();
     let arrivedAtMs = f.decodedAtMs;
     let segment: number | null = null;
+    let place: SegmentPlace | null = null;
     const head = queue[0];
     if (head) {
+      const position = head.frames - head.remaining;
       if (--head.remaining <= 0) queue.shift();
       if (head.filler) return;
       arrivedAtMs = head.arrivedAtMs;
       segment = head.sequence;
+      place = {
+        programDateTimeMs: head.programDateTimeMs,
+        discontinuitySequence: head.discontinuitySequence,
+        offsetMs: head.ptsOffsetsMs[position] ?? null,
+      };
     }
     const t0 = performance.now();
     const read = reader.read(f.gray, f.width, f.height);
     const readMs = performance.now() - t0;
+    const payload = read ? decodePayload(read.text) : null;
     flush(meter.closeWindowsUpTo(arrivedAtMs));
     const r = meter.push({
       arrivedAtMs,
       decodedAtMs: f.decodedAtMs,
-      payload: read ? decodePayload(read.text) : null,
+      payload: payload ? timeline.place(payload, place) : null,
       readMs,
       segment,
     });
@@ -254,8 +274,15 @@ export async function runSession(
         if (seg.frames === 0) {
           await decoder.write(seg.bytes);
         } else {
-          queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: seg.frames, filler: false });
-          queue.push({ sequence: seg.sequence, arrivedAtMs: seg.arrivedAtMs, remaining: FILLER_FRAMES, filler: true });
+          const common = {
+            sequence: seg.sequence,
+            arrivedAtMs: seg.arrivedAtMs,
+            discontinuitySequence: seg.discontinuitySequence,
+            programDateTimeMs: seg.programDateTimeMs,
+            ptsOffsetsMs: seg.ptsOffsetsMs,
+          };
+          queue.push({ ...common, frames: seg.frames, remaining: seg.frames, filler: false });
+          queue.push({ ...common, frames: FILLER_FRAMES, remaining: FILLER_FRAMES, filler: true });
           await decoder.write(seg.bytes);
           const head = seg.bytes.subarray(0, seg.firstFrameEnd);
           for (let i = 0; i < FILLER_FRAMES; i++) await decoder.write(head);

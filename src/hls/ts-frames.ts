@@ -10,6 +10,11 @@ export interface SegmentScan {
   frames: number;
   /** Byte length of the segment's head up to the second frame: tables plus the whole first frame. */
   firstFrameEnd: number;
+  /**
+   * Each frame's presentation time in ms after the segment's earliest one, in presentation (decoder output) order;
+   * empty when a frame carries no PTS.
+   */
+  ptsOffsetsMs: number[];
 }
 
 export function countVideoFrames(ts: Uint8Array): number {
@@ -21,6 +26,8 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
   let pmtPid = -1;
   let videoPid = -1;
   let frames = 0;
+  const pts: number[] = [];
+  let ptsMissing = false;
   for (let off = syncOffset(ts); off + PACKET <= ts.length; off += PACKET) {
     if (ts[off] !== 0x47) continue;
     const pusi = (ts[off + 1]! & 0x40) !== 0;
@@ -59,9 +66,30 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
     } else if (pid === videoPid && pusi) {
       frames++;
       if (frames === 2) firstFrameEnd = off;
+      const t = pesPts(ts, p, off + PACKET);
+      if (t === null) ptsMissing = true;
+      else pts.push(t);
     }
   }
-  return { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length };
+  let ptsOffsetsMs: number[] = [];
+  if (!ptsMissing && pts.length > 0) {
+    // 33-bit timestamps: unwrap against the first before sorting.
+    const base = pts[0]!;
+    const unwrapped = pts.map((t) => (t - base < -(2 ** 32) ? t + 2 ** 33 : t - base > 2 ** 32 ? t - 2 ** 33 : t));
+    const first = Math.min(...unwrapped);
+    ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90).sort((a, b) => a - b);
+  }
+  return { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };
+}
+
+/** The PTS (90 kHz) of the PES packet starting at p, or null without one. */
+function pesPts(ts: Uint8Array, p: number, end: number): number | null {
+  if (p + 14 > end || ts[p] !== 0 || ts[p + 1] !== 0 || ts[p + 2] !== 1) return null;
+  if ((ts[p + 7]! & 0x80) === 0) return null;
+  const b = p + 9;
+  return (
+    (ts[b]! & 0x0e) * 2 ** 29 + ts[b + 1]! * 2 ** 22 + (ts[b + 2]! & 0xfe) * 2 ** 14 + ts[b + 3]! * 2 ** 7 + (ts[b + 4]! >> 1)
+  );
 }
 
 function syncOffset(ts: Uint8Array): number {

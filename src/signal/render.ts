@@ -21,9 +21,9 @@ const QUIET_MODULES = 4;
 const QR_SHARE_OF_HEIGHT = 0.8;
 const EC_LEVEL = "M";
 
-export function planLayout(size: SizeProfile, streamId: string): FrameLayout {
+export function planLayout(size: SizeProfile, streamId: string, kind: "live" | "video" = "live"): FrameLayout {
   // Fix the version for the longest payload this stream can carry, so the code never changes size mid-stream.
-  const probe = QRCode.create("x".repeat(maxPayloadLength(streamId)), { errorCorrectionLevel: EC_LEVEL });
+  const probe = QRCode.create("x".repeat(maxPayloadLength(streamId, kind)), { errorCorrectionLevel: EC_LEVEL });
   const moduleCount = probe.modules.size;
   const modulePx = Math.max(2, Math.floor((size.height * QR_SHARE_OF_HEIGHT) / (moduleCount + 2 * QUIET_MODULES)));
   const qrPx = modulePx * (moduleCount + 2 * QUIET_MODULES);

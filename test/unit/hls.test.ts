@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { firstVariantUri, parseMediaPlaylist, PlaylistError } from "../../src/hls/playlist.ts";
+import { firstVariantUri, parseMediaPlaylist, PlaylistError, renderLivePlaylist } from "../../src/hls/playlist.ts";
 import { countVideoFrames, scanSegment } from "../../src/hls/ts-frames.ts";
 import { ffprobeFrames } from "../helpers/vat.ts";
 
@@ -28,7 +28,32 @@ describe("media playlists", () => {
   test("VOD with CRLF and no media sequence", () => {
     const p = parseMediaPlaylist("#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXTINF:2,\r\na.ts\r\n#EXT-X-ENDLIST\r\n");
     expect(p.endList).toBe(true);
-    expect(p.segments).toEqual([{ sequence: 0, uri: "a.ts", durationS: 2, discontinuity: false }]);
+    expect(p.segments).toEqual([{ sequence: 0, uri: "a.ts", durationS: 2, discontinuity: false, discontinuitySequence: 0 }]);
+  });
+
+  test("a looping live playlist: discontinuity numbers and program date-times survive writing and reading", () => {
+    const t0 = Date.parse("2026-11-25T08:00:00.000Z");
+    const text = renderLivePlaylist(
+      [
+        { sequence: 58, uri: "seg_58.ts", durationS: 1, programDateTimeMs: t0 + 8000, discontinuity: false },
+        { sequence: 59, uri: "seg_59.ts", durationS: 0.5, programDateTimeMs: t0 + 9000, discontinuity: false },
+        { sequence: 60, uri: "seg_60.ts", durationS: 1, programDateTimeMs: t0 + 9500, discontinuity: true },
+        { sequence: 61, uri: "seg_61.ts", durationS: 1, programDateTimeMs: t0 + 10_500, discontinuity: false },
+      ],
+      6,
+    );
+    expect(text).toContain("#EXT-X-DISCONTINUITY-SEQUENCE:6\n");
+    expect(text).toContain("#EXT-X-PROGRAM-DATE-TIME:2026-11-25T08:00:09.500Z\n");
+    const p = parseMediaPlaylist(text);
+    expect(p.mediaSequence).toBe(58);
+    expect(p.discontinuitySequence).toBe(6);
+    expect(p.targetDurationS).toBe(1);
+    expect(p.segments.map((s) => [s.sequence, s.discontinuity, s.discontinuitySequence, s.programDateTimeMs! - t0, s.durationS])).toEqual([
+      [58, false, 6, 8000, 1],
+      [59, false, 6, 9000, 0.5],
+      [60, true, 7, 9500, 1],
+      [61, false, 7, 10_500, 1],
+    ]);
   });
 
   test("not playlists", () => {
@@ -87,6 +112,32 @@ test("a segment's head: its tables and whole first frame, and nothing of the sec
     const head = join(dir, "head.ts");
     writeFileSync(head, bytes.subarray(0, scan.firstFrameEnd));
     expect(ffprobeFrames(head)).toBe(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.each([
+  ["no B-frames", ["-preset", "ultrafast", "-bf", "0"]],
+  ["B-frames (decode order differs)", ["-preset", "medium", "-bf", "3"]],
+])("frame presentation times in a segment match ffprobe's (%s)", (_name, x264) => {
+  const dir = mkdtempSync(join(tmpdir(), "vat-ts-"));
+  try {
+    const file = join(dir, "s.ts");
+    const made = spawnSync("ffmpeg", [
+      "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "2", "-c:v", "libx264", ...x264,
+      "-f", "mpegts", file,
+    ]);
+    expect(made.status).toBe(0);
+    const probe = spawnSync("ffprobe", [
+      "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time", "-of", "csv=p=0", file,
+    ]);
+    const truth = probe.stdout.toString().split("\n").map((l) => l.replace(/,$/, "").trim()).filter(Boolean).map(Number);
+    expect(truth).toHaveLength(50);
+    const offsets = scanSegment(new Uint8Array(readFileSync(file))).ptsOffsetsMs;
+    expect(offsets).toHaveLength(50);
+    offsets.forEach((ms, i) => expect(ms).toBeCloseTo((truth[i]! - truth[0]!) * 1000, 3));
+    expect(offsets.at(-1)).toBeCloseTo(1960, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,7 @@ function frame(n: number, fps: number, arrivedAtMs: number, extra: Partial<Frame
   return {
     arrivedAtMs,
     decodedAtMs: arrivedAtMs + 20,
-    payload: { version: 1, streamId: "s", frameNumber: n, generatedAtMs: gen(n, fps) },
+    payload: { frameNumber: n, generatedAtMs: gen(n, fps) },
     readMs: 0.5,
     segment: null,
     ...extra,

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import QRCode from "qrcode";
 import { QrReader } from "../../src/client/qr-reader.ts";
 import { CliError } from "../../src/errors.ts";
-import { decodePayload, encodePayload, maxPayloadLength } from "../../src/signal/payload.ts";
+import { decodePayload, encodePayload, encodeVideoPayload, maxPayloadLength, MAX_VIDEO_FRAMES } from "../../src/signal/payload.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES } from "../../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../../src/signal/render.ts";
 
@@ -60,7 +60,22 @@ describe("payload", () => {
     });
   });
 
-  test.each(["", "hello", "vat1|a|b|c", "vat1|a|1", "vat1||1|2", "{'frame_number': 1}", "vat2|a|1|2"])(
+  test.each([
+    { streamId: "sig", frameNumber: 0, msFromStart: 0, loopFrames: 1800 },
+    { streamId: "y".repeat(32), frameNumber: MAX_VIDEO_FRAMES - 1, msFromStart: 9_999_999_999, loopFrames: MAX_VIDEO_FRAMES },
+  ])("prerecorded round trip %o: times relative to the video, frames per loop", (p) => {
+    const text = encodeVideoPayload(p);
+    expect(decodePayload(text)).toEqual({
+      version: 1, streamId: p.streamId, frameNumber: p.frameNumber, generatedAtMs: p.msFromStart,
+      video: { loopFrames: p.loopFrames },
+    });
+    expect(text.length).toBeLessThanOrEqual(maxPayloadLength(p.streamId, "video"));
+  });
+
+  test.each([
+    "", "hello", "vat1|a|b|c", "vat1|a|1", "vat1||1|2", "{'frame_number': 1}", "vat2|a|1|2",
+    "vat1v|a|1|2", "vat1v|a|5|2|5", "vat1v|a|1|2|0", "vat1v||1|2|3", "vat1v|a|1|x|3",
+  ])(
     "'%s' is no payload",
     (text) => expect(decodePayload(text)).toBeNull(),
   );
