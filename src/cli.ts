@@ -55,10 +55,10 @@ async function main(argv: string[]): Promise<number> {
       )
       .command(
         "generate [what]",
-        "make parameter sweeps for Slurm (prerecorded test videos: not yet)",
+        "make prerecorded test videos, or parameter sweeps for Slurm",
         async (y) => (await import("./commands/generate.ts")).generateOptions(y),
         async (args) => {
-          code = await (await import("./commands/generate.ts")).runGenerate(args);
+          code = await (await import("./commands/generate.ts")).runGenerate(args, shutdown);
         },
       )
       .command("report", "compare many runs in one report", {}, notYet("report"))

@@ -32,6 +32,22 @@ export function spawnFfmpeg(ffmpeg: string, args: string[]): FfmpegChild {
   return child;
 }
 
+/** Writes to a child's stdin; resolves when the pipe has taken the bytes (true) or the child is gone (false). */
+export function writeToChild(child: FfmpegChild, bytes: Uint8Array): Promise<boolean> | true {
+  if (child.stdin.write(bytes)) return true;
+  return new Promise((resolve) => {
+    const done = (v: boolean) => {
+      child.stdin.off("drain", onDrain);
+      child.off("exit", onExit);
+      resolve(v);
+    };
+    const onDrain = () => done(true);
+    const onExit = () => done(false);
+    child.stdin.once("drain", onDrain);
+    child.once("exit", onExit);
+  });
+}
+
 export function killAllFfmpeg(): void {
   for (const child of live) child.kill("SIGKILL");
 }

@@ -3,7 +3,10 @@ import { readEnv, type VatEnv } from "../env.ts";
 import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { logLine } from "../log.ts";
+import { PRESETS } from "../serve/encoder.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
+import { PrerecordedOrigin } from "../serve/prerecorded.ts";
+import { parseDurationMs } from "../units.ts";
 import { createHandler } from "../serve/http.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES } from "../signal/profiles.ts";
 import type { Shutdown } from "../shutdown.ts";
@@ -22,6 +25,8 @@ export interface ServeArgs {
   cpu?: string;
   memory?: string;
   videoType?: string;
+  source?: string;
+  sourceDuration?: string;
 }
 
 export function serveOptions<T>(y: Argv<T>) {
@@ -42,10 +47,11 @@ export function serveOptions<T>(y: Argv<T>) {
     .option("dir", { type: "string", describe: "segment folder [default: a temporary folder, removed at exit]" })
     .option("cpu", { type: "string", describe: "task CPU units, reported in /params [env CPU]" })
     .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
-    .option("video-type", { type: "string", describe: "live [env VIDEO_TYPE, default live]" });
+    .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE, default live]" })
+    .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
+    .option("source-duration", { type: "string", describe: "prerecorded without --source: length of the video rendered at start-up [default 60s]" });
 }
 
-const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 
 /** Flags win over the environment the Fargate launcher sets, which wins over defaults. Pure. */
 export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConfig, "ffmpeg"> {
@@ -70,9 +76,19 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   const crf = args.crf ?? 23;
   if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
   const videoType = (args.videoType ?? e.videoType ?? "live").toLowerCase();
-  if (videoType !== "live") {
-    throw new CliError(`video type '${videoType}' is not available in this version: use live`);
+  if (videoType !== "live" && videoType !== "prerecorded") {
+    throw new CliError(`unknown video type '${args.videoType ?? e.videoType}': use live or prerecorded`);
   }
+  if (args.source !== undefined && videoType !== "prerecorded") {
+    throw new CliError("--source is for prerecorded streams: add --video-type prerecorded");
+  }
+  const sourceDurationS = parseDurationMs(args.sourceDuration ?? "60s", "source duration") / 1000;
+  if (sourceDurationS < segmentS * 2 || sourceDurationS > 3600) {
+    throw new CliError(`source duration '${args.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
+  }
+  const fpsGiven = args.fps ?? e.fps;
+  const sizeGiven = args.imageSize ?? e.imageSize;
+  const idGiven = args.id ?? e.id;
   return {
     streamId,
     size,
@@ -85,6 +101,13 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     preset,
     crf,
     videoType,
+    sourceDurationS,
+    ...(args.source !== undefined ? { source: args.source } : {}),
+    asked: {
+      ...(fpsGiven !== undefined ? { fps } : {}),
+      ...(sizeGiven !== undefined ? { size: size.name } : {}),
+      ...(idGiven !== undefined ? { streamId } : {}),
+    },
     ...(args.dir ? { dir: args.dir } : {}),
     ...((args.cpu ?? e.cpu) ? { cpu: args.cpu ?? e.cpu } : {}),
     ...((args.memory ?? e.memory) ? { memory: args.memory ?? e.memory } : {}),
@@ -96,7 +119,16 @@ const STATUS_EVERY_MS = 60_000;
 export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<number> {
   const env = readEnv();
   const config: ServeConfig = { ...resolveServeConfig(args, env), ffmpeg: locateFfmpeg(env.ffmpeg) };
-  const origin = new Origin(config, logLine);
+  if (config.source) PrerecordedOrigin.describeSource(config); // bad input fails before anything starts
+  const origin = config.videoType === "prerecorded" ? new PrerecordedOrigin(config, logLine) : new Origin(config, logLine);
+  if (origin instanceof PrerecordedOrigin) {
+    try {
+      await origin.prepare(() => shutdown.signal);
+    } catch (err) {
+      await origin.stop();
+      throw err;
+    }
+  }
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -111,22 +143,17 @@ export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<num
       },
     });
   } catch (err) {
+    await origin.stop();
     throw new CliError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, 1);
   }
   origin.start();
   const c = config;
+  const p = origin.params().vat as { size: string; width: number; height: number; fps: number; streamId: string; segmentS: number };
   logLine(
-    `vat serve: ${c.size.name} (${c.size.width}x${c.size.height}) ${c.fps} fps, id ${c.streamId}, ` +
-      `${c.segmentS} s segments, http://${c.host}:${server.port}/video/stream.m3u8`,
+    `vat serve: ${c.videoType} ${p.size} (${p.width}x${p.height}) ${p.fps} fps, id ${p.streamId}, ` +
+      `${p.segmentS} s segments, http://${c.host}:${server.port}/video/stream.m3u8`,
   );
-  const status = setInterval(() => {
-    const h = origin.health();
-    logLine(
-      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, frames ${h.framesRendered}, ` +
-        `skipped ${h.framesSkipped}, encoder restarts ${h.encoderRestarts}, ` +
-        `folder ${h.segmentFolder.files} files / ${(h.segmentFolder.bytes / 1e6).toFixed(1)} MB`,
-    );
-  }, STATUS_EVERY_MS);
+  const status = setInterval(() => logLine(origin.statusLine()), STATUS_EVERY_MS);
   const signal = await shutdown.requested;
   clearInterval(status);
   logLine(`vat serve: ${signal}, stopping`);

@@ -1,4 +1,4 @@
-import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
+import { spawnFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
 
 export interface EncoderSettings {
   ffmpeg: string;
@@ -14,6 +14,8 @@ export interface EncoderSettings {
 }
 
 export const PLAYLIST_NAME = "stream.m3u8";
+
+export const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 
 /**
  * One x264 thread for the fast presets: it keeps up with 1080p60 and saves waking a pool of sliced threads for every
@@ -65,19 +67,7 @@ export class Encoder {
   /** Resolves when ffmpeg has taken the frame; false if it is gone. */
   async write(frame: Uint8Array): Promise<boolean> {
     if (!this.alive) return false;
-    const ok = this.child.stdin.write(frame);
-    if (ok) return true;
-    return new Promise((resolve) => {
-      const done = (v: boolean) => {
-        this.child.stdin.off("drain", onDrain);
-        this.child.off("exit", onExit);
-        resolve(v);
-      };
-      const onDrain = () => done(true);
-      const onExit = () => done(false);
-      this.child.stdin.once("drain", onDrain);
-      this.child.once("exit", onExit);
-    });
+    return writeToChild(this.child, frame);
   }
 
   /** Closes stdin so ffmpeg finishes its segment, and kills it if it takes longer than graceMs. */

@@ -24,7 +24,13 @@ export interface ServeConfig {
   crf: number;
   /** Segment folder; a fresh temporary one (removed at exit) when not given. */
   dir?: string;
-  videoType: string;
+  videoType: "live" | "prerecorded";
+  /** Prerecorded: the video to loop (made by `vat generate video`); rendered at start-up when not given. */
+  source?: string;
+  /** Prerecorded without a source: the length of the video rendered at start-up. */
+  sourceDurationS: number;
+  /** What flags or environment set explicitly (a source video must agree with them). */
+  asked?: { fps?: number; size?: string; streamId?: string };
   cpu?: string;
   memory?: string;
   ffmpeg: string;
@@ -33,7 +39,7 @@ export interface ServeConfig {
 export type Log = (line: string) => void;
 
 /** The files the encoder writes (hlsEncoderArgs): segments, the playlist, and their temporary versions. */
-const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
+export const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
 
 /** Frames this far behind their slot are skipped rather than queued (2 s of video). */
 const MAX_LAG_S = 2;
@@ -150,6 +156,15 @@ export class Origin {
     };
   }
 
+  statusLine(): string {
+    const h = this.health();
+    return (
+      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, frames ${h.framesRendered}, ` +
+      `skipped ${h.framesSkipped}, encoder restarts ${h.encoderRestarts}, ` +
+      `folder ${h.segmentFolder.files} files / ${(h.segmentFolder.bytes / 1e6).toFixed(1)} MB`
+    );
+  }
+
   /** Stops the encoder as if it had crashed (for tests and the watchdog). */
   killEncoder(signal: NodeJS.Signals = "SIGKILL"): void {
     this.encoder?.child.kill(signal);
@@ -259,7 +274,7 @@ export class Origin {
   }
 }
 
-function numberOrNull(v: string | undefined): number | string | null {
+export function numberOrNull(v: string | undefined): number | string | null {
   if (v === undefined) return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : v;

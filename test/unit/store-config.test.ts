@@ -98,9 +98,18 @@ describe("serve settings", () => {
     [{ preset: "turbo" }, /unknown x264 preset 'turbo': use one of ultrafast/],
     [{ crf: 60 }, /crf '60' is out of range/],
     [{ segment: 0.1 }, /segment duration/],
-    [{ videoType: "prerecorded" }, /video type 'prerecorded' is not available in this version: use live/],
+    [{ videoType: "vod" }, /unknown video type 'vod': use live or prerecorded/],
+    [{ source: "a.mp4" }, /--source is for prerecorded streams: add --video-type prerecorded/],
+    [{ videoType: "prerecorded", sourceDuration: "1s" }, /source duration '1s' is out of range: use 2 s \(two segments\) to 1 h/],
   ])("%o is refused", (args, message) => {
     expect(() => resolveServeConfig(args, readEnv({}))).toThrow(message);
+  });
+  test("prerecorded from the container's VIDEO_TYPE; what was set explicitly is remembered for checking a source", () => {
+    const env = readEnv({ VIDEO_TYPE: "PRERECORDED", FPS: "25", IMAGE_SIZE: "1" });
+    expect(resolveServeConfig({}, env)).toMatchObject({
+      videoType: "prerecorded", fps: 25, size: { name: "480p" }, sourceDurationS: 60, asked: { fps: 25, size: "480p" },
+    });
+    expect(resolveServeConfig({ videoType: "prerecorded", source: "s.mp4" }, readEnv({})).asked).toEqual({});
   });
   test("a bad environment value is named", () => {
     expect(() => resolveServeConfig({}, readEnv({ FPS: "120" }))).toThrow(/fps '120'/);

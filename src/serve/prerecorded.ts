@@ -1,0 +1,275 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CliError } from "../errors.ts";
+import { spawnFfmpeg, StderrTail } from "../ffmpeg.ts";
+import { parseMediaPlaylist, renderLivePlaylist, type LiveSegment } from "../hls/playlist.ts";
+import { scanSegment } from "../hls/ts-frames.ts";
+import { parseSidecar, sidecarPath, type VideoDescription } from "../prerecorded/sidecar.ts";
+import { renderVideo } from "../prerecorded/video.ts";
+import { VERSION } from "../version.ts";
+import { PLAYLIST_NAME } from "./encoder.ts";
+import { judgeHealth, type SegmentProgress } from "./health.ts";
+import { ENCODER_FILE, numberOrNull, type Log, type ServeConfig } from "./origin.ts";
+
+/** One piece of the source, cut at a keyframe: served over and over, never re-encoded. */
+interface Part {
+  file: string;
+  frames: number;
+  startS: number;
+  durationS: number;
+}
+
+/** Where segment g of the looped stream sits: its loop, its part, and its times from the stream's start. Pure. */
+export function loopPosition(g: number, parts: readonly { startS: number; durationS: number }[], loopS: number) {
+  const loop = Math.floor(g / parts.length);
+  const i = g % parts.length;
+  const part = parts[i]!;
+  const startS = loop * loopS + part.startS;
+  return { loop, part: i, startS, endS: startS + part.durationS, discontinuity: i === 0 && loop > 0 };
+}
+
+/**
+ * The prerecorded origin: a vat test video, cut once into keyframe-aligned parts with `-c copy`, published as a live
+ * HLS stream in real time and in a loop. Part i of loop k appears once its last frame is due (as a live encoder's
+ * would); every segment carries EXT-X-PROGRAM-DATE-TIME, the wall-clock time its first frame was due, and each loop
+ * starts a discontinuity, so a client can turn the video's relative times into per-frame latency.
+ */
+export class PrerecordedOrigin {
+  readonly dir: string;
+  private readonly ownsDir: boolean;
+  private readonly work: string;
+  private description: VideoDescription | null = null;
+  private parts: Part[] = [];
+  private loopS = 0;
+  private running = false;
+  private timer: Timer | null = null;
+  private startMono = 0;
+  private startWallMs = 0;
+  private nextSegment = 0;
+  private window: (LiveSegment & { loop: number })[] = [];
+  private progress: SegmentProgress;
+  readonly startedAtMs = Date.now();
+  readonly stats = { segmentsPublished: 0, loops: 0, lateMs: 0 };
+
+  constructor(
+    readonly config: ServeConfig,
+    private readonly log: Log,
+  ) {
+    if (config.dir) {
+      try {
+        mkdirSync(config.dir, { recursive: true });
+        for (const f of readdirSync(config.dir)) if (ENCODER_FILE.test(f)) rmSync(join(config.dir, f));
+      } catch (err) {
+        throw new CliError(`cannot use segment folder '${config.dir}': ${(err as Error).message}`);
+      }
+      this.dir = config.dir;
+      this.ownsDir = false;
+    } else {
+      this.dir = mkdtempSync(join(tmpdir(), "vat-serve-"));
+      this.ownsDir = true;
+    }
+    this.work = mkdtempSync(join(tmpdir(), "vat-source-"));
+    this.progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: null, lastSequence: null };
+  }
+
+  /** The source's description: from its sidecar, checked against what the flags or environment asked for. */
+  static describeSource(config: ServeConfig): VideoDescription {
+    const source = config.source!;
+    if (!existsSync(source)) throw new CliError(`source video '${source}' does not exist: give a file 'vat generate video' made`);
+    const sidecar = sidecarPath(source);
+    if (!existsSync(sidecar)) {
+      throw new CliError(`'${source}' has no description '${sidecar}': serve a video made by 'vat generate video' (it writes both)`);
+    }
+    const d = parseSidecar(readFileSync(sidecar, "utf8"), sidecar);
+    const asked = config.asked ?? {};
+    const clash = [
+      asked.fps !== undefined && asked.fps !== d.fps ? `fps ${asked.fps} (the video has ${d.fps})` : null,
+      asked.size !== undefined && asked.size !== d.size ? `size ${asked.size} (the video is ${d.size})` : null,
+      asked.streamId !== undefined && asked.streamId !== d.signalId ? `id ${asked.streamId} (the video's is ${d.signalId})` : null,
+    ].filter(Boolean);
+    if (clash.length) {
+      throw new CliError(`the source video does not match ${clash.join(", ")}: leave those settings out, or generate a matching video`);
+    }
+    return d;
+  }
+
+  /** Renders the source when none was given, then cuts it into parts. Stops early on a signal. */
+  async prepare(cancelled: () => string | null): Promise<void> {
+    const c = this.config;
+    let source = c.source;
+    if (source) {
+      this.description = PrerecordedOrigin.describeSource(c);
+    } else {
+      source = join(this.work, `signal-${c.size.name}-${c.fps}.mp4`);
+      this.log(`rendering a ${c.sourceDurationS} s ${c.size.name} ${c.fps} fps source video (no --source given)`);
+      let lastLog = 0;
+      this.description = await renderVideo(
+        {
+          ffmpeg: c.ffmpeg, signalId: c.streamId, size: c.size, fps: c.fps, durationS: c.sourceDurationS,
+          keyframeIntervalS: c.segmentS, preset: c.preset, crf: c.crf, output: source,
+        },
+        (p) => {
+          if (p.elapsedMs - lastLog < 5000) return;
+          lastLog = p.elapsedMs;
+          this.log(`rendering the source: ${p.frames}/${p.total} frames`);
+        },
+        cancelled,
+      );
+    }
+    await this.cut(source);
+  }
+
+  private async cut(source: string): Promise<void> {
+    const d = this.description!;
+    const partsDir = join(this.work, "parts");
+    mkdirSync(partsDir, { recursive: true });
+    const child = spawnFfmpeg(this.config.ffmpeg, [
+      "-hide_banner", "-nostats", "-loglevel", "error", "-i", source, "-map", "0:v:0", "-c", "copy",
+      "-f", "hls", "-hls_time", String(d.keyframeIntervalS), "-hls_list_size", "0", "-hls_playlist_type", "vod",
+      "-hls_segment_filename", join(partsDir, "part_%d.ts"), join(partsDir, "index.m3u8"),
+    ]);
+    const stderr = new StderrTail(child.stderr, 10);
+    child.stdout.resume();
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    if (code !== 0) throw new CliError(`cannot cut '${source}' into segments: ${stderr.last || `ffmpeg exit code ${code}`}`, 1);
+    const vod = parseMediaPlaylist(readFileSync(join(partsDir, "index.m3u8"), "utf8"));
+    let startS = 0;
+    let frames = 0;
+    this.parts = vod.segments.map((s) => {
+      const file = join(partsDir, s.uri);
+      const n = scanSegment(new Uint8Array(readFileSync(file))).frames;
+      // Constant frame rate: a part lasts exactly its frames' worth of time, so loops line up frame for frame.
+      const part = { file, frames: n, startS, durationS: n / d.fps };
+      startS += part.durationS;
+      frames += n;
+      return part;
+    });
+    if (frames !== d.frames) {
+      throw new CliError(`'${source}' holds ${frames} frames where its description says ${d.frames}: regenerate it`, 1);
+    }
+    this.loopS = startS;
+    this.log(`source: ${d.video}, ${d.frames} frames (${this.loopS.toFixed(2)} s) in ${this.parts.length} segments, looped`);
+  }
+
+  start(): void {
+    if (!this.parts.length) throw new Error("prepare() first");
+    this.running = true;
+    this.startMono = performance.now();
+    this.startWallMs = Date.now();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    const due = this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000;
+    this.timer = setTimeout(() => {
+      const now = performance.now();
+      // Catch up on every segment now due (after a stalled event loop), in order.
+      while (this.running && this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000 <= now) {
+        this.stats.lateMs = Math.max(0, now - (this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000));
+        this.publish(this.nextSegment++);
+      }
+      this.schedule();
+    }, Math.max(0, due - performance.now()));
+  }
+
+  private publish(g: number): void {
+    const pos = loopPosition(g, this.parts, this.loopS);
+    const part = this.parts[pos.part]!;
+    const name = `seg_${g}.ts`;
+    const target = join(this.dir, name);
+    try {
+      linkSync(part.file, target);
+    } catch {
+      copyFileSync(part.file, target);
+    }
+    if (pos.discontinuity) this.stats.loops++;
+    this.window.push({
+      sequence: g,
+      uri: name,
+      durationS: part.durationS,
+      programDateTimeMs: this.startWallMs + pos.startS * 1000,
+      discontinuity: pos.discontinuity,
+      loop: pos.loop,
+    });
+    // The playlist lists listSize segments; one more stays on disk for clients that just read the last playlist.
+    while (this.window.length > this.config.listSize) this.window.shift();
+    for (const f of readdirSync(this.dir)) {
+      const m = /^seg_(\d+)\.ts$/.exec(f);
+      if (m && Number(m[1]) < g - this.config.listSize) rmSync(join(this.dir, f), { force: true });
+    }
+    const first = this.window[0]!;
+    const text = renderLivePlaylist(this.window, first.loop - (first.discontinuity ? 1 : 0));
+    const tmp = join(this.dir, `${PLAYLIST_NAME}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, join(this.dir, PLAYLIST_NAME));
+    this.stats.segmentsPublished++;
+    this.progress = { ...this.progress, lastNewSegmentAtMs: Date.now(), lastSequence: g };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.work, { recursive: true, force: true });
+  }
+
+  /** Wall-clock start of the loop now playing and of the next one, ms since the epoch (server clock). */
+  loopTimes(nowMs = Date.now()): { currentMs: number | null; nextMs: number | null; index: number | null } {
+    if (!this.running || this.loopS === 0) return { currentMs: null, nextMs: null, index: null };
+    const k = Math.max(0, Math.floor((nowMs - this.startWallMs) / (this.loopS * 1000)));
+    return { currentMs: this.startWallMs + k * this.loopS * 1000, nextMs: this.startWallMs + (k + 1) * this.loopS * 1000, index: k };
+  }
+
+  params(): Record<string, unknown> {
+    const c = this.config;
+    const d = this.description;
+    const loop = this.loopTimes();
+    return {
+      ID: d?.signalId ?? c.streamId,
+      FPS: d?.fps ?? c.fps,
+      IMAGE_SIZE: ["240p", "480p", "720p", "1080p"].indexOf(d?.size ?? c.size.name),
+      CPU: numberOrNull(c.cpu),
+      MEMORY: numberOrNull(c.memory),
+      VIDEO_TYPE: "PRERECORDED",
+      vat: {
+        version: VERSION,
+        streamId: d?.signalId ?? c.streamId,
+        fps: d?.fps ?? c.fps,
+        size: d?.size ?? c.size.name,
+        width: d?.width ?? c.size.width,
+        height: d?.height ?? c.size.height,
+        segmentS: d?.keyframeIntervalS ?? c.segmentS,
+        listSize: c.listSize,
+        preset: d?.preset ?? c.preset,
+        crf: d?.crf ?? c.crf,
+        videoType: "prerecorded",
+        startedAtMs: this.startedAtMs,
+        layout: d?.layout ?? null,
+        source: d ? { video: d.video, frames: d.frames, durationS: this.loopS, segments: this.parts.length } : null,
+        loop: { startedAtMs: loop.currentMs, index: loop.index, nextStartsAtMs: loop.nextMs, firstStartedAtMs: this.running ? this.startWallMs : null },
+      },
+    };
+  }
+
+  health() {
+    const verdict = judgeHealth(this.progress, this.description?.keyframeIntervalS ?? this.config.segmentS, Date.now());
+    return {
+      ...verdict,
+      sequence: this.progress.lastSequence,
+      segmentsPublished: this.stats.segmentsPublished,
+      loops: this.stats.loops,
+      uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
+    };
+  }
+
+  statusLine(): string {
+    const h = this.health();
+    return (
+      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, loop ${this.loopTimes().index}, ` +
+      `segments published ${this.stats.segmentsPublished}`
+    );
+  }
+}
