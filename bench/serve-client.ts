@@ -1,9 +1,11 @@
 /**
  * Prints what vat costs: CPU-seconds per second of video for `vat serve` and `vat client` (each with its ffmpeg),
  * QR read time per frame at each size, and the delay the client's own pipeline adds after a segment has arrived.
+ * Each size is served both live (rendered and encoded as it goes) and prerecorded (a video made beforehand by
+ * `vat generate video`, looped without re-encoding), which answers whether live generation drags the server down.
  * Uses the compiled binary (bun run build). Not a test: run it on a quiet machine with `bun run bench`.
  *
- *   bun bench/serve-client.ts [--seconds 30] [--sizes 1080p,720p,480p,240p] [--fps 30]
+ *   bun bench/serve-client.ts [--seconds 30] [--sizes 1080p,720p,480p,240p] [--fps 30] [--types live,prerecorded]
  */
 import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "30" },
     sizes: { type: "string", default: "1080p,720p,480p,240p" },
     fps: { type: "string", default: "30" },
+    types: { type: "string", default: "live,prerecorded" },
   },
 });
 const seconds = Number(values.seconds);
@@ -68,15 +71,25 @@ async function waitLive(url: string): Promise<void> {
   throw new Error(`${url} never went live`);
 }
 
-async function benchSize(size: string, port: number, dir: string) {
+async function benchSize(size: string, type: string, port: number, dir: string) {
   const url = `http://127.0.0.1:${port}`;
-  const server = Bun.spawn([VAT, "serve", "--host", "127.0.0.1", "--port", String(port), "--size", size, "--fps", String(fps)], {
+  let source: string[] = [];
+  if (type === "prerecorded") {
+    // Made beforehand, as a user would: rendering it is not part of serving it.
+    const video = join(dir, `${size}.mp4`);
+    const g = Bun.spawnSync([VAT, "generate", "video", "--size", size, "--fps", String(fps), "--duration", "60s", "-o", video]);
+    if (g.exitCode !== 0) throw new Error(`vat generate video failed: ${g.stderr.toString()}`);
+    source = ["--video-type", "prerecorded", "--source", video];
+  } else {
+    source = ["--size", size, "--fps", String(fps)];
+  }
+  const server = Bun.spawn([VAT, "serve", "--host", "127.0.0.1", "--port", String(port), ...source], {
     stdout: "ignore",
     stderr: "ignore",
   });
   try {
     await waitLive(url);
-    const db = join(dir, `${size}.db`);
+    const db = join(dir, `${size}-${type}.db`);
     const c = Bun.spawn([VAT, "client", "--url", url, "--duration", `${seconds + 5}s`, "--db", db, "--json"], {
       stdout: "pipe",
       stderr: "ignore",
@@ -101,6 +114,7 @@ async function benchSize(size: string, port: number, dir: string) {
     const pipe = frames.map((f) => f.pipe_ms);
     return {
       size,
+      type,
       serveCpu,
       clientCpu,
       readP50: pct(read, 50),
@@ -122,18 +136,26 @@ const dir = mkdtempSync(join(tmpdir(), "vat-bench-"));
 const rows = [];
 try {
   for (const size of values.sizes!.split(",")) {
-    process.stderr.write(`benchmarking ${size}${fps} for ${seconds} s…\n`);
-    rows.push(await benchSize(size, 5600 + rows.length, dir));
+    for (const type of values.types!.split(",")) {
+      process.stderr.write(`benchmarking ${type} ${size}${fps} for ${seconds} s…\n`);
+      rows.push(await benchSize(size, type, 5600 + rows.length, dir));
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 const f = (v: number, d = 2) => v.toFixed(d);
 console.log(`vat ${fps} fps, ${seconds} s steady state per size, ${navigator.hardwareConcurrency} cores`);
-console.log("| size | serve CPU-s per video-s | client CPU-s per video-s | QR read ms p50 / p95 | client pipeline ms p50 / p90 | frames over 150 ms | achieved fps |");
-console.log("|---|---|---|---|---|---|---|");
+console.log("| size | video | serve CPU-s per video-s | client CPU-s per video-s | QR read ms p50 / p95 | client pipeline ms p50 / p90 | frames over 150 ms | achieved fps |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.size}${fps} | ${f(r.serveCpu)} | ${f(r.clientCpu)} | ${f(r.readP50)} / ${f(r.readP95)} | ${f(r.pipeP50, 0)} / ${f(r.pipeP90, 0)} | ${f(r.over150 * 100, 1)} % | ${f(r.fps, 1)} |`,
+    `| ${r.size}${fps} | ${r.type} | ${f(r.serveCpu)} | ${f(r.clientCpu)} | ${f(r.readP50)} / ${f(r.readP95)} | ${f(r.pipeP50, 0)} / ${f(r.pipeP90, 0)} | ${f(r.over150 * 100, 1)} % | ${f(r.fps, 1)} |`,
   );
+}
+
+const live = new Map(rows.filter((r) => r.type === "live").map((r) => [r.size, r.serveCpu]));
+for (const r of rows.filter((x) => x.type === "prerecorded" && live.has(x.size))) {
+  const l = live.get(r.size)!;
+  console.log(`${r.size}${fps}: serving prerecorded costs ${f(r.serveCpu, 3)} CPU-s per video-s against ${f(l, 3)} live (${f((100 * r.serveCpu) / l, 0)} %)`);
 }
