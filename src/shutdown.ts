@@ -7,18 +7,27 @@ export interface Shutdown {
   dispose(): void;
 }
 
-export function listenForShutdown(): Shutdown {
+/**
+ * A repeat within this time is the same request delivered twice, not a second one: a terminal signals the whole
+ * process group, and Slurm's scancel signals every process of a job while its wrapper script forwards the signal too.
+ */
+export const REPEAT_WINDOW_MS = 2000;
+
+export function listenForShutdown(now: () => number = () => performance.now()): Shutdown {
   let received: NodeJS.Signals | null = null;
+  let receivedAt = 0;
   let resolve!: (s: NodeJS.Signals) => void;
   const requested = new Promise<NodeJS.Signals>((r) => (resolve = r));
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     const h = () => {
       if (received) {
+        if (now() - receivedAt < REPEAT_WINDOW_MS) return;
         // A second signal means "now": leave without finishing.
         process.exit(sig === "SIGINT" ? 130 : 143);
       }
       received = sig;
+      receivedAt = now();
       resolve(sig);
     };
     handlers.set(sig, h);

@@ -55,15 +55,21 @@ test(
   60_000,
 );
 
-test(
-  "SIGTERM while measuring: summary stored, server stopped, exit 143",
-  async () => {
-    const db = join(tmp.path, "term.db");
+test.each([
+  ["once", 1],
+  ["twice at once, as Slurm's scancel plus a forwarding wrapper deliver it", 2],
+])(
+  "SIGTERM %s while measuring: summary stored, server stopped, exit 143",
+  async (_how, times) => {
+    const db = join(tmp.path, `term-${times}.db`);
     const p = spawnVat(["launch", "--local", "--id", "t", "--size", "240p", "--db", db, "--json"]);
     await Bun.sleep(6000);
     const servers = childPids(p.pid).filter(isServe);
     expect(servers.length).toBe(1);
-    p.kill("SIGTERM");
+    for (let i = 0; i < times; i++) {
+      p.kill("SIGTERM");
+      await Bun.sleep(20);
+    }
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(143);
     const r = JSON.parse(out);
