@@ -8,7 +8,7 @@ import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type Sweep
 import { isTerminal, logLine } from "../log.ts";
 import { sidecarPath } from "../prerecorded/sidecar.ts";
 import { renderVideo, type RenderProgress } from "../prerecorded/video.ts";
-import { PRESETS } from "../serve/encoder.ts";
+import { checkX264 } from "../serve/encoder.ts";
 import { parseFps, parseSize, parseStreamId } from "../signal/profiles.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { parseDurationMs } from "../units.ts";
@@ -90,10 +90,7 @@ async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<nu
   if (!(keyframeIntervalS >= 0.5 && keyframeIntervalS <= 10)) {
     throw new CliError(`keyframe interval '${keyframeIntervalS}' is out of range: use 0.5 to 10 seconds`);
   }
-  const preset = args.preset ?? "ultrafast";
-  if (!PRESETS.includes(preset)) throw new CliError(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
-  const crf = args.crf ?? 23;
-  if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
+  const { preset, crf } = checkX264(args.preset ?? "ultrafast", args.crf ?? 23);
   const spec = {
     ffmpeg: locateFfmpeg(readEnv().ffmpeg),
     signalId: parseStreamId(args.id ?? "signal"),

@@ -44,7 +44,7 @@ export function launchOptions<T>(y: Argv<T>) {
       .option("image-size", { alias: "size", type: "string", describe: `${SIZE_NAMES.join(", ")} or 0-3 [default 720p]` })
       .option("cpu", { type: "string", describe: "Fargate CPU units (256 … 16384), with --memory" })
       .option("memory", { type: "string", describe: "task memory in MiB, or GB (2GB, or a bare number below 256)" })
-      .option("video-type", { type: "string", describe: "live [default live]" })
+      .option("video-type", { type: "string", describe: "live, or prerecorded (the server renders a test video and loops it) [default live]" })
       .option("stack", { type: "string", default: "streaming", describe: "CloudFormation stack of infra/fargate_cluster.yaml" })
       .option("region", { type: "string", describe: "AWS region [default: the SDK's chain, e.g. AWS_REGION]" })
       .option("start-timeout", { type: "string", default: "5m", describe: "how long the server may take to go live" }),

@@ -3,7 +3,7 @@ import { readEnv, type VatEnv } from "../env.ts";
 import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { logLine } from "../log.ts";
-import { PRESETS } from "../serve/encoder.ts";
+import { checkX264 } from "../serve/encoder.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
 import { PrerecordedOrigin } from "../serve/prerecorded.ts";
 import { parseDurationMs } from "../units.ts";
@@ -71,10 +71,7 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   if (!Number.isInteger(listSize) || listSize < 2 || listSize > 60) {
     throw new CliError(`list size '${listSize}' is out of range: use a whole number from 2 to 60`);
   }
-  const preset = args.preset ?? "ultrafast";
-  if (!PRESETS.includes(preset)) throw new CliError(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
-  const crf = args.crf ?? 23;
-  if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
+  const { preset, crf } = checkX264(args.preset ?? "ultrafast", args.crf ?? 23);
   const videoType = (args.videoType ?? e.videoType ?? "live").toLowerCase();
   if (videoType !== "live" && videoType !== "prerecorded") {
     throw new CliError(`unknown video type '${args.videoType ?? e.videoType}': use live or prerecorded`);

@@ -55,7 +55,7 @@ export interface LaunchPlan {
   fps: number;
   cpu: number | null;
   memoryMiB: number | null;
-  videoType: "live";
+  videoType: "live" | "prerecorded";
 }
 
 export interface LaunchArgs {
@@ -74,7 +74,9 @@ export function planLaunch(a: LaunchArgs): LaunchPlan {
   const size = parseSize(a.imageSize ?? "720p");
   const fps = parseFps(a.fps ?? 30);
   const videoType = (a.videoType ?? "live").toLowerCase();
-  if (videoType !== "live") throw new CliError(`video type '${a.videoType}' is not available in this version: use live`);
+  if (videoType !== "live" && videoType !== "prerecorded") {
+    throw new CliError(`unknown video type '${a.videoType}': use live or prerecorded`);
+  }
   let cpu: number | null = null;
   let memoryMiB: number | null = null;
   if (a.cpu !== undefined || a.memory !== undefined) {
@@ -84,7 +86,7 @@ export function planLaunch(a: LaunchArgs): LaunchPlan {
     memoryMiB = parseMemoryMiB(a.memory);
     checkFargateSize(cpu, memoryMiB);
   }
-  return { id, size, fps, cpu, memoryMiB, videoType: "live" };
+  return { id, size, fps, cpu, memoryMiB, videoType };
 }
 
 /** The environment `vat serve` reads, as the Fargate launcher sets it on the container. */

@@ -1,3 +1,4 @@
+import { CliError } from "../errors.ts";
 import { spawnFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
 
 export interface EncoderSettings {
@@ -15,7 +16,14 @@ export interface EncoderSettings {
 
 export const PLAYLIST_NAME = "stream.m3u8";
 
-export const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+
+/** x264 settings as given, checked: a preset name and a constant rate factor 0-51. Pure. */
+export function checkX264(preset: string, crf: number): { preset: string; crf: number } {
+  if (!PRESETS.includes(preset)) throw new CliError(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
+  if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
+  return { preset, crf };
+}
 
 /**
  * One x264 thread for the fast presets: it keeps up with 1080p60 and saves waking a pool of sliced threads for every

@@ -39,7 +39,7 @@ export interface ServeConfig {
 export type Log = (line: string) => void;
 
 /** The files the encoder writes (hlsEncoderArgs): segments, the playlist, and their temporary versions. */
-export const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
+const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
 
 /** Frames this far behind their slot are skipped rather than queued (2 s of video). */
 const MAX_LAG_S = 2;
@@ -69,20 +69,7 @@ export class Origin {
     readonly config: ServeConfig,
     private readonly log: Log,
   ) {
-    if (config.dir) {
-      try {
-        mkdirSync(config.dir, { recursive: true });
-        // Only what an earlier run's encoder wrote: never anything else that lives in the folder.
-        for (const f of readdirSync(config.dir)) if (ENCODER_FILE.test(f)) rmSync(join(config.dir, f));
-      } catch (err) {
-        throw new CliError(`cannot use segment folder '${config.dir}': ${(err as Error).message}`);
-      }
-      this.dir = config.dir;
-      this.ownsDir = false;
-    } else {
-      this.dir = mkdtempSync(join(tmpdir(), "vat-serve-"));
-      this.ownsDir = true;
-    }
+    ({ dir: this.dir, owned: this.ownsDir } = openSegmentFolder(config.dir));
     this.renderer = new FrameRenderer(planLayout(config.size, config.streamId));
     this.settings = {
       ffmpeg: config.ffmpeg,
@@ -272,6 +259,21 @@ export class Origin {
     }
     return { files, bytes };
   }
+}
+
+/**
+ * The folder segments are written to: the one given (cleared of what an earlier run's encoder wrote, and of nothing
+ * else that lives there), or a fresh temporary one that the origin owns and removes.
+ */
+export function openSegmentFolder(dir: string | undefined): { dir: string; owned: boolean } {
+  if (!dir) return { dir: mkdtempSync(join(tmpdir(), "vat-serve-")), owned: true };
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(dir)) if (ENCODER_FILE.test(f)) rmSync(join(dir, f));
+  } catch (err) {
+    throw new CliError(`cannot use segment folder '${dir}': ${(err as Error).message}`);
+  }
+  return { dir, owned: false };
 }
 
 export function numberOrNull(v: string | undefined): number | string | null {

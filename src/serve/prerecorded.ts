@@ -10,7 +10,7 @@ import { renderVideo } from "../prerecorded/video.ts";
 import { VERSION } from "../version.ts";
 import { PLAYLIST_NAME } from "./encoder.ts";
 import { judgeHealth, type SegmentProgress } from "./health.ts";
-import { ENCODER_FILE, numberOrNull, type Log, type ServeConfig } from "./origin.ts";
+import { numberOrNull, openSegmentFolder, type Log, type ServeConfig } from "./origin.ts";
 
 /** One piece of the source, cut at a keyframe: served over and over, never re-encoded. */
 interface Part {
@@ -56,19 +56,7 @@ export class PrerecordedOrigin {
     readonly config: ServeConfig,
     private readonly log: Log,
   ) {
-    if (config.dir) {
-      try {
-        mkdirSync(config.dir, { recursive: true });
-        for (const f of readdirSync(config.dir)) if (ENCODER_FILE.test(f)) rmSync(join(config.dir, f));
-      } catch (err) {
-        throw new CliError(`cannot use segment folder '${config.dir}': ${(err as Error).message}`);
-      }
-      this.dir = config.dir;
-      this.ownsDir = false;
-    } else {
-      this.dir = mkdtempSync(join(tmpdir(), "vat-serve-"));
-      this.ownsDir = true;
-    }
+    ({ dir: this.dir, owned: this.ownsDir } = openSegmentFolder(config.dir));
     this.work = mkdtempSync(join(tmpdir(), "vat-source-"));
     this.progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: null, lastSequence: null };
   }

@@ -91,7 +91,7 @@ describe("vat serve --video-type prerecorded → vat client", () => {
     const server = serve(["--video-type", "prerecorded", "--source", video]);
     try {
       await server.waitLive();
-      const params = await (await fetch(`${server.url}/params`)).json();
+      const params = (await (await fetch(`${server.url}/params`)).json()) as Record<string, any>;
       const db = join(tmp.path, "prerecorded.db");
       const run = await client(["--url", server.url, "--duration", "22s", "--db", db, "--json"]);
       expect(run.exitCode).toBe(0);
@@ -145,7 +145,7 @@ test("VIDEO_TYPE=PRERECORDED without a source renders one at start-up with the c
   const server = serve(["--source-duration", "3s"], { env: { VIDEO_TYPE: "PRERECORDED", FPS: "15", IMAGE_SIZE: "0", ID: "task9" } });
   try {
     await server.waitLive(20_000);
-    const params = await (await fetch(`${server.url}/params`)).json();
+    const params = (await (await fetch(`${server.url}/params`)).json()) as Record<string, any>;
     expect(params).toMatchObject({ ID: "task9", FPS: 15, IMAGE_SIZE: 0, VIDEO_TYPE: "PRERECORDED" });
     expect(params.vat.source).toMatchObject({ frames: 45, durationS: 3 });
     const run = await client(["--url", server.url, "--frame-limit", "60", "--db", join(tmp.path, "env.db"), "--json"]);
@@ -195,3 +195,17 @@ describe("a bad source is refused before anything starts", () => {
     expect(existsSync(join(dir.path, "broken.mp4"))).toBe(true);
   });
 });
+
+test("vat launch --local --video-type prerecorded starts, measures and stops a prerecorded server", async () => {
+  const db = join(tmp.path, "launch.db");
+  const r = await vat(["launch", "--local", "--id", "pl", "--size", "240p", "--fps", "15", "--video-type", "prerecorded", "--duration", "4s", "--db", db, "--json"]);
+  expect(r.exitCode).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+  expect(out.summary.latencyP50Ms).toBeGreaterThan(0);
+  expect(out.summary.latencyP50Ms).toBeLessThan(3000);
+  const d = openDb(db);
+  expect(d.query("SELECT video_type AS v, stream_id AS id FROM runs").get()).toEqual({ v: "PRERECORDED", id: "pl" });
+  d.close();
+  expect(r.stderr).toMatch(/vat launch: server stopped/);
+}, 60_000);

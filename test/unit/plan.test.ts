@@ -42,6 +42,7 @@ describe("launch plans", () => {
     expect(serveEnvironment(p)).toEqual({ ID: "demo", FPS: "30", IMAGE_SIZE: "2", VIDEO_TYPE: "LIVE" });
     const q = planLaunch({ id: "t1", fps: 15, imageSize: "0", cpu: "512", memory: "2" });
     expect(serveEnvironment(q)).toEqual({ ID: "t1", FPS: "15", IMAGE_SIZE: "0", VIDEO_TYPE: "LIVE", CPU: "512", MEMORY: "2048" });
+    expect(serveEnvironment(planLaunch({ id: "p", videoType: "Prerecorded" }))).toMatchObject({ VIDEO_TYPE: "PRERECORDED" });
   });
   test.each([
     [{}, /give the run an id with --id/],
@@ -50,6 +51,6 @@ describe("launch plans", () => {
     [{ id: "x", imageSize: "4k" }, /unknown image size '4k'/],
     [{ id: "x", cpu: "512" }, /give --cpu and --memory together/],
     [{ id: "x", cpu: "512", memory: "8GB" }, /memory 8192 MiB does not go with cpu 512 on Fargate: use 1GB, 2GB, 3GB, 4GB/],
-    [{ id: "x", videoType: "prerecorded" }, /video type 'prerecorded' is not available/],
+    [{ id: "x", videoType: "vod" }, /unknown video type 'vod': use live or prerecorded/],
   ])("%o is refused", (args, message) => expect(() => planLaunch(args)).toThrow(message));
 });

@@ -57,3 +57,15 @@ test("the meter counts drops across a loop boundary and leaves latency empty whe
   expect(s.latencyP50Ms).toBeNull();
   expect(s.restarts).toBe(0);
 });
+
+test("the prerecorded origin's schedule: segment g's loop, part and times, a discontinuity at each loop's first", async () => {
+  const { loopPosition } = await import("../../src/serve/prerecorded.ts");
+  const parts = [{ startS: 0, durationS: 1 }, { startS: 1, durationS: 1 }, { startS: 2, durationS: 0.5 }];
+  expect([0, 2, 3, 5, 6].map((g) => loopPosition(g, parts, 2.5))).toEqual([
+    { loop: 0, part: 0, startS: 0, endS: 1, discontinuity: false },
+    { loop: 0, part: 2, startS: 2, endS: 2.5, discontinuity: false },
+    { loop: 1, part: 0, startS: 2.5, endS: 3.5, discontinuity: true },
+    { loop: 1, part: 2, startS: 4.5, endS: 5, discontinuity: false },
+    { loop: 2, part: 0, startS: 5, endS: 6, discontinuity: true },
+  ]);
+});
