@@ -10,16 +10,13 @@ import { VERSION } from "./version.ts";
 async function main(argv: string[]): Promise<number> {
   const shutdown = listenForShutdown();
   let code: number = EXIT.ok;
-  const notYet = (what: string) => () => {
-    throw new CliError(`'vat ${what}' is not available in this version of vat (${VERSION}); see 'vat --help'`, 1);
-  };
   try {
     await yargs(argv)
       .scriptName("vat")
       .usage("vat, the video analysis tool: how a live video stream really arrives\n\nUsage: vat <command> [options]")
       .version(VERSION)
       .strict()
-      .demandCommand(1, "name a command: serve, client or launch (see vat --help)")
+      .demandCommand(1, "name a command: serve, client, launch, generate or report (see vat --help)")
       .recommendCommands()
       .command(
         "serve",
@@ -61,7 +58,14 @@ async function main(argv: string[]): Promise<number> {
           code = await (await import("./commands/generate.ts")).runGenerate(args, shutdown);
         },
       )
-      .command("report", "compare many runs in one report", {}, notYet("report"))
+      .command(
+        "report [paths..]",
+        "compare runs, sweeps and providers: one HTML report with charts and cost, and CSV/JSON",
+        async (y) => (await import("./commands/report.ts")).reportOptions(y),
+        async (args) => {
+          code = await (await import("./commands/report.ts")).runReport(args);
+        },
+      )
       .fail((msg, err) => {
         if (err) throw err;
         throw new CliError(`${msg.replace(/\n+/g, " ")} (see vat --help)`);

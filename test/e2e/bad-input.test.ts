@@ -32,14 +32,6 @@ test.each([
   expect(r.stdout).toBe("");
 });
 
-test("commands of later versions say they are not available", async () => {
-  for (const cmd of [["report"], ["generate", "video"]]) {
-    const r = await vat(cmd);
-    expect(r.exitCode).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(new RegExp(`'vat ${cmd.join(" ")}' is not available in this version`));
-  }
-});
-
 test("vat generate sweep: the committed slurm_inputs.txt is its default output; bad pairs refused; files written whole", async () => {
   const committed = await Bun.file(new URL("../../slurm_inputs.txt", import.meta.url).pathname).text();
   const out = await vat(["generate", "sweep"]);

@@ -1,0 +1,81 @@
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import type { Argv } from "yargs";
+import { CliError } from "../errors.ts";
+import { isTerminal, logLine } from "../log.ts";
+import { aggregate, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
+import { reportCharts } from "../report/charts.ts";
+import { findDatabases, readRuns } from "../report/collect.ts";
+import { reportHtml, type RenderedChart } from "../report/html.ts";
+import { renderSvg } from "../report/svg.ts";
+import { groupsCsv, reportJson } from "../report/tables.ts";
+import { VERSION } from "../version.ts";
+
+export interface ReportArgs {
+  paths?: string[];
+  output?: string;
+  csv?: string;
+  json?: boolean;
+  region?: string;
+  vcpuHourUsd?: number;
+  gbHourUsd?: number;
+  sort?: string;
+}
+
+export function reportOptions<T>(y: Argv<T>) {
+  return y
+    .positional("paths", { type: "string", array: true, describe: "database files and folders (searched recursively)" })
+    .option("output", { alias: "o", type: "string", describe: "the HTML report [default report.html]" })
+    .option("csv", { type: "string", describe: "also write the figures as CSV, one row per configuration" })
+    .option("json", { type: "boolean", default: false, describe: "print the figures as JSON on stdout" })
+    .option("region", { type: "string", default: "us-east-1", describe: "AWS region whose Fargate prices cost is computed with" })
+    .option("vcpu-hour-usd", { type: "number", describe: "Fargate price per vCPU-hour, instead of the built-in table's" })
+    .option("gb-hour-usd", { type: "number", describe: "Fargate price per GB-hour, instead of the built-in table's" })
+    .option("sort", { type: "string", default: "config", describe: `order of the configurations: ${SORTABLE.join(", ")}` })
+    .example("vat report logs/2026-11-25-full -o sweep.html --csv sweep.csv", "a Slurm experiment's folders")
+    .example("vat report old_study.db new.db --sort latency-p50 --json", "old and new studies, by median latency");
+}
+
+/** Writes text whole or not at all. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new CliError(`cannot write '${path}': ${(err as Error).message}`, 1);
+  }
+}
+
+export async function runReport(args: ReportArgs): Promise<number> {
+  const paths = args.paths ?? [];
+  if (paths.length === 0) throw new CliError("name the databases or folders to report on: vat report PATH... -o report.html");
+  const sort = (args.sort ?? "config") as SortKey;
+  if (!SORTABLE.includes(sort)) throw new CliError(`cannot sort by '${args.sort}': use one of ${SORTABLE.join(", ")}`);
+  const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd });
+  const output = args.output ?? "report.html";
+  const sources = findDatabases(paths);
+  const tty = isTerminal();
+  const runs: RunFacts[] = [];
+  sources.forEach((file, i) => {
+    if (tty) process.stderr.write(`\r\x1b[2Kreading ${i + 1}/${sources.length}: ${file}`);
+    else if (sources.length > 20 && i % 20 === 0) logLine(`reading ${i + 1}/${sources.length}: ${file}`);
+    runs.push(...readRuns(file));
+  });
+  if (tty) process.stderr.write("\r\x1b[2K");
+  if (runs.length === 0) throw new CliError(`${sources.length} database(s) found, but none holds a run with measurements`, 1);
+  const groups = aggregate(runs, prices, sort);
+  const charts: RenderedChart[] = [];
+  for (const c of reportCharts(groups, runs)) {
+    charts.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
+  }
+  const html = reportHtml({ groups, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
+  writeAtomic(output, html);
+  if (args.csv) writeAtomic(args.csv, groupsCsv(groups));
+  if (args.json) process.stdout.write(`${JSON.stringify(reportJson(groups, runs, prices, sources), null, 2)}\n`);
+  process.stderr.write(
+    `vat report: ${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +
+      `${args.csv ? ` and ${args.csv}` : ""}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,113 @@
+import type { GroupFigures, Prices, RunFacts, SortKey } from "./aggregate.ts";
+import { cellText, COLUMNS } from "./tables.ts";
+
+export interface RenderedChart {
+  id: string;
+  title: string;
+  svg: string | null;
+  empty?: string;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** Sorting by a column's header click: numbers by their raw value (data-v), text by its text. No network, no library. */
+const SORT_SCRIPT = `
+document.querySelectorAll("table.sortable th").forEach((th, col) => {
+  th.addEventListener("click", () => {
+    const body = th.closest("table").tBodies[0];
+    const dir = th.dataset.dir === "asc" ? -1 : 1;
+    th.closest("tr").querySelectorAll("th").forEach((h) => delete h.dataset.dir);
+    th.dataset.dir = dir === 1 ? "asc" : "desc";
+    const key = (tr) => { const c = tr.cells[col]; return c.dataset.v === undefined ? c.textContent : c.dataset.v === "" ? null : Number(c.dataset.v); };
+    [...body.rows].sort((a, b) => {
+      const x = key(a), y = key(b);
+      if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+      return typeof x === "number" ? dir * (x - y) : dir * String(x).localeCompare(String(y));
+    }).forEach((tr) => body.appendChild(tr));
+  });
+});`;
+
+/** One self-contained page: figures, tables and charts inline; it makes no request of any kind. Pure. */
+export function reportHtml(o: {
+  groups: readonly GroupFigures[];
+  runs: readonly RunFacts[];
+  charts: readonly RenderedChart[];
+  prices: Prices;
+  sources: readonly string[];
+  sort: SortKey;
+  createdAt: string;
+  version: string;
+}): string {
+  const head = COLUMNS.map((c) => `<th title="click to sort">${esc(c.heading)}</th>`).join("");
+  const body = o.groups
+    .map((g) => {
+      const cells = COLUMNS.map((c) => {
+        const v = c.value(g);
+        const data = typeof v === "number" || v === null ? ` data-v="${v ?? ""}"` : "";
+        return `<td${data}>${esc(cellText(c, g))}</td>`;
+      });
+      return `<tr>${cells.join("")}</tr>`;
+    })
+    .join("\n");
+  const runRows = o.runs
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.source)}</td><td data-v="${r.run}">${r.run}</td><td>${esc(r.format)}</td><td>${esc(r.streamId ?? "–")}</td>` +
+        `<td data-v="${r.measuredMs / 1000}">${(r.measuredMs / 60_000).toFixed(1)} min</td><td data-v="${r.framesNew}">${r.framesNew}</td>` +
+        `<td data-v="${r.dropped}">${r.dropped}</td><td data-v="${r.fpsAchieved ?? ""}">${r.fpsAchieved === null ? "–" : r.fpsAchieved.toFixed(2)}</td>` +
+        `<td data-v="${r.healthyMs / 3_600_000}">${(r.healthyMs / 3_600_000).toFixed(2)} h${r.failed ? " (failed)" : ""}</td></tr>`,
+    )
+    .join("\n");
+  const charts = o.charts
+    .map(
+      (c) =>
+        `<figure id="${esc(c.id)}"><figcaption>${esc(c.title)}</figcaption>${c.svg ?? `<p class="empty">${esc(c.empty ?? "nothing to show")}</p>`}</figure>`,
+    )
+    .join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>vat report: ${o.groups.length} configurations, ${o.runs.length} runs</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 2rem; color: #222; }
+  table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
+  th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
+  th { background: #f0f0f0; cursor: pointer; }
+  th[data-dir="asc"]::after { content: " ▲"; } th[data-dir="desc"]::after { content: " ▼"; }
+  td:first-child, th:first-child { text-align: left; }
+  .scroll { overflow-x: auto; }
+  figure { display: inline-block; vertical-align: top; margin: 1rem 1.5rem 1rem 0; }
+  figcaption { font-weight: 600; margin-bottom: 0.5rem; }
+  .empty { color: #777; font-style: italic; }
+  .note { color: #555; max-width: 60rem; }
+</style>
+</head>
+<body>
+<h1>vat report</h1>
+<p class="note">${o.runs.length} runs in ${o.groups.length} configurations from ${o.sources.length} database${o.sources.length === 1 ? "" : "s"};
+built ${esc(o.createdAt)} by vat ${esc(o.version)}. Ordered by ${esc(o.sort)}; click a heading to sort by it.
+Cost: Fargate on demand in ${esc(o.prices.region)}, $${o.prices.vcpuHour} per vCPU-hour and $${o.prices.gbHour} per GB-hour, for the
+time measured; runs without a task size (local) have none.</p>
+<h2>Configurations</h2>
+<div class="scroll"><table class="sortable" id="configurations"><thead><tr>${head}</tr></thead><tbody>
+${body}
+</tbody></table></div>
+<h2>Charts</h2>
+${charts}
+<h2>Runs</h2>
+<div class="scroll"><table class="sortable" id="runs"><thead><tr><th>database</th><th>run</th><th>format</th><th>stream</th><th>measured</th><th>new frames</th><th>dropped</th><th>fps achieved</th><th>healthy</th></tr></thead><tbody>
+${runRows}
+</tbody></table></div>
+<p class="note">Latency percentiles are over every new frame of a configuration's runs; achieved fps is the runs' own
+figure weighted by time measured; drops per minute = dropped frames ÷ minutes measured; rebuffer ratio = frozen time
+÷ time measured; hours lasted = the mean time a run's stream stayed healthy (to its first outage, or the whole run).
+The prototype's databases record no unreadable frames or stalls (shown as –).</p>
+<script>${SORT_SCRIPT}</script>
+</body>
+</html>
+`;
+}

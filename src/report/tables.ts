@@ -1,0 +1,86 @@
+import type { GroupFigures, Prices, RunFacts } from "./aggregate.ts";
+
+/** A column of the comparison: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
+interface Column {
+  name: string;
+  heading: string;
+  value: (g: GroupFigures) => string | number | null;
+  format?: (v: number) => string;
+}
+
+const fixed = (d: number) => (v: number) => v.toFixed(d);
+const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+const usd = (v: number) => `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
+
+export const COLUMNS: Column[] = [
+  { name: "configuration", heading: "configuration", value: (g) => g.label },
+  { name: "size", heading: "size", value: (g) => g.size },
+  { name: "fps_configured", heading: "fps set", value: (g) => g.fps },
+  { name: "cpu", heading: "cpu units", value: (g) => g.cpu },
+  { name: "memory_mib", heading: "memory MiB", value: (g) => g.memoryMiB },
+  { name: "video_type", heading: "video", value: (g) => g.videoType },
+  { name: "provider", heading: "provider", value: (g) => g.provider },
+  { name: "runs", heading: "runs", value: (g) => g.runs },
+  { name: "measured_s", heading: "measured", value: (g) => g.measuredS, format: (v) => `${(v / 60).toFixed(1)} min` },
+  { name: "latency_p50_ms", heading: "latency p50", value: (g) => g.latencyP50Ms, format: (v) => `${v.toFixed(0)} ms` },
+  { name: "latency_p95_ms", heading: "latency p95", value: (g) => g.latencyP95Ms, format: (v) => `${v.toFixed(0)} ms` },
+  { name: "fps_achieved", heading: "fps achieved", value: (g) => g.fpsAchieved, format: fixed(2) },
+  { name: "dropped", heading: "dropped", value: (g) => g.dropped },
+  { name: "dropped_per_min", heading: "drops per min", value: (g) => g.droppedPerMin, format: fixed(2) },
+  { name: "unreadable", heading: "unreadable", value: (g) => g.unreadable },
+  { name: "unreadable_share", heading: "unreadable share", value: (g) => g.unreadableShare, format: pct },
+  { name: "stalls", heading: "stalls", value: (g) => g.stalls },
+  { name: "rebuffer_ratio", heading: "rebuffer ratio", value: (g) => g.rebufferRatio, format: pct },
+  { name: "hours_lasted", heading: "hours lasted", value: (g) => g.hoursLasted, format: (v) => `${v.toFixed(2)} h` },
+  { name: "failures", heading: "runs failed", value: (g) => g.failures },
+  { name: "cost_per_run_usd", heading: "cost per run", value: (g) => g.costPerRunUsd, format: usd },
+  { name: "cost_total_usd", heading: "cost in all", value: (g) => g.costTotalUsd, format: usd },
+  { name: "cost_per_healthy_hour_usd", heading: "cost per healthy hour", value: (g) => g.costPerHealthyHourUsd, format: usd },
+];
+
+/** The figures as plain records, one per configuration, named as in the CSV. */
+export function groupRecords(groups: readonly GroupFigures[]): Record<string, string | number | null>[] {
+  return groups.map((g) => Object.fromEntries(COLUMNS.map((c) => [c.name, c.value(g)])));
+}
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return "";
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function groupsCsv(groups: readonly GroupFigures[]): string {
+  const lines = [COLUMNS.map((c) => c.name).join(",")];
+  for (const r of groupRecords(groups)) lines.push(COLUMNS.map((c) => csvCell(r[c.name] ?? null)).join(","));
+  return `${lines.join("\n")}\n`;
+}
+
+/** What `--json` prints: the same figures as the HTML and CSV, plus the runs they came from and the prices used. */
+export function reportJson(groups: readonly GroupFigures[], runs: readonly RunFacts[], prices: Prices, sources: readonly string[]) {
+  return {
+    prices: { ...prices, unit: "USD", note: "Fargate on demand, Linux/x86: per vCPU-hour and per GB-hour" },
+    databases: sources,
+    configurations: groupRecords(groups),
+    runs: runs.map((r) => ({
+      database: r.source,
+      run: r.run,
+      format: r.format,
+      stream_id: r.streamId,
+      configuration: groups.find((g) => g.size === r.size && g.fps === r.fps && g.cpu === r.cpu && g.memoryMiB === r.memoryMiB && g.videoType === r.videoType && g.provider === r.provider)?.label ?? null,
+      measured_s: r.measuredMs / 1000,
+      frames_new: r.framesNew,
+      dropped: r.dropped,
+      unreadable: r.unreadable,
+      stalls: r.stalls,
+      fps_achieved: r.fpsAchieved,
+      healthy_s: r.healthyMs / 1000,
+      failed: r.failed,
+    })),
+  };
+}
+
+export function cellText(c: Column, g: GroupFigures): string {
+  const v = c.value(g);
+  if (v === null) return "–";
+  return typeof v === "number" && c.format ? c.format(v) : String(v);
+}
