@@ -142,6 +142,7 @@ function compareConfig(a: GroupKey, b: GroupKey): number {
     (a.cpu ?? 0) - (b.cpu ?? 0) ||
     (a.memoryMiB ?? 0) - (b.memoryMiB ?? 0) ||
     a.videoType.localeCompare(b.videoType) ||
+    Number(a.provider !== "origin") - Number(b.provider !== "origin") || // the control first, then providers
     a.provider.localeCompare(b.provider)
   );
 }

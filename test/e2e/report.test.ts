@@ -1,0 +1,262 @@
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Relay } from "../helpers/relay.ts";
+import { client, ffprobeFrames, openDb, serve, tempDir, vat } from "../helpers/vat.ts";
+
+const tmp = tempDir("vat-report-");
+const exp = join(tmp.path, "logs", "exp");
+const oldDb = join(tmp.path, "old_study.db");
+const ARTIFACTS = resolve(import.meta.dir, "../../test-artifacts");
+afterAll(() => tmp.cleanup());
+
+/** Nearest-rank percentile, written here again so the report is checked against the rows, not its own code. */
+function rank(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+let hiddenFrames = 0;
+let report: { json: any; csv: string; html: string; stderr: string };
+
+/** The prototype's three tables, filled with a run whose figures are known by construction. */
+function makeOldDb(): void {
+  const db = new Database(oldDb, { create: true });
+  db.run("CREATE TABLE stream_params (cpu INTEGER, ram INTEGER, image_size INTEGER, fps INTEGER, video_type TEXT, analysis_number INTEGER)");
+  db.run("CREATE TABLE stream_data (frame_number INTEGER, frame_number_received INTEGER, time_generated REAL, time_received REAL, analysis_number INTEGER)");
+  db.run("CREATE TABLE stream_data_final (analysis_number INTEGER, minute_count INTEGER, frames_received INTEGER, frames_dropped INTEGER, avg_calculated_fps REAL, avg_calculated_latency REAL)");
+  db.run("INSERT INTO stream_params VALUES (1024, 2, 2, 30, 'LIVE', 7)");
+  const insert = db.prepare("INSERT INTO stream_data VALUES (?, ?, ?, ?, 7)");
+  let received = 0;
+  for (let n = 0; n < 66; n++) {
+    if (n >= 30 && n < 35) continue; // 5 frames never arrived
+    const generated = 1_700_000_000 + n / 30;
+    insert.run(n, received++, generated, generated + (400 + (n % 10) * 10) / 1000);
+  }
+  db.run("INSERT INTO stream_data_final VALUES (7, 0, 61, 5, 29.5, 0.445)");
+  db.close();
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  makeOldDb();
+  // Three launches at once: two runs of one configuration, one of another (stored as the Slurm wrapper stores them).
+  const launches = [
+    ["r240a", "240p", "15", "512", "1GB", "0-15-512-1-r240a"],
+    ["r240b", "240p", "15", "512", "1GB", "0-15-512-1-r240b"],
+    ["r480", "480p", "25", "1024", "2GB", "1-25-1024-2-r480"],
+  ].map(([id, size, fps, cpu, mem, dir]) =>
+    vat(["launch", "--local", "--id", id!, "--size", size!, "--fps", fps!, "--cpu", cpu!, "--memory", mem!, "--duration", "6s", "--db", join(exp, dir!, "stream_data.db")]),
+  );
+  // A fourth configuration measured through a relay that withholds two segments: known drops.
+  const server = serve(["--size", "240p", "--fps", "25", "--id", "drops"]);
+  const relay = new Relay({ origin: server.url, hide: (seq) => relay.firstShown !== null && seq >= relay.firstShown + 2 && seq < relay.firstShown + 4 });
+  try {
+    await server.waitLive();
+    const run = await client(["--url", relay.url, "--duration", "8s", "--db", join(exp, "drops", "stream_data.db")]);
+    expect(run.exitCode).toBe(0);
+    for (const [seq, bytes] of relay.hidden) {
+      const file = join(tmp.path, `hidden-${seq}.ts`);
+      writeFileSync(file, bytes);
+      hiddenFrames += ffprobeFrames(file);
+    }
+  } finally {
+    relay.stop();
+    await server.stop();
+  }
+  for (const r of await Promise.all(launches)) expect(r.exitCode).toBe(0);
+  const html = join(ARTIFACTS, "report.html");
+  const csv = join(tmp.path, "report.csv");
+  const r = await vat(["report", join(tmp.path, "logs"), oldDb, "-o", html, "--csv", csv, "--json", "--region", "eu-west-1"]);
+  expect(r.exitCode).toBe(0);
+  report = { json: JSON.parse(r.stdout), csv: readFileSync(csv, "utf8"), html: readFileSync(html, "utf8"), stderr: r.stderr };
+}, 90_000);
+
+/** Every new frame's latency, drops from gaps between frames, and the run spans, straight from the stored rows. */
+function truthOf(dbFiles: string[]) {
+  const latencies: number[] = [];
+  let dropped = 0;
+  let unreadable = 0;
+  let measuredMs = 0;
+  let framesNew = 0;
+  for (const f of dbFiles) {
+    const d = openDb(f);
+    latencies.push(...(d.query("SELECT latency_ms AS l FROM frames WHERE kind = 'new'").all() as { l: number }[]).map((x) => x.l));
+    framesNew += (d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new'").get() as { n: number }).n;
+    dropped += (d.query("SELECT coalesce(sum(gap_before), 0) AS n FROM frames").get() as { n: number }).n;
+    unreadable += (d.query("SELECT count(*) AS n FROM frames WHERE kind = 'unreadable'").get() as { n: number }).n;
+    measuredMs += (d.query("SELECT ended_at_ms - started_at_ms AS ms FROM runs").get() as { ms: number }).ms;
+    d.close();
+  }
+  return { p50: rank(latencies, 50), p95: rank(latencies, 95), dropped, unreadable, measuredMs, framesNew };
+}
+
+const byConfig = (name: string) => report.json.configurations.find((c: any) => c.configuration === name);
+
+describe("vat report over real runs and an old study", () => {
+  test("four configurations, five runs, from every database under the folder and the old file", () => {
+    expect(report.json.configurations.map((c: any) => c.configuration)).toEqual([
+      "240p 15fps 512cpu/1GB live",
+      "240p 25fps local live",
+      "480p 25fps 1024cpu/2GB live",
+      "720p 30fps 1024cpu/2GB live",
+    ]);
+    expect(report.json.databases).toHaveLength(5);
+    expect(report.json.runs).toHaveLength(5);
+    expect(report.stderr).toContain("5 runs in 4 configurations from 5 database(s)");
+  });
+
+  test.each([
+    ["240p 15fps 512cpu/1GB live", ["0-15-512-1-r240a", "0-15-512-1-r240b"], 512, 1024],
+    ["480p 25fps 1024cpu/2GB live", ["1-25-1024-2-r480"], 1024, 2048],
+    ["240p 25fps local live", ["drops"], null, null],
+  ])("%s: figures equal what the stored rows give", (name, dirs, cpu, memMiB) => {
+    const c = byConfig(name);
+    const t = truthOf(dirs.map((d) => join(exp, d, "stream_data.db")));
+    expect(c.runs).toBe(dirs.length);
+    expect(c.latency_p50_ms).toBe(t.p50);
+    expect(c.latency_p95_ms).toBe(t.p95);
+    expect(c.dropped).toBe(t.dropped);
+    expect(c.unreadable).toBe(t.unreadable);
+    expect(c.measured_s).toBeCloseTo(t.measuredMs / 1000, 6);
+    expect(c.dropped_per_min).toBeCloseTo(t.dropped / (t.measuredMs / 60_000), 9);
+    expect(c.hours_lasted).toBeCloseTo(t.measuredMs / dirs.length / 3_600_000, 9);
+    if (cpu === null) {
+      expect(c.cost_total_usd).toBeNull();
+    } else {
+      // eu-west-1 list prices: $0.04048 per vCPU-hour, $0.004445 per GB-hour.
+      const usd = (t.measuredMs / 3_600_000) * ((cpu / 1024) * 0.04048 + (memMiB! / 1024) * 0.004445);
+      expect(c.cost_total_usd).toBeCloseTo(usd, 12);
+      expect(c.cost_per_run_usd).toBeCloseTo(usd / dirs.length, 12);
+      expect(c.cost_per_healthy_hour_usd).toBeCloseTo((cpu / 1024) * 0.04048 + (memMiB! / 1024) * 0.004445, 9);
+    }
+  });
+
+  test("the run behind the relay shows exactly the frames of the withheld segments as dropped", () => {
+    expect(hiddenFrames).toBe(50); // two 1 s segments at 25 fps, as ffprobe counts them
+    expect(byConfig("240p 25fps local live").dropped).toBe(hiddenFrames);
+    expect(byConfig("240p 15fps 512cpu/1GB live").dropped).toBe(0);
+  });
+
+  test("the prototype's database: figures known by construction", () => {
+    const c = byConfig("720p 30fps 1024cpu/2GB live");
+    const lat = Array.from({ length: 66 }, (_, n) => n).filter((n) => n < 30 || n >= 35).map((n) => 400 + (n % 10) * 10);
+    expect(c.runs).toBe(1);
+    // Seconds since the epoch as doubles: their difference is exact to about 0.1 µs.
+    expect(c.latency_p50_ms).toBeCloseTo(rank(lat, 50), 3);
+    expect(c.latency_p95_ms).toBeCloseTo(rank(lat, 95), 3);
+    expect(c.dropped).toBe(5);
+    expect(c.unreadable).toBeNull();
+    expect(c.stalls).toBeNull();
+    const spanS = 65 / 30 + 0.05; // first received at 0.400 s (frame 0), last at 65/30 + 0.450 s (frame 65)
+    expect(c.measured_s).toBeCloseTo(spanS, 6);
+    expect(c.fps_achieved).toBeCloseTo(60 / spanS, 6);
+  });
+
+  test("--csv and --json carry the same figures as the HTML table", () => {
+    const [head, ...lines] = report.csv.trim().split("\n");
+    const names = head!.split(",");
+    const table = /<table class="sortable" id="configurations">([\s\S]*?)<\/table>/.exec(report.html)![1]!;
+    const htmlRows = [...table.matchAll(/<tr>(<td[\s\S]*?)<\/tr>/g)].map((m) =>
+      [...m[1]!.matchAll(/<td( data-v="([^"]*)")?>([^<]*)<\/td>/g)].map((c) => (c[1] ? (c[2] === "" ? null : Number(c[2])) : c[3]!.replace(/&amp;/g, "&"))),
+    );
+    expect(lines).toHaveLength(4);
+    expect(htmlRows).toHaveLength(4);
+    lines.forEach((line, i) => {
+      const json = report.json.configurations[i];
+      const cells = line.split(",");
+      names.forEach((name, j) => {
+        const v = json[name];
+        if (v === null) expect(cells[j]).toBe("");
+        else if (typeof v === "number") expect(Number(cells[j])).toBe(v);
+        else expect(cells[j]).toBe(v);
+        expect(htmlRows[i]![j]).toEqual(v);
+      });
+    });
+  });
+
+  test("the HTML is one self-contained file: no reference to anything outside it", () => {
+    expect(report.html).not.toMatch(/\s(src|href)\s*=/i);
+    expect(report.html).not.toMatch(/url\(|@import|<link\b|<iframe\b/i);
+    expect((report.html.match(/<svg\b/g) ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(report.html).toContain("Content-Security-Policy");
+  });
+});
+
+describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
+  test("loads with no console errors and no requests, charts rendered, sorting works; screenshot kept", async () => {
+    const { chromium } = await import("playwright-core");
+    if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const requests: string[] = [];
+      const problems: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(String(e)));
+      const url = `file://${join(ARTIFACTS, "report.html")}`;
+      await page.goto(url, { waitUntil: "load" });
+      expect(requests).toEqual([url]);
+      expect(problems).toEqual([]);
+      // Each chart has drawn marks: bars (paths), lines and points, axes with labels.
+      const marks = await page.$$eval("figure svg", (svgs) => svgs.map((s) => s.querySelectorAll("path").length));
+      expect(marks.length).toBeGreaterThanOrEqual(5);
+      for (const n of marks) expect(n).toBeGreaterThan(3);
+      // The fps chart: a layer of bars, then one of ticks (the configured rate), one of each per configuration.
+      const layers = await page.$$eval("#fps svg g.mark-rect", (g) => g.map((x) => x.querySelectorAll("path").length));
+      expect(layers).toEqual([4, 4]);
+      // A click on "latency p50" sorts the configurations by it (ascending, then descending).
+      const column = await page.$$eval("#configurations th", (th) => th.findIndex((h) => h.textContent === "latency p50"));
+      const values = () => page.$$eval(`#configurations tbody tr td:nth-child(${column + 1})`, (tds) => tds.map((td) => Number((td as HTMLElement).dataset.v)));
+      await page.click("#configurations th:nth-child(" + (column + 1) + ")");
+      const up = await values();
+      expect(up).toEqual([...up].sort((a, b) => a - b));
+      await page.click("#configurations th:nth-child(" + (column + 1) + ")");
+      const down = await values();
+      expect(down).toEqual([...up].reverse());
+      const shot = join(ARTIFACTS, "report.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(statSync(shot).size).toBeGreaterThan(50_000);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+describe("bad input: one line, and nothing written", () => {
+  const dir = tempDir("vat-report-bad-");
+  afterAll(() => dir.cleanup());
+
+  test.each([
+    [[], /name the databases or folders to report on: vat report PATH\.\.\. -o report\.html/, 2],
+    [["/nonexistent/x.db"], /'\/nonexistent\/x\.db' does not exist/, 2],
+    [["EMPTY"], /no databases \(\*\.db, \*\.sqlite\) in/, 2],
+    [["JUNK"], /cannot (open|read) '.*junk\.db'/, 2],
+    [["FOREIGN"], /'.*foreign\.db' holds no vat runs and no prototype tables/, 2],
+    [["OLD", "--sort", "speed"], /cannot sort by 'speed': use one of latency-p50/, 2],
+    [["OLD", "--region", "mars-1"], /no built-in Fargate prices for region 'mars-1': use one of us-east-1/, 2],
+    [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html'/, 1],
+  ])("%p", async (args, message, code) => {
+    mkdirSync(join(dir.path, "empty"), { recursive: true });
+    writeFileSync(join(dir.path, "junk.db"), "this is not a database, it only has the name of one".repeat(20));
+    const foreign = new Database(join(dir.path, "foreign.db"), { create: true });
+    foreign.run("CREATE TABLE IF NOT EXISTS t (x)");
+    foreign.close();
+    const named: Record<string, string> = { EMPTY: join(dir.path, "empty"), JUNK: join(dir.path, "junk.db"), FOREIGN: join(dir.path, "foreign.db"), OLD: oldDb };
+    const out = join(dir.path, "out.html");
+    const argv = args.map((a) => named[a] ?? a);
+    const r = await vat(["report", ...argv, ...(argv.includes("-o") ? [] : ["-o", out])]);
+    expect(r.exitCode).toBe(code);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, test } from "bun:test";
+import { aggregate, groupLabel, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
+import { reportCharts } from "../../src/report/charts.ts";
+import { groupsCsv } from "../../src/report/tables.ts";
+
+function run(over: Partial<RunFacts>): RunFacts {
+  return {
+    source: "a.db", run: 1, format: "vat", streamId: "s", size: "720p", fps: 30, cpu: 1024, memoryMiB: 2048, videoType: "live",
+    provider: "origin", startedAtMs: 0, measuredMs: 3_600_000, framesNew: 108_000, dropped: 0, unreadable: 0, stalls: 0,
+    stallMs: 0, fpsAchieved: 30, latencies: [500, 600, 700], latencyOverTime: [{ atS: 0, p50Ms: 600 }], healthyMs: 3_600_000,
+    failed: false, ...over,
+  };
+}
+
+const prices = pricesFor("us-east-1");
+
+describe("report figures", () => {
+  test("cost: vCPU-hours and GB-hours at list price; none for a task of unknown size", () => {
+    expect(taskCost(1024, 2048, 3_600_000, prices)).toBeCloseTo(0.04048 + 2 * 0.004445, 12);
+    expect(taskCost(256, 512, 1_800_000, prices)).toBeCloseTo(0.5 * (0.25 * 0.04048 + 0.5 * 0.004445), 12);
+    expect(taskCost(null, null, 3_600_000, prices)).toBeNull();
+    expect(pricesFor("eu-central-1", { vcpuHour: 0.1 })).toEqual({ region: "eu-central-1", vcpuHour: 0.1, gbHour: 0.00511 });
+    expect(pricesFor("mars-1", { vcpuHour: 1, gbHour: 0.1 })).toEqual({ region: "mars-1", vcpuHour: 1, gbHour: 0.1 });
+    expect(() => pricesFor("mars-1")).toThrow(/no built-in Fargate prices for region 'mars-1'/);
+    expect(() => pricesFor("us-east-1", { gbHour: -1 })).toThrow(/price '-1'/);
+  });
+
+  test("runs of one configuration pool their frames; drops per minute, rebuffer ratio and hours lasted over all of them", () => {
+    const g = aggregate(
+      [
+        run({ run: 1, latencies: [100, 200, 300], dropped: 6, stalls: 2, stallMs: 36_000 }),
+        run({ run: 2, latencies: [400, 500], dropped: 0, measuredMs: 1_800_000, healthyMs: 900_000, failed: true, fpsAchieved: 24 }),
+      ],
+      prices,
+    );
+    expect(g).toHaveLength(1);
+    expect(g[0]).toMatchObject({
+      label: "720p 30fps 1024cpu/2GB live", runs: 2, measuredS: 5400, latencyP50Ms: 300, latencyP95Ms: 500, dropped: 6,
+      stalls: 2, failures: 1,
+    });
+    expect(g[0]!.droppedPerMin).toBeCloseTo(6 / 90, 12);
+    expect(g[0]!.rebufferRatio).toBeCloseTo(36_000 / 5_400_000, 12);
+    expect(g[0]!.fpsAchieved).toBeCloseTo((30 * 3600 + 24 * 1800) / 5400, 12);
+    expect(g[0]!.hoursLasted).toBeCloseTo(0.625, 12); // (1 h + 0.25 h) / 2 runs
+    const cost = 1.5 * (0.04048 + 2 * 0.004445);
+    expect(g[0]!.costTotalUsd).toBeCloseTo(cost, 12);
+    expect(g[0]!.costPerHealthyHourUsd).toBeCloseTo(cost / 1.25, 12);
+  });
+
+  test("figures a database does not record stay unknown, not zero", () => {
+    const [g] = aggregate([run({ format: "prototype", unreadable: null, stalls: null, stallMs: null })], prices);
+    expect(g).toMatchObject({ unreadable: null, unreadableShare: null, stalls: null, rebufferRatio: null });
+    expect(groupsCsv([g!]).split("\n")[1]).toContain(",,"); // empty cells in the CSV
+  });
+
+  test("grouping by configuration and provider; ordered by configuration or by a chosen metric", () => {
+    const runs = [
+      run({ size: "1080p", latencies: [900] }),
+      run({ size: "240p", fps: 15, latencies: [300] }),
+      run({ size: "240p", fps: 15, provider: "cdn.example", latencies: [800] }),
+      run({ size: "480p", cpu: null, memoryMiB: null, latencies: [100], fpsAchieved: null }),
+    ];
+    expect(aggregate(runs, prices).map((g) => g.label)).toEqual([
+      "240p 15fps 1024cpu/2GB live", "240p 15fps 1024cpu/2GB live cdn.example", "480p 30fps local live", "1080p 30fps 1024cpu/2GB live",
+    ]);
+    expect(aggregate(runs, prices, "latency-p50").map((g) => g.latencyP50Ms)).toEqual([100, 300, 800, 900]);
+    // fps: more is better, unknown last.
+    expect(aggregate(runs, prices, "fps").at(-1)!.fpsAchieved).toBeNull();
+    expect(groupLabel({ size: "720p", fps: 25, cpu: 512, memoryMiB: 1536, videoType: "prerecorded", provider: "origin" })).toBe(
+      "720p 25fps 512cpu/1536MiB prerecorded",
+    );
+  });
+
+  test("charts: one spec each, and the provider chart only when there is more than one source", () => {
+    const one = reportCharts(aggregate([run({})], prices), [run({})]);
+    expect(one.map((c) => c.id)).toEqual(["latency-by-task", "fps", "drops", "hours-lasted", "latency-over-time", "providers"]);
+    expect(one.find((c) => c.id === "providers")!.spec).toBeNull();
+    const two = [run({}), run({ provider: "cdn.example" })];
+    expect(reportCharts(aggregate(two, prices), two).find((c) => c.id === "providers")!.spec).not.toBeNull();
+  });
+});
