@@ -215,7 +215,7 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
       expect(layers).toEqual([4, 4]);
       // A click on "latency p50" sorts the configurations by it (ascending, then descending).
       const column = await page.$$eval("#configurations th", (th) => th.findIndex((h) => h.textContent === "latency p50"));
-      const values = () => page.$$eval(`#configurations tbody tr td:nth-child(${column + 1})`, (tds) => tds.map((td) => Number((td as HTMLElement).dataset.v)));
+      const values = () => page.$$eval(`#configurations tbody tr td:nth-child(${column + 1})`, (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
       await page.click("#configurations th:nth-child(" + (column + 1) + ")");
       const up = await values();
       expect(up).toEqual([...up].sort((a, b) => a - b));
