@@ -6,6 +6,9 @@ const QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
 export interface DecodedFrame {
   /** Luma plane; the buffer is reused for the next frame, so copy what you keep. */
   gray: Uint8Array;
+  /** Chroma planes (4:2:0), when the decoder was asked for them (quality measurement). */
+  u?: Uint8Array;
+  v?: Uint8Array;
   width: number;
   height: number;
   decodedAtMs: number;
@@ -13,8 +16,17 @@ export interface DecodedFrame {
 
 export type DecoderInput = { kind: "mpegts-pipe" } | { kind: "url"; url: string };
 
-/** ffmpeg arguments: any input → 8-bit gray frames on stdout, one per decoded picture, none added or dropped. */
-export function decoderArgs(input: DecoderInput): string[] {
+export interface DecoderOutput {
+  /** gray: the luma plane only (reading codes); yuv420p: all planes (measuring quality). */
+  pixFmt: "gray" | "yuv420p";
+  /** Scale every frame to this size (the reference's, when a provider changed the resolution). */
+  scale: { width: number; height: number } | null;
+}
+
+export const GRAY_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null };
+
+/** ffmpeg arguments: any input → 8-bit frames on stdout, one per decoded picture, none added or dropped. */
+export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPUT): string[] {
   const src = input.kind === "mpegts-pipe" ? ["-f", "mpegts", "-i", "pipe:0"] : ["-i", input.url];
   return [
     "-hide_banner", "-nostats", "-loglevel", "info",
@@ -23,7 +35,12 @@ export function decoderArgs(input: DecoderInput): string[] {
     "-probesize", "131072", "-analyzeduration", "0", "-flags", "low_delay", "-threads", "1",
     ...src,
     "-map", "0:v:0", "-an", "-sn", "-dn",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-fps_mode", "passthrough", "-flush_packets", "1",
+    // Quality: full-range planes, as the signal was rendered (vat serve's encoder maps its full-range gray frames to
+    // x264's limited range; decoding to gray maps them back, and so does this).
+    ...(out.pixFmt === "yuv420p"
+      ? ["-vf", `scale=${out.scale ? `${out.scale.width}:${out.scale.height}:flags=bicubic:` : ""}out_range=full`]
+      : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+    "-f", "rawvideo", "-pix_fmt", out.pixFmt, "-fps_mode", "passthrough", "-flush_packets", "1",
     "pipe:1",
   ];
 }
@@ -51,8 +68,9 @@ export class FrameDecoder {
     input: DecoderInput,
     private readonly onFrame: (f: DecodedFrame) => void,
     now: () => number = Date.now,
+    private readonly output: DecoderOutput = GRAY_OUTPUT,
   ) {
-    this.child = spawnFfmpeg(ffmpeg, decoderArgs(input));
+    this.child = spawnFfmpeg(ffmpeg, decoderArgs(input, output));
     this.stderr = new StderrTail(this.child.stderr, 30, (line) => {
       if (this.size) return;
       this.stderrText += `${line}\n`;
@@ -60,7 +78,7 @@ export class FrameDecoder {
       const size = parseRawOutputSize(this.stderrText);
       if (size) {
         this.size = size;
-        this.frame = new Uint8Array(size.width * size.height);
+        this.frame = new Uint8Array((size.width * size.height * (output.pixFmt === "yuv420p" ? 3 : 2)) / 2);
         for (const chunk of this.pending.splice(0)) this.consume(chunk, now);
       }
     });
@@ -124,7 +142,13 @@ export class FrameDecoder {
         this.filled = 0;
         this.framesOut++;
         try {
-          this.onFrame({ gray: this.frame, width: this.size!.width, height: this.size!.height, decodedAtMs: now() });
+          const { width, height } = this.size!;
+          const n = width * height;
+          this.onFrame(
+            this.output.pixFmt === "yuv420p"
+              ? { gray: this.frame.subarray(0, n), u: this.frame.subarray(n, n * 1.25), v: this.frame.subarray(n * 1.25), width, height, decodedAtMs: now() }
+              : { gray: this.frame, width, height, decodedAtMs: now() },
+          );
         } catch (err) {
           this.failure ??= err;
           this.child.stdout.removeAllListeners("data");

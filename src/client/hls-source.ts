@@ -27,7 +27,16 @@ export interface SegmentArrival {
 
 const SEGMENT_ATTEMPTS = 3;
 
-export type SourceEventKind = "outage" | "reconnect" | "stream-restart" | "segment-missing" | "stale-playlist" | "skipped-segments";
+export type SourceEventKind =
+  | "outage"
+  | "reconnect"
+  | "stream-restart"
+  | "segment-missing"
+  | "stale-playlist"
+  | "skipped-segments"
+  | "slow-segment"
+  | "target-duration"
+  | "stream-info";
 
 export interface SourceEvent {
   kind: SourceEventKind;
@@ -152,6 +161,23 @@ export class HlsSource {
           continue;
         }
         const arrivedAtMs = this.o.now();
+        const fetchMs = arrivedAtMs - requestedAtMs;
+        if (fetchMs > seg.durationS * 1000) {
+          // Fetching took longer than playing it will: a player would drain its buffer on this segment.
+          this.o.onEvent({
+            kind: "slow-segment",
+            atMs: arrivedAtMs,
+            durationMs: fetchMs,
+            detail: `segment ${seg.sequence} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
+          });
+        }
+        if (playlist.targetDurationS > 0 && Math.round(seg.durationS) > playlist.targetDurationS) {
+          this.o.onEvent({
+            kind: "target-duration",
+            atMs: arrivedAtMs,
+            detail: `segment ${seg.sequence} lasts ${seg.durationS.toFixed(3)} s, over the playlist's target duration of ${playlist.targetDurationS} s`,
+          });
+        }
         this.lastSequence = seg.sequence;
         this.lastNewAtMs = arrivedAtMs;
         this.staleReported = false;

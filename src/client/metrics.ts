@@ -1,3 +1,5 @@
+import { PlayerModel, type Rebuffer } from "./player.ts";
+import type { FrameQuality } from "./quality.ts";
 import { NumberList, percentile, spread } from "./stats.ts";
 
 /**
@@ -29,6 +31,8 @@ export interface FrameInput {
   payload: { frameNumber: number; generatedAtMs: number | null } | null;
   readMs: number;
   segment: number | null;
+  /** Full-reference quality against the re-rendered reference, when measured. */
+  quality?: FrameQuality | null;
 }
 
 export type FrameKind = "new" | "duplicate" | "late" | "unreadable";
@@ -46,6 +50,10 @@ export interface FrameRecord {
   gapBefore: number;
   segment: number | null;
   readMs: number;
+  psnrY: number | null;
+  psnrAll: number | null;
+  ssimY: number | null;
+  ssimAll: number | null;
 }
 
 export interface Stall {
@@ -76,12 +84,24 @@ export interface WindowSummary {
   latencyMaxMs: number | null;
   latencyMeanMs: number | null;
   jitterMs: number | null;
+  psnrYMean: number | null;
+  psnrYMin: number | null;
+  psnrYP5: number | null;
+  ssimYMean: number | null;
+  ssimYMin: number | null;
+  ssimYP5: number | null;
+  psnrAllMean: number | null;
+  ssimAllMean: number | null;
+  /** Media bytes that arrived in the window × 8 ÷ its length (HLS: the segments' sizes). */
+  bitrateKbps: number | null;
 }
 
 export interface PushResult {
   record: FrameRecord;
   stall: Stall | null;
   restarted: boolean;
+  /** The target-latency player had to wait for this frame. */
+  rebuffer?: Rebuffer | null;
 }
 
 interface WindowAcc {
@@ -100,12 +120,18 @@ interface WindowAcc {
   firstGen: number | null;
   lastNumber: number | null;
   lastGen: number | null;
+  psnrY: number[];
+  ssimY: number[];
+  psnrAll: number[];
+  ssimAll: number[];
+  bytes: number;
 }
 
 function emptyAcc(): WindowAcc {
   return {
     decoded: 0, fresh: 0, dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0, stallMs: 0,
     latencies: [], jitterSum: 0, jitterN: 0, firstNumber: null, firstGen: null, lastNumber: null, lastGen: null,
+    psnrY: [], ssimY: [], psnrAll: [], ssimAll: [], bytes: 0,
   };
 }
 
@@ -116,6 +142,8 @@ export interface MeterOptions {
   clockOffsetMs: number;
   /** The stream's configured rate; estimated from generation times when unknown. */
   nominalFps: number | null;
+  /** A player holding this latency is simulated alongside (rebuffers at that latency); none when null. */
+  targetLatencyMs?: number | null;
 }
 
 export class StreamMeter {
@@ -138,9 +166,15 @@ export class StreamMeter {
     restarts: 0, firstPlayed: null as number | null, lastPlayed: null as number | null,
   };
   readonly latencies = new NumberList();
+  readonly quality = { psnrY: new NumberList(), ssimY: new NumberList() };
+
+  private readonly player: PlayerModel | null;
+  /** Decoded time of the first frame (for startup time). */
+  firstDecodedAtMs: number | null = null;
 
   constructor(readonly options: MeterOptions) {
     this.fpsEstimate = options.nominalFps;
+    this.player = options.targetLatencyMs != null ? new PlayerModel(options.targetLatencyMs) : null;
   }
 
   get fps(): number | null {
@@ -171,17 +205,37 @@ export class StreamMeter {
     return out;
   }
 
+  /** Media bytes that arrived (a segment), counted in the open window. */
+  addBytes(n: number): void {
+    this.acc.bytes += n;
+  }
+
   push(f: FrameInput): PushResult {
     // Frames come in arrival order; one past the open window closes it first (the caller collects via closeWindowsUpTo).
+    const q = f.quality ?? null;
     const base = {
       index: this.index++,
       arrivedAtMs: f.arrivedAtMs,
       decodedAtMs: f.decodedAtMs,
       segment: f.segment,
       readMs: f.readMs,
+      psnrY: q?.psnrY ?? null,
+      psnrAll: q?.psnrAll ?? null,
+      ssimY: q?.ssimY ?? null,
+      ssimAll: q?.ssimAll ?? null,
     };
+    if (q) {
+      // Quality counts for every frame shown, new or repeated: a repeated frame is what the viewer saw.
+      this.acc.psnrY.push(q.psnrY);
+      this.acc.ssimY.push(q.ssimY);
+      this.acc.psnrAll.push(q.psnrAll);
+      this.acc.ssimAll.push(q.ssimAll);
+      this.quality.psnrY.push(q.psnrY);
+      this.quality.ssimY.push(q.ssimY);
+    }
     this.acc.decoded++;
     this.totals.decoded++;
+    this.firstDecodedAtMs ??= f.decodedAtMs;
     const p = f.payload;
     if (!p) {
       this.acc.unreadable++;
@@ -264,6 +318,7 @@ export class StreamMeter {
     if (list) list.push(played);
     else this.playedPerWindow.set(w, [played]);
 
+    const rebuffer = gen !== null && this.player ? this.player.push(gen, f.arrivedAtMs + this.options.clockOffsetMs) : null;
     if (gen !== null) {
       const delay = played + this.options.clockOffsetMs - gen;
       if (this.lastDelay !== null && !restarted) {
@@ -291,6 +346,7 @@ export class StreamMeter {
       record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: played, latencyMs, gapBefore },
       stall,
       restarted,
+      rebuffer,
     };
   }
 
@@ -318,6 +374,8 @@ export class StreamMeter {
     this.playedPerWindow.delete(index);
     const spanS = a.lastGen !== null && a.firstGen !== null ? (a.lastGen - a.firstGen) / 1000 : 0;
     const lat = spread(a.latencies);
+    const psnr = spread(a.psnrY);
+    const ssim = spread(a.ssimY);
     const summary: WindowSummary = {
       index,
       startMs,
@@ -338,6 +396,15 @@ export class StreamMeter {
       latencyMaxMs: lat.max,
       latencyMeanMs: lat.mean,
       jitterMs: a.jitterN ? a.jitterSum / a.jitterN : null,
+      psnrYMean: psnr.mean,
+      psnrYMin: psnr.min,
+      psnrYP5: percentile(a.psnrY, 5),
+      ssimYMean: ssim.mean,
+      ssimYMin: ssim.min,
+      ssimYP5: percentile(a.ssimY, 5),
+      psnrAllMean: spread(a.psnrAll).mean,
+      ssimAllMean: spread(a.ssimAll).mean,
+      bitrateKbps: lengthS > 0 && a.bytes > 0 ? (a.bytes * 8) / lengthS / 1000 : null,
     };
     this.windowIndex++;
     this.acc = emptyAcc();
@@ -358,11 +425,16 @@ export class StreamMeter {
     };
   }
 
-  /** Whole-run figures. Achieved fps over the run: new frames ÷ the played span (first to last played frame). */
-  summary(): RunSummary {
+  /**
+   * Whole-run figures. Achieved fps over the run: new frames ÷ the played span (first to last played frame).
+   * requestedAtMs: when the client first asked for the stream (startup time runs from there to the first frame).
+   */
+  summary(requestedAtMs: number | null = null): RunSummary {
     const t = this.totals;
     const spanS = t.firstPlayed !== null && t.lastPlayed !== null ? (t.lastPlayed - t.firstPlayed) / 1000 : 0;
     const lat = spread(this.latencies.view());
+    const psnr = spread(this.quality.psnrY.view());
+    const ssim = spread(this.quality.ssimY.view());
     return {
       framesDecoded: t.decoded,
       framesNew: t.fresh,
@@ -380,6 +452,20 @@ export class StreamMeter {
       latencyP95Ms: lat.p95,
       latencyMaxMs: lat.max,
       latencyMeanMs: lat.mean,
+      psnrYMean: psnr.mean,
+      psnrYMin: psnr.min,
+      psnrYP5: percentile(this.quality.psnrY.view(), 5),
+      ssimYMean: ssim.mean,
+      ssimYMin: ssim.min,
+      ssimYP5: percentile(this.quality.ssimY.view(), 5),
+      player: {
+        startupMs: requestedAtMs !== null && this.firstDecodedAtMs !== null ? this.firstDecodedAtMs - requestedAtMs : null,
+        stallFreeLatencyMs: lat.max,
+        targetLatencyMs: this.player?.targetLatencyMs ?? null,
+        rebuffers: this.player?.rebuffers ?? null,
+        rebufferMs: this.player?.rebufferMs ?? null,
+        rebufferRatio: this.player?.ratio ?? null,
+      },
     };
   }
 }
@@ -401,4 +487,23 @@ export interface RunSummary {
   latencyP95Ms: number | null;
   latencyMaxMs: number | null;
   latencyMeanMs: number | null;
+  psnrYMean: number | null;
+  psnrYMin: number | null;
+  psnrYP5: number | null;
+  ssimYMean: number | null;
+  ssimYMin: number | null;
+  ssimYP5: number | null;
+  /**
+   * Player-side figures: startup = first request to first decoded frame; stall-free latency = the smallest steady
+   * latency at which a player would never have stalled (the largest frame latency); rebuffers, their time and ratio
+   * for a player holding the target latency (--target-latency).
+   */
+  player: {
+    startupMs: number | null;
+    stallFreeLatencyMs: number | null;
+    targetLatencyMs: number | null;
+    rebuffers: number | null;
+    rebufferMs: number | null;
+    rebufferRatio: number | null;
+  };
 }

@@ -1,9 +1,10 @@
 import { CliError } from "../errors.ts";
 import { decodePayload } from "../signal/payload.ts";
-import { SIZE_NAMES } from "../signal/profiles.ts";
+import { parseSize, SIZE_NAMES, type SizeName } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
 import { estimateOffset, type ClockOffset, type ClockSample } from "./clock.ts";
-import { FrameDecoder, type DecodedFrame } from "./decoder.ts";
+import { FrameDecoder, GRAY_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
+import { ReferenceFrames } from "./reference.ts";
 import { HlsSource, type SourceEvent } from "./hls-source.ts";
 import { fetchJson, type Fetch } from "./http.ts";
 import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } from "./metrics.ts";
@@ -26,6 +27,14 @@ export interface ClientConfig {
   maxOutageMs: number;
   pollMs: number;
   ffmpeg: string;
+  /** Measure PSNR and SSIM of every frame against its re-rendered reference. */
+  quality: boolean;
+  /** The signal's size, when the stream cannot tell (no /params) and a provider may have rescaled it. */
+  referenceSize: SizeName | null;
+  /** Simulate a player holding this latency: rebuffers at it. */
+  targetLatencyMs: number | null;
+  /** This run is one stream of a comparison. */
+  comparison?: { id: string; role: string };
 }
 
 export interface LiveStatus {
@@ -95,6 +104,7 @@ export async function runSession(
   observer: SessionObserver,
   deps: SessionDeps = defaultDeps,
 ): Promise<SessionResult> {
+  const requestedAtMs = deps.now();
   const playlistUrl = playlistUrlFor(cfg.url);
   const events: SourceEvent[] = [];
   let outageOpen = false;
@@ -156,6 +166,8 @@ export async function runSession(
     options: { ...cfg, ffmpeg: undefined },
   });
   for (const e of events) store.writeEvent(runId, e);
+  if (cfg.comparison) store.setComparison(runId, cfg.comparison.id, cfg.comparison.role);
+  let streamIdSeen: string | null = (vat?.streamId as string | undefined) ?? (params?.ID as string | undefined) ?? null;
   let announced = false;
   const announce = () => {
     if (announced) return;
@@ -168,6 +180,7 @@ export async function runSession(
     windowMs: cfg.windowMs,
     clockOffsetMs: clock?.offsetMs ?? 0,
     nominalFps,
+    targetLatencyMs: cfg.targetLatencyMs,
   });
   let pending: FrameRecord[] = [];
   let windows = 0;
@@ -197,10 +210,25 @@ export async function runSession(
   }
   const queue: Pending[] = [];
   const timeline = new Timeline();
+  // Quality: frames are decoded at the reference's size (scaled when a provider changed it) with their chroma.
+  const referenceSize = cfg.referenceSize ?? ((vat?.size as SizeName | undefined) ?? null);
+  const reference = cfg.quality ? new ReferenceFrames(referenceSize ? parseSize(referenceSize) : null) : null;
+  const output: DecoderOutput = reference
+    ? { pixFmt: "yuv420p", scale: referenceSize ? { width: parseSize(referenceSize).width, height: parseSize(referenceSize).height } : null }
+    : GRAY_OUTPUT;
   let limitReached = false;
+  let streamInfo = "";
+  const describeStream = (d: FrameDecoder, f: DecodedFrame) => {
+    const info = `${d.input?.codec ?? "video"} ${d.input ? `${d.input.width}x${d.input.height}` : `${f.width}x${f.height}`}`;
+    if (info === streamInfo) return;
+    streamInfo = info;
+    onEvent({ kind: "stream-info", atMs: f.decodedAtMs, detail: info });
+  };
+  let current: FrameDecoder | null = null;
   const onFrame = (f: DecodedFrame) => {
     if (limitReached) return;
     announce();
+    if (current) describeStream(current, f);
     let arrivedAtMs = f.decodedAtMs;
     let segment: number | null = null;
     let place: SegmentPlace | null = null;
@@ -221,6 +249,11 @@ export async function runSession(
     const read = reader.read(f.gray, f.width, f.height);
     const readMs = performance.now() - t0;
     const payload = read ? decodePayload(read.text) : null;
+    if (payload && streamIdSeen === null && payload.streamId) {
+      streamIdSeen = payload.streamId;
+      store!.noteStreamId(runId, payload.streamId);
+    }
+    const quality = reference && payload && read ? reference.compare(f, payload, read.text) : null;
     flush(meter.closeWindowsUpTo(arrivedAtMs));
     const r = meter.push({
       arrivedAtMs,
@@ -228,6 +261,7 @@ export async function runSession(
       payload: payload ? timeline.place(payload, place) : null,
       readMs,
       segment,
+      quality,
     });
     pending.push(r.record);
     if (r.stall) {
@@ -236,6 +270,14 @@ export async function runSession(
         atMs: r.stall.atMs,
         durationMs: r.stall.durationMs,
         detail: `no new frame for ${Math.round(r.stall.durationMs)} ms before frame ${r.stall.frameNumber}`,
+      });
+    }
+    if (r.rebuffer) {
+      store!.writeEvent(runId, {
+        kind: "rebuffer",
+        atMs: r.rebuffer.atMs - (clock?.offsetMs ?? 0),
+        durationMs: r.rebuffer.durationMs,
+        detail: `a player at ${cfg.targetLatencyMs} ms latency waits ${Math.round(r.rebuffer.durationMs)} ms for frame ${r.record.frameNumber}`,
       });
     }
     if (r.restarted) {
@@ -262,15 +304,18 @@ export async function runSession(
   let stopReason = "";
   try {
     if (source) {
-      let decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
+      let decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now, output);
+      current = decoder;
       const outcome = await source.run(async (seg) => {
         announce();
         if (seg.discontinuity) {
           // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
           await decoder.finish();
           queue.length = 0;
-          decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now);
+          decoder = new FrameDecoder(cfg.ffmpeg, { kind: "mpegts-pipe" }, onFrame, deps.now, output);
+          current = decoder;
         }
+        meter.addBytes(seg.bytes.length);
         if (seg.frames === 0) {
           await decoder.write(seg.bytes);
         } else {
@@ -293,7 +338,8 @@ export async function runSession(
       await decoder.finish();
       if (decoder.failure) throw decoder.failure;
     } else {
-      const decoder = new FrameDecoder(cfg.ffmpeg, { kind: "url", url: cfg.url }, onFrame, deps.now);
+      const decoder = new FrameDecoder(cfg.ffmpeg, { kind: "url", url: cfg.url }, onFrame, deps.now, output);
+      current = decoder;
       while (decoder.alive && shouldStop() === null) await deps.sleep(50);
       stopReason = shouldStop() ?? "end of stream";
       if (decoder.alive) decoder.kill();
@@ -318,7 +364,7 @@ export async function runSession(
   }
   const endedAtMs = deps.now();
   flush(meter.finish(endedAtMs));
-  const summary = meter.summary();
+  const summary = meter.summary(requestedAtMs);
   store.finishRun(runId, endedAtMs, stopReason, summary);
   if (cfg.csvDir) exportCsv(store, runId, cfg.csvDir);
   store.close();
@@ -328,7 +374,7 @@ export async function runSession(
     db: cfg.db,
     url: cfg.url,
     playlistUrl: source?.url ?? null,
-    streamId: (vat?.streamId as string | undefined) ?? null,
+    streamId: streamIdSeen,
     params,
     clock,
     startedAtMs,

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CliError } from "../errors.ts";
 import type { SourceEvent } from "./hls-source.ts";
+import type { Comparison } from "./comparison.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 
 const SCHEMA = `
@@ -27,7 +28,9 @@ CREATE TABLE IF NOT EXISTS runs (
   window_ms INTEGER NOT NULL,
   vat_version TEXT NOT NULL,
   options_json TEXT,
-  summary_json TEXT
+  summary_json TEXT,
+  comparison_id TEXT,
+  role TEXT
 );
 CREATE TABLE IF NOT EXISTS frames (
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -42,6 +45,10 @@ CREATE TABLE IF NOT EXISTS frames (
   gap_before INTEGER NOT NULL,
   segment INTEGER,
   read_ms REAL,
+  psnr_y REAL,
+  psnr_all REAL,
+  ssim_y REAL,
+  ssim_all REAL,
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS windows (
@@ -65,6 +72,15 @@ CREATE TABLE IF NOT EXISTS windows (
   latency_max_ms REAL,
   latency_mean_ms REAL,
   jitter_ms REAL,
+  psnr_y_mean REAL,
+  psnr_y_min REAL,
+  psnr_y_p5 REAL,
+  ssim_y_mean REAL,
+  ssim_y_min REAL,
+  ssim_y_p5 REAL,
+  psnr_all_mean REAL,
+  ssim_all_mean REAL,
+  bitrate_kbps REAL,
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -76,6 +92,20 @@ CREATE TABLE IF NOT EXISTS events (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, at_ms);
+CREATE TABLE IF NOT EXISTS comparisons (
+  comparison_id TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  control_run_id INTEGER NOT NULL REFERENCES runs(id),
+  frames_control INTEGER NOT NULL,
+  frames_matched INTEGER NOT NULL,
+  matched_share REAL,
+  relative_latency_p50_ms REAL,
+  relative_latency_p95_ms REAL,
+  relative_latency_min_ms REAL,
+  relative_latency_max_ms REAL,
+  relative_latency_mean_ms REAL,
+  PRIMARY KEY (comparison_id, run_id)
+);
 
 -- The Python prototype's tables, as views, so its notebooks keep working (times in seconds, server clock).
 CREATE VIEW IF NOT EXISTS stream_data AS
@@ -97,6 +127,16 @@ CREATE VIEW IF NOT EXISTS stream_data_final AS
   FROM windows w JOIN runs r ON r.id = w.run_id
   GROUP BY w.run_id, minute_count;
 `;
+
+/** Columns added after the first version of the schema, by table, with their types. */
+const ADDED_COLUMNS: Record<string, string[]> = {
+  runs: ["comparison_id TEXT", "role TEXT"],
+  frames: ["psnr_y", "psnr_all", "ssim_y", "ssim_all"].map((c) => `${c} REAL`),
+  windows: [
+    "psnr_y_mean", "psnr_y_min", "psnr_y_p5", "ssim_y_mean", "ssim_y_min", "ssim_y_p5", "psnr_all_mean", "ssim_all_mean",
+    "bitrate_kbps",
+  ].map((c) => `${c} REAL`),
+};
 
 export interface RunInfo {
   startedAtMs: number;
@@ -131,21 +171,37 @@ export class RunStore {
       this.db = new Database(path, { create: true, strict: true });
       this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
       this.db.exec(SCHEMA);
+      this.addMissingColumns();
     } catch (err) {
       throw new CliError(`cannot use database '${path}': ${(err as Error).message}`, 2);
     }
     this.insertFrame = this.db.prepare(
-      `INSERT INTO frames VALUES ($run, $index, $kind, $frameNumber, $generatedAtMs, $arrivedAtMs, $decodedAtMs,
-        $playedAtMs, $latencyMs, $gapBefore, $segment, $readMs)`,
+      `INSERT INTO frames (run_id, idx, kind, frame_number, generated_at_ms, arrived_at_ms, decoded_at_ms, played_at_ms,
+        latency_ms, gap_before, segment, read_ms, psnr_y, psnr_all, ssim_y, ssim_all)
+       VALUES ($run, $index, $kind, $frameNumber, $generatedAtMs, $arrivedAtMs, $decodedAtMs, $playedAtMs, $latencyMs,
+        $gapBefore, $segment, $readMs, $psnrY, $psnrAll, $ssimY, $ssimAll)`,
     );
     this.insertWindow = this.db.prepare(
-      `INSERT INTO windows VALUES ($run, $index, $startMs, $endMs, $framesDecoded, $framesNew, $fpsAchieved,
-        $fpsStream, $dropped, $duplicates, $outOfOrder, $unreadable, $stalls, $stallMs, $latencyMinMs, $latencyP50Ms,
-        $latencyP95Ms, $latencyMaxMs, $latencyMeanMs, $jitterMs)`,
+      `INSERT INTO windows (run_id, idx, start_ms, end_ms, frames_decoded, frames_new, fps_achieved, fps_stream, dropped,
+        duplicates, out_of_order, unreadable, stalls, stall_ms, latency_min_ms, latency_p50_ms, latency_p95_ms,
+        latency_max_ms, latency_mean_ms, jitter_ms, psnr_y_mean, psnr_y_min, psnr_y_p5, ssim_y_mean, ssim_y_min,
+        ssim_y_p5, psnr_all_mean, ssim_all_mean, bitrate_kbps)
+       VALUES ($run, $index, $startMs, $endMs, $framesDecoded, $framesNew, $fpsAchieved, $fpsStream, $dropped,
+        $duplicates, $outOfOrder, $unreadable, $stalls, $stallMs, $latencyMinMs, $latencyP50Ms, $latencyP95Ms,
+        $latencyMaxMs, $latencyMeanMs, $jitterMs, $psnrYMean, $psnrYMin, $psnrYP5, $ssimYMean, $ssimYMin, $ssimYP5,
+        $psnrAllMean, $ssimAllMean, $bitrateKbps)`,
     );
     this.insertEvent = this.db.prepare(
       "INSERT INTO events (run_id, at_ms, kind, duration_ms, detail) VALUES ($run, $atMs, $kind, $durationMs, $detail)",
     );
+  }
+
+  /** A database written by an earlier vat gains the columns added since (they stay empty for its old runs). */
+  private addMissingColumns(): void {
+    for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
+      const have = new Set((this.db.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+      for (const c of columns) if (!have.has(c.split(" ")[0]!)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${c}`);
+    }
   }
 
   createRun(r: RunInfo): number {
@@ -172,6 +228,33 @@ export class RunStore {
       for (const f of frames) this.insertFrame.run({ run, ...f });
       this.insertWindow.run({ run, ...w });
     })();
+  }
+
+  /** Marks a run as one stream of a comparison (control or provider). */
+  setComparison(run: number, comparisonId: string, role: string): void {
+    this.db.prepare("UPDATE runs SET comparison_id = $comparisonId, role = $role WHERE id = $run").run({ run, comparisonId, role });
+  }
+
+  /** The stream id its frames carry, for a run whose server did not say (no /params). */
+  noteStreamId(run: number, streamId: string): void {
+    this.db.prepare("UPDATE runs SET stream_id = $streamId WHERE id = $run AND stream_id IS NULL").run({ run, streamId });
+  }
+
+  /** A run's new frames: number and arrival. */
+  arrivals(run: number): { n: number; arrivedAtMs: number }[] {
+    return this.db
+      .query("SELECT frame_number AS n, arrived_at_ms AS arrivedAtMs FROM frames WHERE run_id = $run AND kind = 'new' ORDER BY idx")
+      .all({ run }) as { n: number; arrivedAtMs: number }[];
+  }
+
+  writeComparison(comparisonId: string, run: number, controlRun: number, c: Comparison): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO comparisons VALUES ($comparisonId, $run, $controlRun, $framesControl, $framesMatched,
+          $matchedShare, $relativeLatencyP50Ms, $relativeLatencyP95Ms, $relativeLatencyMinMs, $relativeLatencyMaxMs,
+          $relativeLatencyMeanMs)`,
+      )
+      .run({ comparisonId, run, controlRun, ...c });
   }
 
   writeEvent(run: number, e: SourceEvent | { kind: string; atMs: number; durationMs?: number; detail: string }): void {

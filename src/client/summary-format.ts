@@ -1,3 +1,4 @@
+import type { Comparison } from "./comparison.ts";
 import type { WindowSummary } from "./metrics.ts";
 import type { LiveStatus, SessionResult } from "./session.ts";
 
@@ -24,6 +25,21 @@ export function formatSummary(r: SessionResult): string {
     ],
     ["frames", `${s.framesNew} new · ${s.dropped} dropped · ${s.duplicates} duplicate · ${s.outOfOrder} out of order · ${s.unreadable} unreadable`],
     ["stalls", `${s.stalls} (${f0(s.stallMs, " ms")} frozen)`],
+    ...(s.psnrYMean !== null
+      ? ([[
+          "quality",
+          `PSNR-Y mean ${f1(s.psnrYMean, " dB")} · p5 ${f1(s.psnrYP5, " dB")} · min ${f1(s.psnrYMin, " dB")} · ` +
+            `SSIM-Y mean ${s.ssimYMean!.toFixed(4)} · p5 ${s.ssimYP5!.toFixed(4)} · min ${s.ssimYMin!.toFixed(4)}`,
+        ]] as [string, string][])
+      : []),
+    [
+      "player",
+      `startup ${f0(s.player.startupMs, " ms")} · stall-free latency ${f0(s.player.stallFreeLatencyMs, " ms")}` +
+        (s.player.targetLatencyMs !== null
+          ? ` · at ${f0(s.player.targetLatencyMs, " ms")}: ${s.player.rebuffers} rebuffers, ${f0(s.player.rebufferMs, " ms")} ` +
+            `(${((s.player.rebufferRatio ?? 0) * 100).toFixed(2)} %)`
+          : ""),
+    ],
     ["outages", `${r.outages} (${f1(r.outageMs / 1000, " s")})${s.restarts ? ` · ${s.restarts} stream restarts` : ""}`],
     ["stored", `run ${r.runId} in ${r.db} (${r.windows} window${r.windows === 1 ? "" : "s"})`],
   ];
@@ -36,7 +52,8 @@ export function formatWindowLine(w: WindowSummary): string {
   return (
     `window ${w.index}: ${w.framesNew} frames, ${f1(w.fpsAchieved)} fps (stream ${f1(w.fpsStream)}), ` +
     `latency p50 ${f0(w.latencyP50Ms, " ms")} p95 ${f0(w.latencyP95Ms, " ms")}, dropped ${w.dropped}, ` +
-    `unreadable ${w.unreadable}, stalls ${w.stalls}`
+    `unreadable ${w.unreadable}, stalls ${w.stalls}` +
+    (w.psnrYMean !== null ? `, PSNR-Y ${f1(w.psnrYMean, " dB")}, SSIM-Y ${w.ssimYMean!.toFixed(4)}` : "")
   );
 }
 
@@ -46,5 +63,15 @@ export function formatStatus(s: LiveStatus): string {
     `${(s.elapsedMs / 1000).toFixed(0).padStart(4)} s · ${String(s.frames).padStart(6)} frames · ` +
     `${f1(s.fps)} fps · latency p50 ${f0(s.latencyP50Ms, " ms")} · dropped ${s.dropped} · unreadable ${s.unreadable}` +
     (s.outage ? " · STREAM UNREACHABLE" : "")
+  );
+}
+
+/** A stream against the control: relative latency and matched frames. Pure. */
+export function formatComparison(c: Comparison): string {
+  const share = c.matchedShare === null ? "-" : `${(c.matchedShare * 100).toFixed(1)} %`;
+  return (
+    `  vs control  relative latency p50 ${f0(c.relativeLatencyP50Ms, " ms")} · p95 ${f0(c.relativeLatencyP95Ms, " ms")} · ` +
+    `min ${f0(c.relativeLatencyMinMs, " ms")} · max ${f0(c.relativeLatencyMaxMs, " ms")}; frames matched ${share} ` +
+    `(${c.framesMatched} of ${c.framesControl})`
   );
 }

@@ -4,12 +4,16 @@ import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
+import { parseSize } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import { runSession, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
-import { formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
+import { compareStreams, type Comparison } from "../client/comparison.ts";
+import { RunStore } from "../client/store.ts";
+import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
 export interface ClientArgs {
-  url?: string;
+  url?: string | string[];
+  control?: string;
   db?: string;
   window?: string;
   frameLimit?: number;
@@ -20,17 +24,26 @@ export interface ClientArgs {
   connectTimeout?: string;
   maxOutage?: string;
   json?: boolean;
+  quality?: boolean;
+  referenceSize?: string;
+  targetLatency?: string;
 }
 
 export function clientOptions<T>(y: Argv<T>) {
   return measureOptions(
-    y.option("url", {
-      type: "string",
-      describe: "server root (http://host:5000), .m3u8 playlist, file or other ffmpeg-readable URL",
-    }),
+    y
+      .option("url", {
+        type: "string",
+        describe: "server root (http://host:5000), .m3u8 playlist, file or other ffmpeg-readable URL; repeat it to compare streams",
+      })
+      .option("control", {
+        type: "string",
+        describe: "compare every --url with this stream of the same signal (e.g. the vat origin): per-frame relative latency",
+      }),
   )
     .example("vat client --url http://127.0.0.1:5000 --duration 30s", "measure a vat server for 30 s")
-    .example("vat client --url http://host/live/index.m3u8 --frame-limit 3000 --json", "any HLS stream");
+    .example("vat client --url http://host/live/index.m3u8 --frame-limit 3000 --json", "any HLS stream")
+    .example("vat client --url https://cdn.example/live.m3u8 --control http://origin:5000 --duration 5m", "a provider against the origin");
 }
 
 /** The options of a measurement, shared by `vat client` and `vat launch`. */
@@ -49,11 +62,25 @@ export function measureOptions<T>(y: Argv<T>) {
     })
     .option("connect-timeout", { type: "string", default: "20s", describe: "how long to wait for the stream at first" })
     .option("max-outage", { type: "string", default: "120s", describe: "give up when the stream is gone this long" })
-    .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" });
+    .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" })
+    .option("quality", {
+      type: "boolean",
+      default: false,
+      describe: "full-reference PSNR and SSIM of every frame against its re-rendered reference",
+    })
+    .option("target-latency", {
+      type: "string",
+      describe: "simulate a player holding this latency (e.g. 3s): its rebuffers, their time and ratio",
+    })
+    .option("reference-size", {
+      type: "string",
+      describe: "quality: the size the signal was made at, when the stream has none to tell (a provider rescaled it)",
+    });
 }
 
 /** Validated settings; every bad value is refused here, before anything starts. Pure but for ffmpeg's location. */
 export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientConfig {
+  if (Array.isArray(args.url)) throw new CliError("give one --url here (several are compared by vat client)");
   const url = (args.url ?? "").trim();
   if (!url) throw new CliError("give the stream with --url (a vat server root, a playlist, a file, or an rtmp:// URL)");
   if (/^https?:\/\//i.test(url)) {
@@ -81,14 +108,85 @@ export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientCon
     maxOutageMs: parseDurationMs(args.maxOutage ?? "120s", "max outage"),
     pollMs: 50,
     ffmpeg,
+    quality: args.quality ?? false,
+    referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,
+    targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
   };
 }
 
 export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<number> {
-  const cfg = resolveClientConfig(args, locateFfmpeg(readEnv().ffmpeg));
-  const result = await measure(cfg, shutdown, args.json ?? false);
-  printResult(result, args.json ?? false);
+  const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
+  const urls = args.url === undefined ? [] : Array.isArray(args.url) ? args.url : [args.url];
+  if (urls.length <= 1 && args.control === undefined) {
+    const cfg = resolveClientConfig({ ...args, url: urls[0] }, ffmpeg);
+    const result = await measure(cfg, shutdown, args.json ?? false);
+    printResult(result, args.json ?? false);
+    return exitCodeFor(shutdown);
+  }
+  if (urls.length === 0) throw new CliError("give the streams to compare with --url (and --control for the reference stream)");
+  // The control (given, or else the first --url) and every other stream, each checked before anything starts.
+  const roles = args.control !== undefined
+    ? [{ url: args.control, role: "control" }, ...urls.map((u, i) => ({ url: u, role: `stream ${i + 1}` }))]
+    : urls.map((u, i) => ({ url: u, role: i === 0 ? "control" : `stream ${i}` }));
+  const cfgs = roles.map((r) => ({ ...r, cfg: resolveClientConfig({ ...args, url: r.url }, ffmpeg) }));
+  const comparison = await compare(cfgs, shutdown, args.json ?? false);
+  printComparison(comparison, args.json ?? false);
   return exitCodeFor(shutdown);
+}
+
+interface ComparedStream {
+  role: string;
+  result: SessionResult;
+  versusControl: Comparison | null;
+}
+
+/** Reads every stream at once, one run each in the same database, then matches their frames by number. */
+async function compare(streams: { url: string; role: string; cfg: ClientConfig }[], shutdown: Shutdown, quiet: boolean) {
+  const id = `cmp-${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${process.pid}`;
+  const results = await Promise.all(
+    streams.map((s) =>
+      runSession({ ...s.cfg, comparison: { id, role: s.role } }, () => shutdown.signal, prefixedObserver(s.role, quiet)),
+    ),
+  );
+  const store = new RunStore(streams[0]!.cfg.db);
+  try {
+    const control = results[0]!;
+    const controlFrames = store.arrivals(control.runId);
+    const out: ComparedStream[] = [{ role: streams[0]!.role, result: control, versusControl: null }];
+    results.slice(1).forEach((r, i) => {
+      const c = compareStreams(store.arrivals(r.runId), controlFrames);
+      store.writeComparison(id, r.runId, control.runId, c);
+      out.push({ role: streams[i + 1]!.role, result: r, versusControl: c });
+    });
+    return { id, db: streams[0]!.cfg.db, streams: out };
+  } finally {
+    store.close();
+  }
+}
+
+function prefixedObserver(label: string, quiet: boolean): SessionObserver {
+  return {
+    info: (line) => logLine(`[${label}] ${line}`),
+    window: (w) => {
+      if (!quiet) logLine(`[${label}] ${formatWindowLine(w)}`);
+    },
+    event: (e) => logLine(`[${label}] ${e.kind}: ${e.detail}`),
+    status: () => {},
+  };
+}
+
+function printComparison(c: Awaited<ReturnType<typeof compare>>, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ comparisonId: c.id, db: c.db, streams: c.streams }, null, 2)}
+`);
+    return;
+  }
+  const lines = [`vat client: comparison ${c.id} in ${c.db}`];
+  for (const s of c.streams) {
+    lines.push(`${s.role}: ${s.result.summary.framesDecoded} frames measured`, formatSummary(s.result));
+    if (s.versusControl) lines.push(formatComparison(s.versusControl));
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function printResult(result: SessionResult, json: boolean, heading = "vat client", extra: Record<string, unknown> = {}): void {

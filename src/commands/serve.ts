@@ -3,7 +3,7 @@ import { readEnv, type VatEnv } from "../env.ts";
 import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { logLine } from "../log.ts";
-import { checkX264 } from "../serve/encoder.ts";
+import { checkX264, pushFormat } from "../serve/encoder.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
 import { PrerecordedOrigin } from "../serve/prerecorded.ts";
 import { parseDurationMs } from "../units.ts";
@@ -27,6 +27,7 @@ export interface ServeArgs {
   videoType?: string;
   source?: string;
   sourceDuration?: string;
+  push?: string | string[];
 }
 
 export function serveOptions<T>(y: Argv<T>) {
@@ -49,6 +50,10 @@ export function serveOptions<T>(y: Argv<T>) {
     .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
     .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE, default live]" })
     .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
+    .option("push", {
+      type: "string",
+      describe: "also send the stream to this ingest (rtmp://, srt://, udp://) from the same encode; repeatable",
+    })
     .option("source-duration", { type: "string", describe: "prerecorded without --source: length of the video rendered at start-up [default 60s]" });
 }
 
@@ -83,6 +88,9 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   if (sourceDurationS < segmentS * 2 || sourceDurationS > 3600) {
     throw new CliError(`source duration '${args.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
   }
+  const push = args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push];
+  for (const u of push) pushFormat(u);
+  if (push.length && videoType !== "live") throw new CliError("--push works with live video: a prerecorded stream is not re-encoded");
   const fpsGiven = args.fps ?? e.fps;
   const sizeGiven = args.imageSize ?? e.imageSize;
   const idGiven = args.id ?? e.id;
@@ -99,6 +107,7 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     crf,
     videoType,
     sourceDurationS,
+    push,
     ...(args.source !== undefined ? { source: args.source } : {}),
     asked: {
       ...(fpsGiven !== undefined ? { fps } : {}),

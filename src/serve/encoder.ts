@@ -12,6 +12,8 @@ export interface EncoderSettings {
   preset: string;
   crf: number;
   dir: string;
+  /** Ingest URLs (rtmp://, srt://, udp://) that get the same encoded stream as the HLS output. */
+  push?: readonly string[];
 }
 
 export const PLAYLIST_NAME = "stream.m3u8";
@@ -33,9 +35,45 @@ export function encoderThreads(preset: string): number {
   return preset === "ultrafast" || preset === "superfast" ? 1 : 0;
 }
 
-/** ffmpeg arguments: raw gray frames on stdin → x264 (zero latency, keyframe at every segment start) → HLS files. */
+const PUSH_FORMATS: Record<string, string> = { rtmp: "flv", rtmps: "flv", srt: "mpegts", udp: "mpegts", rist: "mpegts" };
+
+/** The muxer an ingest URL takes, or an error naming the schemes that work. Pure. */
+export function pushFormat(url: string): string {
+  const scheme = /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const format = scheme ? PUSH_FORMATS[scheme] : undefined;
+  if (!format) {
+    throw new CliError(`cannot push to '${url}': use an ${Object.keys(PUSH_FORMATS).map((k) => `${k}://`).join(", ")} URL`);
+  }
+  if (/[|[\]]/.test(url)) throw new CliError(`cannot push to '${url}': the characters | [ ] are not allowed in it`);
+  return format;
+}
+
+/**
+ * ffmpeg arguments: raw gray frames on stdin → x264 (zero latency, keyframe at every segment start) → HLS files and,
+ * with push URLs, the same encoded stream to each ingest through the tee muxer (one encode; an ingest that fails is
+ * dropped without stopping the HLS output, which stays the control).
+ */
 export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[] {
   const gop = Math.max(1, Math.round(s.fps * s.segmentS));
+  const flags = `delete_segments+temp_file+independent_segments+omit_endlist${startNumber > 0 ? "+discont_start" : ""}`;
+  const push = s.push ?? [];
+  const output = push.length
+    ? [
+        "-flags", "+global_header", "-map", "0:v", "-f", "tee",
+        [
+          `[f=hls:hls_time=${s.segmentS}:hls_list_size=${s.listSize}:hls_flags=${flags}:start_number=${startNumber}:` +
+            `hls_segment_filename=${s.dir}/seg_%d.ts]${s.dir}/${PLAYLIST_NAME}`,
+          ...push.map((u) => `[f=${pushFormat(u)}:onfail=ignore]${u}`),
+        ].join("|"),
+      ]
+    : [
+        "-f", "hls", "-hls_time", String(s.segmentS), "-hls_list_size", String(s.listSize),
+        // After a restart the new encoder's timestamps start over: mark it so players reset their decoders.
+        "-hls_flags", flags,
+        "-start_number", String(startNumber),
+        "-hls_segment_filename", `${s.dir}/seg_%d.ts`,
+        `${s.dir}/${PLAYLIST_NAME}`,
+      ];
   return [
     "-hide_banner", "-nostats", "-loglevel", "warning",
     "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", `${s.width}x${s.height}`, "-framerate", String(s.fps),
@@ -43,12 +81,7 @@ export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[
     "-c:v", "libx264", "-preset", s.preset, "-tune", "zerolatency", "-crf", String(s.crf),
     "-threads", String(encoderThreads(s.preset)),
     "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-bf", "0",
-    "-f", "hls", "-hls_time", String(s.segmentS), "-hls_list_size", String(s.listSize),
-    // After a restart the new encoder's timestamps start over: mark it so players reset their decoders.
-    "-hls_flags", `delete_segments+temp_file+independent_segments+omit_endlist${startNumber > 0 ? "+discont_start" : ""}`,
-    "-start_number", String(startNumber),
-    "-hls_segment_filename", `${s.dir}/seg_%d.ts`,
-    `${s.dir}/${PLAYLIST_NAME}`,
+    ...output,
   ];
 }
 

@@ -29,6 +29,8 @@ export interface ServeConfig {
   source?: string;
   /** Prerecorded without a source: the length of the video rendered at start-up. */
   sourceDurationS: number;
+  /** Ingest URLs that get the same encoded stream (live only). */
+  push: readonly string[];
   /** What flags or environment set explicitly (a source video must agree with them). */
   asked?: { fps?: number; size?: string; streamId?: string };
   cpu?: string;
@@ -81,6 +83,7 @@ export class Origin {
       preset: config.preset,
       crf: config.crf,
       dir: this.dir,
+      push: config.push,
     };
     this.progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: null, lastSequence: null };
   }
@@ -123,6 +126,8 @@ export class Origin {
         preset: c.preset,
         crf: c.crf,
         videoType: c.videoType,
+        // Where it pushes, without paths or credentials (an RTMP path holds the stream key).
+        push: c.push.map((u) => u.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2")),
         startedAtMs: this.startedAtMs,
         layout: this.renderer.layout,
       },

@@ -127,3 +127,60 @@ test(
   },
   40_000,
 );
+
+test(
+  "one segment withheld for a known 2000 ms: a stall of that length, and one rebuffer for a player at 1.5 s latency",
+  async () => {
+    const HOLD = 2000;
+    const TARGET = 1500;
+    const server = serve(["--size", "240p", "--fps", "25"]);
+    let held: number | null = null;
+    const relay = new Relay({
+      origin: server.url,
+      holdMs: (seq) => {
+        if (held === null && relay.firstShown !== null && seq >= relay.firstShown + 3) held = seq;
+        return seq === held ? HOLD : 0;
+      },
+    });
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "hold.db");
+      const run = await client(["--url", relay.url, "--duration", "9s", "--target-latency", `${TARGET}ms`, "--db", db, "--json"]);
+      expect(run.exitCode).toBe(0);
+      expect(held).not.toBeNull();
+      // The relay's own record: how long the segment was really withheld beyond its normal appearance.
+      const withheld = relay.released.get(held!)! - relay.seenAt.get(held!)!;
+      expect(withheld).toBeGreaterThanOrEqual(HOLD);
+      expect(withheld).toBeLessThan(HOLD + 60);
+      const s = run.json!.summary;
+      expect(s.dropped).toBe(0);
+      const d = openDb(db);
+      const stalls = (d.query("SELECT duration_ms AS ms FROM events WHERE kind = 'stall'").all() as { ms: number }[]).map((r) => r.ms);
+      const rebuffers = d.query("SELECT duration_ms AS ms FROM events WHERE kind = 'rebuffer'").all() as { ms: number }[];
+      // Latency of the first frame of the held segment and of the one before it (each segment's largest).
+      const first = (seq: number) =>
+        (d.query("SELECT latency_ms AS l FROM frames WHERE kind = 'new' AND segment = ? ORDER BY idx LIMIT 1").get(seq) as { l: number }).l;
+      const heldSegment = d.query("SELECT segment FROM frames WHERE kind = 'new' GROUP BY segment ORDER BY max(latency_ms) DESC LIMIT 1").get() as { segment: number };
+      const before = first(heldSegment.segment - 1);
+      d.close();
+      // The picture froze for the time the segment was withheld, less what the player had buffered: its 100 ms start
+      // slack plus what uneven segment arrivals (polling every 50 ms) added to it; seen: 294 ms.
+      const long = stalls.filter((ms) => ms > 500);
+      expect(long).toHaveLength(1);
+      expect(long[0]!).toBeGreaterThan(withheld - 450);
+      expect(long[0]!).toBeLessThan(withheld + 50);
+      // A player holding 1.5 s waits once: for the held segment's first frame, which came `withheld` later than usual.
+      expect(s.player).toMatchObject({ targetLatencyMs: TARGET, rebuffers: 1 });
+      expect(rebuffers).toHaveLength(1);
+      expect(Math.abs(s.player.rebufferMs - (before + withheld - TARGET))).toBeLessThan(150);
+      expect(s.player.rebufferRatio).toBeCloseTo(s.player.rebufferMs / (s.framesNew * 40 - 40 + s.player.rebufferMs), 2);
+      expect(s.player.startupMs).toBeGreaterThan(0);
+      expect(s.player.startupMs).toBeLessThan(3000);
+      expect(s.player.stallFreeLatencyMs).toBe(s.latencyMaxMs);
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  40_000,
+);

@@ -14,6 +14,8 @@ export interface RelayOptions {
   delayMs?: number;
   /** Added to the server clock the relay's /time reports: a known clock offset. */
   timeShiftMs?: number;
+  /** Extra time this segment is withheld (later ones wait behind it, as a stalled packager's would). */
+  holdMs?: (sequence: number) => number;
 }
 
 export class Relay {
@@ -28,6 +30,12 @@ export class Relay {
   readonly hidden = new Map<number, Uint8Array>();
   /** Media sequence of the first segment any client was shown. */
   firstShown: number | null = null;
+  /** With holdMs: when each segment first appeared in the relayed playlist (performance.now()). */
+  readonly released = new Map<number, number>();
+  /** When the relay first saw each segment at the origin (performance.now()). */
+  get seenAt(): ReadonlyMap<number, number> {
+    return this.firstSeen;
+  }
 
   constructor(private readonly o: RelayOptions) {
     this.timer = setInterval(() => void this.pollOrigin(), 10);
@@ -86,11 +94,15 @@ export class Relay {
   private rewrite(text: string): string {
     const p = parseMediaPlaylist(text);
     const now = performance.now();
-    const kept = p.segments.filter((s) => {
-      if (this.o.hide?.(s.sequence)) return false;
+    const kept: typeof p.segments = [];
+    for (const s of p.segments) {
+      if (this.o.hide?.(s.sequence)) continue;
       const seen = this.firstSeen.get(s.sequence);
-      return seen !== undefined && this.relaySeq.has(s.sequence) && now - seen >= (this.o.delayMs ?? 0);
-    });
+      const due = seen !== undefined && this.relaySeq.has(s.sequence) && now - seen >= (this.o.delayMs ?? 0) + (this.o.holdMs?.(s.sequence) ?? 0);
+      if (!due) break; // in order: nothing appears before a segment still withheld
+      kept.push(s);
+      if (this.o.holdMs && !this.released.has(s.sequence)) this.released.set(s.sequence, now);
+    }
     if (kept.length > 0 && this.firstShown === null) this.firstShown = kept.at(-1)!.sequence;
     const lines = ["#EXTM3U", "#EXT-X-VERSION:6", `#EXT-X-TARGETDURATION:${p.targetDurationS}`];
     lines.push(`#EXT-X-MEDIA-SEQUENCE:${kept[0] ? this.relaySeq.get(kept[0].sequence) : this.nextRelaySeq}`);

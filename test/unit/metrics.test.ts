@@ -187,3 +187,50 @@ test("live figures: run totals, and the median latency of the open window (or th
   meter.closeWindowsUpTo(T0 + 5000);
   expect(meter.live().latencyP50Ms).toBeCloseTo(500, 0); // open window empty: the last closed one's
 });
+
+describe("the target-latency player", () => {
+  test("a segment held back: one rebuffer for the first late frame's wait, the rest plays on at the new latency", async () => {
+    const { PlayerModel } = await import("../../src/client/player.ts");
+    const p = new PlayerModel(1500);
+    const waits: number[] = [];
+    // 25 fps, segments of 25 frames arriving together 1000 ms after their first frame; segment 2 arrives 2000 ms late.
+    for (let n = 0; n < 100; n++) {
+      const seg = Math.floor(n / 25);
+      const arrival = seg * 1000 + 1000 + 40 + (seg === 2 ? 2000 : seg > 2 ? 1000 : 0); // segment 3 comes 1 s after 2
+      const r = p.push(n * 40, arrival);
+      if (r) waits.push(r.durationMs);
+    }
+    // Frame 50 is due at 2000 + 1500 = 3500 and arrives at 5040: 1540 ms late. After that every frame is in time.
+    expect(waits).toEqual([1540]);
+    expect(p.rebuffers).toBe(1);
+    expect(p.latencyNowMs).toBe(3040);
+    expect(p.ratio).toBeCloseTo(1540 / (99 * 40 + 1540), 12);
+  });
+
+  test("frames in time never rebuffer; the ratio is then 0", async () => {
+    const { PlayerModel } = await import("../../src/client/player.ts");
+    const p = new PlayerModel(3000);
+    for (let n = 0; n < 50; n++) expect(p.push(n * 40, n * 40 + 1200)).toBeNull();
+    expect(p.ratio).toBe(0);
+  });
+});
+
+describe("comparing a stream with a control, frame by frame", () => {
+  test("relative latency per matched frame; only the span both cover counts; lost frames lower the matched share", async () => {
+    const { compareStreams } = await import("../../src/client/comparison.ts");
+    // Control: frames 0..99 arriving at 1000 + 40n. Stream: joins at 10, stops at 119, 2 s behind, loses 50..54.
+    const control = Array.from({ length: 100 }, (_, n) => ({ n, arrivedAtMs: 1000 + 40 * n }));
+    const stream = Array.from({ length: 110 }, (_, i) => i + 10)
+      .filter((n) => n < 50 || n > 54)
+      .map((n) => ({ n, arrivedAtMs: 3000 + 40 * n + (n % 2) * 10 }));
+    const c = compareStreams(stream, control);
+    expect(c.framesControl).toBe(90); // 10..99
+    expect(c.framesMatched).toBe(85);
+    expect(c.matchedShare).toBeCloseTo(85 / 90, 12);
+    expect(c.relativeLatencyMinMs).toBe(2000);
+    expect(c.relativeLatencyMaxMs).toBe(2010);
+    expect(c.relativeLatencyP50Ms).toBe(2010); // 42 even frames (2000) and 43 odd ones (2010): the 43rd of 85 is odd
+    expect(compareStreams([], control).matchedShare).toBeNull();
+    expect(compareStreams([{ n: 500, arrivedAtMs: 0 }], control).framesControl).toBe(0);
+  });
+});

@@ -20,6 +20,7 @@ function frameRec(index: number, n: number): FrameRecord {
   return {
     index, kind: "new", frameNumber: n, generatedAtMs: 1_000_000 + n * 100, arrivedAtMs: 1_000_500 + n * 100,
     decodedAtMs: 1_000_520 + n * 100, playedAtMs: 1_000_600 + n * 100, latencyMs: 750, gapBefore: 0, segment: 0, readMs: 1,
+    psnrY: 40 + n, psnrAll: 41 + n, ssimY: 0.99, ssimAll: 0.995,
   };
 }
 
@@ -28,6 +29,7 @@ function windowRec(index: number, framesNew: number, dropped: number, latencyMea
     index, startMs: 1_000_000 + index * 30_000, endMs: 1_000_000 + (index + 1) * 30_000, framesDecoded: framesNew,
     framesNew, fpsAchieved: framesNew / 30, fpsStream: 10, dropped, duplicates: 0, outOfOrder: 0, unreadable: 0,
     stalls: 0, stallMs: 0, latencyMinMs: 1, latencyP50Ms: 2, latencyP95Ms: 3, latencyMaxMs: 4, latencyMeanMs, jitterMs: 0,
+    psnrYMean: 42, psnrYMin: 40, psnrYP5: 40.5, ssimYMean: 0.99, ssimYMin: 0.98, ssimYP5: 0.985, psnrAllMean: 43, ssimAllMean: 0.995, bitrateKbps: 800,
   };
 }
 
@@ -64,6 +66,29 @@ describe("the SQLite store", () => {
         },
         { analysis_number: id, minute_count: 1, frames_received: 6, frames_dropped: 3, avg_calculated_fps: 6 / 30, avg_calculated_latency: 1 },
       ]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a database from before the quality columns gains them, and keeps its rows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vat-old-schema-"));
+    try {
+      const file = join(dir, "old.db");
+      const old = new Database(file, { create: true });
+      old.exec(`CREATE TABLE frames (run_id INTEGER NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, frame_number INTEGER,
+        generated_at_ms REAL, arrived_at_ms REAL NOT NULL, decoded_at_ms REAL NOT NULL, played_at_ms REAL, latency_ms REAL,
+        gap_before INTEGER NOT NULL, segment INTEGER, read_ms REAL, PRIMARY KEY (run_id, idx)) WITHOUT ROWID;
+        INSERT INTO frames VALUES (99, 0, 'new', 5, 1, 2, 3, 4, 1, 0, 0, 0.5);`);
+      old.close();
+      const store = new RunStore(file);
+      const id = store.createRun(run);
+      store.writeWindow(id, windowRec(0, 1, 0, 750), [frameRec(0, 7)]);
+      store.close();
+      const db = new Database(file, { readonly: true });
+      expect(db.query("SELECT frame_number AS n, psnr_y AS p FROM frames ORDER BY run_id").all()).toEqual([{ n: 7, p: 47 }, { n: 5, p: null }]);
+      expect(db.query("SELECT psnr_y_p5 AS p FROM windows").get()).toEqual({ p: 40.5 });
       db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

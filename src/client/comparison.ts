@@ -1,0 +1,59 @@
+import { spread } from "./stats.ts";
+
+/** A stream's new frames: frame number and arrival (client clock; every stream of a comparison shares that clock). */
+export interface ArrivedFrame {
+  n: number;
+  arrivedAtMs: number;
+}
+
+export interface Comparison {
+  /** Control frames in the span both streams cover, and how many of them the other stream delivered too. */
+  framesControl: number;
+  framesMatched: number;
+  matchedShare: number | null;
+  /** Per matched frame: its arrival on this stream − its arrival on the control. Needs no clock agreement at all. */
+  relativeLatencyP50Ms: number | null;
+  relativeLatencyP95Ms: number | null;
+  relativeLatencyMinMs: number | null;
+  relativeLatencyMaxMs: number | null;
+  relativeLatencyMeanMs: number | null;
+}
+
+/**
+ * Matches frames across two streams of one signal by frame number and compares when each arrived. Only the span both
+ * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Pure.
+ */
+export function compareStreams(stream: readonly ArrivedFrame[], control: readonly ArrivedFrame[]): Comparison {
+  const empty: Comparison = {
+    framesControl: 0, framesMatched: 0, matchedShare: null, relativeLatencyP50Ms: null, relativeLatencyP95Ms: null,
+    relativeLatencyMinMs: null, relativeLatencyMaxMs: null, relativeLatencyMeanMs: null,
+  };
+  if (stream.length === 0 || control.length === 0) return empty;
+  const range = (f: readonly ArrivedFrame[]) => [Math.min(...f.map((x) => x.n)), Math.max(...f.map((x) => x.n))] as const;
+  const [s0, s1] = range(stream);
+  const [c0, c1] = range(control);
+  const lo = Math.max(s0, c0);
+  const hi = Math.min(s1, c1);
+  if (lo > hi) return empty;
+  const atControl = new Map<number, number>();
+  for (const f of control) if (f.n >= lo && f.n <= hi && !atControl.has(f.n)) atControl.set(f.n, f.arrivedAtMs);
+  const rel: number[] = [];
+  const seen = new Set<number>();
+  for (const f of stream) {
+    if (f.n < lo || f.n > hi || seen.has(f.n)) continue;
+    seen.add(f.n);
+    const c = atControl.get(f.n);
+    if (c !== undefined) rel.push(f.arrivedAtMs - c);
+  }
+  const s = spread(rel);
+  return {
+    framesControl: atControl.size,
+    framesMatched: rel.length,
+    matchedShare: atControl.size > 0 ? rel.length / atControl.size : null,
+    relativeLatencyP50Ms: s.p50,
+    relativeLatencyP95Ms: s.p95,
+    relativeLatencyMinMs: s.min,
+    relativeLatencyMaxMs: s.max,
+    relativeLatencyMeanMs: s.mean,
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * A live player that holds a target latency: it shows frame n when the server's clock reads its generation time plus
+ * the target (plus any rebuffering so far). A frame that has not arrived by then stalls the picture until it does —
+ * one rebuffer, lasting the wait — and everything after it plays that much later (a player that does not skip ahead
+ * to catch up, as hls.js and Safari do by default). Pure: times in, counts out.
+ */
+export interface Rebuffer {
+  /** When the frame was due (server clock). */
+  atMs: number;
+  durationMs: number;
+}
+
+export class PlayerModel {
+  rebuffers = 0;
+  rebufferMs = 0;
+  private shiftMs = 0;
+  private firstGen: number | null = null;
+  private lastGen: number | null = null;
+
+  constructor(readonly targetLatencyMs: number) {}
+
+  /** A new frame: generated (server clock) and arrived (client clock shifted to the server's). */
+  push(generatedAtMs: number, arrivedAtServerMs: number): Rebuffer | null {
+    this.firstGen ??= generatedAtMs;
+    this.lastGen = generatedAtMs;
+    const due = generatedAtMs + this.targetLatencyMs + this.shiftMs;
+    if (arrivedAtServerMs <= due) return null;
+    const wait = arrivedAtServerMs - due;
+    this.rebuffers++;
+    this.rebufferMs += wait;
+    this.shiftMs += wait;
+    return { atMs: due, durationMs: wait };
+  }
+
+  /** Rebuffering time ÷ (time playing + rebuffering). */
+  get ratio(): number | null {
+    if (this.firstGen === null || this.lastGen === null) return null;
+    const total = this.lastGen - this.firstGen + this.rebufferMs;
+    return total > 0 ? this.rebufferMs / total : 0;
+  }
+
+  /** The latency the player ends at: the target plus all rebuffering. */
+  get latencyNowMs(): number {
+    return this.targetLatencyMs + this.shiftMs;
+  }
+}

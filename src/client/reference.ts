@@ -1,0 +1,47 @@
+import type { Payload } from "../signal/payload.ts";
+import { SIZE_NAMES, parseSize, type SizeProfile } from "../signal/profiles.ts";
+import { FrameRenderer, planLayout } from "../signal/render.ts";
+import { frameQuality, type FrameQuality } from "./quality.ts";
+
+/**
+ * Re-renders the reference of a received frame from its payload (a frame is a pure function of its size, stream id,
+ * number and payload text) and measures the received frame against it. No search for alignment: the payload names
+ * the frame. Pure.
+ */
+export class ReferenceFrames {
+  private renderers = new Map<string, FrameRenderer>();
+  private buffer = new Uint8Array(0);
+  /** Frames whose size matches no test-signal size, so no reference could be made (counted, not measured). */
+  unmatched = 0;
+
+  /** size: the signal's size when known (the frames then arrive scaled to it); otherwise each frame's own size. */
+  constructor(private readonly size: SizeProfile | null) {}
+
+  private sizeFor(width: number, height: number): SizeProfile | null {
+    if (this.size) return this.size.width === width && this.size.height === height ? this.size : null;
+    const name = SIZE_NAMES.find((n) => parseSize(n).width === width && parseSize(n).height === height);
+    return name ? parseSize(name) : null;
+  }
+
+  compare(
+    f: { gray: Uint8Array; u?: Uint8Array; v?: Uint8Array; width: number; height: number },
+    payload: Payload,
+    text: string,
+  ): FrameQuality | null {
+    const size = this.sizeFor(f.width, f.height);
+    if (!size || payload.version === 0) {
+      this.unmatched++;
+      return null;
+    }
+    const kind = payload.video ? "video" : "live";
+    const key = `${size.name}|${payload.streamId}|${kind}`;
+    let r = this.renderers.get(key);
+    if (!r) {
+      r = new FrameRenderer(planLayout(size, payload.streamId, kind));
+      this.renderers.set(key, r);
+    }
+    if (this.buffer.length !== r.frameBytes) this.buffer = new Uint8Array(r.frameBytes);
+    r.render(payload.frameNumber, text, this.buffer);
+    return frameQuality({ y: f.gray, u: f.u, v: f.v, width: f.width, height: f.height }, this.buffer);
+  }
+}

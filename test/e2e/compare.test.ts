@@ -1,0 +1,111 @@
+import { afterAll, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Relay } from "../helpers/relay.ts";
+import { childPids, client, eventually, freePort, openDb, serve, tempDir } from "../helpers/vat.ts";
+
+const tmp = tempDir("vat-compare-");
+afterAll(() => tmp.cleanup());
+
+test(
+  "a stream delayed by a known 2.0 s against its control: relative latency 2.0 s ± 0.05 s, every frame matched",
+  async () => {
+    const DELAY = 2000;
+    const server = serve(["--size", "480p", "--fps", "25", "--id", "cmp"]);
+    const relay = new Relay({ origin: server.url, delayMs: DELAY });
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "relay.db");
+      const run = await client(["--url", relay.url, "--control", server.url, "--duration", "14s", "--db", db, "--json"]);
+      expect(run.exitCode).toBe(0);
+      const out = run.json!;
+      expect(out.streams.map((s: any) => s.role)).toEqual(["control", "stream 1"]);
+      const [control, delayed] = out.streams;
+      expect(control.versusControl).toBeNull();
+      for (const s of out.streams) expect(s.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+      const c = delayed.versusControl;
+      expect(Math.abs(c.relativeLatencyP50Ms - DELAY)).toBeLessThan(50);
+      expect(c.matchedShare).toBeGreaterThanOrEqual(0.99);
+      expect(c.framesMatched).toBeGreaterThan(200);
+      // Stored: both runs marked as one comparison, and the figures in its table equal what the frames give.
+      const d = openDb(db);
+      expect(d.query("SELECT role, comparison_id = ? AS same, stream_id FROM runs ORDER BY id").all(out.comparisonId)).toEqual([
+        { role: "control", same: 1, stream_id: "cmp" },
+        { role: "stream 1", same: 1, stream_id: "cmp" },
+      ]);
+      const row = d.query("SELECT * FROM comparisons").get() as Record<string, number>;
+      const rel = (d.query(
+        `SELECT s.arrived_at_ms - c.arrived_at_ms AS r FROM frames s JOIN frames c ON c.frame_number = s.frame_number
+         WHERE s.run_id = ? AND c.run_id = ? AND s.kind = 'new' AND c.kind = 'new' ORDER BY r`,
+      ).all(delayed.result.runId, control.result.runId) as { r: number }[]).map((x) => x.r);
+      d.close();
+      expect(row.frames_matched).toBe(rel.length);
+      expect(row.relative_latency_p50_ms).toBe(rel[Math.ceil(rel.length / 2) - 1]!);
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  60_000,
+);
+
+test(
+  "vat serve --push to an RTMP ingest (ffmpeg listening, writing HLS): one encode, the provider compared with the control",
+  async () => {
+    const rtmpPort = freePort();
+    const ingestDir = join(tmp.path, "ingest");
+    mkdirSync(ingestDir, { recursive: true });
+    // The "provider": an RTMP server that transcodes what it receives (x264 veryfast, whose lookahead and B-frames
+    // hold frames back, as a provider's transcoder does) with keyframes where the origin has them, to HLS over HTTP.
+    const ingest = spawn("ffmpeg", [
+      "-v", "error", "-listen", "1", "-i", `rtmp://127.0.0.1:${rtmpPort}/live/secret-key`,
+      "-c:v", "libx264", "-preset", "veryfast", "-force_key_frames", "expr:gte(t,n_forced*1)", "-sc_threshold", "0",
+      "-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments+temp_file+independent_segments",
+      join(ingestDir, "stream.m3u8"),
+    ], { stdio: ["ignore", "ignore", "pipe"] });
+    let ingestErr = "";
+    ingest.stderr!.on("data", (b: Buffer) => (ingestErr += b.toString()));
+    const cdn = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (req) => {
+        const f = Bun.file(join(ingestDir, new URL(req.url).pathname.slice(1)));
+        return (await f.exists()) ? new Response(await f.arrayBuffer()) : new Response("not found", { status: 404 });
+      },
+    });
+    await Bun.sleep(500); // the ingest listens
+    const server = serve(["--size", "480p", "--fps", "25", "--id", "push", "--push", `rtmp://127.0.0.1:${rtmpPort}/live/secret-key`]);
+    try {
+      await server.waitLive();
+      const params = (await (await fetch(`${server.url}/params`)).json()) as Record<string, any>;
+      expect(params.vat.push).toEqual([`rtmp://127.0.0.1:${rtmpPort}`]); // no stream key published
+      // One encode for both outputs: a single ffmpeg under serve.
+      const ffmpegs = childPids(server.proc.pid).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "ffmpeg");
+      expect(ffmpegs).toHaveLength(1);
+      const provider = `http://127.0.0.1:${cdn.port}/stream.m3u8`;
+      await eventually(async () => (await fetch(provider)).status, (s) => s === 200, 10_000);
+      const db = join(tmp.path, "push.db");
+      const run = await client(["--url", provider, "--control", server.url, "--duration", "14s", "--db", db, "--json"]);
+      expect(run.exitCode).toBe(0);
+      const [control, pushed] = run.json!.streams;
+      for (const s of [control, pushed]) expect(s.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+      const c = pushed.versusControl;
+      expect(c.matchedShare).toBeGreaterThanOrEqual(0.99);
+      expect(c.framesMatched).toBeGreaterThan(250);
+      // The provider transcodes after the origin: it is behind, by a steady amount.
+      expect(c.relativeLatencyMinMs).toBeGreaterThan(0);
+      expect(c.relativeLatencyP50Ms).toBeGreaterThan(100);
+      expect(c.relativeLatencyP95Ms - c.relativeLatencyP50Ms).toBeLessThan(150);
+      expect(pushed.result.streamId).toBe("push"); // read from the frames: the provider has no /params
+      expect(server.stderr()).not.toMatch(/encoder stopped/);
+    } finally {
+      await server.stop();
+      ingest.kill("SIGKILL");
+      cdn.stop(true);
+    }
+    // The ingest only complains when the publisher goes away at the end (an I/O error on its input).
+    expect(ingestErr.trim().split("\n").filter((l) => l && !/Input\/output error/.test(l))).toEqual([]);
+  },
+  60_000,
+);
