@@ -2,6 +2,9 @@
 export interface VatEnv {
   /** ffmpeg to run instead of the one on PATH. */
   ffmpeg?: string;
+  /** An ffmpeg with libvmaf, for VMAF only (when the main one has none), and the model file a libvmaf 1.x needs. */
+  vmafFfmpeg?: string;
+  vmafModel?: string;
   /** The variables the Fargate launcher sets for `vat serve`. */
   serve: {
     fps?: string;
@@ -18,6 +21,8 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
   const get = (k: string) => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
   return {
     ffmpeg: get("VAT_FFMPEG"),
+    vmafFfmpeg: get("VAT_VMAF_FFMPEG"),
+    vmafModel: get("VAT_VMAF_MODEL"),
     serve: {
       fps: get("FPS"),
       imageSize: get("IMAGE_SIZE"),

@@ -458,6 +458,7 @@ export class StreamMeter {
       ssimYMean: ssim.mean,
       ssimYMin: ssim.min,
       ssimYP5: percentile(this.quality.ssimY.view(), 5),
+      vmaf: null,
       player: {
         startupMs: requestedAtMs !== null && this.firstDecodedAtMs !== null ? this.firstDecodedAtMs - requestedAtMs : null,
         stallFreeLatencyMs: lat.max,
@@ -493,6 +494,8 @@ export interface RunSummary {
   ssimYMean: number | null;
   ssimYMin: number | null;
   ssimYP5: number | null;
+  /** VMAF of sampled frames (--vmaf): filled in by the session once the last sample is scored. */
+  vmaf: { samples: number; skipped: number; mean: number | null; min: number | null; p5: number | null } | null;
   /**
    * Player-side figures: startup = first request to first decoded frame; stall-free latency = the smallest steady
    * latency at which a player would never have stalled (the largest frame latency); rebuffers, their time and ratio

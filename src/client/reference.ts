@@ -11,6 +11,11 @@ import { frameQuality, type FrameQuality } from "./quality.ts";
 export class ReferenceFrames {
   private renderers = new Map<string, FrameRenderer>();
   private buffer = new Uint8Array(0);
+  /** The reference of the last frame compared (luma; reused for the next one). */
+  get lastReference(): Uint8Array {
+    return this.buffer;
+  }
+
   /** Frames whose size matches no test-signal size, so no reference could be made (counted, not measured). */
   unmatched = 0;
 

@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS windows (
   psnr_all_mean REAL,
   ssim_all_mean REAL,
   bitrate_kbps REAL,
+  vmaf_mean REAL,
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -92,6 +93,14 @@ CREATE TABLE IF NOT EXISTS events (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, at_ms);
+CREATE TABLE IF NOT EXISTS vmaf_samples (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  frame_index INTEGER NOT NULL,
+  frame_number INTEGER NOT NULL,
+  arrived_at_ms REAL NOT NULL,
+  vmaf REAL NOT NULL,
+  PRIMARY KEY (run_id, frame_index)
+);
 CREATE TABLE IF NOT EXISTS comparisons (
   comparison_id TEXT NOT NULL,
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -134,7 +143,7 @@ const ADDED_COLUMNS: Record<string, string[]> = {
   frames: ["psnr_y", "psnr_all", "ssim_y", "ssim_all"].map((c) => `${c} REAL`),
   windows: [
     "psnr_y_mean", "psnr_y_min", "psnr_y_p5", "ssim_y_mean", "ssim_y_min", "ssim_y_p5", "psnr_all_mean", "ssim_all_mean",
-    "bitrate_kbps",
+    "bitrate_kbps", "vmaf_mean",
   ].map((c) => `${c} REAL`),
 };
 
@@ -245,6 +254,23 @@ export class RunStore {
     return this.db
       .query("SELECT frame_number AS n, arrived_at_ms AS arrivedAtMs FROM frames WHERE run_id = $run AND kind = 'new' ORDER BY idx")
       .all({ run }) as { n: number; arrivedAtMs: number }[];
+  }
+
+  writeVmaf(run: number, s: { frameIndex: number; frameNumber: number; arrivedAtMs: number; vmaf: number }): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO vmaf_samples VALUES ($run, $frameIndex, $frameNumber, $arrivedAtMs, $vmaf)")
+      .run({ run, ...s });
+  }
+
+  /** Each window's mean VMAF, from the samples of frames that arrived in it (scores come in after windows close). */
+  fillWindowVmaf(run: number): void {
+    this.db
+      .prepare(
+        `UPDATE windows SET vmaf_mean = (SELECT avg(v.vmaf) FROM vmaf_samples v WHERE v.run_id = windows.run_id
+           AND v.arrived_at_ms >= windows.start_ms AND v.arrived_at_ms < windows.end_ms)
+         WHERE run_id = $run`,
+      )
+      .run({ run });
   }
 
   writeComparison(comparisonId: string, run: number, controlRun: number, c: Comparison): void {

@@ -32,6 +32,13 @@ export function formatSummary(r: SessionResult): string {
             `SSIM-Y mean ${s.ssimYMean!.toFixed(4)} · p5 ${s.ssimYP5!.toFixed(4)} · min ${s.ssimYMin!.toFixed(4)}`,
         ]] as [string, string][])
       : []),
+    ...(s.vmaf
+      ? ([[
+          "vmaf",
+          `mean ${f1(s.vmaf.mean)} · p5 ${f1(s.vmaf.p5)} · min ${f1(s.vmaf.min)} (${s.vmaf.samples} frames scored` +
+            `${s.vmaf.skipped ? `, ${s.vmaf.skipped} skipped: libvmaf could not keep up` : ""})`,
+        ]] as [string, string][])
+      : []),
     [
       "player",
       `startup ${f0(s.player.startupMs, " ms")} · stall-free latency ${f0(s.player.stallFreeLatencyMs, " ms")}` +

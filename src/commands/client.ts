@@ -8,6 +8,7 @@ import { parseSize } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import { runSession, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { compareStreams, type Comparison } from "../client/comparison.ts";
+import { detectVmaf } from "../client/vmaf.ts";
 import { RunStore } from "../client/store.ts";
 import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
@@ -27,6 +28,10 @@ export interface ClientArgs {
   quality?: boolean;
   referenceSize?: string;
   targetLatency?: string;
+  vmaf?: boolean;
+  vmafEvery?: number;
+  vmafThreads?: number;
+  vmafModel?: string;
 }
 
 export function clientOptions<T>(y: Argv<T>) {
@@ -72,13 +77,21 @@ export function measureOptions<T>(y: Argv<T>) {
       type: "string",
       describe: "simulate a player holding this latency (e.g. 3s): its rebuffers, their time and ratio",
     })
+    .option("vmaf", {
+      type: "boolean",
+      default: false,
+      describe: "VMAF of sampled frames (needs an ffmpeg with libvmaf: the one in use, or VAT_VMAF_FFMPEG)",
+    })
+    .option("vmaf-every", { type: "number", describe: "VMAF: score every Nth frame, at least 3 [default 30]" })
+    .option("vmaf-threads", { type: "number", describe: "VMAF: libvmaf threads [default 2]" })
+    .option("vmaf-model", { type: "string", describe: "VMAF: vmaf_v0.6.1.pkl, for a libvmaf 1.x [env VAT_VMAF_MODEL]" })
     .option("reference-size", {
       type: "string",
       describe: "quality: the size the signal was made at, when the stream has none to tell (a provider rescaled it)",
     });
 }
 
-/** Validated settings; every bad value is refused here, before anything starts. Pure but for ffmpeg's location. */
+/** Validated settings; every bad value is refused here, before anything starts. Pure but for finding ffmpeg (and libvmaf). */
 export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientConfig {
   if (Array.isArray(args.url)) throw new CliError("give one --url here (several are compared by vat client)");
   const url = (args.url ?? "").trim();
@@ -111,6 +124,22 @@ export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientCon
     quality: args.quality ?? false,
     referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,
     targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
+    vmaf: args.vmaf ? resolveVmaf(args, ffmpeg) : null,
+  };
+}
+
+function resolveVmaf(args: ClientArgs, ffmpeg: string) {
+  const every = args.vmafEvery ?? 30;
+  if (!Number.isInteger(every) || every < 3) throw new CliError(`--vmaf-every '${args.vmafEvery}' is not valid: use a whole number of 3 or more`);
+  const threads = args.vmafThreads ?? 2;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new CliError(`--vmaf-threads '${args.vmafThreads}' is not valid: use a whole number from 1 to 64`);
+  }
+  const env = readEnv();
+  const model = args.vmafModel ?? env.vmafModel;
+  return {
+    tool: detectVmaf(ffmpeg, { ...(env.vmafFfmpeg ? { vmafFfmpeg: env.vmafFfmpeg } : {}), ...(model ? { model } : {}), threads }),
+    every,
   };
 }
 

@@ -91,3 +91,10 @@ describe("PSNR and SSIM equal ffmpeg's filters on the same frame pairs", () => {
     expect(q.psnrAll).toBe(q.psnrY);
   });
 });
+
+test("which libvmaf an ffmpeg has, from its filter help", async () => {
+  const { libvmafKind } = await import("../../src/client/vmaf.ts");
+  expect(libvmafKind("Unknown filter 'libvmaf'.")).toBe("none");
+  expect(libvmafKind("Filter libvmaf\n  Calculate the VMAF...\n  model_path <string> ...")).toBe("v1");
+  expect(libvmafKind("Filter libvmaf\n  model <string> Set the model to be used ...\n  feature <string>")).toBe("v2");
+});
