@@ -31,6 +31,8 @@ export interface RunFacts {
   /** How long the stream stayed healthy: until its first outage, or the whole run when it never failed. */
   healthyMs: number;
   failed: boolean;
+  /** Full-reference quality when it was measured (--quality, --vmaf): PSNR-Y and SSIM-Y over frames, VMAF samples. */
+  quality: { frames: number; psnrYSum: number; ssimYSum: number; vmafSamples: number[] } | null;
 }
 
 /** Fargate list prices, Linux/x86, on demand, USD: per vCPU-hour and per GB-hour. Override with flags or a file. */
@@ -100,10 +102,13 @@ export interface GroupFigures extends GroupKey {
   costPerRunUsd: number | null;
   costTotalUsd: number | null;
   costPerHealthyHourUsd: number | null;
+  psnrYMean: number | null;
+  ssimYMean: number | null;
+  vmafMean: number | null;
 }
 
 export const SORTABLE = [
-  "latency-p50", "latency-p95", "fps", "drops", "unreadable", "rebuffer", "hours-lasted", "cost", "config",
+  "latency-p50", "latency-p95", "fps", "drops", "unreadable", "rebuffer", "hours-lasted", "cost", "psnr", "vmaf", "config",
 ] as const;
 export type SortKey = (typeof SORTABLE)[number];
 
@@ -116,6 +121,8 @@ const SORT_FIELD: Record<Exclude<SortKey, "config">, keyof GroupFigures> = {
   rebuffer: "rebufferRatio",
   "hours-lasted": "hoursLasted",
   cost: "costPerHealthyHourUsd",
+  psnr: "psnrYMean",
+  vmaf: "vmafMean",
 };
 
 export function groupLabel(k: GroupKey): string {
@@ -180,6 +187,8 @@ export function aggregate(runs: readonly RunFacts[], prices: Prices, sort: SortK
     const unreadable = sumKnown(list.map((r) => r.unreadable));
     const stallMs = sumKnown(list.map((r) => r.stallMs));
     const costs = list.map((r) => taskCost(r.cpu, r.memoryMiB, r.measuredMs, prices));
+    const qFrames = sum(list.map((r) => r.quality?.frames ?? 0));
+    const vmafs = list.flatMap((r) => r.quality?.vmafSamples ?? []);
     const costTotal = costs.every((c) => c !== null) ? sum(costs as number[]) : null;
     out.push({
       ...key,
@@ -201,13 +210,16 @@ export function aggregate(runs: readonly RunFacts[], prices: Prices, sort: SortK
       costPerRunUsd: costTotal === null ? null : costTotal / list.length,
       costTotalUsd: costTotal,
       costPerHealthyHourUsd: costTotal === null || healthyMs <= 0 ? null : costTotal / (healthyMs / 3_600_000),
+      psnrYMean: qFrames > 0 ? sum(list.map((r) => r.quality?.psnrYSum ?? 0)) / qFrames : null,
+      ssimYMean: qFrames > 0 ? sum(list.map((r) => r.quality?.ssimYSum ?? 0)) / qFrames : null,
+      vmafMean: vmafs.length > 0 ? sum(vmafs) / vmafs.length : null,
     });
   }
   out.sort((a, b) => compareConfig(a, b));
   if (sort !== "config") {
     const f = SORT_FIELD[sort];
-    // Ascending, except fps and hours lasted where more is better; unknowns last.
-    const dir = sort === "fps" || sort === "hours-lasted" ? -1 : 1;
+    // Ascending, except where more is better; unknowns last.
+    const dir = ["fps", "hours-lasted", "psnr", "vmaf"].includes(sort) ? -1 : 1;
     out.sort((a, b) => {
       const x = a[f] as number | null;
       const y = b[f] as number | null;

@@ -36,11 +36,9 @@ export function readRuns(file: string): RunFacts[] {
     throw new CliError(`cannot open '${file}': ${(err as Error).message}`);
   }
   try {
-    const tables = new Set(
-      (db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as { name: string }[]).map((t) => t.name),
-    );
-    if (tables.has("runs") && tables.has("windows")) return readVat(db, file);
-    if (tables.has("stream_params") && tables.has("stream_data")) return readPrototype(db, file, tables.has("stream_data_final"));
+    const names = tables(db);
+    if (names.has("runs") && names.has("windows")) return readVat(db, file);
+    if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
     throw new CliError(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -48,6 +46,19 @@ export function readRuns(file: string): RunFacts[] {
   } finally {
     db.close();
   }
+}
+
+function tables(db: Database): Set<string> {
+  return new Set((db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as { name: string }[]).map((t) => t.name));
+}
+
+function columns(db: Database, table: string): Set<string> {
+  return new Set((db.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+}
+
+function qualityOf(q: { n: number; p: number; s: number } | undefined, vmaf: { vmaf: number }[]): RunFacts["quality"] {
+  if ((!q || q.n === 0) && vmaf.length === 0) return null;
+  return { frames: q?.n ?? 0, psnrYSum: q?.p ?? 0, ssimYSum: q?.s ?? 0, vmafSamples: vmaf.map((v) => v.vmaf) };
 }
 
 function memoryMiB(v: unknown): number | null {
@@ -82,6 +93,11 @@ function readVat(db: Database, file: string): RunFacts[] {
   const series = db.query("SELECT start_ms, latency_p50_ms FROM windows WHERE run_id = ? AND latency_p50_ms IS NOT NULL ORDER BY idx");
   const lat = db.query("SELECT latency_ms FROM frames WHERE run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL");
   const outage = db.query("SELECT min(at_ms) AS at FROM events WHERE run_id = ? AND kind = 'outage'");
+  const hasQuality = columns(db, "frames").has("psnr_y");
+  const quality = hasQuality
+    ? db.query("SELECT count(psnr_y) AS n, sum(psnr_y) AS p, sum(ssim_y) AS s FROM frames WHERE run_id = ? AND psnr_y IS NOT NULL")
+    : null;
+  const vmaf = tables(db).has("vmaf_samples") ? db.query("SELECT vmaf FROM vmaf_samples WHERE run_id = ?") : null;
   const out: RunFacts[] = [];
   for (const r of runs) {
     const w = windows.get(r.id) as Record<string, number | null>;
@@ -128,6 +144,7 @@ function readVat(db: Database, file: string): RunFacts[] {
       })),
       healthyMs: firstOutage !== null ? Math.max(0, firstOutage - started) : measuredMs,
       failed: firstOutage !== null,
+      quality: qualityOf(quality?.get(r.id) as { n: number; p: number; s: number } | undefined, (vmaf?.all(r.id) ?? []) as { vmaf: number }[]),
     });
   }
   return out;
@@ -184,6 +201,7 @@ function readPrototype(db: Database, file: string, hasFinal: boolean): RunFacts[
       latencyOverTime: perMinuteMedian(rows, first),
       healthyMs: spanMs,
       failed: false,
+      quality: null,
     });
   }
   return out;

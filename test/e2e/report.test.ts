@@ -47,7 +47,10 @@ beforeAll(async () => {
     ["r240b", "240p", "15", "512", "1GB", "0-15-512-1-r240b"],
     ["r480", "480p", "25", "1024", "2GB", "1-25-1024-2-r480"],
   ].map(([id, size, fps, cpu, mem, dir]) =>
-    vat(["launch", "--local", "--id", id!, "--size", size!, "--fps", fps!, "--cpu", cpu!, "--memory", mem!, "--duration", "6s", "--db", join(exp, dir!, "stream_data.db")]),
+    vat([
+      "launch", "--local", "--id", id!, "--size", size!, "--fps", fps!, "--cpu", cpu!, "--memory", mem!, "--duration", "6s",
+      "--db", join(exp, dir!, "stream_data.db"), ...(id === "r480" ? ["--quality"] : []),
+    ]),
   );
   // A fourth configuration measured through a relay that withholds two segments: known drops.
   const server = serve(["--size", "240p", "--fps", "25", "--id", "drops"]);
@@ -80,8 +83,10 @@ function truthOf(dbFiles: string[]) {
   let unreadable = 0;
   let measuredMs = 0;
   let framesNew = 0;
+  const psnr: number[] = [];
   for (const f of dbFiles) {
     const d = openDb(f);
+    psnr.push(...(d.query("SELECT psnr_y AS p FROM frames WHERE psnr_y IS NOT NULL").all() as { p: number }[]).map((x) => x.p));
     latencies.push(...(d.query("SELECT latency_ms AS l FROM frames WHERE kind = 'new'").all() as { l: number }[]).map((x) => x.l));
     framesNew += (d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new'").get() as { n: number }).n;
     dropped += (d.query("SELECT coalesce(sum(gap_before), 0) AS n FROM frames").get() as { n: number }).n;
@@ -89,7 +94,8 @@ function truthOf(dbFiles: string[]) {
     measuredMs += (d.query("SELECT ended_at_ms - started_at_ms AS ms FROM runs").get() as { ms: number }).ms;
     d.close();
   }
-  return { p50: rank(latencies, 50), p95: rank(latencies, 95), dropped, unreadable, measuredMs, framesNew };
+  const psnrMean = psnr.length ? psnr.reduce((a, b) => a + b, 0) / psnr.length : null;
+  return { p50: rank(latencies, 50), p95: rank(latencies, 95), dropped, unreadable, measuredMs, framesNew, psnrMean };
 }
 
 const byConfig = (name: string) => report.json.configurations.find((c: any) => c.configuration === name);
@@ -122,6 +128,10 @@ describe("vat report over real runs and an old study", () => {
     expect(c.measured_s).toBeCloseTo(t.measuredMs / 1000, 6);
     expect(c.dropped_per_min).toBeCloseTo(t.dropped / (t.measuredMs / 60_000), 9);
     expect(c.hours_lasted).toBeCloseTo(t.measuredMs / dirs.length / 3_600_000, 9);
+    // Quality where it was measured (the 480p run, with --quality), none elsewhere.
+    if (t.psnrMean === null) expect(c.psnr_y_mean_db).toBeNull();
+    else expect(c.psnr_y_mean_db).toBeCloseTo(t.psnrMean, 9);
+    expect(c.psnr_y_mean_db === null).toBe(name !== "480p 25fps 1024cpu/2GB live");
     if (cpu === null) {
       expect(c.cost_total_usd).toBeNull();
     } else {

@@ -8,8 +8,8 @@ function run(over: Partial<RunFacts>): RunFacts {
     source: "a.db", run: 1, format: "vat", streamId: "s", size: "720p", fps: 30, cpu: 1024, memoryMiB: 2048, videoType: "live",
     provider: "origin", startedAtMs: 0, measuredMs: 3_600_000, framesNew: 108_000, dropped: 0, unreadable: 0, stalls: 0,
     stallMs: 0, fpsAchieved: 30, latencies: [500, 600, 700], latencyOverTime: [{ atS: 0, p50Ms: 600 }], healthyMs: 3_600_000,
-    failed: false, ...over,
-  };
+    failed: false, quality: null, ...over,
+  } as RunFacts;
 }
 
 const prices = pricesFor("us-east-1");
@@ -45,6 +45,21 @@ describe("report figures", () => {
     const cost = 1.5 * (0.04048 + 2 * 0.004445);
     expect(g[0]!.costTotalUsd).toBeCloseTo(cost, 12);
     expect(g[0]!.costPerHealthyHourUsd).toBeCloseTo(cost / 1.25, 12);
+  });
+
+  test("quality: PSNR and SSIM weighted by frames measured, VMAF over its samples, none where none was measured", () => {
+    const [g] = aggregate(
+      [
+        run({ quality: { frames: 100, psnrYSum: 4000, ssimYSum: 98, vmafSamples: [90, 80] } }),
+        run({ run: 2, quality: { frames: 300, psnrYSum: 9000, ssimYSum: 270, vmafSamples: [70] } }),
+        run({ run: 3, quality: null }),
+      ],
+      prices,
+    );
+    expect(g!.psnrYMean).toBeCloseTo(13_000 / 400, 12);
+    expect(g!.ssimYMean).toBeCloseTo(368 / 400, 12);
+    expect(g!.vmafMean).toBeCloseTo(80, 12);
+    expect(aggregate([run({})], prices)[0]).toMatchObject({ psnrYMean: null, ssimYMean: null, vmafMean: null });
   });
 
   test("figures a database does not record stay unknown, not zero", () => {
