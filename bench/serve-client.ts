@@ -5,7 +5,9 @@
  * `vat generate video`, looped without re-encoding), which answers whether live generation drags the server down.
  * Uses the compiled binary (bun run build). Not a test: run it on a quiet machine with `bun run bench`.
  *
- *   bun bench/serve-client.ts [--seconds 30] [--sizes 1080p,720p,480p,240p] [--fps 30] [--types live,prerecorded]
+ * With --quality the client also measures PSNR and SSIM of every frame (its cost is the client column's rise).
+ *
+ *   bun bench/serve-client.ts [--seconds 30] [--sizes 1080p,720p,480p,240p] [--fps 30] [--types live,prerecorded] [--quality]
  */
 import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "1080p,720p,480p,240p" },
     fps: { type: "string", default: "30" },
     types: { type: "string", default: "live,prerecorded" },
+    quality: { type: "boolean", default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -90,7 +93,7 @@ async function benchSize(size: string, type: string, port: number, dir: string) 
   try {
     await waitLive(url);
     const db = join(dir, `${size}-${type}.db`);
-    const c = Bun.spawn([VAT, "client", "--url", url, "--duration", `${seconds + 5}s`, "--db", db, "--json"], {
+    const c = Bun.spawn([VAT, "client", "--url", url, "--duration", `${seconds + 5}s`, "--db", db, "--json", ...(values.quality ? ["--quality"] : [])], {
       stdout: "pipe",
       stderr: "ignore",
     });
@@ -114,7 +117,7 @@ async function benchSize(size: string, type: string, port: number, dir: string) 
     const pipe = frames.map((f) => f.pipe_ms);
     return {
       size,
-      type,
+      type: values.quality ? `${type} + quality` : type,
       serveCpu,
       clientCpu,
       readP50: pct(read, 50),
@@ -154,8 +157,8 @@ for (const r of rows) {
   );
 }
 
-const live = new Map(rows.filter((r) => r.type === "live").map((r) => [r.size, r.serveCpu]));
-for (const r of rows.filter((x) => x.type === "prerecorded" && live.has(x.size))) {
+const live = new Map(rows.filter((r) => r.type.startsWith("live")).map((r) => [r.size, r.serveCpu]));
+for (const r of rows.filter((x) => x.type.startsWith("prerecorded") && live.has(x.size))) {
   const l = live.get(r.size)!;
   console.log(`${r.size}${fps}: serving prerecorded costs ${f(r.serveCpu, 3)} CPU-s per video-s against ${f(l, 3)} live (${f((100 * r.serveCpu) / l, 0)} %)`);
 }
