@@ -72,6 +72,11 @@ describe.each([
     expect(w.f).toBe(frames.n);
     expect(w.d).toBe(0);
     expect(w.n).toBe(3); // 22 s in 10 s windows
+    // Stream facts: what the decoder saw, once, and a bitrate for every full window.
+    const dims = size === "480p" ? "854x480" : "1920x1080";
+    expect(db.query("SELECT detail FROM events WHERE kind = 'stream-info'").all()).toEqual([{ detail: `h264 ${dims}` }]);
+    const rates = (db.query("SELECT bitrate_kbps AS k FROM windows ORDER BY idx LIMIT 2").all() as { k: number }[]).map((r) => r.k);
+    for (const k of rates) expect(k).toBeGreaterThan(100);
     db.close();
   });
 });
