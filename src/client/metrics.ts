@@ -64,7 +64,26 @@ export interface Stall {
   frameNumber: number;
 }
 
-export interface WindowSummary {
+/** Latency spread of a window or run, ms. */
+export interface LatencyFigures {
+  latencyMinMs: number | null;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyMaxMs: number | null;
+  latencyMeanMs: number | null;
+}
+
+/** Luma PSNR (dB) and SSIM of a window's or run's frames against their references: mean, min and p5. */
+export interface QualityFigures {
+  psnrYMean: number | null;
+  psnrYMin: number | null;
+  psnrYP5: number | null;
+  ssimYMean: number | null;
+  ssimYMin: number | null;
+  ssimYP5: number | null;
+}
+
+export interface WindowSummary extends LatencyFigures, QualityFigures {
   index: number;
   startMs: number;
   endMs: number;
@@ -78,18 +97,7 @@ export interface WindowSummary {
   unreadable: number;
   stalls: number;
   stallMs: number;
-  latencyMinMs: number | null;
-  latencyP50Ms: number | null;
-  latencyP95Ms: number | null;
-  latencyMaxMs: number | null;
-  latencyMeanMs: number | null;
   jitterMs: number | null;
-  psnrYMean: number | null;
-  psnrYMin: number | null;
-  psnrYP5: number | null;
-  ssimYMean: number | null;
-  ssimYMin: number | null;
-  ssimYP5: number | null;
   psnrAllMean: number | null;
   ssimAllMean: number | null;
   /** Media bytes that arrived in the window × 8 ÷ its length (HLS: the segments' sizes). */
@@ -471,7 +479,7 @@ export class StreamMeter {
   }
 }
 
-export interface RunSummary {
+export interface RunSummary extends LatencyFigures, QualityFigures {
   framesDecoded: number;
   framesNew: number;
   fpsAchieved: number | null;
@@ -483,17 +491,6 @@ export interface RunSummary {
   stalls: number;
   stallMs: number;
   restarts: number;
-  latencyMinMs: number | null;
-  latencyP50Ms: number | null;
-  latencyP95Ms: number | null;
-  latencyMaxMs: number | null;
-  latencyMeanMs: number | null;
-  psnrYMean: number | null;
-  psnrYMin: number | null;
-  psnrYP5: number | null;
-  ssimYMean: number | null;
-  ssimYMin: number | null;
-  ssimYP5: number | null;
   /** VMAF of sampled frames (--vmaf): filled in by the session once the last sample is scored. */
   vmaf: { samples: number; skipped: number; mean: number | null; min: number | null; p5: number | null } | null;
   /**

@@ -1,19 +1,23 @@
 import { CliError } from "../errors.ts";
 import { percentile } from "../client/stats.ts";
 
-/** One measurement run as read from a database (vat's own, or the Python prototype's three tables). */
-export interface RunFacts {
-  source: string;
-  run: number;
-  format: "vat" | "prototype";
-  streamId: string | null;
+/** What runs are grouped by: a configuration. */
+export interface GroupKey {
   size: string | null;
   fps: number | null;
   cpu: number | null;
   memoryMiB: number | null;
   videoType: string;
-  /** Where the stream came from: a URL's host (a provider), "local" for loopback, or "-" when unknown. */
+  /** Where the stream came from: "origin" (a vat server measured directly), a provider's host, or "-" when unknown. */
   provider: string;
+}
+
+/** One measurement run as read from a database (vat's own, or the Python prototype's three tables). */
+export interface RunFacts extends GroupKey {
+  source: string;
+  run: number;
+  format: "vat" | "prototype";
+  streamId: string | null;
   startedAtMs: number;
   measuredMs: number;
   framesNew: number;
@@ -73,14 +77,6 @@ export function taskCost(cpu: number | null, memoryMiB: number | null, ms: numbe
   return (ms / 3_600_000) * ((cpu / 1024) * p.vcpuHour + (memoryMiB / 1024) * p.gbHour);
 }
 
-export interface GroupKey {
-  size: string | null;
-  fps: number | null;
-  cpu: number | null;
-  memoryMiB: number | null;
-  videoType: string;
-  provider: string;
-}
 
 export interface GroupFigures extends GroupKey {
   label: string;
