@@ -1,8 +1,8 @@
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Argv } from "yargs";
 import { CliError } from "../errors.ts";
 import { isTerminal, logLine } from "../log.ts";
-import { aggregate, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
+import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
 import { reportCharts } from "../report/charts.ts";
 import { findDatabases, readRuns } from "../report/collect.ts";
 import { reportHtml, type RenderedChart } from "../report/html.ts";
@@ -18,6 +18,7 @@ export interface ReportArgs {
   region?: string;
   vcpuHourUsd?: number;
   gbHourUsd?: number;
+  prices?: string;
   sort?: string;
 }
 
@@ -30,6 +31,7 @@ export function reportOptions<T>(y: Argv<T>) {
     .option("region", { type: "string", default: "us-east-1", describe: "AWS region whose Fargate prices cost is computed with" })
     .option("vcpu-hour-usd", { type: "number", describe: "Fargate price per vCPU-hour, instead of the built-in table's" })
     .option("gb-hour-usd", { type: "number", describe: "Fargate price per GB-hour, instead of the built-in table's" })
+    .option("prices", { type: "string", describe: 'a JSON file of prices by region: { "eu-west-1": { "vcpuHour": 0.04048, "gbHour": 0.004445 } }' })
     .option("sort", { type: "string", default: "config", describe: `order of the configurations: ${SORTABLE.join(", ")}` })
     .example("vat report logs/2026-11-25-full -o sweep.html --csv sweep.csv", "a Slurm experiment's folders")
     .example("vat report old_study.db new.db --sort latency-p50 --json", "old and new studies, by median latency");
@@ -52,7 +54,12 @@ export async function runReport(args: ReportArgs): Promise<number> {
   if (paths.length === 0) throw new CliError("name the databases or folders to report on: vat report PATH... -o report.html");
   const sort = (args.sort ?? "config") as SortKey;
   if (!SORTABLE.includes(sort)) throw new CliError(`cannot sort by '${args.sort}': use one of ${SORTABLE.join(", ")}`);
-  const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd });
+  let table = FARGATE_PRICES;
+  if (args.prices) {
+    if (!existsSync(args.prices)) throw new CliError(`prices file '${args.prices}' does not exist`);
+    table = { ...FARGATE_PRICES, ...parsePricesFile(readFileSync(args.prices, "utf8"), args.prices) };
+  }
+  const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd }, table);
   const output = args.output ?? "report.html";
   const sources = findDatabases(paths);
   const tty = isTerminal();

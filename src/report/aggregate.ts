@@ -57,12 +57,39 @@ export interface Prices {
   gbHour: number;
 }
 
-export function pricesFor(region: string, override: { vcpuHour?: number; gbHour?: number } = {}): Prices {
-  const base = FARGATE_PRICES[region];
+/**
+ * A prices file's text: `{ "<region>": { "vcpuHour": 0.04048, "gbHour": 0.004445 }, … }`, merged over the built-in
+ * table. Pure.
+ */
+export function parsePricesFile(text: string, where: string): Record<string, { vcpuHour: number; gbHour: number }> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new CliError(`'${where}' is not JSON: write { "<region>": { "vcpuHour": 0.04048, "gbHour": 0.004445 } }`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new CliError(`'${where}' must be an object of regions`);
+  const out: Record<string, { vcpuHour: number; gbHour: number }> = {};
+  for (const [region, p] of Object.entries(v as Record<string, unknown>)) {
+    const q = p as { vcpuHour?: unknown; gbHour?: unknown } | null;
+    if (!q || typeof q.vcpuHour !== "number" || typeof q.gbHour !== "number" || q.vcpuHour < 0 || q.gbHour < 0) {
+      throw new CliError(`'${where}': region '${region}' needs "vcpuHour" and "gbHour", US dollars of 0 or more`);
+    }
+    out[region] = { vcpuHour: q.vcpuHour, gbHour: q.gbHour };
+  }
+  return out;
+}
+
+export function pricesFor(
+  region: string,
+  override: { vcpuHour?: number; gbHour?: number } = {},
+  table: Record<string, { vcpuHour: number; gbHour: number }> = FARGATE_PRICES,
+): Prices {
+  const base = table[region];
   if (!base && (override.vcpuHour === undefined || override.gbHour === undefined)) {
     throw new CliError(
-      `no built-in Fargate prices for region '${region}': use one of ${Object.keys(FARGATE_PRICES).join(", ")}, ` +
-        "or give --vcpu-hour-usd and --gb-hour-usd",
+      `no Fargate prices for region '${region}': use one of ${Object.keys(table).join(", ")}, ` +
+        "or give --vcpu-hour-usd and --gb-hour-usd (or a --prices file)",
     );
   }
   for (const [k, v] of Object.entries(override)) {

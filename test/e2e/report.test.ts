@@ -252,7 +252,7 @@ describe("bad input: one line, and nothing written", () => {
     [["JUNK"], /cannot (open|read) '.*junk\.db'/, 2],
     [["FOREIGN"], /'.*foreign\.db' holds no vat runs and no prototype tables/, 2],
     [["OLD", "--sort", "speed"], /cannot sort by 'speed': use one of latency-p50/, 2],
-    [["OLD", "--region", "mars-1"], /no built-in Fargate prices for region 'mars-1': use one of us-east-1/, 2],
+    [["OLD", "--region", "mars-1"], /no Fargate prices for region 'mars-1': use one of us-east-1/, 2],
     [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html'/, 1],
   ])("%p", async (args, message, code) => {
     mkdirSync(join(dir.path, "empty"), { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { aggregate, groupLabel, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
+import { aggregate, FARGATE_PRICES, groupLabel, parsePricesFile, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
 import { reportCharts } from "../../src/report/charts.ts";
 import { groupsCsv } from "../../src/report/tables.ts";
 
@@ -21,7 +21,11 @@ describe("report figures", () => {
     expect(taskCost(null, null, 3_600_000, prices)).toBeNull();
     expect(pricesFor("eu-central-1", { vcpuHour: 0.1 })).toEqual({ region: "eu-central-1", vcpuHour: 0.1, gbHour: 0.00511 });
     expect(pricesFor("mars-1", { vcpuHour: 1, gbHour: 0.1 })).toEqual({ region: "mars-1", vcpuHour: 1, gbHour: 0.1 });
-    expect(() => pricesFor("mars-1")).toThrow(/no built-in Fargate prices for region 'mars-1'/);
+    expect(() => pricesFor("mars-1")).toThrow(/no Fargate prices for region 'mars-1'/);
+    const file = parsePricesFile('{"mars-1": {"vcpuHour": 0.5, "gbHour": 0.05}}', "p.json");
+    expect(pricesFor("mars-1", {}, { ...FARGATE_PRICES, ...file })).toEqual({ region: "mars-1", vcpuHour: 0.5, gbHour: 0.05 });
+    expect(() => parsePricesFile("[1]", "p.json")).toThrow(/must be an object of regions/);
+    expect(() => parsePricesFile('{"x": {"vcpuHour": 1}}', "p.json")).toThrow(/region 'x' needs "vcpuHour" and "gbHour"/);
     expect(() => pricesFor("us-east-1", { gbHour: -1 })).toThrow(/price '-1'/);
   });
 
