@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
       .recommendCommands()
       .command(
         "serve",
-        "generate a live test signal (a QR code in every frame) and serve it as HLS",
+        "serve the test signal (a QR code in every frame) as HLS: live, or a prerecorded video in a loop; --push to ingests",
         async (y) => (await import("./commands/serve.ts")).serveOptions(y),
         async (args) => {
           code = await (await import("./commands/serve.ts")).runServe(args, shutdown);
@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       )
       .command(
         "client",
-        "pull a stream, read every frame's code, measure latency, fps, drops and stalls into SQLite",
+        "pull streams, read every frame's code: latency, fps, drops, stalls, quality, against a control; into SQLite",
         async (y) => (await import("./commands/client.ts")).clientOptions(y),
         async (args) => {
           code = await (await import("./commands/client.ts")).runClient(args, shutdown);
