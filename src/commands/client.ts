@@ -183,7 +183,12 @@ async function compare(streams: { url: string; role: string; cfg: ClientConfig }
     const controlFrames = store.arrivals(control.runId);
     const out: ComparedStream[] = [{ role: streams[0]!.role, result: control, versusControl: null }];
     results.slice(1).forEach((r, i) => {
-      const c = compareStreams(store.arrivals(r.runId), controlFrames);
+      // Frames are matched by number: only streams of one signal can be compared.
+      const differ = r.streamId !== null && control.streamId !== null && r.streamId !== control.streamId;
+      if (differ) {
+        logLine(`[${streams[i + 1]!.role}] carries stream id '${r.streamId}', the control '${control.streamId}': not compared`);
+      }
+      const c = compareStreams(differ ? [] : store.arrivals(r.runId), controlFrames);
       store.writeComparison(id, r.runId, control.runId, c);
       out.push({ role: streams[i + 1]!.role, result: r, versusControl: c });
     });
