@@ -28,6 +28,7 @@ export interface ClientArgs {
   quality?: boolean;
   referenceSize?: string;
   targetLatency?: string;
+  poll?: string;
   vmaf?: boolean;
   vmafEvery?: number;
   vmafThreads?: number;
@@ -68,6 +69,11 @@ export function measureOptions<T>(y: Argv<T>) {
     .option("connect-timeout", { type: "string", default: "20s", describe: "how long to wait for the stream at first" })
     .option("max-outage", { type: "string", default: "120s", describe: "give up when the stream is gone this long" })
     .option("json", { type: "boolean", default: false, describe: "print the summary as JSON" })
+    .option("poll", {
+      type: "string",
+      default: "50ms",
+      describe: "HLS: how often the playlist is fetched; arrival times are as precise as this (be gentle with CDNs)",
+    })
     .option("quality", {
       type: "boolean",
       default: false,
@@ -119,13 +125,19 @@ export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientCon
     clockSync: args.clockSync ?? true,
     connectTimeoutMs: parseDurationMs(args.connectTimeout ?? "20s", "connect timeout"),
     maxOutageMs: parseDurationMs(args.maxOutage ?? "120s", "max outage"),
-    pollMs: 50,
+    pollMs: resolvePoll(args.poll),
     ffmpeg,
     quality: args.quality ?? false,
     referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,
     targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
     vmaf: args.vmaf ? resolveVmaf(args, ffmpeg) : null,
   };
+}
+
+function resolvePoll(poll: string | undefined): number {
+  const ms = parseDurationMs(poll ?? "50ms", "poll interval");
+  if (ms < 10 || ms > 10_000) throw new CliError(`poll interval '${poll}' is out of range: use 10ms to 10s`);
+  return ms;
 }
 
 function resolveVmaf(args: ClientArgs, ffmpeg: string) {

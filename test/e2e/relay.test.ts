@@ -184,3 +184,30 @@ test(
   },
   40_000,
 );
+
+test(
+  "--poll sets how often the playlist is fetched: 500 ms asks ten times less than the default 50 ms",
+  async () => {
+    const server = serve(["--size", "240p", "--fps", "15"]);
+    const fast = new Relay({ origin: server.url });
+    const slow = new Relay({ origin: server.url });
+    try {
+      await server.waitLive();
+      const [a, b] = await Promise.all([
+        client(["--url", fast.url, "--duration", "5s", "--db", join(tmp.path, "poll-a.db"), "--json"]),
+        client(["--url", slow.url, "--duration", "5s", "--poll", "500ms", "--db", join(tmp.path, "poll-b.db"), "--json"]),
+      ]);
+      expect(a.exitCode).toBe(0);
+      expect(b.exitCode).toBe(0);
+      expect(fast.playlistRequests).toBeGreaterThan(60); // ~100 in 5 s
+      expect(slow.playlistRequests).toBeGreaterThan(6); // ~10 in 5 s
+      expect(slow.playlistRequests).toBeLessThan(15);
+      expect(b.json!.summary.dropped).toBe(0);
+    } finally {
+      fast.stop();
+      slow.stop();
+      await server.stop();
+    }
+  },
+  30_000,
+);

@@ -75,9 +75,13 @@ export class Relay {
     if (r.ok) this.hidden.set(sequence, new Uint8Array(await r.arrayBuffer()));
   }
 
+  /** Playlist requests clients made. */
+  playlistRequests = 0;
+
   private async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path === "/video/stream.m3u8") {
+      this.playlistRequests++;
       if (!this.latest) return new Response("not yet", { status: 404 });
       return new Response(this.rewrite(this.latest), { headers: { "content-type": "application/vnd.apple.mpegurl" } });
     }

@@ -145,7 +145,7 @@ describe("client settings", () => {
   test("defaults", () => {
     expect(resolveClientConfig({ url: "http://127.0.0.1:5000" }, "ffmpeg")).toMatchObject({
       db: "stream_data.db", windowMs: 10_000, frameLimit: null, durationMs: null, storeFrames: true, clockSync: true,
-      connectTimeoutMs: 20_000, maxOutageMs: 120_000,
+      connectTimeoutMs: 20_000, maxOutageMs: 120_000, pollMs: 50,
     });
   });
   test.each([
@@ -154,6 +154,8 @@ describe("client settings", () => {
     [{ url: "http://x", window: "0.5s" }, /window '0.5s' is out of range/],
     [{ url: "http://x", frameLimit: 0 }, /frame limit '0'/],
     [{ url: "http://x", duration: "soon" }, /duration 'soon' is not a duration/],
+    [{ url: "http://x", poll: "1ms" }, /poll interval '1ms' is out of range: use 10ms to 10s/],
+    [{ url: "http://x", vmafEvery: 2, vmaf: true }, /--vmaf-every '2' is not valid: use a whole number of 3 or more/],
   ])("%o is refused", (args, message) => {
     expect(() => resolveClientConfig(args, "ffmpeg")).toThrow(message);
   });
