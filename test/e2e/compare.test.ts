@@ -51,11 +51,20 @@ test(
 );
 
 test(
-  "vat serve --push to an RTMP ingest (ffmpeg listening, writing HLS): one encode, the provider compared with the control",
+  "vat serve --push to an RTMP and an SRT ingest (ffmpeg listening, writing HLS): one encode, each provider against the control",
   async () => {
     const rtmpPort = freePort();
+    const srtPort = freePort();
     const ingestDir = join(tmp.path, "ingest");
+    const srtDir = join(tmp.path, "srt");
     mkdirSync(ingestDir, { recursive: true });
+    mkdirSync(srtDir, { recursive: true });
+    // A second provider, over SRT, repackaging without transcoding (SRT's receive latency, 120 ms by default, delays it).
+    const srtIngest = spawn("ffmpeg", [
+      "-v", "error", "-i", `srt://127.0.0.1:${srtPort}?mode=listener`, "-c", "copy",
+      "-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments+temp_file+independent_segments",
+      join(srtDir, "stream.m3u8"),
+    ], { stdio: ["ignore", "ignore", "ignore"] });
     // The "provider": an RTMP server that transcodes what it receives (x264 veryfast, whose lookahead and B-frames
     // hold frames back, as a provider's transcoder does) with keyframes where the origin has them, to HLS over HTTP.
     const ingest = spawn("ffmpeg", [
@@ -70,26 +79,38 @@ test(
       port: 0,
       hostname: "127.0.0.1",
       fetch: async (req) => {
-        const f = Bun.file(join(ingestDir, new URL(req.url).pathname.slice(1)));
+        const path = new URL(req.url).pathname;
+        const f = Bun.file(path.startsWith("/srt/") ? join(srtDir, path.slice(5)) : join(ingestDir, path.slice(1)));
         return (await f.exists()) ? new Response(await f.arrayBuffer()) : new Response("not found", { status: 404 });
       },
     });
     await Bun.sleep(500); // the ingest listens
-    const server = serve(["--size", "480p", "--fps", "25", "--id", "push", "--push", `rtmp://127.0.0.1:${rtmpPort}/live/secret-key`]);
+    const server = serve([
+      "--size", "480p", "--fps", "25", "--id", "push",
+      "--push", `rtmp://127.0.0.1:${rtmpPort}/live/secret-key`, "--push", `srt://127.0.0.1:${srtPort}`,
+    ]);
     try {
       await server.waitLive();
       const params = (await (await fetch(`${server.url}/params`)).json()) as Record<string, any>;
-      expect(params.vat.push).toEqual([`rtmp://127.0.0.1:${rtmpPort}`]); // no stream key published
+      expect(params.vat.push).toEqual([`rtmp://127.0.0.1:${rtmpPort}`, `srt://127.0.0.1:${srtPort}`]); // no stream key
       // One encode for both outputs: a single ffmpeg under serve.
       const ffmpegs = childPids(server.proc.pid).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "ffmpeg");
       expect(ffmpegs).toHaveLength(1);
       const provider = `http://127.0.0.1:${cdn.port}/stream.m3u8`;
-      await eventually(async () => (await fetch(provider)).status, (s) => s === 200, 10_000);
+      const srtProvider = `http://127.0.0.1:${cdn.port}/srt/stream.m3u8`;
+      for (const u of [provider, srtProvider]) await eventually(async () => (await fetch(u)).status, (s) => s === 200, 10_000);
       const db = join(tmp.path, "push.db");
-      const run = await client(["--url", provider, "--control", server.url, "--duration", "14s", "--db", db, "--json"]);
+      const run = await client([
+        "--url", provider, "--url", srtProvider, "--control", server.url, "--duration", "14s", "--db", db, "--json",
+      ]);
       expect(run.exitCode).toBe(0);
-      const [control, pushed] = run.json!.streams;
-      for (const s of [control, pushed]) expect(s.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+      const [control, pushed, overSrt] = run.json!.streams;
+      expect(run.json!.streams.map((s: any) => s.role)).toEqual(["control", "stream 1", "stream 2"]);
+      for (const s of [control, pushed, overSrt]) expect(s.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+      const viaSrt = overSrt.versusControl;
+      expect(viaSrt.matchedShare).toBeGreaterThanOrEqual(0.99);
+      expect(viaSrt.relativeLatencyP50Ms).toBeGreaterThan(0);
+      expect(viaSrt.relativeLatencyP95Ms - viaSrt.relativeLatencyP50Ms).toBeLessThan(150);
       const c = pushed.versusControl;
       expect(c.matchedShare).toBeGreaterThanOrEqual(0.99);
       expect(c.framesMatched).toBeGreaterThan(250);
@@ -102,6 +123,7 @@ test(
     } finally {
       await server.stop();
       ingest.kill("SIGKILL");
+      srtIngest.kill("SIGKILL");
       cdn.stop(true);
     }
     // The ingest only complains when the publisher goes away at the end (an I/O error on its input).
