@@ -131,9 +131,6 @@ async function startLocal(
   };
 }
 
-/** The task listens on the container port of infra/fargate_cluster.yaml. */
-const TASK_PORT = 5000;
-
 async function startFargate(
   plan: LaunchPlan,
   args: LaunchCommandArgs,
@@ -170,7 +167,7 @@ async function startFargate(
       cancelled: () => shutdown.signal,
     });
     const ip = await aws.taskAddress(clients, running);
-    const url = `http://${ip}:${TASK_PORT}`;
+    const url = `http://${ip}:${stack.port}`;
     logLine(`vat launch: task ${taskId} RUNNING at ${ip}, waiting for its stream`);
     await waitUntilLive(url, {
       timeoutMs: Math.max(1000, startTimeoutMs - (performance.now() - started)),

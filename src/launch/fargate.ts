@@ -20,6 +20,8 @@ export interface StackInfo {
   containerName: string;
   subnets: string[];
   securityGroup: string;
+  /** The task's vat serve port (the ContainerPort output; 5000 for a stack that predates it). */
+  port: number;
 }
 
 export interface AwsClients {
@@ -72,6 +74,7 @@ export async function describeStack(c: AwsClients, stackName: string): Promise<S
     containerName: out.ContainerName!,
     subnets: out.SubnetIds!.split(",").map((s) => s.trim()).filter(Boolean),
     securityGroup: out.SecurityGroupId!,
+    port: out.ContainerPort ? Number(out.ContainerPort) : 5000,
   };
 }
 

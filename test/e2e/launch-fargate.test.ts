@@ -1,6 +1,6 @@
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FakeAws, type Scenario } from "../helpers/fake-aws.ts";
+import { FAKE_TASK_PORT, FakeAws, type Scenario } from "../helpers/fake-aws.ts";
 import { openDb, spawnVat, tempDir, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
@@ -72,7 +72,7 @@ test(
     expect(r.stderr).not.toContain("fake-secret-not-printed");
     expect(r.stdout).not.toContain("fake-secret-not-printed");
     const out = JSON.parse(r.stdout);
-    expect(out.launch).toMatchObject({ id: "test1", backend: "fargate", url: `http://${task.ip}:5000`, task: task.arn });
+    expect(out.launch).toMatchObject({ id: "test1", backend: "fargate", url: `http://${task.ip}:${FAKE_TASK_PORT}`, task: task.arn });
     expect(out.summary).toMatchObject({ dropped: 0, unreadable: 0 });
     expect(Math.abs(out.summary.fpsAchieved - 25) / 25).toBeLessThan(0.02);
     const d = openDb(db);
@@ -193,7 +193,7 @@ test(
       const out = JSON.parse(r.stdout);
       const task = f.tasks.get(out.launch.task)!;
       expect(task.env.ID).toBe(ids[i]!);
-      expect(out.launch.url).toBe(`http://${task.ip}:5000`);
+      expect(out.launch.url).toBe(`http://${task.ip}:${FAKE_TASK_PORT}`);
       expect(out.streamId).toBe(ids[i]!);
       ips.add(task.ip);
       const d = openDb(join(tmp.path, `${ids[i]}.db`));

@@ -69,7 +69,7 @@ describe("a sweep of three configurations as a Slurm array", () => {
       const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
       expect(summary.launch).toMatchObject({ id: `task_${i}`, backend: "fargate" });
       expect(summary.summary).toMatchObject({ dropped: 0, unreadable: 0 });
-      expect(readFileSync(join(dir, "vat.log"), "utf8")).toMatch(/vat launch: stream live at http:\/\/127\.0\.0\.\d+:5000, measuring/);
+      expect(readFileSync(join(dir, "vat.log"), "utf8")).toMatch(/vat launch: stream live at http:\/\/127\.0\.0\.\d+:5080, measuring/);
       const out = readFileSync(join(tmp.path, `slurm-${job}_${i + 1}.out`), "utf8");
       expect(out).toContain(`line ${i + 1} of `);
       expect(out).toContain(`waiting ${i + 1} s before launching (staggered starts)`);

@@ -5,8 +5,11 @@ import { VAT } from "./vat.ts";
  * A fake AWS on loopback written for the tests. It speaks the wire protocols the real SDK uses: ECS as JSON 1.1
  * (X-Amz-Target), CloudFormation and EC2 as form-encoded queries answered in XML. Its RunTask really starts
  * `vat serve` (the compiled binary) with the task's environment overrides, each task on its own loopback address
- * (127.0.0.N:5000, like its own network interface); StopTask really stops it.
+ * (127.0.0.N:FAKE_TASK_PORT, like its own network interface); StopTask really stops it.
  */
+/** The fake stack's container port: not 5000, so the tests show that vat launch follows the stack's ContainerPort. */
+export const FAKE_TASK_PORT = 5080;
+
 export interface Scenario {
   /** RunTask answers 200 with this failure reason and no task. */
   runTaskFailure?: string;
@@ -131,7 +134,7 @@ export class FakeAws {
   }
 
   private startServe(t: FakeTask): void {
-    t.serve = Bun.spawn([VAT, "serve", "--host", t.ip, "--port", "5000"], {
+    t.serve = Bun.spawn([VAT, "serve", "--host", t.ip, "--port", String(FAKE_TASK_PORT)], {
       stdin: "ignore",
       stdout: "ignore",
       stderr: "ignore",
@@ -278,6 +281,7 @@ export class FakeAws {
       ClusterName: CLUSTER,
       TaskDefinitionArn: TASK_DEF,
       ContainerName: "vat",
+      ContainerPort: String(FAKE_TASK_PORT),
       SubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
       SecurityGroupId: "sg-0bbbbbbbbbbbbbbb1",
     };

@@ -51,9 +51,12 @@ describe("infra/fargate_cluster.yaml", () => {
   });
 
   test("outputs what the launcher needs", () => {
-    for (const o of ["ClusterName", "TaskDefinitionArn", "ContainerName", "SubnetIds", "SecurityGroupId"]) {
+    for (const o of ["ClusterName", "TaskDefinitionArn", "ContainerName", "ContainerPort", "SubnetIds", "SecurityGroupId"]) {
       expect(Object.keys(t.Outputs)).toContain(o);
     }
+    // The port it exports is the one the container maps.
+    const container = t.Resources.TaskDefinition.Properties.ContainerDefinitions[0];
+    expect(Number(t.Outputs.ContainerPort.Value)).toBe(container.PortMappings[0].ContainerPort);
   });
 });
 
