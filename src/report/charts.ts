@@ -25,8 +25,11 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
     sizeFps: `${g.size ?? "?"} ${g.fps ?? "?"}fps`,
     fps: g.fps === null ? "?" : String(g.fps),
     task: taskLabel(g),
+    /** The task size, and the provider when it is not the origin: one bar each. */
+    taskVia: g.provider === "origin" || g.provider === "-" ? taskLabel(g) : `${taskLabel(g)} via ${g.provider}`,
     cpu: g.cpu,
     provider: g.provider,
+    videoType: g.videoType,
     latencyP50: g.latencyP50Ms,
     latencyP95: g.latencyP95Ms,
     fpsAchieved: g.fpsAchieved,
@@ -50,9 +53,9 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
         mark: { type: "bar", tooltip: true },
         encoding: {
           x: { field: "sizeFps", type: "nominal", title: "image size, fps", sort: sizeFpsOrder, axis: { labelAngle: 0 } },
-          xOffset: { field: "task", type: "nominal", sort: { field: "cpu" } },
-          y: { field: "latencyP50", type: "quantitative", title: "latency p50 (ms)" },
-          color: { field: "task", type: "nominal", title: "cpu / memory", sort: { field: "cpu" } },
+          xOffset: { field: "taskVia", type: "nominal", sort: { field: "cpu" } },
+          y: { field: "latencyP50", type: "quantitative", title: "latency p50 (ms)", stack: null },
+          color: { field: "taskVia", type: "nominal", title: "cpu / memory", sort: { field: "cpu" } },
         },
         width: Math.max(WIDTH, rows.length * 30),
         height: HEIGHT,
@@ -130,23 +133,27 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
         }
       : { id: "latency-over-time", title: "Median latency over time, per run", spec: null, empty: "no run has windows with latency" },
   );
-  const providers = [...new Set(rows.map((r) => r.provider))];
+  // Provider against control: only configurations measured through more than one source.
+  const config = (r: (typeof rows)[0]) => `${r.sizeFps} ${r.task} ${r.videoType}`;
+  const sources = new Map<string, Set<string>>();
+  for (const r of rows) sources.set(config(r), (sources.get(config(r)) ?? new Set()).add(r.provider));
+  const compared = rows.filter((r) => r.latencyP50 !== null && sources.get(config(r))!.size > 1);
   charts.push(
-    providers.length > 1
+    compared.length
       ? {
           id: "providers",
-          title: "Latency by provider (origin = the vat server measured directly, the control)",
+          title: "Latency by provider, for configurations measured through several (origin = the vat server itself, the control)",
           spec: {
             ...base,
-            data: { values: rows.filter((r) => r.latencyP50 !== null) },
+            data: { values: compared.map((r) => ({ ...r, configuration: config(r) })) },
             mark: { type: "bar", tooltip: true },
             encoding: {
-              x: { field: "provider", type: "nominal", title: null },
-              xOffset: { field: "group", type: "nominal" },
+              x: { field: "configuration", type: "nominal", title: null, axis: { labelAngle: 0 } },
+              xOffset: { field: "provider", type: "nominal" },
               y: { field: "latencyP50", type: "quantitative", title: "latency p50 (ms)" },
-              color: { field: "provider", type: "nominal", legend: null },
+              color: { field: "provider", type: "nominal", title: "provider" },
             },
-            width: WIDTH,
+            width: Math.max(WIDTH, compared.length * 40),
             height: HEIGHT,
           },
         }
@@ -154,7 +161,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
           id: "providers",
           title: "Provider against control",
           spec: null,
-          empty: `all runs measured one source (${providers[0] ?? "none"}): measure a provider's URL as well to compare`,
+          empty: "no configuration was measured through more than one source: measure a provider's URL with --control to compare",
         },
   );
   return charts;

@@ -72,9 +72,17 @@ function numberOrNull(v: unknown): number | null {
   return v === null || v === undefined || v === "" || !Number.isFinite(n) ? null : n;
 }
 
-/** A vat origin measured directly is "origin"; anything else is named by its URL's host (a provider, a CDN). */
-function providerOf(url: string, params: Record<string, unknown> | null): string {
+/**
+ * A vat origin measured directly is "origin"; anything else is named by its URL's host (a provider, a CDN), and so is
+ * every stream of a comparison but its control (whatever it passes through from the origin).
+ */
+export function providerOf(url: string, params: Record<string, unknown> | null, role: string | null = null): string {
+  if (role !== null && role !== "control") return hostOf(url);
   if (params && typeof params.vat === "object") return "origin";
+  return hostOf(url);
+}
+
+function hostOf(url: string): string {
   try {
     return new URL(url).hostname || "-";
   } catch {
@@ -128,7 +136,7 @@ function readVat(db: Database, file: string): RunFacts[] {
       cpu: numberOrNull(r.cpu),
       memoryMiB: memoryMiB(r.memory),
       videoType: String(r.video_type ?? "live").toLowerCase(),
-      provider: providerOf(r.url, params),
+      provider: providerOf(r.url, params, (r.role as string | null | undefined) ?? null),
       startedAtMs: started,
       measuredMs,
       framesNew: w.frames_new ?? 0,

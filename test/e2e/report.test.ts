@@ -68,6 +68,17 @@ beforeAll(async () => {
     relay.stop();
     await server.stop();
   }
+  // A provider against its control: the same signal through a relay that delays it by a known 1 s.
+  const origin = serve(["--size", "240p", "--fps", "15", "--id", "cmp"]);
+  const cdn = new Relay({ origin: origin.url, delayMs: 1000 });
+  try {
+    await origin.waitLive();
+    const cmp = await client(["--url", cdn.url, "--control", origin.url, "--duration", "8s", "--db", join(exp, "compare", "stream_data.db")]);
+    expect(cmp.exitCode).toBe(0);
+  } finally {
+    cdn.stop();
+    await origin.stop();
+  }
   for (const r of await Promise.all(launches)) expect(r.exitCode).toBe(0);
   const html = join(ARTIFACTS, "report.html");
   const csv = join(tmp.path, "report.csv");
@@ -101,16 +112,27 @@ function truthOf(dbFiles: string[]) {
 const byConfig = (name: string) => report.json.configurations.find((c: any) => c.configuration === name);
 
 describe("vat report over real runs and an old study", () => {
-  test("four configurations, five runs, from every database under the folder and the old file", () => {
+  test("six configurations, seven runs, from every database under the folder and the old file", () => {
     expect(report.json.configurations.map((c: any) => c.configuration)).toEqual([
+      "240p 15fps local live",
+      "240p 15fps local live 127.0.0.1",
       "240p 15fps 512cpu/1GB live",
       "240p 25fps local live",
       "480p 25fps 1024cpu/2GB live",
       "720p 30fps 1024cpu/2GB live",
     ]);
-    expect(report.json.databases).toHaveLength(5);
-    expect(report.json.runs).toHaveLength(5);
-    expect(report.stderr).toContain("5 runs in 4 configurations from 5 database(s)");
+    expect(report.json.databases).toHaveLength(6);
+    expect(report.json.runs).toHaveLength(7);
+    expect(report.stderr).toContain("7 runs in 6 configurations from 6 database(s)");
+  });
+
+  test("a provider against its control: grouped by provider, its latency higher by the relay's 1 s", () => {
+    const control = byConfig("240p 15fps local live");
+    const provider = byConfig("240p 15fps local live 127.0.0.1");
+    expect(control.provider).toBe("origin");
+    expect(provider.provider).toBe("127.0.0.1");
+    expect(Math.abs(provider.latency_p50_ms - control.latency_p50_ms - 1000)).toBeLessThan(60);
+    expect(report.html).toMatch(/<figure id="providers"><figcaption>[^<]*<\/figcaption><svg/);
   });
 
   test.each([
@@ -171,8 +193,8 @@ describe("vat report over real runs and an old study", () => {
     const htmlRows = [...table.matchAll(/<tr>(<td[\s\S]*?)<\/tr>/g)].map((m) =>
       [...m[1]!.matchAll(/<td( data-v="([^"]*)")?>([^<]*)<\/td>/g)].map((c) => (c[1] ? (c[2] === "" ? null : Number(c[2])) : c[3]!.replace(/&amp;/g, "&"))),
     );
-    expect(lines).toHaveLength(4);
-    expect(htmlRows).toHaveLength(4);
+    expect(lines).toHaveLength(6);
+    expect(htmlRows).toHaveLength(6);
     lines.forEach((line, i) => {
       const json = report.json.configurations[i];
       const cells = line.split(",");
@@ -218,11 +240,13 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
       expect(problems).toEqual([]);
       // Each chart has drawn marks: bars (paths), lines and points, axes with labels.
       const marks = await page.$$eval("figure svg", (svgs) => svgs.map((s) => s.querySelectorAll("path").length));
-      expect(marks.length).toBeGreaterThanOrEqual(5);
+      expect(marks.length).toBe(6);
       for (const n of marks) expect(n).toBeGreaterThan(3);
       // The fps chart: a layer of bars, then one of ticks (the configured rate), one of each per configuration.
       const layers = await page.$$eval("#fps svg g.mark-rect", (g) => g.map((x) => x.querySelectorAll("path").length));
-      expect(layers).toEqual([4, 4]);
+      expect(layers).toEqual([6, 6]);
+      // The provider chart: a bar for the control and one for the provider.
+      expect(await page.$$eval("#providers svg g.mark-rect path", (p) => p.length)).toBe(2);
       // A click on "latency p50" sorts the configurations by it (ascending, then descending).
       const column = await page.$$eval("#configurations th", (th) => th.findIndex((h) => h.textContent === "latency p50"));
       const values = () => page.$$eval(`#configurations tbody tr td:nth-child(${column + 1})`, (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
