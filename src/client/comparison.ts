@@ -29,7 +29,16 @@ export function compareStreams(stream: readonly ArrivedFrame[], control: readonl
     relativeLatencyMinMs: null, relativeLatencyMaxMs: null, relativeLatencyMeanMs: null,
   };
   if (stream.length === 0 || control.length === 0) return empty;
-  const range = (f: readonly ArrivedFrame[]) => [Math.min(...f.map((x) => x.n)), Math.max(...f.map((x) => x.n))] as const;
+  // A loop, not Math.min(...): a run of hours holds more frames than a call can take arguments.
+  const range = (f: readonly ArrivedFrame[]) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of f) {
+      if (x.n < lo) lo = x.n;
+      if (x.n > hi) hi = x.n;
+    }
+    return [lo, hi] as const;
+  };
   const [s0, s1] = range(stream);
   const [c0, c1] = range(control);
   const lo = Math.max(s0, c0);

@@ -234,3 +234,13 @@ describe("comparing a stream with a control, frame by frame", () => {
     expect(compareStreams([{ n: 500, arrivedAtMs: 0 }], control).framesControl).toBe(0);
   });
 });
+
+test("comparing streams of a ten-hour run (over a million frames each)", async () => {
+  const { compareStreams } = await import("../../src/client/comparison.ts");
+  const n = 30 * 3600 * 10;
+  const control = Array.from({ length: n }, (_, i) => ({ n: i, arrivedAtMs: i * 33 }));
+  const stream = Array.from({ length: n }, (_, i) => ({ n: i, arrivedAtMs: i * 33 + 500 }));
+  const c = compareStreams(stream, control);
+  expect(c.framesMatched).toBe(n);
+  expect(c.relativeLatencyP50Ms).toBe(500);
+}, 30_000);
