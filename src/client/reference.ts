@@ -1,5 +1,5 @@
 import type { Payload } from "../signal/payload.ts";
-import { SIZE_NAMES, parseSize, type SizeProfile } from "../signal/profiles.ts";
+import { sizeOf, type SizeProfile } from "../signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../signal/render.ts";
 import { frameQuality, type FrameQuality } from "./quality.ts";
 
@@ -24,8 +24,7 @@ export class ReferenceFrames {
 
   private sizeFor(width: number, height: number): SizeProfile | null {
     if (this.size) return this.size.width === width && this.size.height === height ? this.size : null;
-    const name = SIZE_NAMES.find((n) => parseSize(n).width === width && parseSize(n).height === height);
-    return name ? parseSize(name) : null;
+    return sizeOf(width, height);
   }
 
   compare(

@@ -11,8 +11,7 @@ import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } fr
 import { QrReader } from "./qr-reader.ts";
 import { RunStore, toCsv } from "./store.ts";
 import { Timeline, type SegmentPlace } from "./timeline.ts";
-import { VmafScorer, type VmafTool } from "./vmaf.ts";
-import { percentile, spread } from "./stats.ts";
+import { VmafSampling, VmafScorer, type VmafTool } from "./vmaf.ts";
 import { join } from "node:path";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 
@@ -215,11 +214,12 @@ export async function runSession(
   const queue: Pending[] = [];
   const timeline = new Timeline();
   // Quality: frames are decoded at the reference's size (scaled when a provider changed it) with their chroma.
-  const referenceSize = cfg.referenceSize ?? ((vat?.size as SizeName | undefined) ?? null);
-  const reference = cfg.quality || cfg.vmaf ? new ReferenceFrames(referenceSize ? parseSize(referenceSize) : null) : null;
+  const sizeName = cfg.referenceSize ?? ((vat?.size as SizeName | undefined) ?? null);
+  const referenceSize = sizeName ? parseSize(sizeName) : null;
+  const reference = cfg.quality || cfg.vmaf ? new ReferenceFrames(referenceSize) : null;
   const vmaf = cfg.vmaf ? new VmafSampling(new VmafScorer(cfg.vmaf.tool), cfg.vmaf.every) : null;
   const output: DecoderOutput = reference
-    ? { pixFmt: "yuv420p", scale: referenceSize ? { width: parseSize(referenceSize).width, height: parseSize(referenceSize).height } : null }
+    ? { pixFmt: "yuv420p", scale: referenceSize ? { width: referenceSize.width, height: referenceSize.height } : null }
     : GRAY_OUTPUT;
   let limitReached = false;
   let streamInfo = "";
@@ -269,8 +269,8 @@ export async function runSession(
       quality,
     });
     pending.push(r.record);
-    if (vmaf && quality && r.record.kind === "new" && f.u) {
-      vmaf.offer(f, reference!.lastReference, r.record, (sample) => store!.writeVmaf(runId, sample), observer.info);
+    if (vmaf && quality && r.record.kind === "new" && f.u && f.v) {
+      vmaf.offer({ ...f, u: f.u, v: f.v }, reference!.lastReference, r.record, (sample) => store!.writeVmaf(runId, sample), observer.info);
     }
     if (r.stall) {
       store!.writeEvent(runId, {
@@ -400,87 +400,6 @@ export async function runSession(
   };
 }
 
-/**
- * Picks every Nth new frame for VMAF with its neighbours (a three-frame clip of consecutive frames: libvmaf's motion
- * feature needs them) and scores the clips in the background, one at a time. Up to MAX_VMAF_QUEUE clips wait their
- * turn (a file decodes faster than libvmaf scores); a sample that finds the queue full is skipped and counted.
- */
-class VmafSampling {
-  private clip: { dist: Uint8Array; ref: Uint8Array; frameNumber: number; index: number; arrivedAtMs: number }[] = [];
-  private seen = 0;
-  private running: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private scores: number[] = [];
-  private skipped = 0;
-  private failed = false;
-
-  constructor(
-    private readonly scorer: VmafScorer,
-    private readonly every: number,
-  ) {}
-
-  offer(
-    f: DecodedFrame,
-    referenceY: Uint8Array,
-    rec: { frameNumber: number | null; index: number; arrivedAtMs: number },
-    write: (s: { frameIndex: number; frameNumber: number; arrivedAtMs: number; vmaf: number }) => void,
-    info: (line: string) => void,
-  ): void {
-    const at = this.seen++ % this.every;
-    // Frames every-1, every, every+1 … of each period: the middle one is the sample.
-    if (at !== this.every - 1 && this.clip.length === 0) return;
-    const last = this.clip.at(-1);
-    if (last && rec.frameNumber !== last.frameNumber + 1) {
-      this.clip = []; // not consecutive: this sample is lost
-      return;
-    }
-    const n = f.width * f.height;
-    const dist = new Uint8Array(f.gray.buffer, f.gray.byteOffset, n * 1.5).slice();
-    const ref = new Uint8Array(n * 1.5).fill(128);
-    ref.set(referenceY.subarray(0, n));
-    this.clip.push({ dist, ref, frameNumber: rec.frameNumber!, index: rec.index, arrivedAtMs: rec.arrivedAtMs });
-    if (this.clip.length < 3) return;
-    const clip = this.clip;
-    this.clip = [];
-    if (this.queued >= MAX_VMAF_QUEUE || this.failed) {
-      this.skipped++;
-      return;
-    }
-    this.queued++;
-    const middle = clip[1]!;
-    const join = (k: "dist" | "ref") => {
-      const out = new Uint8Array(n * 1.5 * 3);
-      clip.forEach((c, i) => out.set(c[k], i * n * 1.5));
-      return out;
-    };
-    const clipDist = join("dist");
-    const clipRef = join("ref");
-    const { width, height } = f;
-    this.running = this.running
-      .then(async () => {
-        if (this.failed) return;
-        const vmaf = await this.scorer.score(clipDist, clipRef, width, height);
-        this.scores.push(vmaf);
-        write({ frameIndex: middle.index, frameNumber: middle.frameNumber, arrivedAtMs: middle.arrivedAtMs, vmaf });
-      })
-      .catch((err: unknown) => {
-        this.failed = true;
-        info(`VMAF stopped: ${(err as Error).message}`);
-      })
-      .finally(() => this.queued--);
-  }
-
-  async settle(): Promise<void> {
-    await this.running;
-    this.scorer.close();
-  }
-
-  summary() {
-    const s = spread(this.scores);
-    return { samples: this.scores.length, skipped: this.skipped, mean: s.mean, min: s.min, p5: percentile(this.scores, 5) };
-  }
-}
-
 function numberOr<T>(v: unknown, fallback: T): number | T {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
   return Number.isFinite(n) ? n : fallback;
@@ -492,8 +411,6 @@ async function readParams(fetchFn: Fetch, root: string): Promise<Record<string, 
 }
 
 const CLOCK_SAMPLES = 8;
-/** VMAF clips waiting to be scored at most (three frames each, with their references). */
-const MAX_VMAF_QUEUE = 4;
 /** ffmpeg 5.1 holds 3 frames of an MPEG-TS input (demuxer, parser, output); one more for margin. */
 const FILLER_FRAMES = 4;
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliError } from "../errors.ts";
+import { percentile, spread } from "./stats.ts";
 
 /** An ffmpeg with the libvmaf filter, and how to name the VMAF v0.6.1 model to it. */
 export interface VmafTool {
@@ -91,5 +92,92 @@ export class VmafScorer {
 
   close(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** VMAF clips waiting to be scored at most (three frames each, with their references). */
+const MAX_VMAF_QUEUE = 4;
+
+/**
+ * Picks every Nth new frame for VMAF with its neighbours (a three-frame clip of consecutive frames: libvmaf's motion
+ * feature needs them) and scores the clips in the background, one at a time. Up to MAX_VMAF_QUEUE clips wait their
+ * turn (a file decodes faster than libvmaf scores); a sample that finds the queue full is skipped and counted.
+ */
+export class VmafSampling {
+  private clip: { dist: Uint8Array; ref: Uint8Array; frameNumber: number; index: number; arrivedAtMs: number }[] = [];
+  private seen = 0;
+  private running: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private scores: number[] = [];
+  private skipped = 0;
+  private failed = false;
+
+  constructor(
+    private readonly scorer: VmafScorer,
+    private readonly every: number,
+  ) {}
+
+  offer(
+    f: { gray: Uint8Array; u: Uint8Array; v: Uint8Array; width: number; height: number },
+    referenceY: Uint8Array,
+    rec: { frameNumber: number | null; index: number; arrivedAtMs: number },
+    write: (s: { frameIndex: number; frameNumber: number; arrivedAtMs: number; vmaf: number }) => void,
+    info: (line: string) => void,
+  ): void {
+    const at = this.seen++ % this.every;
+    // Frames every-1, every, every+1 … of each period: the middle one is the sample.
+    if (at !== this.every - 1 && this.clip.length === 0) return;
+    const last = this.clip.at(-1);
+    if (last && rec.frameNumber !== last.frameNumber + 1) {
+      this.clip = []; // not consecutive: this sample is lost
+      return;
+    }
+    const n = f.width * f.height;
+    const dist = new Uint8Array(n * 1.5);
+    dist.set(f.gray);
+    dist.set(f.u, n);
+    dist.set(f.v, n * 1.25);
+    const ref = new Uint8Array(n * 1.5).fill(128);
+    ref.set(referenceY.subarray(0, n));
+    this.clip.push({ dist, ref, frameNumber: rec.frameNumber!, index: rec.index, arrivedAtMs: rec.arrivedAtMs });
+    if (this.clip.length < 3) return;
+    const clip = this.clip;
+    this.clip = [];
+    if (this.queued >= MAX_VMAF_QUEUE || this.failed) {
+      this.skipped++;
+      return;
+    }
+    this.queued++;
+    const middle = clip[1]!;
+    const join = (k: "dist" | "ref") => {
+      const out = new Uint8Array(n * 1.5 * 3);
+      clip.forEach((c, i) => out.set(c[k], i * n * 1.5));
+      return out;
+    };
+    const clipDist = join("dist");
+    const clipRef = join("ref");
+    const { width, height } = f;
+    this.running = this.running
+      .then(async () => {
+        if (this.failed) return;
+        const vmaf = await this.scorer.score(clipDist, clipRef, width, height);
+        this.scores.push(vmaf);
+        write({ frameIndex: middle.index, frameNumber: middle.frameNumber, arrivedAtMs: middle.arrivedAtMs, vmaf });
+      })
+      .catch((err: unknown) => {
+        this.failed = true;
+        info(`VMAF stopped: ${(err as Error).message}`);
+      })
+      .finally(() => this.queued--);
+  }
+
+  async settle(): Promise<void> {
+    await this.running;
+    this.scorer.close();
+  }
+
+  summary() {
+    const s = spread(this.scores);
+    return { samples: this.scores.length, skipped: this.skipped, mean: s.mean, min: s.min, p5: percentile(this.scores, 5) };
   }
 }

@@ -1,9 +1,10 @@
-import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { CliError } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
+import { writeFileAtomic } from "../files.ts";
 import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type SweepFormat } from "../launch/sweep.ts";
 import { isTerminal, logLine } from "../log.ts";
 import { sidecarPath } from "../prerecorded/sidecar.ts";
@@ -65,14 +66,7 @@ function generateSweep(args: GenerateArgs): number {
     process.stdout.write(text);
     return 0;
   }
-  // Written whole or not at all.
-  const tmp = `${args.output}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, args.output);
-  } catch (err) {
-    throw new CliError(`cannot write '${args.output}': ${(err as Error).message}`, 1);
-  }
+  writeFileAtomic(args.output, text);
   process.stderr.write(`vat generate sweep: ${lines.length} configurations in ${args.output}\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Argv } from "yargs";
 import { CliError } from "../errors.ts";
+import { writeFileAtomic } from "../files.ts";
 import { isTerminal, logLine } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
 import { reportCharts } from "../report/charts.ts";
@@ -37,18 +38,6 @@ export function reportOptions<T>(y: Argv<T>) {
     .example("vat report old_study.db new.db --sort latency-p50 --json", "old and new studies, by median latency");
 }
 
-/** Writes text whole or not at all. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new CliError(`cannot write '${path}': ${(err as Error).message}`, 1);
-  }
-}
-
 export async function runReport(args: ReportArgs): Promise<number> {
   const paths = args.paths ?? [];
   if (paths.length === 0) throw new CliError("name the databases or folders to report on: vat report PATH... -o report.html");
@@ -77,8 +66,8 @@ export async function runReport(args: ReportArgs): Promise<number> {
     charts.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
   }
   const html = reportHtml({ groups, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
-  writeAtomic(output, html);
-  if (args.csv) writeAtomic(args.csv, groupsCsv(groups));
+  writeFileAtomic(output, html);
+  if (args.csv) writeFileAtomic(args.csv, groupsCsv(groups));
   if (args.json) process.stdout.write(`${JSON.stringify(reportJson(groups, runs, prices, sources), null, 2)}\n`);
   process.stderr.write(
     `vat report: ${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +

@@ -1,3 +1,4 @@
+import { parse } from "node:path";
 import { CliError } from "../errors.ts";
 import { parseFps, parseSize, parseStreamId, type SizeProfile } from "../signal/profiles.ts";
 import type { FrameLayout } from "../signal/render.ts";
@@ -28,9 +29,8 @@ export interface VideoDescription {
 
 /** signal.mp4 → signal.json (beside the video). */
 export function sidecarPath(videoPath: string): string {
-  const slash = videoPath.lastIndexOf("/");
-  const dot = videoPath.lastIndexOf(".");
-  return `${dot > slash + 1 ? videoPath.slice(0, dot) : videoPath}.json`;
+  const { dir, name } = parse(videoPath);
+  return dir ? `${dir}/${name}.json` : `${name}.json`;
 }
 
 /** Reads a sidecar's text; a foreign or damaged one is an error that names the file. */

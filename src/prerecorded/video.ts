@@ -1,4 +1,5 @@
 import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { CliError } from "../errors.ts";
 import { spawnFfmpeg, StderrTail, writeToChild } from "../ffmpeg.ts";
 import { encoderThreads } from "../serve/encoder.ts";
@@ -111,7 +112,7 @@ export async function renderVideo(
       crf: s.crf,
       payload: `vat1v|${s.signalId}|<frame>|<ms from the video's start>|${total}`,
       layout,
-      video: s.output.slice(s.output.lastIndexOf("/") + 1),
+      video: basename(s.output),
       bytes: statSync(tmp).size,
       createdAt: new Date().toISOString(),
     };

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { GroupFigures, RunFacts } from "./aggregate.ts";
 
 /** A chart for the report: its title, and a Vega-Lite specification (rendered to SVG when the report is built). */
@@ -111,7 +112,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
     },
   ];
   const series = runs.slice(0, 40).flatMap((r) =>
-    r.latencyOverTime.map((p) => ({ run: `${r.streamId ?? "run"} #${r.run} (${baseName(r.source)})`, minutes: p.atS / 60, p50: p.p50Ms })),
+    r.latencyOverTime.map((p) => ({ run: `${r.streamId ?? "run"} #${r.run} (${basename(r.source)})`, minutes: p.atS / 60, p50: p.p50Ms })),
   );
   charts.push(
     series.length
@@ -165,8 +166,4 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
         },
   );
   return charts;
-}
-
-function baseName(p: string): string {
-  return p.slice(p.lastIndexOf("/") + 1);
 }

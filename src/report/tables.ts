@@ -1,4 +1,4 @@
-import type { GroupFigures, Prices, RunFacts } from "./aggregate.ts";
+import { groupLabel, type GroupFigures, type Prices, type RunFacts } from "./aggregate.ts";
 
 /** A column of the comparison: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
 interface Column {
@@ -69,7 +69,7 @@ export function reportJson(groups: readonly GroupFigures[], runs: readonly RunFa
       run: r.run,
       format: r.format,
       stream_id: r.streamId,
-      configuration: groups.find((g) => g.size === r.size && g.fps === r.fps && g.cpu === r.cpu && g.memoryMiB === r.memoryMiB && g.videoType === r.videoType && g.provider === r.provider)?.label ?? null,
+      configuration: groupLabel(r),
       measured_s: r.measuredMs / 1000,
       frames_new: r.framesNew,
       dropped: r.dropped,

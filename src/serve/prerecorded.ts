@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliError } from "../errors.ts";
@@ -7,6 +7,7 @@ import { parseMediaPlaylist, renderLivePlaylist, type LiveSegment } from "../hls
 import { scanSegment } from "../hls/ts-frames.ts";
 import { parseSidecar, sidecarPath, type VideoDescription } from "../prerecorded/sidecar.ts";
 import { renderVideo } from "../prerecorded/video.ts";
+import { SIZE_NAMES } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
 import { PLAYLIST_NAME } from "./encoder.ts";
 import { judgeHealth, type SegmentProgress } from "./health.ts";
@@ -50,7 +51,7 @@ export class PrerecordedOrigin {
   private window: (LiveSegment & { loop: number })[] = [];
   private progress: SegmentProgress;
   readonly startedAtMs = Date.now();
-  readonly stats = { segmentsPublished: 0, loops: 0, lateMs: 0 };
+  readonly stats = { segmentsPublished: 0, loops: 0 };
 
   constructor(
     readonly config: ServeConfig,
@@ -149,18 +150,19 @@ export class PrerecordedOrigin {
     this.schedule();
   }
 
+  /** performance.now() at which segment g is due: once its last frame is. */
+  private dueAt(g: number): number {
+    return this.startMono + loopPosition(g, this.parts, this.loopS).endS * 1000;
+  }
+
   private schedule(): void {
     if (!this.running) return;
-    const due = this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000;
     this.timer = setTimeout(() => {
-      const now = performance.now();
       // Catch up on every segment now due (after a stalled event loop), in order.
-      while (this.running && this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000 <= now) {
-        this.stats.lateMs = Math.max(0, now - (this.startMono + loopPosition(this.nextSegment, this.parts, this.loopS).endS * 1000));
-        this.publish(this.nextSegment++);
-      }
+      const now = performance.now();
+      while (this.running && this.dueAt(this.nextSegment) <= now) this.publish(this.nextSegment++);
       this.schedule();
-    }, Math.max(0, due - performance.now()));
+    }, Math.max(0, this.dueAt(this.nextSegment) - performance.now()));
   }
 
   private publish(g: number): void {
@@ -184,10 +186,8 @@ export class PrerecordedOrigin {
     });
     // The playlist lists listSize segments; one more stays on disk for clients that just read the last playlist.
     while (this.window.length > this.config.listSize) this.window.shift();
-    for (const f of readdirSync(this.dir)) {
-      const m = /^seg_(\d+)\.ts$/.exec(f);
-      if (m && Number(m[1]) < g - this.config.listSize) rmSync(join(this.dir, f), { force: true });
-    }
+    const gone = g - this.config.listSize - 1;
+    if (gone >= 0) rmSync(join(this.dir, `seg_${gone}.ts`), { force: true });
     const first = this.window[0]!;
     const text = renderLivePlaylist(this.window, first.loop - (first.discontinuity ? 1 : 0));
     const tmp = join(this.dir, `${PLAYLIST_NAME}.tmp`);
@@ -218,7 +218,7 @@ export class PrerecordedOrigin {
     return {
       ID: d?.signalId ?? c.streamId,
       FPS: d?.fps ?? c.fps,
-      IMAGE_SIZE: ["240p", "480p", "720p", "1080p"].indexOf(d?.size ?? c.size.name),
+      IMAGE_SIZE: SIZE_NAMES.indexOf(d?.size ?? c.size.name),
       CPU: numberOrNull(c.cpu),
       MEMORY: numberOrNull(c.memory),
       VIDEO_TYPE: "PRERECORDED",

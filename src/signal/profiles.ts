@@ -20,6 +20,11 @@ const SIZES: Record<SizeName, SizeProfile> = {
 export const FPS_MIN = 1;
 export const FPS_MAX = 60;
 
+/** The signal size with these dimensions, or null for any other picture size. */
+export function sizeOf(width: number, height: number): SizeProfile | null {
+  return Object.values(SIZES).find((s) => s.width === width && s.height === height) ?? null;
+}
+
 /** Accepts "720p", "720", "1280x720" or the prototype's indices "0".."3" (240p..1080p). */
 export function parseSize(input: string | number): SizeProfile {
   const text = String(input).trim().toLowerCase();
@@ -27,10 +32,8 @@ export function parseSize(input: string | number): SizeProfile {
   const byName = SIZE_NAMES.find((n) => n === text || n === `${text}p`);
   if (byName) return SIZES[byName];
   const m = /^(\d+)x(\d+)$/.exec(text);
-  if (m) {
-    const found = Object.values(SIZES).find((s) => s.width === Number(m[1]) && s.height === Number(m[2]));
-    if (found) return found;
-  }
+  const found = m ? sizeOf(Number(m[1]), Number(m[2])) : null;
+  if (found) return found;
   throw new CliError(
     `unknown image size '${input}': use one of ${SIZE_NAMES.join(", ")} (or the indices 0-3)`,
   );
