@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { client, openDb, serve, tempDir, vat, VAT } from "../helpers/vat.ts";
@@ -142,6 +143,8 @@ describe("vat serve --video-type prerecorded → vat client", () => {
 });
 
 test("VIDEO_TYPE=PRERECORDED without a source renders one at start-up with the container's settings", async () => {
+  const ours = () => new Set(readdirSync(tmpdir()).filter((f) => /^vat-(source|serve)-/.test(f)));
+  const before = ours();
   const server = serve(["--source-duration", "3s"], { env: { VIDEO_TYPE: "PRERECORDED", FPS: "15", IMAGE_SIZE: "0", ID: "task9" } });
   try {
     await server.waitLive(20_000);
@@ -155,8 +158,9 @@ test("VIDEO_TYPE=PRERECORDED without a source renders one at start-up with the c
   } finally {
     expect(await server.stop()).toBe(0);
   }
-  // The rendered source and its segments are gone with the server.
+  // The rendered source, its cut segments and the served ones are gone with the server.
   expect(server.stderr()).toMatch(/vat serve: stopped/);
+  expect([...ours()].filter((f) => !before.has(f))).toEqual([]);
 }, 40_000);
 
 describe("a bad source is refused before anything starts", () => {
