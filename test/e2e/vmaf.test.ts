@@ -10,8 +10,20 @@ import { client, openDb, tempDir } from "../helpers/vat.ts";
 const ROOT = resolve(import.meta.dir, "../..");
 /** The static ffmpeg of npm @ffmpeg-installer/linux-x64 (a development dependency): it has libvmaf 1.x. */
 const VMAF_FFMPEG = join(ROOT, "node_modules/@ffmpeg-installer/linux-x64/ffmpeg");
-/** Its model files are not ours to ship: they are read from the shared folder beside the project. */
-const MODEL = process.env.VAT_VMAF_MODEL ?? resolve(ROOT, "../shared/vmaf/vmaf_v0.6.1.pkl");
+/**
+ * Its model files are not ours to ship: they are read from the shared folder beside the project, or beside the
+ * checkout this one was cloned from (a clone made elsewhere to try the setup), or from VAT_VMAF_MODEL.
+ */
+function findModel(): string {
+  const origin = spawnSync("git", ["-C", ROOT, "remote", "get-url", "origin"]).stdout?.toString().trim() ?? "";
+  const candidates = [
+    process.env.VAT_VMAF_MODEL,
+    resolve(ROOT, "../shared/vmaf/vmaf_v0.6.1.pkl"),
+    origin.startsWith("/") ? resolve(origin, "../shared/vmaf/vmaf_v0.6.1.pkl") : undefined,
+  ].filter((c): c is string => Boolean(c));
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+}
+const MODEL = findModel();
 const tmp = tempDir("vat-vmaf-");
 afterAll(() => tmp.cleanup());
 
