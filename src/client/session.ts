@@ -223,7 +223,11 @@ export async function runSession(
     : GRAY_OUTPUT;
   let limitReached = false;
   let streamInfo = "";
+  let described: FrameDecoder | null = null;
+  // Once per decoder (a new one starts at each discontinuity), not per frame; an event only when it changed.
   const describeStream = (d: FrameDecoder, f: DecodedFrame) => {
+    if (d === described) return;
+    described = d;
     const info = `${d.input?.codec ?? "video"} ${d.input ? `${d.input.width}x${d.input.height}` : `${f.width}x${f.height}`}`;
     if (info === streamInfo) return;
     streamInfo = info;
