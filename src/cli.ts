@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { CliError, EXIT } from "./errors.ts";
+import { badInput, EXIT, exitCodeFor, VatError } from "./errors.ts";
 import { killAllFfmpeg } from "./ffmpeg.ts";
 import { listenForShutdown } from "./shutdown.ts";
 import { VERSION } from "./version.ts";
@@ -68,14 +68,14 @@ async function main(argv: string[]): Promise<number> {
       )
       .fail((msg, err) => {
         if (err) throw err;
-        throw new CliError(`${msg.replace(/\n+/g, " ")} (see vat --help)`);
+        throw badInput(`${msg.replace(/\n+/g, " ")} (see vat --help)`);
       })
       .wrap(Math.min(110, process.stdout.columns || 100))
       .parseAsync();
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof VatError) {
       process.stderr.write(`vat: ${err.message}\n`);
-      code = err.exitCode;
+      code = exitCodeFor(err);
     } else {
       process.stderr.write(`vat: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
       code = EXIT.failure;

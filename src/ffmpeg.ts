@@ -1,19 +1,19 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { CliError } from "./errors.ts";
+import { badInput, failed, unavailable } from "./errors.ts";
 
 /** Finds ffmpeg: an explicit path (VAT_FFMPEG) or the one on PATH. */
 export function locateFfmpeg(explicit?: string): string {
   if (explicit) {
     if (!Bun.which(explicit) && !existsSync(explicit)) {
-      throw new CliError(`VAT_FFMPEG points to '${explicit}', which does not exist: set it to an ffmpeg executable`);
+      throw badInput(`VAT_FFMPEG points to '${explicit}', which does not exist: set it to an ffmpeg executable`);
     }
     return explicit;
   }
   const found = Bun.which("ffmpeg");
   if (!found) {
-    throw new CliError("ffmpeg was not found on PATH: install it (apt-get install ffmpeg) or set VAT_FFMPEG", 1);
+    throw unavailable("ffmpeg was not found on PATH: install it (apt-get install ffmpeg) or set VAT_FFMPEG");
   }
   return found;
 }

@@ -1,5 +1,5 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { CliError } from "./errors.ts";
+import { failed } from "./errors.ts";
 
 /** Writes a file whole or not at all: aside first, then renamed over the target. A failure is one line, exit 1. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -9,6 +9,6 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new CliError(`cannot write '${path}': ${(err as Error).message}`, 1);
+    throw failed(`cannot write '${path}': ${(err as Error).message}`);
   }
 }

@@ -1,3 +1,5 @@
+import { exitCodeForSignal } from "./errors.ts";
+
 /** SIGINT/SIGTERM as a promise: commands wait on it and finish their work instead of dying mid-write. */
 export interface Shutdown {
   /** Resolves with the signal's name when the first one arrives. */
@@ -24,7 +26,7 @@ export function listenForShutdown(now: () => number = () => performance.now()): 
       if (received) {
         if (now() - receivedAt < REPEAT_WINDOW_MS) return;
         // A second signal means "now": leave without finishing.
-        process.exit(sig === "SIGINT" ? 130 : 143);
+        process.exit(exitCodeForSignal(sig));
       }
       received = sig;
       receivedAt = now();

@@ -1,4 +1,4 @@
-import { CliError } from "./errors.ts";
+import { badInput } from "./errors.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 
@@ -7,10 +7,10 @@ export function parseDurationMs(input: string | number, what: string): number {
   const text = String(input).trim().toLowerCase();
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/.exec(text);
   if (!m) {
-    throw new CliError(`${what} '${input}' is not a duration: use a number of seconds or e.g. 250ms, 20s, 5m, 2h`);
+    throw badInput(`${what} '${input}' is not a duration: use a number of seconds or e.g. 250ms, 20s, 5m, 2h`);
   }
   const ms = Number(m[1]) * UNIT_MS[m[2] ?? "s"]!;
-  if (!(ms > 0)) throw new CliError(`${what} '${input}' must be more than zero`);
+  if (!(ms > 0)) throw badInput(`${what} '${input}' must be more than zero`);
   return ms;
 }
 

@@ -1,7 +1,10 @@
-import { CliError } from "../errors.ts";
+import { badInput, failed, interrupted } from "../errors.ts";
 import { firstVariantUri, parseMediaPlaylist, PlaylistError, type MediaPlaylist } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
+import type { SourceEvent } from "./events.ts";
 import { fetchBytes, fetchText, type Fetch } from "./http.ts";
+
+export type { SourceEvent } from "./events.ts";
 
 export interface SegmentArrival {
   sequence: number;
@@ -26,24 +29,6 @@ export interface SegmentArrival {
 }
 
 const SEGMENT_ATTEMPTS = 3;
-
-export type SourceEventKind =
-  | "outage"
-  | "reconnect"
-  | "stream-restart"
-  | "segment-missing"
-  | "stale-playlist"
-  | "skipped-segments"
-  | "slow-segment"
-  | "target-duration"
-  | "stream-info";
-
-export interface SourceEvent {
-  kind: SourceEventKind;
-  atMs: number;
-  durationMs?: number;
-  detail: string;
-}
 
 export interface HlsSourceOptions {
   fetch: Fetch;
@@ -90,7 +75,7 @@ export class HlsSource {
     let lastReason = "";
     for (;;) {
       const stop = this.o.cancelled();
-      if (stop) throw new CliError(`stopped by ${stop} before ${this.playlistUrl} answered`, stop === "SIGINT" ? 130 : 143);
+      if (stop) throw interrupted(stop, `stopped by ${stop} before ${this.playlistUrl} answered`);
       const r = await fetchText(this.o.fetch, this.playlistUrl, this.o.requestTimeoutMs);
       if (r.ok) {
         const variant = firstVariantUri(r.value);
@@ -102,7 +87,7 @@ export class HlsSource {
           return parseMediaPlaylist(r.value);
         } catch (err) {
           if (err instanceof PlaylistError) {
-            throw new CliError(`${this.playlistUrl} answers but is not a stream: ${err.message}`);
+            throw badInput(`${this.playlistUrl} answers but is not a stream: ${err.message}`);
           }
           throw err;
         }
@@ -110,7 +95,7 @@ export class HlsSource {
       lastReason = r.reason;
       if (this.o.now() - started >= this.o.connectTimeoutMs) {
         const answered = r.status !== undefined;
-        throw new CliError(
+        throw badInput(
           answered
             ? `${this.playlistUrl} answers but has no stream (${lastReason} for ${Math.round(this.o.connectTimeoutMs / 1000)} s): ` +
                 "give a server root (http://host:5000) or a playlist URL"
@@ -241,9 +226,8 @@ export class HlsSource {
       this.outageReason = reason;
       this.o.onEvent({ kind: "outage", atMs: now, detail: `stream unreachable: ${reason}` });
     } else if (now - this.outageSinceMs > this.o.maxOutageMs) {
-      throw new CliError(
+      throw failed(
         `the stream has been unreachable for ${Math.round((now - this.outageSinceMs) / 1000)} s (${this.outageReason}); giving up`,
-        1,
       );
     }
   }

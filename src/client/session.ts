@@ -1,12 +1,13 @@
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { decodePayload } from "../signal/payload.ts";
-import { parseSize, SIZE_NAMES, type SizeName } from "../signal/profiles.ts";
+import { parseSize, type SizeName } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
-import { estimateOffset, type ClockOffset, type ClockSample } from "./clock.ts";
+import type { ClockOffset } from "./clock.ts";
+import { readServerInfo, syncClock } from "./server-info.ts";
 import { FrameDecoder, GRAY_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
 import { ReferenceFrames } from "./reference.ts";
 import { HlsSource, type SourceEvent } from "./hls-source.ts";
-import { fetchJson, type Fetch } from "./http.ts";
+import type { Fetch } from "./http.ts";
 import { StreamMeter, type FrameRecord, type RunSummary, type WindowSummary } from "./metrics.ts";
 import { QrReader } from "./qr-reader.ts";
 import { RunStore, toCsv } from "./store.ts";
@@ -136,8 +137,8 @@ export async function runSession(
   if (source) await source.connect();
 
   const root = playlistUrl ? new URL("/", source!.url).href : null;
-  const params = root ? await readParams(deps.fetch, root) : null;
-  const vat = (params?.vat ?? null) as Record<string, unknown> | null;
+  const info = await readServerInfo(deps.fetch, root);
+  const { params, vat } = info;
   let clock: ClockOffset | null = null;
   if (root && cfg.clockSync) {
     clock = await syncClock(deps, root);
@@ -147,15 +148,14 @@ export async function runSession(
   const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);
   store = new RunStore(cfg.db);
   const startedAtMs = deps.now();
-  const nominalFps = numberOr(vat?.fps ?? params?.FPS, null);
-  const sizeIndex = numberOr(params?.IMAGE_SIZE, null);
+  const nominalFps = info.nominalFps;
   runId = store.createRun({
     startedAtMs,
     url: cfg.url,
     playlistUrl: source?.url ?? null,
-    streamId: (vat?.streamId as string | undefined) ?? (params?.ID as string | undefined) ?? null,
-    imageSize: sizeIndex,
-    sizeName: (vat?.size as string | undefined) ?? (sizeIndex !== null ? (SIZE_NAMES[sizeIndex] ?? null) : null),
+    streamId: info.streamId,
+    imageSize: info.imageSize,
+    sizeName: info.sizeName,
     fps: nominalFps,
     cpu: params?.CPU != null ? String(params.CPU) : null,
     memory: params?.MEMORY != null ? String(params.MEMORY) : null,
@@ -170,7 +170,7 @@ export async function runSession(
   });
   for (const e of events) store.writeEvent(runId, e);
   if (cfg.comparison) store.setComparison(runId, cfg.comparison.id, cfg.comparison.role);
-  let streamIdSeen: string | null = (vat?.streamId as string | undefined) ?? (params?.ID as string | undefined) ?? null;
+  let streamIdSeen: string | null = info.streamId;
   let announced = false;
   const announce = () => {
     if (announced) return;
@@ -358,7 +358,7 @@ export async function runSession(
       const { code } = await decoder.exited;
       if (decoder.failure) throw decoder.failure;
       if (meter.totals.decoded === 0 && code !== 0 && stopReason === "end of stream") {
-        throw new CliError(`cannot read '${cfg.url}': ${decoder.lastError || `ffmpeg exit code ${code}`}`);
+        throw badInput(`cannot read '${cfg.url}': ${decoder.lastError || `ffmpeg exit code ${code}`}`);
       }
     }
   } catch (err) {
@@ -404,37 +404,8 @@ export async function runSession(
   };
 }
 
-function numberOr<T>(v: unknown, fallback: T): number | T {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
-  return Number.isFinite(n) ? n : fallback;
-}
-
-async function readParams(fetchFn: Fetch, root: string): Promise<Record<string, unknown> | null> {
-  const r = await fetchJson(fetchFn, new URL("params", root).href, 3000);
-  return r.ok && r.value && typeof r.value === "object" ? (r.value as Record<string, unknown>) : null;
-}
-
-const CLOCK_SAMPLES = 8;
 /** ffmpeg 5.1 holds 3 frames of an MPEG-TS input (demuxer, parser, output); one more for margin. */
 const FILLER_FRAMES = 4;
-
-async function syncClock(deps: SessionDeps, root: string): Promise<ClockOffset | null> {
-  const samples: ClockSample[] = [];
-  const url = new URL("time", root).href;
-  for (let i = 0; i < CLOCK_SAMPLES; i++) {
-    const sentMs = deps.now();
-    const r = await fetchJson(deps.fetch, url, 2000);
-    const receivedMs = deps.now();
-    if (!r.ok) {
-      if (i === 0) return null;
-      continue;
-    }
-    const serverMs = (r.value as { nowMs?: unknown })?.nowMs;
-    if (typeof serverMs !== "number") return null;
-    samples.push({ sentMs, serverMs, receivedMs });
-  }
-  return estimateOffset(samples);
-}
 
 function exportCsv(store: RunStore, runId: number, dir: string): void {
   mkdirSync(dir, { recursive: true });

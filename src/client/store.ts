@@ -1,8 +1,8 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { CliError } from "../errors.ts";
-import type { SourceEvent } from "./hls-source.ts";
+import { badInput } from "../errors.ts";
+import type { StreamEvent } from "./events.ts";
 import type { Comparison } from "./comparison.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 
@@ -182,7 +182,7 @@ export class RunStore {
       this.db.exec(SCHEMA);
       this.addMissingColumns();
     } catch (err) {
-      throw new CliError(`cannot use database '${path}': ${(err as Error).message}`, 2);
+      throw badInput(`cannot use database '${path}': ${(err as Error).message}`);
     }
     this.insertFrame = this.db.prepare(
       `INSERT INTO frames (run_id, idx, kind, frame_number, generated_at_ms, arrived_at_ms, decoded_at_ms, played_at_ms,
@@ -283,7 +283,7 @@ export class RunStore {
       .run({ comparisonId, run, controlRun, ...c });
   }
 
-  writeEvent(run: number, e: SourceEvent | { kind: string; atMs: number; durationMs?: number; detail: string }): void {
+  writeEvent(run: number, e: StreamEvent): void {
     this.insertEvent.run({ run, atMs: e.atMs, kind: e.kind, durationMs: e.durationMs ?? null, detail: e.detail });
   }
 

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliError } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
 import { percentile, spread } from "./stats.ts";
 
 /** An ffmpeg with the libvmaf filter, and how to name the VMAF v0.6.1 model to it. */
@@ -31,18 +31,18 @@ export function detectVmaf(mainFfmpeg: string, o: { vmafFfmpeg?: string; model?:
     if (kind === "v2") return { ffmpeg, modelOption: "model=version=vmaf_v0.6.1", threads: o.threads };
     if (kind === "v1") {
       if (!o.model) {
-        throw new CliError(
+        throw badInput(
           `--vmaf: ${ffmpeg} has libvmaf 1.x, which needs the VMAF v0.6.1 model file: set VAT_VMAF_MODEL (or --vmaf-model) ` +
             "to vmaf_v0.6.1.pkl (with vmaf_v0.6.1.pkl.model beside it)",
         );
       }
       if (!existsSync(o.model) || !existsSync(`${o.model}.model`)) {
-        throw new CliError(`--vmaf: model '${o.model}' or '${o.model}.model' does not exist: give the path of vmaf_v0.6.1.pkl`);
+        throw badInput(`--vmaf: model '${o.model}' or '${o.model}.model' does not exist: give the path of vmaf_v0.6.1.pkl`);
       }
       return { ffmpeg, modelOption: `model_path=${o.model}`, threads: o.threads };
     }
   }
-  throw new CliError(
+  throw badInput(
     `--vmaf needs an ffmpeg with the libvmaf filter, and ${candidates[0]} has none (Debian's ffmpeg is built without it): ` +
       "set VAT_VMAF_FFMPEG to one that has it, e.g. the static ffmpeg of npm @ffmpeg-installer/linux-x64 " +
       "(with VAT_VMAF_MODEL=…/vmaf_v0.6.1.pkl); PSNR and SSIM (--quality) work without it",

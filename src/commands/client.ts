@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
-import { CliError } from "../errors.ts";
+import { badInput, exitCodeForSignal } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
@@ -99,20 +99,20 @@ export function measureOptions<T>(y: Argv<T>) {
 
 /** Validated settings; every bad value is refused here, before anything starts. Pure but for finding ffmpeg (and libvmaf). */
 export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientConfig {
-  if (Array.isArray(args.url)) throw new CliError("give one --url here (several are compared by vat client)");
+  if (Array.isArray(args.url)) throw badInput("give one --url here (several are compared by vat client)");
   const url = (args.url ?? "").trim();
-  if (!url) throw new CliError("give the stream with --url (a vat server root, a playlist, a file, or an rtmp:// URL)");
+  if (!url) throw badInput("give the stream with --url (a vat server root, a playlist, a file, or an rtmp:// URL)");
   if (/^https?:\/\//i.test(url)) {
     try {
       new URL(url);
     } catch {
-      throw new CliError(`'${url}' is not a valid URL: use e.g. http://127.0.0.1:5000`);
+      throw badInput(`'${url}' is not a valid URL: use e.g. http://127.0.0.1:5000`);
     }
   }
   const windowMs = parseDurationMs(args.window ?? "10s", "window");
-  if (windowMs < 1000 || windowMs > 3_600_000) throw new CliError(`window '${args.window}' is out of range: use 1s to 1h`);
+  if (windowMs < 1000 || windowMs > 3_600_000) throw badInput(`window '${args.window}' is out of range: use 1s to 1h`);
   if (args.frameLimit !== undefined && (!Number.isInteger(args.frameLimit) || args.frameLimit < 1)) {
-    throw new CliError(`frame limit '${args.frameLimit}' is not valid: use a whole number of at least 1`);
+    throw badInput(`frame limit '${args.frameLimit}' is not valid: use a whole number of at least 1`);
   }
   return {
     url,
@@ -136,16 +136,16 @@ export function resolveClientConfig(args: ClientArgs, ffmpeg: string): ClientCon
 
 function resolvePoll(poll: string | undefined): number {
   const ms = parseDurationMs(poll ?? "50ms", "poll interval");
-  if (ms < 10 || ms > 10_000) throw new CliError(`poll interval '${poll}' is out of range: use 10ms to 10s`);
+  if (ms < 10 || ms > 10_000) throw badInput(`poll interval '${poll}' is out of range: use 10ms to 10s`);
   return ms;
 }
 
 function resolveVmaf(args: ClientArgs, ffmpeg: string) {
   const every = args.vmafEvery ?? 30;
-  if (!Number.isInteger(every) || every < 3) throw new CliError(`--vmaf-every '${args.vmafEvery}' is not valid: use a whole number of 3 or more`);
+  if (!Number.isInteger(every) || every < 3) throw badInput(`--vmaf-every '${args.vmafEvery}' is not valid: use a whole number of 3 or more`);
   const threads = args.vmafThreads ?? 2;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new CliError(`--vmaf-threads '${args.vmafThreads}' is not valid: use a whole number from 1 to 64`);
+    throw badInput(`--vmaf-threads '${args.vmafThreads}' is not valid: use a whole number from 1 to 64`);
   }
   const env = readEnv();
   const model = args.vmafModel ?? env.vmafModel;
@@ -164,7 +164,7 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
     printResult(result, args.json ?? false);
     return exitCodeFor(shutdown);
   }
-  if (urls.length === 0) throw new CliError("give the streams to compare with --url (and --control for the reference stream)");
+  if (urls.length === 0) throw badInput("give the streams to compare with --url (and --control for the reference stream)");
   // The control (given, or else the first --url) and every other stream, each checked before anything starts.
   const roles = args.control !== undefined
     ? [{ url: args.control, role: "control" }, ...urls.map((u, i) => ({ url: u, role: `stream ${i + 1}` }))]
@@ -242,8 +242,7 @@ export function printResult(result: SessionResult, json: boolean, heading = "vat
 
 /** 0, or 130/143 when a signal ended the run (its summary was still printed and stored). */
 export function exitCodeFor(shutdown: Shutdown): number {
-  if (shutdown.signal) return shutdown.signal === "SIGINT" ? 130 : 143;
-  return 0;
+  return shutdown.signal ? exitCodeForSignal(shutdown.signal) : 0;
 }
 
 /** Runs a session with progress on stderr: a live line on a terminal, one log line per window otherwise. */

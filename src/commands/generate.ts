@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { writeFileAtomic } from "../files.ts";
 import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type SweepFormat } from "../launch/sweep.ts";
@@ -53,7 +53,7 @@ export function generateOptions<T>(y: Argv<T>) {
 }
 
 export async function runGenerate(args: GenerateArgs, shutdown: Shutdown): Promise<number> {
-  if (args.what === undefined) throw new CliError("name what to generate: vat generate sweep or vat generate video (see vat generate --help)");
+  if (args.what === undefined) throw badInput("name what to generate: vat generate sweep or vat generate video (see vat generate --help)");
   return args.what === "video" ? generateVideo(args, shutdown) : generateSweep(args);
 }
 
@@ -73,16 +73,16 @@ function generateSweep(args: GenerateArgs): number {
 
 /** `vat generate video`: the test signal as a file plus its JSON description, with progress while it renders. */
 async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<number> {
-  if (!args.output) throw new CliError("name the video to write: vat generate video -o signal.mp4");
-  if (args.sizes || args.cpuMemory) throw new CliError("--sizes and --cpu-memory are for 'vat generate sweep': use --size for a video");
+  if (!args.output) throw badInput("name the video to write: vat generate video -o signal.mp4");
+  if (args.sizes || args.cpuMemory) throw badInput("--sizes and --cpu-memory are for 'vat generate sweep': use --size for a video");
   const dir = dirname(args.output);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`cannot write '${args.output}': folder '${dir}' does not exist`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw badInput(`cannot write '${args.output}': folder '${dir}' does not exist`);
   const size = parseSize(args.size ?? "720p");
   const fps = parseFps(args.fps ?? 30);
   const durationS = parseDurationMs(args.duration ?? "60s", "duration") / 1000;
   const keyframeIntervalS = args.keyframeInterval ?? 1;
   if (!(keyframeIntervalS >= 0.5 && keyframeIntervalS <= 10)) {
-    throw new CliError(`keyframe interval '${keyframeIntervalS}' is out of range: use 0.5 to 10 seconds`);
+    throw badInput(`keyframe interval '${keyframeIntervalS}' is out of range: use 0.5 to 10 seconds`);
   }
   const { preset, crf } = checkX264(args.preset ?? "ultrafast", args.crf ?? 23);
   const spec = {

@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
 import { describeFetchError } from "../client/http.ts";
 import { readEnv } from "../env.ts";
-import { CliError } from "../errors.ts";
+import { failed, unavailable } from "../errors.ts";
 
 export function healthOptions<T>(y: Argv<T>) {
   return y.option("url", { type: "string", describe: "the vat server to ask [default http://127.0.0.1:$PORT, PORT 5000]" });
@@ -15,10 +15,10 @@ export async function runHealth(args: { url?: string }): Promise<number> {
   try {
     r = await fetch(url, { signal: AbortSignal.timeout(2500) });
   } catch (err) {
-    throw new CliError(`${url} does not answer: ${describeFetchError(err)}`, 1);
+    throw unavailable(`${url} does not answer: ${describeFetchError(err)}`);
   }
   const body = (await r.json().catch(() => ({}))) as { reason?: string };
-  if (r.status !== 200) throw new CliError(`not live: ${body.reason ?? `HTTP ${r.status}`}`, 1);
+  if (r.status !== 200) throw failed(`not live: ${body.reason ?? `HTTP ${r.status}`}`);
   process.stdout.write(`live (${url})\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
-import { CliError } from "../errors.ts";
+import { VatError, badInput, failed, interrupted } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { waitUntilLive } from "../launch/live.ts";
 import { startLocalOrigin, selfCommand } from "../launch/local.ts";
@@ -179,14 +179,14 @@ async function startFargate(
     const sig = shutdown.signal;
     // The cause of the failure is what the user must see; a failed stop is logged by stop() with how to retry.
     await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`).catch(() => {});
-    throw err instanceof CliError ? err : new CliError((err as Error).message, 1);
+    throw err instanceof VatError ? err : failed((err as Error).message);
   }
 }
 
 /** `vat launch list | stop --id X | cleanup --older-than D [--dry-run]`: the tasks vat started in the stack's cluster. */
 async function runTaskAdmin(action: string, args: LaunchCommandArgs): Promise<number> {
-  if (args.local) throw new CliError(`'vat launch ${action}' is for Fargate tasks; a --local server stops with its launch`);
-  if (action === "stop" && args.id === undefined) throw new CliError("name the run to stop with --id");
+  if (args.local) throw badInput(`'vat launch ${action}' is for Fargate tasks; a --local server stops with its launch`);
+  if (action === "stop" && args.id === undefined) throw badInput("name the run to stop with --id");
   const olderThanS = parseDurationMs(args.olderThan ?? "24h", "older than") / 1000;
   const aws = await import("../launch/fargate.ts");
   const clients = aws.awsClients(args.region);
@@ -194,7 +194,7 @@ async function runTaskAdmin(action: string, args: LaunchCommandArgs): Promise<nu
   const now = Date.now();
   const rows = (await aws.listVatTasks(clients, stack, action === "stop" ? args.id : undefined)).map((t) => aws.taskRow(t, now));
   const chosen = action === "list" ? rows : action === "stop" ? rows.filter((r) => r.id === args.id) : aws.selectForCleanup(rows, olderThanS);
-  if (action === "stop" && chosen.length === 0) throw new CliError(`no running task has the id '${args.id}'`, 1);
+  if (action === "stop" && chosen.length === 0) throw failed(`no running task has the id '${args.id}'`);
   const stopping = action !== "list" && !args.dryRun;
   if (stopping) {
     const reason = action === "stop" ? "vat launch stop" : `vat launch cleanup: older than ${args.olderThan ?? "24h"}`;

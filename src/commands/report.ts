@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { CliError } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
 import { writeFileAtomic } from "../files.ts";
 import { isTerminal, logLine } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
@@ -40,12 +40,12 @@ export function reportOptions<T>(y: Argv<T>) {
 
 export async function runReport(args: ReportArgs): Promise<number> {
   const paths = args.paths ?? [];
-  if (paths.length === 0) throw new CliError("name the databases or folders to report on: vat report PATH... -o report.html");
+  if (paths.length === 0) throw badInput("name the databases or folders to report on: vat report PATH... -o report.html");
   const sort = (args.sort ?? "config") as SortKey;
-  if (!SORTABLE.includes(sort)) throw new CliError(`cannot sort by '${args.sort}': use one of ${SORTABLE.join(", ")}`);
+  if (!SORTABLE.includes(sort)) throw badInput(`cannot sort by '${args.sort}': use one of ${SORTABLE.join(", ")}`);
   let table = FARGATE_PRICES;
   if (args.prices) {
-    if (!existsSync(args.prices)) throw new CliError(`prices file '${args.prices}' does not exist`);
+    if (!existsSync(args.prices)) throw badInput(`prices file '${args.prices}' does not exist`);
     table = { ...FARGATE_PRICES, ...parsePricesFile(readFileSync(args.prices, "utf8"), args.prices) };
   }
   const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd }, table);
@@ -59,7 +59,7 @@ export async function runReport(args: ReportArgs): Promise<number> {
     runs.push(...readRuns(file));
   });
   if (tty) process.stderr.write("\r\x1b[2K");
-  if (runs.length === 0) throw new CliError(`${sources.length} database(s) found, but none holds a run with measurements`, 1);
+  if (runs.length === 0) throw failed(`${sources.length} database(s) found, but none holds a run with measurements`);
   const groups = aggregate(runs, prices, sort);
   const charts: RenderedChart[] = [];
   for (const c of reportCharts(groups, runs)) {

@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { readEnv, type VatEnv } from "../env.ts";
-import { CliError } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { logLine } from "../log.ts";
 import { checkX264, pushFormat } from "../serve/encoder.ts";
@@ -66,31 +66,31 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   const streamId = parseStreamId(args.id ?? e.id ?? "vat");
   const port = Number(args.port ?? e.port ?? 5000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(`port '${args.port ?? e.port}' is not valid: use a whole number from 0 to 65535`);
+    throw badInput(`port '${args.port ?? e.port}' is not valid: use a whole number from 0 to 65535`);
   }
   const segmentS = args.segment ?? 1;
   if (!(segmentS >= 0.5 && segmentS <= 10)) {
-    throw new CliError(`segment duration '${segmentS}' is out of range: use 0.5 to 10 seconds`);
+    throw badInput(`segment duration '${segmentS}' is out of range: use 0.5 to 10 seconds`);
   }
   const listSize = args.listSize ?? 6;
   if (!Number.isInteger(listSize) || listSize < 2 || listSize > 60) {
-    throw new CliError(`list size '${listSize}' is out of range: use a whole number from 2 to 60`);
+    throw badInput(`list size '${listSize}' is out of range: use a whole number from 2 to 60`);
   }
   const { preset, crf } = checkX264(args.preset ?? "ultrafast", args.crf ?? 23);
   const videoType = (args.videoType ?? e.videoType ?? "live").toLowerCase();
   if (videoType !== "live" && videoType !== "prerecorded") {
-    throw new CliError(`unknown video type '${args.videoType ?? e.videoType}': use live or prerecorded`);
+    throw badInput(`unknown video type '${args.videoType ?? e.videoType}': use live or prerecorded`);
   }
   if (args.source !== undefined && videoType !== "prerecorded") {
-    throw new CliError("--source is for prerecorded streams: add --video-type prerecorded");
+    throw badInput("--source is for prerecorded streams: add --video-type prerecorded");
   }
   const sourceDurationS = parseDurationMs(args.sourceDuration ?? "60s", "source duration") / 1000;
   if (sourceDurationS < segmentS * 2 || sourceDurationS > 3600) {
-    throw new CliError(`source duration '${args.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
+    throw badInput(`source duration '${args.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
   }
   const push = args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push];
   for (const u of push) pushFormat(u);
-  if (push.length && videoType !== "live") throw new CliError("--push works with live video: a prerecorded stream is not re-encoded");
+  if (push.length && videoType !== "live") throw badInput("--push works with live video: a prerecorded stream is not re-encoded");
   const fpsGiven = args.fps ?? e.fps;
   const sizeGiven = args.imageSize ?? e.imageSize;
   const idGiven = args.id ?? e.id;
@@ -150,7 +150,7 @@ export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<num
     });
   } catch (err) {
     await origin.stop();
-    throw new CliError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, 1);
+    throw failed(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   origin.start();
   const c = config;

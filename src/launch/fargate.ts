@@ -9,7 +9,7 @@ import {
   type RunTaskCommandInput,
   type Task,
 } from "@aws-sdk/client-ecs";
-import { CliError } from "../errors.ts";
+import { VatError, badInput, failed, interrupted } from "../errors.ts";
 import type { LaunchPlan } from "./plan.ts";
 import { serveEnvironment } from "./plan.ts";
 
@@ -37,19 +37,19 @@ export function awsClients(region?: string): AwsClients {
 }
 
 /** The SDK's errors as one line; AccessDenied is said as such, never as a timeout. */
-export function awsError(what: string, err: unknown): CliError {
+export function awsError(what: string, err: unknown): VatError {
   const e = err as { name?: string; message?: string; Code?: string };
   const name = e?.name ?? e?.Code ?? "Error";
   if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${e?.message ?? ""}`)) {
-    return new CliError(`AWS refused ${what}: access denied (${name}: ${e?.message ?? "no message"}); check the launcher policy`, 1);
+    return failed(`AWS refused ${what}: access denied (${name}: ${e?.message ?? "no message"}); check the launcher policy`);
   }
   if (/CredentialsProviderError|Could not load credentials/i.test(`${name} ${e?.message ?? ""}`)) {
-    return new CliError(`no AWS credentials for ${what}: configure them (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)`, 2);
+    return badInput(`no AWS credentials for ${what}: configure them (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID)`);
   }
   if (/Region is missing|Region not accepted: region=""/i.test(e?.message ?? "")) {
-    return new CliError(`no AWS region for ${what}: give --region, or set AWS_REGION (or a profile's region)`, 2);
+    return badInput(`no AWS region for ${what}: give --region, or set AWS_REGION (or a profile's region)`);
   }
-  return new CliError(`${what} failed: ${name}: ${e?.message ?? String(err)}`, 1);
+  return failed(`${what} failed: ${name}: ${e?.message ?? String(err)}`);
 }
 
 async function call<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -63,11 +63,11 @@ async function call<T>(what: string, f: () => Promise<T>): Promise<T> {
 export async function describeStack(c: AwsClients, stackName: string): Promise<StackInfo> {
   const r = await call(`DescribeStacks ${stackName}`, () => c.cfn.send(new DescribeStacksCommand({ StackName: stackName })));
   const stack = r.Stacks?.[0];
-  if (!stack) throw new CliError(`stack '${stackName}' was not found: deploy infra/fargate_cluster.yaml or name it with --stack`, 1);
+  if (!stack) throw failed(`stack '${stackName}' was not found: deploy infra/fargate_cluster.yaml or name it with --stack`);
   const out = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? "", o.OutputValue ?? ""]));
   const need = ["ClusterName", "TaskDefinitionArn", "ContainerName", "SubnetIds", "SecurityGroupId"];
   const missing = need.filter((k) => !out[k]);
-  if (missing.length) throw new CliError(`stack '${stackName}' lacks the outputs ${missing.join(", ")}: is it infra/fargate_cluster.yaml?`, 1);
+  if (missing.length) throw failed(`stack '${stackName}' lacks the outputs ${missing.join(", ")}: is it infra/fargate_cluster.yaml?`);
   return {
     cluster: out.ClusterName!,
     taskDefinition: out.TaskDefinitionArn!,
@@ -106,7 +106,7 @@ export async function startTask(c: AwsClients, stack: StackInfo, plan: LaunchPla
   const task = r.tasks?.[0];
   if (!task?.taskArn) {
     const f = r.failures?.[0];
-    throw new CliError(`RunTask started no task: ${f?.reason ?? "no reason given"}${f?.detail ? ` (${f.detail})` : ""}`, 1);
+    throw failed(`RunTask started no task: ${f?.reason ?? "no reason given"}${f?.detail ? ` (${f.detail})` : ""}`);
   }
   return task.taskArn;
 }
@@ -138,13 +138,13 @@ export async function waitForRunning(c: AwsClients, stack: StackInfo, taskArn: s
   let last = "";
   for (;;) {
     const sig = o.cancelled();
-    if (sig) throw new CliError(`stopped by ${sig} while the task was starting`, sig === "SIGINT" ? 130 : 143);
+    if (sig) throw interrupted(sig, `stopped by ${sig} while the task was starting`);
     const r = await call("DescribeTasks", () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: [taskArn] })));
     const t = r.tasks?.[0];
     const elapsed = performance.now() - started;
     if (!t) {
       const reason = r.failures?.[0]?.reason ?? "not found";
-      if (reason !== "MISSING" || elapsed > o.missingGraceMs) throw new CliError(`task ${taskArn} cannot be found: ${reason}`, 1);
+      if (reason !== "MISSING" || elapsed > o.missingGraceMs) throw failed(`task ${taskArn} cannot be found: ${reason}`);
       if (last !== "MISSING") o.onStatus("MISSING (not visible yet)");
       last = "MISSING";
     } else {
@@ -153,10 +153,10 @@ export async function waitForRunning(c: AwsClients, stack: StackInfo, taskArn: s
       last = status;
       if (status === "RUNNING") return t;
       if (status === "STOPPED" || status === "DEPROVISIONING" || status === "STOPPING" || t.desiredStatus === "STOPPED") {
-        if (status === "STOPPED" || t.stoppedReason) throw new CliError(`the task stopped while starting: ${stoppedWhy(t)}`, 1);
+        if (status === "STOPPED" || t.stoppedReason) throw failed(`the task stopped while starting: ${stoppedWhy(t)}`);
       }
     }
-    if (elapsed > o.timeoutMs) throw new CliError(`the task was not RUNNING after ${Math.round(o.timeoutMs / 1000)} s (last status ${last})`, 1);
+    if (elapsed > o.timeoutMs) throw failed(`the task was not RUNNING after ${Math.round(o.timeoutMs / 1000)} s (last status ${last})`);
     await Bun.sleep(o.pollMs);
   }
 }
@@ -166,13 +166,13 @@ export async function taskAddress(c: AwsClients, t: Task): Promise<string> {
   const eni = t.attachments
     ?.find((a) => a.type === "ElasticNetworkInterface")
     ?.details?.find((d) => d.name === "networkInterfaceId")?.value;
-  if (!eni) throw new CliError(`task ${t.taskArn} has no network interface`, 1);
+  if (!eni) throw failed(`task ${t.taskArn} has no network interface`);
   const r = await call("DescribeNetworkInterfaces", () =>
     c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })),
   );
   const ip = r.NetworkInterfaces?.[0]?.Association?.PublicIp;
   if (!ip) {
-    throw new CliError(`task ${t.taskArn} has no public IP: its subnets must have an internet gateway (assignPublicIp needs one)`, 1);
+    throw failed(`task ${t.taskArn} has no public IP: its subnets must have an internet gateway (assignPublicIp needs one)`);
   }
   return ip;
 }

@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { failed, interrupted } from "../errors.ts";
 
 export interface LiveWait {
   timeoutMs: number;
@@ -13,9 +13,9 @@ export async function waitUntilLive(url: string, o: LiveWait): Promise<void> {
   const started = performance.now();
   for (;;) {
     const sig = o.cancelled();
-    if (sig) throw new CliError(`stopped by ${sig} while waiting for the server`, sig === "SIGINT" ? 130 : 143);
+    if (sig) throw interrupted(sig, `stopped by ${sig} while waiting for the server`);
     const dead = o.dead?.();
-    if (dead) throw new CliError(dead, 1);
+    if (dead) throw failed(dead);
     let reason = "not answering yet";
     try {
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -25,7 +25,7 @@ export async function waitUntilLive(url: string, o: LiveWait): Promise<void> {
       // not listening yet
     }
     const elapsed = performance.now() - started;
-    if (elapsed > o.timeoutMs) throw new CliError(`the server was not live after ${Math.round(o.timeoutMs / 1000)} s (${reason})`, 1);
+    if (elapsed > o.timeoutMs) throw failed(`the server was not live after ${Math.round(o.timeoutMs / 1000)} s (${reason})`);
     o.onWaiting(reason, elapsed);
     await Bun.sleep(200);
   }

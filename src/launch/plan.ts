@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES, type SizeProfile } from "../signal/profiles.ts";
 
 /** Fargate task sizes: CPU units → the memory values (MiB) allowed with them. Pure data. */
@@ -27,11 +27,11 @@ export function fargateMemoryFor(cpu: number): number[] {
 export function parseMemoryMiB(input: string | number): number {
   const text = String(input).trim();
   const m = /^(\d+(?:\.\d+)?)\s*(gb|gib|g|mb|mib|m)?$/i.exec(text);
-  if (!m) throw new CliError(`memory '${input}' is not valid: use MiB (2048), or GB (2GB, or a bare number below 256)`);
+  if (!m) throw badInput(`memory '${input}' is not valid: use MiB (2048), or GB (2GB, or a bare number below 256)`);
   const n = Number(m[1]);
   const unit = (m[2] ?? "").toLowerCase();
   const mib = unit.startsWith("g") || (unit === "" && n < 256) ? n * 1024 : n;
-  if (!Number.isInteger(mib) || mib <= 0) throw new CliError(`memory '${input}' is not a whole number of MiB`);
+  if (!Number.isInteger(mib) || mib <= 0) throw badInput(`memory '${input}' is not a whole number of MiB`);
   return mib;
 }
 
@@ -43,9 +43,9 @@ function describeMemory(values: number[]): string {
 /** Checks a cpu/memory pair against the Fargate table; the error names the memory values valid for that cpu. */
 export function checkFargateSize(cpu: number, memoryMiB: number): void {
   const allowed = fargateMemoryFor(cpu);
-  if (allowed.length === 0) throw new CliError(`cpu '${cpu}' is not a Fargate size: use one of ${FARGATE_CPUS.join(", ")}`);
+  if (allowed.length === 0) throw badInput(`cpu '${cpu}' is not a Fargate size: use one of ${FARGATE_CPUS.join(", ")}`);
   if (!allowed.includes(memoryMiB)) {
-    throw new CliError(`memory ${memoryMiB} MiB does not go with cpu ${cpu} on Fargate: use ${describeMemory(allowed)}`);
+    throw badInput(`memory ${memoryMiB} MiB does not go with cpu ${cpu} on Fargate: use ${describeMemory(allowed)}`);
   }
 }
 
@@ -69,20 +69,20 @@ export interface LaunchArgs {
 
 /** Everything checked before anything starts. Pure. */
 export function planLaunch(a: LaunchArgs): LaunchPlan {
-  if (a.id === undefined) throw new CliError("give the run an id with --id (it names the task and is carried in every frame)");
+  if (a.id === undefined) throw badInput("give the run an id with --id (it names the task and is carried in every frame)");
   const id = parseStreamId(a.id);
   const size = parseSize(a.imageSize ?? "720p");
   const fps = parseFps(a.fps ?? 30);
   const videoType = (a.videoType ?? "live").toLowerCase();
   if (videoType !== "live" && videoType !== "prerecorded") {
-    throw new CliError(`unknown video type '${a.videoType}': use live or prerecorded`);
+    throw badInput(`unknown video type '${a.videoType}': use live or prerecorded`);
   }
   let cpu: number | null = null;
   let memoryMiB: number | null = null;
   if (a.cpu !== undefined || a.memory !== undefined) {
-    if (a.cpu === undefined || a.memory === undefined) throw new CliError("give --cpu and --memory together (a Fargate task size)");
+    if (a.cpu === undefined || a.memory === undefined) throw badInput("give --cpu and --memory together (a Fargate task size)");
     cpu = Number(a.cpu);
-    if (!Number.isInteger(cpu)) throw new CliError(`cpu '${a.cpu}' is not a Fargate size: use one of ${FARGATE_CPUS.join(", ")}`);
+    if (!Number.isInteger(cpu)) throw badInput(`cpu '${a.cpu}' is not a Fargate size: use one of ${FARGATE_CPUS.join(", ")}`);
     memoryMiB = parseMemoryMiB(a.memory);
     checkFargateSize(cpu, memoryMiB);
   }

@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES, type SizeName } from "../signal/profiles.ts";
 import { checkFargateSize, parseMemoryMiB } from "./plan.ts";
 
@@ -28,7 +28,7 @@ export const DEFAULT_SWEEP = {
 /** "512:1GB,2GB" → [512, [1024, 2048]]; every pair checked against the Fargate table. Pure. */
 export function parseCpuMemory(spec: string): [number, number[]] {
   const m = /^(\d+):(.+)$/.exec(spec.trim());
-  if (!m) throw new CliError(`cpu-memory '${spec}' is not valid: use CPU:MEMORY[,MEMORY…], e.g. 512:1GB,2GB`);
+  if (!m) throw badInput(`cpu-memory '${spec}' is not valid: use CPU:MEMORY[,MEMORY…], e.g. 512:1GB,2GB`);
   const cpu = Number(m[1]);
   const memory = m[2]!.split(",").map((v) => parseMemoryMiB(v));
   for (const mib of memory) checkFargateSize(cpu, mib);
@@ -66,7 +66,7 @@ export type SweepFormat = "old" | "vat";
 export function formatSweepLine(l: SweepLine, format: SweepFormat): string {
   const gb = l.memoryMiB / 1024;
   if (format === "old") {
-    if (!Number.isInteger(gb)) throw new CliError(`memory ${l.memoryMiB} MiB is not a whole number of GB: the old format cannot hold it (use --format vat)`);
+    if (!Number.isInteger(gb)) throw badInput(`memory ${l.memoryMiB} MiB is not a whole number of GB: the old format cannot hold it (use --format vat)`);
     return `${SIZE_NAMES.indexOf(l.size)} ${l.fps} ${l.cpu} ${gb} ${l.id}`;
   }
   return `${l.size} ${l.fps} ${l.cpu} ${Number.isInteger(gb) ? `${gb}GB` : `${l.memoryMiB}MiB`} ${l.id}`;
@@ -78,7 +78,7 @@ export function parseSweepLine(text: string, lineNumber = 0): SweepLine | null {
   if (!t || t.startsWith("#")) return null;
   const parts = t.split(/\s+/);
   const where = lineNumber ? `line ${lineNumber}: ` : "";
-  if (parts.length !== 5) throw new CliError(`${where}'${t}' is not a sweep line: use SIZE FPS CPU MEMORY ID, e.g. 2 30 512 1 task_0`);
+  if (parts.length !== 5) throw badInput(`${where}'${t}' is not a sweep line: use SIZE FPS CPU MEMORY ID, e.g. 2 30 512 1 task_0`);
   const [size, fps, cpu, memory, id] = parts as [string, string, string, string, string];
   const line = { size: parseSize(size).name, fps: parseFps(fps), cpu: Number(cpu), memoryMiB: parseMemoryMiB(memory), id: parseStreamId(id) };
   checkFargateSize(line.cpu, line.memoryMiB);

@@ -1,5 +1,5 @@
 import { parse } from "node:path";
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { parseFps, parseSize, parseStreamId, type SizeProfile } from "../signal/profiles.ts";
 import type { FrameLayout } from "../signal/render.ts";
 
@@ -39,20 +39,20 @@ export function parseSidecar(text: string, where: string): VideoDescription {
   try {
     v = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new CliError(`'${where}' is not JSON: it should be the description 'vat generate video' wrote`);
+    throw badInput(`'${where}' is not JSON: it should be the description 'vat generate video' wrote`);
   }
   if (v?.kind !== "vat-test-signal") {
-    throw new CliError(`'${where}' does not describe a vat test video (no "kind": "vat-test-signal")`);
+    throw badInput(`'${where}' does not describe a vat test video (no "kind": "vat-test-signal")`);
   }
   try {
     parseStreamId(String(v.signalId));
     parseSize(String(v.size));
     parseFps(Number(v.fps));
   } catch (err) {
-    throw new CliError(`'${where}': ${(err as Error).message}`);
+    throw badInput(`'${where}': ${(err as Error).message}`);
   }
   for (const k of ["frames", "durationS", "keyframeIntervalS"] as const) {
-    if (!(typeof v[k] === "number" && (v[k] as number) > 0)) throw new CliError(`'${where}': "${k}" must be a positive number`);
+    if (!(typeof v[k] === "number" && (v[k] as number) > 0)) throw badInput(`'${where}': "${k}" must be a positive number`);
   }
   return v as unknown as VideoDescription;
 }

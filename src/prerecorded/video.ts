@@ -1,6 +1,6 @@
 import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { CliError } from "../errors.ts";
+import { badInput, failed, interrupted } from "../errors.ts";
 import { spawnFfmpeg, StderrTail, writeToChild } from "../ffmpeg.ts";
 import { encoderThreads } from "../serve/encoder.ts";
 import { encodeVideoPayload, MAX_VIDEO_FRAMES } from "../signal/payload.ts";
@@ -31,7 +31,7 @@ export interface RenderProgress {
 export function videoFrames(durationS: number, fps: number): number {
   const frames = Math.round(durationS * fps);
   if (frames < 1 || frames > MAX_VIDEO_FRAMES) {
-    throw new CliError(`a ${durationS} s video at ${fps} fps has ${frames} frames: use 1 to ${MAX_VIDEO_FRAMES} frames`);
+    throw badInput(`a ${durationS} s video at ${fps} fps has ${frames} frames: use 1 to ${MAX_VIDEO_FRAMES} frames`);
   }
   return frames;
 }
@@ -66,7 +66,7 @@ export async function renderVideo(
   const ext = /\.([A-Za-z0-9]+)$/.exec(s.output)?.[1]?.toLowerCase() ?? "";
   const format = FORMATS[ext];
   if (!format) {
-    throw new CliError(`cannot tell the format of '${s.output}': end the name in ${Object.keys(FORMATS).map((e) => `.${e}`).join(", ")}`);
+    throw badInput(`cannot tell the format of '${s.output}': end the name in ${Object.keys(FORMATS).map((e) => `.${e}`).join(", ")}`);
   }
   const total = videoFrames(s.durationS, s.fps);
   const layout = planLayout(s.size, s.signalId, "video");
@@ -82,7 +82,7 @@ export async function renderVideo(
   try {
     for (let n = 0; n < total; n++) {
       const stop = cancelled();
-      if (stop) throw new CliError(`stopped by ${stop} after ${n} of ${total} frames; nothing written`, stop === "SIGINT" ? 130 : 143);
+      if (stop) throw interrupted(stop, `stopped by ${stop} after ${n} of ${total} frames; nothing written`);
       const text = encodeVideoPayload({ streamId: s.signalId, frameNumber: n, msFromStart: (n * 1000) / s.fps, loopFrames: total });
       renderer.render(n, text, frame);
       if (!(await writeToChild(child, frame))) break;
@@ -94,7 +94,7 @@ export async function renderVideo(
     }
     child.stdin.end();
     const code = await exited;
-    if (code !== 0) throw new CliError(`ffmpeg could not write '${s.output}': ${stderr.last || `exit code ${code}`}`, 1);
+    if (code !== 0) throw failed(`ffmpeg could not write '${s.output}': ${stderr.last || `exit code ${code}`}`);
     onProgress({ frames: total, total, elapsedMs: performance.now() - started });
     const description: VideoDescription = {
       kind: "vat-test-signal",

@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
 import { percentile } from "../client/stats.ts";
 
 /** What runs are grouped by: a configuration. */
@@ -66,14 +66,14 @@ export function parsePricesFile(text: string, where: string): Record<string, { v
   try {
     v = JSON.parse(text);
   } catch {
-    throw new CliError(`'${where}' is not JSON: write { "<region>": { "vcpuHour": 0.04048, "gbHour": 0.004445 } }`);
+    throw badInput(`'${where}' is not JSON: write { "<region>": { "vcpuHour": 0.04048, "gbHour": 0.004445 } }`);
   }
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw new CliError(`'${where}' must be an object of regions`);
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw badInput(`'${where}' must be an object of regions`);
   const out: Record<string, { vcpuHour: number; gbHour: number }> = {};
   for (const [region, p] of Object.entries(v as Record<string, unknown>)) {
     const q = p as { vcpuHour?: unknown; gbHour?: unknown } | null;
     if (!q || typeof q.vcpuHour !== "number" || typeof q.gbHour !== "number" || q.vcpuHour < 0 || q.gbHour < 0) {
-      throw new CliError(`'${where}': region '${region}' needs "vcpuHour" and "gbHour", US dollars of 0 or more`);
+      throw badInput(`'${where}': region '${region}' needs "vcpuHour" and "gbHour", US dollars of 0 or more`);
     }
     out[region] = { vcpuHour: q.vcpuHour, gbHour: q.gbHour };
   }
@@ -87,13 +87,13 @@ export function pricesFor(
 ): Prices {
   const base = table[region];
   if (!base && (override.vcpuHour === undefined || override.gbHour === undefined)) {
-    throw new CliError(
+    throw badInput(
       `no Fargate prices for region '${region}': use one of ${Object.keys(table).join(", ")}, ` +
         "or give --vcpu-hour-usd and --gb-hour-usd (or a --prices file)",
     );
   }
   for (const [k, v] of Object.entries(override)) {
-    if (v !== undefined && !(v >= 0)) throw new CliError(`price '${v}' for ${k} is not valid: use a number of US dollars, 0 or more`);
+    if (v !== undefined && !(v >= 0)) throw badInput(`price '${v}' for ${k} is not valid: use a number of US dollars, 0 or more`);
   }
   return { region, vcpuHour: override.vcpuHour ?? base!.vcpuHour, gbHour: override.gbHour ?? base!.gbHour };
 }

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { percentile } from "../client/stats.ts";
-import { CliError } from "../errors.ts";
+import { VatError, badInput } from "../errors.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import type { RunFacts } from "./aggregate.ts";
 
@@ -19,11 +19,11 @@ export function findDatabases(paths: readonly string[]): string[] {
     }
   };
   for (const p of paths) {
-    if (!existsSync(p)) throw new CliError(`'${p}' does not exist: give database files or folders that hold them`);
+    if (!existsSync(p)) throw badInput(`'${p}' does not exist: give database files or folders that hold them`);
     if (statSync(p).isDirectory()) walk(p);
     else found.add(p);
   }
-  if (found.size === 0) throw new CliError(`no databases (*.db, *.sqlite) in ${paths.map((p) => `'${p}'`).join(", ")}`);
+  if (found.size === 0) throw badInput(`no databases (*.db, *.sqlite) in ${paths.map((p) => `'${p}'`).join(", ")}`);
   return [...found].sort();
 }
 
@@ -33,16 +33,16 @@ export function readRuns(file: string): RunFacts[] {
   try {
     db = new Database(file, { readonly: true });
   } catch (err) {
-    throw new CliError(`cannot open '${file}': ${(err as Error).message}`);
+    throw badInput(`cannot open '${file}': ${(err as Error).message}`);
   }
   try {
     const names = tables(db);
     if (names.has("runs") && names.has("windows")) return readVat(db, file);
     if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
-    throw new CliError(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
+    throw badInput(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot read '${file}': ${(err as Error).message}`);
+    if (err instanceof VatError) throw err;
+    throw badInput(`cannot read '${file}': ${(err as Error).message}`);
   } finally {
     db.close();
   }

@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { spawnFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
 
 export interface EncoderSettings {
@@ -22,8 +22,8 @@ const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium
 
 /** x264 settings as given, checked: a preset name and a constant rate factor 0-51. Pure. */
 export function checkX264(preset: string, crf: number): { preset: string; crf: number } {
-  if (!PRESETS.includes(preset)) throw new CliError(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
-  if (!(crf >= 0 && crf <= 51)) throw new CliError(`crf '${crf}' is out of range: use 0 to 51`);
+  if (!PRESETS.includes(preset)) throw badInput(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
+  if (!(crf >= 0 && crf <= 51)) throw badInput(`crf '${crf}' is out of range: use 0 to 51`);
   return { preset, crf };
 }
 
@@ -42,9 +42,9 @@ export function pushFormat(url: string): string {
   const scheme = /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase();
   const format = scheme ? PUSH_FORMATS[scheme] : undefined;
   if (!format) {
-    throw new CliError(`cannot push to '${url}': use an ${Object.keys(PUSH_FORMATS).map((k) => `${k}://`).join(", ")} URL`);
+    throw badInput(`cannot push to '${url}': use an ${Object.keys(PUSH_FORMATS).map((k) => `${k}://`).join(", ")} URL`);
   }
-  if (/[|[\]]/.test(url)) throw new CliError(`cannot push to '${url}': the characters | [ ] are not allowed in it`);
+  if (/[|[\]]/.test(url)) throw badInput(`cannot push to '${url}': the characters | [ ] are not allowed in it`);
   return format;
 }
 

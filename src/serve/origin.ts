@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { parseMediaPlaylist } from "../hls/playlist.ts";
 import { encodePayload } from "../signal/payload.ts";
 import type { SizeProfile } from "../signal/profiles.ts";
@@ -276,7 +276,7 @@ export function openSegmentFolder(dir: string | undefined): { dir: string; owned
     mkdirSync(dir, { recursive: true });
     for (const f of readdirSync(dir)) if (ENCODER_FILE.test(f)) rmSync(join(dir, f));
   } catch (err) {
-    throw new CliError(`cannot use segment folder '${dir}': ${(err as Error).message}`);
+    throw badInput(`cannot use segment folder '${dir}': ${(err as Error).message}`);
   }
   return { dir, owned: false };
 }

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliError } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
 import { spawnFfmpeg, StderrTail } from "../ffmpeg.ts";
 import { parseMediaPlaylist, renderLivePlaylist, type LiveSegment } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
@@ -65,10 +65,10 @@ export class PrerecordedOrigin {
   /** The source's description: from its sidecar, checked against what the flags or environment asked for. */
   static describeSource(config: ServeConfig): VideoDescription {
     const source = config.source!;
-    if (!existsSync(source)) throw new CliError(`source video '${source}' does not exist: give a file 'vat generate video' made`);
+    if (!existsSync(source)) throw badInput(`source video '${source}' does not exist: give a file 'vat generate video' made`);
     const sidecar = sidecarPath(source);
     if (!existsSync(sidecar)) {
-      throw new CliError(`'${source}' has no description '${sidecar}': serve a video made by 'vat generate video' (it writes both)`);
+      throw badInput(`'${source}' has no description '${sidecar}': serve a video made by 'vat generate video' (it writes both)`);
     }
     const d = parseSidecar(readFileSync(sidecar, "utf8"), sidecar);
     const asked = config.asked ?? {};
@@ -78,7 +78,7 @@ export class PrerecordedOrigin {
       asked.streamId !== undefined && asked.streamId !== d.signalId ? `id ${asked.streamId} (the video's is ${d.signalId})` : null,
     ].filter(Boolean);
     if (clash.length) {
-      throw new CliError(`the source video does not match ${clash.join(", ")}: leave those settings out, or generate a matching video`);
+      throw badInput(`the source video does not match ${clash.join(", ")}: leave those settings out, or generate a matching video`);
     }
     return d;
   }
@@ -122,7 +122,7 @@ export class PrerecordedOrigin {
     child.stdout.resume();
     child.stdin.end();
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-    if (code !== 0) throw new CliError(`cannot cut '${source}' into segments: ${stderr.last || `ffmpeg exit code ${code}`}`, 1);
+    if (code !== 0) throw failed(`cannot cut '${source}' into segments: ${stderr.last || `ffmpeg exit code ${code}`}`);
     const vod = parseMediaPlaylist(readFileSync(join(partsDir, "index.m3u8"), "utf8"));
     let startS = 0;
     let frames = 0;
@@ -136,7 +136,7 @@ export class PrerecordedOrigin {
       return part;
     });
     if (frames !== d.frames) {
-      throw new CliError(`'${source}' holds ${frames} frames where its description says ${d.frames}: regenerate it`, 1);
+      throw failed(`'${source}' holds ${frames} frames where its description says ${d.frames}: regenerate it`);
     }
     this.loopS = startS;
     this.log(`source: ${d.video}, ${d.frames} frames (${this.loopS.toFixed(2)} s) in ${this.parts.length} segments, looped`);

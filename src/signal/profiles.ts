@@ -1,4 +1,4 @@
-import { CliError } from "../errors.ts";
+import { badInput } from "../errors.ts";
 
 /** A picture size of the test signal. 16:9, even dimensions (needed for 4:2:0 chroma). */
 export interface SizeProfile {
@@ -34,7 +34,7 @@ export function parseSize(input: string | number): SizeProfile {
   const m = /^(\d+)x(\d+)$/.exec(text);
   const found = m ? sizeOf(Number(m[1]), Number(m[2])) : null;
   if (found) return found;
-  throw new CliError(
+  throw badInput(
     `unknown image size '${input}': use one of ${SIZE_NAMES.join(", ")} (or the indices 0-3)`,
   );
 }
@@ -42,7 +42,7 @@ export function parseSize(input: string | number): SizeProfile {
 export function parseFps(input: string | number): number {
   const fps = Number(input);
   if (!Number.isInteger(fps) || fps < FPS_MIN || fps > FPS_MAX) {
-    throw new CliError(`fps '${input}' is out of range: use a whole number from ${FPS_MIN} to ${FPS_MAX}`);
+    throw badInput(`fps '${input}' is out of range: use a whole number from ${FPS_MIN} to ${FPS_MAX}`);
   }
   return fps;
 }
@@ -58,7 +58,7 @@ const STREAM_ID = /^[A-Za-z0-9._-]{1,32}$/;
 
 export function parseStreamId(input: string): string {
   if (!STREAM_ID.test(input)) {
-    throw new CliError(
+    throw badInput(
       `stream id '${input}' is not valid: use 1-32 characters of letters, digits, '.', '_' or '-'`,
     );
   }

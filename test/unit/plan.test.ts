@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CliError } from "../../src/errors.ts";
+import { VatError } from "../../src/errors.ts";
 import { checkFargateSize, fargateMemoryFor, parseMemoryMiB, planLaunch, serveEnvironment } from "../../src/launch/plan.ts";
 
 describe("the Fargate cpu/memory table", () => {
@@ -31,7 +31,7 @@ describe("memory", () => {
     ["2GB", 2048], ["2 GiB", 2048], ["0.5GB", 512], ["512MiB", 512], ["2048", 2048], ["2", 2048], [3, 3072], ["120", 122880],
   ])("%p is %d MiB", (input, mib) => expect(parseMemoryMiB(input)).toBe(mib));
   test.each(["", "lots", "2TB", "-1", "0.3GB"])("'%s' is refused", (input) => {
-    expect(() => parseMemoryMiB(input)).toThrow(CliError);
+    expect(() => parseMemoryMiB(input)).toThrow(VatError);
   });
 });
 

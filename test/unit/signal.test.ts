@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import QRCode from "qrcode";
 import { QrReader } from "../../src/client/qr-reader.ts";
-import { CliError } from "../../src/errors.ts";
+import { VatError } from "../../src/errors.ts";
 import { decodePayload, encodePayload, encodeVideoPayload, maxPayloadLength, MAX_VIDEO_FRAMES } from "../../src/signal/payload.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES } from "../../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../../src/signal/render.ts";
@@ -19,7 +19,7 @@ describe("sizes and fps", () => {
   });
 
   test.each(["360p", "4", "-1", "", "big", "1280x721"])("'%s' is refused with the valid sizes named", (input) => {
-    expect(() => parseSize(input)).toThrow(CliError);
+    expect(() => parseSize(input)).toThrow(VatError);
     expect(() => parseSize(input)).toThrow(/use one of 240p, 480p, 720p, 1080p/);
   });
 
@@ -31,7 +31,7 @@ describe("sizes and fps", () => {
 
   test("stream ids", () => {
     expect(parseStreamId("test-1_a.b")).toBe("test-1_a.b");
-    for (const bad of ["", "a b", "x".repeat(33), "a|b", "ü"]) expect(() => parseStreamId(bad)).toThrow(CliError);
+    for (const bad of ["", "a b", "x".repeat(33), "a|b", "ü"]) expect(() => parseStreamId(bad)).toThrow(VatError);
   });
 });
 

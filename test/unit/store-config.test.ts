@@ -8,7 +8,7 @@ import type { FrameRecord, WindowSummary } from "../../src/client/metrics.ts";
 import { resolveClientConfig } from "../../src/commands/client.ts";
 import { resolveServeConfig } from "../../src/commands/serve.ts";
 import { readEnv } from "../../src/env.ts";
-import { CliError } from "../../src/errors.ts";
+import { VatError } from "../../src/errors.ts";
 
 const run: RunInfo = {
   startedAtMs: 1_000_000, url: "http://x:5000", playlistUrl: "http://x:5000/video/stream.m3u8", streamId: "t",
@@ -96,7 +96,7 @@ describe("the SQLite store", () => {
   });
 
   test("an unusable path is a one-line error", () => {
-    expect(() => new RunStore("/proc/no/such/dir/x.db")).toThrow(CliError);
+    expect(() => new RunStore("/proc/no/such/dir/x.db")).toThrow(VatError);
   });
 });
 

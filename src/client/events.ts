@@ -1,0 +1,33 @@
+/**
+ * What happened to a stream while it was measured: data, not exceptions (as hls.js's ErrorData). Every event reaches
+ * the store and the observer through the recorder. A fatal event ends the run: the stream cannot be measured further
+ * (given up after an outage, nothing decodable, a limit hit); the run is then stored as failed with its reason.
+ */
+export type StreamEventKind =
+  | "outage"
+  | "reconnect"
+  | "stream-restart"
+  | "segment-missing"
+  | "stale-playlist"
+  | "skipped-segments"
+  | "slow-segment"
+  | "target-duration"
+  | "stream-info"
+  | "stall"
+  | "rebuffer"
+  | "limit"
+  | "unmeasurable";
+
+export interface StreamEvent {
+  kind: StreamEventKind;
+  /** Client clock. */
+  atMs: number;
+  durationMs?: number;
+  detail: string;
+  /** The run cannot go on. */
+  fatal?: boolean;
+}
+
+/** Kept for the sources' vocabulary: what a source reports is a stream event. */
+export type SourceEvent = StreamEvent;
+export type SourceEventKind = StreamEventKind;
