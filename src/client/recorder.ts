@@ -100,10 +100,13 @@ export class Recorder {
     if (this.storeFrames) this.pending.push(r);
   }
 
-  /** Closed windows, oldest first, each stored with the frames that arrived in it. */
-  closed(windows: readonly WindowSummary[]): void {
-    for (const w of windows) {
-      const cut = this.pending.findIndex((f) => f.arrivedAtMs >= w.endMs);
+  /**
+   * Closed windows, oldest first, each stored with the frames that arrived in it. At the end of the run (last) the
+   * final window takes every frame still pending, also one that arrived at the very instant the run ended.
+   */
+  closed(windows: readonly WindowSummary[], last = false): void {
+    for (const [i, w] of windows.entries()) {
+      const cut = last && i === windows.length - 1 ? -1 : this.pending.findIndex((f) => f.arrivedAtMs >= w.endMs);
       const mine = cut < 0 ? this.pending : this.pending.slice(0, cut);
       this.pending = cut < 0 ? [] : this.pending.slice(cut);
       this.run!.store.writeWindow(this.run!.id, w, mine);

@@ -161,7 +161,7 @@ export async function runSession(
     clearInterval(ticker);
   }
   const endedAtMs = deps.now();
-  rec.closed(meter.finish(endedAtMs));
+  rec.closed(meter.finish(endedAtMs), true);
   const summary = meter.summary(requestedAtMs);
   if (vmaf) await vmaf.settle().then(() => (summary.vmaf = vmaf.summary()));
   const failure = unmeasured(summary, stopRequested() !== null, rec.fatal?.detail ?? null);
