@@ -3,7 +3,7 @@ import { parseSize, type SizeName } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
 import { Analyzer, type CodeReader } from "./analyzer.ts";
 import type { ClockOffset } from "./clock.ts";
-import { GRAY_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
+import { CODE_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
 import { Decoding, ffmpegDecoders, type DecoderFactory } from "./decoding.ts";
 import type { FrameStamp } from "./feeder.ts";
 import type { Fetch } from "./http.ts";
@@ -236,9 +236,9 @@ class FrameStep {
   }
 }
 
-/** Quality needs all planes at the reference's size (scaled when a provider changed it); codes need only luma. */
+/** Quality needs all planes at the reference's size (scaled when a provider changed it); codes need only their region. */
 function outputFor(reference: ReferenceFrames | null, size: SizeName | null): DecoderOutput {
-  if (!reference) return GRAY_OUTPUT;
+  if (!reference) return CODE_OUTPUT;
   const s = size ? parseSize(size) : null;
   return { pixFmt: "yuv420p", scale: s ? { width: s.width, height: s.height } : null };
 }
