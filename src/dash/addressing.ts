@@ -146,6 +146,16 @@ export function listAvailableSegments(mpd: Mpd, period: Period, rep: Representat
   return keepAvailable(out, nowMs, limit);
 }
 
+/** Every representation's available segments in the period presented at `nowMs`, by representation id. */
+export function listAvailableByRepresentation(mpd: Mpd, nowMs: number, limit = DEFAULT_LIMIT): Map<string, SegmentRef[]> {
+  const period = periodAt(mpd, nowMs);
+  const out = new Map<string, SegmentRef[]>();
+  for (const set of period.adaptationSets) {
+    for (const rep of set.representations) out.set(rep.id, listAvailableSegments(mpd, period, rep, nowMs, limit));
+  }
+  return out;
+}
+
 /** Whether the segment can be fetched at `nowMs`. */
 export function isSegmentAvailable(segment: SegmentRef, nowMs: number): boolean {
   return segment.availableFromMs <= nowMs && nowMs < segment.availableUntilMs;

@@ -201,33 +201,23 @@ function parseTrackFragment(
  * cut short is not an error: what was complete is returned with `truncated` set.
  */
 export function parseMediaSegment(bytes: Uint8Array, defaults: DefaultsByTrack): MediaSegment {
-  const out: MediaSegment = {
-    segmentType: null,
-    segmentIndexes: [],
-    producerReferences: [],
-    eventMessages: [],
-    fragments: [],
-    truncated: false,
-  };
+  const out = emptyMediaSegment();
   const nextDecodeTime = new Map<number, number>();
-  let pos = 0;
-  while (pos < bytes.length) {
+  for (let pos = 0; pos < bytes.length; ) {
     const h = readBoxHeader(bytes, pos);
-    if (!h) {
+    // A box cut short ends the walk: an unfinished mdat's samples are still ranged by the moof before it.
+    if (!h || pos + h.size > bytes.length) {
       out.truncated = true;
       break;
     }
-    const complete = pos + h.size <= bytes.length;
-    if (!complete) out.truncated = true;
-    // An unfinished mdat still ends the walk cleanly: the samples it holds are ranged by the moof before it.
-    if (complete) {
-      const box: Box = { ...h, body: bytes.subarray(pos + h.headerSize, pos + h.size) };
-      readTopLevelBox(box, defaults, nextDecodeTime, out);
-    }
-    if (!complete) break;
+    readTopLevelBox({ ...h, body: bytes.subarray(pos + h.headerSize, pos + h.size) }, defaults, nextDecodeTime, out);
     pos += h.size;
   }
   return out;
+}
+
+export function emptyMediaSegment(): MediaSegment {
+  return { segmentType: null, segmentIndexes: [], producerReferences: [], eventMessages: [], fragments: [], truncated: false };
 }
 
 /** Adds one complete top-level box of a media segment to `out`; `nextDecodeTime` carries times across fragments. */

@@ -6,7 +6,7 @@
  * Only the boxes that describe frames are kept in memory; media data is counted as it passes and dropped.
  */
 import { Mp4Error, readBoxHeader } from "./boxes.ts";
-import { readTopLevelBox, type DefaultsByTrack, type MediaSegment } from "./fragments.ts";
+import { emptyMediaSegment, readTopLevelBox, type DefaultsByTrack, type MediaSegment } from "./fragments.ts";
 import type { InitSegment, TrackInfo } from "./init-segment.ts";
 import { defaultsOf, framesOf, selectTrack, type VideoFrame } from "./video-frames.ts";
 
@@ -29,14 +29,7 @@ export class FrameArrivals {
   /** The walk reached a box that runs to the end of the stream. */
   private toEnd = false;
   /** Everything read so far (styp, prft, emsg, fragments), as parseMediaSegment reports it. */
-  readonly segment: MediaSegment = {
-    segmentType: null,
-    segmentIndexes: [],
-    producerReferences: [],
-    eventMessages: [],
-    fragments: [],
-    truncated: false,
-  };
+  readonly segment: MediaSegment = emptyMediaSegment();
   received = 0;
 
   constructor(init: InitSegment, trackId?: number) {

@@ -6,6 +6,7 @@ import {
   expandTemplate,
   initializationUrl,
   isSegmentAvailable,
+  listAvailableByRepresentation,
   listAvailableSegments,
   liveEdgeSegment,
   periodAt,
@@ -80,6 +81,20 @@ const FFMPEG_TIMELINE = `<?xml version="1.0" encoding="utf-8"?>
 </MPD>
 `;
 
+/** nginx-rtmp writes the same template for video (.m4v) and audio (.m4a). */
+const nginxTemplate = (ext: string) => `        <SegmentTemplate
+            presentationTimeOffset="0"
+            timescale="1000"
+            media="stream-$Time$.${ext}"
+            initialization="stream-init.${ext}">
+          <SegmentTimeline>
+             <S t="10000" d="2000"/>
+             <S t="12000" d="2000"/>
+             <S t="14000" d="2000"/>
+             <S t="16000" d="2000"/>
+          </SegmentTimeline>
+        </SegmentTemplate>`;
+
 /** Shaped like Debian's nginx-rtmp (1.2.2) DASH: one S per segment, $Time$ names, ms timescale, no delay hint. */
 const NGINX_RTMP = `<?xml version="1.0"?>
 <MPD
@@ -110,18 +125,7 @@ const NGINX_RTMP = `<?xml version="1.0"?>
           sar="1:1"
           startWithSAP="1"
           bandwidth="0">
-        <SegmentTemplate
-            presentationTimeOffset="0"
-            timescale="1000"
-            media="stream-$Time$.m4v"
-            initialization="stream-init.m4v">
-          <SegmentTimeline>
-             <S t="10000" d="2000"/>
-             <S t="12000" d="2000"/>
-             <S t="14000" d="2000"/>
-             <S t="16000" d="2000"/>
-          </SegmentTimeline>
-        </SegmentTemplate>
+${nginxTemplate("m4v")}
       </Representation>
     </AdaptationSet>
     <AdaptationSet
@@ -137,18 +141,7 @@ const NGINX_RTMP = `<?xml version="1.0"?>
           audioSamplingRate="44100"
           startWithSAP="1"
           bandwidth="0">
-        <SegmentTemplate
-            presentationTimeOffset="0"
-            timescale="1000"
-            media="stream-$Time$.m4a"
-            initialization="stream-init.m4a">
-          <SegmentTimeline>
-             <S t="10000" d="2000"/>
-             <S t="12000" d="2000"/>
-             <S t="14000" d="2000"/>
-             <S t="16000" d="2000"/>
-          </SegmentTimeline>
-        </SegmentTemplate>
+${nginxTemplate("m4a")}
       </Representation>
     </AdaptationSet>
   </Period>
@@ -391,6 +384,9 @@ describe("nginx-rtmp SegmentTimeline with $Time$", () => {
     ]);
     const audio = only(mpd, 0, 1).rep;
     expect(listAvailableSegments(mpd, period, audio, ast + 18_500).at(-1)!.url).toBe("http://127.0.0.1:8081/dash/stream-16000.m4a");
+    const both = listAvailableByRepresentation(mpd, ast + 18_500);
+    expect([...both.keys()]).toEqual(["stream_H264", "stream_AAC"]);
+    expect(both.get("stream_AAC")!.map((s) => s.time)).toEqual([10000, 12000, 14000, 16000]);
     // The newest is not available until its end on the wall clock.
     expect(numbers(listAvailableSegments(mpd, period, rep, ast + 17_999))).toEqual([1, 2, 3]);
   });
@@ -446,6 +442,29 @@ describe("DASH-IF low-latency live (number template with ATO, timeline r=-1 to n
     // Never further back than the time-shift buffer holds.
     expect(chooseLiveDelay({ ...noTarget, suggestedPresentationDelayS: 90 }, 2)).toEqual({ delayS: 60, source: "suggested-presentation-delay" });
   });
+});
+
+test("a dynamic multi-period MPD: the period presented now, its segments on the period's own timeline", () => {
+  const mpd = parseMpd(
+    `<MPD type="dynamic" availabilityStartTime="2026-12-01T10:00:00Z">
+      <Period id="a" start="PT0S"><AdaptationSet><SegmentTemplate timescale="1" duration="2" media="a-$Number$"/><Representation id="r"/></AdaptationSet></Period>
+      <Period id="b" start="PT60S"><AdaptationSet><SegmentTemplate timescale="1" duration="2" media="b-$Number$" presentationTimeOffset="100"/><Representation id="r"/></AdaptationSet></Period>
+    </MPD>`,
+    "http://h/m.mpd",
+  );
+  const ast = Date.parse("2026-12-01T10:00:00Z");
+  expect(mpd.periods.map((p) => [p.id, p.startS, p.durationS])).toEqual([["a", 0, 60], ["b", 60, null]]);
+  expect(periodAt(mpd, ast + 59_000).id).toBe("a");
+  expect(periodAt(mpd, ast + 65_000).id).toBe("b");
+  // Period a ends at 60 s: its last segment is [58, 60), number 30.
+  expect(listAvailableByRepresentation(mpd, ast + 59_000).get("r")!.at(-1)!.url).toBe("http://h/a-29");
+  const b = listAvailableByRepresentation(mpd, ast + 65_000).get("r")!;
+  expect(b.map((s) => [s.number, s.time, s.startS, s.url])).toEqual([
+    [1, 100, 0, "http://h/b-1"],
+    [2, 102, 2, "http://h/b-2"],
+  ]);
+  const { period, rep } = only(mpd);
+  expect(listAvailableSegments(mpd, period, rep, ast + 600_000).at(-1)!.number).toBe(30);
 });
 
 describe("DASH-IF static: periods, BaseURL levels, $Bandwidth$, r=-1, SegmentBase, SegmentList, protection", () => {
