@@ -471,6 +471,35 @@ describe("ffmpeg 5.1 fixtures against ffprobe", () => {
     expectMatchesProbe(out.init, out.segments, dir, 30);
   });
 
+  test("corrupted bytes give a result or an Mp4Error, nothing else (seeded mutations of real files)", () => {
+    const dir = scratch();
+    const out = writeDash(dir, { fps: 25, gop: 25, durationS: 1, segmentS: 1, timeline: true, extra: ["-streaming", "1"] });
+    const initBytes = readFileSync(out.init);
+    const segment = readFileSync(out.segments[0]!).subarray(0, 4000);
+    const init = parseInitSegment(initBytes);
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const foreign: string[] = [];
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      const bytes = new Uint8Array(i % 2 ? segment : initBytes);
+      for (let k = 0; k < 1 + Math.floor(random() * 4); k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      try {
+        if (i % 2 === 0) parseInitSegment(bytes);
+        else {
+          scanFragmentedSegment(bytes, init);
+          const arrivals = new FrameArrivals(init);
+          for (let at = 0; at < bytes.length; at += 300) arrivals.push(bytes.subarray(at, at + 300));
+        }
+      } catch (err) {
+        if (err instanceof Mp4Error) refused++;
+        else foreign.push(String(err));
+      }
+    }
+    expect(foreign).toEqual([]);
+    expect(refused).toBeGreaterThan(0);
+  });
+
   test("DASH SegmentTemplate@duration with -ldash/-streaming (several fragments per segment)", () => {
     const dir = scratch();
     const out = writeDash(dir, {
