@@ -130,6 +130,7 @@ export function listAvailableSegments(mpd: Mpd, period: Period, rep: Representat
   if (a.endNumber !== null) lastK = Math.min(lastK, a.endNumber - a.startNumber);
   let firstK = 0;
   if (!clock.static) {
+    // availabilityTimeOffset="INF" says every segment is fetchable; list those up to now, as a player would ask for.
     const ato = Number.isFinite(a.availabilityTimeOffsetS) ? a.availabilityTimeOffsetS : 0;
     lastK = Math.min(lastK, Math.floor(((clock.nowS + ato) * a.timescale) / d) - 1);
     if (mpd.timeShiftBufferDepthS !== null) firstK = Math.max(0, Math.floor(((clock.nowS - mpd.timeShiftBufferDepthS) * a.timescale) / d));

@@ -467,6 +467,18 @@ test("a dynamic multi-period MPD: the period presented now, its segments on the 
   expect(listAvailableSegments(mpd, period, rep, ast + 600_000).at(-1)!.number).toBe(30);
 });
 
+test('availabilityTimeOffset="INF": every listed segment is fetchable from the start of time', () => {
+  const mpd = parseMpd(
+    '<MPD type="dynamic" availabilityStartTime="2026-12-01T10:00:00Z" timeShiftBufferDepth="PT4S"><Period start="PT0S"><AdaptationSet><SegmentTemplate timescale="1" duration="2" media="$Number$" availabilityTimeOffset="INF"/><Representation id="r"/></AdaptationSet></Period></MPD>',
+  );
+  const { period, rep } = only(mpd);
+  const segs = listAvailableSegments(mpd, period, rep, Date.parse("2026-12-01T10:00:09Z"));
+  expect(segs.map((s) => [s.number, s.availableFromMs])).toEqual([
+    [3, -Infinity],
+    [4, -Infinity],
+  ]);
+});
+
 describe("DASH-IF static: periods, BaseURL levels, $Bandwidth$, r=-1, SegmentBase, SegmentList, protection", () => {
   const mpd = parseMpd(DASHIF_STATIC, "https://origin.example.com/manifests/show.mpd");
 
