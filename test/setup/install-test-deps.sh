@@ -23,5 +23,5 @@ command -v script >/dev/null || need+=(bsdutils)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing for the tests: ${need[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
