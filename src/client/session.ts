@@ -107,8 +107,8 @@ export async function runSession(
   const source = deps.openSource(cfg.url, cfg, { ...deps, onEvent: (e) => rec.event(e), cancelled: stopRequested });
   await source.connect();
   const server = await readServerInfo(deps.fetch, source.root);
-  const clock = source.root && cfg.clockSync ? await syncClock(deps, source.root) : null;
-  if (source.root && cfg.clockSync && !clock) rec.info("the server has no /time: latency assumes both clocks agree (use NTP on both ends)");
+  const clock = !cfg.clockSync || !source.root ? null : source.clock !== undefined ? source.clock : await syncClock(deps, source.root);
+  if (source.root && cfg.clockSync && !clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
   const reader = await deps.codeReader();
   await cfg.turn;
   const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);
