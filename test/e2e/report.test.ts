@@ -277,7 +277,7 @@ describe("bad input: one line, and nothing written", () => {
     [["FOREIGN"], /'.*foreign\.db' holds no vat runs and no prototype tables/, 2],
     [["OLD", "--sort", "speed"], /cannot sort by 'speed': use one of latency-p50/, 2],
     [["OLD", "--region", "mars-1"], /no Fargate prices for region 'mars-1': use one of us-east-1/, 2],
-    [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html'/, 1],
+    [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html': folder '\/nonexistent\/dir' does not exist/, 2],
   ])("%p", async (args, message, code) => {
     mkdirSync(join(dir.path, "empty"), { recursive: true });
     writeFileSync(join(dir.path, "junk.db"), "this is not a database, it only has the name of one".repeat(20));
