@@ -16,7 +16,8 @@ function esc(s: string): string {
 
 /** Sorting by a column's header click: numbers by their raw value (data-v), text by its text. No network, no library. */
 const SORT_SCRIPT = `
-document.querySelectorAll("table.sortable th").forEach((th, col) => {
+document.querySelectorAll("table.sortable th").forEach((th) => {
+  const col = th.cellIndex;
   th.addEventListener("click", () => {
     const body = th.closest("table").tBodies[0];
     const dir = th.dataset.dir === "asc" ? -1 : 1;

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { HOSTILE, makeHostileDatabases, MUST_NOT_APPEAR } from "../helpers/hostile-db.ts";
 import { Relay } from "../helpers/relay.ts";
 import { client, ffprobeFrames, openDb, serve, tempDir, vat } from "../helpers/vat.ts";
 
@@ -262,6 +263,65 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
     } finally {
       await browser.close();
     }
+  }, 60_000);
+});
+
+describe("a report of hostile databases, in headless Chromium", () => {
+  const launchArgs = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
+  /** Opens a page and reports what ran, what it asked for, what it complained of, and whether sorting still works. */
+  async function visit(file: string) {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: launchArgs });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      const problems: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(String(e)));
+      await page.goto(`file://${file}`, { waitUntil: "load" });
+      await page.waitForTimeout(200); // an image's error handler runs after load
+      const pwned = await page.evaluate(() => (globalThis as unknown as { __pwned?: string }).__pwned ?? null);
+      const injected = await page.$$eval("#runs script, #runs img, #configurations img, #pwned", (e) => e.length);
+      const streams = await page.$$eval("#runs tbody tr td:nth-child(4)", (tds) => tds.map((td) => td.textContent));
+      // The page's own script still sorts: a click on "new frames" orders the runs by it.
+      await page.click("#runs th:nth-child(6)");
+      const frames = await page.$$eval("#runs tbody tr td:nth-child(6)", (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
+      return { pwned, injected, streams, frames, requests, problems };
+    } finally {
+      await browser.close();
+    }
+  }
+
+  test("what the databases hold shows as text; none of it runs; the page's own script does", async () => {
+    const dir = join(tmp.path, "hostile");
+    makeHostileDatabases(dir);
+    const file = join(ARTIFACTS, "report-hostile.html");
+    const r = await vat(["report", dir, "-o", file]);
+    expect(r.exitCode).toBe(0);
+    const html = readFileSync(file, "utf8");
+    for (const s of MUST_NOT_APPEAR) expect(html).not.toContain(s);
+    const seen = await visit(file);
+    expect(seen.pwned).toBeNull();
+    expect(seen.injected).toBe(0);
+    expect(seen.streams).toContain(HOSTILE.script); // the stream id, as the database holds it, shown as text
+    expect(seen.requests).toEqual([`file://${file}`]);
+    expect(seen.problems).toEqual([]); // nothing even tried to run (the policy would have said so)
+    expect(seen.frames).toEqual([...seen.frames].sort((a, b) => a - b));
+    expect(new Set(seen.frames).size).toBeGreaterThan(1);
+
+    // Were escaping ever to miss, the page's policy refuses any script but its own: markup put into the page runs not.
+    const tampered = join(tmp.path, "tampered.html");
+    writeFileSync(tampered, html.replace("</body>", `${HOSTILE.script}${HOSTILE.attribute}</body>`));
+    const t = await visit(tampered);
+    expect(t.pwned).toBeNull();
+    expect(t.problems.length).toBeGreaterThan(0); // the refusals
+    for (const p of t.problems) expect(p).toMatch(/Content Security Policy/);
+    expect(t.frames).toEqual([...t.frames].sort((a, b) => a - b));
   }, 60_000);
 });
 
