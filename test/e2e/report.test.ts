@@ -217,26 +217,38 @@ describe("vat report over real runs and an old study", () => {
   });
 });
 
+/**
+ * A page in Debian's Chromium, with every request it made and every error or warning it logged, closed after use.
+ */
+async function inChromium<T>(
+  file: string,
+  use: (page: import("playwright-core").Page, seen: { url: string; requests: string[]; problems: string[] }) => Promise<T>,
+): Promise<T> {
+  const { chromium } = await import("playwright-core");
+  if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const seen = { url: `file://${file}`, requests: [] as string[], problems: [] as string[] };
+    page.on("request", (r) => seen.requests.push(r.url()));
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") seen.problems.push(m.text());
+    });
+    page.on("pageerror", (e) => seen.problems.push(String(e)));
+    await page.goto(seen.url, { waitUntil: "load" });
+    return await use(page, seen);
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
   test("loads with no console errors and no requests, charts rendered, sorting works; screenshot kept", async () => {
-    const { chromium } = await import("playwright-core");
-    if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      const requests: string[] = [];
-      const problems: string[] = [];
-      page.on("request", (r) => requests.push(r.url()));
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
-      });
-      page.on("pageerror", (e) => problems.push(String(e)));
-      const url = `file://${join(ARTIFACTS, "report.html")}`;
-      await page.goto(url, { waitUntil: "load" });
+    await inChromium(join(ARTIFACTS, "report.html"), async (page, { url, requests, problems }) => {
       expect(requests).toEqual([url]);
       expect(problems).toEqual([]);
       // Each chart has drawn marks: bars (paths), lines and points, axes with labels.
@@ -260,42 +272,22 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
       const shot = join(ARTIFACTS, "report.png");
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(50_000);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 60_000);
 });
 
 describe("a report of hostile databases, in headless Chromium", () => {
-  const launchArgs = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
-
-  /** Opens a page and reports what ran, what it asked for, what it complained of, and whether sorting still works. */
-  async function visit(file: string) {
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: launchArgs });
-    try {
-      const page = await browser.newPage();
-      const requests: string[] = [];
-      const problems: string[] = [];
-      page.on("request", (r) => requests.push(r.url()));
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
-      });
-      page.on("pageerror", (e) => problems.push(String(e)));
-      await page.goto(`file://${file}`, { waitUntil: "load" });
+  /** What ran, what was injected, and whether the page's own script still sorts the runs (by "new frames"). */
+  const visit = (file: string) =>
+    inChromium(file, async (page, seen) => {
       await page.waitForTimeout(200); // an image's error handler runs after load
       const pwned = await page.evaluate(() => (globalThis as unknown as { __pwned?: string }).__pwned ?? null);
       const injected = await page.$$eval("#runs script, #runs img, #configurations img, #pwned", (e) => e.length);
       const streams = await page.$$eval("#runs tbody tr td:nth-child(4)", (tds) => tds.map((td) => td.textContent));
-      // The page's own script still sorts: a click on "new frames" orders the runs by it.
       await page.click("#runs th:nth-child(6)");
       const frames = await page.$$eval("#runs tbody tr td:nth-child(6)", (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
-      return { pwned, injected, streams, frames, requests, problems };
-    } finally {
-      await browser.close();
-    }
-  }
+      return { pwned, injected, streams, frames, requests: seen.requests, problems: seen.problems };
+    });
 
   test("what the databases hold shows as text; none of it runs; the page's own script does", async () => {
     const dir = join(tmp.path, "hostile");
