@@ -7,9 +7,8 @@ import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
  * schema version that added it, and its unit for people. The CREATE TABLE statements, the migration of older files,
  * the INSERTs, the CSV export and the report's reader are all derived from these tables. Pure.
  *
- * Schema versions: 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 added VMAF.
+ * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF.
  */
-export const SCHEMA_VERSION = 3;
 
 export type SqlType = "INTEGER" | "REAL" | "TEXT";
 export type SqlValue = string | number | bigint | boolean | null;
@@ -281,10 +280,6 @@ function entries<Row>(t: Table<Row>): [Field<Row>, Column][] {
 /** The table's column names, in order. */
 export function columnNames<Row>(t: Table<Row>): string[] {
   return entries(t).map(([, c]) => c.name);
-}
-
-export function columnOf<Row>(t: Table<Row>, field: Field<Row>): Column {
-  return t.columns[field];
 }
 
 function columnSql(c: Column): string {

@@ -5,7 +5,7 @@ import { percentile } from "../client/stats.ts";
 import { VatError, badInput } from "../errors.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import {
-  EVENTS, FRAMES, RUNS, VMAF_SAMPLES, WINDOWS, decodeRow, selectSql, type AnyTable, type Field, type Table,
+  EVENTS, FRAMES, RUNS, VMAF_SAMPLES, WINDOWS, decodeRow, selectSql, type Field, type Table,
 } from "../client/columns.ts";
 import type { RunFacts } from "./aggregate.ts";
 
@@ -96,16 +96,15 @@ const RUN_FIELDS = [
 const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
 
 function readVat(db: Database, file: string): RunFacts[] {
-  const have = (t: AnyTable) => columns(db, t.name);
   const select = <Row, F extends Field<Row>>(t: Table<Row>, fields: readonly F[], where: string, then = "") => {
-    const q = db.query(`${selectSql(t, fields, have(t as unknown as AnyTable), where)} ${then}`);
+    const q = db.query(`${selectSql(t, fields, columns(db, t.name), where)} ${then}`);
     return (...args: (string | number)[]) => (q.all(...args) as Record<string, unknown>[]).map((raw) => decodeRow(t, raw, fields));
   };
-  const runs = select(RUNS, RUN_FIELDS, "1", "ORDER BY id")();
+  const runs = select(RUNS, RUN_FIELDS, "", "ORDER BY id")();
   const windowsOf = select(WINDOWS, WINDOW_FIELDS, "run_id = ?", "ORDER BY idx");
   const latenciesOf = select(FRAMES, ["latencyMs"], "run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL");
   const outagesOf = select(EVENTS, ["atMs"], "run_id = ? AND kind = 'outage'");
-  const qualityOf = have(FRAMES as unknown as AnyTable).has("psnr_y")
+  const qualityOf = columns(db, FRAMES.name).has(FRAMES.columns.psnrY.name)
     ? select(FRAMES, ["psnrY", "ssimY"], "run_id = ? AND psnr_y IS NOT NULL")
     : () => [];
   const vmafOf = tables(db).has("vmaf_samples") ? select(VMAF_SAMPLES, ["vmaf"], "run_id = ?") : () => [];
