@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { badInput, failed } from "../errors.ts";
-import { writeFileAtomic } from "../files.ts";
+import { checkWritable, writeFilesAtomic } from "../files.ts";
 import { isTerminal, logLine } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
 import { reportCharts } from "../report/charts.ts";
@@ -46,10 +47,17 @@ export async function runReport(args: ReportArgs): Promise<number> {
   let table = FARGATE_PRICES;
   if (args.prices) {
     if (!existsSync(args.prices)) throw badInput(`prices file '${args.prices}' does not exist`);
+    if (statSync(args.prices).isDirectory()) throw badInput(`prices file '${args.prices}' is a folder: name the JSON file`);
     table = { ...FARGATE_PRICES, ...parsePricesFile(readFileSync(args.prices, "utf8"), args.prices) };
   }
   const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd }, table);
   const output = args.output ?? "report.html";
+  // Where the results go is checked before the work: a long report must not fail at its last step.
+  checkWritable(output, "the report's path (-o)");
+  if (args.csv !== undefined) {
+    checkWritable(args.csv, "the CSV's path (--csv)");
+    if (resolve(args.csv) === resolve(output)) throw badInput(`-o and --csv both name '${output}': give each its own file`);
+  }
   const sources = findDatabases(paths);
   const tty = isTerminal();
   const runs: RunFacts[] = [];
@@ -66,12 +74,11 @@ export async function runReport(args: ReportArgs): Promise<number> {
     charts.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
   }
   const html = reportHtml({ groups, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
-  writeFileAtomic(output, html);
-  if (args.csv) writeFileAtomic(args.csv, groupsCsv(groups));
+  writeFilesAtomic([{ path: output, data: html }, ...(args.csv !== undefined ? [{ path: args.csv, data: groupsCsv(groups) }] : [])]);
   if (args.json) process.stdout.write(`${JSON.stringify(reportJson(groups, runs, prices, sources), null, 2)}\n`);
   process.stderr.write(
     `vat report: ${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +
-      `${args.csv ? ` and ${args.csv}` : ""}\n`,
+      `${args.csv !== undefined ? ` and ${args.csv}` : ""}\n`,
   );
   return 0;
 }
