@@ -119,6 +119,10 @@ test("bad input is refused before any server starts", async () => {
     [["launch", "--local", "--id", "x", "--fps", "0"], /fps '0' is out of range/],
     [["launch", "--local", "--id", "x", "--window", "0.1s"], /window '0.1s' is out of range/],
     [["launch", "--local", "--id", "x", "--url", "http://a"], /Unknown argument: url/],
+    // The database is checked before the server starts (it would log, and take seconds, before refusing it).
+    [["launch", "--local", "--id", "x", "--db", tmp.path], /cannot use database '.*': it is a folder/],
+    [["launch", "--local", "--id", "x", "--db", join(import.meta.path, "runs.db")], /cannot use database '.*': '.*' is not a folder/],
+    [["launch", "--local", "--id", "x", "--stack", ""], /stack name '' is not valid/],
   ] as const) {
     const r = await vat([...args]);
     expect(r.exitCode).toBe(2);
@@ -130,4 +134,4 @@ test("bad input is refused before any server starts", async () => {
   const cloud = await vat(["launch", "--id", "x"], noAws);
   expect(cloud.exitCode).toBe(2);
   expect(cloud.stderr.trim()).toBe("vat: no AWS region for DescribeStacks streaming: give --region, or set AWS_REGION (or a profile's region)");
-});
+}, 30_000);
