@@ -31,9 +31,13 @@ export interface AwsClients {
   cfn: CloudFormationClient;
 }
 
-/** Clients on the SDK's standard chains: credentials, region (or --region), AWS_ENDPOINT_URL* overrides. */
+/**
+ * Clients on the SDK's standard chains: credentials, region (or --region), AWS_ENDPOINT_URL* overrides. Requests have
+ * time limits (the SDK has none by default): a connection that hangs is retried by the SDK instead of holding the
+ * launch, and a task it started, forever.
+ */
 export function awsClients(region?: string): AwsClients {
-  const config = region ? { region } : {};
+  const config = { ...(region ? { region } : {}), requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000, throwOnRequestTimeout: true } };
   return { ecs: new ECSClient(config), ec2: new EC2Client(config), cfn: new CloudFormationClient(config) };
 }
 

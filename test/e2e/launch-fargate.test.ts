@@ -340,3 +340,15 @@ test("cleanup --older-than 0s stops all of vat's tasks, and only vat's", async (
   const negative = await finished(launch(f, ["cleanup", "--older-than", "-1s"]));
   expect(negative.code).toBe(2);
 });
+
+test(
+  "a DescribeTasks that never answers is given up on and asked again, not waited for forever",
+  async () => {
+    const f = fake({ hangOnce: ["DescribeTasks"] });
+    const r = await finished(launch(f, ["--id", "hang", "--size", "240p", "--duration", "2s", "--db", join(tmp.path, "hang.db")]));
+    expect(r.code).toBe(0);
+    expect(f.actions()[2]).toBe("DescribeTasks (hung)");
+    expect(f.calls.find((c) => c.action === "StopTask")?.body.reason).toBe("vat launch hang: done");
+  },
+  40_000,
+);

@@ -31,6 +31,8 @@ export interface Scenario {
   publicIpFromCall?: number;
   /** The ENI never gets a public IP (a subnet without an internet gateway). */
   noPublicIp?: boolean;
+  /** The first call of these operations is never answered (a connection that hangs), until the fake stops. */
+  hangOnce?: string[];
 }
 
 /**
@@ -217,6 +219,7 @@ export class FakeAws {
   }
 
   async stop(): Promise<void> {
+    for (const release of this.released.splice(0)) release();
     for (const t of this.tasks.values()) {
       if (t.serve && t.serve.exitCode === null) {
         t.serve.kill("SIGTERM");
@@ -289,9 +292,19 @@ export class FakeAws {
     };
   }
 
+  private readonly hung = new Set<string>();
+  private readonly released: (() => void)[] = [];
+
   private async handle(req: Request): Promise<Response> {
     const target = req.headers.get("x-amz-target");
     const text = await req.text();
+    const name = target?.split(".").pop() ?? new URLSearchParams(text).get("Action") ?? "";
+    if (this.scenario.hangOnce?.includes(name) && !this.hung.has(name)) {
+      this.hung.add(name);
+      this.calls.push({ service: target ? "ecs" : "ec2", action: `${name} (hung)`, body: {} });
+      await new Promise<void>((resolve) => this.released.push(resolve));
+      return new Response("", { status: 500 });
+    }
     if (target) {
       const action = target.split(".").pop()!;
       const body = text ? JSON.parse(text) : {};
