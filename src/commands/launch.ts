@@ -206,15 +206,30 @@ async function runTaskAdmin(action: string, args: LaunchCommandArgs): Promise<nu
   const chosen = action === "list" ? rows : action === "stop" ? rows.filter((r) => r.id === args.id) : aws.selectForCleanup(rows, olderThanMs, now);
   if (action === "stop" && chosen.length === 0) throw failed(`no running task has the id '${args.id}'`);
   const stopping = action !== "list" && !args.dryRun;
+  // One task that cannot be stopped must not leave the others running: try each, then say which failed.
+  const notStopped: { task: string; error: string }[] = [];
   if (stopping) {
     const reason = action === "stop" ? "vat launch stop" : `vat launch cleanup: older than ${args.olderThan ?? "24h"}`;
-    for (const r of chosen) await aws.stopTask(clients, stack, r.arn, reason);
+    for (const r of chosen) {
+      try {
+        await aws.stopTask(clients, stack, r.arn, reason);
+      } catch (err) {
+        notStopped.push({ task: r.task, error: (err as Error).message });
+      }
+    }
   }
+  const done = chosen.filter((r) => !notStopped.some((n) => n.task === r.task));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ action, dryRun: args.dryRun ?? false, tasks: chosen }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ action, dryRun: args.dryRun ?? false, tasks: done, ...(notStopped.length ? { notStopped } : {}) }, null, 2)}\n`,
+    );
   } else {
     const verb = action === "list" ? "" : stopping ? " (stopped)" : " (would stop)";
-    process.stdout.write(formatTasks(chosen, verb));
+    process.stdout.write(formatTasks(done, verb));
+  }
+  if (notStopped.length) {
+    const which = notStopped.map((n) => `${n.task}: ${n.error}`).join("; ");
+    throw failed(`could not stop ${notStopped.length} of ${chosen.length} tasks (${which}); run the same command again`);
   }
   return 0;
 }

@@ -78,6 +78,16 @@ async function call<T>(what: string, f: () => Promise<T>, cancelled: () => strin
   }
 }
 
+/** The ContainerPort output as a port (5000 for a stack that predates the output); anything else is a broken stack. */
+function stackPort(stackName: string, output: string | undefined): number {
+  if (!output) return 5000;
+  const port = Number(output);
+  if (!/^\d+$/.test(output) || port < 1 || port > 65535) {
+    throw failed(`stack '${stackName}' has ContainerPort '${output}', which is not a port (1-65535): is it infra/fargate_cluster.yaml?`);
+  }
+  return port;
+}
+
 export async function describeStack(c: AwsClients, stackName: string): Promise<StackInfo> {
   const r = await call(`DescribeStacks ${stackName}`, () => c.cfn.send(new DescribeStacksCommand({ StackName: stackName })));
   const stack = r.Stacks?.[0];
@@ -92,7 +102,7 @@ export async function describeStack(c: AwsClients, stackName: string): Promise<S
     containerName: out.ContainerName!,
     subnets: out.SubnetIds!.split(",").map((s) => s.trim()).filter(Boolean),
     securityGroup: out.SecurityGroupId!,
-    port: out.ContainerPort ? Number(out.ContainerPort) : 5000,
+    port: stackPort(stackName, out.ContainerPort),
   };
 }
 

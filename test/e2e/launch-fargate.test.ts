@@ -272,6 +272,7 @@ test("ids that cannot name a task, a bad --stack and a database that cannot be w
     [["--id", "x", "--stack", "1st stack"], /stack name '1st stack' is not valid/],
     [["--id", "x", "--db", tmp.path], /cannot use database '.*': it is a folder/],
     [["list", "--stack", ""], /stack name '' is not valid/],
+    [["stop", "--id", "a.b"], /launch id 'a.b' is not valid/],
   ] as const) {
     const r = await finished(launch(f, [...args]));
     expect(r.code).toBe(2);
@@ -352,3 +353,24 @@ test(
   },
   40_000,
 );
+
+test("cleanup goes on past a task it cannot stop, then says which one, exit 1", async () => {
+  const f = fake();
+  const [a, b, c] = ["vat/a", "vat/b", "vat/c"].map((s) => f.seedTask(s, 48 * 3600_000));
+  f.scenario.vanished = [b!.id];
+  const r = await finished(launch(f, ["cleanup", "--json"]));
+  expect(r.code).toBe(1);
+  expect(f.calls.filter((x) => x.action === "StopTask").map((x) => x.body.task)).toEqual([a!.arn, b!.arn, c!.arn]);
+  const out = JSON.parse(r.stdout);
+  expect(out.tasks.map((t: { id: string }) => t.id)).toEqual(["a", "c"]);
+  expect(out.notStopped).toEqual([{ task: b!.id, error: expect.stringContaining("The referenced task was not found") }]);
+  expect(r.stderr.trim().split("\n").at(-1)).toMatch(new RegExp(`^vat: could not stop 1 of 3 tasks \\(${b!.id}: StopTask failed: InvalidParameterException`));
+});
+
+test("a stack whose ContainerPort is not a port: said so, before any task is started", async () => {
+  const f = fake({ stackOutputs: { ContainerPort: "http" } });
+  const r = await finished(launch(f, ["--id", "p", "--db", join(tmp.path, "p.db")]));
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toBe("vat: stack 'streaming' has ContainerPort 'http', which is not a port (1-65535): is it infra/fargate_cluster.yaml?");
+  expect(f.actions()).toEqual(["DescribeStacks"]);
+});

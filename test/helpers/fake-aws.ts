@@ -33,6 +33,10 @@ export interface Scenario {
   noPublicIp?: boolean;
   /** The first call of these operations is never answered (a connection that hangs), until the fake stops. */
   hangOnce?: string[];
+  /** StopTask of these task ids says the task is not found (it went away between ListTasks and StopTask). */
+  vanished?: string[];
+  /** Stack outputs that differ from the good ones (e.g. a hand-edited stack). */
+  stackOutputs?: Record<string, string>;
 }
 
 /**
@@ -408,7 +412,7 @@ export class FakeAws {
       }
       case "StopTask": {
         const t = this.tasks.get(body.task);
-        if (!t) return this.ecsError("InvalidParameterException", "The referenced task was not found.");
+        if (!t || this.scenario.vanished?.includes(t.id)) return this.ecsError("InvalidParameterException", "The referenced task was not found.");
         t.stoppedReason = body.reason ?? "Task stopped by user";
         if (t.seeded) t.serve = undefined;
         t.stopCode = "UserInitiated";
@@ -444,6 +448,7 @@ export class FakeAws {
       ContainerPort: String(FAKE_TASK_PORT),
       SubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
       SecurityGroupId: "sg-0bbbbbbbbbbbbbbb1",
+      ...this.scenario.stackOutputs,
     };
   }
 
