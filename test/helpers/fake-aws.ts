@@ -46,7 +46,8 @@ export interface Scenario {
  * 256 characters of letters, numbers, spaces and + - = . _ : / @, no 'aws:' key prefix; overrides at most 8192
  * characters of JSON; task-level override cpu/memory are strings, container-level ones integers; StopTask's reason
  * up to 255 characters; RunTask count 1-10; DescribeTasks 1-100 tasks; ListTasks maxResults 1-100; awsvpc at most 16
- * subnets and 5 security groups; clientToken up to 64 characters.
+ * subnets and 5 security groups; clientToken up to 64 characters; a non-empty container override names its container.
+ * Environment entries are name/value strings: the reference documents no further rule for them, so none is invented.
  */
 export function ecsRequestProblem(action: string, body: any): string | null {
   const startedBy = (v: unknown) =>
