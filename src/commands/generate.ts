@@ -4,7 +4,7 @@ import { badInput } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { checkWritable, writeFileAtomic } from "../files.ts";
 import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type SweepFormat } from "../launch/sweep.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { Progress } from "../log.ts";
 import { sidecarPath } from "../prerecorded/sidecar.ts";
 import { renderVideo, type RenderProgress } from "../prerecorded/video.ts";
 import { checkX264 } from "../serve/encoder.ts";
@@ -99,23 +99,17 @@ async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<nu
     crf,
     output: args.output,
   };
-  const tty = isTerminal();
-  let lastLog = 0;
-  const progress = (p: RenderProgress) => {
+  const progress = new Progress();
+  const onProgress = (p: RenderProgress) => {
     const pct = ((100 * p.frames) / p.total).toFixed(0);
     const speed = p.elapsedMs > 0 ? ((p.frames / fps) / (p.elapsedMs / 1000)).toFixed(1) : "-";
-    const line = `rendering ${args.output}: ${p.frames}/${p.total} frames (${pct}%), ${speed}x real time`;
-    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (p.elapsedMs - lastLog >= 10_000 || p.frames === p.total) {
-      lastLog = p.elapsedMs;
-      logLine(line);
-    }
+    progress.update(`rendering ${args.output}: ${p.frames}/${p.total} frames (${pct}%), ${speed}x real time`, { final: p.frames === p.total });
   };
   let d;
   try {
-    d = await renderVideo(spec, progress, () => shutdown.signal);
+    d = await renderVideo(spec, onProgress, () => shutdown.signal);
   } finally {
-    if (tty) process.stderr.write("\r\x1b[2K");
+    progress.clear();
   }
   process.stderr.write(
     `vat generate video: ${args.output} (${d.size} ${d.fps} fps, ${d.frames} frames, ${d.durationS} s, ` +

@@ -6,11 +6,12 @@ import { waitUntilLive } from "../launch/live.ts";
 import { startLocalOrigin, selfCommand } from "../launch/local.ts";
 import { checkDatabasePath } from "../launch/database-path.ts";
 import { parseLaunchId, parseOlderThanMs, parseStackName, planLaunch, serveEnvironment, type LaunchPlan } from "../launch/plan.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { isTerminal, logLine, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import type { TaskRow } from "../launch/fargate.ts";
+import type { SessionResult } from "../client/session.ts";
 import { exitCodeFor, measure, measureOptions, printResult, resolveClientConfig, type ClientArgs } from "./client.ts";
 
 export interface LaunchCommandArgs extends ClientArgs {
@@ -73,28 +74,24 @@ export async function runLaunch(args: LaunchCommandArgs, shutdown: Shutdown): Pr
   const startTimeoutMs = parseDurationMs(args.startTimeout ?? "5m", "start timeout");
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
   checkDatabasePath(resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg).db);
-  const tty = isTerminal() && !args.json;
-  let lastWait = "";
+  const progress = new Progress({ terminal: isTerminal() && !args.json });
+  const tty = progress.onTerminal;
   const onWaiting = (reason: string, elapsedMs: number) => {
-    const line = `waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`;
     // Log lines only when the reason changes, not its counters.
-    const kind = reason.replace(/\d+(\.\d+)?/g, "#");
-    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (kind !== lastWait) logLine(line);
-    lastWait = kind;
+    progress.update(`waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, { key: reason.replace(/\d+(\.\d+)?/g, "#") });
   };
   const origin = args.local
     ? await startLocal(plan, startTimeoutMs, shutdown, tty, onWaiting)
     : await startFargate(plan, stackName, args.region, startTimeoutMs, shutdown, onWaiting);
   let reason = `vat launch ${plan.id}: failed`;
   try {
-    if (tty) process.stderr.write("\r\x1b[2K");
-    logLine(`vat launch: stream live at ${origin.url}, measuring`);
+    progress.info(`vat launch: stream live at ${origin.url}, measuring`);
     const cfg = resolveClientConfig({ ...args, url: origin.url }, ffmpeg);
-    const result = await measure(cfg, shutdown, args.json ?? false);
-    printResult(result, args.json ?? false, `vat launch ${plan.id}`, {
-      launch: { id: plan.id, backend: origin.backend, url: origin.url, ...(origin.task ? { task: origin.task } : {}) },
-    });
+    const print = (result: SessionResult) =>
+      printResult(result, args.json ?? false, `vat launch ${plan.id}`, {
+        launch: { id: plan.id, backend: origin.backend, url: origin.url, ...(origin.task ? { task: origin.task } : {}) },
+      });
+    print(await measure(cfg, shutdown, args.json ?? false, print));
     reason = shutdown.signal ? `vat launch ${plan.id}: interrupted by ${shutdown.signal}` : `vat launch ${plan.id}: done`;
     return exitCodeFor(shutdown);
   } catch (err) {

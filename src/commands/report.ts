@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { badInput, failed } from "../errors.ts";
 import { checkWritable, writeFilesAtomic } from "../files.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { Progress } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
 import { reportCharts } from "../report/charts.ts";
 import { findDatabases, readRuns } from "../report/collect.ts";
@@ -59,14 +59,13 @@ export async function runReport(args: ReportArgs): Promise<number> {
     if (resolve(args.csv) === resolve(output)) throw badInput(`-o and --csv both name '${output}': give each its own file`);
   }
   const sources = findDatabases(paths);
-  const tty = isTerminal();
+  const progress = new Progress();
   const runs: RunFacts[] = [];
   sources.forEach((file, i) => {
-    if (tty) process.stderr.write(`\r\x1b[2Kreading ${i + 1}/${sources.length}: ${file}`);
-    else if (sources.length > 20 && i % 20 === 0) logLine(`reading ${i + 1}/${sources.length}: ${file}`);
+    progress.update(`reading ${i + 1}/${sources.length}: ${file}`);
     runs.push(...readRuns(file));
   });
-  if (tty) process.stderr.write("\r\x1b[2K");
+  progress.clear();
   if (runs.length === 0) throw failed(`${sources.length} database(s) found, but none holds a run with measurements`);
   const groups = aggregate(runs, prices, sort);
   const charts: RenderedChart[] = [];
