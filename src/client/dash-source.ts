@@ -1,6 +1,6 @@
 import { liveEdgeSegment, initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
 import { MpdError, parseMpd, type Mpd, type Period, type Representation } from "../dash/mpd.ts";
-import { failed, interrupted, unavailable } from "../errors.ts";
+import { badInput, failed, interrupted, unavailable } from "../errors.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
 import type { ClockOffset } from "./clock.ts";
 import type { DecoderInput } from "./decoder.ts";
@@ -10,6 +10,7 @@ import { OutageTracker } from "./outage.ts";
 import { syncClock } from "./server-info.ts";
 import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings } from "./source.ts";
 import { pickUtcTiming, sampleUtcTiming } from "./utc-timing.ts";
+import { chooseRendition, describeRendition, VARIANT_RULE } from "./variants.ts";
 
 const REQUEST_TIMEOUT_MS = 5000;
 /** A segment due by the clock may still be on its way to the server's disk: ask again for this long before giving up. */
@@ -50,7 +51,6 @@ export class DashSource implements Source {
     readonly url: string,
     private readonly s: SourceSettings,
     private readonly deps: SourceDeps,
-    private readonly choose: (reps: Representation[]) => Representation = (reps) => reps.at(-1)!,
   ) {
     this.root = new URL("/", url).href;
     this.outage = new OutageTracker(s.maxOutageMs, deps.onEvent);
@@ -106,7 +106,11 @@ export class DashSource implements Source {
     const period = periodAt(this.mpd, this.serverNow());
     const reps = videoRepresentations(period);
     if (reps.length === 0) throw failed(`${this.url}: no video adaptation set in the MPD (audio-only?): nothing to measure`);
-    const rep = this.choose(reps);
+    const rep = chooseRendition(reps, this.s.variant);
+    if (!rep) {
+      const have = reps.map((r, i) => `${i}: ${describeRendition(r)}`).join(", ");
+      throw badInput(`${this.url}: no video representation matches --variant (it has ${have}); use ${VARIANT_RULE}`);
+    }
     const changed = !first && (period !== this.period || rep.id !== this.rep.id);
     if (this.period && period.id !== this.period.id) this.periodIndex++;
     this.period = period;
@@ -122,7 +126,7 @@ export class DashSource implements Source {
     this.initUrl = initUrl;
     this.input = { kind: "pipe", format: track.format };
     if (changed) this.pendingDiscontinuity = true;
-    this.deps.onEvent({ kind: "stream-info", atMs: this.deps.now(), detail: `DASH ${this.mpd.type}, representation ${rep.id} (${rep.bandwidth} bit/s), ${track.description}` });
+    this.deps.onEvent({ kind: "stream-info", atMs: this.deps.now(), detail: `DASH ${this.mpd.type}, representation ${rep.id} (${describeRendition(rep)} declared), ${track.description}` });
   }
 
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {

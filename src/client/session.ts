@@ -14,6 +14,7 @@ import { ReferenceFrames } from "./reference.ts";
 import { readServerInfo, syncClock, type ServerInfo } from "./server-info.ts";
 import { openSource, type Source, type SourceDeps, type SourceSettings } from "./source.ts";
 import { RunStore, toCsv } from "./store.ts";
+import type { VariantChoice } from "./variants.ts";
 import { VmafSampling, VmafScorer, type VmafTool } from "./vmaf.ts";
 import { join } from "node:path";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +42,8 @@ export interface ClientConfig {
   targetLatencyMs: number | null;
   /** Score every Nth frame with VMAF through an ffmpeg that has libvmaf (implies full-reference quality). */
   vmaf?: { tool: VmafTool; every: number } | null;
+  /** Which rendition of a ladder to measure (HLS multivariant playlists, DASH adaptation sets). */
+  variant: VariantChoice;
   /** This run is one stream of a comparison. */
   comparison?: { id: string; role: string };
   /** Waited on before the run row is created, and told once it is: the runs of a comparison are made in a fixed order. */

@@ -3,6 +3,7 @@ import { DashSource } from "./dash-source.ts";
 import { HlsSource, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
 import type { DecoderInput } from "./decoder.ts";
+import type { VariantChoice } from "./variants.ts";
 import type { Fetch } from "./http.ts";
 
 /**
@@ -69,6 +70,7 @@ export interface SourceDeps {
 export interface SourceSettings {
   pollMs: number;
   clockSync: boolean;
+  variant: VariantChoice;
   connectTimeoutMs: number;
   maxOutageMs: number;
 }

@@ -8,6 +8,7 @@ import { parseSize } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { compareStreamsLive, type ComparisonResult } from "../client/compare.ts";
+import { parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
 import { detectVmaf } from "../client/vmaf.ts";
 import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
@@ -32,6 +33,7 @@ export interface ClientArgs {
   vmafEvery?: number;
   vmafThreads?: number;
   vmafModel?: string;
+  variant?: string;
 }
 
 export function clientOptions<T>(y: Argv<T>) {
@@ -65,6 +67,7 @@ export const MEASURE_DEFAULTS = {
   vmaf: false,
   vmafEvery: 30,
   vmafThreads: 2,
+  variant: "highest",
 } as const;
 
 /** The options of a measurement, shared by `vat client` and `vat launch`. */
@@ -106,6 +109,11 @@ export function measureOptions<T>(y: Argv<T>) {
     .option("vmaf-every", { type: "number", default: MEASURE_DEFAULTS.vmafEvery, describe: "VMAF: score every Nth frame, at least 3" })
     .option("vmaf-threads", { type: "number", default: MEASURE_DEFAULTS.vmafThreads, describe: "VMAF: libvmaf threads" })
     .option("vmaf-model", { type: "string", describe: "VMAF: vmaf_v0.6.1.pkl, for a libvmaf 1.x [env VAT_VMAF_MODEL]" })
+    .option("variant", {
+      type: "string",
+      default: MEASURE_DEFAULTS.variant,
+      describe: `which rendition of a ladder to measure: ${VARIANT_RULE}`,
+    })
     .option("reference-size", {
       type: "string",
       describe: "quality: the size the signal was made at, when the stream has none to tell (a provider rescaled it)",
@@ -147,6 +155,7 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,
     targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
     vmaf: args.vmaf ? resolveVmaf(args, ffmpeg) : null,
+    variant: resolveVariant(args.variant),
   };
 }
 
@@ -163,6 +172,12 @@ function withDefaults(args: ClientArgs): Measure {
 function resolveDb(db: string): string {
   if (db.trim() === "") throw badInput("--db is empty: give a file path for the SQLite database (e.g. stream_data.db)");
   return db;
+}
+
+function resolveVariant(text: string): VariantChoice {
+  const choice = parseVariantChoice(text);
+  if (!choice) throw badInput(`--variant '${text}' is not valid: use ${VARIANT_RULE}`);
+  return choice;
 }
 
 function resolvePoll(poll: string): number {
