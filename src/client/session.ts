@@ -44,6 +44,8 @@ export interface ClientConfig {
   vmaf?: { tool: VmafTool; every: number } | null;
   /** Which rendition of a ladder to measure (HLS multivariant playlists, DASH adaptation sets). */
   variant: VariantChoice;
+  /** --variant all: the command measures every rendition (each run then has its own variant). */
+  all?: boolean;
   /** This run is one stream of a comparison. */
   comparison?: { id: string; role: string };
   /** Waited on before the run row is created, and told once it is: the runs of a comparison are made in a fixed order. */

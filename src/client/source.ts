@@ -1,10 +1,13 @@
 import type { ClockOffset } from "./clock.ts";
-import { DashSource } from "./dash-source.ts";
+import { periodAt } from "../dash/addressing.ts";
+import { parseMpd } from "../dash/mpd.ts";
+import { failed, unavailable } from "../errors.ts";
+import { DashSource, videoRepresentations } from "./dash-source.ts";
 import { HlsSource, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
 import type { DecoderInput } from "./decoder.ts";
-import type { VariantChoice } from "./variants.ts";
-import type { Fetch } from "./http.ts";
+import type { Rendition, VariantChoice } from "./variants.ts";
+import { fetchText, type Fetch } from "./http.ts";
 
 /**
  * A piece of media as it arrived, with what the timeline needs to place its frames. Sources differ in how they get
@@ -84,6 +87,24 @@ export function playlistUrlFor(url: string): string | null {
   const u = new URL(url);
   if (u.pathname === "/" || u.pathname === "") return new URL("/video/stream.m3u8", u).href;
   return /\.m3u8$/i.test(u.pathname) ? u.href : null;
+}
+
+/**
+ * The renditions of a ladder at `url`, lowest bandwidth first (for --variant all); null for a stream that is not a
+ * ladder vat reads itself.
+ */
+export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
+    const r = await fetchText(fetchFn, url, 5000);
+    if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
+    try {
+      const mpd = parseMpd(r.value, url);
+      return videoRepresentations(periodAt(mpd, Date.now()));
+    } catch (err) {
+      throw failed(`${url} answers but is not a DASH stream vat can read: ${(err as Error).message}`);
+    }
+  }
+  return null;
 }
 
 /** The source for a URL the user named. */

@@ -8,7 +8,8 @@ import { parseSize } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { compareStreamsLive, type ComparisonResult } from "../client/compare.ts";
-import { parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
+import { describeRendition, parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
+import { listRenditions } from "../client/source.ts";
 import { detectVmaf } from "../client/vmaf.ts";
 import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
@@ -112,7 +113,7 @@ export function measureOptions<T>(y: Argv<T>) {
     .option("variant", {
       type: "string",
       default: MEASURE_DEFAULTS.variant,
-      describe: `which rendition of a ladder to measure: ${VARIANT_RULE}`,
+      describe: `which rendition of a ladder to measure: ${VARIANT_RULE}; all: every rendition, as streams of one comparison`,
     })
     .option("reference-size", {
       type: "string",
@@ -156,6 +157,7 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
     vmaf: args.vmaf ? resolveVmaf(args, ffmpeg) : null,
     variant: resolveVariant(args.variant),
+    all: args.variant.trim().toLowerCase() === "all",
   };
 }
 
@@ -175,8 +177,8 @@ function resolveDb(db: string): string {
 }
 
 function resolveVariant(text: string): VariantChoice {
-  const choice = parseVariantChoice(text);
-  if (!choice) throw badInput(`--variant '${text}' is not valid: use ${VARIANT_RULE}`);
+  const choice = text.trim().toLowerCase() === "all" ? { kind: "highest" as const } : parseVariantChoice(text);
+  if (!choice) throw badInput(`--variant '${text}' is not valid: use ${VARIANT_RULE}, or all`);
   return choice;
 }
 
@@ -205,7 +207,7 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
   const urls = args.url === undefined ? [] : Array.isArray(args.url) ? args.url : [args.url];
   const json = args.json ?? MEASURE_DEFAULTS.json;
-  if (urls.length <= 1 && args.control === undefined) {
+  if (urls.length <= 1 && args.control === undefined && args.variant !== "all") {
     const cfg = resolveClientConfig({ ...args, url: urls[0] }, ffmpeg);
     printResult(await measure(cfg, shutdown, json), json);
     return exitCodeFor(shutdown);
@@ -215,7 +217,7 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const roles = args.control !== undefined
     ? [{ url: args.control, role: "control" }, ...urls.map((u, i) => ({ url: u, role: `stream ${i + 1}` }))]
     : urls.map((u, i) => ({ url: u, role: i === 0 ? "control" : `stream ${i}` }));
-  const streams = roles.map((r) => ({ role: r.role, cfg: resolveClientConfig({ ...args, url: r.url }, ffmpeg) }));
+  const streams = await expandLadders(roles.map((r) => ({ role: r.role, cfg: resolveClientConfig({ ...args, url: r.url }, ffmpeg) })));
   const c = await compareStreamsLive(streams, () => shutdown.signal, (role) => prefixedObserver(role, json), logLine);
   printComparison(c, json);
   const broken = c.streams.find((s) => s.error !== null);
@@ -224,6 +226,27 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
     throw failed(`[${broken.role}] ${broken.error}`);
   }
   return exitCodeFor(shutdown);
+}
+
+/**
+ * --variant all: every stream that is a ladder becomes one stream per rendition (lowest first), each measured as a
+ * stream of the comparison; the first is the control unless --control named one.
+ */
+async function expandLadders(streams: { role: string; cfg: ClientConfig }[]): Promise<{ role: string; cfg: ClientConfig }[]> {
+  const out: { role: string; cfg: ClientConfig }[] = [];
+  for (const s of streams) {
+    const renditions = s.cfg.all ? await listRenditions(s.cfg.url, (u, i) => fetch(u, i)) : null;
+    if (!renditions) {
+      out.push(s);
+      continue;
+    }
+    renditions.forEach((r, index) => {
+      const what = `rendition ${index} (${describeRendition(r)})`;
+      const role = out.length === 0 ? "control" : s.role === "control" ? what : `${s.role}, ${what}`;
+      out.push({ role, cfg: { ...s.cfg, variant: { kind: "index", index } } });
+    });
+  }
+  return out;
 }
 
 function prefixedObserver(label: string, quiet: boolean): SessionObserver {
