@@ -161,10 +161,16 @@ export class DashSource implements Source {
     return "stopped";
   }
 
-  /** Dynamic MPDs change: again after minimumUpdatePeriod, or every few seconds when the MPD gives none. */
+  /**
+   * Dynamic MPDs change. A SegmentTimeline names a segment only once the MPD lists it, so it is fetched as often as an
+   * HLS playlist is (--poll): arrival is then as precise for DASH as for HLS. Segments of a duration template can be
+   * computed from the clock: the MPD is read again after minimumUpdatePeriod (or every few seconds).
+   */
   private refreshDue(): boolean {
     if (this.mpd.type === "static") return false;
-    const everyMs = Math.max(this.s.pollMs, (this.mpd.minimumUpdatePeriodS ?? 2) * 1000);
+    const a = this.rep.addressing;
+    const listed = a !== null && (a.kind === "list" || (a.kind === "template" && a.timeline !== null));
+    const everyMs = listed ? this.s.pollMs : Math.max(this.s.pollMs, (this.mpd.minimumUpdatePeriodS ?? 2) * 1000);
     return this.deps.now() - this.mpdAtMs >= everyMs;
   }
 
