@@ -86,6 +86,7 @@ export function serveOptions<T>(y: Argv<T>) {
 /** A number written as a plain decimal (no hex, exponent, spaces or empty text), or an error saying what is valid. Pure. */
 export function parseDecimal(v: unknown, what: string, valid: string): number {
   if (typeof v === "number") return v;
+  if (Array.isArray(v)) throw badInput(`${what} is given ${v.length} times (${v.join(", ")}): give it once`);
   if (typeof v !== "string" || !/^-?\d+(\.\d+)?$/.test(v)) throw badInput(`${what} '${String(v)}' is not a plain decimal number: use ${valid}`);
   return Number(v);
 }

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { badInput } from "../errors.ts";
 import { isWrittenName } from "./segment-names.ts";
 
@@ -17,18 +17,28 @@ export interface SegmentFolder {
  */
 export function openSegmentFolder(dir: string | undefined): SegmentFolder {
   if (!dir) return { dir: mkdtempSync(join(tmpdir(), "vat-serve-")), owned: true };
-  let created: string | undefined;
+  const created = firstMissing(dir);
   try {
-    created = mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const probe = join(dir, `.vat-write-test-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
     for (const f of readdirSync(dir)) if (isWrittenName(f)) rmSync(join(dir, f));
   } catch (err) {
-    if (created) rmSync(created, { recursive: true, force: true });
+    if (created && existsSync(created)) rmSync(created, { recursive: true, force: true });
     throw badInput(`cannot write segments to '${dir}' (${(err as Error).message}): give --dir a folder vat can write to`);
   }
   return { dir, owned: false };
+}
+
+/** The outermost folder of the path that does not exist yet (what mkdir -p would make first), or null. */
+function firstMissing(dir: string): string | null {
+  let missing: string | null = null;
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing = d;
+    if (dirname(d) === d) break;
+  }
+  return missing;
 }
 
 /** Files and bytes in the folder (the soak test and /health watch that it stays bounded); null when unreadable. */

@@ -1,7 +1,8 @@
-import { afterAll, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
-import { connect, type Socket } from "node:net";
-import { childPids, eventually, health, serve } from "../helpers/vat.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { join } from "node:path";
+import { childPids, eventually, health, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
 
 afterAll(() => {
   for (const s of held) s.destroy();
@@ -63,3 +64,205 @@ test(
   },
   60_000,
 );
+
+test(
+  "ffmpeg gone from disk: /health says the restart keeps failing and is retried; once it is back, so is the stream",
+  async () => {
+    const bin = tempDir("vat-ffmpeg-link-");
+    const link = join(bin.path, "ffmpeg");
+    const real = Bun.which("ffmpeg")!;
+    symlinkSync(real, link);
+    const server = serve(["--size", "240p", "--fps", "10"], { env: { VAT_FFMPEG: link } });
+    try {
+      await server.waitLive();
+      unlinkSync(link);
+      process.kill(childPids(server.proc.pid)[0]!, "SIGKILL");
+      const sick = await eventually(
+        () => health(server.url),
+        (h) => h.status === 503 && h.body.supervisor.failedStarts >= 3,
+        20_000,
+        250,
+      );
+      expect(sick.body.reason).toMatch(/encoder could not start \(ENOENT.*\); next start in \d+\.\d s \(attempt \d+, retried until it works\)/);
+      expect(sick.body.supervisor.phase).toMatch(/waiting|starting/);
+      symlinkSync(real, link);
+      const back = await eventually(() => health(server.url), (h) => h.status === 200, 10_000, 250);
+      expect(back.body.encoderRestarts).toBe(1);
+      expect(back.body.reason).toBe("live");
+      expect(server.stderr()).not.toMatch(/TypeError|unexpected error/);
+    } finally {
+      await server.stop();
+      bin.cleanup();
+    }
+  },
+  60_000,
+);
+
+describe("a port in use is refused at once, naming it, exit 1", () => {
+  test("taken by a plain listener", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await vat(["serve", "--host", "127.0.0.1", "--port", String(port), "--size", "240p"]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim().split("\n")).toEqual([`vat: cannot listen on 127.0.0.1:${port}: port ${port} is in use; stop what listens there or choose another --port`]);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test("taken by a first vat serve, which goes on serving", async () => {
+    const first = serve(["--size", "240p", "--fps", "5", "--id", "first"]);
+    try {
+      await first.waitLive();
+      const r = await vat(["serve", "--host", "127.0.0.1", "--port", String(first.port), "--size", "240p", "--id", "second"]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`port ${first.port} is in use`);
+      for (let i = 0; i < 5; i++) {
+        const p = (await (await fetch(`${first.url}/params`)).json()) as { ID: string };
+        expect(p.ID).toBe("first");
+      }
+    } finally {
+      await first.stop();
+    }
+  }, 30_000);
+});
+
+/** A folder nothing may be written to, even by root: a read-only mount when permissions alone do not stop us. */
+function readOnlyFolder(): { path: string; cleanup(): void } {
+  const dir = tempDir("vat-ro-");
+  chmodSync(dir.path, 0o555);
+  if (!canWrite(dir.path)) return { path: dir.path, cleanup: () => (chmodSync(dir.path, 0o755), dir.cleanup()) };
+  const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir.path]);
+  if (mounted.exitCode !== 0 || canWrite(dir.path)) throw new Error(`cannot make a read-only folder here: ${mounted.stderr}`);
+  return {
+    path: dir.path,
+    cleanup: () => {
+      Bun.spawnSync(["umount", dir.path]);
+      chmodSync(dir.path, 0o755);
+      dir.cleanup();
+    },
+  };
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    writeFileSync(join(dir, "probe"), "");
+    unlinkSync(join(dir, "probe"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("a --dir that cannot be written is refused at start: one line, exit 2, nothing left", () => {
+  const ro = readOnlyFolder();
+  afterAll(() => ro.cleanup());
+
+  test.each([
+    ["a read-only folder", () => ro.path],
+    ["a folder to be made inside a read-only one", () => join(ro.path, "segs")],
+    ["/proc/1", () => "/proc/1"],
+  ])("%s", async (_name, dir) => {
+    const before = readdirSync(ro.path);
+    const r = await vat(["serve", "--host", "127.0.0.1", "--port", "0", "--size", "240p", "--dir", dir()]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^vat: cannot write segments to '.*' \(.*\): give --dir a folder vat can write to\n$/);
+    expect(readdirSync(ro.path)).toEqual(before);
+  });
+
+  test("folders made for the segments are removed again when the last one cannot be made", async () => {
+    const base = tempDir("vat-dir-made-");
+    try {
+      const r = await vat(["serve", "--host", "127.0.0.1", "--port", "0", "--dir", join(base.path, "new", "x".repeat(300))]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/^vat: cannot write segments to '.*' \(ENAMETOOLONG.*\)/);
+      expect(readdirSync(base.path)).toEqual([]);
+    } finally {
+      base.cleanup();
+    }
+  });
+});
+
+describe("HTTP edge cases and what the segment folder holds", () => {
+  const dir = tempDir("vat-dir-");
+  let server: Served;
+  beforeAll(async () => {
+    writeFileSync(join(dir.path, "private.mp4"), "private");
+    writeFileSync(join(dir.path, "notes.m3u8"), "#EXTM3U\n# private\n");
+    writeFileSync(join(dir.path, "seg_abc.ts"), "x");
+    server = serve(["--size", "240p", "--fps", "10", "--dir", dir.path]);
+    await server.waitLive();
+  }, 20_000);
+  afterAll(async () => {
+    await server.stop();
+    dir.cleanup();
+  });
+
+  test("only the playlist and the segments it names are served, no other file in the folder", async () => {
+    const playlist = await fetch(`${server.url}/video/stream.m3u8`);
+    expect(playlist.status).toBe(200);
+    const seg = (await playlist.text()).split("\n").find((l) => /^seg_\d+\.ts$/.test(l))!;
+    expect((await fetch(`${server.url}/video/${seg}`)).status).toBe(200);
+    const n = Number(/\d+/.exec(seg)![0]);
+    for (const name of ["private.mp4", "notes.m3u8", "seg_abc.ts", `seg_0${n}.ts`, `${seg}.tmp`, "stream.m3u8.tmp"]) {
+      const r = await fetch(`${server.url}/video/${name}`);
+      expect(`${name} ${r.status}`).toBe(`${name} 404`);
+    }
+    expect(readdirSync(dir.path)).toContain("private.mp4"); // other files are left alone
+  });
+
+  test.each([
+    ["HTTP/1.0 without Host", "GET /time HTTP/1.0\r\n\r\n"],
+    ["HTTP/1.1 with an empty Host", "GET /time HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n"],
+    ["a Host with a space", "GET /time HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"],
+    ["a Host that is half an IPv6 address", "GET /time HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n"],
+  ])("%s is served, and not logged", async (_name, request) => {
+    const before = server.stderr().length;
+    for (let i = 0; i < 20; i++) {
+      const r = await rawRequest(server.port, request);
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).nowMs).toBeGreaterThan(0);
+    }
+    const playlist = await rawRequest(server.port, "GET /video/stream.m3u8 HTTP/1.0\r\n\r\n");
+    expect(playlist.status).toBe(200);
+    expect(playlist.body.startsWith("#EXTM3U")).toBe(true);
+    expect(server.stderr().slice(before)).not.toContain("http:");
+  });
+});
+
+/** Sends request bytes as they are and reads the answer until the server closes. */
+function rawRequest(port: number, request: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1", () => sock.write(request));
+    let data = "";
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => (data += d));
+    sock.on("error", reject);
+    sock.on("close", () => {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(data);
+      resolve({ status: m ? Number(m[1]) : 0, body: data.slice(data.indexOf("\r\n\r\n") + 4) });
+    });
+  });
+}
+
+test.each([
+  [["--host", "256.1.1.1"], /host '256\.1\.1\.1' is not an address to listen on/, {}],
+  [["--host", ""], /host '' is not an address to listen on/, {}],
+  [["--host", "1.2.3"], /host '1\.2\.3' is not an address to listen on/, {}],
+  [["--fps", "0x10"], /fps '0x10' is not a plain decimal number: use a whole number from 1 to 60/, {}],
+  [["--fps", ""], /fps '' is not a plain decimal number/, {}],
+  [["--port", "0x1388"], /port '0x1388' is not a plain decimal number/, {}],
+  [["--port", "1", "--port", "2"], /port is given 2 times \(1, 2\): give it once/, {}],
+  [["--segment", "1e0"], /segment duration '1e0' is not a plain decimal number/, {}],
+  [["--crf", " 23"], /crf ' 23' is not a plain decimal number/, {}],
+  [[], /fps '0x10' is not a plain decimal number/, { FPS: "0x10" }],
+])("vat serve %p → exit 2 and one line", async (args, message, env) => {
+  const port = (args as string[]).includes("--port") ? [] : ["--port", "0"];
+  const r = await vat(["serve", ...port, ...(args as string[])], env as Record<string, string>);
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).toMatch(message as RegExp);
+});
