@@ -9,6 +9,7 @@ afterAll(() => {
 });
 
 const held: Socket[] = [];
+let endedByServer = 0;
 
 /** Opens n keep-alive connections that each send one request and then sit idle. */
 async function holdConnections(port: number, n: number): Promise<void> {
@@ -22,6 +23,8 @@ async function holdConnections(port: number, n: number): Promise<void> {
             resolve();
           });
           s.on("error", () => resolve());
+          s.on("end", () => endedByServer++);
+          s.resume(); // read the answer, so that the server's closing is seen
           held.push(s);
         }),
     ),
@@ -52,11 +55,37 @@ test(
       await eventually(async () => server.stderr(), (t) => /could not start .*EMFILE/.test(t), 8000);
       await Bun.sleep(3000); // several failed attempts, each retried
       releaseConnections();
-      const back = await eventually(() => health(server.url), (h) => h.status === 200, 20_000, 250);
-      await eventually(() => health(server.url), (h) => h.body.sequence >= back.body.sequence + 2, 8000, 250);
+      const back = await eventually(() => freshHealth(server.port), (h) => h.status === 200, 20_000, 250);
+      await eventually(() => freshHealth(server.port), (h) => h.body.sequence >= back.body.sequence + 2, 8000, 250);
       expect(back.body.encoderRestarts).toBeGreaterThanOrEqual(1);
       expect(server.stderr()).not.toMatch(/TypeError|unexpected error/);
       expect(childPids(pid).length).toBe(1);
+    } finally {
+      releaseConnections();
+      await server.stop();
+    }
+  },
+  60_000,
+);
+
+test(
+  "idle keep-alive connections that fill the fd table are closed by serve itself, which then answers again",
+  async () => {
+    const server = serve(["--size", "240p", "--fps", "10"]);
+    try {
+      await server.waitLive();
+      const pid = server.proc.pid;
+      expect(Bun.spawnSync(["prlimit", `--pid=${pid}`, "--nofile=256:256"]).exitCode).toBe(0);
+      await holdConnections(server.port, 300);
+      await eventually(async () => openFds(pid), (n) => n >= 250, 5000);
+      endedByServer = 0;
+      // Nothing is released by this side: serve has to drop the idle connections on its own (its idle timeout).
+      expect((await freshHealth(server.port)).status).toBe(0); // no fd left to accept a new connection
+      // Within serve's idle timeout (10 s) and a margin: the connections are dropped by it, not by this side.
+      const back = await eventually(() => freshHealth(server.port), (h) => h.status === 200, 25_000, 500);
+      expect(back.body.reason).toBe("live");
+      expect(endedByServer).toBeGreaterThan(100);
+      expect(back.body.encoderRestarts).toBe(0); // the encoder was never touched
     } finally {
       releaseConnections();
       await server.stop();
@@ -233,19 +262,27 @@ describe("HTTP edge cases and what the segment folder holds", () => {
   });
 });
 
-/** Sends request bytes as they are and reads the answer until the server closes. */
-function rawRequest(port: number, request: string): Promise<{ status: number; body: string }> {
+/** Sends request bytes as they are and reads the answer until the server closes (status 0 if none within timeoutMs). */
+function rawRequest(port: number, request: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, "127.0.0.1", () => sock.write(request));
+    const timer = setTimeout(() => sock.destroy(), timeoutMs);
     let data = "";
     sock.setEncoding("latin1");
     sock.on("data", (d: string) => (data += d));
     sock.on("error", reject);
     sock.on("close", () => {
+      clearTimeout(timer);
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(data);
       resolve({ status: m ? Number(m[1]) : 0, body: data.slice(data.indexOf("\r\n\r\n") + 4) });
     });
   });
+}
+
+/** /health over a new connection (fetch would reuse one accepted before the fd table filled up). */
+async function freshHealth(port: number): Promise<{ status: number; body: Record<string, any> }> {
+  const r = await rawRequest(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000);
+  return { status: r.status, body: r.status ? JSON.parse(r.body) : {} };
 }
 
 test.each([
