@@ -58,6 +58,10 @@ export class LiveProducer implements SegmentProducer {
     const started = await Encoder.start(this.settings, nextSequence, (line) => this.log(`ffmpeg: ${line}`));
     if (!started.ok) return started;
     const enc = started.encoder;
+    if (!this.running) {
+      await enc.stop(800); // stopped while ffmpeg was starting
+      return { ok: false, reason: "serve is stopping" };
+    }
     this.encoder = enc;
     this.probeSequence = nextSequence;
     void enc.exited.then(({ code, signal }) => {
