@@ -13,6 +13,7 @@ import {
   supervisionView,
   type Action,
   type Observation,
+  type SupervisorSettings,
   type SupervisorState,
 } from "./supervisor.ts";
 
@@ -69,17 +70,7 @@ export class Origin {
     private readonly log: Log,
   ) {
     this.dir = folder.dir;
-    this.supervisor = initialSupervisor(
-      {
-        name: producer.name,
-        watchdogMs: staleAfterMs(producer.signal().segmentS) + 5000,
-        firstDelayMs: 250,
-        maxDelayMs: 5000,
-        steadyAfterMs: 30_000,
-        killGraceMs: 5000,
-      },
-      this.startedAtMs,
-    );
+    this.supervisor = initialSupervisor(this.supervisorSettings(), this.startedAtMs);
     producer.onExit((exit) => this.observe({ kind: "exited", ...exit }));
   }
 
@@ -98,7 +89,8 @@ export class Origin {
 
   start(): void {
     this.running = true;
-    this.supervisor = { ...this.supervisor, phase: { kind: "waiting", untilMs: Date.now() } };
+    // Settled only now: a prerecorded source's keyframe interval (its segment length) is known once it is prepared.
+    this.supervisor = initialSupervisor(this.supervisorSettings(), Date.now());
     this.tick();
     this.ticker = setInterval(() => this.tick(), TICK_MS);
   }
@@ -167,6 +159,17 @@ export class Origin {
       `${this.producer.name} restarts ${restartsOf(this.supervisor)}`,
       folder.files === null ? "folder unreadable" : `folder ${folder.files} files / ${((folder.bytes ?? 0) / 1e6).toFixed(1)} MB`,
     ].join(", ");
+  }
+
+  private supervisorSettings(): SupervisorSettings {
+    return {
+      name: this.producer.name,
+      watchdogMs: staleAfterMs(this.producer.signal().segmentS) + 5000,
+      firstDelayMs: 250,
+      maxDelayMs: 5000,
+      steadyAfterMs: 30_000,
+      killGraceMs: 5000,
+    };
   }
 
   private tick(): void {

@@ -29,7 +29,7 @@ export function loopPosition(g: number, parts: readonly { startS: number; durati
 }
 
 /**
- * The prerecorded origin: a vat test video, cut once into keyframe-aligned parts with `-c copy`, published as a live
+ * The prerecorded producer: a vat test video, cut once into keyframe-aligned parts with `-c copy`, published as a live
  * HLS stream in real time and in a loop. Part i of loop k appears once its last frame is due (as a live encoder's
  * would); every segment carries EXT-X-PROGRAM-DATE-TIME, the wall-clock time its first frame was due, and each loop
  * starts a discontinuity, so a client can turn the video's relative times into per-frame latency. Publishing is driven
