@@ -127,6 +127,34 @@ test(
   60_000,
 );
 
+test(
+  "prerecorded: a segment that cannot be published (the disk is full) stops the publisher, which is retried until it works",
+  async () => {
+    const disk = tempDir("vat-full-");
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", disk.path]).exitCode).toBe(0);
+    const server = serve(["--video-type", "prerecorded", "--source-duration", "4s", "--size", "240p", "--fps", "15", "--dir", disk.path]);
+    try {
+      const sick = await eventually(
+        () => health(server.url),
+        (h) => h.status === 503 && /publisher stopped \(could not publish seg_\d+\.ts\)/.test(h.body.reason),
+        30_000,
+        250,
+      );
+      expect(sick.body.reason).toMatch(/next start in \d+\.\d s \(attempt \d+, retried until it works\)|starting it again/);
+      expect(server.stderr()).toMatch(/publisher stopped \(could not publish seg_\d+\.ts\): .*ENOSPC.*; restarting in \d+ ms/);
+      expect(Bun.spawnSync(["mount", "-o", "remount,size=16m", disk.path]).exitCode).toBe(0);
+      const back = await eventually(() => health(server.url), (h) => h.status === 200, 15_000, 250);
+      expect(back.body.publisherRestarts).toBeGreaterThanOrEqual(1);
+      await eventually(() => health(server.url), (h) => h.body.sequence >= back.body.sequence + 2, 10_000, 250);
+    } finally {
+      await server.stop();
+      Bun.spawnSync(["umount", disk.path]);
+      disk.cleanup();
+    }
+  },
+  60_000,
+);
+
 describe("a port in use is refused at once, naming it, exit 1", () => {
   test("taken by a plain listener", async () => {
     const taken = createServer();
