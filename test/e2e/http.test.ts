@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
+import { exchange } from "../helpers/raw-http.ts";
 import { rawGet, serve, type Served } from "../helpers/vat.ts";
 
 let server: Served;
@@ -108,22 +109,6 @@ describe("routes", () => {
 });
 
 describe("hostile clients do not stop the origin serving", () => {
-  /** Writes the bytes as given and collects everything the server answers until it closes (or timeoutMs). */
-  function exchange(bytes: string, timeoutMs = 3000): Promise<string> {
-    return new Promise((resolve) => {
-      const sock = connect(server.port, "127.0.0.1", () => sock.write(bytes));
-      const timer = setTimeout(() => sock.destroy(), timeoutMs);
-      let data = "";
-      sock.setEncoding("latin1");
-      sock.on("data", (d: string) => (data += d));
-      sock.on("error", () => {});
-      sock.on("close", () => {
-        clearTimeout(timer);
-        resolve(data);
-      });
-    });
-  }
-
   async function stillServing(): Promise<void> {
     const r = await fetch(`${server.url}/video/stream.m3u8`);
     expect(r.status).toBe(200);
@@ -132,7 +117,7 @@ describe("hostile clients do not stop the origin serving", () => {
   }
 
   test("a 1 MB header is refused, not served", async () => {
-    const answer = await exchange(`GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(1 << 20)}\r\nConnection: close\r\n\r\n`);
+    const answer = await exchange(server.port, `GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(1 << 20)}\r\nConnection: close\r\n\r\n`);
     expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
     await stillServing();
   });
@@ -140,6 +125,7 @@ describe("hostile clients do not stop the origin serving", () => {
   test("request smuggling (Content-Length with Transfer-Encoding) does not get a hidden request answered", async () => {
     const hidden = "GET /video/../../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     const answer = await exchange(
+      server.port,
       `GET /time HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${4 + hidden.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`,
     );
     expect(answer).not.toContain("root:");
@@ -149,7 +135,7 @@ describe("hostile clients do not stop the origin serving", () => {
 
   test("500 connections asking for the playlist at once are all answered", async () => {
     const statuses = await Promise.all(
-      Array.from({ length: 500 }, () => exchange("GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 15_000)),
+      Array.from({ length: 500 }, () => exchange(server.port, "GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 15_000)),
     );
     const ok = statuses.filter((a) => a.startsWith("HTTP/1.1 200") && a.includes("#EXTM3U")).length;
     expect(ok).toBe(500);

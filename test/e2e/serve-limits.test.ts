@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
+import { exchange, parseAnswer } from "../helpers/raw-http.ts";
 import { childPids, eventually, health, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
 
 afterAll(() => {
@@ -37,18 +38,22 @@ function releaseConnections(): void {
 
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
+/** Limits a live serve to 256 fds and fills its table with 300 idle keep-alive connections. */
+async function fillFdTable(server: Served): Promise<void> {
+  await server.waitLive();
+  expect(Bun.spawnSync(["prlimit", `--pid=${server.proc.pid}`, "--nofile=256:256"]).exitCode).toBe(0);
+  await holdConnections(server.port, 300);
+  // Ground truth that the scenario happened: serve's fd table is full.
+  await eventually(async () => openFds(server.proc.pid), (n) => n >= 250, 5000);
+}
+
 test(
   "fd exhaustion: serve keeps retrying a restart that fails for lack of fds, and is live again once they are back",
   async () => {
     const server = serve(["--size", "240p", "--fps", "10"]);
     try {
-      await server.waitLive();
+      await fillFdTable(server);
       const pid = server.proc.pid;
-      const limited = Bun.spawnSync(["prlimit", `--pid=${pid}`, "--nofile=256:256"]);
-      expect(limited.exitCode).toBe(0);
-      await holdConnections(server.port, 300);
-      // Ground truth that the scenario happened: serve's fd table is full.
-      await eventually(async () => openFds(pid), (n) => n >= 250, 5000);
       // The encoder dies while no fd is free: its restart cannot create pipes.
       const [ff] = childPids(pid);
       process.kill(ff!, "SIGKILL");
@@ -73,12 +78,8 @@ test(
   async () => {
     const server = serve(["--size", "240p", "--fps", "10"]);
     try {
-      await server.waitLive();
-      const pid = server.proc.pid;
-      expect(Bun.spawnSync(["prlimit", `--pid=${pid}`, "--nofile=256:256"]).exitCode).toBe(0);
-      await holdConnections(server.port, 300);
-      await eventually(async () => openFds(pid), (n) => n >= 250, 5000);
       endedByServer = 0;
+      await fillFdTable(server);
       // Nothing is released by this side: serve has to drop the idle connections on its own (its idle timeout).
       expect((await freshHealth(server.port)).status).toBe(0); // no fd left to accept a new connection
       // Within serve's idle timeout (10 s) and a margin: the connections are dropped by it, not by this side.
@@ -279,37 +280,20 @@ describe("HTTP edge cases and what the segment folder holds", () => {
   ])("%s is served, and not logged", async (_name, request) => {
     const before = server.stderr().length;
     for (let i = 0; i < 20; i++) {
-      const r = await rawRequest(server.port, request);
+      const r = parseAnswer(await exchange(server.port, request));
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body).nowMs).toBeGreaterThan(0);
     }
-    const playlist = await rawRequest(server.port, "GET /video/stream.m3u8 HTTP/1.0\r\n\r\n");
+    const playlist = parseAnswer(await exchange(server.port, "GET /video/stream.m3u8 HTTP/1.0\r\n\r\n"));
     expect(playlist.status).toBe(200);
     expect(playlist.body.startsWith("#EXTM3U")).toBe(true);
     expect(server.stderr().slice(before)).not.toContain("http:");
   });
 });
 
-/** Sends request bytes as they are and reads the answer until the server closes (status 0 if none within timeoutMs). */
-function rawRequest(port: number, request: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, "127.0.0.1", () => sock.write(request));
-    const timer = setTimeout(() => sock.destroy(), timeoutMs);
-    let data = "";
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => (data += d));
-    sock.on("error", reject);
-    sock.on("close", () => {
-      clearTimeout(timer);
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(data);
-      resolve({ status: m ? Number(m[1]) : 0, body: data.slice(data.indexOf("\r\n\r\n") + 4) });
-    });
-  });
-}
-
 /** /health over a new connection (fetch would reuse one accepted before the fd table filled up). */
 async function freshHealth(port: number): Promise<{ status: number; body: Record<string, any> }> {
-  const r = await rawRequest(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000);
+  const r = parseAnswer(await exchange(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000));
   return { status: r.status, body: r.status ? JSON.parse(r.body) : {} };
 }
 
