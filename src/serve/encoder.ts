@@ -19,7 +19,6 @@ export interface EncoderSettings {
 }
 
 // Where the x264 settings are checked; `vat generate` reads them from here too.
-export { checkX264 } from "./x264.ts";
 
 const PUSH_FORMATS: Record<string, string> = { rtmp: "flv", rtmps: "flv", srt: "mpegts", udp: "mpegts", rist: "mpegts" };
 
