@@ -6,6 +6,7 @@ import { locateFfmpeg } from "../ffmpeg.ts";
 import { Progress } from "../log.ts";
 import { pushFormat } from "../serve/encoder.ts";
 import { checkX264 } from "../serve/x264.ts";
+import { parseFormat, parseLadder, STREAM_FORMATS } from "../serve/stream-format.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
 import { PrerecordedProducer } from "../serve/prerecorded.ts";
 import { parseDurationMs } from "../units.ts";
@@ -32,6 +33,8 @@ export interface ServeArgs {
   source?: string;
   sourceDuration?: string;
   push?: string | string[];
+  format?: string;
+  ladder?: string;
 }
 
 /** The defaults, declared once: --help shows them, and resolveServeConfig falls back to them under flags and env. */
@@ -47,6 +50,7 @@ export const SERVE_DEFAULTS = {
   crf: 23,
   videoType: "live",
   sourceDuration: "60s",
+  format: "hls",
 } as const;
 
 export function serveOptions<T>(y: Argv<T>) {
@@ -73,6 +77,11 @@ export function serveOptions<T>(y: Argv<T>) {
     .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
     .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE]", ...underEnv(d.videoType) })
     .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
+    .option("format", { type: "string", describe: `${STREAM_FORMATS.join(", ")}: MPEG-TS HLS, HLS with fMP4 (CMAF) segments, or DASH`, default: d.format })
+    .option("ladder", {
+      type: "string",
+      describe: "renditions scaled from the signal in the same encode, e.g. 1080p,720p,360p or WxH (the largest is the signal size)",
+    })
     .option("push", {
       type: "string",
       describe: "also send the stream to this ingest (rtmp://, srt://, udp://) from the same encode; repeatable",
@@ -116,11 +125,17 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   const fromFlags = given({
     fps: args.fps, imageSize: args.imageSize, id: args.id, port: args.port, host: args.host, segment: args.segment,
     listSize: args.listSize, preset: args.preset, crf: args.crf, videoType: args.videoType, sourceDuration: args.sourceDuration,
-    cpu: args.cpu, memory: args.memory,
+    cpu: args.cpu, memory: args.memory, format: args.format,
   });
   const v = { ...SERVE_DEFAULTS, ...fromEnv, ...fromFlags };
-  const size = parseSize(v.imageSize);
   const fps = parseFps(parseDecimal(v.fps, "fps", "a whole number from 1 to 60"));
+  const format = parseFormat(String(v.format));
+  const ladder = args.ladder === undefined ? null : parseLadder(String(args.ladder), fps);
+  const askedSize = fromEnv.imageSize !== undefined || fromFlags.imageSize !== undefined;
+  const size = ladder && !askedSize ? ladder.top : parseSize(v.imageSize);
+  if (ladder && size.name !== ladder.top.name) {
+    throw badInput(`--ladder's largest size is ${ladder.top.name} but the image size is ${size.name}: the signal is rendered at the top of the ladder, give them alike (or leave out --image-size)`);
+  }
   const streamId = parseStreamId(String(v.id));
   const port = parseDecimal(v.port, "port", "a whole number from 0 to 65535");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -150,6 +165,9 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   const push = args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push];
   for (const u of push) pushFormat(u);
   if (push.length && videoType !== "live") throw badInput("--push works with live video: a prerecorded stream is not re-encoded");
+  if (videoType !== "live" && (format !== "hls" || ladder)) {
+    throw badInput("--format cmaf/dash and --ladder work with live video: a prerecorded stream is served as MPEG-TS HLS");
+  }
   const asked = { ...fromEnv, ...fromFlags };
   return {
     streamId,
@@ -165,6 +183,8 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     videoType,
     sourceDurationS,
     push,
+    format,
+    renditions: ladder?.renditions ?? [],
     ...(args.source !== undefined ? { source: args.source } : {}),
     asked: {
       ...(asked.fps !== undefined ? { fps } : {}),
@@ -206,7 +226,8 @@ export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<num
   const p = origin.params().vat as { size: string; width: number; height: number; fps: number; streamId: string; segmentS: number };
   log(
     `vat serve: ${c.videoType} ${p.size} (${p.width}x${p.height}) ${p.fps} fps, id ${p.streamId}, ` +
-      `${p.segmentS} s segments, http://${c.host}:${server.port}/video/stream.m3u8`,
+      `${p.segmentS} s segments, ${c.format}${c.renditions.length ? ` ladder ${c.renditions.map((r) => `${r.width}x${r.height}`).join(",")}` : ""}, ` +
+      `http://${c.host}:${server.port}${origin.manifestPath}`,
   );
   const status = setInterval(() => progress.update(origin.statusLine()), progress.onTerminal ? 1000 : STATUS_EVERY_MS);
   const signal = await shutdown.requested;

@@ -1,6 +1,7 @@
 import { badInput } from "../errors.ts";
 import { startFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
-import { PLAYLIST_NAME } from "./segment-names.ts";
+import { MPD_NAME, PLAYLIST_NAME } from "./segment-names.ts";
+import type { Rendition, StreamFormat } from "./stream-format.ts";
 import { x264Args } from "./x264.ts";
 
 export interface EncoderSettings {
@@ -14,8 +15,11 @@ export interface EncoderSettings {
   preset: string;
   crf: number;
   dir: string;
-  /** Ingest URLs (rtmp://, srt://, udp://) that get the same encoded stream as the HLS output. */
+  /** Ingest URLs (rtmp://, srt://, udp://) that get the same encoded stream as the origin's output. */
   push?: readonly string[];
+  format: StreamFormat;
+  /** The ladder, largest (the signal size) first; empty without one. */
+  renditions: readonly Rendition[];
 }
 
 // Where the x264 settings are checked; `vat generate` reads them from here too.
@@ -33,34 +37,106 @@ export function pushFormat(url: string): string {
   return format;
 }
 
-/**
- * ffmpeg arguments: raw gray frames on stdin → x264 (zero latency, keyframe at every segment start) → HLS files and,
- * with push URLs, the same encoded stream to each ingest through the tee muxer (one encode; an ingest that fails is
- * dropped without stopping the HLS output, which stays the control).
- */
-export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[] {
+/** ffmpeg's muxer for the origin's files and its options, in order (given as flags, or as tee slave options). */
+interface OriginOutput {
+  muxer: "hls" | "dash";
+  options: [string, string][];
+  target: string;
+}
+
+/** Where ffmpeg writes the format's files (the names src/serve/segment-names.ts serves). Pure. */
+export function originOutput(s: EncoderSettings, startNumber: number): OriginOutput {
+  const ladder = s.renditions.length > 1;
+  if (s.format === "dash") {
+    return {
+      muxer: "dash",
+      options: [
+        ["seg_duration", String(s.segmentS)],
+        ["window_size", String(s.listSize)],
+        // One segment more on disk than listed, as with HLS: a player that read the MPD just before it changed still finds it.
+        ["extra_window_size", "1"],
+        ["init_seg_name", "init_$RepresentationID$.m4s"],
+        ["media_seg_name", "seg_$RepresentationID$_$Number$.m4s"],
+        // Relative: the origin's own clock under whatever name players reach it by (its public address is not known here).
+        ["utc_timing_url", UTC_TIMING_PATH],
+        ...(ladder ? ([["adaptation_sets", "id=0,streams=v"]] as [string, string][]) : []),
+      ],
+      target: `${s.dir}/${MPD_NAME}`,
+    };
+  }
+  const fmp4 = s.format === "cmaf";
+  const v = ladder ? "%v_" : "";
+  // After a restart the new encoder's timestamps start over: mark it so players reset their decoders.
   const flags = `delete_segments+temp_file+independent_segments+omit_endlist${startNumber > 0 ? "+discont_start" : ""}`;
+  return {
+    muxer: "hls",
+    options: [
+      ["hls_time", String(s.segmentS)],
+      ["hls_list_size", String(s.listSize)],
+      ["hls_flags", flags],
+      ["start_number", String(startNumber)],
+      ...(fmp4
+        ? ([["hls_segment_type", "fmp4"], ["hls_fmp4_init_filename", ladder ? "init_%v.mp4" : "init.mp4"]] as [string, string][])
+        : []),
+      ["hls_segment_filename", `${s.dir}/seg_${v}%d.${fmp4 ? "m4s" : "ts"}`],
+      ...(ladder
+        ? ([["master_pl_name", PLAYLIST_NAME], ["var_stream_map", s.renditions.map((_, i) => `v:${i}`).join(" ")]] as [string, string][])
+        : []),
+    ],
+    target: ladder ? `${s.dir}/stream_%v.m3u8` : `${s.dir}/${PLAYLIST_NAME}`,
+  };
+}
+
+/** The path of the origin's ISO-8601 clock, named in the MPD's UTCTiming. */
+export const UTC_TIMING_PATH = "/time/iso";
+
+/**
+ * A ladder's video streams: the signal (rendered at the top size) split, the lower renditions scaled from it in this
+ * process, each with a VBV cap that the playlist or MPD declares as its bandwidth. Nothing without a ladder. Pure.
+ */
+function ladderArgs(renditions: readonly Rendition[]): string[] {
+  if (renditions.length < 2) return [];
+  const n = renditions.length;
+  const graph = [
+    `[0:v]split=${n}${renditions.map((_, i) => (i === 0 ? "[v0]" : `[s${i}]`)).join("")}`,
+    // Area averaging keeps the code's module edges; setsar keeps square pixels (426x240 is not exactly 854x480 / 2).
+    ...renditions.slice(1).map((r, j) => `[s${j + 1}]scale=${r.width}:${r.height}:flags=area,setsar=1[v${j + 1}]`),
+  ].join(";");
+  return [
+    "-filter_complex", graph,
+    ...renditions.flatMap((_, i) => ["-map", `[v${i}]`]),
+    ...renditions.flatMap((r, i) => [`-maxrate:v:${i}`, `${r.maxrateKbps}k`, `-bufsize:v:${i}`, `${r.maxrateKbps * 2}k`]),
+  ];
+}
+
+/** A tee slave option value: its separators escaped. Pure. */
+function teeValue(v: string): string {
+  return v.replace(/[\\:|[\]]/g, (c) => `\\${c}`);
+}
+
+/**
+ * ffmpeg arguments: raw gray frames on stdin → x264 (zero latency, keyframe at every segment start; with a ladder,
+ * split and scaled in the same process) → the origin's HLS or DASH files and, with push URLs, the same encoded stream
+ * (the top rendition) to each ingest through the tee muxer (one encode; an ingest that fails is dropped without
+ * stopping the origin's output, which stays the control).
+ */
+export function encoderArgs(s: EncoderSettings, startNumber: number): string[] {
   const push = s.push ?? [];
+  const out = originOutput(s, startNumber);
+  const ladder = s.renditions.length > 1;
   const output = push.length
     ? [
-        "-flags", "+global_header", "-map", "0:v", "-f", "tee",
+        "-flags", "+global_header", ...(ladder ? [] : ["-map", "0:v"]), "-f", "tee",
         [
-          `[f=hls:hls_time=${s.segmentS}:hls_list_size=${s.listSize}:hls_flags=${flags}:start_number=${startNumber}:` +
-            `hls_segment_filename=${s.dir}/seg_%d.ts]${s.dir}/${PLAYLIST_NAME}`,
-          ...push.map((u) => `[f=${pushFormat(u)}:onfail=ignore]${u}`),
+          `[f=${out.muxer}:${out.options.map(([k, v]) => `${k}=${teeValue(v)}`).join(":")}]${out.target}`,
+          ...push.map((u) => `[f=${pushFormat(u)}${ladder ? ":select=0" : ""}:onfail=ignore]${u}`),
         ].join("|"),
       ]
-    : [
-        "-f", "hls", "-hls_time", String(s.segmentS), "-hls_list_size", String(s.listSize),
-        // After a restart the new encoder's timestamps start over: mark it so players reset their decoders.
-        "-hls_flags", flags,
-        "-start_number", String(startNumber),
-        "-hls_segment_filename", `${s.dir}/seg_%d.ts`,
-        `${s.dir}/${PLAYLIST_NAME}`,
-      ];
+    : ["-f", out.muxer, ...out.options.flatMap(([k, v]) => [`-${k}`, v]), out.target];
   return [
     "-hide_banner", "-nostats", "-loglevel", "warning",
     ...x264Args({ width: s.width, height: s.height, fps: s.fps, keyframeIntervalS: s.segmentS, preset: s.preset, crf: s.crf }),
+    ...ladderArgs(s.renditions),
     ...output,
   ];
 }
@@ -84,7 +160,7 @@ export class Encoder {
 
   /** An encoder writing HLS from segment startNumber on, or why ffmpeg could not be started (a value, not a throw). */
   static async start(settings: EncoderSettings, startNumber: number, onLog: (line: string) => void): Promise<{ ok: true; encoder: Encoder } | { ok: false; reason: string }> {
-    const started = await startFfmpeg(settings.ffmpeg, hlsEncoderArgs(settings, startNumber));
+    const started = await startFfmpeg(settings.ffmpeg, encoderArgs(settings, startNumber));
     return started.ok ? { ok: true, encoder: new Encoder(started.child, onLog) } : started;
   }
 

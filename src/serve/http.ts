@@ -1,11 +1,14 @@
 import { join } from "node:path";
+import dashJsPath from "../../node_modules/dashjs/dist/modern/umd/dash.mediaplayer.min.js" with { type: "file" };
 import hlsJsPath from "hls.js/dist/hls.min.js" with { type: "file" };
 import type { HealthVerdict } from "./health.ts";
 import { playerPage } from "./player-page.ts";
-import { isServedName, PLAYLIST_NAME } from "./segment-names.ts";
+import { UTC_TIMING_PATH } from "./encoder.ts";
+import type { SegmentNames } from "./segment-names.ts";
 
 export interface OriginView {
   dir: string;
+  names: SegmentNames;
   params(): Record<string, unknown>;
   health(): HealthVerdict & Record<string, unknown>;
 }
@@ -36,6 +39,11 @@ export function requestPath(url: string): string | null {
   }
 }
 
+/** A player library embedded in the binary. */
+function script(path: string): Response {
+  return new Response(Bun.file(path), { headers: { "content-type": "text/javascript", "cache-control": "max-age=86400", ...CORS } });
+}
+
 function notFound(): Response {
   return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain", ...CORS } });
 }
@@ -52,11 +60,11 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     switch (path) {
       case "/":
       case "/index.html":
-        return new Response(playerPage(), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
+        return new Response(playerPage(`/video/${view.names.manifest}`), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
       case "/hls.min.js":
-        return new Response(Bun.file(hlsJsPath), {
-          headers: { "content-type": "text/javascript", "cache-control": "max-age=86400", ...CORS },
-        });
+        return script(hlsJsPath);
+      case "/dash.mediaplayer.min.js":
+        return script(dashJsPath);
       case "/params":
       case "/get_params":
         return json(view.params());
@@ -67,6 +75,9 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
       }
       case "/time":
         return json({ nowMs: Date.now() });
+      case UTC_TIMING_PATH:
+        // DASH UTCTiming (http-xsdate / http-iso): the origin's clock as ISO-8601 UTC text, milliseconds included.
+        return new Response(new Date().toISOString(), { headers: { "content-type": "text/plain", ...CORS, ...NO_CACHE } });
     }
     if (!path.startsWith("/video/")) return notFound();
     let name: string;
@@ -76,10 +87,10 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
       return notFound();
     }
     // Only the names the producer writes: no other file that lives in the folder, no path outside it.
-    if (!isServedName(name)) return notFound();
+    if (!view.names.isServed(name)) return notFound();
     const file = Bun.file(join(view.dir, name));
     if (!(await file.exists())) return notFound();
-    const isPlaylist = name === PLAYLIST_NAME;
+    const isManifest = view.names.isManifest(name);
     let body: ArrayBuffer;
     try {
       body = await file.arrayBuffer(); // read at once: the producer may delete the segment a moment later
@@ -90,9 +101,9 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     }
     return new Response(req.method === "HEAD" ? null : body, {
       headers: {
-        "content-type": isPlaylist ? "application/vnd.apple.mpegurl" : "video/mp2t",
+        "content-type": view.names.contentType(name),
         "content-length": String(body.byteLength),
-        ...(isPlaylist ? NO_CACHE : { "cache-control": "max-age=60" }),
+        ...(isManifest ? NO_CACHE : { "cache-control": "max-age=60" }),
         ...CORS,
       },
     });

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { encodePayload } from "../signal/payload.ts";
 import { FrameRenderer, planLayout } from "../signal/render.ts";
@@ -6,7 +6,7 @@ import { Encoder, type EncoderSettings } from "./encoder.ts";
 import type { ServeConfig } from "./origin.ts";
 import { nextStep } from "./pacing.ts";
 import type { ProducerExit, SegmentProducer, StartOutcome, StreamSignal } from "./producer.ts";
-import { segmentFileName } from "./segment-names.ts";
+import { isWrittenName, segmentNames, type SegmentNames } from "./segment-names.ts";
 
 /** Frames this far behind their slot are skipped rather than queued (2 s of video). */
 const MAX_LAG_S = 2;
@@ -19,6 +19,7 @@ export class LiveProducer implements SegmentProducer {
   readonly name = "encoder";
   private readonly renderer: FrameRenderer;
   private readonly settings: EncoderSettings;
+  private readonly names: SegmentNames;
   private encoder: Encoder | null = null;
   private exitListener: (exit: ProducerExit) => void = () => {};
   private running = false;
@@ -45,7 +46,10 @@ export class LiveProducer implements SegmentProducer {
       crf: config.crf,
       dir,
       push: config.push,
+      format: config.format,
+      renditions: config.renditions,
     };
+    this.names = segmentNames(config.format, Math.max(1, config.renditions.length));
   }
 
   async prepare(): Promise<void> {}
@@ -55,7 +59,11 @@ export class LiveProducer implements SegmentProducer {
       this.running = true;
       this.loopDone = this.frameLoop();
     }
-    const started = await Encoder.start(this.settings, nextSequence, (line) => this.log(`ffmpeg: ${line}`));
+    // ffmpeg's DASH muxer numbers from 1 on every start and has no start number: the last run's files would pass for
+    // new segments (and be listed under a new MPD's timing), so they go first.
+    const first = this.config.format === "dash" ? 1 : nextSequence;
+    if (this.config.format === "dash") this.clearFolder();
+    const started = await Encoder.start(this.settings, first, (line) => this.log(`ffmpeg: ${line}`));
     if (!started.ok) return started;
     const enc = started.encoder;
     if (!this.running) {
@@ -63,7 +71,7 @@ export class LiveProducer implements SegmentProducer {
       return { ok: false, reason: "serve is stopping" };
     }
     this.encoder = enc;
-    this.probeSequence = nextSequence;
+    this.probeSequence = first;
     void enc.exited.then(({ code, signal }) => {
       if (this.encoder !== enc) return;
       this.encoder = null;
@@ -87,8 +95,16 @@ export class LiveProducer implements SegmentProducer {
    * no file descriptor, so this keeps working when the process has none left (reading the playlist would not).
    */
   newestSequence(): number | null {
-    while (existsSync(join(this.dir, segmentFileName(this.probeSequence)))) this.newest = this.probeSequence++;
+    while (existsSync(join(this.dir, this.names.segmentFile(this.probeSequence)))) this.newest = this.probeSequence++;
     return this.newest;
+  }
+
+  private clearFolder(): void {
+    try {
+      for (const f of readdirSync(this.dir)) if (isWrittenName(f)) rmSync(join(this.dir, f), { force: true });
+    } catch (err) {
+      this.log(`could not clear the last run's segments: ${(err as Error).message}`);
+    }
   }
 
   async stop(): Promise<void> {

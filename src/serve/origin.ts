@@ -4,6 +4,8 @@ import { judgeHealth, staleAfterMs, type HealthVerdict } from "./health.ts";
 import { LiveProducer } from "./live-producer.ts";
 import { PrerecordedProducer } from "./prerecorded.ts";
 import type { SegmentProducer } from "./producer.ts";
+import { segmentNames, type SegmentNames } from "./segment-names.ts";
+import type { Rendition, StreamFormat } from "./stream-format.ts";
 import { measureFolder, openSegmentFolder, removeFolder, type SegmentFolder } from "./segment-folder.ts";
 import {
   describeSupervision,
@@ -37,6 +39,9 @@ export interface ServeConfig {
   sourceDurationS: number;
   /** Ingest URLs that get the same encoded stream (live only). */
   push: readonly string[];
+  format: StreamFormat;
+  /** A ladder's renditions, largest (the signal size) first; empty without one (live only). */
+  renditions: readonly Rendition[];
   /** What flags or environment set explicitly (a source video must agree with them). */
   asked?: { fps?: number; size?: string; streamId?: string };
   cpu?: string;
@@ -56,6 +61,7 @@ const TICK_MS = 100;
  */
 export class Origin {
   readonly dir: string;
+  readonly names: SegmentNames;
   readonly startedAtMs = Date.now();
   private supervisor: SupervisorState;
   private ticker: Timer | null = null;
@@ -70,6 +76,7 @@ export class Origin {
     private readonly log: Log,
   ) {
     this.dir = folder.dir;
+    this.names = segmentNames(config.format, Math.max(1, config.renditions.length));
     this.supervisor = initialSupervisor(this.supervisorSettings(), this.startedAtMs);
     producer.onExit((exit) => this.observe({ kind: "exited", ...exit }));
   }
@@ -125,11 +132,19 @@ export class Origin {
         preset: s.preset,
         crf: s.crf,
         videoType: c.videoType,
+        format: c.format,
+        manifestPath: this.manifestPath,
+        ladder: c.renditions.map((r) => ({ width: r.width, height: r.height, bandwidthBps: r.maxrateKbps * 1000 })),
         ...this.producer.extraParams(),
         startedAtMs: this.startedAtMs,
         layout: s.layout,
       },
     };
+  }
+
+  /** Where players open the stream. */
+  get manifestPath(): string {
+    return `/video/${this.names.manifest}`;
   }
 
   health(): HealthVerdict & Record<string, unknown> {

@@ -1,5 +1,11 @@
-/** The origin's front page: plays the stream in a browser with hls.js (served by the origin itself, no CDN). */
-export function playerPage(): string {
+/**
+ * The origin's front page: plays the stream in a browser, HLS and CMAF with hls.js, DASH with dash.js (both served by
+ * the origin itself, no CDN). The player is kept on `window.vatPlayer` (`{ kind, hls | dash }`) for whoever drives the
+ * page, e.g. to read the live latency the player reports.
+ */
+export function playerPage(manifestPath: string): string {
+  const dash = manifestPath.endsWith(".mpd");
+  const src = JSON.stringify(manifestPath);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -14,19 +20,25 @@ export function playerPage(): string {
 <body>
 <h1>vat origin</h1>
 <video id="v" controls muted autoplay playsinline></video>
-<p>Stream: <a href="/video/stream.m3u8">/video/stream.m3u8</a> · <a href="/params">/params</a> ·
+<p>Stream: <a href="${manifestPath}">${manifestPath}</a> · <a href="/params">/params</a> ·
 <a href="/health">/health</a></p>
 <pre id="s">loading…</pre>
-<script src="/hls.min.js"></script>
+<script src="${dash ? "/dash.mediaplayer.min.js" : "/hls.min.js"}"></script>
 <script>
   const video = document.getElementById("v");
-  const src = "/video/stream.m3u8";
-  if (window.Hls && Hls.isSupported()) {
+  const src = ${src};
+  if (${dash}) {
+    const dash = dashjs.MediaPlayer().create();
+    dash.initialize(video, src, true);
+    window.vatPlayer = { kind: "dash", dash };
+  } else if (window.Hls && Hls.isSupported()) {
     const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
     hls.loadSource(src);
     hls.attachMedia(video);
+    window.vatPlayer = { kind: "hls", hls };
   } else {
     video.src = src;
+    window.vatPlayer = { kind: "native" };
   }
   async function poll() {
     try {
