@@ -113,6 +113,12 @@ export function parseHost(host: string): string {
   return host;
 }
 
+/** A text option given once; a repeated one (yargs makes it a list) is refused rather than joined. Pure. */
+function once(v: unknown, flag: string): string {
+  if (Array.isArray(v)) throw badInput(`${flag} is given ${v.length} times (${v.join(", ")}): give it once`);
+  return String(v);
+}
+
 /** Drops the settings not given, so that spreading a layer leaves the one beneath showing through. */
 function given<T extends object>(layer: T): Partial<T> {
   return Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -129,8 +135,8 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   });
   const v = { ...SERVE_DEFAULTS, ...fromEnv, ...fromFlags };
   const fps = parseFps(parseDecimal(v.fps, "fps", "a whole number from 1 to 60"));
-  const format = parseFormat(String(v.format));
-  const ladder = args.ladder === undefined ? null : parseLadder(String(args.ladder), fps);
+  const format = parseFormat(once(v.format, "--format"));
+  const ladder = args.ladder === undefined ? null : parseLadder(once(args.ladder, "--ladder"), fps);
   const askedSize = fromEnv.imageSize !== undefined || fromFlags.imageSize !== undefined;
   const size = ladder && !askedSize ? ladder.top : parseSize(v.imageSize);
   if (ladder && size.name !== ladder.top.name) {

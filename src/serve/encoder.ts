@@ -97,10 +97,13 @@ export const UTC_TIMING_PATH = "/time/iso";
 function ladderArgs(renditions: readonly Rendition[]): string[] {
   if (renditions.length < 2) return [];
   const n = renditions.length;
+  // Every rendition shows the signal's 16:9 picture (426x240 is not exactly 854x480 halved): DASH refuses one
+  // adaptation set of differing display aspect ratios. Area averaging keeps the code's module edges.
+  const dar = "setdar=16/9";
   const graph = [
-    `[0:v]split=${n}${renditions.map((_, i) => (i === 0 ? "[v0]" : `[s${i}]`)).join("")}`,
-    // Area averaging keeps the code's module edges; setsar keeps square pixels (426x240 is not exactly 854x480 / 2).
-    ...renditions.slice(1).map((r, j) => `[s${j + 1}]scale=${r.width}:${r.height}:flags=area,setsar=1[v${j + 1}]`),
+    `[0:v]split=${n}${renditions.map((_, i) => `[s${i}]`).join("")}`,
+    `[s0]${dar}[v0]`,
+    ...renditions.slice(1).map((r, j) => `[s${j + 1}]scale=${r.width}:${r.height}:flags=area,${dar}[v${j + 1}]`),
   ].join(";");
   return [
     "-filter_complex", graph,
@@ -109,9 +112,14 @@ function ladderArgs(renditions: readonly Rendition[]): string[] {
   ];
 }
 
-/** A tee slave option value: its separators escaped. Pure. */
-function teeValue(v: string): string {
-  return v.replace(/[\\:|[\]]/g, (c) => `\\${c}`);
+/**
+ * Text inside the tee muxer's output list, escaped for both levels that read it: the list (split at |) unescapes once,
+ * then a slave's options (split at :) once more. Pure.
+ */
+function teeSlave(options: [string, string][], target: string): string {
+  const option = (v: string) => v.replace(/[\\:'\]]/g, (c) => `\\${c}`);
+  const slave = `[${options.map(([k, v]) => `${k}=${option(v)}`).join(":")}]${target}`;
+  return slave.replace(/[\\|']/g, (c) => `\\${c}`);
 }
 
 /**
@@ -128,7 +136,7 @@ export function encoderArgs(s: EncoderSettings, startNumber: number): string[] {
     ? [
         "-flags", "+global_header", ...(ladder ? [] : ["-map", "0:v"]), "-f", "tee",
         [
-          `[f=${out.muxer}:${out.options.map(([k, v]) => `${k}=${teeValue(v)}`).join(":")}]${out.target}`,
+          teeSlave([["f", out.muxer], ...out.options], out.target),
           ...push.map((u) => `[f=${pushFormat(u)}${ladder ? ":select=0" : ""}:onfail=ignore]${u}`),
         ].join("|"),
       ]
