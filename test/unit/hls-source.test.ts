@@ -1,28 +1,36 @@
-import { expect, test } from "bun:test";
-import { HlsSource, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
+import { describe, expect, test } from "bun:test";
+import { HlsSource, type HlsSourceOptions, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n" +
   "#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nseg_1.ts\n#EXTINF:1,\nseg_2.ts\n#EXT-X-ENDLIST\n";
 
+/** One answer: a response, an error thrown, or a function making a fresh response (streams cannot be cloned cheaply). */
+type Answer = Response | Error | ((url: string) => Response);
+type Script = Record<string, Answer[]>;
+
 /** A scripted server: each URL answers from its own queue of outcomes, then the last one for good. */
-function scripted(script: Record<string, (Response | Error)[]>, onFetch: (name: string) => void = () => {}) {
+function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
   const calls: string[] = [];
+  const urls: string[] = [];
   const fetchFn: Fetch = async (url) => {
+    urls.push(url);
     const name = new URL(url).pathname.split("/").pop()!;
     calls.push(name);
     onFetch(name);
-    const queue = script[name]!;
+    const queue = script[name];
+    if (!queue) return new Response("no such file", { status: 404 });
     const next = queue.length > 1 ? queue.shift()! : queue[0]!;
     if (next instanceof Error) throw next;
+    if (typeof next === "function") return next(url);
     return next.clone() as Awaited<ReturnType<Fetch>>;
   };
-  return { fetchFn, calls };
+  return { fetchFn, calls, urls };
 }
 
-async function runSource(script: Record<string, (Response | Error)[]>, fetchMs: Record<string, number> = {}) {
+async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
   let t = 0;
-  const { fetchFn, calls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
+  const { fetchFn, calls, urls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
   const events: SourceEvent[] = [];
   const got: SegmentArrival[] = [];
   const source = new HlsSource("http://origin/video/stream.m3u8", {
@@ -37,12 +45,13 @@ async function runSource(script: Record<string, (Response | Error)[]>, fetchMs: 
     maxOutageMs: 60_000,
     onEvent: (e) => events.push(e),
     cancelled: () => null,
+    ...options,
   });
   await source.connect();
   const outcome = await source.run(async (s) => {
     got.push(s);
-  }, () => false);
-  return { outcome, events, got, calls };
+  }, () => t > 60_000);
+  return { outcome, events, got, calls, urls, source, elapsedMs: t };
 }
 
 const ok = (body: string) => new Response(body);
@@ -102,4 +111,266 @@ test("a segment longer than the playlist's target duration is reported (rounded 
   expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
     ["target-duration", "segment 1 lasts 2.600 s, over the playlist's target duration of 1 s"],
   ]);
+});
+
+/** A body of `totalBytes` made on demand, counting what was actually produced (what a reader pulled). */
+function streamed(totalBytes: number, opts: { declare?: boolean } = {}) {
+  const made = { bytes: 0 };
+  const chunk = new Uint8Array(64 * 1024);
+  const answer = () => {
+    let left = totalBytes;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (left <= 0) return c.close();
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        made.bytes += n;
+        c.enqueue(chunk.subarray(0, n));
+      },
+    });
+    return new Response(body, opts.declare ? { headers: { "content-length": String(totalBytes) } } : {});
+  };
+  return { answer, made };
+}
+
+const LIMITS = { maxSegmentBytes: 1024 * 1024, maxPlaylistBytes: 64 * 1024 };
+
+describe("bounded memory", () => {
+  test("a segment declaring more than the limit is skipped unread, not retried: a limit event", async () => {
+    const big = streamed(500 * 1024 * 1024, { declare: true });
+    const r = await runSource(
+      { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [ok("a")], "seg_1.ts": [big.answer], "seg_2.ts": [ok("c")] },
+      {},
+      LIMITS,
+    );
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
+    expect(big.made.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(1);
+    expect(r.events.map((e) => [e.kind, e.detail, e.fatal])).toEqual([
+      ["limit", "segment 1 (seg_1.ts) skipped: Content-Length 500 MB, over the limit of 1 MB", undefined],
+    ]);
+  });
+
+  test("a segment without a length is read only up to the limit", async () => {
+    const big = streamed(500 * 1024 * 1024);
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [ok("a")], "seg_1.ts": [big.answer], "seg_2.ts": [ok("c")] }, {}, LIMITS);
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
+    expect(big.made.bytes).toBeLessThan(LIMITS.maxSegmentBytes + 3 * 64 * 1024);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["limit", "segment 1 (seg_1.ts) skipped: answer over the limit of 1 MB"]]);
+  });
+
+  test("a segment at the limit is whole", async () => {
+    const exact = streamed(LIMITS.maxSegmentBytes);
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [exact.answer], "seg_1.ts": [ok("b")], "seg_2.ts": [ok("c")] }, {}, LIMITS);
+    expect(r.got[0]!.bytes.length).toBe(LIMITS.maxSegmentBytes);
+    expect(r.events).toEqual([]);
+  });
+
+  test("a playlist over the limit is a failed poll (one limit event), and the stream goes on when it is back", async () => {
+    const huge = streamed(10 * 1024 * 1024);
+    const r = await runSource(
+      { "stream.m3u8": [ok(LIVE(0)), huge.answer, huge.answer, huge.answer, ok(LIVE(1) + "#EXT-X-ENDLIST\n")], "seg_0.ts": [ok("a")], "seg_1.ts": [ok("b")] },
+      {},
+      LIMITS,
+    );
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 1]);
+    expect(huge.made.bytes).toBeLessThan(3 * (LIMITS.maxPlaylistBytes + 3 * 64 * 1024));
+    expect(r.events.map((e) => e.kind)).toEqual(["limit", "outage", "reconnect"]);
+    expect(r.events[0]!.detail).toBe("playlist http://origin/video/stream.m3u8: answer over the limit of 64 kB");
+  });
+
+  test("a first playlist over the limit is no stream", async () => {
+    const huge = streamed(10 * 1024 * 1024);
+    await expect(runSource({ "stream.m3u8": [huge.answer] }, {}, LIMITS)).rejects.toThrow(/is not a stream: answer over the limit of 64 kB/);
+  });
+});
+
+/** A live window of three segments ending at `newest`. */
+function LIVE(newest: number, names = (n: number) => `seg_${n}.ts`): string {
+  const first = Math.max(0, newest - 2);
+  let text = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:${first}\n`;
+  for (let n = first; n <= newest; n++) text += `#EXTINF:1,\n${names(n)}\n`;
+  return text;
+}
+
+describe("URIs a remote playlist may name", () => {
+  test("file: and data: segments are refused unopened: segment-missing with why", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nfile:///etc/passwd\n" +
+      "#EXTINF:1,\ndata:video/mp2t;base64,AAAA\n#EXTINF:1,\nseg_3.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [ok("a")], "seg_3.ts": [ok("d")] });
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 3]);
+    expect(r.urls.every((u) => u.startsWith("http://origin/"))).toBe(true);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["segment-missing", "segment 1 (file:///etc/passwd): refused: a playlist may only name http(s) URIs, not file:"],
+      ["segment-missing", "segment 2 (data:video/mp2t;base64,AAAA): refused: a playlist may only name http(s) URIs, not data:"],
+    ]);
+  });
+
+  test("a redirect to file: is refused; one to http is followed and relative URIs resolve against where it led", async () => {
+    const redirect = (to: string) => new Response(null, { status: 302, headers: { location: to } });
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nseg_1.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({
+      "stream.m3u8": [redirect("http://edge/live/moved.m3u8")],
+      "moved.m3u8": [ok(playlist)],
+      "seg_0.ts": [redirect("file:///etc/passwd")],
+      "seg_1.ts": [ok("b")],
+    });
+    expect(r.source.url).toBe("http://edge/live/moved.m3u8");
+    expect(r.got.map((s) => s.sequence)).toEqual([1]);
+    expect(r.urls).toContain("http://edge/live/seg_1.ts");
+    expect(r.urls.filter((u) => u.includes("seg_0"))).toHaveLength(1);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["segment-missing", "segment 0 (seg_0.ts): refused: only http(s) is fetched, not 'file:///etc/passwd'"],
+    ]);
+  });
+
+  test("a redirect loop ends", async () => {
+    const loop = (url: string) => new Response(null, { status: 301, headers: { location: url } });
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [loop], "seg_1.ts": [ok("b")], "seg_2.ts": [ok("c")] });
+    expect(r.got.map((s) => s.sequence)).toEqual([1, 2]);
+    expect(r.events[0]!.detail).toBe("segment 0 (seg_0.ts): more than 10 redirects");
+    expect(r.calls.filter((c) => c === "seg_0.ts").length).toBeLessThanOrEqual(3 * 11);
+  });
+});
+
+describe("a media sequence going back", () => {
+  test("an older copy on every other poll (same URIs at the same numbers) is ignored, noted once: no restart", async () => {
+    // The server's newest moves 2, 1, 3, 2, 4, 3, ... 8, 7: every second answer is the copy before.
+    const polls: Answer[] = [ok(LIVE(2))]; // connect's
+    for (let n = 2; n <= 8; n++) polls.push(ok(LIVE(n)), ok(LIVE(n - 1)));
+    polls.push(ok(LIVE(8) + "#EXT-X-ENDLIST\n"));
+    const segs: Script = {};
+    for (let n = 0; n <= 8; n++) segs[`seg_${n}.ts`] = [ok(String(n))];
+    const r = await runSource({ "stream.m3u8": polls, ...segs });
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(r.got.some((s) => s.discontinuity)).toBe(false);
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.events[0]!.detail).toContain("older copy of the playlist (media sequence back from 2 to 1");
+    expect(r.source.olderPlaylists).toBe(7);
+    for (let n = 2; n <= 8; n++) expect(r.calls.filter((c) => c === `seg_${n}.ts`)).toHaveLength(1);
+  });
+
+  test("a new stream (numbers started over with new segments) is a restart", async () => {
+    const restarted = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1,\nnew_0.ts\n#EXTINF:1,\nnew_1.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(40)), ok(LIVE(40)), ok(LIVE(41)), ok(restarted)],
+      "seg_40.ts": [ok("a")],
+      "seg_41.ts": [ok("b")],
+      "new_1.ts": [ok("c")],
+    });
+    expect(r.got.map((s) => [s.uri, s.discontinuity])).toEqual([["seg_40.ts", false], ["seg_41.ts", false], ["new_1.ts", true]]);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["stream-restart", "media sequence went back from 41 to 1"]]);
+  });
+
+  test("the same names at other numbers (a packager that restarted its count) is a restart too", async () => {
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(5)), ok(LIVE(5)), ok(LIVE(2, (n) => `seg_${n + 3}.ts`) + "#EXT-X-ENDLIST\n")],
+      "seg_5.ts": [ok("a"), ok("again")],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [2, true]]);
+  });
+});
+
+describe("values from the playlist", () => {
+  test("EXTINF -5 on every segment: mended to the target duration, one bad-value event", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:-5,\nseg_0.ts\n#EXTINF:-5,\nseg_1.ts\n#EXTINF:NaN,\nseg_2.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [ok("a")], "seg_1.ts": [ok("b")], "seg_2.ts": [ok("c")] });
+    expect(r.got.map((s) => s.durationS)).toEqual([1, 1, 1]);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["bad-value", "#EXTINF '-5' of segment 0 is not a duration from 0 to 86400 s: taken as the target duration (1 s)"],
+    ]);
+  });
+
+  test("a media sequence beyond 2^53 in a later poll is a failed poll, not a stuck client", async () => {
+    const r = await runSource(
+      { "stream.m3u8": [ok(LIVE(0)), ok(LIVE(0)), ok("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:1e20\n#EXTINF:1,\nx.ts\n")], "seg_0.ts": [ok("a")] },
+      {},
+      { maxOutageMs: 3000 },
+    );
+    expect(r.outcome).toBe("failed");
+    expect(r.events.map((e) => e.kind)).toEqual(["outage", "outage"]);
+    expect(r.events[0]!.detail).toBe("stream unreachable: answer is not a playlist (#EXT-X-MEDIA-SEQUENCE '1e20' is not a whole number from 0 to 9007199254740991)");
+  });
+
+  test("an encrypted stream is unmeasurable: a fatal event, nothing fetched", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-KEY:METHOD=AES-128,URI=\"key.bin\"\n#EXTINF:1,\nseg_0.ts\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [ok("a")] });
+    expect(r.outcome).toBe("failed");
+    expect(r.got).toEqual([]);
+    expect(r.calls).not.toContain("seg_0.ts");
+    expect(r.calls).not.toContain("key.bin");
+    expect(r.events.map((e) => [e.kind, e.fatal])).toEqual([["unmeasurable", true]]);
+    expect(r.events[0]!.detail).toStartWith("encrypted (METHOD=AES-128)");
+    expect(r.source.failure).toEqual(r.events[0]!);
+  });
+});
+
+test("a long outage ends the run as failed with a fatal event, not an exception", async () => {
+  const r = await runSource({ "stream.m3u8": [ok(LIVE(0)), new Response("down", { status: 503 })], "seg_0.ts": [ok("a")] }, {}, { maxOutageMs: 5000 });
+  expect(r.outcome).toBe("failed");
+  const last = r.events.at(-1)!;
+  expect(last).toMatchObject({ kind: "outage", fatal: true });
+  expect(last.detail).toMatch(/^the stream has been unreachable for [5-7] s \(HTTP 503\); giving up$/);
+  expect(r.events.filter((e) => e.fatal)).toHaveLength(1);
+  expect(r.source.failure).toBe(last);
+});
+
+describe("multivariant playlists", () => {
+  const MEDIA = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXT-X-ENDLIST\n";
+  const LADDER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=854x480\nlow.m3u8\n" +
+    "#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720\nhigh.m3u8\n";
+
+  test("the highest variant by default, with a stream-info event; the chosen one on request", async () => {
+    const script = { "stream.m3u8": [ok(LADDER)], "low.m3u8": [ok(MEDIA)], "high.m3u8": [ok(MEDIA)], "seg_0.ts": [ok("a")] };
+    const r = await runSource(script);
+    expect(r.source.url).toBe("http://origin/video/high.m3u8");
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["stream-info", "variant 1280x720 2.50 Mbit/s (#1) of 2 (highest): http://origin/video/high.m3u8"],
+    ]);
+    const low = await runSource(script, {}, { variant: { kind: "resolution", width: null, height: 480 } });
+    expect(low.source.url).toBe("http://origin/video/low.m3u8");
+    await expect(runSource(script, {}, { variant: { kind: "resolution", width: null, height: 1080 } })).rejects.toThrow(
+      /no variant of http:\/\/origin\/video\/stream.m3u8 matches .*: it has 854x480 0.80 Mbit\/s \(#0\), 1280x720 2.50 Mbit\/s \(#1\)/,
+    );
+  });
+
+  test.each([
+    ["a master naming itself", { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nstream.m3u8\n")] }, /naming itself/],
+    [
+      "two masters naming each other",
+      { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nother.m3u8\n")], "other.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nstream.m3u8\n")] },
+      /other.m3u8 is a multivariant playlist named by another/,
+    ],
+    ["a master naming a file", { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nfile:///etc/passwd\n")] }, /not file:/],
+  ])("%s is no stream, after at most two requests", async (_name, script, reason) => {
+    let requests = 0;
+    const counting: Script = Object.fromEntries(Object.entries(script).map(([k, v]) => [k, [() => (requests++, (v[0] as Response).clone() as unknown as Response)]]));
+    await expect(runSource(counting)).rejects.toThrow(reason);
+    expect(requests).toBeLessThanOrEqual(2);
+  });
+
+  test("the connect timeout bounds the whole chain: a variant that never answers", async () => {
+    let t = 0;
+    const { fetchFn, calls } = scripted({ "stream.m3u8": [ok(LADDER)], "high.m3u8": [new Response("later", { status: 503 })] }, () => (t += 700));
+    const source = new HlsSource("http://origin/video/stream.m3u8", {
+      fetch: fetchFn,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+      },
+      pollMs: 50,
+      requestTimeoutMs: 1000,
+      connectTimeoutMs: 5000,
+      maxOutageMs: 60_000,
+      onEvent: () => {},
+      cancelled: () => null,
+    });
+    await expect(source.connect()).rejects.toThrow(/high.m3u8 answers but has no stream \(HTTP 503 for 5 s\)/);
+    expect(t).toBeLessThan(5000 + 700 + 200);
+    expect(calls[0]).toBe("stream.m3u8");
+  });
 });
