@@ -88,6 +88,7 @@ export class HlsSource {
   private playlistLimitReported = false;
   private warned = new Set<PlaylistWarning["code"]>();
   private fatalEvent: SourceEvent | null = null;
+  private emptyReported = false;
 
   constructor(
     url: string,
@@ -265,6 +266,15 @@ export class HlsSource {
         const discontinuity = this.pendingDiscontinuity || seg.discontinuity;
         this.pendingDiscontinuity = false;
         const scan = scanSegment(b.value);
+        if (scan.frames === 0 && !this.emptyReported) {
+          // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
+          this.emptyReported = true;
+          this.o.onEvent({
+            kind: "bad-value",
+            atMs: arrivedAtMs,
+            detail: `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
+          });
+        }
         await onSegment({
           sequence: seg.sequence,
           uri: seg.uri,

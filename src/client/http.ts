@@ -48,7 +48,7 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limits: FetchLimit
         await res.body?.cancel();
         return { ok: false, reason: `HTTP ${res.status}`, status: res.status };
       }
-      const body = await readLimited(res, limits.maxBytes);
+      const body = await readLimited(res, limits.maxBytes, signal);
       if (!body.ok) return { ...body, status: res.status };
       const value = range && res.status === 200 ? body.value.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : body.value;
       return { ok: true, value, status: res.status, url: current };
@@ -62,7 +62,11 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limits: FetchLimit
  * A response body read as a stream and abandoned as soon as it passes maxBytes (a declared Content-Length over it
  * is refused before a byte is read), so a hostile answer costs at most maxBytes of memory.
  */
-async function readLimited(res: Response, maxBytes: number): Promise<{ ok: true; value: Uint8Array } | { ok: false; reason: string; tooLarge: true }> {
+async function readLimited(
+  res: Response,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<{ ok: true; value: Uint8Array } | { ok: false; reason: string; tooLarge: true }> {
   const tooLarge = (what: string) => ({ ok: false as const, reason: `${what} over the limit of ${formatBytes(maxBytes)}`, tooLarge: true as const });
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -71,25 +75,42 @@ async function readLimited(res: Response, maxBytes: number): Promise<{ ok: true;
   }
   if (!res.body) return { ok: true, value: new Uint8Array(0) };
   const reader = res.body.getReader();
-  // A declared length sizes the buffer (up to a few MB: a declaration is not a promise); then it grows by doubling.
-  let buf = new Uint8Array(Number.isFinite(declared) && declared > 0 ? Math.min(declared, 8 * 1024 * 1024) : 64 * 1024);
-  let filled = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (filled + value.length > maxBytes) {
-      await reader.cancel();
-      return tooLarge("answer");
+  // The timeout covers the body too, whoever made the response: an endless or dripping answer ends with it.
+  let stop = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => {
+      reject(signal.reason);
+      void reader.cancel().catch(() => {});
+    };
+  });
+  aborted.catch(() => {});
+  if (signal.aborted) stop();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    // A declared length sizes the buffer (up to a few MB: a declaration is not a promise); then it grows by doubling.
+    let buf = new Uint8Array(Number.isFinite(declared) && declared > 0 ? Math.min(declared, 8 * 1024 * 1024) : 64 * 1024);
+    let filled = 0;
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      // A cancelled read also ends as done: a body cut short by the timeout is no body.
+      if (signal.aborted) throw signal.reason;
+      if (done) break;
+      if (filled + value.length > maxBytes) {
+        await reader.cancel();
+        return tooLarge("answer");
+      }
+      if (filled + value.length > buf.length) {
+        const grown = new Uint8Array(Math.min(maxBytes, Math.max(buf.length * 2, filled + value.length)));
+        grown.set(buf.subarray(0, filled));
+        buf = grown;
+      }
+      buf.set(value, filled);
+      filled += value.length;
     }
-    if (filled + value.length > buf.length) {
-      const grown = new Uint8Array(Math.min(maxBytes, Math.max(buf.length * 2, filled + value.length)));
-      grown.set(buf.subarray(0, filled));
-      buf = grown;
-    }
-    buf.set(value, filled);
-    filled += value.length;
+    return { ok: true, value: buf.subarray(0, filled) };
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
-  return { ok: true, value: buf.subarray(0, filled) };
 }
 
 export async function fetchText(fetchFn: Fetch, url: string, limits: FetchLimits): Promise<Fetched<string>> {
