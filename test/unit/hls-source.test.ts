@@ -28,11 +28,11 @@ function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
   return { fetchFn, calls, urls };
 }
 
-async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
+/** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], sleeps take none. */
+function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
   let t = 0;
   const { fetchFn, calls, urls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
   const events: SourceEvent[] = [];
-  const got: SegmentArrival[] = [];
   const source = new HlsSource("http://origin/video/stream.m3u8", {
     fetch: fetchFn,
     now: () => t,
@@ -47,11 +47,17 @@ async function runSource(script: Script, fetchMs: Record<string, number> = {}, o
     cancelled: () => null,
     ...options,
   });
-  await source.connect();
-  const outcome = await source.run(async (s) => {
+  return { source, events, calls, urls, nowMs: () => t };
+}
+
+async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
+  const made = makeSource(script, fetchMs, options);
+  const got: SegmentArrival[] = [];
+  await made.source.connect();
+  const outcome = await made.source.run(async (s) => {
     got.push(s);
-  }, () => t > 60_000);
-  return { outcome, events, got, calls, urls, source, elapsedMs: t };
+  }, () => made.nowMs() > 60_000);
+  return { ...made, outcome, got };
 }
 
 const ok = (body: string) => new Response(body);
@@ -366,23 +372,12 @@ describe("multivariant playlists", () => {
   });
 
   test("the connect timeout bounds the whole chain: a variant that never answers", async () => {
-    let t = 0;
-    const { fetchFn, calls } = scripted({ "stream.m3u8": [ok(LADDER)], "high.m3u8": [new Response("later", { status: 503 })] }, () => (t += 700));
-    const source = new HlsSource("http://origin/video/stream.m3u8", {
-      fetch: fetchFn,
-      now: () => t,
-      sleep: async (ms) => {
-        t += ms;
-      },
-      pollMs: 50,
-      requestTimeoutMs: 1000,
-      connectTimeoutMs: 5000,
-      maxOutageMs: 60_000,
-      onEvent: () => {},
-      cancelled: () => null,
-    });
+    const { source, calls, nowMs } = makeSource(
+      { "stream.m3u8": [ok(LADDER)], "high.m3u8": [new Response("later", { status: 503 })] },
+      { "stream.m3u8": 700, "high.m3u8": 700 },
+    );
     await expect(source.connect()).rejects.toThrow(/high.m3u8 answers but has no stream \(HTTP 503 for 5 s\)/);
-    expect(t).toBeLessThan(5000 + 700 + 200);
+    expect(nowMs()).toBeLessThan(5000 + 700 + 200);
     expect(calls[0]).toBe("stream.m3u8");
   });
 });
