@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { ffprobeFrames } from "./vat.ts";
+import { ffprobeFrames, VAT } from "./vat.ts";
 
 /**
  * HLS servers written for the tests that misbehave in a known way: the ground truth the client is checked against.
@@ -94,14 +94,21 @@ export interface TestSegments {
   frames: number[];
 }
 
-/** `count` one-second MPEG-TS segments of one continuous 240p test video (real ffmpeg), in `dir`. */
+/**
+ * `count` one-second MPEG-TS segments of one continuous 240p vat test signal (`vat generate video`, cut by real
+ * ffmpeg without re-encoding), in `dir`: every frame carries its vat code, as a measured stream's must.
+ */
 export function makeSegments(dir: string, count: number, fps = 10): TestSegments {
-  const made = Bun.spawnSync([
-    "ffmpeg", "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=426x240:rate=${fps}`, "-t", String(count),
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", String(fps), "-keyint_min", String(fps), "-sc_threshold", "0",
-    "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_segment_filename", join(dir, "seg_%d.ts"), join(dir, "made.m3u8"),
+  const video = join(dir, "signal.ts");
+  const generated = Bun.spawnSync([
+    VAT, "generate", "video", "--size", "240p", "--fps", String(fps), "--duration", `${count}s`, "--keyframe-interval", "1", "-o", video,
   ]);
-  if (made.exitCode !== 0) throw new Error(`ffmpeg could not make test segments: ${made.stderr.toString()}`);
+  if (generated.exitCode !== 0) throw new Error(`vat generate failed: ${generated.stderr.toString()}`);
+  const cut = Bun.spawnSync([
+    "ffmpeg", "-v", "error", "-i", video, "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+    "-hls_segment_filename", join(dir, "seg_%d.ts"), join(dir, "made.m3u8"),
+  ]);
+  if (cut.exitCode !== 0) throw new Error(`ffmpeg could not cut test segments: ${cut.stderr.toString()}`);
   const files = Array.from({ length: count }, (_, i) => join(dir, `seg_${i}.ts`));
   return { files, bytes: files.map((f) => new Uint8Array(readFileSync(f))), frames: files.map((f) => ffprobeFrames(f)) };
 }
