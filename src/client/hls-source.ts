@@ -84,6 +84,7 @@ export class HlsSource {
   private playlistUrl: string;
   /** Sequence → URI of the last playlist taken: an older copy of it lists the same pairs. */
   private listed = new Map<number, string>();
+  private listedDiscontinuitySequence = 0;
   private olderCopies = 0;
   private playlistLimitReported = false;
   private warned = new Set<PlaylistWarning["code"]>();
@@ -325,8 +326,9 @@ export class HlsSource {
     if (segs.length === 0) return [];
     const newest = segs.at(-1)!.sequence;
     if (this.lastSequence !== null && newest < this.lastSequence && this.isOlderCopy(p)) {
-      // A server (or a CDN edge) answering with an older copy of the playlist is not a new stream: as hls.js keeps
-      // its newer details when a reload did not advance, the copy is ignored; noted once, counted after that.
+      // A server (or a CDN edge) answering with an older copy of the playlist is not a new stream: hls.js counts a
+      // reload whose last sequence did not advance as a miss (LevelDetails.reloaded) and keeps the segments it has.
+      // The copy is ignored; noted once, counted after that.
       if (this.olderCopies++ === 0) {
         this.o.onEvent({
           kind: "stale-playlist",
@@ -338,7 +340,8 @@ export class HlsSource {
       }
       return [];
     }
-    this.listed = new Map(segs.map((s) => [s.sequence, s.uri]));
+    this.listed = new Map(segs.map((s) => [s.sequence, withoutQuery(s.uri)]));
+    this.listedDiscontinuitySequence = p.discontinuitySequence;
     if (this.lastSequence === null) return p.endList ? segs : segs.slice(-1);
     if (newest < this.lastSequence) {
       this.o.onEvent({
@@ -362,11 +365,13 @@ export class HlsSource {
   }
 
   /**
-   * An older copy lists, at some media sequence, the very URI the last playlist taken listed there. A restarted
-   * stream does not: its numbering started over with new segments (or under the same names at other numbers).
+   * An older copy lists, at some media sequence, the very URI the last playlist taken listed there (its query aside:
+   * CDNs sign each answer anew), and no later discontinuity. A restarted stream does not: its numbering started
+   * over with new segments (or under the same names at other numbers), or it says so with a new discontinuity.
    */
   private isOlderCopy(p: MediaPlaylist): boolean {
-    return p.segments.some((s) => this.listed.get(s.sequence) === s.uri);
+    if (p.discontinuitySequence > this.listedDiscontinuitySequence) return false;
+    return p.segments.some((s) => this.listed.get(s.sequence) === withoutQuery(s.uri));
   }
 
   /** Each kind of mended value once per run: a broken packager repeats it on every segment and every poll. */
@@ -425,4 +430,9 @@ export class HlsSource {
       this.o.onEvent({ kind: "stale-playlist", atMs: this.o.now(), detail: `no new segment for ${(age / 1000).toFixed(1)} s` });
     }
   }
+}
+
+function withoutQuery(uri: string): string {
+  const q = uri.search(/[?#]/);
+  return q < 0 ? uri : uri.slice(0, q);
 }

@@ -326,7 +326,7 @@ export type VariantChoice =
   /** Position in the playlist, from 0. */
   | { kind: "index"; index: number };
 
-/** Reads a choice as written: highest, lowest, 2500000, 800k, 2.5M, 1280x720, 720p or #2. Null when it is none. */
+/** Reads a choice as written (see VARIANT_CHOICES): null when it is none. */
 export function parseVariantChoice(text: string): VariantChoice | null {
   const t = text.trim();
   if (t === "highest" || t === "lowest") return { kind: t };
@@ -344,9 +344,24 @@ export function parseVariantChoice(text: string): VariantChoice | null {
   return null;
 }
 
-/** The variant to measure, with its position; null when none matches (a resolution or index that is not there). */
+export const VARIANT_CHOICES = "highest, lowest, a bandwidth in bits/s (2500000, 800k, 2.5M), a resolution (1280x720, 720p) or an index (#0)";
+
+const VIDEO_CODECS = /^(avc1|avc3|hvc1|hev1|vp08|vp09|av01|dvh1|dvhe|mp4v)/;
+
+/** A variant without CODECS may hold video; one whose CODECS name none (an audio-only rendition) cannot. */
+function mayHoldVideo(v: Variant): boolean {
+  return !v.codecs || v.codecs.some((c) => VIDEO_CODECS.test(c));
+}
+
+/**
+ * The variant to measure, with its position in the playlist; null when none matches (a resolution or index that is
+ * not there). Audio-only variants are passed over by rank (highest, lowest, bandwidth) unless there is nothing else.
+ */
 export function chooseVariant(variants: readonly Variant[], choice: VariantChoice): { variant: Variant; index: number } | null {
-  const indexed = variants.map((variant, index) => ({ variant, index }));
+  const all = variants.map((variant, index) => ({ variant, index }));
+  if (choice.kind === "index") return all[choice.index] ?? null;
+  const video = all.filter((c) => mayHoldVideo(c.variant));
+  const indexed = video.length ? video : all;
   if (indexed.length === 0) return null;
   const rate = (v: Variant) => v.bandwidth ?? -1;
   const byRate = [...indexed].sort((a, b) => rate(a.variant) - rate(b.variant) || a.index - b.index);
@@ -365,8 +380,6 @@ export function chooseVariant(variants: readonly Variant[], choice: VariantChoic
       );
       return fits.length ? fits.reduce((best, c) => (rate(c.variant) > rate(best.variant) ? c : best)) : null;
     }
-    case "index":
-      return indexed[choice.index] ?? null;
   }
 }
 

@@ -406,3 +406,23 @@ test("an endless segment times out (the timeout covers the body), and is tried a
   expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(3);
   expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["segment-missing", "segment 1 (seg_1.ts): timed out"]]);
 });
+
+describe("older copies and restarts, at the edges", () => {
+  test("an older copy whose segment URIs carry other tokens is still an older copy", async () => {
+    const signed = (token: string) => (n: number) => `seg_${n}.ts?token=${token}`;
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(5, signed("a"))), ok(LIVE(5, signed("a"))), ok(LIVE(4, signed("b"))), ok(LIVE(6, signed("c")) + "#EXT-X-ENDLIST\n")],
+      "seg_5.ts": [seg()],
+      "seg_6.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.got.map((s) => s.sequence)).toEqual([5, 6]);
+  });
+
+  test("going back with a later discontinuity sequence is a restart, even under the same names", async () => {
+    const later = LIVE(4).replace("#EXT-X-MEDIA-SEQUENCE", "#EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXT-X-MEDIA-SEQUENCE") + "#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(LIVE(5)), ok(LIVE(5)), ok(later)], "seg_5.ts": [seg()], "seg_4.ts": [seg()] });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [4, true]]);
+  });
+});

@@ -263,6 +263,15 @@ describe("multivariant playlists", () => {
     if (picked) expect(variants[picked.index]).toBe(picked.variant);
   });
 
+  test("chooseVariant: an audio-only variant is passed over by rank, not by index", () => {
+    const m = parseMultivariantPlaylist(`${LADDER}#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\naudio.m3u8\n`)!;
+    expect(chooseVariant(m.variants, { kind: "lowest" })!.variant.uri).toBe("480/index.m3u8");
+    expect(chooseVariant(m.variants, { kind: "bandwidth", bitsPerS: 100_000 })!.variant.uri).toBe("480/index.m3u8");
+    expect(chooseVariant(m.variants, { kind: "index", index: 4 })!.variant.uri).toBe("audio.m3u8");
+    const onlyAudio = [{ uri: "a.m3u8", bandwidth: 64_000, codecs: ["mp4a.40.2"] }];
+    expect(chooseVariant(onlyAudio, { kind: "highest" })!.variant.uri).toBe("a.m3u8");
+  });
+
   test("chooseVariant: variants without bandwidth rank lowest; nothing to choose from", () => {
     const v = [{ uri: "x", bandwidth: null }, { uri: "y", bandwidth: 10 }];
     expect(chooseVariant(v, { kind: "highest" })!.variant.uri).toBe("y");
