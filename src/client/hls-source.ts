@@ -2,6 +2,7 @@ import { badInput, interrupted } from "../errors.ts";
 import {
   chooseVariant,
   describeVariant,
+  describeVariantChoice,
   parseMediaPlaylist,
   parseMultivariantPlaylist,
   PlaylistError,
@@ -168,14 +169,14 @@ export class HlsSource {
     const choice = this.o.variant ?? { kind: "highest" };
     const picked = chooseVariant(m.variants, choice);
     const all = m.variants.map((v, i) => describeVariant(v, i)).join(", ");
-    if (!picked) throw badInput(`no variant of ${masterUrl} matches ${JSON.stringify(choice)}: it has ${all || "none"}`);
+    if (!picked) throw badInput(`no variant of ${masterUrl} is ${describeVariantChoice(choice)}: it has ${all || "none"}`);
     const target = resolveRemoteUri(picked.variant.uri, masterUrl);
     if (!target.ok) throw badInput(`${masterUrl} names its variant '${picked.variant.uri}': ${target.reason}`);
     if (target.url === masterUrl) throw badInput(`${masterUrl} is a multivariant playlist naming itself as its variant`);
     this.o.onEvent({
       kind: "stream-info",
       atMs: this.o.now(),
-      detail: `variant ${describeVariant(picked.variant, picked.index)} of ${m.variants.length} (${choice.kind}): ${target.url}`,
+      detail: `variant ${describeVariant(picked.variant, picked.index)} of ${m.variants.length} (${describeVariantChoice(choice)}): ${target.url}`,
     });
     return target.url;
   }

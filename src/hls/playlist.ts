@@ -383,6 +383,21 @@ export function chooseVariant(variants: readonly Variant[], choice: VariantChoic
   }
 }
 
+/** A choice as people read it: "highest", "at most 2.50 Mbit/s", "720p", "1280x720", "#2". */
+export function describeVariantChoice(c: VariantChoice): string {
+  switch (c.kind) {
+    case "highest":
+    case "lowest":
+      return c.kind;
+    case "bandwidth":
+      return `at most ${(c.bitsPerS / 1e6).toFixed(2)} Mbit/s`;
+    case "resolution":
+      return c.width === null ? `${c.height}p` : `${c.width}x${c.height}`;
+    case "index":
+      return `#${c.index}`;
+  }
+}
+
 /** A variant as people read it: "1280x720 2.5 Mbit/s (#1)". */
 export function describeVariant(v: Variant, index: number): string {
   const size = v.resolution ? `${v.resolution.width}x${v.resolution.height} ` : "";

@@ -352,7 +352,7 @@ describe("multivariant playlists", () => {
     const low = await runSource(script, {}, { variant: { kind: "resolution", width: null, height: 480 } });
     expect(low.source.url).toBe("http://origin/video/low.m3u8");
     await expect(runSource(script, {}, { variant: { kind: "resolution", width: null, height: 1080 } })).rejects.toThrow(
-      /no variant of http:\/\/origin\/video\/stream.m3u8 matches .*: it has 854x480 0.80 Mbit\/s \(#0\), 1280x720 2.50 Mbit\/s \(#1\)/,
+      /no variant of http:\/\/origin\/video\/stream.m3u8 is 1080p: it has 854x480 0.80 Mbit\/s \(#0\), 1280x720 2.50 Mbit\/s \(#1\)/,
     );
   });
 
@@ -425,4 +425,24 @@ describe("older copies and restarts, at the edges", () => {
     expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
     expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [4, true]]);
   });
+});
+
+test("EXT-X-BYTERANGE segments are asked for by Range; a server that ignores it is cut down to the range", async () => {
+  const whole = new Uint8Array([...TS_SEGMENT, ...TS_SEGMENT]);
+  const ranges: (string | null)[] = [];
+  const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n#EXT-X-BYTERANGE:564@0\nall.ts\n#EXTINF:1,\n#EXT-X-BYTERANGE:564\nall.ts\n#EXT-X-ENDLIST\n";
+  const fetchFn: Fetch = async (url, init) => {
+    if (url.endsWith(".m3u8")) return new Response(playlist) as Awaited<ReturnType<Fetch>>;
+    ranges.push(new Headers(init?.headers).get("range"));
+    return new Response(whole) as Awaited<ReturnType<Fetch>>;
+  };
+  const got: SegmentArrival[] = [];
+  const source = new HlsSource("http://origin/v.m3u8", {
+    fetch: fetchFn, now: () => 0, sleep: async () => {}, pollMs: 50, requestTimeoutMs: 1000, connectTimeoutMs: 1000,
+    maxOutageMs: 1000, onEvent: () => {}, cancelled: () => null,
+  });
+  await source.connect();
+  expect(await source.run(async (s) => void got.push(s), () => false)).toBe("ended");
+  expect(ranges).toEqual(["bytes=0-563", "bytes=564-1127"]);
+  expect(got.map((s) => [s.bytes.length, s.frames])).toEqual([[564, 1], [564, 1]]);
 });
