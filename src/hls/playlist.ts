@@ -79,7 +79,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     else if (line === "#EXT-X-DISCONTINUITY") discontinuity = true;
     else if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) {
       const value = line.slice(25);
-      pdt = Date.parse(value);
+      pdt = value.length <= 64 ? Date.parse(value) : Number.NaN;
       if (!Number.isFinite(pdt)) {
         warnings.push({ code: "program-date-time", detail: `#EXT-X-PROGRAM-DATE-TIME '${clip(value)}' is not a date: ignored` });
         pdt = undefined;
@@ -137,21 +137,24 @@ function parseWhole(value: string, tag: string, max: number): number {
 
 /** RFC 8216 wants a decimal-integer; some packagers write "2.0", which players accept. */
 function parseTargetDuration(value: string): number {
-  const n = DECIMAL.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  const text = value.trim();
+  const n = text.length <= MAX_NUMBER_CHARS && DECIMAL.test(text) ? Number(text) : Number.NaN;
   if (!Number.isFinite(n) || n > MAX_SEGMENT_S) {
-    throw new PlaylistError(`#EXT-X-TARGETDURATION '${clip(value.trim())}' is not a duration from 0 to ${MAX_SEGMENT_S} s`);
+    throw new PlaylistError(`#EXT-X-TARGETDURATION '${clip(text)}' is not a duration from 0 to ${MAX_SEGMENT_S} s`);
   }
   return n;
 }
 
-const DECIMAL = /^(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+/** A decimal number, written so that no input can make it backtrack (and numbers are short: longer text is none). */
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const MAX_NUMBER_CHARS = 32;
 
 /**
  * An EXTINF duration. One that is no number, negative or longer than a day is mended to the target duration (what
  * a player would assume) and reported, so that one broken segment does not make the whole stream unmeasurable.
  */
 function checkDuration(value: string, sequence: number, targetDurationS: number, warnings: PlaylistWarning[]): number {
-  const n = DECIMAL.test(value) ? Number(value) : Number.NaN;
+  const n = value.length <= MAX_NUMBER_CHARS && DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (Number.isFinite(n) && n >= 0 && n <= MAX_SEGMENT_S) return n;
   warnings.push({
     code: "extinf",
@@ -198,17 +201,36 @@ function parseMap(value: string): MediaInit {
   return { uri: a.URI, byteRange: { lengthBytes: r.lengthBytes, offsetBytes: r.offsetBytes ?? 0 } };
 }
 
-/** An attribute list (RFC 8216 4.2): NAME=value pairs, quoted strings may hold commas. Quotes are removed. */
+/**
+ * An attribute list (RFC 8216 4.2): NAME=value pairs, quoted strings may hold commas. Quotes are removed. Read by
+ * index, not by a regular expression: a hostile line of megabytes must cost linear time, not backtracking.
+ */
 export function parseAttributes(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /([A-Z0-9-]+)=("[^"]*"|[^,]*)\s*(?:,|$)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[0] === "") break;
-    const v = m[2]!;
-    out[m[1]!] = v.startsWith('"') ? v.slice(1, -1) : v.trim();
+  for (let i = 0; i < text.length; ) {
+    const eq = text.indexOf("=", i);
+    if (eq < 0) break;
+    const name = text.slice(i, eq).trim();
+    let value: string;
+    let next: number;
+    if (text[eq + 1] === '"') {
+      const close = text.indexOf('"', eq + 2);
+      value = text.slice(eq + 2, close < 0 ? text.length : close);
+      const comma = close < 0 ? -1 : text.indexOf(",", close);
+      next = comma < 0 ? text.length : comma + 1;
+    } else {
+      const comma = text.indexOf(",", eq + 1);
+      const end = comma < 0 ? text.length : comma;
+      value = text.slice(eq + 1, end).trim();
+      next = end + 1;
+    }
+    if (ATTRIBUTE_NAME.test(name)) out[name] = value;
+    i = next;
   }
   return out;
 }
+
+const ATTRIBUTE_NAME = /^[A-Z0-9-]+$/;
 
 function clip(text: string, max = 40): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;

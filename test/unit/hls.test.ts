@@ -127,6 +127,26 @@ describe("values a playlist should not hold: mended, with a warning", () => {
   });
 });
 
+describe("megabyte lines cost linear time (no regular expression that backtracks)", () => {
+  const long = 2_000_000;
+  test("an EXTINF of two million digits and a letter", () => {
+    const p = parseMediaPlaylist(`${HEAD}#EXTINF:${"1".repeat(long)}x,\na.ts\n`);
+    expect(p.segments[0]!.durationS).toBe(2);
+    expect(p.warnings[0]!.detail).toStartWith(`#EXTINF '${"1".repeat(40)}…' of segment 0`);
+  });
+  test("attribute lists of two million letters, with and without '='", () => {
+    expect(parseAttributes("A".repeat(long))).toEqual({});
+    expect(parseAttributes(`URI="${"x".repeat(long)}`)).toEqual({ URI: "x".repeat(long) });
+    expect(() => parseMediaPlaylist(`${HEAD}#EXT-X-KEY:${"A".repeat(long)}\n#EXTINF:2,\na.ts\n`)).toThrow(/without METHOD/);
+    expect(parseMultivariantPlaylist(`#EXTM3U\n#EXT-X-STREAM-INF:${"B".repeat(long)}=1\nv.m3u8\n`)!.variants).toHaveLength(1);
+  });
+  test("a target duration and a date of two million characters", () => {
+    expect(() => parseMediaPlaylist(`#EXTM3U\n#EXT-X-TARGETDURATION:${"9".repeat(long)}x\n`)).toThrow(/TARGETDURATION/);
+    const p = parseMediaPlaylist(`${HEAD}#EXT-X-PROGRAM-DATE-TIME:${"2".repeat(long)}\n#EXTINF:2,\na.ts\n`);
+    expect(p.warnings.map((w) => w.code)).toEqual(["program-date-time"]);
+  });
+});
+
 describe("byte ranges, init sections and keys", () => {
   test("EXT-X-BYTERANGE: an absent offset continues the previous range of the same URI", () => {
     const p = parseMediaPlaylist(
@@ -177,13 +197,19 @@ describe("byte ranges, init sections and keys", () => {
     expect(p.segments.map((s) => s.encryption ?? "-")).toEqual(["-", "AES-128", "AES-128", "-"]);
   });
 
-  test("attribute lists: quoted values keep their commas", () => {
-    expect(parseAttributes('BANDWIDTH=1280000,CODECS="avc1.4d401f,mp4a.40.2",RESOLUTION=1280x720,NAME="a=b"')).toEqual({
+  test.each<[string, Record<string, string>]>([
+    ['BANDWIDTH=1280000,CODECS="avc1.4d401f,mp4a.40.2",RESOLUTION=1280x720,NAME="a=b"', {
       BANDWIDTH: "1280000",
       CODECS: "avc1.4d401f,mp4a.40.2",
       RESOLUTION: "1280x720",
       NAME: "a=b",
-    });
+    }],
+    ["METHOD=NONE", { METHOD: "NONE" }],
+    ['URI="unclosed,METHOD=AES-128', { URI: "unclosed,METHOD=AES-128" }],
+    ['lower=1,A="x" ,B=2', { A: "x", B: "2" }],
+    ["", {}],
+  ])("attribute list %s", (text, attributes) => {
+    expect(parseAttributes(text)).toEqual(attributes);
   });
 });
 
