@@ -7,18 +7,10 @@ cd "$(dirname "$0")"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-echo "==> system packages (ffmpeg; Node.js and npm for fetching Bun; podman, runc, debootstrap for the container image;"
-echo "    slurm-wlm and munge for sweeps on a single-node Slurm; chromium, which the report test opens the report in)"
+echo "==> system packages vat needs: ffmpeg (and Node.js with npm, which fetch Bun, when missing)"
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v npm >/dev/null || need+=(nodejs npm)
-command -v podman >/dev/null || need+=(podman)
-command -v runc >/dev/null || need+=(runc)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v script >/dev/null || need+=(bsdutils)
-command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null || need+=(slurm-wlm)
-command -v munged >/dev/null || need+=(munge)
-[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

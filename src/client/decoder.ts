@@ -14,20 +14,33 @@ export interface DecodedFrame {
   decodedAtMs: number;
 }
 
-export type DecoderInput = { kind: "mpegts-pipe" } | { kind: "url"; url: string };
+/** Containers and elementary streams a decoder reads on its stdin. */
+export type PipeFormat = "mpegts" | "h264" | "hevc";
+
+export type DecoderInput = { kind: "pipe"; format: PipeFormat } | { kind: "url"; url: string };
 
 export interface DecoderOutput {
   /** gray: the luma plane only (reading codes); yuv420p: all planes (measuring quality). */
   pixFmt: "gray" | "yuv420p";
   /** Scale every frame to this size (the reference's, when a provider changed the resolution). */
   scale: { width: number; height: number } | null;
+  /**
+   * Only the part of the frame that holds the code, reduced to a size at which it is still read reliably: the left
+   * square of the picture (the signal centres its code in it at any size, so a rescaled copy keeps it there), at most
+   * CODE_REGION_PX high. A 1080p frame is then 1/40 of the bytes to convert, pipe and copy.
+   */
+  codeRegion?: boolean;
 }
 
+/** Codes read from this many rows keep at least 5 pixels a module at every signal size (21 px a module at 1080p). */
+export const CODE_REGION_PX = 288;
+
 export const GRAY_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null };
+export const CODE_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null, codeRegion: true };
 
 /** ffmpeg arguments: any input → 8-bit frames on stdout, one per decoded picture, none added or dropped. */
 export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPUT): string[] {
-  const src = input.kind === "mpegts-pipe" ? ["-f", "mpegts", "-i", "pipe:0"] : ["-i", input.url];
+  const src = input.kind === "pipe" ? ["-f", input.format, "-i", "pipe:0"] : ["-i", input.url];
   return [
     "-hide_banner", "-nostats", "-loglevel", "info",
     // Start at once (the default probing buffers 5 s of input), decode with no reorder delay on one thread (frame
@@ -39,7 +52,9 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
     // x264's limited range; decoding to gray maps them back, and so does this).
     ...(out.pixFmt === "yuv420p"
       ? ["-vf", `scale=${out.scale ? `${out.scale.width}:${out.scale.height}:flags=bicubic:` : ""}out_range=full`]
-      : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+      : out.codeRegion
+        ? ["-vf", `crop=w='min(iw,ih)':h=ih:x=0:y=0,scale=w=-2:h='min(ih,${CODE_REGION_PX})':flags=area`]
+        : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
     "-f", "rawvideo", "-pix_fmt", out.pixFmt, "-fps_mode", "passthrough", "-flush_packets", "1",
     "pipe:1",
   ];

@@ -1,6 +1,6 @@
 import { PlayerModel, type Rebuffer } from "./player.ts";
 import type { FrameQuality } from "./quality.ts";
-import { NumberList, percentile, spread } from "./stats.ts";
+import { mean, NumberList, percentile, spread } from "./stats.ts";
 
 /**
  * Turns decoded frames into per-frame records, stalls and window summaries. Pure: times come in as numbers.
@@ -14,7 +14,9 @@ import { NumberList, percentile, spread } from "./stats.ts";
  * - stream fps: frame-number span ÷ generation-time span of the window's new frames (the source's own rate).
  * - stall: a gap between consecutive played frames longer than two frame intervals; its duration is the gap less
  *   one interval (the time the picture froze beyond a normal frame).
- * - dropped: frame numbers skipped between consecutive new frames; a late frame that fills a gap un-drops it.
+ * - dropped: frame numbers skipped between consecutive new frames; a late frame that fills a counted gap un-drops it
+ *   (a frame older than any seen, such as a replay of what came before the join, was never counted: drops never go
+ *   below zero).
  * - duplicate: a frame number seen before; out-of-order: a frame older than the newest seen that was never seen.
  * - restart: a frame number at or below the newest seen but generated later than any seen: the source started over.
  * - jitter: mean absolute change of the playout delay (played − generated) between consecutive new frames.
@@ -83,20 +85,24 @@ export interface QualityFigures {
   ssimYP5: number | null;
 }
 
-export interface WindowSummary extends LatencyFigures, QualityFigures {
-  index: number;
-  startMs: number;
-  endMs: number;
+/** What happened to the frames of a window or a run, counted (see the definitions at the top of this file). */
+export interface FrameCounts {
   framesDecoded: number;
   framesNew: number;
-  fpsAchieved: number;
-  fpsStream: number | null;
   dropped: number;
   duplicates: number;
   outOfOrder: number;
   unreadable: number;
   stalls: number;
   stallMs: number;
+}
+
+export interface WindowSummary extends FrameCounts, LatencyFigures, QualityFigures {
+  index: number;
+  startMs: number;
+  endMs: number;
+  fpsAchieved: number;
+  fpsStream: number | null;
   jitterMs: number | null;
   psnrAllMean: number | null;
   ssimAllMean: number | null;
@@ -112,36 +118,80 @@ export interface PushResult {
   rebuffer?: Rebuffer | null;
 }
 
-interface WindowAcc {
-  decoded: number;
-  fresh: number;
-  dropped: number;
-  duplicates: number;
-  outOfOrder: number;
-  unreadable: number;
-  stalls: number;
-  stallMs: number;
-  latencies: number[];
-  jitterSum: number;
-  jitterN: number;
-  firstNumber: number | null;
-  firstGen: number | null;
-  lastNumber: number | null;
-  lastGen: number | null;
-  psnrY: number[];
-  ssimY: number[];
-  psnrAll: number[];
-  ssimAll: number[];
-  bytes: number;
+/**
+ * The counts and samples of a span of frames: one Tally type for a window and for the whole run, fed by the same calls
+ * so the two can never disagree on what a figure counts.
+ */
+export class Tally {
+  decoded = 0;
+  fresh = 0;
+  dropped = 0;
+  duplicates = 0;
+  outOfOrder = 0;
+  unreadable = 0;
+  stalls = 0;
+  stallMs = 0;
+  readonly latencies = new NumberList();
+  jitterSum = 0;
+  jitterN = 0;
+  firstNumber: number | null = null;
+  firstGen: number | null = null;
+  lastNumber: number | null = null;
+  lastGen: number | null = null;
+  firstPlayed: number | null = null;
+  lastPlayed: number | null = null;
+  readonly psnrY = new NumberList();
+  readonly ssimY = new NumberList();
+  readonly psnrAll = new NumberList();
+  readonly ssimAll = new NumberList();
+  bytes = 0;
+
+  counts(): FrameCounts {
+    return {
+      framesDecoded: this.decoded,
+      framesNew: this.fresh,
+      dropped: this.dropped,
+      duplicates: this.duplicates,
+      outOfOrder: this.outOfOrder,
+      unreadable: this.unreadable,
+      stalls: this.stalls,
+      stallMs: this.stallMs,
+    };
+  }
+
+  latency(): LatencyFigures {
+    const lat = spread(this.latencies.view());
+    return { latencyMinMs: lat.min, latencyP50Ms: lat.p50, latencyP95Ms: lat.p95, latencyMaxMs: lat.max, latencyMeanMs: lat.mean };
+  }
+
+  quality(): QualityFigures {
+    const psnr = spread(this.psnrY.view());
+    const ssim = spread(this.ssimY.view());
+    return {
+      psnrYMean: psnr.mean,
+      psnrYMin: psnr.min,
+      psnrYP5: percentile(this.psnrY.view(), 5),
+      ssimYMean: ssim.mean,
+      ssimYMin: ssim.min,
+      ssimYP5: percentile(this.ssimY.view(), 5),
+    };
+  }
+
+  /** New frames ÷ the span between the first and last played (null for fewer than two). */
+  playedFps(): number | null {
+    const spanS = this.firstPlayed !== null && this.lastPlayed !== null ? (this.lastPlayed - this.firstPlayed) / 1000 : 0;
+    return spanS > 0 ? (this.fresh - 1) / spanS : null;
+  }
 }
 
-function emptyAcc(): WindowAcc {
-  return {
-    decoded: 0, fresh: 0, dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0, stallMs: 0,
-    latencies: [], jitterSum: 0, jitterN: 0, firstNumber: null, firstGen: null, lastNumber: null, lastGen: null,
-    psnrY: [], ssimY: [], psnrAll: [], ssimAll: [], bytes: 0,
-  };
+/** Frame numbers counted as dropped, kept as ranges so that a late frame un-drops only what was counted. */
+interface Gap {
+  from: number;
+  to: number;
+  /** The window the gap was counted in: a late frame arriving in that window un-drops it there too. */
+  window: number;
 }
+const GAP_MEMORY = 256;
 
 export interface MeterOptions {
   startMs: number;
@@ -160,21 +210,19 @@ export class StreamMeter {
   private maxGen = -Infinity;
   private seen = new Set<number>();
   private seenOrder: number[] = [];
+  private gaps: Gap[] = [];
   private lastPlayed: number | null = null;
   private lastDelay: number | null = null;
   private windowIndex = 0;
-  private acc = emptyAcc();
+  /** The open window's tally, and the whole run's: every count goes to both. */
+  private window = new Tally();
+  readonly run = new Tally();
+  restarts = 0;
   /** New frames counted by the window their played time falls in (it can be ahead of the arrival window). */
   private playedPerWindow = new Map<number, number[]>();
   private fpsEstimate: number | null;
   private genSteps: number[] = [];
   private lastWindowP50: number | null = null;
-  readonly totals = {
-    decoded: 0, fresh: 0, dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0, stallMs: 0,
-    restarts: 0, firstPlayed: null as number | null, lastPlayed: null as number | null,
-  };
-  readonly latencies = new NumberList();
-  readonly quality = { psnrY: new NumberList(), ssimY: new NumberList() };
 
   private readonly player: PlayerModel | null;
   /** Decoded time of the first frame (for startup time). */
@@ -187,6 +235,11 @@ export class StreamMeter {
 
   get fps(): number | null {
     return this.fpsEstimate;
+  }
+
+  /** Frames decoded so far in the run. */
+  get decoded(): number {
+    return this.run.decoded;
   }
 
   get openWindow(): { index: number; startMs: number; endMs: number } {
@@ -207,7 +260,7 @@ export class StreamMeter {
    */
   finish(nowMs: number): WindowSummary[] {
     const out = this.closeWindowsUpTo(nowMs);
-    if (nowMs > this.openWindow.startMs && (this.acc.decoded > 0 || this.windowIndex === 0)) {
+    if (nowMs > this.openWindow.startMs && (this.window.decoded > 0 || this.windowIndex === 0)) {
       out.push(this.closeWindow(nowMs));
     }
     return out;
@@ -215,7 +268,13 @@ export class StreamMeter {
 
   /** Media bytes that arrived (a segment), counted in the open window. */
   addBytes(n: number): void {
-    this.acc.bytes += n;
+    this.window.bytes += n;
+    this.run.bytes += n;
+  }
+
+  private count(f: (t: Tally) => void): void {
+    f(this.window);
+    f(this.run);
   }
 
   push(f: FrameInput): PushResult {
@@ -232,22 +291,20 @@ export class StreamMeter {
       ssimY: q?.ssimY ?? null,
       ssimAll: q?.ssimAll ?? null,
     };
-    if (q) {
+    this.count((t) => {
+      t.decoded++;
       // Quality counts for every frame shown, new or repeated: a repeated frame is what the viewer saw.
-      this.acc.psnrY.push(q.psnrY);
-      this.acc.ssimY.push(q.ssimY);
-      this.acc.psnrAll.push(q.psnrAll);
-      this.acc.ssimAll.push(q.ssimAll);
-      this.quality.psnrY.push(q.psnrY);
-      this.quality.ssimY.push(q.ssimY);
-    }
-    this.acc.decoded++;
-    this.totals.decoded++;
+      if (q) {
+        t.psnrY.push(q.psnrY);
+        t.ssimY.push(q.ssimY);
+        t.psnrAll.push(q.psnrAll);
+        t.ssimAll.push(q.ssimAll);
+      }
+    });
     this.firstDecodedAtMs ??= f.decodedAtMs;
     const p = f.payload;
     if (!p) {
-      this.acc.unreadable++;
-      this.totals.unreadable++;
+      this.count((t) => t.unreadable++);
       return {
         record: { ...base, kind: "unreadable", frameNumber: null, generatedAtMs: null, playedAtMs: null, latencyMs: null, gapBefore: 0 },
         stall: null,
@@ -263,9 +320,10 @@ export class StreamMeter {
     if (this.maxNumber !== null && n <= this.maxNumber) {
       if (gen !== null && gen > this.maxGen) {
         restarted = true; // the source started counting again
-        this.totals.restarts++;
+        this.restarts++;
         this.seen.clear();
         this.seenOrder = [];
+        this.gaps = [];
         this.maxNumber = null;
       } else if (this.seen.has(n)) {
         kind = "duplicate";
@@ -273,21 +331,13 @@ export class StreamMeter {
         kind = "late";
       }
     }
-    if (kind === "duplicate") {
-      this.acc.duplicates++;
-      this.totals.duplicates++;
-      return {
-        record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: null, latencyMs, gapBefore: 0 },
-        stall: null,
-        restarted,
-      };
-    }
-    if (kind === "late") {
-      this.acc.outOfOrder++;
-      this.totals.outOfOrder++;
-      this.acc.dropped--;
-      this.totals.dropped--;
-      this.remember(n);
+    if (kind === "duplicate" || kind === "late") {
+      if (kind === "duplicate") this.count((t) => t.duplicates++);
+      else {
+        this.count((t) => t.outOfOrder++);
+        this.fillGap(n);
+        this.remember(n);
+      }
       return {
         record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: null, latencyMs, gapBefore: 0 },
         stall: null,
@@ -296,8 +346,11 @@ export class StreamMeter {
     }
     if (this.maxNumber !== null) {
       gapBefore = n - this.maxNumber - 1;
-      this.acc.dropped += gapBefore;
-      this.totals.dropped += gapBefore;
+      if (gapBefore > 0) {
+        this.count((t) => (t.dropped += gapBefore));
+        this.gaps.push({ from: this.maxNumber + 1, to: n - 1, window: this.windowIndex });
+        if (this.gaps.length > GAP_MEMORY) this.gaps.shift();
+      }
       if (gen !== null) this.learnFps(n - this.maxNumber, gen - this.maxGen);
     }
     this.maxNumber = n;
@@ -311,51 +364,71 @@ export class StreamMeter {
     if (this.lastPlayed !== null && !restarted) {
       const gap = played - this.lastPlayed;
       if (gap > 2 * interval) {
-        stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };
-        this.acc.stalls++;
-        this.acc.stallMs += stall.durationMs;
-        this.totals.stalls++;
-        this.totals.stallMs += stall.durationMs;
+        const s: Stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };
+        stall = s;
+        this.count((t) => {
+          t.stalls++;
+          t.stallMs += s.durationMs;
+        });
       }
     }
     this.lastPlayed = played;
-    this.totals.firstPlayed ??= played;
-    this.totals.lastPlayed = played;
     const w = Math.floor((played - this.options.startMs) / this.options.windowMs);
     const list = this.playedPerWindow.get(w);
     if (list) list.push(played);
     else this.playedPerWindow.set(w, [played]);
 
-    const rebuffer = gen !== null && this.player ? this.player.push(gen, f.arrivedAtMs + this.options.clockOffsetMs) : null;
+    // The player model runs on the server's clock; its rebuffer is reported on the client's, as every event is.
+    const rb = gen !== null && this.player ? this.player.push(gen, f.arrivedAtMs + this.options.clockOffsetMs) : null;
+    const rebuffer = rb ? { ...rb, atMs: rb.atMs - this.options.clockOffsetMs } : null;
+    let jitter: number | null = null;
     if (gen !== null) {
       const delay = played + this.options.clockOffsetMs - gen;
-      if (this.lastDelay !== null && !restarted) {
-        this.acc.jitterSum += Math.abs(delay - this.lastDelay);
-        this.acc.jitterN++;
-      }
+      if (this.lastDelay !== null && !restarted) jitter = Math.abs(delay - this.lastDelay);
       this.lastDelay = delay;
     }
-
-    this.acc.fresh++;
-    this.totals.fresh++;
-    if (latencyMs !== null) {
-      this.acc.latencies.push(latencyMs);
-      this.latencies.push(latencyMs);
-    }
-    if (gen !== null) {
-      if (this.acc.firstNumber === null || restarted) {
-        this.acc.firstNumber = n;
-        this.acc.firstGen = gen;
+    this.count((t) => {
+      t.fresh++;
+      t.firstPlayed ??= played;
+      t.lastPlayed = played;
+      if (jitter !== null) {
+        t.jitterSum += jitter;
+        t.jitterN++;
       }
-      this.acc.lastNumber = n;
-      this.acc.lastGen = gen;
-    }
+      if (latencyMs !== null) t.latencies.push(latencyMs);
+      if (gen !== null) {
+        if (t.firstNumber === null || restarted) {
+          t.firstNumber = n;
+          t.firstGen = gen;
+        }
+        t.lastNumber = n;
+        t.lastGen = gen;
+      }
+    });
     return {
       record: { ...base, kind, frameNumber: n, generatedAtMs: gen, playedAtMs: played, latencyMs, gapBefore },
       stall,
       restarted,
       rebuffer,
     };
+  }
+
+  /**
+   * A late frame un-drops its number only when that number was counted as dropped (it lies in a remembered gap): a
+   * frame older than any seen (a replay of what came before the join) was never counted, so drops never go negative.
+   * A window already closed keeps its figure; the open window and the run lose the drop.
+   */
+  private fillGap(n: number): void {
+    const i = this.gaps.findIndex((g) => n >= g.from && n <= g.to);
+    if (i < 0) return;
+    const g = this.gaps[i]!;
+    const parts = [
+      ...(n > g.from ? [{ from: g.from, to: n - 1, window: g.window }] : []),
+      ...(n < g.to ? [{ from: n + 1, to: g.to, window: g.window }] : []),
+    ];
+    this.gaps.splice(i, 1, ...parts);
+    this.run.dropped--;
+    if (g.window === this.windowIndex) this.window.dropped--;
   }
 
   private remember(n: number): void {
@@ -375,59 +448,39 @@ export class StreamMeter {
 
   private closeWindow(endMs: number): WindowSummary {
     const { index, startMs } = this.openWindow;
-    const a = this.acc;
+    const a = this.window;
     const lengthS = (endMs - startMs) / 1000;
     // A window cut short at the end of a run counts only frames played before its end.
     const played = (this.playedPerWindow.get(index) ?? []).filter((t) => t < endMs).length;
     this.playedPerWindow.delete(index);
     const spanS = a.lastGen !== null && a.firstGen !== null ? (a.lastGen - a.firstGen) / 1000 : 0;
-    const lat = spread(a.latencies);
-    const psnr = spread(a.psnrY);
-    const ssim = spread(a.ssimY);
     const summary: WindowSummary = {
       index,
       startMs,
       endMs,
-      framesDecoded: a.decoded,
-      framesNew: a.fresh,
+      ...a.counts(),
       fpsAchieved: lengthS > 0 ? played / lengthS : 0,
       fpsStream: spanS > 0 ? (a.lastNumber! - a.firstNumber!) / spanS : null,
-      dropped: a.dropped,
-      duplicates: a.duplicates,
-      outOfOrder: a.outOfOrder,
-      unreadable: a.unreadable,
-      stalls: a.stalls,
-      stallMs: a.stallMs,
-      latencyMinMs: lat.min,
-      latencyP50Ms: lat.p50,
-      latencyP95Ms: lat.p95,
-      latencyMaxMs: lat.max,
-      latencyMeanMs: lat.mean,
+      ...a.latency(),
       jitterMs: a.jitterN ? a.jitterSum / a.jitterN : null,
-      psnrYMean: psnr.mean,
-      psnrYMin: psnr.min,
-      psnrYP5: percentile(a.psnrY, 5),
-      ssimYMean: ssim.mean,
-      ssimYMin: ssim.min,
-      ssimYP5: percentile(a.ssimY, 5),
-      psnrAllMean: spread(a.psnrAll).mean,
-      ssimAllMean: spread(a.ssimAll).mean,
+      ...a.quality(),
+      psnrAllMean: mean(a.psnrAll.view()),
+      ssimAllMean: mean(a.ssimAll.view()),
       bitrateKbps: lengthS > 0 && a.bytes > 0 ? (a.bytes * 8) / lengthS / 1000 : null,
     };
     this.windowIndex++;
-    this.acc = emptyAcc();
+    this.window = new Tally();
     if (summary.latencyP50Ms !== null) this.lastWindowP50 = summary.latencyP50Ms;
     return summary;
   }
 
   /** Cheap figures for a live status line: run totals, and the open window's median latency (never a full sort). */
   live(): { frames: number; fps: number | null; latencyP50Ms: number | null; dropped: number; unreadable: number } {
-    const t = this.totals;
-    const spanS = t.firstPlayed !== null && t.lastPlayed !== null ? (t.lastPlayed - t.firstPlayed) / 1000 : 0;
+    const t = this.run;
     return {
       frames: t.decoded,
-      fps: spanS > 0 ? (t.fresh - 1) / spanS : null,
-      latencyP50Ms: percentile(this.acc.latencies, 50) ?? this.lastWindowP50,
+      fps: t.playedFps(),
+      latencyP50Ms: percentile(this.window.latencies.view(), 50) ?? this.lastWindowP50,
       dropped: t.dropped,
       unreadable: t.unreadable,
     };
@@ -438,38 +491,19 @@ export class StreamMeter {
    * requestedAtMs: when the client first asked for the stream (startup time runs from there to the first frame).
    */
   summary(requestedAtMs: number | null = null): RunSummary {
-    const t = this.totals;
-    const spanS = t.firstPlayed !== null && t.lastPlayed !== null ? (t.lastPlayed - t.firstPlayed) / 1000 : 0;
-    const lat = spread(this.latencies.view());
-    const psnr = spread(this.quality.psnrY.view());
-    const ssim = spread(this.quality.ssimY.view());
+    const t = this.run;
+    const latency = t.latency();
     return {
-      framesDecoded: t.decoded,
-      framesNew: t.fresh,
-      fpsAchieved: spanS > 0 ? (t.fresh - 1) / spanS : null,
+      ...t.counts(),
+      fpsAchieved: t.playedFps(),
       fpsNominal: this.fpsEstimate,
-      dropped: t.dropped,
-      duplicates: t.duplicates,
-      outOfOrder: t.outOfOrder,
-      unreadable: t.unreadable,
-      stalls: t.stalls,
-      stallMs: t.stallMs,
-      restarts: t.restarts,
-      latencyMinMs: lat.min,
-      latencyP50Ms: lat.p50,
-      latencyP95Ms: lat.p95,
-      latencyMaxMs: lat.max,
-      latencyMeanMs: lat.mean,
-      psnrYMean: psnr.mean,
-      psnrYMin: psnr.min,
-      psnrYP5: percentile(this.quality.psnrY.view(), 5),
-      ssimYMean: ssim.mean,
-      ssimYMin: ssim.min,
-      ssimYP5: percentile(this.quality.ssimY.view(), 5),
+      restarts: this.restarts,
+      ...latency,
+      ...t.quality(),
       vmaf: null,
       player: {
         startupMs: requestedAtMs !== null && this.firstDecodedAtMs !== null ? this.firstDecodedAtMs - requestedAtMs : null,
-        stallFreeLatencyMs: lat.max,
+        stallFreeLatencyMs: latency.latencyMaxMs,
         targetLatencyMs: this.player?.targetLatencyMs ?? null,
         rebuffers: this.player?.rebuffers ?? null,
         rebufferMs: this.player?.rebufferMs ?? null,
@@ -479,17 +513,9 @@ export class StreamMeter {
   }
 }
 
-export interface RunSummary extends LatencyFigures, QualityFigures {
-  framesDecoded: number;
-  framesNew: number;
+export interface RunSummary extends FrameCounts, LatencyFigures, QualityFigures {
   fpsAchieved: number | null;
   fpsNominal: number | null;
-  dropped: number;
-  duplicates: number;
-  outOfOrder: number;
-  unreadable: number;
-  stalls: number;
-  stallMs: number;
   restarts: number;
   /** VMAF of sampled frames (--vmaf): filled in by the session once the last sample is scored. */
   vmaf: { samples: number; skipped: number; mean: number | null; min: number | null; p5: number | null } | null;

@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -80,7 +81,7 @@ test("a URL that answers but is not a stream: one line, exit 2, no database", as
   }
 });
 
-test("frames without a code are counted as unreadable, never a crash (a file read through ffmpeg)", async () => {
+test("frames without a code are counted as unreadable, never a crash, and never a success (a file read through ffmpeg)", async () => {
   const file = join(tmp.path, "plain.mp4");
   const made = Bun.spawnSync([
     "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "3", "-c:v", "libx264",
@@ -89,9 +90,14 @@ test("frames without a code are counted as unreadable, never a crash (a file rea
   expect(made.exitCode).toBe(0);
   const db = join(tmp.path, "plain.db");
   const r = await client(["--url", file, "--db", db, "--json"]);
-  expect(r.exitCode).toBe(0);
+  expect(r.exitCode).toBe(1);
   expect(r.json!.summary).toMatchObject({ framesDecoded: 75, unreadable: 75, framesNew: 0 });
   expect(r.json!.stopReason).toBe("end of stream");
+  // The run's own log lines come first; the verdict is the last line.
+  expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^vat: .*plain\.mp4: none of the 75 frames decoded carried a readable vat code$/);
+  const stored = new Database(db, { readonly: true });
+  expect(stored.query("SELECT status FROM runs").get()).toEqual({ status: "failed: none of the 75 frames decoded carried a readable vat code" });
+  stored.close();
 });
 
 test("a file that is not a video: one line, exit 2", async () => {

@@ -244,3 +244,22 @@ test("comparing streams of a ten-hour run (over a million frames each)", async (
   expect(c.framesMatched).toBe(n);
   expect(c.relativeLatencyP50Ms).toBe(500);
 }, 30_000);
+
+test("segments replayed out of order never make drops negative: only counted gaps are un-dropped", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 25 });
+  // Joined at frame 150, then the server replays older segments (0-149) and later ones again.
+  const order = [...Array.from({ length: 25 }, (_, i) => 150 + i), ...Array.from({ length: 150 }, (_, i) => i)];
+  order.forEach((n, i) => meter.push(frame(n, 25, gen(150, 25) + 200 + i)));
+  const s = meter.summary();
+  expect(s.framesNew).toBe(25);
+  expect(s.dropped).toBe(0);
+  expect(s.outOfOrder).toBe(150);
+  const windows = meter.finish(T0 + 20_000);
+  expect(windows.every((w) => w.dropped >= 0)).toBe(true);
+});
+
+test("a late frame fills its gap once; a repeat of it is a duplicate", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+  [0, 1, 5, 3, 3, 6].forEach((n, i) => meter.push(frame(n, 30, T0 + 300 + i * 33)));
+  expect(meter.summary()).toMatchObject({ framesNew: 4, dropped: 2, outOfOrder: 1, duplicates: 1 });
+});

@@ -1,0 +1,84 @@
+import { FrameDecoder, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
+import { Feeder, type FrameStamp } from "./feeder.ts";
+import type { MediaUnit, SourceInput } from "./source.ts";
+
+/** What the session needs of a decoder (client/decoder.ts's ffmpeg child, or a fake in tests). */
+export interface Decoder {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends the input and waits for every frame to come out. */
+  finish(): Promise<void>;
+  kill(): void;
+  readonly alive: boolean;
+  readonly exited: Promise<{ code: number | null }>;
+  readonly failure: unknown;
+  readonly lastError: string;
+  /** The stream as the decoder reads it, once known. */
+  readonly input: { codec: string; width: number; height: number } | null;
+}
+
+export type DecoderFactory = (input: SourceInput, output: DecoderOutput, onFrame: (f: DecodedFrame) => void) => Decoder;
+
+export const ffmpegDecoders =
+  (ffmpeg: string, now: () => number): DecoderFactory =>
+  (input, output, onFrame) =>
+    new FrameDecoder(ffmpeg, input, onFrame, now, output);
+
+/** A decoded frame with its stamp (null: stamped when decoded) and the stream as its decoder described it. */
+export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
+
+/**
+ * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity), fed by the feeder,
+ * every frame handed on with its stamp; filler frames never leave this stage.
+ */
+export class Decoding {
+  private readonly feeder = new Feeder();
+  private decoder: Decoder;
+
+  constructor(
+    private readonly input: SourceInput,
+    private readonly output: DecoderOutput,
+    private readonly factory: DecoderFactory,
+    private readonly onFrame: FrameHandler,
+  ) {
+    this.decoder = this.start();
+  }
+
+  private start(): Decoder {
+    let described = "";
+    const d: Decoder = this.factory(this.input, this.output, (f) => {
+      const stamp = this.feeder.next();
+      if (stamp === "filler") return;
+      described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
+      this.onFrame(f, stamp, described);
+    });
+    return d;
+  }
+
+  get alive(): boolean {
+    return this.decoder.alive;
+  }
+
+  async take(m: MediaUnit): Promise<void> {
+    if (this.feeder.startsNewDecoder(m)) {
+      // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
+      await this.decoder.finish();
+      this.feeder.clear();
+      this.decoder = this.start();
+    }
+    for (const bytes of this.feeder.feed(m)) await this.decoder.write(bytes);
+    if (this.decoder.failure) throw this.decoder.failure;
+  }
+
+  /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */
+  async finish(): Promise<number | null> {
+    if (this.input.kind === "pipe") await this.decoder.finish();
+    else if (this.decoder.alive) this.decoder.kill();
+    const { code } = await this.decoder.exited;
+    if (this.decoder.failure) throw this.decoder.failure;
+    return code;
+  }
+
+  get lastError(): string {
+    return this.decoder.lastError;
+  }
+}

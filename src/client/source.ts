@@ -1,0 +1,174 @@
+import type { ClockOffset } from "./clock.ts";
+import { periodAt } from "../dash/addressing.ts";
+import { parseMpd } from "../dash/mpd.ts";
+import { failed, unavailable } from "../errors.ts";
+import { DashSource, videoRepresentations } from "./dash-source.ts";
+import { HlsSource, type SegmentArrival } from "./hls-source.ts";
+import type { StreamEvent } from "./events.ts";
+import type { DecoderInput } from "./decoder.ts";
+import type { Rendition, VariantChoice } from "./variants.ts";
+import { fetchText, type Fetch } from "./http.ts";
+
+/**
+ * A piece of media as it arrived, with what the timeline needs to place its frames. Sources differ in how they get
+ * media (HLS segments, fMP4 fragments after an init section, LL-HLS parts, DASH segments and chunks, RTP packets);
+ * everything after the source sees only this.
+ */
+export interface MediaUnit {
+  /** The source's own numbering (HLS media sequence, DASH segment number). */
+  sequence: number;
+  /** Client clock when the unit's last byte arrived. */
+  arrivedAtMs: number;
+  /** Per-frame arrival, client clock, in decode order, when the source saw each frame's bytes arrive (chunked bodies). */
+  frameArrivalsMs?: number[];
+  /** Bytes for the decoder: what its input format reads (MPEG-TS, or an fMP4 fragment after its init section). */
+  bytes: Uint8Array;
+  /** Video frames in the unit, counted by the source's own parser; 0 when it cannot tell. */
+  frames: number;
+  /** Bytes of the unit's head holding its tables and first (key) frame: decoder filler (client/feeder.ts). */
+  firstFrameEnd: number;
+  /** The stream started over (new instance, back after an outage, the source says so): decoding starts clean. */
+  discontinuity: boolean;
+  /** The source's discontinuity number of the unit (a prerecorded stream's loop). */
+  discontinuitySequence: number;
+  /** Wall-clock time of the unit's first frame, when the source gives it (EXT-X-PROGRAM-DATE-TIME). */
+  programDateTimeMs: number | null;
+  /** Frame presentation times after the unit's first, in output order (empty when unknown). */
+  ptsOffsetsMs: number[];
+  /** How long the unit plays. */
+  durationS: number;
+}
+
+export type SourceOutcome = "stopped" | "ended" | "failed";
+
+/** Where the decoder reads from: media the source hands over on a pipe, or a URL the decoder opens itself. */
+export type SourceInput = DecoderInput;
+
+export interface Source {
+  /** What is measured (a playlist after a master was followed, or the URL itself). */
+  readonly url: string;
+  /** A vat server root that may answer /params and /time; null when the source is not HTTP. */
+  readonly root: string | null;
+  /** Known after connect(): what the decoder reads. */
+  readonly input: SourceInput;
+  /**
+   * The server clock's offset, when the source measured it itself while connecting (DASH: UTCTiming); undefined when
+   * the session should ask the server root's /time.
+   */
+  readonly clock?: ClockOffset | null;
+  /** First contact: throws a VatError when the stream cannot be had at all. */
+  connect(): Promise<void>;
+  /** Hands over media in arrival order until shouldStop() or the end of the stream. */
+  run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome>;
+}
+
+export interface SourceDeps {
+  fetch: Fetch;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  onEvent: (e: StreamEvent) => void;
+  cancelled: () => string | null;
+}
+
+export interface SourceSettings {
+  pollMs: number;
+  clockSync: boolean;
+  variant: VariantChoice;
+  connectTimeoutMs: number;
+  maxOutageMs: number;
+}
+
+/**
+ * Which URLs the client reads as HLS itself: a server root (vat's playlist path) or a .m3u8 playlist. Everything else
+ * (files, rtmp://, srt://, http URLs of other media) goes to ffmpeg. Returns the playlist URL, or null. Pure.
+ */
+export function playlistUrlFor(url: string): string | null {
+  if (!/^https?:\/\//i.test(url)) return null;
+  const u = new URL(url);
+  if (u.pathname === "/" || u.pathname === "") return new URL("/video/stream.m3u8", u).href;
+  return /\.m3u8$/i.test(u.pathname) ? u.href : null;
+}
+
+/**
+ * The renditions of a ladder at `url`, lowest bandwidth first (for --variant all); null for a stream that is not a
+ * ladder vat reads itself.
+ */
+export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
+    const r = await fetchText(fetchFn, url, 5000);
+    if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
+    try {
+      const mpd = parseMpd(r.value, url);
+      return videoRepresentations(periodAt(mpd, Date.now()));
+    } catch (err) {
+      throw failed(`${url} answers but is not a DASH stream vat can read: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}
+
+/** The source for a URL the user named. */
+export function openSource(url: string, s: SourceSettings, deps: SourceDeps): Source {
+  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) return new DashSource(url, s, deps);
+  const playlist = playlistUrlFor(url);
+  return playlist ? new HlsMediaSource(playlist, s, deps) : new DecoderUrlSource(url, deps);
+}
+
+/** HLS with MPEG-TS segments, fetched by vat itself (client/hls-source.ts): arrival stamped per segment. */
+class HlsMediaSource implements Source {
+  private readonly hls: HlsSource;
+  readonly input: SourceInput = { kind: "pipe", format: "mpegts" };
+
+  constructor(playlistUrl: string, s: SourceSettings, deps: SourceDeps) {
+    this.hls = new HlsSource(playlistUrl, {
+      fetch: deps.fetch,
+      now: deps.now,
+      sleep: deps.sleep,
+      pollMs: s.pollMs,
+      requestTimeoutMs: 5000,
+      connectTimeoutMs: s.connectTimeoutMs,
+      maxOutageMs: s.maxOutageMs,
+      onEvent: deps.onEvent,
+      cancelled: deps.cancelled,
+    });
+  }
+
+  get url(): string {
+    return this.hls.url;
+  }
+
+  get root(): string {
+    return new URL("/", this.hls.url).href;
+  }
+
+  async connect(): Promise<void> {
+    await this.hls.connect();
+  }
+
+  async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    return await this.hls.run((seg: SegmentArrival) => onMedia(seg), shouldStop);
+  }
+}
+
+/**
+ * Anything ffmpeg reads (a file, rtmp://, srt://, other HTTP media): the decoder opens the URL itself, so frames are
+ * stamped when decoded. run() only waits; the session ends it when the decoder ends.
+ */
+class DecoderUrlSource implements Source {
+  readonly root = null;
+  readonly input: SourceInput;
+
+  constructor(
+    readonly url: string,
+    private readonly deps: SourceDeps,
+  ) {
+    this.input = { kind: "url", url };
+  }
+
+  async connect(): Promise<void> {}
+
+  async run(_onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    while (!shouldStop()) await this.deps.sleep(50);
+    return "stopped";
+  }
+}
