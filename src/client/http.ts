@@ -23,10 +23,22 @@ export interface FetchLimits {
   range?: { lengthBytes: number; offsetBytes: number };
 }
 
+/**
+ * What a caller that gives only a timeout gets: the segment bound of the HLS source, far above any real answer.
+ * Every caller should say its own limit; this keeps a bare timeout bounded too.
+ */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
+/** A bare number is a timeout in ms, with DEFAULT_MAX_BYTES. */
+function toLimits(limits: number | FetchLimits): FetchLimits {
+  return typeof limits === "number" ? { timeoutMs: limits, maxBytes: DEFAULT_MAX_BYTES } : limits;
+}
+
 /** Redirects followed per request, as browsers cap them (Fetch Standard: 20); a loop ends here. */
 const MAX_REDIRECTS = 10;
 
-export async function fetchBytes(fetchFn: Fetch, url: string, limits: FetchLimits): Promise<Fetched<Uint8Array>> {
+export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs: number | FetchLimits): Promise<Fetched<Uint8Array>> {
+  const limits = toLimits(limitsOrTimeoutMs);
   const signal = AbortSignal.timeout(limits.timeoutMs);
   let current = url;
   try {
@@ -113,12 +125,12 @@ async function readLimited(
   }
 }
 
-export async function fetchText(fetchFn: Fetch, url: string, limits: FetchLimits): Promise<Fetched<string>> {
+export async function fetchText(fetchFn: Fetch, url: string, limits: number | FetchLimits): Promise<Fetched<string>> {
   const r = await fetchBytes(fetchFn, url, limits);
   return r.ok ? { ...r, value: new TextDecoder().decode(r.value) } : r;
 }
 
-export async function fetchJson(fetchFn: Fetch, url: string, limits: FetchLimits): Promise<Fetched<unknown>> {
+export async function fetchJson(fetchFn: Fetch, url: string, limits: number | FetchLimits): Promise<Fetched<unknown>> {
   const r = await fetchText(fetchFn, url, limits);
   if (!r.ok) return r;
   try {
