@@ -1,8 +1,6 @@
 import { badInput, interrupted } from "../errors.ts";
 import {
   chooseVariant,
-  describeVariant,
-  describeVariantChoice,
   parseMediaPlaylist,
   parseMultivariantPlaylist,
   PlaylistError,
@@ -11,11 +9,11 @@ import {
   type MultivariantPlaylist,
   type PlaylistSegment,
   type PlaylistWarning,
-  type VariantChoice,
 } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
 import { fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
+import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
 
@@ -168,15 +166,17 @@ export class HlsSource {
     this.noteWarnings(m.warnings);
     const choice = this.o.variant ?? { kind: "highest" };
     const picked = chooseVariant(m.variants, choice);
-    const all = m.variants.map((v, i) => describeVariant(v, i)).join(", ");
-    if (!picked) throw badInput(`no variant of ${masterUrl} is ${describeVariantChoice(choice)}: it has ${all || "none"}`);
+    if (!picked) {
+      const have = m.variants.map((v) => describeRendition({ bandwidth: v.bandwidth ?? 0, width: v.resolution?.width ?? null, height: v.resolution?.height ?? null }));
+      throw badInput(`${masterUrl}: no variant matches --variant (it has ${have.join(", ") || "none"}); use ${VARIANT_RULE}`);
+    }
     const target = resolveRemoteUri(picked.variant.uri, masterUrl);
     if (!target.ok) throw badInput(`${masterUrl} names its variant '${picked.variant.uri}': ${target.reason}`);
     if (target.url === masterUrl) throw badInput(`${masterUrl} is a multivariant playlist naming itself as its variant`);
     this.o.onEvent({
       kind: "stream-info",
       atMs: this.o.now(),
-      detail: `variant ${describeVariant(picked.variant, picked.index)} of ${m.variants.length} (${describeVariantChoice(choice)}): ${target.url}`,
+      detail: `variant ${describeRendition(picked)} (${picked.index + 1} of ${m.variants.length} in the playlist): ${target.url}`,
     });
     return target.url;
   }

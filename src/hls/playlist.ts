@@ -1,3 +1,5 @@
+import { chooseRendition, type Rendition, type VariantChoice } from "../client/variants.ts";
+
 /**
  * HLS playlists, as much of them as vat needs. Pure: text in, data out. A playlist is remote input: every value is
  * checked, and one that cannot be used either makes the text "not a playlist" (PlaylistError, with the reason) or is
@@ -249,8 +251,8 @@ export interface Variant {
   audio?: string;
 }
 
-/** One EXT-X-MEDIA rendition. */
-export interface Rendition {
+/** One EXT-X-MEDIA rendition (an audio track, subtitles, an alternative angle). */
+export interface MediaRendition {
   type: string;
   groupId: string;
   name: string;
@@ -262,7 +264,7 @@ export interface Rendition {
 
 export interface MultivariantPlaylist {
   variants: Variant[];
-  renditions: Rendition[];
+  renditions: MediaRendition[];
   warnings: PlaylistWarning[];
 }
 
@@ -271,7 +273,7 @@ export function parseMultivariantPlaylist(text: string): MultivariantPlaylist | 
   const lines = playlistLines(text);
   if (!lines.some((l) => l.startsWith("#EXT-X-STREAM-INF"))) return null;
   const variants: Variant[] = [];
-  const renditions: Rendition[] = [];
+  const renditions: MediaRendition[] = [];
   const warnings: PlaylistWarning[] = [];
   let pending: Record<string, string> | null = null;
   for (const line of lines) {
@@ -337,37 +339,6 @@ function toVariant(uri: string, a: Record<string, string>, index: number, warnin
   };
 }
 
-/** Which variant of a multivariant playlist to measure. */
-export type VariantChoice =
-  | { kind: "highest" }
-  | { kind: "lowest" }
-  /** The highest bandwidth at or under this (the lowest when all are above), as a capped player would pick. */
-  | { kind: "bandwidth"; bitsPerS: number }
-  /** This height (and width, when given); the highest bandwidth among several. */
-  | { kind: "resolution"; width: number | null; height: number }
-  /** Position in the playlist, from 0. */
-  | { kind: "index"; index: number };
-
-/** Reads a choice as written (see VARIANT_CHOICES): null when it is none. */
-export function parseVariantChoice(text: string): VariantChoice | null {
-  const t = text.trim();
-  if (t === "highest" || t === "lowest") return { kind: t };
-  let m = /^(\d{1,5})x(\d{1,5})$/i.exec(t);
-  if (m) return { kind: "resolution", width: Number(m[1]), height: Number(m[2]) };
-  m = /^(\d{1,5})p$/i.exec(t);
-  if (m) return { kind: "resolution", width: null, height: Number(m[1]) };
-  m = /^#(\d{1,4})$/.exec(t);
-  if (m) return { kind: "index", index: Number(m[1]) };
-  m = /^(\d+(?:\.\d+)?)([kM]?)$/.exec(t);
-  if (m) {
-    const bitsPerS = Math.round(Number(m[1]) * (m[2] === "k" ? 1e3 : m[2] === "M" ? 1e6 : 1));
-    if (Number.isSafeInteger(bitsPerS) && bitsPerS > 0) return { kind: "bandwidth", bitsPerS };
-  }
-  return null;
-}
-
-export const VARIANT_CHOICES = "highest, lowest, a bandwidth in bits/s (2500000, 800k, 2.5M), a resolution (1280x720, 720p) or an index (#0)";
-
 const VIDEO_CODECS = /^(avc1|avc3|hvc1|hev1|vp08|vp09|av01|dvh1|dvhe|mp4v)/;
 
 /** A variant without CODECS may hold video; one whose CODECS name none (an audio-only rendition) cannot. */
@@ -375,56 +346,32 @@ function mayHoldVideo(v: Variant): boolean {
   return !v.codecs || v.codecs.some((c) => VIDEO_CODECS.test(c));
 }
 
+/** A variant as a rendition of the ladder (client/variants.ts: what --variant chooses among), with its position. */
+export interface VariantRendition extends Rendition {
+  variant: Variant;
+  /** Position in the playlist, from 0. */
+  index: number;
+}
+
 /**
- * The variant to measure, with its position in the playlist; null when none matches (a resolution or index that is
- * not there). Audio-only variants are passed over by rank (highest, lowest, bandwidth) unless there is nothing else.
+ * The variants --variant chooses among: those that may hold video (all of them when none does), a missing
+ * BANDWIDTH ranking lowest.
  */
-export function chooseVariant(variants: readonly Variant[], choice: VariantChoice): { variant: Variant; index: number } | null {
-  const all = variants.map((variant, index) => ({ variant, index }));
-  if (choice.kind === "index") return all[choice.index] ?? null;
-  const video = all.filter((c) => mayHoldVideo(c.variant));
-  const indexed = video.length ? video : all;
-  if (indexed.length === 0) return null;
-  const rate = (v: Variant) => v.bandwidth ?? -1;
-  const byRate = [...indexed].sort((a, b) => rate(a.variant) - rate(b.variant) || a.index - b.index);
-  switch (choice.kind) {
-    case "highest":
-      return byRate.reduce((best, c) => (rate(c.variant) > rate(best.variant) ? c : best));
-    case "lowest":
-      return byRate[0]!;
-    case "bandwidth": {
-      const under = byRate.filter((c) => c.variant.bandwidth !== null && c.variant.bandwidth <= choice.bitsPerS);
-      return under.length ? under.reduce((best, c) => (rate(c.variant) > rate(best.variant) ? c : best)) : byRate[0]!;
-    }
-    case "resolution": {
-      const fits = byRate.filter(
-        (c) => c.variant.resolution?.height === choice.height && (choice.width === null || c.variant.resolution.width === choice.width),
-      );
-      return fits.length ? fits.reduce((best, c) => (rate(c.variant) > rate(best.variant) ? c : best)) : null;
-    }
-  }
+export function variantRenditions(variants: readonly Variant[]): VariantRendition[] {
+  const all = variants.map((variant, index) => ({
+    variant,
+    index,
+    bandwidth: variant.bandwidth ?? 0,
+    width: variant.resolution?.width ?? null,
+    height: variant.resolution?.height ?? null,
+  }));
+  const video = all.filter((r) => mayHoldVideo(r.variant));
+  return video.length ? video : all;
 }
 
-/** A choice as people read it: "highest", "at most 2.50 Mbit/s", "720p", "1280x720", "#2". */
-export function describeVariantChoice(c: VariantChoice): string {
-  switch (c.kind) {
-    case "highest":
-    case "lowest":
-      return c.kind;
-    case "bandwidth":
-      return `at most ${(c.bitsPerS / 1e6).toFixed(2)} Mbit/s`;
-    case "resolution":
-      return c.width === null ? `${c.height}p` : `${c.width}x${c.height}`;
-    case "index":
-      return `#${c.index}`;
-  }
-}
-
-/** A variant as people read it: "1280x720 2.5 Mbit/s (#1)". */
-export function describeVariant(v: Variant, index: number): string {
-  const size = v.resolution ? `${v.resolution.width}x${v.resolution.height} ` : "";
-  const rate = v.bandwidth !== null ? `${(v.bandwidth / 1e6).toFixed(2)} Mbit/s ` : "";
-  return `${size}${rate}(#${index})`;
+/** The variant to measure, by the rules every ladder follows (chooseRendition); null when none matches. */
+export function chooseVariant(variants: readonly Variant[], choice: VariantChoice): VariantRendition | null {
+  return chooseRendition(variantRenditions(variants), choice);
 }
 
 export type ResolvedUri = { ok: true; url: string } | { ok: false; reason: string };

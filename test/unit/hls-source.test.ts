@@ -347,12 +347,12 @@ describe("multivariant playlists", () => {
     const r = await runSource(script);
     expect(r.source.url).toBe("http://origin/video/high.m3u8");
     expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
-      ["stream-info", "variant 1280x720 2.50 Mbit/s (#1) of 2 (highest): http://origin/video/high.m3u8"],
+      ["stream-info", "variant 1280x720 at 2500 kbit/s (2 of 2 in the playlist): http://origin/video/high.m3u8"],
     ]);
     const low = await runSource(script, {}, { variant: { kind: "resolution", width: null, height: 480 } });
     expect(low.source.url).toBe("http://origin/video/low.m3u8");
     await expect(runSource(script, {}, { variant: { kind: "resolution", width: null, height: 1080 } })).rejects.toThrow(
-      /no variant of http:\/\/origin\/video\/stream.m3u8 is 1080p: it has 854x480 0.80 Mbit\/s \(#0\), 1280x720 2.50 Mbit\/s \(#1\)/,
+      "http://origin/video/stream.m3u8: no variant matches --variant (it has 854x480 at 800 kbit/s, 1280x720 at 2500 kbit/s); use highest",
     );
   });
 

@@ -8,12 +8,11 @@ import {
   parseAttributes,
   parseMediaPlaylist,
   parseMultivariantPlaylist,
-  parseVariantChoice,
   PlaylistError,
   renderLivePlaylist,
   resolveRemoteUri,
-  type VariantChoice,
 } from "../../src/hls/playlist.ts";
+import type { VariantChoice } from "../../src/client/variants.ts";
 import { countVideoFrames, scanSegment } from "../../src/hls/ts-frames.ts";
 import { ffprobeFrames } from "../helpers/vat.ts";
 
@@ -281,7 +280,8 @@ describe("multivariant playlists", () => {
     ["854x480", { kind: "resolution", width: 854, height: 480 }, "480/index.m3u8"],
     ["a resolution not there", { kind: "resolution", width: null, height: 2160 }, null],
     ["a width that does not match", { kind: "resolution", width: 1000, height: 720 }, null],
-    ["index 1", { kind: "index", index: 1 }, "480/index.m3u8"],
+    ["index 0: the lowest bandwidth, as in every ladder", { kind: "index", index: 0 }, "480/index.m3u8"],
+    ["index 2", { kind: "index", index: 2 }, "720p60/index.m3u8"],
     ["an index past the end", { kind: "index", index: 4 }, null],
   ])("chooseVariant: %s", (_name, choice, uri) => {
     const picked = chooseVariant(variants, choice);
@@ -289,11 +289,12 @@ describe("multivariant playlists", () => {
     if (picked) expect(variants[picked.index]).toBe(picked.variant);
   });
 
-  test("chooseVariant: an audio-only variant is passed over by rank, not by index", () => {
+  test("chooseVariant: an audio-only variant is passed over", () => {
     const m = parseMultivariantPlaylist(`${LADDER}#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\naudio.m3u8\n`)!;
     expect(chooseVariant(m.variants, { kind: "lowest" })!.variant.uri).toBe("480/index.m3u8");
     expect(chooseVariant(m.variants, { kind: "bandwidth", bitsPerS: 100_000 })!.variant.uri).toBe("480/index.m3u8");
-    expect(chooseVariant(m.variants, { kind: "index", index: 4 })!.variant.uri).toBe("audio.m3u8");
+    expect(chooseVariant(m.variants, { kind: "index", index: 0 })!.variant.uri).toBe("480/index.m3u8");
+    expect(chooseVariant(m.variants, { kind: "index", index: 4 })).toBeNull();
     const onlyAudio = [{ uri: "a.m3u8", bandwidth: 64_000, codecs: ["mp4a.40.2"] }];
     expect(chooseVariant(onlyAudio, { kind: "highest" })!.variant.uri).toBe("a.m3u8");
   });
@@ -303,23 +304,6 @@ describe("multivariant playlists", () => {
     expect(chooseVariant(v, { kind: "highest" })!.variant.uri).toBe("y");
     expect(chooseVariant(v, { kind: "lowest" })!.variant.uri).toBe("x");
     expect(chooseVariant([], { kind: "highest" })).toBeNull();
-  });
-
-  test.each<[string, VariantChoice | null]>([
-    ["highest", { kind: "highest" }],
-    ["lowest", { kind: "lowest" }],
-    ["2500000", { kind: "bandwidth", bitsPerS: 2_500_000 }],
-    ["800k", { kind: "bandwidth", bitsPerS: 800_000 }],
-    ["2.5M", { kind: "bandwidth", bitsPerS: 2_500_000 }],
-    ["1280x720", { kind: "resolution", width: 1280, height: 720 }],
-    ["720p", { kind: "resolution", width: null, height: 720 }],
-    ["#2", { kind: "index", index: 2 }],
-    ["best", null],
-    ["0", null],
-    ["-5", null],
-    ["", null],
-  ])("parseVariantChoice('%s')", (text, choice) => {
-    expect(parseVariantChoice(text)).toEqual(choice);
   });
 });
 
