@@ -193,3 +193,26 @@ test("an encrypted stream: no segment (nor key) is fetched to be decoded as garb
   expect(s.asked("/seg_0.ts")).toBe(0);
   expect(s.asked("/key.bin")).toBe(0);
 }, 40_000);
+
+test("a stream gone longer than --max-outage: a fatal outage event, the run stored as failed, exit 1", async () => {
+  const startedAt = performance.now();
+  const live = mediaPlaylist([[1, "seg_0.ts"], [1, "seg_1.ts"]], { end: false });
+  const s = hostile({
+    "/v.m3u8": () => (performance.now() - startedAt < 2500 ? new Response(live) : new Response("down", { status: 503 })),
+    "/seg_1.ts": serveSegment(1),
+  });
+  const db = join(tmp.path, "outage.db");
+  const r = await client(["--url", `${s.url}/v.m3u8`, "--db", db, "--no-clock-sync", "--duration", "30s", "--max-outage", "2s"], { timeoutMs: 40_000 });
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toMatch(/the stream has been unreachable for \d+ s \(HTTP 503\); giving up/);
+  const e = events(db).filter((x) => x.kind === "outage").map((x) => x.detail);
+  expect(e).toHaveLength(2);
+  expect(e[0]).toBe("stream unreachable: HTTP 503");
+  expect(e[1]).toMatch(/giving up$/);
+  const d = openDb(db);
+  try {
+    expect((d.query("SELECT status FROM runs").get() as { status: string }).status).toBe(`failed: ${e[1]}`);
+  } finally {
+    d.close();
+  }
+}, 40_000);
