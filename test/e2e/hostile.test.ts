@@ -185,11 +185,13 @@ test("a server clock of 1e300 and /params with an unknown size and 200,000 level
   }
 }, 40_000);
 
-test("an encrypted stream: no segment (nor key) is fetched to be decoded as garbage", async () => {
+test("an encrypted stream is unmeasurable (exit 1, saying so): no segment nor key is fetched to be decoded as garbage", async () => {
   const playlist = mediaPlaylist([[1, "seg_0.ts"]], { head: '#EXT-X-KEY:METHOD=AES-128,URI="key.bin"\n' });
   const s = hostile({ "/e.m3u8": () => new Response(playlist), "/seg_0.ts": serveSegment(0), "/key.bin": () => new Response("0123456789abcdef") });
   const db = join(tmp.path, "encrypted.db");
-  await client(["--url", `${s.url}/e.m3u8`, "--db", db, "--json", "--no-clock-sync", "--duration", "10s"], { timeoutMs: 30_000 });
+  const r = await client(["--url", `${s.url}/e.m3u8`, "--db", db, "--no-clock-sync", "--duration", "10s"], { timeoutMs: 30_000 });
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toContain("encrypted (METHOD=AES-128): segment 0 cannot be decoded without its key");
   expect(s.asked("/seg_0.ts")).toBe(0);
   expect(s.asked("/key.bin")).toBe(0);
 }, 40_000);
