@@ -12,7 +12,7 @@ import {
 } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
-import { fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
+import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
@@ -43,7 +43,7 @@ const SEGMENT_ATTEMPTS = 3;
 
 /** Far above any real stream (a 10 s 4K segment is ~40 MB, a day-long VOD playlist ~2 MB), far below a machine's RAM. */
 export const DEFAULT_MAX_PLAYLIST_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_SEGMENT_BYTES = DEFAULT_MAX_BYTES;
 
 export interface HlsSourceOptions {
   fetch: Fetch;
