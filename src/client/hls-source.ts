@@ -81,8 +81,10 @@ export class HlsSource {
   private outageReason = "";
   private pendingDiscontinuity = false;
   private playlistUrl: string;
-  /** Sequence → URI of the last playlist taken: an older copy of it lists the same pairs. */
-  private listed = new Map<number, string>();
+  /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
+  private listed = new Map<number, { uri: string; programDateTimeMs: number | undefined }>();
+  /** The first playlist after an outage: the server may have restarted, and reused its names. */
+  private backFromOutage = false;
   private listedDiscontinuitySequence = 0;
   private olderCopies = 0;
   private playlistLimitReported = false;
@@ -326,7 +328,9 @@ export class HlsSource {
     const segs = p.segments;
     if (segs.length === 0) return [];
     const newest = segs.at(-1)!.sequence;
-    if (this.lastSequence !== null && newest < this.lastSequence && this.isOlderCopy(p)) {
+    const afterOutage = this.backFromOutage;
+    this.backFromOutage = false;
+    if (this.lastSequence !== null && newest < this.lastSequence && !afterOutage && this.isOlderCopy(p)) {
       // A server (or a CDN edge) answering with an older copy of the playlist is not a new stream: hls.js counts a
       // reload whose last sequence did not advance as a miss (LevelDetails.reloaded) and keeps the segments it has.
       // The copy is ignored; noted once, counted after that.
@@ -341,7 +345,7 @@ export class HlsSource {
       }
       return [];
     }
-    this.listed = new Map(segs.map((s) => [s.sequence, withoutQuery(s.uri)]));
+    this.listed = new Map(segs.map((s) => [s.sequence, { uri: withoutQuery(s.uri), programDateTimeMs: s.programDateTimeMs }]));
     this.listedDiscontinuitySequence = p.discontinuitySequence;
     if (this.lastSequence === null) return p.endList ? segs : segs.slice(-1);
     if (newest < this.lastSequence) {
@@ -367,12 +371,16 @@ export class HlsSource {
 
   /**
    * An older copy lists, at some media sequence, the very URI the last playlist taken listed there (its query aside:
-   * CDNs sign each answer anew), and no later discontinuity. A restarted stream does not: its numbering started
-   * over with new segments (or under the same names at other numbers), or it says so with a new discontinuity.
+   * CDNs sign each answer anew) with the same date, and no later discontinuity. A restarted stream does not: its
+   * numbering started over with new segments, or under the same names (a packager that names by number) made at
+   * other times, or it says so with a new discontinuity. Going back right after an outage is taken as a restart.
    */
   private isOlderCopy(p: MediaPlaylist): boolean {
     if (p.discontinuitySequence > this.listedDiscontinuitySequence) return false;
-    return p.segments.some((s) => this.listed.get(s.sequence) === withoutQuery(s.uri));
+    return p.segments.some((s) => {
+      const before = this.listed.get(s.sequence);
+      return before?.uri === withoutQuery(s.uri) && before.programDateTimeMs === s.programDateTimeMs;
+    });
   }
 
   /** Each kind of mended value once per run: a broken packager repeats it on every segment and every poll. */
@@ -420,6 +428,7 @@ export class HlsSource {
     });
     this.outageSinceMs = null;
     this.pendingDiscontinuity = true;
+    this.backFromOutage = true;
   }
 
   private checkStale(p: MediaPlaylist): void {

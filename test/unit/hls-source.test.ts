@@ -446,3 +446,41 @@ test("EXT-X-BYTERANGE segments are asked for by Range; a server that ignores it 
   expect(ranges).toEqual(["bytes=0-563", "bytes=564-1127"]);
   expect(got.map((s) => [s.bytes.length, s.frames])).toEqual([[564, 1], [564, 1]]);
 });
+
+describe("a restarted server that names its segments by number", () => {
+  /** A window ending at `newest`, every segment dated from `t0` (as vat serve and ffmpeg write them). */
+  const dated = (newest: number, t0: number) =>
+    LIVE(newest).replace(/#EXTINF:1,\nseg_(\d+)\.ts/g, (line, n) => `#EXT-X-PROGRAM-DATE-TIME:${new Date(t0 + Number(n) * 1000).toISOString()}\n${line}`);
+
+  test("back after an outage with the same names at the same numbers: a restart, not an older copy", async () => {
+    const r = await runSource({
+      // Segments 2 and 3 are listed under the same names before and after.
+      "stream.m3u8": [ok(LIVE(4)), ok(LIVE(4)), new Response("down", { status: 503 }), ok(LIVE(3) + "#EXT-X-ENDLIST\n")],
+      "seg_4.ts": [seg()],
+      "seg_3.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["outage", "reconnect", "stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[4, false], [3, true]]);
+  });
+
+  test("the same names at the same numbers with other dates: a restart", async () => {
+    const first = Date.parse("2026-12-01T10:00:00Z");
+    const r = await runSource({
+      "stream.m3u8": [ok(dated(4, first)), ok(dated(4, first)), ok(dated(3, first + 60_000) + "#EXT-X-ENDLIST\n")],
+      "seg_4.ts": [seg()],
+      "seg_3.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+  });
+
+  test("an older copy keeps its dates: still ignored", async () => {
+    const first = Date.parse("2026-12-01T10:00:00Z");
+    const r = await runSource({
+      "stream.m3u8": [ok(dated(7, first)), ok(dated(7, first)), ok(dated(6, first)), ok(dated(8, first) + "#EXT-X-ENDLIST\n")],
+      "seg_7.ts": [seg()],
+      "seg_8.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.got.map((s) => s.sequence)).toEqual([7, 8]);
+  });
+});
