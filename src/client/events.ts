@@ -16,7 +16,9 @@ export type StreamEventKind =
   | "stall"
   | "rebuffer"
   | "limit"
-  | "unmeasurable";
+  | "unmeasurable"
+  /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */
+  | "bad-value";
 
 export interface StreamEvent {
   kind: StreamEventKind;
