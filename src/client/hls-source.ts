@@ -1,4 +1,5 @@
-import { badInput, interrupted } from "../errors.ts";
+import { badInput, failed, interrupted } from "../errors.ts";
+import { Mp4Error } from "../mp4/boxes.ts";
 import {
   chooseVariant,
   parseMediaPlaylist,
@@ -12,31 +13,19 @@ import {
 } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
+import { Fmp4Track } from "./fmp4-track.ts";
+import { OutageTracker } from "./outage.ts";
+import type { MediaUnit, SourceInput } from "./source.ts";
 import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
 
-export interface SegmentArrival {
-  sequence: number;
+/** A segment as it arrived: the media unit (client/source.ts) and where and when it was asked for. */
+export interface SegmentArrival extends MediaUnit {
   uri: string;
-  bytes: Uint8Array;
-  /** Client clock when the request for the segment left and when its last byte arrived. */
+  /** Client clock when the request for the segment left. */
   requestedAtMs: number;
-  arrivedAtMs: number;
-  durationS: number;
-  /** Video frames in the segment, counted from its MPEG-TS packets. */
-  frames: number;
-  /** Bytes of the segment's head holding its tables and first (key) frame. */
-  firstFrameEnd: number;
-  /** The stream started over (new media sequence, back after an outage, or the playlist says so): reset decoding. */
-  discontinuity: boolean;
-  /** The playlist's discontinuity number of this segment (a prerecorded stream's loop). */
-  discontinuitySequence: number;
-  /** EXT-X-PROGRAM-DATE-TIME: wall-clock time of the segment's first frame, when the playlist gives it. */
-  programDateTimeMs: number | null;
-  /** Frame presentation times after the segment's first, in output order (empty when unknown). */
-  ptsOffsetsMs: number[];
 }
 
 const SEGMENT_ATTEMPTS = 3;
@@ -80,8 +69,9 @@ export class HlsSource {
   private lastSequence: number | null = null;
   private lastNewAtMs: number | null = null;
   private staleReported = false;
-  private outageSinceMs: number | null = null;
-  private outageReason = "";
+  private readonly outage: OutageTracker;
+  /** fMP4 segments (EXT-X-MAP): the track their init section describes, and which init that was. */
+  private fmp4: { key: string; track: Fmp4Track } | null = null;
   private pendingDiscontinuity = false;
   private playlistUrl: string;
   /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
@@ -100,6 +90,12 @@ export class HlsSource {
     private readonly o: HlsSourceOptions,
   ) {
     this.playlistUrl = url;
+    this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
+  }
+
+  /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
+  get input(): SourceInput {
+    return { kind: "pipe", format: this.fmp4?.track.format ?? "mpegts" };
   }
 
   get url(): string {
@@ -159,6 +155,12 @@ export class HlsSource {
         }
         const playlist = parseMediaPlaylist(r.value);
         this.playlistUrl = r.url;
+        // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
+        const edge = playlist.segments.at(-1);
+        if (edge?.init && !edge.encryption) {
+          const unmeasurable = await this.openInit(edge, r.url);
+          if (unmeasurable) throw failed(`${r.url}: ${unmeasurable}`);
+        }
         return playlist;
       } catch (err) {
         if (err instanceof PlaylistError) throw badInput(`${r.url} answers but is not a stream: ${err.message}`);
@@ -272,7 +274,12 @@ export class HlsSource {
         this.staleReported = false;
         const discontinuity = this.pendingDiscontinuity || seg.discontinuity;
         this.pendingDiscontinuity = false;
-        const scan = scanSegment(b.value);
+        const scan = await this.scan(seg, b.value, baseUrl);
+        if (typeof scan === "string") {
+          this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
+          return "failed";
+        }
+        if (scan === null) continue;
         if (scan.frames === 0 && !this.emptyReported) {
           // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
           this.emptyReported = true;
@@ -285,7 +292,7 @@ export class HlsSource {
         await onSegment({
           sequence: seg.sequence,
           uri: seg.uri,
-          bytes: b.value,
+          bytes: scan.bytes,
           requestedAtMs,
           arrivedAtMs,
           durationS: seg.durationS,
@@ -303,6 +310,50 @@ export class HlsSource {
       if (wait > 0) await this.o.sleep(wait);
     }
     return "stopped";
+  }
+
+  /**
+   * A segment's frames and its bytes for the decoder: MPEG-TS as it is; fMP4 through its init section's track (the
+   * video as an elementary stream). A string says why the stream cannot be measured; null: this segment is unreadable
+   * (an event says why) and its frames count as dropped.
+   */
+  private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
+    if (!seg.init) {
+      if (this.fmp4) return "the stream changed from fMP4 to MPEG-TS segments";
+      return { bytes, ...scanSegment(bytes) };
+    }
+    const unmeasurable = await this.openInit(seg, baseUrl);
+    if (unmeasurable) return unmeasurable;
+    try {
+      const m = this.fmp4!.track.media(bytes);
+      return { bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, ptsOffsetsMs: m.ptsOffsetsMs };
+    } catch (err) {
+      if (!(err instanceof Mp4Error)) throw err;
+      this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `segment ${seg.sequence} (${seg.uri}) cannot be read: ${err.message}` });
+      return null;
+    }
+  }
+
+  /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
+  private async openInit(seg: PlaylistSegment, baseUrl: string): Promise<string | null> {
+    const init = seg.init!;
+    const target = resolveRemoteUri(init.uri, baseUrl);
+    if (!target.ok) return `its init section '${init.uri}' is refused: ${target.reason}`;
+    const key = `${target.url}#${init.byteRange ? `${init.byteRange.offsetBytes}-${init.byteRange.lengthBytes}` : ""}`;
+    if (this.fmp4?.key === key) return null;
+    const b = await fetchBytes(this.o.fetch, target.url, {
+      timeoutMs: this.o.requestTimeoutMs,
+      maxBytes: this.maxPlaylistBytes,
+      ...(init.byteRange ? { range: init.byteRange } : {}),
+    });
+    if (!b.ok) return `its init section ${target.url} cannot be fetched: ${b.reason}`;
+    const track = Fmp4Track.open(b.value);
+    if ("unmeasurable" in track) return track.unmeasurable;
+    const format = this.fmp4?.track.format;
+    this.fmp4 = { key, track };
+    if (format && format !== track.format) return `the video codec changed from ${format} to ${track.format}`;
+    this.o.onEvent({ kind: "stream-info", atMs: this.o.now(), detail: `HLS with fMP4 segments: ${track.description}` });
+    return null;
   }
 
   /**
@@ -402,34 +453,12 @@ export class HlsSource {
 
   /** Notes a failed poll; true when the outage has lasted past maxOutageMs and the source gives up (a fatal event). */
   private noteFailure(reason: string): boolean {
-    const now = this.o.now();
-    if (this.outageSinceMs === null) {
-      this.outageSinceMs = now;
-      this.outageReason = reason;
-      this.o.onEvent({ kind: "outage", atMs: now, detail: `stream unreachable: ${reason}` });
-      return false;
-    }
-    if (now - this.outageSinceMs <= this.o.maxOutageMs) return false;
-    this.fail({
-      kind: "outage",
-      atMs: now,
-      durationMs: now - this.outageSinceMs,
-      detail: `the stream has been unreachable for ${Math.round((now - this.outageSinceMs) / 1000)} s (${this.outageReason}); giving up`,
-    });
-    return true;
+    return this.outage.failure(reason, this.o.now());
   }
 
   private noteSuccess(): void {
     this.playlistLimitReported = false;
-    if (this.outageSinceMs === null) return;
-    const now = this.o.now();
-    this.o.onEvent({
-      kind: "reconnect",
-      atMs: now,
-      durationMs: now - this.outageSinceMs,
-      detail: `stream back after ${((now - this.outageSinceMs) / 1000).toFixed(1)} s (${this.outageReason})`,
-    });
-    this.outageSinceMs = null;
+    if (!this.outage.success(this.o.now())) return;
     this.pendingDiscontinuity = true;
     this.backFromOutage = true;
   }

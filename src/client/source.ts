@@ -1,12 +1,13 @@
-import type { ClockOffset } from "./clock.ts";
+import type { ClockReading } from "./server-info.ts";
 import { periodAt } from "../dash/addressing.ts";
 import { parseMpd } from "../dash/mpd.ts";
+import { parseMultivariantPlaylist, variantRenditions } from "../hls/playlist.ts";
 import { failed, unavailable } from "../errors.ts";
 import { DashSource, videoRepresentations } from "./dash-source.ts";
 import { HlsSource, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
 import type { DecoderInput } from "./decoder.ts";
-import type { Rendition, VariantChoice } from "./variants.ts";
+import { byBandwidth, type Rendition, type VariantChoice } from "./variants.ts";
 import { fetchText, type Fetch } from "./http.ts";
 
 /**
@@ -55,7 +56,7 @@ export interface Source {
    * The server clock's offset, when the source measured it itself while connecting (DASH: UTCTiming); undefined when
    * the session should ask the server root's /time.
    */
-  readonly clock?: ClockOffset | null;
+  readonly clock?: ClockReading;
   /** First contact: throws a VatError when the stream cannot be had at all. */
   connect(): Promise<void>;
   /** Hands over media in arrival order until shouldStop() or the end of the stream. */
@@ -74,6 +75,9 @@ export interface SourceSettings {
   pollMs: number;
   clockSync: boolean;
   variant: VariantChoice;
+  /** A playlist or MPD larger than this is a failed poll; a segment larger than this is skipped (a limit event). */
+  maxPlaylistBytes: number;
+  maxSegmentBytes: number;
   connectTimeoutMs: number;
   maxOutageMs: number;
 }
@@ -94,12 +98,19 @@ export function playlistUrlFor(url: string): string | null {
  * ladder vat reads itself.
  */
 export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  const playlist = playlistUrlFor(url);
+  if (playlist) {
+    const r = await fetchText(fetchFn, playlist, 5000);
+    if (!r.ok) throw unavailable(`cannot read the ladder at ${playlist}: ${r.reason}`);
+    const m = parseMultivariantPlaylist(r.value);
+    return m ? byBandwidth(variantRenditions(m.variants)) : null;
+  }
   if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
     const r = await fetchText(fetchFn, url, 5000);
     if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
     try {
       const mpd = parseMpd(r.value, url);
-      return videoRepresentations(periodAt(mpd, Date.now()));
+      return byBandwidth(videoRepresentations(periodAt(mpd, Date.now())));
     } catch (err) {
       throw failed(`${url} answers but is not a DASH stream vat can read: ${(err as Error).message}`);
     }
@@ -117,7 +128,6 @@ export function openSource(url: string, s: SourceSettings, deps: SourceDeps): So
 /** HLS with MPEG-TS segments, fetched by vat itself (client/hls-source.ts): arrival stamped per segment. */
 class HlsMediaSource implements Source {
   private readonly hls: HlsSource;
-  readonly input: SourceInput = { kind: "pipe", format: "mpegts" };
 
   constructor(playlistUrl: string, s: SourceSettings, deps: SourceDeps) {
     this.hls = new HlsSource(playlistUrl, {
@@ -130,11 +140,18 @@ class HlsMediaSource implements Source {
       maxOutageMs: s.maxOutageMs,
       onEvent: deps.onEvent,
       cancelled: deps.cancelled,
+      variant: s.variant,
+      maxPlaylistBytes: s.maxPlaylistBytes,
+      maxSegmentBytes: s.maxSegmentBytes,
     });
   }
 
   get url(): string {
     return this.hls.url;
+  }
+
+  get input(): SourceInput {
+    return this.hls.input;
   }
 
   get root(): string {
