@@ -1,0 +1,165 @@
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { HlsDelayRelay } from "../helpers/hls-delay-relay.ts";
+import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
+import { isRunning } from "../helpers/processes.ts";
+import { startSrtProvider } from "../helpers/srt-provider.ts";
+import { childPids, freePort, openDb, spawnVat, tempDir, vat } from "../helpers/vat.ts";
+
+const tmp = tempDir("vat-compare-providers-");
+afterAll(() => tmp.cleanup());
+
+/** The client stamps an HLS arrival when a playlist poll finds it (every 50 ms): two arrivals differ by up to that. */
+const POLL_MS = 50;
+const SRT_LATENCY_MS = 400;
+const RELAY_DELAY_MS = 1000;
+/** What only the environment knows: it must appear in no output, no database, no argument list of vat compare. */
+const STREAM_KEY = "k3y-from-env-only";
+const PLAYBACK_TOKEN = "t0ken-from-env-only";
+
+/** Every process below pid, now (children, grandchildren …). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    for (const c of childPids(queue.shift()!)) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** Runs `vat compare` from the compiled binary, noting every process it started while it ran. */
+function startCompare(args: string[], env: Record<string, string>) {
+  const proc = spawnVat(["compare", ...args], { env });
+  const seen = new Set<number>();
+  const watch = setInterval(() => {
+    for (const p of descendants(proc.pid)) seen.add(p);
+  }, 100);
+  let stderr = "";
+  const stderrDone = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) stderr += dec.decode(chunk);
+  })();
+  const stdout = new Response(proc.stdout).text();
+  return {
+    proc,
+    seen,
+    stderr: () => stderr,
+    async done(timeoutMs: number) {
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const exitCode = await proc.exited;
+      clearTimeout(timer);
+      clearInterval(watch);
+      await stderrDone;
+      return { exitCode, stdout: await stdout, stderr };
+    },
+  };
+}
+
+function providersToml(entries: Record<string, string | number | string[]>[]): string {
+  return entries
+    .map((e) => ["[[provider]]", ...Object.entries(e).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)].join("\n"))
+    .join("\n\n");
+}
+
+/** nginx's HLS URL, its key replaced by the environment reference (the key is in the path, as a provider's may be). */
+function withKeyFromEnv(url: string): string {
+  return url.replace(`/${STREAM_KEY}`, "/${STREAM_KEY}");
+}
+
+test(
+  "nginx-rtmp (HLS, direct and through a relay adding 1.0 s), an SRT provider and one whose ingest refuses: two measured against the control, the relayed one 1.0 s behind, the third failed with why, nothing left running",
+  async () => {
+    const nginx = await startNginxRtmp({ streamKey: STREAM_KEY, fragmentS: 1 });
+    const srt = await startSrtProvider({ latencyMs: SRT_LATENCY_MS, fragmentS: 1 });
+    const relay = new HlsDelayRelay(nginx.hlsUrl, RELAY_DELAY_MS);
+    const closedPort = freePort();
+    const file = join(tmp.path, "providers.toml");
+    writeFileSync(file, providersToml([
+      {
+        name: "nginx",
+        ingest: withKeyFromEnv(nginx.ingestUrl),
+        // The token is not needed by nginx (it ignores the query): it stands for a signed playback URL's secret.
+        playback: [`${withKeyFromEnv(nginx.hlsUrl)}?token=\${PLAYBACK_TOKEN}`, withKeyFromEnv(relay.url)],
+        price_per_minute_delivered: 0.001,
+        price_per_gb: 0.05,
+      },
+      { name: "srt", ingest: srt.ingestUrl, playback: srt.hlsUrl, price_per_minute_delivered: 0.002 },
+      { name: "refusing", ingest: `rtmp://127.0.0.1:${closedPort}/live/x`, playback: `http://127.0.0.1:${closedPort}/live.m3u8`, start_timeout: "6s" },
+    ]));
+    const db = join(tmp.path, "compare.db");
+    const run = startCompare(
+      [file, "--local", "--size", "240p", "--fps", "25", "--id", "cmpprov", "--duration", "20s", "--db", db, "--json"],
+      { STREAM_KEY, PLAYBACK_TOKEN },
+    );
+    let out: Awaited<ReturnType<typeof run.done>>;
+    try {
+      out = await run.done(75_000);
+    } finally {
+      relay.stop();
+      await Promise.all([nginx.stop(), srt.stop()]);
+    }
+    expect(out.exitCode).toBe(0);
+    const report = JSON.parse(out.stdout);
+    const byRole = Object.fromEntries(report.providers.map((p: any) => [p.role, p]));
+    expect(Object.keys(byRole).sort()).toEqual(["nginx/1", "nginx/2", "refusing", "srt"]);
+    expect(report.control.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
+    for (const role of ["nginx/1", "nginx/2", "srt"]) {
+      const p = byRole[role];
+      expect(p.status).toBe("measured");
+      expect(p.dropped).toBe(0);
+      expect(p.matchedShare).toBeGreaterThanOrEqual(0.99);
+      expect(p.framesNew).toBeGreaterThan(300);
+    }
+    const fragmentMs = nginx.fragmentS * 1000;
+    for (const role of ["nginx/1", "srt"]) {
+      // Behind the control by no more than a fragment and a second; ahead only by the precision of an arrival.
+      expect(byRole[role].relativeLatencyP50Ms).toBeGreaterThanOrEqual(-POLL_MS);
+      expect(byRole[role].relativeLatencyP95Ms).toBeLessThanOrEqual(fragmentMs + 1000);
+    }
+    expect(byRole["nginx/1"].relativeLatencyP50Ms).toBeLessThan(fragmentMs);
+    expect(byRole.srt.relativeLatencyP50Ms).toBeGreaterThanOrEqual(SRT_LATENCY_MS - POLL_MS);
+    // The relay's known delay, measured as the difference between the same provider's two playbacks.
+    const added = byRole["nginx/2"].relativeLatencyP50Ms - byRole["nginx/1"].relativeLatencyP50Ms;
+    expect(Math.abs(added - RELAY_DELAY_MS)).toBeLessThanOrEqual(50);
+    // Ranked by latency: measured ones by relative p50, the failed one last.
+    const order = report.providers.map((p: any) => p.role);
+    expect(order.indexOf("nginx/2")).toBeGreaterThan(order.indexOf("nginx/1"));
+    expect(order.at(-1)).toBe("refusing");
+    const p50s = report.providers.slice(0, 3).map((p: any) => p.relativeLatencyP50Ms);
+    expect(p50s).toEqual([...p50s].sort((a: number, b: number) => a - b));
+    const refusing = byRole.refusing;
+    expect(refusing.status).toBe("failed");
+    expect(refusing.reason).toContain("Connection refused");
+    expect(refusing.reason).toContain("within 6 s");
+    // Cost from the file's prices: per minute delivered, plus per GB at the measured bitrate.
+    const n1 = byRole["nginx/1"];
+    expect(n1.bitrateKbps).toBeGreaterThan(0);
+    expect(n1.costPerHourUsd).toBeCloseTo(0.001 * 60 + (0.05 * n1.bitrateKbps * 1000 / 8 * 3600) / 1e9, 10);
+    expect(byRole.srt.costPerHourUsd).toBeCloseTo(0.12, 10);
+    // Stored: the runs carry the provider's role; the providers' table says how each went; no secret anywhere.
+    const d = openDb(db);
+    const runs = d.query("SELECT role, stream_id, comparison_id FROM runs ORDER BY id").all() as any[];
+    expect(runs.map((r) => r.role)).toEqual(["control", "nginx/1", "nginx/2", "srt"]);
+    expect(new Set(runs.map((r) => r.comparison_id))).toEqual(new Set([report.comparisonId]));
+    const rows = d.query("SELECT role, name, status, reason, run_id, playback_redacted, ingest_redacted FROM compare_providers ORDER BY role").all() as any[];
+    d.close();
+    expect(rows.map((r) => [r.role, r.name, r.status])).toEqual([
+      ["nginx/1", "nginx", "measured"], ["nginx/2", "nginx", "measured"], ["refusing", "refusing", "failed"], ["srt", "srt", "measured"],
+    ]);
+    expect(rows.find((r) => r.role === "refusing").run_id).toBeNull();
+    expect(rows.find((r) => r.role === "nginx/1").ingest_redacted).toBe(nginx.ingestUrl.replace(STREAM_KEY, "***"));
+    for (const secret of [STREAM_KEY, PLAYBACK_TOKEN]) {
+      for (const f of [db, `${db}-wal`]) if (existsSync(f)) expect(readFileSync(f).includes(secret)).toBe(false);
+      expect(out.stdout).not.toContain(secret);
+      expect(out.stderr).not.toContain(secret);
+    }
+    expect(run.seen.size).toBeGreaterThanOrEqual(2); // vat serve and its encoder at least
+    for (const pid of [...run.seen, run.proc.pid]) expect(isRunning(pid)).toBe(false);
+  },
+  100_000,
+);
