@@ -18,6 +18,9 @@ export type PlaybackState = { up: true } | { up: false; reason: string; cause: u
 
 /** Frames that prove the stream is there: a few, so that one stray decode is not taken for a stream. */
 const PROBE_FRAMES = 3;
+const CONNECT_REASON_GRACE_MS = 1500;
+/** The client's hint is for its own option; here the wait is the provider's start_timeout. */
+const CLIENT_HINT = /\s*\([^()]*--connect-timeout[^()]*\)/;
 
 export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> {
   const within = `within ${formatSeconds(c.timeoutMs)}`;
@@ -41,8 +44,9 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
     status: () => {},
     event: (e) => c.onEvent(`${e.kind}: ${e.detail}`),
   };
-  // Connecting and reading share one deadline: a stream that answers late has only what is left of it.
-  const deadline = performance.now() + c.timeoutMs;
+  // Connecting and reading share one deadline: a stream that answers late has only what is left of it. The grace lets
+  // the client's own connect timeout, which says what it last got, speak first when connecting is what took too long.
+  const deadline = performance.now() + c.timeoutMs + CONNECT_REASON_GRACE_MS;
   const stop = () => c.cancelled() ?? (performance.now() >= deadline ? "start timeout" : null);
   try {
     const r = await runSession(cfg, stop, observer);
@@ -54,7 +58,7 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
     return { up: true };
   } catch (err) {
     if (c.cancelled()) return { up: false, reason: `stopped by ${c.cancelled()} while waiting`, cause: err };
-    const message = err instanceof UnmeasuredRun ? err.message : (err as Error).message;
+    const message = (err instanceof UnmeasuredRun ? err.message : (err as Error).message).replace(CLIENT_HINT, "");
     return { up: false, reason: `no vat frames ${within}: ${message}`, cause: err instanceof UnmeasuredRun ? err.error : err };
   }
 }

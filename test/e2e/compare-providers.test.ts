@@ -1,12 +1,12 @@
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { HlsDelayRelay } from "../helpers/hls-delay-relay.ts";
 import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
 import { isRunning } from "../helpers/processes.ts";
 import { startSrtProvider } from "../helpers/srt-provider.ts";
-import { childPids, freePort, openDb, spawnVat, tempDir, vat } from "../helpers/vat.ts";
+import { eventually, freePort, openDb, spawnVat, tempDir, vat } from "../helpers/vat.ts";
 
 const tmp = tempDir("vat-compare-providers-");
 afterAll(() => tmp.cleanup());
@@ -19,12 +19,23 @@ const RELAY_DELAY_MS = 1000;
 const STREAM_KEY = "k3y-from-env-only";
 const PLAYBACK_TOKEN = "t0ken-from-env-only";
 
-/** Every process below pid, now (children, grandchildren …). */
+/** Every process below pid, now (children, grandchildren …), from one pass over /proc. */
 function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
   const out: number[] = [];
   const queue = [pid];
   while (queue.length) {
-    for (const c of childPids(queue.shift()!)) {
+    for (const c of children.get(queue.shift()!) ?? []) {
       out.push(c);
       queue.push(c);
     }
@@ -38,7 +49,7 @@ function startCompare(args: string[], env: Record<string, string>) {
   const seen = new Set<number>();
   const watch = setInterval(() => {
     for (const p of descendants(proc.pid)) seen.add(p);
-  }, 100);
+  }, 250);
   let stderr = "";
   const stderrDone = (async () => {
     const dec = new TextDecoder();
@@ -136,6 +147,7 @@ test(
     expect(refusing.status).toBe("failed");
     expect(refusing.reason).toContain("Connection refused");
     expect(refusing.reason).toContain("within 6 s");
+    expect(refusing.reason).toContain(`http://127.0.0.1:${closedPort}/live.m3u8`);
     // Cost from the file's prices: per minute delivered, plus per GB at the measured bitrate.
     const n1 = byRole["nginx/1"];
     expect(n1.bitrateKbps).toBeGreaterThan(0);
@@ -163,3 +175,84 @@ test(
   },
   100_000,
 );
+
+test(
+  "SIGTERM mid-run: exit 143, the origin, its push and every decoder gone, the database holds what was measured",
+  async () => {
+    const nginx = await startNginxRtmp({ streamKey: "term", fragmentS: 1 });
+    const file = join(tmp.path, "term.toml");
+    writeFileSync(file, providersToml([{ name: "nginx", ingest: nginx.ingestUrl, playback: nginx.hlsUrl }]));
+    const db = join(tmp.path, "term.db");
+    const run = startCompare([file, "--local", "--size", "240p", "--fps", "25", "--duration", "60s", "--db", db], {});
+    let out: Awaited<ReturnType<typeof run.done>>;
+    try {
+      // Measuring, and the provider's frames reaching the database, before the signal.
+      await eventually(async () => {
+        if (!existsSync(db)) return 0;
+        const d = openDb(db);
+        try {
+          return (d.query("SELECT COUNT(*) AS n FROM frames JOIN runs ON runs.id = frames.run_id WHERE runs.role = 'nginx'").get() as { n: number }).n;
+        } catch {
+          return 0; // tables not made yet
+        } finally {
+          d.close();
+        }
+      }, (n) => n >= 50, 40_000, 250);
+      run.proc.kill("SIGTERM");
+      out = await run.done(20_000);
+    } finally {
+      await nginx.stop();
+    }
+    expect(out.exitCode).toBe(143);
+    expect(run.seen.size).toBeGreaterThanOrEqual(2);
+    for (const pid of [...run.seen, run.proc.pid]) expect(isRunning(pid)).toBe(false);
+    expect(out.stdout).toContain("nginx");
+    const d = openDb(db);
+    const runs = d.query("SELECT id, role FROM runs ORDER BY id").all() as { id: number; role: string }[];
+    expect(runs.map((r) => r.role)).toEqual(["control", "nginx"]);
+    const frames = d.query("SELECT COUNT(*) AS n FROM frames WHERE run_id = ?").get(runs[1]!.id) as { n: number };
+    expect(frames.n).toBeGreaterThanOrEqual(50);
+    const row = d.query("SELECT status, run_id FROM compare_providers").get() as { status: string; run_id: number };
+    const compared = d.query("SELECT frames_matched FROM comparisons WHERE run_id = ?").get(runs[1]!.id) as { frames_matched: number };
+    d.close();
+    expect(row).toEqual({ status: "measured", run_id: runs[1]!.id });
+    expect(compared.frames_matched).toBeGreaterThan(0);
+  },
+  90_000,
+);
+
+test("bad input: one line each, exit 2, nothing started (no ingest contacted, no database written)", async () => {
+  let connections = 0;
+  const ingest = createServer((sock) => {
+    connections++;
+    sock.destroy();
+  });
+  await new Promise<void>((r) => ingest.listen(0, "127.0.0.1", r));
+  const port = (ingest.address() as { port: number }).port;
+  const good = { name: "good", ingest: `rtmp://127.0.0.1:${port}/live/k`, playback: "http://127.0.0.1:1/x.m3u8" };
+  const cases: { name: string; text: string; args?: string[]; expected: RegExp }[] = [
+    { name: "syntax.toml", text: `${providersToml([good])}\n[[provider]\nname = "x"\n`, expected: /syntax\.toml, line 5, column 12: not valid TOML/ },
+    { name: "unknown-key.toml", text: providersToml([{ ...good, playbak: "http://x/y.m3u8" }]), expected: /unknown key 'playbak'/ },
+    { name: "no-playback.toml", text: providersToml([{ name: "good", ingest: good.ingest }]), expected: /missing playback/ },
+    { name: "scheme.toml", text: providersToml([{ ...good, ingest: "http://127.0.0.1/live" }]), expected: /ingest http:\/\/127\.0\.0\.1\/live is not supported: use an rtmp:\/\/, rtmps:\/\/ or srt:\/\/ URL/ },
+    { name: "env.toml", text: providersToml([{ ...good, ingest: "rtmp://127.0.0.1/live/${VAT_TEST_NEVER_SET}" }]), expected: /environment variable VAT_TEST_NEVER_SET is not set/ },
+    { name: "rank.toml", text: providersToml([good]), args: ["--rank", "speed"], expected: /--rank 'speed' is not valid: use latency, stalls, drops, quality, cost/ },
+    { name: "duration.toml", text: providersToml([good]), args: ["--duration", "soon"], expected: /duration 'soon' is not a duration/ },
+  ];
+  try {
+    for (const c of cases) {
+      const file = join(tmp.path, c.name);
+      writeFileSync(file, c.text);
+      const db = join(tmp.path, `${c.name}.db`);
+      const r = await vat(["compare", file, "--local", "--db", db, ...(c.args ?? [])]);
+      expect({ name: c.name, exitCode: r.exitCode }).toEqual({ name: c.name, exitCode: 2 });
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(c.expected);
+      expect(r.stdout).toBe("");
+      expect(existsSync(db)).toBe(false);
+    }
+    expect(connections).toBe(0);
+  } finally {
+    ingest.close();
+  }
+}, 30_000);
