@@ -1,4 +1,6 @@
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver } from "../client/session.ts";
+import type { VariantChoice } from "./providers.ts";
+import { chooseVariant, parseVariants } from "./variant.ts";
 
 /**
  * Whether a provider's playback carries the origin's stream yet: a short session of a few frames, read by the same
@@ -8,13 +10,16 @@ import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver } fr
 export interface PlaybackCheck {
   cfg: ClientConfig;
   streamId: string;
+  /** The rendition to measure of a multivariant playlist; null: the one the client takes (the first). */
+  variant: VariantChoice | null;
   timeoutMs: number;
   cancelled: () => string | null;
   /** What the stream did while waited for (an outage, a missing segment): the last one explains a timeout. */
   onEvent: (detail: string) => void;
 }
 
-export type PlaybackState = { up: true } | { up: false; reason: string; cause: unknown };
+/** Up: with the URL to measure (the chosen variant's playlist, or the playback URL itself). */
+export type PlaybackState = { up: true; url: string } | { up: false; reason: string; cause: unknown };
 
 /** Frames that prove the stream is there: a few, so that one stray decode is not taken for a stream. */
 const PROBE_FRAMES = 3;
@@ -24,8 +29,19 @@ const CLIENT_HINT = /\s*\([^()]*--connect-timeout[^()]*\)/;
 
 export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> {
   const within = `within ${formatSeconds(c.timeoutMs)}`;
+  // Connecting and reading share one deadline: a stream that answers late has only what is left of it. The grace lets
+  // the client's own connect timeout, which says what it last got, speak first when connecting is what took too long.
+  const deadline = performance.now() + c.timeoutMs + CONNECT_REASON_GRACE_MS;
+  const stop = () => c.cancelled() ?? (performance.now() >= deadline ? "start timeout" : null);
+  let url = c.cfg.url;
+  if (c.variant !== null) {
+    const picked = await resolveVariant(c.cfg.url, c.variant, c.timeoutMs, c.cancelled);
+    if (!picked.ok) return { up: false, reason: picked.reason, cause: null };
+    url = picked.url;
+  }
   const cfg: ClientConfig = {
     ...c.cfg,
+    url,
     db: ":memory:",
     frameLimit: PROBE_FRAMES,
     durationMs: c.timeoutMs,
@@ -44,10 +60,6 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
     status: () => {},
     event: (e) => c.onEvent(`${e.kind}: ${e.detail}`),
   };
-  // Connecting and reading share one deadline: a stream that answers late has only what is left of it. The grace lets
-  // the client's own connect timeout, which says what it last got, speak first when connecting is what took too long.
-  const deadline = performance.now() + c.timeoutMs + CONNECT_REASON_GRACE_MS;
-  const stop = () => c.cancelled() ?? (performance.now() >= deadline ? "start timeout" : null);
   try {
     const r = await runSession(cfg, stop, observer);
     if (c.cancelled()) return { up: false, reason: `stopped by ${c.cancelled()} while waiting`, cause: null };
@@ -55,12 +67,43 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
     if (r.streamId !== null && r.streamId !== c.streamId) {
       return { up: false, reason: `carries stream id '${r.streamId}', not the origin's '${c.streamId}'`, cause: null };
     }
-    return { up: true };
+    return { up: true, url };
   } catch (err) {
     if (c.cancelled()) return { up: false, reason: `stopped by ${c.cancelled()} while waiting`, cause: err };
     const message = (err instanceof UnmeasuredRun ? err.message : (err as Error).message).replace(CLIENT_HINT, "");
     return { up: false, reason: `no vat frames ${within}: ${message}`, cause: err instanceof UnmeasuredRun ? err.error : err };
   }
+}
+
+/**
+ * The chosen variant's playlist URL, once the playback answers (retried until the deadline: a provider publishes its
+ * playlist only when the stream has begun). A media playlist is measured as it is: there is nothing to choose.
+ */
+async function resolveVariant(
+  url: string,
+  choice: VariantChoice,
+  timeoutMs: number,
+  cancelled: () => string | null,
+): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
+  const deadline = performance.now() + timeoutMs;
+  let last = "not asked yet";
+  while (performance.now() < deadline && !cancelled()) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(500, Math.min(5000, deadline - performance.now()))) });
+      if (r.ok) {
+        const variants = parseVariants(await r.text());
+        if (variants.length === 0) return { ok: true, url };
+        const pick = chooseVariant(variants, choice);
+        return pick.ok ? { ok: true, url: new URL(pick.variant.uri, url).href } : { ok: false, reason: pick.reason };
+      }
+      last = `HTTP ${r.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await Bun.sleep(250);
+  }
+  const sig = cancelled();
+  return { ok: false, reason: sig ? `stopped by ${sig} while waiting` : `the playlist did not answer within ${formatSeconds(timeoutMs)} (${last})` };
 }
 
 function formatSeconds(ms: number): string {

@@ -32,8 +32,11 @@ export class SecretRedactor {
   }
 }
 
-/** Shorter parts (a one-letter path segment) would blank out ordinary text everywhere they occur. */
-const MIN_SECRET_CHARS = 3;
+/**
+ * A shorter part (a stream key like "live" or "stream", redacted by rule rather than because it is random) would blank
+ * out ordinary words everywhere; it is still replaced as part of its whole URL.
+ */
+const MIN_SECRET_CHARS = 8;
 
 /** What stands at each `***` of the shown form in the real URL: the shown form's other pieces are found in order. */
 export function secretParts(revealed: string, shown: string): string[] {

@@ -70,11 +70,14 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
     await waitForPlaybacks(plan, deps, redactor, states);
     const signal = deps.cancelled();
     if (signal) throw interrupted(signal, `stopped by ${signal} while waiting for the providers' playbacks`);
-    const up = plan.streams.filter((s) => states.get(s.role)?.up);
+    const up = plan.streams.flatMap((s) => {
+      const st = states.get(s.role);
+      return st?.up ? [{ ...s, url: st.url }] : [];
+    });
     if (up.length === 0) throw failed(`no provider's playback carried the origin's stream: ${describeFailures(plan, states, ingestFailures)}`);
     progress.info(`vat compare: measuring the control and ${up.map((s) => s.role).join(", ")}`);
     const c = await compareStreamsLive(
-      [{ role: "control", cfg: { ...plan.measure, url: origin.url } }, ...up.map((s) => ({ role: s.role, cfg: { ...plan.measure, url: s.playback.reveal() } }))],
+      [{ role: "control", cfg: { ...plan.measure, url: origin.url } }, ...up.map((s) => ({ role: s.role, cfg: { ...plan.measure, url: s.url } }))],
       deps.cancelled,
       (role) => observerFor(role, deps, redactor),
       (line) => progress.info(redactor.redact(line)),
@@ -147,6 +150,7 @@ async function waitForPlaybacks(
       const state = await waitForPlayback({
         cfg: { ...plan.measure, url: s.playback.reveal() },
         streamId: plan.streamId,
+        variant: s.provider.variant,
         timeoutMs: s.startTimeoutMs,
         cancelled: deps.cancelled,
         onEvent: (detail) => lastSeen.set(s.role, redactor.redact(detail)),

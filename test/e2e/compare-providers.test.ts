@@ -177,11 +177,23 @@ test(
 );
 
 test(
-  "SIGTERM mid-run: exit 143, the origin, its push and every decoder gone, the database holds what was measured",
+  "a multivariant playback measured at the variant the file names; SIGTERM mid-run: exit 143, the origin, its push and every decoder gone, the database holds what was measured",
   async () => {
     const nginx = await startNginxRtmp({ streamKey: "term", fragmentS: 1 });
+    // A ladder whose first variant (the one a client takes by default) leads nowhere: only the chosen one is nginx's.
+    const ladder = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=3000000,RESOLUTION=1280x720\nhttp://127.0.0.1:${freePort()}/720p.m3u8\n` +
+            `#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=426x240\n${nginx.hlsUrl}\n`,
+        ),
+    });
     const file = join(tmp.path, "term.toml");
-    writeFileSync(file, providersToml([{ name: "nginx", ingest: nginx.ingestUrl, playback: nginx.hlsUrl }]));
+    writeFileSync(file, providersToml([
+      { name: "nginx", ingest: nginx.ingestUrl, playback: `http://127.0.0.1:${ladder.port}/master.m3u8`, variant: "240p" },
+    ]));
     const db = join(tmp.path, "term.db");
     const run = startCompare([file, "--local", "--size", "240p", "--fps", "25", "--duration", "60s", "--db", db], {});
     let out: Awaited<ReturnType<typeof run.done>>;
@@ -201,6 +213,7 @@ test(
       run.proc.kill("SIGTERM");
       out = await run.done(20_000);
     } finally {
+      ladder.stop(true);
       await nginx.stop();
     }
     expect(out.exitCode).toBe(143);
@@ -208,8 +221,9 @@ test(
     for (const pid of [...run.seen, run.proc.pid]) expect(isRunning(pid)).toBe(false);
     expect(out.stdout).toContain("nginx");
     const d = openDb(db);
-    const runs = d.query("SELECT id, role FROM runs ORDER BY id").all() as { id: number; role: string }[];
+    const runs = d.query("SELECT id, role, playlist_url FROM runs ORDER BY id").all() as { id: number; role: string; playlist_url: string }[];
     expect(runs.map((r) => r.role)).toEqual(["control", "nginx"]);
+    expect(runs[1]!.playlist_url).toBe(nginx.hlsUrl);
     const frames = d.query("SELECT COUNT(*) AS n FROM frames WHERE run_id = ?").get(runs[1]!.id) as { n: number };
     expect(frames.n).toBeGreaterThanOrEqual(50);
     const row = d.query("SELECT status, run_id FROM compare_providers").get() as { status: string; run_id: number };

@@ -40,8 +40,8 @@ describe("SecretRedactor", () => {
   });
 
   test("parts too short to be told from ordinary text are left to the whole-URL replacement", () => {
-    const short = new SecretRedactor([new ProviderUrl("rtmp://h/live/ab", "rtmp://h/live/***")]);
-    expect(short.redact("rtmp://h/live/ab; a tab")).toBe("rtmp://h/live/***; a tab");
+    const short = new SecretRedactor([new ProviderUrl("rtmp://h/live/stream", "rtmp://h/live/***")]);
+    expect(short.redact("rtmp://h/live/stream into stream_data.db")).toBe("rtmp://h/live/*** into stream_data.db");
   });
 });
 
