@@ -159,7 +159,7 @@ async function waitForPlaybacks(
         ? state
         : { ...state, reason: redactor.redact(state.reason) + (lastSeen.has(s.role) ? ` (last: ${lastSeen.get(s.role)})` : "") };
       states.set(s.role, settled);
-      deps.progress.info(`[${s.role}] ${settled.up ? `playback ${s.playback} carries the origin's stream` : `not up: ${settled.reason}`}`);
+      deps.progress.info(`[${s.role}] ${settled.up ? `playback ${redactor.redact(s.playback.display)} carries the origin's stream` : `not up: ${settled.reason}`}`);
     }));
   } finally {
     clearInterval(ticker);
@@ -177,7 +177,7 @@ function rowFor(
 ): ProviderRow {
   const ingestNote = ingestFailures.has(s.providerIndex) ? `ingest ${s.provider.ingest}: ${ingestFailures.get(s.providerIndex)}` : null;
   const base: ProviderRow = {
-    role: s.role, provider: s.provider.name, playback: s.playback.display, status: "failed", reason: null, runId: null,
+    role: s.role, provider: s.provider.name, playback: redactor.redact(s.playback.display), status: "failed", reason: null, runId: null,
     relativeLatencyP50Ms: null, relativeLatencyP95Ms: null, matchedShare: null, framesNew: null, dropped: null, stalls: null,
     stallMs: null, psnrYMean: null, ssimYMean: null, bitrateKbps: null, costPerHourUsd: null,
   };
