@@ -57,6 +57,7 @@ export class CompareStore {
 
   /** The mean of a run's windows' bitrates (what a per-GB price is charged on); null before any window closed. */
   meanBitrateKbps(runId: number): number | null {
+    if (!this.hasTable("windows")) return null;
     const r = this.db.query("SELECT AVG(bitrate_kbps) AS kbps FROM windows WHERE run_id = ? AND bitrate_kbps IS NOT NULL").get(runId) as
       | { kbps: number | null }
       | null;
@@ -68,8 +69,7 @@ export class CompareStore {
    * its shown form in the options and events that may quote it.
    */
   scrubRuns(comparisonId: string, providerRunIds: readonly number[], replacements: readonly [string, string][]): void {
-    const hasRuns = this.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
-    if (!hasRuns) return;
+    if (!this.hasTable("runs")) return;
     const ids = (this.db.query("SELECT id FROM runs WHERE comparison_id = ?").all(comparisonId) as { id: number }[]).map((r) => r.id);
     if (ids.length === 0) return;
     const inIds = `(${ids.join(",")})`;
@@ -96,6 +96,10 @@ export class CompareStore {
       this.db.exec("VACUUM");
       this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     }
+  }
+
+  private hasTable(name: string): boolean {
+    return this.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== null;
   }
 
   close(): void {
