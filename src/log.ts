@@ -20,7 +20,8 @@ export interface ProgressOptions {
  */
 export class Progress {
   private shown = false;
-  private lastLogMs = -Infinity;
+  /** A short task logs no progress at all: the first periodic line comes logEveryMs after the start. */
+  private lastLogMs: number;
   private lastKey: string | null = null;
   private readonly terminal: boolean;
   private readonly logEveryMs: number;
@@ -32,6 +33,7 @@ export class Progress {
     this.logEveryMs = o.logEveryMs ?? 10_000;
     this.now = o.now ?? (() => performance.now());
     this.write = o.write ?? ((t) => process.stderr.write(t));
+    this.lastLogMs = this.now();
   }
 
   get onTerminal(): boolean {

@@ -14,7 +14,10 @@ export interface DecodedFrame {
   decodedAtMs: number;
 }
 
-export type DecoderInput = { kind: "mpegts-pipe" } | { kind: "url"; url: string };
+/** Containers and elementary streams a decoder reads on its stdin. */
+export type PipeFormat = "mpegts" | "h264" | "hevc";
+
+export type DecoderInput = { kind: "pipe"; format: PipeFormat } | { kind: "url"; url: string };
 
 export interface DecoderOutput {
   /** gray: the luma plane only (reading codes); yuv420p: all planes (measuring quality). */
@@ -37,7 +40,7 @@ export const CODE_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null, codeReg
 
 /** ffmpeg arguments: any input → 8-bit frames on stdout, one per decoded picture, none added or dropped. */
 export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPUT): string[] {
-  const src = input.kind === "mpegts-pipe" ? ["-f", "mpegts", "-i", "pipe:0"] : ["-i", input.url];
+  const src = input.kind === "pipe" ? ["-f", input.format, "-i", "pipe:0"] : ["-i", input.url];
   return [
     "-hide_banner", "-nostats", "-loglevel", "info",
     // Start at once (the default probing buffers 5 s of input), decode with no reorder delay on one thread (frame

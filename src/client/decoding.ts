@@ -21,7 +21,7 @@ export type DecoderFactory = (input: SourceInput, output: DecoderOutput, onFrame
 export const ffmpegDecoders =
   (ffmpeg: string, now: () => number): DecoderFactory =>
   (input, output, onFrame) =>
-    new FrameDecoder(ffmpeg, input.kind === "pipe" ? { kind: "mpegts-pipe" } : { kind: "url", url: input.url }, onFrame, now, output);
+    new FrameDecoder(ffmpeg, input, onFrame, now, output);
 
 /** A decoded frame with its stamp (null: stamped when decoded) and the stream as its decoder described it. */
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;

@@ -85,20 +85,24 @@ export interface QualityFigures {
   ssimYP5: number | null;
 }
 
-export interface WindowSummary extends LatencyFigures, QualityFigures {
-  index: number;
-  startMs: number;
-  endMs: number;
+/** What happened to the frames of a window or a run, counted (see the definitions at the top of this file). */
+export interface FrameCounts {
   framesDecoded: number;
   framesNew: number;
-  fpsAchieved: number;
-  fpsStream: number | null;
   dropped: number;
   duplicates: number;
   outOfOrder: number;
   unreadable: number;
   stalls: number;
   stallMs: number;
+}
+
+export interface WindowSummary extends FrameCounts, LatencyFigures, QualityFigures {
+  index: number;
+  startMs: number;
+  endMs: number;
+  fpsAchieved: number;
+  fpsStream: number | null;
   jitterMs: number | null;
   psnrAllMean: number | null;
   ssimAllMean: number | null;
@@ -141,6 +145,19 @@ export class Tally {
   readonly psnrAll = new NumberList();
   readonly ssimAll = new NumberList();
   bytes = 0;
+
+  counts(): FrameCounts {
+    return {
+      framesDecoded: this.decoded,
+      framesNew: this.fresh,
+      dropped: this.dropped,
+      duplicates: this.duplicates,
+      outOfOrder: this.outOfOrder,
+      unreadable: this.unreadable,
+      stalls: this.stalls,
+      stallMs: this.stallMs,
+    };
+  }
 
   latency(): LatencyFigures {
     const lat = spread(this.latencies.view());
@@ -441,16 +458,9 @@ export class StreamMeter {
       index,
       startMs,
       endMs,
-      framesDecoded: a.decoded,
-      framesNew: a.fresh,
+      ...a.counts(),
       fpsAchieved: lengthS > 0 ? played / lengthS : 0,
       fpsStream: spanS > 0 ? (a.lastNumber! - a.firstNumber!) / spanS : null,
-      dropped: a.dropped,
-      duplicates: a.duplicates,
-      outOfOrder: a.outOfOrder,
-      unreadable: a.unreadable,
-      stalls: a.stalls,
-      stallMs: a.stallMs,
       ...a.latency(),
       jitterMs: a.jitterN ? a.jitterSum / a.jitterN : null,
       ...a.quality(),
@@ -484,16 +494,9 @@ export class StreamMeter {
     const t = this.run;
     const latency = t.latency();
     return {
-      framesDecoded: t.decoded,
-      framesNew: t.fresh,
+      ...t.counts(),
       fpsAchieved: t.playedFps(),
       fpsNominal: this.fpsEstimate,
-      dropped: t.dropped,
-      duplicates: t.duplicates,
-      outOfOrder: t.outOfOrder,
-      unreadable: t.unreadable,
-      stalls: t.stalls,
-      stallMs: t.stallMs,
       restarts: this.restarts,
       ...latency,
       ...t.quality(),
@@ -510,17 +513,9 @@ export class StreamMeter {
   }
 }
 
-export interface RunSummary extends LatencyFigures, QualityFigures {
-  framesDecoded: number;
-  framesNew: number;
+export interface RunSummary extends FrameCounts, LatencyFigures, QualityFigures {
   fpsAchieved: number | null;
   fpsNominal: number | null;
-  dropped: number;
-  duplicates: number;
-  outOfOrder: number;
-  unreadable: number;
-  stalls: number;
-  stallMs: number;
   restarts: number;
   /** VMAF of sampled frames (--vmaf): filled in by the session once the last sample is scored. */
   vmaf: { samples: number; skipped: number; mean: number | null; min: number | null; p5: number | null } | null;

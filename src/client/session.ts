@@ -14,6 +14,7 @@ import { ReferenceFrames } from "./reference.ts";
 import { readServerInfo, syncClock, type ServerInfo } from "./server-info.ts";
 import { openSource, type Source, type SourceDeps, type SourceSettings } from "./source.ts";
 import { RunStore, toCsv } from "./store.ts";
+import type { VariantChoice } from "./variants.ts";
 import { VmafSampling, VmafScorer, type VmafTool } from "./vmaf.ts";
 import { join } from "node:path";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +42,10 @@ export interface ClientConfig {
   targetLatencyMs: number | null;
   /** Score every Nth frame with VMAF through an ffmpeg that has libvmaf (implies full-reference quality). */
   vmaf?: { tool: VmafTool; every: number } | null;
+  /** Which rendition of a ladder to measure (HLS multivariant playlists, DASH adaptation sets). */
+  variant: VariantChoice;
+  /** --variant all: the command measures every rendition (each run then has its own variant). */
+  all?: boolean;
   /** This run is one stream of a comparison. */
   comparison?: { id: string; role: string };
   /** Waited on before the run row is created, and told once it is: the runs of a comparison are made in a fixed order. */
@@ -107,8 +112,8 @@ export async function runSession(
   const source = deps.openSource(cfg.url, cfg, { ...deps, onEvent: (e) => rec.event(e), cancelled: stopRequested });
   await source.connect();
   const server = await readServerInfo(deps.fetch, source.root);
-  const clock = source.root && cfg.clockSync ? await syncClock(deps, source.root) : null;
-  if (source.root && cfg.clockSync && !clock) rec.info("the server has no /time: latency assumes both clocks agree (use NTP on both ends)");
+  const clock = !cfg.clockSync || !source.root ? null : source.clock !== undefined ? source.clock : await syncClock(deps, source.root);
+  if (source.root && cfg.clockSync && !clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
   const reader = await deps.codeReader();
   await cfg.turn;
   const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);

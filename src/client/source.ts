@@ -1,6 +1,13 @@
+import type { ClockOffset } from "./clock.ts";
+import { periodAt } from "../dash/addressing.ts";
+import { parseMpd } from "../dash/mpd.ts";
+import { failed, unavailable } from "../errors.ts";
+import { DashSource, videoRepresentations } from "./dash-source.ts";
 import { HlsSource, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
-import type { Fetch } from "./http.ts";
+import type { DecoderInput } from "./decoder.ts";
+import type { Rendition, VariantChoice } from "./variants.ts";
+import { fetchText, type Fetch } from "./http.ts";
 
 /**
  * A piece of media as it arrived, with what the timeline needs to place its frames. Sources differ in how they get
@@ -35,14 +42,20 @@ export interface MediaUnit {
 export type SourceOutcome = "stopped" | "ended" | "failed";
 
 /** Where the decoder reads from: media the source hands over on a pipe, or a URL the decoder opens itself. */
-export type SourceInput = { kind: "pipe"; format: "mpegts" } | { kind: "url"; url: string };
+export type SourceInput = DecoderInput;
 
 export interface Source {
   /** What is measured (a playlist after a master was followed, or the URL itself). */
   readonly url: string;
   /** A vat server root that may answer /params and /time; null when the source is not HTTP. */
   readonly root: string | null;
+  /** Known after connect(): what the decoder reads. */
   readonly input: SourceInput;
+  /**
+   * The server clock's offset, when the source measured it itself while connecting (DASH: UTCTiming); undefined when
+   * the session should ask the server root's /time.
+   */
+  readonly clock?: ClockOffset | null;
   /** First contact: throws a VatError when the stream cannot be had at all. */
   connect(): Promise<void>;
   /** Hands over media in arrival order until shouldStop() or the end of the stream. */
@@ -59,6 +72,8 @@ export interface SourceDeps {
 
 export interface SourceSettings {
   pollMs: number;
+  clockSync: boolean;
+  variant: VariantChoice;
   connectTimeoutMs: number;
   maxOutageMs: number;
 }
@@ -74,8 +89,27 @@ export function playlistUrlFor(url: string): string | null {
   return /\.m3u8$/i.test(u.pathname) ? u.href : null;
 }
 
+/**
+ * The renditions of a ladder at `url`, lowest bandwidth first (for --variant all); null for a stream that is not a
+ * ladder vat reads itself.
+ */
+export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
+    const r = await fetchText(fetchFn, url, 5000);
+    if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
+    try {
+      const mpd = parseMpd(r.value, url);
+      return videoRepresentations(periodAt(mpd, Date.now()));
+    } catch (err) {
+      throw failed(`${url} answers but is not a DASH stream vat can read: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}
+
 /** The source for a URL the user named. */
 export function openSource(url: string, s: SourceSettings, deps: SourceDeps): Source {
+  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) return new DashSource(url, s, deps);
   const playlist = playlistUrlFor(url);
   return playlist ? new HlsMediaSource(playlist, s, deps) : new DecoderUrlSource(url, deps);
 }
@@ -83,7 +117,7 @@ export function openSource(url: string, s: SourceSettings, deps: SourceDeps): So
 /** HLS with MPEG-TS segments, fetched by vat itself (client/hls-source.ts): arrival stamped per segment. */
 class HlsMediaSource implements Source {
   private readonly hls: HlsSource;
-  readonly input = { kind: "pipe", format: "mpegts" } as const;
+  readonly input: SourceInput = { kind: "pipe", format: "mpegts" };
 
   constructor(playlistUrl: string, s: SourceSettings, deps: SourceDeps) {
     this.hls = new HlsSource(playlistUrl, {

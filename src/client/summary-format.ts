@@ -1,9 +1,14 @@
+import { COMPARISONS, formatFigure, WINDOWS } from "./columns.ts";
 import type { Comparison } from "./comparison.ts";
 import type { WindowSummary } from "./metrics.ts";
 import type { LiveStatus, SessionResult } from "./session.ts";
 
 const f1 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${v.toFixed(1)}${unit}`);
 const f0 = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "-" : `${Math.round(v)}${unit}`);
+/** A window's (or, named alike, a run's) figure, with the unit and decimals its column declares. */
+const w = (field: keyof typeof WINDOWS.columns, v: number | null | undefined, withUnit = true) =>
+  formatFigure(WINDOWS.columns[field], v, withUnit);
+const c = (field: keyof typeof COMPARISONS.columns, v: number | null | undefined) => formatFigure(COMPARISONS.columns[field], v);
 
 /** The end-of-run table for people. Pure. */
 export function formatSummary(r: SessionResult): string {
@@ -17,25 +22,25 @@ export function formatSummary(r: SessionResult): string {
   const rows: [string, string][] = [
     ["stream", `${r.playlistUrl ?? r.url}${what}`],
     ["measured", `${durationS.toFixed(1)} s, stopped by ${r.stopReason}; ${s.framesDecoded} frames decoded`],
-    ["fps", `${f1(s.fpsAchieved)} achieved · ${f1(s.fpsNominal)} nominal`],
+    ["fps", `${w("fpsAchieved", s.fpsAchieved, false)} achieved · ${w("fpsStream", s.fpsNominal, false)} nominal`],
     [
       "latency",
-      `p50 ${f0(s.latencyP50Ms, " ms")} · p95 ${f0(s.latencyP95Ms, " ms")} · min ${f0(s.latencyMinMs, " ms")} · ` +
-        `max ${f0(s.latencyMaxMs, " ms")} (${clock})`,
+      `p50 ${w("latencyP50Ms", s.latencyP50Ms)} · p95 ${w("latencyP95Ms", s.latencyP95Ms)} · min ${w("latencyMinMs", s.latencyMinMs)} · ` +
+        `max ${w("latencyMaxMs", s.latencyMaxMs)} (${clock})`,
     ],
     ["frames", `${s.framesNew} new · ${s.dropped} dropped · ${s.duplicates} duplicate · ${s.outOfOrder} out of order · ${s.unreadable} unreadable`],
-    ["stalls", `${s.stalls} (${f0(s.stallMs, " ms")} frozen)`],
+    ["stalls", `${s.stalls} (${w("stallMs", s.stallMs)} frozen)`],
     ...(s.psnrYMean !== null
       ? ([[
           "quality",
-          `PSNR-Y mean ${f1(s.psnrYMean, " dB")} · p5 ${f1(s.psnrYP5, " dB")} · min ${f1(s.psnrYMin, " dB")} · ` +
-            `SSIM-Y mean ${s.ssimYMean!.toFixed(4)} · p5 ${s.ssimYP5!.toFixed(4)} · min ${s.ssimYMin!.toFixed(4)}`,
+          `PSNR-Y mean ${w("psnrYMean", s.psnrYMean)} · p5 ${w("psnrYP5", s.psnrYP5)} · min ${w("psnrYMin", s.psnrYMin)} · ` +
+            `SSIM-Y mean ${w("ssimYMean", s.ssimYMean)} · p5 ${w("ssimYP5", s.ssimYP5)} · min ${w("ssimYMin", s.ssimYMin)}`,
         ]] as [string, string][])
       : []),
     ...(s.vmaf
       ? ([[
           "vmaf",
-          `mean ${f1(s.vmaf.mean)} · p5 ${f1(s.vmaf.p5)} · min ${f1(s.vmaf.min)} (${s.vmaf.samples} frames scored` +
+          `mean ${w("vmafMean", s.vmaf.mean)} · p5 ${w("vmafMean", s.vmaf.p5)} · min ${w("vmafMean", s.vmaf.min)} (${s.vmaf.samples} frames scored` +
             `${s.vmaf.skipped ? `, ${s.vmaf.skipped} skipped: libvmaf could not keep up` : ""})`,
         ]] as [string, string][])
       : []),
@@ -55,12 +60,12 @@ export function formatSummary(r: SessionResult): string {
 }
 
 /** One log line per closed window (when no terminal shows the live line). Pure. */
-export function formatWindowLine(w: WindowSummary): string {
+export function formatWindowLine(s: WindowSummary): string {
   return (
-    `window ${w.index}: ${w.framesNew} frames, ${f1(w.fpsAchieved)} fps (stream ${f1(w.fpsStream)}), ` +
-    `latency p50 ${f0(w.latencyP50Ms, " ms")} p95 ${f0(w.latencyP95Ms, " ms")}, dropped ${w.dropped}, ` +
-    `unreadable ${w.unreadable}, stalls ${w.stalls}` +
-    (w.psnrYMean !== null ? `, PSNR-Y ${f1(w.psnrYMean, " dB")}, SSIM-Y ${w.ssimYMean!.toFixed(4)}` : "")
+    `window ${s.index}: ${s.framesNew} frames, ${w("fpsAchieved", s.fpsAchieved)} (stream ${w("fpsStream", s.fpsStream, false)}), ` +
+    `latency p50 ${w("latencyP50Ms", s.latencyP50Ms)} p95 ${w("latencyP95Ms", s.latencyP95Ms)}, dropped ${s.dropped}, ` +
+    `unreadable ${s.unreadable}, stalls ${s.stalls}` +
+    (s.psnrYMean !== null ? `, PSNR-Y ${w("psnrYMean", s.psnrYMean)}, SSIM-Y ${w("ssimYMean", s.ssimYMean)}` : "")
   );
 }
 
@@ -68,17 +73,17 @@ export function formatWindowLine(w: WindowSummary): string {
 export function formatStatus(s: LiveStatus): string {
   return (
     `${(s.elapsedMs / 1000).toFixed(0).padStart(4)} s · ${String(s.frames).padStart(6)} frames · ` +
-    `${f1(s.fps)} fps · latency p50 ${f0(s.latencyP50Ms, " ms")} · dropped ${s.dropped} · unreadable ${s.unreadable}` +
+    `${w("fpsAchieved", s.fps)} · latency p50 ${w("latencyP50Ms", s.latencyP50Ms)} · dropped ${s.dropped} · unreadable ${s.unreadable}` +
     (s.outage ? " · STREAM UNREACHABLE" : "")
   );
 }
 
 /** A stream against the control: relative latency and matched frames. Pure. */
-export function formatComparison(c: Comparison): string {
-  const share = c.matchedShare === null ? "-" : `${(c.matchedShare * 100).toFixed(1)} %`;
+export function formatComparison(r: Comparison): string {
+  const share = r.matchedShare === null ? "-" : `${(r.matchedShare * 100).toFixed(1)} %`;
   return (
-    `  vs control  relative latency p50 ${f0(c.relativeLatencyP50Ms, " ms")} · p95 ${f0(c.relativeLatencyP95Ms, " ms")} · ` +
-    `min ${f0(c.relativeLatencyMinMs, " ms")} · max ${f0(c.relativeLatencyMaxMs, " ms")}; frames matched ${share} ` +
-    `(${c.framesMatched} of ${c.framesControl})`
+    `  vs control  relative latency p50 ${c("relativeLatencyP50Ms", r.relativeLatencyP50Ms)} · p95 ${c("relativeLatencyP95Ms", r.relativeLatencyP95Ms)} · ` +
+    `min ${c("relativeLatencyMinMs", r.relativeLatencyMinMs)} · max ${c("relativeLatencyMaxMs", r.relativeLatencyMaxMs)}; frames matched ${share} ` +
+    `(${r.framesMatched} of ${r.framesControl})`
   );
 }

@@ -8,6 +8,8 @@ import { parseSize } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { compareStreamsLive, type ComparisonResult } from "../client/compare.ts";
+import { describeRendition, parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
+import { listRenditions } from "../client/source.ts";
 import { detectVmaf } from "../client/vmaf.ts";
 import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
 
@@ -32,6 +34,7 @@ export interface ClientArgs {
   vmafEvery?: number;
   vmafThreads?: number;
   vmafModel?: string;
+  variant?: string;
 }
 
 export function clientOptions<T>(y: Argv<T>) {
@@ -65,6 +68,7 @@ export const MEASURE_DEFAULTS = {
   vmaf: false,
   vmafEvery: 30,
   vmafThreads: 2,
+  variant: "highest",
 } as const;
 
 /** The options of a measurement, shared by `vat client` and `vat launch`. */
@@ -106,6 +110,11 @@ export function measureOptions<T>(y: Argv<T>) {
     .option("vmaf-every", { type: "number", default: MEASURE_DEFAULTS.vmafEvery, describe: "VMAF: score every Nth frame, at least 3" })
     .option("vmaf-threads", { type: "number", default: MEASURE_DEFAULTS.vmafThreads, describe: "VMAF: libvmaf threads" })
     .option("vmaf-model", { type: "string", describe: "VMAF: vmaf_v0.6.1.pkl, for a libvmaf 1.x [env VAT_VMAF_MODEL]" })
+    .option("variant", {
+      type: "string",
+      default: MEASURE_DEFAULTS.variant,
+      describe: `which rendition of a ladder to measure: ${VARIANT_RULE}; all: every rendition, as streams of one comparison`,
+    })
     .option("reference-size", {
       type: "string",
       describe: "quality: the size the signal was made at, when the stream has none to tell (a provider rescaled it)",
@@ -147,6 +156,8 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,
     targetLatencyMs: args.targetLatency !== undefined ? parseDurationMs(args.targetLatency, "target latency") : null,
     vmaf: args.vmaf ? resolveVmaf(args, ffmpeg) : null,
+    variant: resolveVariant(args.variant),
+    all: args.variant.trim().toLowerCase() === "all",
   };
 }
 
@@ -163,6 +174,12 @@ function withDefaults(args: ClientArgs): Measure {
 function resolveDb(db: string): string {
   if (db.trim() === "") throw badInput("--db is empty: give a file path for the SQLite database (e.g. stream_data.db)");
   return db;
+}
+
+function resolveVariant(text: string): VariantChoice {
+  const choice = text.trim().toLowerCase() === "all" ? { kind: "highest" as const } : parseVariantChoice(text);
+  if (!choice) throw badInput(`--variant '${text}' is not valid: use ${VARIANT_RULE}, or all`);
+  return choice;
 }
 
 function resolvePoll(poll: string): number {
@@ -190,7 +207,7 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
   const urls = args.url === undefined ? [] : Array.isArray(args.url) ? args.url : [args.url];
   const json = args.json ?? MEASURE_DEFAULTS.json;
-  if (urls.length <= 1 && args.control === undefined) {
+  if (urls.length <= 1 && args.control === undefined && args.variant !== "all") {
     const cfg = resolveClientConfig({ ...args, url: urls[0] }, ffmpeg);
     printResult(await measure(cfg, shutdown, json), json);
     return exitCodeFor(shutdown);
@@ -200,7 +217,7 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const roles = args.control !== undefined
     ? [{ url: args.control, role: "control" }, ...urls.map((u, i) => ({ url: u, role: `stream ${i + 1}` }))]
     : urls.map((u, i) => ({ url: u, role: i === 0 ? "control" : `stream ${i}` }));
-  const streams = roles.map((r) => ({ role: r.role, cfg: resolveClientConfig({ ...args, url: r.url }, ffmpeg) }));
+  const streams = await expandLadders(roles.map((r) => ({ role: r.role, cfg: resolveClientConfig({ ...args, url: r.url }, ffmpeg) })));
   const c = await compareStreamsLive(streams, () => shutdown.signal, (role) => prefixedObserver(role, json), logLine);
   printComparison(c, json);
   const broken = c.streams.find((s) => s.error !== null);
@@ -209,6 +226,27 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
     throw failed(`[${broken.role}] ${broken.error}`);
   }
   return exitCodeFor(shutdown);
+}
+
+/**
+ * --variant all: every stream that is a ladder becomes one stream per rendition (lowest first), each measured as a
+ * stream of the comparison; the first is the control unless --control named one.
+ */
+async function expandLadders(streams: { role: string; cfg: ClientConfig }[]): Promise<{ role: string; cfg: ClientConfig }[]> {
+  const out: { role: string; cfg: ClientConfig }[] = [];
+  for (const s of streams) {
+    const renditions = s.cfg.all ? await listRenditions(s.cfg.url, (u, i) => fetch(u, i)) : null;
+    if (!renditions) {
+      out.push(s);
+      continue;
+    }
+    renditions.forEach((r, index) => {
+      const what = `rendition ${index} (${describeRendition(r)})`;
+      const role = out.length === 0 ? "control" : s.role === "control" ? what : `${s.role}, ${what}`;
+      out.push({ role, cfg: { ...s.cfg, variant: { kind: "index", index } } });
+    });
+  }
+  return out;
 }
 
 function prefixedObserver(label: string, quiet: boolean): SessionObserver {

@@ -1,12 +1,10 @@
-import { existsSync, statSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { badInput } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
-import { writeFileAtomic } from "../files.ts";
+import { checkWritable, writeFileAtomic } from "../files.ts";
 import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type SweepFormat } from "../launch/sweep.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { Progress } from "../log.ts";
 import { sidecarPath } from "../prerecorded/sidecar.ts";
 import { renderVideo, type RenderProgress } from "../prerecorded/video.ts";
 import { checkX264 } from "../serve/encoder.ts";
@@ -59,10 +57,16 @@ export async function runGenerate(args: GenerateArgs, shutdown: Shutdown): Promi
 
 /** `vat generate sweep` writes one configuration a line (size, fps, cpu, memory, id), every pair checked first. */
 function generateSweep(args: GenerateArgs): number {
+  const videoOnly = (["size", "duration", "id", "preset", "crf", "keyframeInterval"] as const).filter((k) => args[k] !== undefined);
+  if (videoOnly.length) {
+    const flag = videoOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw badInput(`--${flag} is for 'vat generate video'${flag === "size" ? ": use --sizes for a sweep" : ""}`);
+  }
+  if (args.output !== undefined) checkWritable(args.output, "the sweep's path (-o)");
   const spec = parseSweepSpec(args.sizes ?? DEFAULT_SWEEP.sizes, args.fps ?? DEFAULT_SWEEP.fps, args.cpuMemory ?? DEFAULT_SWEEP.cpuMemory);
   const lines = expandSweep(spec);
   const text = `${lines.map((l) => formatSweepLine(l, (args.format ?? "old") as SweepFormat)).join("\n")}\n`;
-  if (!args.output) {
+  if (args.output === undefined) {
     process.stdout.write(text);
     return 0;
   }
@@ -74,9 +78,8 @@ function generateSweep(args: GenerateArgs): number {
 /** `vat generate video`: the test signal as a file plus its JSON description, with progress while it renders. */
 async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<number> {
   if (!args.output) throw badInput("name the video to write: vat generate video -o signal.mp4");
-  if (args.sizes || args.cpuMemory) throw badInput("--sizes and --cpu-memory are for 'vat generate sweep': use --size for a video");
-  const dir = dirname(args.output);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw badInput(`cannot write '${args.output}': folder '${dir}' does not exist`);
+  if (args.sizes !== undefined || args.cpuMemory !== undefined) throw badInput("--sizes and --cpu-memory are for 'vat generate sweep': use --size for a video");
+  checkWritable(args.output, "the video's path (-o)");
   const size = parseSize(args.size ?? "720p");
   const fps = parseFps(args.fps ?? 30);
   const durationS = parseDurationMs(args.duration ?? "60s", "duration") / 1000;
@@ -96,23 +99,17 @@ async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<nu
     crf,
     output: args.output,
   };
-  const tty = isTerminal();
-  let lastLog = 0;
-  const progress = (p: RenderProgress) => {
+  const progress = new Progress();
+  const onProgress = (p: RenderProgress) => {
     const pct = ((100 * p.frames) / p.total).toFixed(0);
     const speed = p.elapsedMs > 0 ? ((p.frames / fps) / (p.elapsedMs / 1000)).toFixed(1) : "-";
-    const line = `rendering ${args.output}: ${p.frames}/${p.total} frames (${pct}%), ${speed}x real time`;
-    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (p.elapsedMs - lastLog >= 10_000 || p.frames === p.total) {
-      lastLog = p.elapsedMs;
-      logLine(line);
-    }
+    progress.update(`rendering ${args.output}: ${p.frames}/${p.total} frames (${pct}%), ${speed}x real time`, { final: p.frames === p.total });
   };
   let d;
   try {
-    d = await renderVideo(spec, progress, () => shutdown.signal);
+    d = await renderVideo(spec, onProgress, () => shutdown.signal);
   } finally {
-    if (tty) process.stderr.write("\r\x1b[2K");
+    progress.clear();
   }
   process.stderr.write(
     `vat generate video: ${args.output} (${d.size} ${d.fps} fps, ${d.frames} frames, ${d.durationS} s, ` +

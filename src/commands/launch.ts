@@ -1,15 +1,17 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
-import { VatError, badInput, failed, interrupted } from "../errors.ts";
+import { VatError, badInput, failed } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { waitUntilLive } from "../launch/live.ts";
 import { startLocalOrigin, selfCommand } from "../launch/local.ts";
-import { planLaunch, serveEnvironment, type LaunchPlan } from "../launch/plan.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { checkDatabasePath } from "../launch/database-path.ts";
+import { parseLaunchId, parseOlderThanMs, parseStackName, planLaunch, serveEnvironment, type LaunchPlan } from "../launch/plan.ts";
+import { isTerminal, logLine, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
 import type { TaskRow } from "../launch/fargate.ts";
+import type { SessionResult } from "../client/session.ts";
 import { exitCodeFor, measure, measureOptions, printResult, resolveClientConfig, type ClientArgs } from "./client.ts";
 
 export interface LaunchCommandArgs extends ClientArgs {
@@ -68,31 +70,28 @@ interface StartedOrigin {
 export async function runLaunch(args: LaunchCommandArgs, shutdown: Shutdown): Promise<number> {
   if (args.action) return runTaskAdmin(args.action, args);
   const plan = planLaunch(args);
+  const stackName = parseStackName(args.stack ?? "streaming");
   const startTimeoutMs = parseDurationMs(args.startTimeout ?? "5m", "start timeout");
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
-  resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg);
-  const tty = isTerminal() && !args.json;
-  let lastWait = "";
+  checkDatabasePath(resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg).db);
+  const progress = new Progress({ terminal: isTerminal() && !args.json });
+  const tty = progress.onTerminal;
   const onWaiting = (reason: string, elapsedMs: number) => {
-    const line = `waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`;
     // Log lines only when the reason changes, not its counters.
-    const kind = reason.replace(/\d+(\.\d+)?/g, "#");
-    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (kind !== lastWait) logLine(line);
-    lastWait = kind;
+    progress.update(`waiting for the stream (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, { key: reason.replace(/\d+(\.\d+)?/g, "#") });
   };
   const origin = args.local
     ? await startLocal(plan, startTimeoutMs, shutdown, tty, onWaiting)
-    : await startFargate(plan, args, startTimeoutMs, shutdown, onWaiting);
+    : await startFargate(plan, stackName, args.region, startTimeoutMs, shutdown, onWaiting);
   let reason = `vat launch ${plan.id}: failed`;
   try {
-    if (tty) process.stderr.write("\r\x1b[2K");
-    logLine(`vat launch: stream live at ${origin.url}, measuring`);
+    progress.info(`vat launch: stream live at ${origin.url}, measuring`);
     const cfg = resolveClientConfig({ ...args, url: origin.url }, ffmpeg);
-    const result = await measure(cfg, shutdown, args.json ?? false);
-    printResult(result, args.json ?? false, `vat launch ${plan.id}`, {
-      launch: { id: plan.id, backend: origin.backend, url: origin.url, ...(origin.task ? { task: origin.task } : {}) },
-    });
+    const print = (result: SessionResult) =>
+      printResult(result, args.json ?? false, `vat launch ${plan.id}`, {
+        launch: { id: plan.id, backend: origin.backend, url: origin.url, ...(origin.task ? { task: origin.task } : {}) },
+      });
+    print(await measure(cfg, shutdown, args.json ?? false, print));
     reason = shutdown.signal ? `vat launch ${plan.id}: interrupted by ${shutdown.signal}` : `vat launch ${plan.id}: done`;
     return exitCodeFor(shutdown);
   } catch (err) {
@@ -133,14 +132,14 @@ async function startLocal(
 
 async function startFargate(
   plan: LaunchPlan,
-  args: LaunchCommandArgs,
+  stackName: string,
+  region: string | undefined,
   startTimeoutMs: number,
   shutdown: Shutdown,
   onWaiting: (reason: string, elapsedMs: number) => void,
 ): Promise<StartedOrigin> {
   const aws = await import("../launch/fargate.ts"); // the SDK loads only when the cloud is used
-  const clients = aws.awsClients(args.region);
-  const stackName = args.stack ?? "streaming";
+  const clients = aws.awsClients(region);
   const stack = await aws.describeStack(clients, stackName);
   logLine(`vat launch: starting a Fargate task in ${stack.cluster} (${plan.size.name} ${plan.fps} fps, id ${plan.id})`);
   const task = await aws.startTask(clients, stack, plan);
@@ -166,7 +165,13 @@ async function startFargate(
       onStatus: (s) => logLine(`vat launch: task ${taskId}: ${s}`),
       cancelled: () => shutdown.signal,
     });
-    const ip = await aws.taskAddress(clients, running);
+    const remainingMs = startTimeoutMs - (performance.now() - started);
+    const ip = await aws.taskAddress(clients, running, {
+      // EC2 may take a while to show the public IP; a minute is plenty for a subnet that gives one at all.
+      timeoutMs: Math.min(60_000, Math.max(5000, remainingMs)),
+      cancelled: () => shutdown.signal,
+      onStatus: (s) => logLine(`vat launch: task ${taskId}: ${s}`),
+    });
     const url = `http://${ip}:${stack.port}`;
     logLine(`vat launch: task ${taskId} RUNNING at ${ip}, waiting for its stream`);
     await waitUntilLive(url, {
@@ -187,24 +192,41 @@ async function startFargate(
 async function runTaskAdmin(action: string, args: LaunchCommandArgs): Promise<number> {
   if (args.local) throw badInput(`'vat launch ${action}' is for Fargate tasks; a --local server stops with its launch`);
   if (action === "stop" && args.id === undefined) throw badInput("name the run to stop with --id");
-  const olderThanS = parseDurationMs(args.olderThan ?? "24h", "older than") / 1000;
+  if (action === "stop") parseLaunchId(args.id!);
+  const olderThanMs = parseOlderThanMs(args.olderThan ?? "24h");
+  const stackName = parseStackName(args.stack ?? "streaming");
   const aws = await import("../launch/fargate.ts");
   const clients = aws.awsClients(args.region);
-  const stack = await aws.describeStack(clients, args.stack ?? "streaming");
+  const stack = await aws.describeStack(clients, stackName);
   const now = Date.now();
   const rows = (await aws.listVatTasks(clients, stack, action === "stop" ? args.id : undefined)).map((t) => aws.taskRow(t, now));
-  const chosen = action === "list" ? rows : action === "stop" ? rows.filter((r) => r.id === args.id) : aws.selectForCleanup(rows, olderThanS);
+  const chosen = action === "list" ? rows : action === "stop" ? rows.filter((r) => r.id === args.id) : aws.selectForCleanup(rows, olderThanMs, now);
   if (action === "stop" && chosen.length === 0) throw failed(`no running task has the id '${args.id}'`);
   const stopping = action !== "list" && !args.dryRun;
+  // One task that cannot be stopped must not leave the others running: try each, then say which failed.
+  const notStopped: { task: string; error: string }[] = [];
   if (stopping) {
     const reason = action === "stop" ? "vat launch stop" : `vat launch cleanup: older than ${args.olderThan ?? "24h"}`;
-    for (const r of chosen) await aws.stopTask(clients, stack, r.arn, reason);
+    for (const r of chosen) {
+      try {
+        await aws.stopTask(clients, stack, r.arn, reason);
+      } catch (err) {
+        notStopped.push({ task: r.task, error: (err as Error).message });
+      }
+    }
   }
+  const done = chosen.filter((r) => !notStopped.some((n) => n.task === r.task));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ action, dryRun: args.dryRun ?? false, tasks: chosen }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ action, dryRun: args.dryRun ?? false, tasks: done, ...(notStopped.length ? { notStopped } : {}) }, null, 2)}\n`,
+    );
   } else {
     const verb = action === "list" ? "" : stopping ? " (stopped)" : " (would stop)";
-    process.stdout.write(formatTasks(chosen, verb));
+    process.stdout.write(formatTasks(done, verb));
+  }
+  if (notStopped.length) {
+    const which = notStopped.map((n) => `${n.task}: ${n.error}`).join("; ");
+    throw failed(`could not stop ${notStopped.length} of ${chosen.length} tasks (${which}); run the same command again`);
   }
   return 0;
 }

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { badInput, failed } from "../errors.ts";
-import { writeFileAtomic } from "../files.ts";
-import { isTerminal, logLine } from "../log.ts";
+import { checkWritable, writeFilesAtomic } from "../files.ts";
+import { Progress } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
 import { reportCharts } from "../report/charts.ts";
 import { findDatabases, readRuns } from "../report/collect.ts";
@@ -46,19 +47,25 @@ export async function runReport(args: ReportArgs): Promise<number> {
   let table = FARGATE_PRICES;
   if (args.prices) {
     if (!existsSync(args.prices)) throw badInput(`prices file '${args.prices}' does not exist`);
+    if (statSync(args.prices).isDirectory()) throw badInput(`prices file '${args.prices}' is a folder: name the JSON file`);
     table = { ...FARGATE_PRICES, ...parsePricesFile(readFileSync(args.prices, "utf8"), args.prices) };
   }
   const prices = pricesFor(args.region ?? "us-east-1", { vcpuHour: args.vcpuHourUsd, gbHour: args.gbHourUsd }, table);
   const output = args.output ?? "report.html";
+  // Where the results go is checked before the work: a long report must not fail at its last step.
+  checkWritable(output, "the report's path (-o)");
+  if (args.csv !== undefined) {
+    checkWritable(args.csv, "the CSV's path (--csv)");
+    if (resolve(args.csv) === resolve(output)) throw badInput(`-o and --csv both name '${output}': give each its own file`);
+  }
   const sources = findDatabases(paths);
-  const tty = isTerminal();
+  const progress = new Progress();
   const runs: RunFacts[] = [];
   sources.forEach((file, i) => {
-    if (tty) process.stderr.write(`\r\x1b[2Kreading ${i + 1}/${sources.length}: ${file}`);
-    else if (sources.length > 20 && i % 20 === 0) logLine(`reading ${i + 1}/${sources.length}: ${file}`);
+    progress.update(`reading ${i + 1}/${sources.length}: ${file}`);
     runs.push(...readRuns(file));
   });
-  if (tty) process.stderr.write("\r\x1b[2K");
+  progress.clear();
   if (runs.length === 0) throw failed(`${sources.length} database(s) found, but none holds a run with measurements`);
   const groups = aggregate(runs, prices, sort);
   const charts: RenderedChart[] = [];
@@ -66,12 +73,11 @@ export async function runReport(args: ReportArgs): Promise<number> {
     charts.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
   }
   const html = reportHtml({ groups, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
-  writeFileAtomic(output, html);
-  if (args.csv) writeFileAtomic(args.csv, groupsCsv(groups));
+  writeFilesAtomic([{ path: output, data: html }, ...(args.csv !== undefined ? [{ path: args.csv, data: groupsCsv(groups) }] : [])]);
   if (args.json) process.stdout.write(`${JSON.stringify(reportJson(groups, runs, prices, sources), null, 2)}\n`);
   process.stderr.write(
     `vat report: ${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +
-      `${args.csv ? ` and ${args.csv}` : ""}\n`,
+      `${args.csv !== undefined ? ` and ${args.csv}` : ""}\n`,
   );
   return 0;
 }

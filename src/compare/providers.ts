@@ -1,3 +1,6 @@
+import { parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
+
+export { parseVariantChoice, type VariantChoice } from "../client/variants.ts";
 import { badInput } from "../errors.ts";
 import { parseDurationMs } from "../units.ts";
 import { findSyntaxPosition, positionAt, type SyntaxPosition } from "./syntax-position.ts";
@@ -44,14 +47,6 @@ export class ProviderUrl {
   }
 }
 
-/** Which rendition of a multivariant playlist to measure. */
-export type VariantChoice =
-  | { kind: "highest" }
-  | { kind: "lowest" }
-  | { kind: "bandwidth"; bitsPerS: number }
-  | { kind: "resolution"; width: number | null; height: number }
-  | { kind: "index"; index: number };
-
 export interface ProviderPrice {
   perMinuteDeliveredUsd: number | null;
   perMinuteIngestedUsd: number | null;
@@ -91,8 +86,6 @@ const NAME_RULE = "1 to 32 lowercase letters, digits, '-' or '_', starting with 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** The origin's own stream is "control" in every comparison: a provider of that name could not be told from it. */
 const RESERVED_NAMES = new Set(["control"]);
-const VARIANT_RULE =
-  "highest, lowest, a bandwidth like 2500kbps or 2.5Mbps, a resolution like 1280x720 or 720p, or an index like 0";
 /** SRT options that carry no secret: shown as they are; every other query value is redacted. */
 const PLAIN_QUERY_KEYS = new Set(["mode", "latency", "rcvlatency", "peerlatency", "transtype", "pkt_size", "payload_size",
   "maxbw", "pbkeylen", "connect_timeout", "timeout", "tlpktdrop"]);
@@ -240,25 +233,6 @@ function checkVariant(value: unknown, fail: Fail): VariantChoice | null {
   const choice = parseVariantChoice(value);
   if (choice === null) fail(`variant ${describe(value)} is not valid: use ${VARIANT_RULE}`);
   return choice;
-}
-
-/** "highest", "lowest", "2500kbps", "2.5Mbps", "1280x720", "720p", 0 or "0" → a choice; anything else → null. */
-export function parseVariantChoice(value: unknown): VariantChoice | null {
-  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? { kind: "index", index: value } : null;
-  if (typeof value !== "string") return null;
-  const text = value.trim().toLowerCase();
-  if (text === "highest" || text === "lowest") return { kind: text };
-  if (/^\d+$/.test(text)) return { kind: "index", index: Number(text) };
-  const wxh = /^(\d+)x(\d+)$/.exec(text);
-  if (wxh) return Number(wxh[1]) > 0 && Number(wxh[2]) > 0 ? { kind: "resolution", width: Number(wxh[1]), height: Number(wxh[2]) } : null;
-  const p = /^(\d+)p$/.exec(text);
-  if (p) return Number(p[1]) > 0 ? { kind: "resolution", width: null, height: Number(p[1]) } : null;
-  const bw = /^(\d+(?:\.\d+)?)\s*(bps|kbps|mbps)$/.exec(text);
-  if (bw) {
-    const bitsPerS = Math.round(Number(bw[1]) * { bps: 1, kbps: 1e3, mbps: 1e6 }[bw[2] as "bps" | "kbps" | "mbps"]);
-    return bitsPerS > 0 ? { kind: "bandwidth", bitsPerS } : null;
-  }
-  return null;
 }
 
 function checkPrice(entry: Record<string, unknown>, key: string, fail: Fail): number | null {

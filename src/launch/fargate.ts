@@ -12,6 +12,7 @@ import {
 import { VatError, badInput, failed, interrupted } from "../errors.ts";
 import type { LaunchPlan } from "./plan.ts";
 import { serveEnvironment } from "./plan.ts";
+import { backoffMs, isEniNotFound, isThrottling } from "./retry.ts";
 
 /** What the launcher needs from the CloudFormation stack's outputs (infra/fargate_cluster.yaml). */
 export interface StackInfo {
@@ -30,9 +31,13 @@ export interface AwsClients {
   cfn: CloudFormationClient;
 }
 
-/** Clients on the SDK's standard chains: credentials, region (or --region), AWS_ENDPOINT_URL* overrides. */
+/**
+ * Clients on the SDK's standard chains: credentials, region (or --region), AWS_ENDPOINT_URL* overrides. Requests have
+ * time limits (the SDK has none by default): a connection that hangs is retried by the SDK instead of holding the
+ * launch, and a task it started, forever.
+ */
 export function awsClients(region?: string): AwsClients {
-  const config = region ? { region } : {};
+  const config = { ...(region ? { region } : {}), requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000, throwOnRequestTimeout: true } };
   return { ecs: new ECSClient(config), ec2: new EC2Client(config), cfn: new CloudFormationClient(config) };
 }
 
@@ -52,12 +57,35 @@ export function awsError(what: string, err: unknown): VatError {
   return failed(`${what} failed: ${name}: ${e?.message ?? String(err)}`);
 }
 
-async function call<T>(what: string, f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    throw awsError(what, err);
+/** How long a call keeps asking while AWS throttles it, after the SDK's own retries. */
+const THROTTLE_PATIENCE_MS = 30_000;
+
+/**
+ * One AWS call. Throttling is not an answer: AWS asks callers to back off and retry, so vat does, beyond the SDK's
+ * few attempts, for a bounded time (RunTask too: it carries a clientToken, so a retry cannot start a second task).
+ */
+async function call<T>(what: string, f: () => Promise<T>, cancelled: () => string | null = () => null): Promise<T> {
+  const started = performance.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      const sig = cancelled();
+      if (sig) throw interrupted(sig, `stopped by ${sig} during ${what}`);
+      if (!isThrottling(err) || performance.now() - started > THROTTLE_PATIENCE_MS) throw awsError(what, err);
+      await Bun.sleep(backoffMs(attempt, 1000, 8000));
+    }
   }
+}
+
+/** The ContainerPort output as a port (5000 for a stack that predates the output); anything else is a broken stack. */
+function stackPort(stackName: string, output: string | undefined): number {
+  if (!output) return 5000;
+  const port = Number(output);
+  if (!/^\d+$/.test(output) || port < 1 || port > 65535) {
+    throw failed(`stack '${stackName}' has ContainerPort '${output}', which is not a port (1-65535): is it infra/fargate_cluster.yaml?`);
+  }
+  return port;
 }
 
 export async function describeStack(c: AwsClients, stackName: string): Promise<StackInfo> {
@@ -74,21 +102,52 @@ export async function describeStack(c: AwsClients, stackName: string): Promise<S
     containerName: out.ContainerName!,
     subnets: out.SubnetIds!.split(",").map((s) => s.trim()).filter(Boolean),
     securityGroup: out.SecurityGroupId!,
-    port: out.ContainerPort ? Number(out.ContainerPort) : 5000,
+    port: stackPort(stackName, out.ContainerPort),
   };
 }
 
-export const STARTED_BY_PREFIX = "vat:";
+/**
+ * vat's tasks carry startedBy "vat/<id>": ECS allows up to 36 letters, numbers, '-', '/' and '_' there, and ListTasks
+ * can filter on it. Versions before this one sent "vat:<id>", which ECS refuses; such tasks are still recognised.
+ */
+export const STARTED_BY_PREFIX = "vat/";
+const LEGACY_STARTED_BY_PREFIX = "vat:";
+const STARTED_BY = /^[A-Za-z0-9/_-]{1,36}$/;
 
-/** The RunTask request for a plan. Pure. */
-export function runTaskInput(stack: StackInfo, plan: LaunchPlan): RunTaskCommandInput {
+/** The startedBy of a launch id's task. Pure. */
+export function startedByFor(id: string): string {
+  const startedBy = `${STARTED_BY_PREFIX}${id}`;
+  if (!STARTED_BY.test(startedBy)) {
+    throw badInput(`launch id '${id}' cannot name an ECS task: use 1-32 letters, digits, '_' or '-'`);
+  }
+  return startedBy;
+}
+
+/** The launch id in a task's startedBy, or null for a task vat did not start. Pure. */
+export function idFromStartedBy(startedBy: string | undefined): string | null {
+  for (const prefix of [STARTED_BY_PREFIX, LEGACY_STARTED_BY_PREFIX]) {
+    if (startedBy?.startsWith(prefix) && startedBy.length > prefix.length) return startedBy.slice(prefix.length);
+  }
+  return null;
+}
+
+/** StopTask's reason as ECS takes it: at most 255 characters, never half a character. Pure. */
+export function stopReasonText(reason: string): string {
+  if (reason.length <= 255) return reason;
+  const cut = reason.slice(0, 254);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+/** The RunTask request for a plan; clientToken makes retries of it start one task, not several. Pure. */
+export function runTaskInput(stack: StackInfo, plan: LaunchPlan, clientToken: string): RunTaskCommandInput {
   const environment = Object.entries(serveEnvironment(plan)).map(([name, value]) => ({ name, value }));
   return {
     cluster: stack.cluster,
     taskDefinition: stack.taskDefinition,
     launchType: "FARGATE",
     count: 1,
-    startedBy: `${STARTED_BY_PREFIX}${plan.id}`.slice(0, 36),
+    startedBy: startedByFor(plan.id),
+    clientToken,
     tags: [{ key: "vat:id", value: plan.id }],
     networkConfiguration: {
       awsvpcConfiguration: { subnets: stack.subnets, securityGroups: [stack.securityGroup], assignPublicIp: "ENABLED" },
@@ -102,7 +161,8 @@ export function runTaskInput(stack: StackInfo, plan: LaunchPlan): RunTaskCommand
 }
 
 export async function startTask(c: AwsClients, stack: StackInfo, plan: LaunchPlan): Promise<string> {
-  const r = await call("RunTask", () => c.ecs.send(new RunTaskCommand(runTaskInput(stack, plan))));
+  const input = runTaskInput(stack, plan, crypto.randomUUID());
+  const r = await call("RunTask", () => c.ecs.send(new RunTaskCommand(input)));
   const task = r.tasks?.[0];
   if (!task?.taskArn) {
     const f = r.failures?.[0];
@@ -139,7 +199,11 @@ export async function waitForRunning(c: AwsClients, stack: StackInfo, taskArn: s
   for (;;) {
     const sig = o.cancelled();
     if (sig) throw interrupted(sig, `stopped by ${sig} while the task was starting`);
-    const r = await call("DescribeTasks", () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: [taskArn] })));
+    const r = await call(
+      "DescribeTasks",
+      () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: [taskArn] })),
+      o.cancelled,
+    );
     const t = r.tasks?.[0];
     const elapsed = performance.now() - started;
     if (!t) {
@@ -161,27 +225,57 @@ export async function waitForRunning(c: AwsClients, stack: StackInfo, taskArn: s
   }
 }
 
-/** The task's public address, through its network interface. */
-export async function taskAddress(c: AwsClients, t: Task): Promise<string> {
+export interface AddressWait {
+  timeoutMs: number;
+  cancelled: () => string | null;
+  onStatus: (status: string) => void;
+}
+
+/**
+ * The task's public address, through its network interface. EC2 is eventually consistent: right after the task is
+ * RUNNING its ENI may be unknown, or known without its Association (the public IP) yet; so ask again, with backoff,
+ * until timeoutMs, before concluding that the subnet gives no public IP.
+ */
+export async function taskAddress(c: AwsClients, t: Task, o: AddressWait): Promise<string> {
   const eni = t.attachments
     ?.find((a) => a.type === "ElasticNetworkInterface")
     ?.details?.find((d) => d.name === "networkInterfaceId")?.value;
   if (!eni) throw failed(`task ${t.taskArn} has no network interface`);
-  const r = await call("DescribeNetworkInterfaces", () =>
-    c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })),
-  );
-  const ip = r.NetworkInterfaces?.[0]?.Association?.PublicIp;
-  if (!ip) {
-    throw failed(`task ${t.taskArn} has no public IP: its subnets must have an internet gateway (assignPublicIp needs one)`);
+  const started = performance.now();
+  let waiting = "";
+  for (let attempt = 0; ; attempt++) {
+    const sig = o.cancelled();
+    if (sig) throw interrupted(sig, `stopped by ${sig} while waiting for the task's address`);
+    let why: string;
+    try {
+      const r = await c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }));
+      const ip = r.NetworkInterfaces?.[0]?.Association?.PublicIp;
+      if (ip) return ip;
+      why = "no public IP yet";
+    } catch (err) {
+      if (!isEniNotFound(err) && !isThrottling(err)) throw awsError("DescribeNetworkInterfaces", err);
+      why = isEniNotFound(err) ? "network interface not visible yet" : "throttled";
+    }
+    const elapsedS = Math.round((performance.now() - started) / 1000);
+    if (performance.now() - started > o.timeoutMs) {
+      if (why === "no public IP yet") {
+        throw failed(
+          `task ${t.taskArn} has no public IP after ${elapsedS} s: its subnets must have an internet gateway (assignPublicIp needs one)`,
+        );
+      }
+      throw failed(`task ${t.taskArn}: its network interface ${eni} gave no address after ${elapsedS} s (${why})`);
+    }
+    if (why !== waiting) o.onStatus(`RUNNING, waiting for its address (${eni}: ${why})`);
+    waiting = why;
+    await Bun.sleep(backoffMs(attempt, 500, 4000));
   }
-  return ip;
 }
 
 export async function stopTask(c: AwsClients, stack: StackInfo, taskArn: string, reason: string): Promise<void> {
-  await call("StopTask", () => c.ecs.send(new StopTaskCommand({ cluster: stack.cluster, task: taskArn, reason: reason.slice(0, 255) })));
+  await call("StopTask", () => c.ecs.send(new StopTaskCommand({ cluster: stack.cluster, task: taskArn, reason: stopReasonText(reason) })));
 }
 
-/** Tasks in the cluster that vat started (startedBy "vat:<id>"), optionally only those of one id. */
+/** Tasks in the cluster that vat started (startedBy "vat/<id>", or an older "vat:<id>"), optionally only those of one id. */
 export async function listVatTasks(c: AwsClients, stack: StackInfo, id?: string): Promise<Task[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
@@ -190,7 +284,7 @@ export async function listVatTasks(c: AwsClients, stack: StackInfo, id?: string)
       c.ecs.send(
         new ListTasksCommand({
           cluster: stack.cluster,
-          ...(id ? { startedBy: `${STARTED_BY_PREFIX}${id}`.slice(0, 36) } : {}),
+          ...(id ? { startedBy: startedByFor(id) } : {}),
           ...(nextToken ? { nextToken } : {}),
         }),
       ),
@@ -203,7 +297,7 @@ export async function listVatTasks(c: AwsClients, stack: StackInfo, id?: string)
     const r = await call("DescribeTasks", () => c.ecs.send(new DescribeTasksCommand({ cluster: stack.cluster, tasks: arns.slice(i, i + 100) })));
     tasks.push(...(r.tasks ?? []));
   }
-  return tasks.filter((t) => t.startedBy?.startsWith(STARTED_BY_PREFIX));
+  return tasks.filter((t) => idFromStartedBy(t.startedBy) !== null);
 }
 
 /** A vat task as people read it. Pure. */
@@ -221,7 +315,7 @@ export interface TaskRow {
 export function taskRow(t: Task, nowMs: number): TaskRow {
   const started = t.createdAt ? new Date(t.createdAt).getTime() : null;
   return {
-    id: (t.startedBy ?? "").slice(STARTED_BY_PREFIX.length),
+    id: idFromStartedBy(t.startedBy) ?? "",
     arn: t.taskArn ?? "",
     task: t.taskArn?.split("/").pop() ?? "",
     status: t.lastStatus ?? "UNKNOWN",
@@ -232,7 +326,8 @@ export function taskRow(t: Task, nowMs: number): TaskRow {
   };
 }
 
-/** Tasks older than the limit and not already stopping. Pure. */
-export function selectForCleanup(rows: TaskRow[], olderThanS: number): TaskRow[] {
-  return rows.filter((r) => r.ageS !== null && r.ageS > olderThanS && !["STOPPED", "STOPPING", "DEPROVISIONING"].includes(r.status));
+/** Tasks older than the limit (0: all of them) and not already stopping. Pure. */
+export function selectForCleanup(rows: TaskRow[], olderThanMs: number, nowMs: number): TaskRow[] {
+  const oldEnough = (r: TaskRow) => (r.startedAtMs === null ? olderThanMs === 0 : nowMs - r.startedAtMs >= olderThanMs);
+  return rows.filter((r) => oldEnough(r) && !["STOPPED", "STOPPING", "DEPROVISIONING"].includes(r.status));
 }

@@ -1,5 +1,6 @@
 import { badInput } from "../errors.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES, type SizeProfile } from "../signal/profiles.ts";
+import { parseDurationMs } from "../units.ts";
 
 /** Fargate task sizes: CPU units → the memory values (MiB) allowed with them. Pure data. */
 const FARGATE: Record<number, { from: number; to: number; step: number } | number[]> = {
@@ -70,7 +71,7 @@ export interface LaunchArgs {
 /** Everything checked before anything starts. Pure. */
 export function planLaunch(a: LaunchArgs): LaunchPlan {
   if (a.id === undefined) throw badInput("give the run an id with --id (it names the task and is carried in every frame)");
-  const id = parseStreamId(a.id);
+  const id = parseLaunchId(a.id);
   const size = parseSize(a.imageSize ?? "720p");
   const fps = parseFps(a.fps ?? 30);
   const videoType = (a.videoType ?? "live").toLowerCase();
@@ -87,6 +88,39 @@ export function planLaunch(a: LaunchArgs): LaunchPlan {
     checkFargateSize(cpu, memoryMiB);
   }
   return { id, size, fps, cpu, memoryMiB, videoType };
+}
+
+/**
+ * A launch id is a stream id that can also name an ECS task: it goes into RunTask's startedBy as "vat/<id>", and ECS
+ * allows there only up to 36 letters, numbers, '-', '/' and '_' (no '.'). Pure.
+ */
+export function parseLaunchId(input: string): string {
+  const id = parseStreamId(input);
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+    throw badInput(`launch id '${input}' is not valid: use 1-32 letters, digits, '_' or '-' (it names the ECS task)`);
+  }
+  return id;
+}
+
+/**
+ * A CloudFormation stack name (a letter, then letters, digits and '-', at most 128) or a stack id (its ARN). An
+ * empty name must never reach DescribeStacks: without a name it describes every stack in the account. Pure.
+ */
+export function parseStackName(input: string): string {
+  const name = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+  const arn = /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/\S+$/;
+  if (!name.test(input) && !arn.test(input)) {
+    throw badInput(
+      `stack name '${input}' is not valid: use the CloudFormation stack's name (a letter, then letters, digits or '-', at most 128) or its ARN`,
+    );
+  }
+  return input;
+}
+
+/** `cleanup --older-than`: a duration, where 0 means every one of vat's tasks. Pure. */
+export function parseOlderThanMs(input: string): number {
+  if (/^\s*0+(\.0+)?\s*(ms|s|m|min|h)?\s*$/i.test(input)) return 0;
+  return parseDurationMs(input, "older than");
 }
 
 /** The environment `vat serve` reads, as the Fargate launcher sets it on the container. */

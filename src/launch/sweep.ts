@@ -25,22 +25,46 @@ export const DEFAULT_SWEEP = {
   cpuMemory: ["512:1GB,2GB", "1024:2GB,3GB", "2048:4GB"],
 };
 
+/**
+ * A comma-separated list of a sweep option, each value read by parse. Empty (no value at all, or an empty one between
+ * commas) and repeated values are refused: either would make a sweep other than the one asked for. Pure.
+ */
+function parseList<T>(option: string, text: string, parse: (v: string) => T, key: (v: T) => string | number = String): T[] {
+  const items = text.split(",").map((x) => x.trim());
+  if (items.every((x) => x === "")) throw badInput(`${option} '${text}' names no value: give a comma-separated list, e.g. ${EXAMPLES[option]}`);
+  if (items.includes("")) throw badInput(`${option} '${text}' has an empty value: give a comma-separated list, e.g. ${EXAMPLES[option]}`);
+  const values = items.map(parse);
+  const seen = new Map<string | number, string>();
+  values.forEach((v, i) => {
+    const k = key(v);
+    if (seen.has(k)) throw badInput(`${option} '${text}' names ${items[i]} twice (as ${seen.get(k)}): give each value once`);
+    seen.set(k, items[i]!);
+  });
+  return values;
+}
+
+const EXAMPLES: Record<string, string> = { "--sizes": "240p,720p", "--fps": "15,25,30", "--cpu-memory": "512:1GB,2GB" };
+
 /** "512:1GB,2GB" → [512, [1024, 2048]]; every pair checked against the Fargate table. Pure. */
 export function parseCpuMemory(spec: string): [number, number[]] {
-  const m = /^(\d+):(.+)$/.exec(spec.trim());
+  const m = /^(\d+):(.*)$/.exec(spec.trim());
   if (!m) throw badInput(`cpu-memory '${spec}' is not valid: use CPU:MEMORY[,MEMORY…], e.g. 512:1GB,2GB`);
   const cpu = Number(m[1]);
-  const memory = m[2]!.split(",").map((v) => parseMemoryMiB(v));
+  const memory = parseList("--cpu-memory", m[2]!, (v) => parseMemoryMiB(v), (mib) => mib);
   for (const mib of memory) checkFargateSize(cpu, mib);
   return [cpu, memory];
 }
 
 export function parseSweepSpec(sizes: string, fps: string, cpuMemory: string[]): SweepSpec {
-  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (cpuMemory.length === 0) throw badInput(`--cpu-memory names no task size: give CPU:MEMORY groups, e.g. ${DEFAULT_SWEEP.cpuMemory.join(" ")}`);
+  const groups = cpuMemory.map(parseCpuMemory);
+  const pairs = groups.flatMap(([cpu, memories]) => memories.map((mib) => `${cpu}:${mib % 1024 === 0 ? `${mib / 1024}GB` : `${mib}MiB`}`));
+  const twice = pairs.find((p, i) => pairs.indexOf(p) !== i);
+  if (twice !== undefined) throw badInput(`--cpu-memory names ${twice} twice: give each task size once`);
   return {
-    sizes: list(sizes).map((s) => parseSize(s).name),
-    fps: list(fps).map((f) => parseFps(f)),
-    cpuMemory: cpuMemory.map(parseCpuMemory),
+    sizes: parseList("--sizes", sizes, (s) => parseSize(s).name),
+    fps: parseList("--fps", fps, (f) => parseFps(f), (f) => f),
+    cpuMemory: groups,
   };
 }
 

@@ -139,6 +139,10 @@ export class BoxReader {
   skip(n: number): void {
     this.need(n);
   }
+  bytes(n: number): Uint8Array {
+    const at = this.need(n);
+    return this.body.subarray(at, at + n);
+  }
   /** A NUL-terminated UTF-8 string (or the rest of the body when it has no NUL). */
   cString(): string {
     const start = this.pos;

@@ -15,7 +15,8 @@ export interface GroupKey {
 /** One measurement run as read from a database (vat's own, or the Python prototype's three tables). */
 export interface RunFacts extends GroupKey {
   source: string;
-  run: number;
+  /** The run's id in its database (the prototype's analysis_number, kept as text when it is none). */
+  run: number | string;
   format: "vat" | "prototype";
   streamId: string | null;
   startedAtMs: number;

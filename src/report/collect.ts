@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { percentile } from "../client/stats.ts";
 import { VatError, badInput } from "../errors.ts";
 import { SIZE_NAMES } from "../signal/profiles.ts";
+import {
+  EVENTS, FRAMES, RUNS, VMAF_SAMPLES, WINDOWS, decodeRow, selectSql, type Field, type Table,
+} from "../client/columns.ts";
 import type { RunFacts } from "./aggregate.ts";
 
 const DB_FILE = /\.(db|sqlite|sqlite3)$/i;
@@ -56,11 +59,6 @@ function columns(db: Database, table: string): Set<string> {
   return new Set((db.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 }
 
-function qualityOf(q: { n: number; p: number; s: number } | undefined, vmaf: { vmaf: number }[]): RunFacts["quality"] {
-  if ((!q || q.n === 0) && vmaf.length === 0) return null;
-  return { frames: q?.n ?? 0, psnrYSum: q?.p ?? 0, ssimYSum: q?.s ?? 0, vmafSamples: vmaf.map((v) => v.vmaf) };
-}
-
 function memoryMiB(v: unknown): number | null {
   const n = Number(v);
   if (v === null || v === undefined || v === "" || !Number.isFinite(n) || n <= 0) return null;
@@ -90,88 +88,127 @@ function hostOf(url: string): string {
   }
 }
 
+/** The fields of vat's tables the report reads, by table (columns an older file lacks read as null). */
+const RUN_FIELDS = [
+  "id", "startedAtMs", "endedAtMs", "url", "streamId", "imageSize", "sizeName", "fps", "cpu", "memory", "videoType", "params",
+  "summary", "role",
+] as const;
+const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
+
 function readVat(db: Database, file: string): RunFacts[] {
-  const runs = db.query("SELECT * FROM runs ORDER BY id").all() as Record<string, any>[];
-  const windows = db.query(
-    `SELECT count(*) AS n, max(end_ms) AS end_ms, sum(frames_new) AS frames_new, sum(dropped) AS dropped,
-            sum(unreadable) AS unreadable, sum(stalls) AS stalls, sum(stall_ms) AS stall_ms,
-            sum(fps_achieved * frames_new) / nullif(sum(frames_new), 0) AS fps
-     FROM windows WHERE run_id = ?`,
-  );
-  const series = db.query("SELECT start_ms, latency_p50_ms FROM windows WHERE run_id = ? AND latency_p50_ms IS NOT NULL ORDER BY idx");
-  const lat = db.query("SELECT latency_ms FROM frames WHERE run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL");
-  const outage = db.query("SELECT min(at_ms) AS at FROM events WHERE run_id = ? AND kind = 'outage'");
-  const hasQuality = columns(db, "frames").has("psnr_y");
-  const quality = hasQuality
-    ? db.query("SELECT count(psnr_y) AS n, sum(psnr_y) AS p, sum(ssim_y) AS s FROM frames WHERE run_id = ? AND psnr_y IS NOT NULL")
-    : null;
-  const vmaf = tables(db).has("vmaf_samples") ? db.query("SELECT vmaf FROM vmaf_samples WHERE run_id = ?") : null;
+  const select = <Row, F extends Field<Row>>(t: Table<Row>, fields: readonly F[], where: string, then = "") => {
+    const q = db.query(`${selectSql(t, fields, columns(db, t.name), where)} ${then}`);
+    return (...args: (string | number)[]) => (q.all(...args) as Record<string, unknown>[]).map((raw) => decodeRow(t, raw, fields));
+  };
+  const runs = select(RUNS, RUN_FIELDS, "", "ORDER BY id")();
+  const windowsOf = select(WINDOWS, WINDOW_FIELDS, "run_id = ?", "ORDER BY idx");
+  const latenciesOf = select(FRAMES, ["latencyMs"], "run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL");
+  const outagesOf = select(EVENTS, ["atMs"], "run_id = ? AND kind = 'outage'");
+  const qualityOf = columns(db, FRAMES.name).has(FRAMES.columns.psnrY.name)
+    ? select(FRAMES, ["psnrY", "ssimY"], "run_id = ? AND psnr_y IS NOT NULL")
+    : () => [];
+  const vmafOf = tables(db).has("vmaf_samples") ? select(VMAF_SAMPLES, ["vmaf"], "run_id = ?") : () => [];
   const out: RunFacts[] = [];
   for (const r of runs) {
-    const w = windows.get(r.id) as Record<string, number | null>;
-    if (!w.n) continue; // a run that measured nothing
-    const started = r.started_at_ms as number;
-    const ended = (r.ended_at_ms as number | null) ?? (w.end_ms as number);
-    const measuredMs = Math.max(0, ended - started);
-    let params: Record<string, unknown> | null = null;
-    try {
-      params = r.params_json ? JSON.parse(r.params_json) : null;
-    } catch {
-      params = null;
-    }
-    let summary: Record<string, unknown> | null = null;
-    try {
-      summary = r.summary_json ? JSON.parse(r.summary_json) : null;
-    } catch {
-      summary = null;
-    }
-    const firstOutage = (outage.get(r.id) as { at: number | null }).at;
+    const id = r.id!;
+    const windows = windowsOf(id);
+    if (windows.length === 0) continue; // a run that measured nothing
+    const started = r.startedAtMs ?? minOf(windows.map((w) => w.startMs));
+    const ended = r.endedAtMs ?? maxOf(windows.map((w) => w.endMs));
+    if (started === null) continue; // no time to measure it by
+    const measuredMs = ended === null ? 0 : Math.max(0, ended - started);
+    const params = isRecord(r.params) ? r.params : null;
+    const summary = isRecord(r.summary) ? (r.summary as unknown as Record<string, unknown>) : null;
+    const firstOutage = minOf(outagesOf(id).map((e) => e.atMs));
+    const weighted = windows.filter((w) => w.fpsAchieved !== null && w.framesNew !== null);
+    const framesWeight = sumOf(windows.map((w) => w.framesNew));
     out.push({
       source: file,
-      run: r.id,
+      run: id,
       format: "vat",
-      streamId: r.stream_id ?? null,
-      size: r.size_name ?? (r.image_size !== null ? (SIZE_NAMES[r.image_size] ?? null) : null),
-      fps: numberOrNull(r.fps),
+      streamId: r.streamId,
+      size: r.sizeName ?? (r.imageSize !== null ? (SIZE_NAMES[r.imageSize] ?? null) : null),
+      fps: r.fps,
       cpu: numberOrNull(r.cpu),
       memoryMiB: memoryMiB(r.memory),
-      videoType: String(r.video_type ?? "live").toLowerCase(),
-      provider: providerOf(r.url, params, (r.role as string | null | undefined) ?? null),
+      videoType: (r.videoType ?? "live").toLowerCase(),
+      provider: providerOf(r.url ?? "", params, r.role),
       startedAtMs: started,
       measuredMs,
-      framesNew: w.frames_new ?? 0,
-      dropped: w.dropped ?? 0,
-      unreadable: w.unreadable ?? 0,
-      stalls: w.stalls ?? 0,
-      stallMs: w.stall_ms ?? 0,
-      fpsAchieved: numberOrNull(summary?.fpsAchieved) ?? numberOrNull(w.fps),
-      latencies: Float64Array.from((lat.all(r.id) as { latency_ms: number }[]).map((x) => x.latency_ms)),
-      latencyOverTime: (series.all(r.id) as { start_ms: number; latency_p50_ms: number }[]).map((x) => ({
-        atS: (x.start_ms - started) / 1000,
-        p50Ms: x.latency_p50_ms,
-      })),
+      framesNew: sumOf(windows.map((w) => w.framesNew)),
+      dropped: sumOf(windows.map((w) => w.dropped)),
+      unreadable: sumOf(windows.map((w) => w.unreadable)),
+      stalls: sumOf(windows.map((w) => w.stalls)),
+      stallMs: sumOf(windows.map((w) => w.stallMs)),
+      fpsAchieved:
+        numberOrNull(summary?.fpsAchieved) ??
+        (framesWeight > 0 ? sumOf(weighted.map((w) => w.fpsAchieved! * w.framesNew!)) / framesWeight : null),
+      latencies: Float64Array.from(latenciesOf(id).flatMap((f) => (f.latencyMs === null ? [] : [f.latencyMs]))),
+      latencyOverTime: windows.flatMap((w) =>
+        w.startMs !== null && w.latencyP50Ms !== null ? [{ atS: (w.startMs - started) / 1000, p50Ms: w.latencyP50Ms }] : [],
+      ),
       healthyMs: firstOutage !== null ? Math.max(0, firstOutage - started) : measuredMs,
       failed: firstOutage !== null,
-      quality: qualityOf(quality?.get(r.id) as { n: number; p: number; s: number } | undefined, (vmaf?.all(r.id) ?? []) as { vmaf: number }[]),
+      quality: qualityFacts(qualityOf(id), vmafOf(id).flatMap((v) => (v.vmaf === null ? [] : [v.vmaf]))),
     });
   }
   return out;
+}
+
+function qualityFacts(frames: { psnrY: number | null; ssimY: number | null }[], vmaf: number[]): RunFacts["quality"] {
+  const scored = frames.filter((f) => f.psnrY !== null);
+  if (scored.length === 0 && vmaf.length === 0) return null;
+  return {
+    frames: scored.length,
+    psnrYSum: sumOf(scored.map((f) => f.psnrY)),
+    ssimYSum: sumOf(scored.map((f) => f.ssimY)),
+    vmafSamples: vmaf,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Sum, least and most of the values that are known (null: unknown, or a stored value that is no number). */
+function sumOf(values: readonly (number | null)[]): number {
+  let s = 0;
+  for (const v of values) if (v !== null) s += v;
+  return s;
+}
+
+function minOf(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length ? Math.min(...known) : null;
+}
+
+function maxOf(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length ? Math.max(...known) : null;
 }
 
 /**
  * The prototype's databases: stream_params(cpu, ram, image_size, fps, video_type, analysis_number) and
  * stream_data(frame_number, frame_number_received, time_generated, time_received, analysis_number), times in seconds.
  * They record no unreadable frames or stalls (shown as unknown); hours lasted is the span of received frames.
+ * Written by other hands, they are trusted in nothing: a frame whose number or arrival is no finite number is no
+ * frame, one whose generation time is not gives no latency.
  */
 function readPrototype(db: Database, file: string, hasFinal: boolean): RunFacts[] {
-  const params = db.query("SELECT * FROM stream_params ORDER BY analysis_number").all() as Record<string, any>[];
+  const params = db.query("SELECT * FROM stream_params ORDER BY analysis_number").all() as Record<string, unknown>[];
   const frames = db.query(
     "SELECT frame_number AS n, time_generated AS g, time_received AS r FROM stream_data WHERE analysis_number = ? ORDER BY frame_number_received",
   );
-  const final = hasFinal ? db.query("SELECT sum(frames_dropped) AS d FROM stream_data_final WHERE analysis_number = ?") : null;
+  const final = hasFinal ? db.query("SELECT frames_dropped AS d FROM stream_data_final WHERE analysis_number = ?") : null;
   const out: RunFacts[] = [];
   for (const p of params) {
-    const rows = frames.all(p.analysis_number) as { n: number; g: number; r: number }[];
+    const key = p.analysis_number as string | number | null;
+    if (key === null || key === undefined) continue;
+    const rows = (frames.all(key) as Record<string, unknown>[]).flatMap((x) => {
+      const n = numberOrNull(x.n);
+      const r = numberOrNull(x.r);
+      return n === null || r === null ? [] : [{ n, r, g: numberOrNull(x.g) }];
+    });
     if (rows.length === 0) continue;
     let first = Infinity;
     let last = -Infinity;
@@ -184,11 +221,13 @@ function readPrototype(db: Database, file: string, hasFinal: boolean): RunFacts[
       if (prev === null || x.n > prev) prev = x.n;
     }
     const spanMs = (last - first) * 1000;
-    const droppedFinal = final ? (final.get(p.analysis_number) as { d: number | null }).d : null;
+    const droppedRows = final ? (final.all(key) as { d: unknown }[]).map((x) => numberOrNull(x.d)) : [];
+    const droppedFinal = droppedRows.some((d) => d !== null) ? sumOf(droppedRows) : null;
     const sizeIndex = numberOrNull(p.image_size);
+    const timed = rows.flatMap((x) => (x.g === null ? [] : [{ g: x.g, r: x.r }]));
     out.push({
       source: file,
-      run: p.analysis_number,
+      run: numberOrNull(key) ?? String(key),
       format: "prototype",
       streamId: null,
       size: sizeIndex !== null ? (SIZE_NAMES[sizeIndex] ?? null) : null,
@@ -205,8 +244,8 @@ function readPrototype(db: Database, file: string, hasFinal: boolean): RunFacts[
       stalls: null,
       stallMs: null,
       fpsAchieved: spanMs > 0 ? (rows.length - 1) / (spanMs / 1000) : null,
-      latencies: Float64Array.from(rows.map((x) => (x.r - x.g) * 1000)),
-      latencyOverTime: perMinuteMedian(rows, first),
+      latencies: Float64Array.from(timed.map((x) => (x.r - x.g) * 1000)),
+      latencyOverTime: perMinuteMedian(timed, first),
       healthyMs: spanMs,
       failed: false,
       quality: null,

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import type { GroupFigures, Prices, RunFacts, SortKey } from "./aggregate.ts";
-import { cellText, COLUMNS } from "./tables.ts";
+import { cellText, cellValue, COLUMNS, RUN_COLUMNS, type Column } from "./tables.ts";
 
 export interface RenderedChart {
   id: string;
@@ -8,13 +9,15 @@ export interface RenderedChart {
   empty?: string;
 }
 
+/** The one way text reaches the page: every table cell, heading, caption and note goes through it. */
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 /** Sorting by a column's header click: numbers by their raw value (data-v), text by its text. No network, no library. */
 const SORT_SCRIPT = `
-document.querySelectorAll("table.sortable th").forEach((th, col) => {
+document.querySelectorAll("table.sortable th").forEach((th) => {
+  const col = th.cellIndex;
   th.addEventListener("click", () => {
     const body = th.closest("table").tBodies[0];
     const dir = th.dataset.dir === "asc" ? -1 : 1;
@@ -29,6 +32,28 @@ document.querySelectorAll("table.sortable th").forEach((th, col) => {
   });
 });`;
 
+/**
+ * Only vat's own script may run: the page's policy names its hash, so a script or handler that reached the page from
+ * a database (were escaping ever to miss one) is refused by the browser.
+ */
+const SCRIPT_HASH = `sha256-${createHash("sha256").update(SORT_SCRIPT).digest("base64")}`;
+export const CONTENT_SECURITY_POLICY =
+  `default-src 'none'; style-src 'unsafe-inline'; script-src '${SCRIPT_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
+
+/** A sortable table: numbers carry their raw value (data-v, empty when unknown) for the sorting script. */
+function tableHtml<T>(id: string, columns: readonly Column<T>[], rows: readonly T[]): string {
+  const head = columns.map((c) => `<th title="click to sort">${esc(c.heading)}</th>`).join("");
+  const body = rows.map((row) => {
+    const cells = columns.map((c) => {
+      const v = cellValue(c, row);
+      const data = typeof v === "number" || v === null ? ` data-v="${v ?? ""}"` : "";
+      return `<td${data}>${esc(cellText(c, row))}</td>`;
+    });
+    return `<tr>${cells.join("")}</tr>`;
+  });
+  return `<div class="scroll"><table class="sortable" id="${esc(id)}"><thead><tr>${head}</tr></thead><tbody>\n${body.join("\n")}\n</tbody></table></div>`;
+}
+
 /** One self-contained page: figures, tables and charts inline; it makes no request of any kind. Pure. */
 export function reportHtml(o: {
   groups: readonly GroupFigures[];
@@ -40,26 +65,6 @@ export function reportHtml(o: {
   createdAt: string;
   version: string;
 }): string {
-  const head = COLUMNS.map((c) => `<th title="click to sort">${esc(c.heading)}</th>`).join("");
-  const body = o.groups
-    .map((g) => {
-      const cells = COLUMNS.map((c) => {
-        const v = c.value(g);
-        const data = typeof v === "number" || v === null ? ` data-v="${v ?? ""}"` : "";
-        return `<td${data}>${esc(cellText(c, g))}</td>`;
-      });
-      return `<tr>${cells.join("")}</tr>`;
-    })
-    .join("\n");
-  const runRows = o.runs
-    .map(
-      (r) =>
-        `<tr><td>${esc(r.source)}</td><td data-v="${r.run}">${r.run}</td><td>${esc(r.format)}</td><td>${esc(r.streamId ?? "–")}</td>` +
-        `<td data-v="${r.measuredMs / 1000}">${(r.measuredMs / 60_000).toFixed(1)} min</td><td data-v="${r.framesNew}">${r.framesNew}</td>` +
-        `<td data-v="${r.dropped}">${r.dropped}</td><td data-v="${r.fpsAchieved ?? ""}">${r.fpsAchieved === null ? "–" : r.fpsAchieved.toFixed(2)}</td>` +
-        `<td data-v="${r.healthyMs / 3_600_000}">${(r.healthyMs / 3_600_000).toFixed(2)} h${r.failed ? " (failed)" : ""}</td></tr>`,
-    )
-    .join("\n");
   const charts = o.charts
     .map(
       (c) =>
@@ -70,7 +75,7 @@ export function reportHtml(o: {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
 <title>vat report: ${o.groups.length} configurations, ${o.runs.length} runs</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 2rem; color: #222; }
@@ -93,15 +98,11 @@ built ${esc(o.createdAt)} by vat ${esc(o.version)}. Ordered by ${esc(o.sort)}; c
 Cost: Fargate on demand in ${esc(o.prices.region)}, $${o.prices.vcpuHour} per vCPU-hour and $${o.prices.gbHour} per GB-hour, for the
 time measured; runs without a task size (local) have none.</p>
 <h2>Configurations</h2>
-<div class="scroll"><table class="sortable" id="configurations"><thead><tr>${head}</tr></thead><tbody>
-${body}
-</tbody></table></div>
+${tableHtml("configurations", COLUMNS, o.groups)}
 <h2>Charts</h2>
 ${charts}
 <h2>Runs</h2>
-<div class="scroll"><table class="sortable" id="runs"><thead><tr><th>database</th><th>run</th><th>format</th><th>stream</th><th>measured</th><th>new frames</th><th>dropped</th><th>fps achieved</th><th>healthy</th></tr></thead><tbody>
-${runRows}
-</tbody></table></div>
+${tableHtml("runs", RUN_COLUMNS, o.runs)}
 <p class="note">Latency percentiles are over every new frame of a configuration's runs; achieved fps is the runs' own
 figure weighted by time measured; drops per minute = dropped frames ÷ minutes measured; rebuffer ratio = frozen time
 ÷ time measured; hours lasted = the mean time a run's stream stayed healthy (to its first outage, or the whole run).

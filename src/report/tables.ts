@@ -1,18 +1,18 @@
 import { groupLabel, type GroupFigures, type Prices, type RunFacts } from "./aggregate.ts";
 
-/** A column of the comparison: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
-interface Column {
+/** A column of a report table: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
+export interface Column<T = GroupFigures> {
   name: string;
   heading: string;
-  value: (g: GroupFigures) => string | number | null;
-  format?: (v: number) => string;
+  value: (row: T) => string | number | null;
+  format?: (v: number, row: T) => string;
 }
 
 const fixed = (d: number) => (v: number) => v.toFixed(d);
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 const usd = (v: number) => `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
 
-export const COLUMNS: Column[] = [
+export const COLUMNS: Column<GroupFigures>[] = [
   { name: "configuration", heading: "configuration", value: (g) => g.label },
   { name: "size", heading: "size", value: (g) => g.size },
   { name: "fps_configured", heading: "fps set", value: (g) => g.fps },
@@ -43,7 +43,7 @@ export const COLUMNS: Column[] = [
 
 /** The figures as plain records, one per configuration, named as in the CSV. */
 export function groupRecords(groups: readonly GroupFigures[]): Record<string, string | number | null>[] {
-  return groups.map((g) => Object.fromEntries(COLUMNS.map((c) => [c.name, c.value(g)])));
+  return groups.map((g) => Object.fromEntries(COLUMNS.map((c) => [c.name, cellValue(c, g)])));
 }
 
 function csvCell(v: string | number | null): string {
@@ -82,8 +82,32 @@ export function reportJson(groups: readonly GroupFigures[], runs: readonly RunFa
   };
 }
 
-export function cellText(c: Column, g: GroupFigures): string {
-  const v = c.value(g);
+/** The runs a report read, one row each. */
+export const RUN_COLUMNS: Column<RunFacts>[] = [
+  { name: "database", heading: "database", value: (r) => r.source },
+  { name: "run", heading: "run", value: (r) => r.run },
+  { name: "format", heading: "format", value: (r) => r.format },
+  { name: "stream_id", heading: "stream", value: (r) => r.streamId },
+  { name: "measured_s", heading: "measured", value: (r) => r.measuredMs / 1000, format: (v) => `${(v / 60).toFixed(1)} min` },
+  { name: "frames_new", heading: "new frames", value: (r) => r.framesNew },
+  { name: "dropped", heading: "dropped", value: (r) => r.dropped },
+  { name: "fps_achieved", heading: "fps achieved", value: (r) => r.fpsAchieved, format: fixed(2) },
+  {
+    name: "healthy_h",
+    heading: "healthy",
+    value: (r) => r.healthyMs / 3_600_000,
+    format: (v, r) => `${v.toFixed(2)} h${r.failed ? " (failed)" : ""}`,
+  },
+];
+
+/** A cell's value, or null where it is unknown or no finite number (nothing a report should show as NaN). */
+export function cellValue<T>(c: Column<T>, row: T): string | number | null {
+  const v = c.value(row);
+  return typeof v === "number" && !Number.isFinite(v) ? null : v;
+}
+
+export function cellText<T>(c: Column<T>, row: T): string {
+  const v = cellValue(c, row);
   if (v === null) return "–";
-  return typeof v === "number" && c.format ? c.format(v) : String(v);
+  return typeof v === "number" && c.format ? c.format(v, row) : String(v);
 }

@@ -47,7 +47,7 @@ test(
     expect(run).toMatchObject({
       cluster: "vat-cluster",
       launchType: "FARGATE",
-      startedBy: "vat:test1",
+      startedBy: "vat/test1",
       tags: [{ key: "vat:id", value: "test1" }],
       networkConfiguration: {
         awsvpcConfiguration: { subnets: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"], securityGroups: ["sg-0bbbbbbbbbbbbbbb1"], assignPublicIp: "ENABLED" },
@@ -209,8 +209,8 @@ test(
 
 test("list, stop --id and cleanup act only on vat's own tasks", async () => {
   const f = fake();
-  const old = f.seedTask("vat:old", 30 * 3600_000);
-  const fresh = f.seedTask("vat:fresh", 50 * 60_000);
+  const old = f.seedTask("vat:old", 30 * 3600_000); // as versions before the "vat/" prefix named them
+  const fresh = f.seedTask("vat/fresh", 50 * 60_000);
   const foreign = f.seedTask("someone-else", 90 * 3600_000);
   const run = async (args: string[]) => finished(launch(f, args));
 
@@ -236,7 +236,7 @@ test("list, stop --id and cleanup act only on vat's own tasks", async () => {
   const stop = await run(["stop", "--id", "fresh"]);
   expect(stop.code).toBe(0);
   expect(f.calls.filter((c) => c.action === "StopTask").at(-1)!.body).toMatchObject({ task: fresh.arn, reason: "vat launch stop" });
-  expect(f.calls.find((c) => c.action === "ListTasks" && c.body.startedBy === "vat:fresh")).toBeDefined();
+  expect(f.calls.find((c) => c.action === "ListTasks" && c.body.startedBy === "vat/fresh")).toBeDefined();
 
   const none = await run(["stop", "--id", "nope"]);
   expect(none.code).toBe(1);
@@ -250,4 +250,127 @@ test("when even StopTask is refused: the original cause is reported, and how to 
   expect(r.code).toBe(1);
   expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^vat: AWS refused DescribeTasks: access denied/);
   expect(r.stderr).toMatch(/COULD NOT STOP task arn:aws:ecs:\S+: AWS refused StopTask: access denied.*; stop it with: vat launch stop --id a/);
+});
+
+test("every request vat sends passes the documented AWS rules, with the longest id allowed", async () => {
+  const f = fake();
+  const id = "a".repeat(16) + "_B-" + "9".repeat(13); // 32 characters, the most a launch id may have
+  const r = await finished(launch(f, ["--id", id, "--size", "240p", "--duration", "2s", "--db", join(tmp.path, "long.db")]));
+  expect(r.code).toBe(0);
+  const run = f.calls.find((c) => c.action === "RunTask")!.body;
+  expect(run.startedBy).toBe(`vat/${id}`);
+  expect(run.tags).toEqual([{ key: "vat:id", value: id }]);
+  expect(run.clientToken).toMatch(/^.{1,64}$/);
+  expect(f.calls.filter((c) => c.action === "StopTask")).toHaveLength(1);
+}, 30_000);
+
+test("ids that cannot name a task, a bad --stack and a database that cannot be written: exit 2, no AWS request", async () => {
+  const f = fake();
+  for (const [args, message] of [
+    [["--id", "v1.2"], /launch id 'v1.2' is not valid: use 1-32 letters, digits, '_' or '-'/],
+    [["--id", "x", "--stack", ""], /stack name '' is not valid: use the CloudFormation stack's name/],
+    [["--id", "x", "--stack", "1st stack"], /stack name '1st stack' is not valid/],
+    [["--id", "x", "--db", tmp.path], /cannot use database '.*': it is a folder/],
+    [["list", "--stack", ""], /stack name '' is not valid/],
+    [["stop", "--id", "a.b"], /launch id 'a.b' is not valid/],
+  ] as const) {
+    const r = await finished(launch(f, [...args]));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  }
+  expect(f.calls).toEqual([]);
+});
+
+test(
+  "a RUNNING task whose ENI is unknown at first, then has no public IP yet: asked again until it has one",
+  async () => {
+    const f = fake({ eniUnknownCalls: 2, publicIpFromCall: 3 });
+    const r = await finished(launch(f, ["--id", "eni", "--size", "240p", "--duration", "2s", "--db", join(tmp.path, "eni.db"), "--json"]));
+    expect(r.code).toBe(0);
+    const task = [...f.tasks.values()][0]!;
+    expect(JSON.parse(r.stdout).launch.url).toBe(`http://${task.ip}:${FAKE_TASK_PORT}`);
+    expect(f.actions().filter((a) => a === "DescribeNetworkInterfaces")).toHaveLength(5); // 2 unknown, 2 without IP, 1 with
+    expect(f.calls.find((c) => c.action === "StopTask")?.body.reason).toBe("vat launch eni: done");
+  },
+  60_000,
+);
+
+test(
+  "an ENI that never gets a public IP: a bounded wait, the reason, the task stopped, exit 1",
+  async () => {
+    const f = fake({ noPublicIp: true });
+    const t0 = performance.now();
+    const r = await finished(launch(f, ["--id", "nip", "--start-timeout", "6s", "--db", join(tmp.path, "nip.db")]));
+    expect(r.code).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^vat: task \S+ has no public IP after \d+ s: its subnets must have an internet gateway/);
+    expect(f.actions().filter((a) => a === "DescribeNetworkInterfaces").length).toBeGreaterThan(2);
+    expect(f.calls.filter((c) => c.action === "StopTask")).toHaveLength(1);
+  },
+  30_000,
+);
+
+test(
+  "throttling: every 2nd call, and a burst of DescribeTasks beyond the SDK's own retries, do not end the launch",
+  async () => {
+    const f = fake({
+      throttle: { actions: ["RunTask", "DescribeTasks", "DescribeNetworkInterfaces", "StopTask"], every: 2 },
+      throttleBurst: { action: "DescribeTasks", count: 5 },
+    });
+    const r = await finished(launch(f, ["--id", "thr", "--size", "240p", "--duration", "2s", "--db", join(tmp.path, "thr.db"), "--json"]));
+    expect(r.code).toBe(0);
+    expect(f.tasks.size).toBe(1); // a retried RunTask started no second task
+    const stops = f.calls.filter((c) => c.action === "StopTask");
+    expect(stops.at(-1)!.body.reason).toBe("vat launch thr: done");
+    expect(await stoppedWithin([...f.tasks.values()][0]!, 3000)).toBe(0);
+  },
+  60_000,
+);
+
+test("cleanup --older-than 0s stops all of vat's tasks, and only vat's", async () => {
+  const f = fake();
+  const a = f.seedTask("vat/a", 0);
+  const b = f.seedTask("vat:b", 5 * 60_000);
+  const foreign = f.seedTask("someone-else", 0);
+  const r = await finished(launch(f, ["cleanup", "--older-than", "0s", "--json"]));
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout).tasks.map((t: { id: string }) => t.id).sort()).toEqual(["a", "b"]);
+  expect(f.calls.filter((c) => c.action === "StopTask").map((c) => c.body.task).sort()).toEqual([a.arn, b.arn].sort());
+  expect(f.calls.filter((c) => c.action === "StopTask").map((c) => c.body.task)).not.toContain(foreign.arn);
+  const negative = await finished(launch(f, ["cleanup", "--older-than", "-1s"]));
+  expect(negative.code).toBe(2);
+});
+
+test(
+  "a DescribeTasks that never answers is given up on and asked again, not waited for forever",
+  async () => {
+    const f = fake({ hangOnce: ["DescribeTasks"] });
+    const r = await finished(launch(f, ["--id", "hang", "--size", "240p", "--duration", "2s", "--db", join(tmp.path, "hang.db")]));
+    expect(r.code).toBe(0);
+    expect(f.actions()[2]).toBe("DescribeTasks (hung)");
+    expect(f.calls.find((c) => c.action === "StopTask")?.body.reason).toBe("vat launch hang: done");
+  },
+  40_000,
+);
+
+test("cleanup goes on past a task it cannot stop, then says which one, exit 1", async () => {
+  const f = fake();
+  const [a, b, c] = ["vat/a", "vat/b", "vat/c"].map((s) => f.seedTask(s, 48 * 3600_000));
+  f.scenario.vanished = [b!.id];
+  const r = await finished(launch(f, ["cleanup", "--json"]));
+  expect(r.code).toBe(1);
+  expect(f.calls.filter((x) => x.action === "StopTask").map((x) => x.body.task)).toEqual([a!.arn, b!.arn, c!.arn]);
+  const out = JSON.parse(r.stdout);
+  expect(out.tasks.map((t: { id: string }) => t.id)).toEqual(["a", "c"]);
+  expect(out.notStopped).toEqual([{ task: b!.id, error: expect.stringContaining("The referenced task was not found") }]);
+  expect(r.stderr.trim().split("\n").at(-1)).toMatch(new RegExp(`^vat: could not stop 1 of 3 tasks \\(${b!.id}: StopTask failed: InvalidParameterException`));
+});
+
+test("a stack whose ContainerPort is not a port: said so, before any task is started", async () => {
+  const f = fake({ stackOutputs: { ContainerPort: "http" } });
+  const r = await finished(launch(f, ["--id", "p", "--db", join(tmp.path, "p.db")]));
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toBe("vat: stack 'streaming' has ContainerPort 'http', which is not a port (1-65535): is it infra/fargate_cluster.yaml?");
+  expect(f.actions()).toEqual(["DescribeStacks"]);
 });

@@ -113,21 +113,29 @@ test(
 );
 
 test("bad input is refused before any server starts", async () => {
+  const notDb = join(tmp.path, "notes.txt");
+  writeFileSync(notDb, "not a database\n");
   for (const [args, message] of [
     [["launch", "--local", "--id", "x", "--cpu", "512", "--memory", "8GB"], /memory 8192 MiB does not go with cpu 512 on Fargate: use 1GB, 2GB, 3GB, 4GB/],
     [["launch", "--local"], /give the run an id with --id/],
     [["launch", "--local", "--id", "x", "--fps", "0"], /fps '0' is out of range/],
     [["launch", "--local", "--id", "x", "--window", "0.1s"], /window '0.1s' is out of range/],
     [["launch", "--local", "--id", "x", "--url", "http://a"], /Unknown argument: url/],
+    // The database is checked before the server starts (it would log, and take seconds, before refusing it).
+    [["launch", "--local", "--id", "x", "--db", tmp.path], /cannot use database '.*': it is a folder/],
+    [["launch", "--local", "--id", "x", "--db", join(import.meta.path, "runs.db")], /cannot use database '.*': '.*' is not a folder/],
+    [["launch", "--local", "--id", "x", "--db", notDb], /cannot use database '.*notes.txt': it is not an SQLite database/],
+    [["launch", "--local", "--id", "x", "--stack", ""], /stack name '' is not valid/],
   ] as const) {
     const r = await vat([...args]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
   }
+  expect(readFileSync(notDb, "utf8")).toBe("not a database\n"); // refused, not overwritten
   // Without --local it is the Fargate backend: with no AWS configuration at all, one line says what to set.
   const noAws = { AWS_REGION: "", AWS_DEFAULT_REGION: "", AWS_PROFILE: "", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent" };
   const cloud = await vat(["launch", "--id", "x"], noAws);
   expect(cloud.exitCode).toBe(2);
   expect(cloud.stderr.trim()).toBe("vat: no AWS region for DescribeStacks streaming: give --region, or set AWS_REGION (or a profile's region)");
-});
+}, 30_000);

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { HOSTILE, makeHostileDatabases, MUST_NOT_APPEAR } from "../helpers/hostile-db.ts";
 import { Relay } from "../helpers/relay.ts";
 import { client, ffprobeFrames, openDb, serve, tempDir, vat } from "../helpers/vat.ts";
 
@@ -216,26 +217,38 @@ describe("vat report over real runs and an old study", () => {
   });
 });
 
+/**
+ * A page in Debian's Chromium, with every request it made and every error or warning it logged, closed after use.
+ */
+async function inChromium<T>(
+  file: string,
+  use: (page: import("playwright-core").Page, seen: { url: string; requests: string[]; problems: string[] }) => Promise<T>,
+): Promise<T> {
+  const { chromium } = await import("playwright-core");
+  if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const seen = { url: `file://${file}`, requests: [] as string[], problems: [] as string[] };
+    page.on("request", (r) => seen.requests.push(r.url()));
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") seen.problems.push(m.text());
+    });
+    page.on("pageerror", (e) => seen.problems.push(String(e)));
+    await page.goto(seen.url, { waitUntil: "load" });
+    return await use(page, seen);
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
   test("loads with no console errors and no requests, charts rendered, sorting works; screenshot kept", async () => {
-    const { chromium } = await import("playwright-core");
-    if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      const requests: string[] = [];
-      const problems: string[] = [];
-      page.on("request", (r) => requests.push(r.url()));
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
-      });
-      page.on("pageerror", (e) => problems.push(String(e)));
-      const url = `file://${join(ARTIFACTS, "report.html")}`;
-      await page.goto(url, { waitUntil: "load" });
+    await inChromium(join(ARTIFACTS, "report.html"), async (page, { url, requests, problems }) => {
       expect(requests).toEqual([url]);
       expect(problems).toEqual([]);
       // Each chart has drawn marks: bars (paths), lines and points, axes with labels.
@@ -259,9 +272,48 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
       const shot = join(ARTIFACTS, "report.png");
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(50_000);
-    } finally {
-      await browser.close();
-    }
+    });
+  }, 60_000);
+});
+
+describe("a report of hostile databases, in headless Chromium", () => {
+  /** What ran, what was injected, and whether the page's own script still sorts the runs (by "new frames"). */
+  const visit = (file: string) =>
+    inChromium(file, async (page, seen) => {
+      await page.waitForTimeout(200); // an image's error handler runs after load
+      const pwned = await page.evaluate(() => (globalThis as unknown as { __pwned?: string }).__pwned ?? null);
+      const injected = await page.$$eval("#runs script, #runs img, #configurations img, #pwned", (e) => e.length);
+      const streams = await page.$$eval("#runs tbody tr td:nth-child(4)", (tds) => tds.map((td) => td.textContent));
+      await page.click("#runs th:nth-child(6)");
+      const frames = await page.$$eval("#runs tbody tr td:nth-child(6)", (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
+      return { pwned, injected, streams, frames, requests: seen.requests, problems: seen.problems };
+    });
+
+  test("what the databases hold shows as text; none of it runs; the page's own script does", async () => {
+    const dir = join(tmp.path, "hostile");
+    makeHostileDatabases(dir);
+    const file = join(ARTIFACTS, "report-hostile.html");
+    const r = await vat(["report", dir, "-o", file]);
+    expect(r.exitCode).toBe(0);
+    const html = readFileSync(file, "utf8");
+    for (const s of MUST_NOT_APPEAR) expect(html).not.toContain(s);
+    const seen = await visit(file);
+    expect(seen.pwned).toBeNull();
+    expect(seen.injected).toBe(0);
+    expect(seen.streams).toContain(HOSTILE.script); // the stream id, as the database holds it, shown as text
+    expect(seen.requests).toEqual([`file://${file}`]);
+    expect(seen.problems).toEqual([]); // nothing even tried to run (the policy would have said so)
+    expect(seen.frames).toEqual([...seen.frames].sort((a, b) => a - b));
+    expect(new Set(seen.frames).size).toBeGreaterThan(1);
+
+    // Were escaping ever to miss, the page's policy refuses any script but its own: markup put into the page runs not.
+    const tampered = join(tmp.path, "tampered.html");
+    writeFileSync(tampered, html.replace("</body>", `${HOSTILE.script}${HOSTILE.attribute}</body>`));
+    const t = await visit(tampered);
+    expect(t.pwned).toBeNull();
+    expect(t.problems.length).toBeGreaterThan(0); // the refusals
+    for (const p of t.problems) expect(p).toMatch(/Content Security Policy/);
+    expect(t.frames).toEqual([...t.frames].sort((a, b) => a - b));
   }, 60_000);
 });
 
@@ -277,7 +329,7 @@ describe("bad input: one line, and nothing written", () => {
     [["FOREIGN"], /'.*foreign\.db' holds no vat runs and no prototype tables/, 2],
     [["OLD", "--sort", "speed"], /cannot sort by 'speed': use one of latency-p50/, 2],
     [["OLD", "--region", "mars-1"], /no Fargate prices for region 'mars-1': use one of us-east-1/, 2],
-    [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html'/, 1],
+    [["OLD", "-o", "/nonexistent/dir/r.html"], /cannot write '\/nonexistent\/dir\/r\.html': folder '\/nonexistent\/dir' does not exist/, 2],
   ])("%p", async (args, message, code) => {
     mkdirSync(join(dir.path, "empty"), { recursive: true });
     writeFileSync(join(dir.path, "junk.db"), "this is not a database, it only has the name of one".repeat(20));

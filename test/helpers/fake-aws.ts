@@ -21,6 +21,117 @@ export interface Scenario {
   accessDenied?: string[];
   /** ms in PROVISIONING and in PENDING. */
   phaseMs?: number;
+  /** Every Nth call of these operations answers ThrottlingException (ECS) or RequestLimitExceeded (EC2), as AWS does. */
+  throttle?: { actions: string[]; every: number };
+  /** The first `count` calls of an operation after RunTask are all throttled: more than the SDK's own retries. */
+  throttleBurst?: { action: string; count: number };
+  /** DescribeNetworkInterfaces says InvalidNetworkInterfaceID.NotFound this many times after the task is RUNNING. */
+  eniUnknownCalls?: number;
+  /** The ENI's Association (its public IP) appears only from this DescribeNetworkInterfaces call on (1 = at once). */
+  publicIpFromCall?: number;
+  /** The ENI never gets a public IP (a subnet without an internet gateway). */
+  noPublicIp?: boolean;
+  /** The first call of these operations is never answered (a connection that hangs), until the fake stops. */
+  hangOnce?: string[];
+  /** StopTask of these task ids says the task is not found (it went away between ListTasks and StopTask). */
+  vanished?: string[];
+  /** Stack outputs that differ from the good ones (e.g. a hand-edited stack). */
+  stackOutputs?: Record<string, string>;
+}
+
+/**
+ * The documented request rules of the operations vat calls, so that the fake answers a request AWS would refuse the
+ * way AWS does (InvalidParameterException / ClientException, HTTP 400) instead of being kinder than AWS. From the ECS
+ * API reference: startedBy is up to 36 letters, numbers, '-', '/' and '_'; tags at most 50, key 1-128 and value up to
+ * 256 characters of letters, numbers, spaces and + - = . _ : / @, no 'aws:' key prefix; overrides at most 8192
+ * characters of JSON; task-level override cpu/memory are strings, container-level ones integers; StopTask's reason
+ * up to 255 characters; RunTask count 1-10; DescribeTasks 1-100 tasks; ListTasks maxResults 1-100; awsvpc at most 16
+ * subnets and 5 security groups; clientToken up to 64 characters; a non-empty container override names its container.
+ * Environment entries are name/value strings: the reference documents no further rule for them, so none is invented.
+ */
+export function ecsRequestProblem(action: string, body: any): string | null {
+  const startedBy = (v: unknown) =>
+    v === undefined || (typeof v === "string" && /^[A-Za-z0-9/_-]{1,36}$/.test(v))
+      ? null
+      : `startedBy '${v}' is invalid: up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_) are allowed`;
+  switch (action) {
+    case "RunTask": {
+      if (typeof body.taskDefinition !== "string" || !body.taskDefinition) return "taskDefinition can not be blank.";
+      if (body.count !== undefined && !(Number.isInteger(body.count) && body.count >= 1 && body.count <= 10)) {
+        return "count must be between 1 and 10.";
+      }
+      if (body.launchType !== undefined && !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].includes(body.launchType)) {
+        return `launchType '${body.launchType}' is not valid.`;
+      }
+      if (body.clientToken !== undefined && (typeof body.clientToken !== "string" || body.clientToken.length > 64)) {
+        return "clientToken must be at most 64 characters.";
+      }
+      const sb = startedBy(body.startedBy);
+      if (sb) return sb;
+      const tags = body.tags ?? [];
+      if (!Array.isArray(tags) || tags.length > 50) return "Tags can not exceed 50.";
+      for (const t of tags) {
+        const chars = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+        if (typeof t.key !== "string" || t.key.length < 1 || t.key.length > 128 || !chars.test(t.key)) {
+          return `Tag key '${t.key}' is invalid: 1-128 letters, numbers, spaces and + - = . _ : / @.`;
+        }
+        if (/^aws:/i.test(t.key)) return `Tag key '${t.key}' is invalid: the aws: prefix is reserved for AWS use.`;
+        if (t.value !== undefined && (typeof t.value !== "string" || t.value.length > 256 || !chars.test(t.value))) {
+          return `Tag value '${t.value}' is invalid: up to 256 letters, numbers, spaces and + - = . _ : / @.`;
+        }
+      }
+      const vpc = body.networkConfiguration?.awsvpcConfiguration;
+      if (body.launchType === "FARGATE" && !vpc) return "Network Configuration must be provided when networkMode 'awsvpc' is specified.";
+      if (vpc) {
+        if (!Array.isArray(vpc.subnets) || vpc.subnets.length < 1 || vpc.subnets.length > 16) return "subnets must have 1-16 items.";
+        if (vpc.securityGroups !== undefined && (!Array.isArray(vpc.securityGroups) || vpc.securityGroups.length > 5)) {
+          return "securityGroups can have at most 5 items.";
+        }
+        if (vpc.assignPublicIp !== undefined && !["ENABLED", "DISABLED"].includes(vpc.assignPublicIp)) {
+          return `assignPublicIp '${vpc.assignPublicIp}' is not valid.`;
+        }
+      }
+      const o = body.overrides;
+      if (o !== undefined) {
+        if (JSON.stringify(o).length > 8192) return "Container Overrides length must be at most 8192";
+        for (const k of ["cpu", "memory"]) {
+          if (o[k] !== undefined && typeof o[k] !== "string") return `overrides.${k} must be a string.`;
+        }
+        for (const c of o.containerOverrides ?? []) {
+          if (typeof c.name !== "string" || !c.name) return "Container override name can not be blank.";
+          for (const k of ["cpu", "memory", "memoryReservation"]) {
+            if (c[k] !== undefined && !Number.isInteger(c[k])) return `containerOverrides.${k} must be an integer.`;
+          }
+          for (const e of c.environment ?? []) {
+            if (typeof e.name !== "string" || typeof e.value !== "string") return "environment entries need a name and a value.";
+          }
+        }
+      }
+      return null;
+    }
+    case "StopTask":
+      if (typeof body.task !== "string" || !body.task) return "task can not be blank.";
+      if (body.reason !== undefined && (typeof body.reason !== "string" || body.reason.length > 255)) {
+        return "reason must be at most 255 characters.";
+      }
+      return null;
+    case "ListTasks":
+      if (body.maxResults !== undefined && !(Number.isInteger(body.maxResults) && body.maxResults >= 1 && body.maxResults <= 100)) {
+        return "maxResults must be between 1 and 100.";
+      }
+      if (body.desiredStatus !== undefined && !["RUNNING", "PENDING", "STOPPED"].includes(body.desiredStatus)) {
+        return `desiredStatus '${body.desiredStatus}' is not valid.`;
+      }
+      return startedBy(body.startedBy);
+    case "DescribeTasks":
+      if (!Array.isArray(body.tasks) || body.tasks.length < 1) return "Tasks cannot be empty.";
+      if (body.tasks.length > 100) return "Tasks can have at most 100 items.";
+      if (body.include !== undefined && (!Array.isArray(body.include) || body.include.some((i: string) => i !== "TAGS"))) {
+        return "include may only hold TAGS.";
+      }
+      return null;
+  }
+  return null;
 }
 
 export interface FakeTask {
@@ -39,6 +150,8 @@ export interface FakeTask {
   request: any;
   /** A task seeded by a test: RUNNING with no server behind it. */
   seeded?: boolean;
+  /** DescribeNetworkInterfaces calls for this task's ENI since it was RUNNING. */
+  eniCalls: number;
 }
 
 export interface Call {
@@ -59,6 +172,9 @@ export class FakeAws {
   readonly calls: Call[] = [];
   readonly tasks = new Map<string, FakeTask>();
   private describeCount = 0;
+  private readonly callCounts = new Map<string, number>();
+  private readonly sinceRunTask = new Map<string, number>();
+  private readonly byClientToken = new Map<string, FakeTask>();
 
   constructor(
     public scenario: Scenario = {},
@@ -97,6 +213,7 @@ export class FakeAws {
       env: {},
       request: {},
       seeded: true,
+      eniCalls: 0,
     };
     this.tasks.set(t.arn, t);
     return t;
@@ -107,6 +224,7 @@ export class FakeAws {
   }
 
   async stop(): Promise<void> {
+    for (const release of this.released.splice(0)) release();
     for (const t of this.tasks.values()) {
       if (t.serve && t.serve.exitCode === null) {
         t.serve.kill("SIGTERM");
@@ -142,7 +260,7 @@ export class FakeAws {
     });
   }
 
-  private taskJson(t: FakeTask): any {
+  private taskJson(t: FakeTask, withTags = false): any {
     const status = this.status(t);
     const s = this.scenario.stopWhileStarting;
     return {
@@ -152,8 +270,9 @@ export class FakeAws {
       lastStatus: status,
       desiredStatus: t.stoppedReason ? "STOPPED" : "RUNNING",
       launchType: "FARGATE",
-      startedBy: t.startedBy,
-      tags: t.tags,
+      ...(t.startedBy ? { startedBy: t.startedBy } : {}),
+      // As in ECS: tags only when asked for with include: ["TAGS"].
+      ...(withTags ? { tags: t.tags } : {}),
       overrides: t.overrides,
       cpu: t.overrides?.cpu ?? "512",
       memory: t.overrides?.memory ?? "1024",
@@ -178,9 +297,19 @@ export class FakeAws {
     };
   }
 
+  private readonly hung = new Set<string>();
+  private readonly released: (() => void)[] = [];
+
   private async handle(req: Request): Promise<Response> {
     const target = req.headers.get("x-amz-target");
     const text = await req.text();
+    const name = target?.split(".").pop() ?? new URLSearchParams(text).get("Action") ?? "";
+    if (this.scenario.hangOnce?.includes(name) && !this.hung.has(name)) {
+      this.hung.add(name);
+      this.calls.push({ service: target ? "ecs" : "ec2", action: `${name} (hung)`, body: {} });
+      await new Promise<void>((resolve) => this.released.push(resolve));
+      return new Response("", { status: 500 });
+    }
     if (target) {
       const action = target.split(".").pop()!;
       const body = text ? JSON.parse(text) : {};
@@ -189,6 +318,9 @@ export class FakeAws {
       if (this.scenario.accessDenied?.includes(action)) {
         return this.ecsError("AccessDeniedException", `User: arn:aws:iam::${ACCOUNT}:user/vat is not authorized to perform: ecs:${action}`);
       }
+      if (this.throttled(action)) return this.ecsError("ThrottlingException", "Rate exceeded");
+      const problem = ecsRequestProblem(action, body);
+      if (problem) return this.ecsError("InvalidParameterException", problem);
       return this.ecs(action, body);
     }
     const form = new URLSearchParams(text);
@@ -200,9 +332,26 @@ export class FakeAws {
         ? xml(`<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r</RequestID></Response>`, 403)
         : xml(`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform cloudformation:${action}</Message></Error><RequestId>r</RequestId></ErrorResponse>`, 403);
     }
-    if (service === "cloudformation" && action === "DescribeStacks") return this.describeStacks(form.get("StackName") ?? "");
+    if (service === "ec2" && this.throttled(action)) {
+      return xml(`<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>`, 503);
+    }
+    if (service === "cloudformation" && action === "DescribeStacks") return this.describeStacks(form.get("StackName"));
     if (service === "ec2" && action === "DescribeNetworkInterfaces") return this.describeEnis(form);
     return xml(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${action}</Message></Error></ErrorResponse>`, 400);
+  }
+
+  /** Whether this call is one the scenario throttles (counted per operation). */
+  private throttled(action: string): boolean {
+    const n = (this.callCounts.get(action) ?? 0) + 1;
+    this.callCounts.set(action, n);
+    const burst = this.scenario.throttleBurst;
+    if (burst?.action === action && this.sinceRunTask.has(action)) {
+      const k = this.sinceRunTask.get(action)! + 1;
+      this.sinceRunTask.set(action, k);
+      if (k <= burst.count) return true;
+    }
+    const t = this.scenario.throttle;
+    return !!t && t.actions.includes(action) && n % t.every === 0;
   }
 
   private ecsError(type: string, message: string): Response {
@@ -222,6 +371,12 @@ export class FakeAws {
         if (this.scenario.runTaskFailure) {
           return ok({ tasks: [], failures: [{ arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/x`, reason: this.scenario.runTaskFailure }] });
         }
+        // RunTask is idempotent on clientToken: a retried request answers the task the first one started.
+        const same = body.clientToken ? this.byClientToken.get(body.clientToken) : undefined;
+        if (same) return ok({ tasks: [this.taskJson(same)], failures: [] });
+        for (const c of body.overrides?.containerOverrides ?? []) {
+          if (c.name !== "vat") return this.ecsError("InvalidParameterException", `Override for container named ${c.name} is not a container in the TaskDefinition.`);
+        }
         const id = crypto.randomUUID().replaceAll("-", "");
         const n = nextHost++;
         if (nextHost > 250) nextHost = 2;
@@ -239,9 +394,12 @@ export class FakeAws {
           overrides: body.overrides ?? {},
           env,
           request: body,
+          eniCalls: 0,
         };
         this.tasks.set(t.arn, t);
+        if (body.clientToken) this.byClientToken.set(body.clientToken, t);
         this.describeCount = 0;
+        if (this.scenario.throttleBurst) this.sinceRunTask.set(this.scenario.throttleBurst.action, 0);
         return ok({ tasks: [this.taskJson(t)], failures: [] });
       }
       case "DescribeTasks": {
@@ -251,11 +409,11 @@ export class FakeAws {
         }
         const found = (body.tasks as string[]).map((a) => this.tasks.get(a)).filter((t): t is FakeTask => !!t);
         const missing = (body.tasks as string[]).filter((a) => !this.tasks.has(a)).map((arn) => ({ arn, reason: "MISSING" }));
-        return ok({ tasks: found.map((t) => this.taskJson(t)), failures: missing });
+        return ok({ tasks: found.map((t) => this.taskJson(t, body.include?.includes("TAGS"))), failures: missing });
       }
       case "StopTask": {
         const t = this.tasks.get(body.task);
-        if (!t) return this.ecsError("InvalidParameterException", "The referenced task was not found.");
+        if (!t || this.scenario.vanished?.includes(t.id)) return this.ecsError("InvalidParameterException", "The referenced task was not found.");
         t.stoppedReason = body.reason ?? "Task stopped by user";
         if (t.seeded) t.serve = undefined;
         t.stopCode = "UserInitiated";
@@ -273,33 +431,65 @@ export class FakeAws {
     return this.ecsError("InvalidAction", action);
   }
 
-  private describeStacks(name: string): Response {
+  private describeStacks(name: string | null): Response {
+    // As in CloudFormation: no StackName (or an empty one) describes every stack in the account, here this one and
+    // someone else's listed first, so that a launcher which sends no name picks the wrong stack.
+    if (!name) return this.stacksXml([["someone-elses-stack", { ClusterName: "not-vat", TaskDefinitionArn: "arn:x", ContainerName: "web", SubnetIds: "subnet-1", SecurityGroupId: "sg-1" }], [this.stackName, this.outputs()]]);
     if (name !== this.stackName) {
       return xml(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${name} does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`, 400);
     }
-    const outputs: Record<string, string> = {
+    return this.stacksXml([[name, this.outputs()]]);
+  }
+
+  private outputs(): Record<string, string> {
+    return {
       ClusterName: CLUSTER,
       TaskDefinitionArn: TASK_DEF,
       ContainerName: "vat",
       ContainerPort: String(FAKE_TASK_PORT),
       SubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
       SecurityGroupId: "sg-0bbbbbbbbbbbbbbb1",
+      ...this.scenario.stackOutputs,
     };
-    const members = Object.entries(outputs)
-      .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
-      .join("");
-    return xml(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
-<StackName>${name}</StackName><StackId>arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/1</StackId>
-<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs>
-</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeStacksResponse>`);
   }
 
+  private stacksXml(stacks: [string, Record<string, string>][]): Response {
+    const member = ([name, outputs]: [string, Record<string, string>]) => {
+      const out = Object.entries(outputs)
+        .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+        .join("");
+      return `<member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/1</StackId>
+<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime><Outputs>${out}</Outputs></member>`;
+    };
+    return xml(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks>${stacks.map(member).join("")}</Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeStacksResponse>`);
+  }
+
+  /**
+   * As EC2 answers: an unknown or malformed id is an error for the whole request, not an empty set; right after a task
+   * is RUNNING its ENI may still be unknown, and its Association (the public IP) may come later (eventual consistency).
+   */
   private describeEnis(form: URLSearchParams): Response {
     const ids = [...form.entries()].filter(([k]) => k.startsWith("NetworkInterfaceId.")).map(([, v]) => v);
-    const items = ids
-      .map((id) => [...this.tasks.values()].find((t) => t.eni === id))
-      .filter((t): t is FakeTask => !!t)
-      .map((t) => `<item><networkInterfaceId>${t.eni}</networkInterfaceId><association><publicIp>${t.ip}</publicIp></association></item>`)
+    const ec2Error = (code: string, message: string) =>
+      xml(`<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>r</RequestID></Response>`, 400);
+    const malformed = ids.find((id) => !/^eni-[0-9a-f]{8,17}$/.test(id));
+    if (malformed) return ec2Error("InvalidNetworkInterfaceID.Malformed", `Invalid id: "${malformed}" (expecting "eni-...")`);
+    const tasks: FakeTask[] = [];
+    for (const id of ids) {
+      const t = [...this.tasks.values()].find((x) => x.eni === id);
+      const call = t ? ++t.eniCalls : 0;
+      if (!t || call <= (this.scenario.eniUnknownCalls ?? 0)) {
+        return ec2Error("InvalidNetworkInterfaceID.NotFound", `The networkInterface ID '${id}' does not exist`);
+      }
+      tasks.push(t);
+    }
+    const items = tasks
+      .map((t) => {
+        const from = (this.scenario.eniUnknownCalls ?? 0) + (this.scenario.publicIpFromCall ?? 1);
+        const associated = !this.scenario.noPublicIp && t.eniCalls >= from;
+        const association = associated ? `<association><publicIp>${t.ip}</publicIp></association>` : "";
+        return `<item><networkInterfaceId>${t.eni}</networkInterfaceId><privateIpAddress>${t.ip}</privateIpAddress>${association}</item>`;
+      })
       .join("");
     return xml(`<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><networkInterfaceSet>${items}</networkInterfaceSet></DescribeNetworkInterfacesResponse>`);
   }

@@ -1,6 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { VatError } from "../../src/errors.ts";
-import { checkFargateSize, fargateMemoryFor, parseMemoryMiB, planLaunch, serveEnvironment } from "../../src/launch/plan.ts";
+import {
+  checkFargateSize,
+  fargateMemoryFor,
+  parseLaunchId,
+  parseMemoryMiB,
+  parseOlderThanMs,
+  parseStackName,
+  planLaunch,
+  serveEnvironment,
+} from "../../src/launch/plan.ts";
 
 describe("the Fargate cpu/memory table", () => {
   test.each([
@@ -47,10 +56,37 @@ describe("launch plans", () => {
   test.each([
     [{}, /give the run an id with --id/],
     [{ id: "a b" }, /stream id 'a b' is not valid/],
+    [{ id: "v1.2" }, /launch id 'v1.2' is not valid: use 1-32 letters, digits, '_' or '-'/],
     [{ id: "x", fps: 75 }, /fps '75' is out of range/],
     [{ id: "x", imageSize: "4k" }, /unknown image size '4k'/],
     [{ id: "x", cpu: "512" }, /give --cpu and --memory together/],
     [{ id: "x", cpu: "512", memory: "8GB" }, /memory 8192 MiB does not go with cpu 512 on Fargate: use 1GB, 2GB, 3GB, 4GB/],
     [{ id: "x", videoType: "vod" }, /unknown video type 'vod': use live or prerecorded/],
   ])("%o is refused", (args, message) => expect(() => planLaunch(args)).toThrow(message));
+});
+
+describe("launch ids, stack names, cleanup ages", () => {
+  test("a launch id fits ECS startedBy after 'vat/': letters, digits, '_' and '-', at most 32", () => {
+    expect(parseLaunchId("A-b_9")).toBe("A-b_9");
+    expect(parseLaunchId("x".repeat(32))).toBe("x".repeat(32));
+    expect(() => parseLaunchId("x".repeat(33))).toThrow(/not valid/);
+    expect(() => parseLaunchId("a.b")).toThrow("launch id 'a.b' is not valid: use 1-32 letters, digits, '_' or '-' (it names the ECS task)");
+    expect(() => parseLaunchId("a:b")).toThrow(VatError);
+    expect(() => parseLaunchId("")).toThrow(VatError);
+  });
+  test.each(["streaming", "S", "vat-1", "a".repeat(128), "arn:aws:cloudformation:us-east-1:123456789012:stack/streaming/9c1e-11ef"])(
+    "stack '%s' is accepted",
+    (name) => expect(parseStackName(name)).toBe(name),
+  );
+  test.each(["", " ", "1st", "my stack", "my_stack", "a".repeat(129), "arn:aws:cloudformation:us-east-1:1:stack/x/y"])(
+    "stack '%s' is refused",
+    (name) => expect(() => parseStackName(name)).toThrow(`stack name '${name}' is not valid`),
+  );
+  test.each([["0", 0], ["0s", 0], ["0.0h", 0], ["00m", 0], ["24h", 86_400_000], ["90", 90_000], ["250ms", 250]])(
+    "--older-than %p is %d ms",
+    (input, ms) => expect(parseOlderThanMs(input)).toBe(ms),
+  );
+  test.each(["", "-1s", "soon", "0x"])("--older-than '%s' is refused", (input) => {
+    expect(() => parseOlderThanMs(input)).toThrow(VatError);
+  });
 });

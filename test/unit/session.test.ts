@@ -137,7 +137,7 @@ function config(db: string, extra: Partial<ClientConfig> = {}): ClientConfig {
   return {
     url: "http://origin/video/stream.m3u8", db, windowMs: 10_000, frameLimit: null, durationMs: null, storeFrames: true,
     csvDir: null, clockSync: false, connectTimeoutMs: 1000, maxOutageMs: 60_000, pollMs: 50, ffmpeg: "ffmpeg",
-    quality: false, referenceSize: null, targetLatencyMs: null, ...extra,
+    quality: false, referenceSize: null, targetLatencyMs: null, variant: { kind: "highest" }, ...extra,
   };
 }
 

@@ -45,3 +45,27 @@ describe("sweeps", () => {
     expect(formatSweepLine(l!, "vat")).toBe("720p 30 256 512MiB task_0");
   });
 });
+
+describe("sweep lists that would make another sweep than the one asked for", () => {
+  test.each([
+    [["720p", "", ["512:1GB"]], "--fps '' names no value: give a comma-separated list, e.g. 15,25,30"],
+    [["720p", " , ", ["512:1GB"]], "--fps ' , ' names no value"],
+    [["", "30", ["512:1GB"]], "--sizes '' names no value: give a comma-separated list, e.g. 240p,720p"],
+    [["720p", "15,,30", ["512:1GB"]], "--fps '15,,30' has an empty value"],
+    [["720p", "15,30,15", ["512:1GB"]], "--fps '15,30,15' names 15 twice (as 15): give each value once"],
+    [["720p,2", "30", ["512:1GB"]], "--sizes '720p,2' names 2 twice (as 720p)"],
+    [["720p", "30", []], "--cpu-memory names no task size"],
+    [["720p", "30", [""]], "cpu-memory '' is not valid"],
+    [["720p", "30", ["512:"]], "--cpu-memory '' names no value"],
+    [["720p", "30", ["512:1GB,"]], "--cpu-memory '1GB,' has an empty value"],
+    [["720p", "30", ["512:1GB,1024"]], "--cpu-memory '1GB,1024' names 1024 twice (as 1GB)"],
+    [["720p", "30", ["512:1GB", "512:2GB,1GB"]], "--cpu-memory names 512:1GB twice: give each task size once"],
+  ] as [[string, string, string[]], string][])("%p is refused", ([sizes, fps, cpuMemory], message) => {
+    expect(() => parseSweepSpec(sizes, fps, cpuMemory)).toThrow(message);
+  });
+
+  test("a cpu in two groups with different memory is two task sizes, kept in the order given", () => {
+    const lines = expandSweep(parseSweepSpec("240p", "15", ["512:1GB", "1024:2GB", "512:2GB"]));
+    expect(lines.map((l) => `${l.cpu}/${l.memoryMiB}`)).toEqual(["512/1024", "1024/2048", "512/2048"]);
+  });
+});

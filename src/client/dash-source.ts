@@ -1,0 +1,237 @@
+import { liveEdgeSegment, initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
+import { MpdError, parseMpd, type Mpd, type Period, type Representation } from "../dash/mpd.ts";
+import { badInput, failed, interrupted, unavailable } from "../errors.ts";
+import { Mp4Error } from "../mp4/boxes.ts";
+import type { ClockOffset } from "./clock.ts";
+import type { DecoderInput } from "./decoder.ts";
+import { Fmp4Track } from "./fmp4-track.ts";
+import { fetchBytes, fetchText } from "./http.ts";
+import { OutageTracker } from "./outage.ts";
+import { syncClock } from "./server-info.ts";
+import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings } from "./source.ts";
+import { pickUtcTiming, sampleUtcTiming } from "./utc-timing.ts";
+import { chooseRendition, describeRendition, VARIANT_RULE } from "./variants.ts";
+
+const REQUEST_TIMEOUT_MS = 5000;
+/** A segment due by the clock may still be on its way to the server's disk: ask again for this long before giving up. */
+const LATE_SEGMENT_MS = 1500;
+
+/** The video representations of a period, in the order a chooser sees them (lowest bandwidth first). */
+export function videoRepresentations(period: Period): Representation[] {
+  const sets = period.adaptationSets.filter((a) => a.contentType === "video" || (a.contentType === null && /video/.test(a.mimeType ?? "")));
+  return sets.flatMap((a) => a.representations).sort((a, b) => a.bandwidth - b.bandwidth);
+}
+
+/**
+ * DASH, fetched by vat itself (never through ffmpeg's DASH demuxer, which starts at the beginning of the time-shift
+ * window and re-reads segments): the MPD, the chosen video representation's init segment once, then each media
+ * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), joining at
+ * the live edge as a player does. Each segment's arrival is stamped when its last byte arrives.
+ */
+export class DashSource implements Source {
+  readonly root: string;
+  input: DecoderInput = { kind: "pipe", format: "h264" };
+  clock: ClockOffset | null = null;
+  private mpd!: Mpd;
+  private mpdAtMs = 0;
+  private rep!: Representation;
+  private period!: Period;
+  private track!: Fmp4Track;
+  private initUrl: string | null = null;
+  /**
+   * The last segment fetched, by its media time: numbers are no guide, since a SegmentTimeline that slides with the
+   * live window renumbers from startNumber at every update (nginx-rtmp's does).
+   */
+  private last: { time: number; end: number; number: number } | null = null;
+  private readonly outage: OutageTracker;
+  private pendingDiscontinuity = false;
+  private periodIndex = 0;
+
+  constructor(
+    readonly url: string,
+    private readonly s: SourceSettings,
+    private readonly deps: SourceDeps,
+  ) {
+    this.root = new URL("/", url).href;
+    this.outage = new OutageTracker(s.maxOutageMs, deps.onEvent);
+  }
+
+  /** Server clock now. */
+  private serverNow(): number {
+    return this.deps.now() + (this.clock?.offsetMs ?? 0);
+  }
+
+  async connect(): Promise<void> {
+    const started = this.deps.now();
+    for (;;) {
+      const stop = this.deps.cancelled();
+      if (stop) throw interrupted(stop, `stopped by ${stop} before ${this.url} answered`);
+      const sentMs = this.deps.now();
+      const r = await fetchText(this.deps.fetch, this.url, REQUEST_TIMEOUT_MS);
+      if (r.ok) {
+        this.mpd = this.parse(r.value, true);
+        this.mpdAtMs = this.deps.now();
+        if (this.s.clockSync) this.clock = await this.syncClock({ sentMs, receivedMs: this.mpdAtMs });
+        await this.choosePeriod(true);
+        return;
+      }
+      if (this.deps.now() - started >= this.s.connectTimeoutMs) {
+        throw unavailable(`no stream at ${this.url}: ${r.reason} for ${Math.round(this.s.connectTimeoutMs / 1000)} s (raise --connect-timeout to wait longer)`);
+      }
+      await this.deps.sleep(Math.min(1000, this.s.pollMs * 4));
+    }
+  }
+
+  private parse(text: string, first: boolean): Mpd {
+    try {
+      const mpd = parseMpd(text, this.url);
+      if (first && mpd.periods.some((p) => p.adaptationSets.some((a) => a.encrypted || a.representations.some((r) => r.encrypted)))) {
+        throw failed(`${this.url}: the stream is encrypted (ContentProtection): vat measures clear streams only`);
+      }
+      return mpd;
+    } catch (err) {
+      if (first && err instanceof MpdError) throw failed(`${this.url} answers but is not a DASH stream vat can read: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private async syncClock(mpdFetch: { sentMs: number; receivedMs: number }): Promise<ClockOffset | null> {
+    const timing = pickUtcTiming(this.mpd.utcTimings);
+    const viaUtc = timing ? await sampleUtcTiming(timing, this.deps, mpdFetch) : null;
+    return viaUtc ?? (await syncClock(this.deps, this.root));
+  }
+
+  /** The period being presented, its chosen video representation and (when it changed) its init segment. */
+  private async choosePeriod(first: boolean): Promise<void> {
+    const period = periodAt(this.mpd, this.serverNow());
+    const reps = videoRepresentations(period);
+    if (reps.length === 0) throw failed(`${this.url}: no video adaptation set in the MPD (audio-only?): nothing to measure`);
+    const rep = chooseRendition(reps, this.s.variant);
+    if (!rep) {
+      const have = reps.map((r, i) => `${i}: ${describeRendition(r)}`).join(", ");
+      throw badInput(`${this.url}: no video representation matches --variant (it has ${have}); use ${VARIANT_RULE}`);
+    }
+    const changed = !first && (period !== this.period || rep.id !== this.rep.id);
+    if (this.period && period.id !== this.period.id) this.periodIndex++;
+    this.period = period;
+    this.rep = rep;
+    const initUrl = initializationUrl(rep);
+    if (initUrl === this.initUrl) return;
+    if (!initUrl) throw failed(`${this.url}: representation ${rep.id} has no initialization segment (self-initializing segments are not read)`);
+    const r = await fetchBytes(this.deps.fetch, initUrl, REQUEST_TIMEOUT_MS);
+    if (!r.ok) throw failed(`${this.url}: its init segment ${initUrl} cannot be fetched: ${r.reason}`);
+    const track = Fmp4Track.open(r.value);
+    if ("unmeasurable" in track) throw failed(`${this.url}: ${track.unmeasurable}`);
+    this.track = track;
+    this.initUrl = initUrl;
+    this.input = { kind: "pipe", format: track.format };
+    if (changed) this.pendingDiscontinuity = true;
+    this.deps.onEvent({ kind: "stream-info", atMs: this.deps.now(), detail: `DASH ${this.mpd.type}, representation ${rep.id} (${describeRendition(rep)} declared), ${track.description}` });
+  }
+
+  async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    while (!shouldStop()) {
+      if (this.refreshDue()) {
+        const r = await fetchText(this.deps.fetch, this.url, REQUEST_TIMEOUT_MS);
+        let mpd: Mpd | null = null;
+        try {
+          mpd = r.ok ? this.parse(r.value, false) : null;
+        } catch {
+          mpd = null;
+        }
+        if (!mpd) {
+          if (this.outage.failure(r.ok ? "the MPD cannot be parsed" : r.reason, this.deps.now())) return "failed";
+          await this.deps.sleep(Math.min(2000, this.s.pollMs * 4));
+          continue;
+        }
+        if (this.outage.success(this.deps.now())) this.pendingDiscontinuity = true;
+        this.mpd = mpd;
+        this.mpdAtMs = this.deps.now();
+        await this.choosePeriod(false);
+      }
+      const seg = this.nextSegment();
+      if (!seg) {
+        if (this.mpd.type === "static") return "ended";
+        await this.deps.sleep(this.s.pollMs);
+        continue;
+      }
+      const outcome = await this.fetchSegment(seg, onMedia);
+      if (outcome) return outcome;
+    }
+    return "stopped";
+  }
+
+  /**
+   * Dynamic MPDs change. A SegmentTimeline names a segment only once the MPD lists it, so it is fetched as often as an
+   * HLS playlist is (--poll): arrival is then as precise for DASH as for HLS. Segments of a duration template can be
+   * computed from the clock: the MPD is read again after minimumUpdatePeriod (or every few seconds).
+   */
+  private refreshDue(): boolean {
+    if (this.mpd.type === "static") return false;
+    const a = this.rep.addressing;
+    const listed = a !== null && (a.kind === "list" || (a.kind === "template" && a.timeline !== null));
+    const everyMs = listed ? this.s.pollMs : Math.max(this.s.pollMs, (this.mpd.minimumUpdatePeriodS ?? 2) * 1000);
+    return this.deps.now() - this.mpdAtMs >= everyMs;
+  }
+
+  /** The first segment after the last one fetched that is available now; at first, the live-edge join. */
+  private nextSegment(): SegmentRef | null {
+    const now = this.serverNow();
+    if (this.last === null && this.mpd.type === "dynamic") return liveEdgeSegment(this.mpd, this.period, this.rep, now)?.segment ?? null;
+    const available = listAvailableSegments(this.mpd, this.period, this.rep, now);
+    return available.find((s) => this.last === null || s.time > this.last.time) ?? null;
+  }
+
+  /** Fetches one segment; a segment that cannot be had is an event (its frames then count as dropped). */
+  private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<SourceOutcome | null> {
+    if (this.last !== null && seg.time > this.last.end) {
+      const lostS = (seg.time - this.last.end) / (seg.durationTicks / seg.durationS || 1);
+      this.deps.onEvent({ kind: "skipped-segments", atMs: this.deps.now(), detail: `${lostS.toFixed(2)} s of segments left the time-shift window before they were fetched` });
+    }
+    const requestedAtMs = this.deps.now();
+    let b = await fetchBytes(this.deps.fetch, seg.url, REQUEST_TIMEOUT_MS);
+    while (!b.ok && this.deps.now() - requestedAtMs < LATE_SEGMENT_MS) {
+      await this.deps.sleep(this.s.pollMs);
+      b = await fetchBytes(this.deps.fetch, seg.url, REQUEST_TIMEOUT_MS);
+    }
+    this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
+    if (!b.ok) {
+      if (b.status === undefined && this.outage.failure(b.reason, this.deps.now())) return "failed";
+      this.deps.onEvent({ kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.number} (${seg.url}): ${b.reason}` });
+      return null;
+    }
+    const arrivedAtMs = this.deps.now();
+    if (this.outage.success(arrivedAtMs)) this.pendingDiscontinuity = true;
+    let media;
+    try {
+      media = this.track.media(b.value);
+    } catch (err) {
+      if (!(err instanceof Mp4Error)) throw err;
+      this.deps.onEvent({ kind: "segment-missing", atMs: arrivedAtMs, detail: `segment ${seg.number} (${seg.url}) cannot be read: ${err.message}` });
+      return null;
+    }
+    const fetchMs = arrivedAtMs - requestedAtMs;
+    if (fetchMs > seg.durationS * 1000) {
+      this.deps.onEvent({
+        kind: "slow-segment", atMs: arrivedAtMs, durationMs: fetchMs,
+        detail: `segment ${seg.number} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
+      });
+    }
+    const discontinuity = this.pendingDiscontinuity;
+    this.pendingDiscontinuity = false;
+    const startWallMs = this.mpd.availabilityStartTimeMs === null ? null : this.mpd.availabilityStartTimeMs + (this.period.startS + seg.startS) * 1000;
+    await onMedia({
+      sequence: seg.number,
+      arrivedAtMs,
+      bytes: media.bytes,
+      frames: media.frames,
+      firstFrameEnd: media.firstFrameEnd,
+      discontinuity,
+      discontinuitySequence: this.periodIndex,
+      programDateTimeMs: startWallMs,
+      ptsOffsetsMs: media.ptsOffsetsMs,
+      durationS: seg.durationS,
+    });
+    return null;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * fMP4 video → an Annex B elementary stream (H.264 or HEVC) for a decoder on a pipe. An fMP4 fragment cannot be fed
+ * to a long-lived decoder piece by piece and flushed, but an elementary stream can, the way MPEG-TS is: each frame's
+ * length-prefixed NAL units get start codes, and a keyframe gets the parameter sets (from avcC/hvcC) before it, so a
+ * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). Pure.
+ */
+import { BoxReader, childBoxes, findChild, findPath, Mp4Error, type Box } from "./boxes.ts";
+import type { VideoFrame } from "./video-frames.ts";
+
+export type ElementaryFormat = "h264" | "hevc";
+
+export interface DecoderConfig {
+  format: ElementaryFormat;
+  /** Bytes of each NAL unit's length prefix in samples (1, 2 or 4). */
+  lengthSize: number;
+  /** VPS/SPS/PPS as Annex B (each with a start code): what a keyframe is prefixed with. */
+  parameterSets: Uint8Array;
+}
+
+const START = new Uint8Array([0, 0, 0, 1]);
+const FORMATS: Record<string, ElementaryFormat> = { avc1: "h264", avc3: "h264", hvc1: "hevc", hev1: "hevc" };
+
+/** The video track's decoder configuration from an init segment; null for a codec vat cannot pipe (AV1, VP9…). */
+export function decoderConfig(init: Uint8Array, trackId?: number): DecoderConfig | null {
+  const moov = findChild(childBoxes(init), "moov");
+  if (!moov) throw new Mp4Error("no 'moov' box: not an initialization segment");
+  for (const trak of childBoxes(moov.body).filter((b) => b.type === "trak")) {
+    if (trackId !== undefined && trackIdOf(trak) !== trackId) continue;
+    const hdlr = findPath(trak, ["mdia", "hdlr"]);
+    if (!hdlr || handlerOf(hdlr) !== "vide") continue;
+    const stsd = findPath(trak, ["mdia", "minf", "stbl", "stsd"]);
+    if (!stsd) return null;
+    const entry = childBoxes(stsd.body, 8)[0];
+    const format = entry ? FORMATS[entry.type] : undefined;
+    if (!entry || !format) return null;
+    // A visual sample entry has 78 bytes of fields before its child boxes.
+    const config = findChild(childBoxes(entry.body, 78), format === "h264" ? "avcC" : "hvcC");
+    if (!config) throw new Mp4Error(`'${entry.type}' sample entry without its ${format === "h264" ? "avcC" : "hvcC"}`);
+    return format === "h264" ? readAvcC(config) : readHvcC(config);
+  }
+  return null;
+}
+
+function handlerOf(hdlr: Box): string {
+  const r = new BoxReader(hdlr.body, "hdlr");
+  r.skip(8); // version, flags, pre_defined
+  return r.fourCc();
+}
+
+function trackIdOf(trak: Box): number | null {
+  const tkhd = findPath(trak, ["tkhd"]);
+  if (!tkhd) return null;
+  const r = new BoxReader(tkhd.body, "tkhd");
+  const { version } = r.fullBox();
+  r.skip(version === 1 ? 16 : 8);
+  return r.u32();
+}
+
+function readAvcC(box: Box): DecoderConfig {
+  const r = new BoxReader(box.body, "avcC");
+  r.skip(4); // version, profile, compatibility, level
+  const lengthSize = (r.u8() & 3) + 1;
+  const sets: Uint8Array[] = [];
+  const sps = r.u8() & 31;
+  for (let i = 0; i < sps; i++) sets.push(r.bytes(r.u16()));
+  const pps = r.u8();
+  for (let i = 0; i < pps; i++) sets.push(r.bytes(r.u16()));
+  return { format: "h264", lengthSize, parameterSets: withStartCodes(sets) };
+}
+
+function readHvcC(box: Box): DecoderConfig {
+  const r = new BoxReader(box.body, "hvcC");
+  r.skip(21);
+  const lengthSize = (r.u8() & 3) + 1;
+  const arrays = r.u8();
+  const sets: Uint8Array[] = [];
+  for (let a = 0; a < arrays; a++) {
+    r.u8(); // completeness and NAL unit type
+    const n = r.u16();
+    for (let i = 0; i < n; i++) sets.push(r.bytes(r.u16()));
+  }
+  return { format: "hevc", lengthSize, parameterSets: withStartCodes(sets) };
+}
+
+function withStartCodes(units: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(units.reduce((n, u) => n + 4 + u.length, 0));
+  let at = 0;
+  for (const u of units) {
+    out.set(START, at);
+    out.set(u, at + 4);
+    at += 4 + u.length;
+  }
+  return out;
+}
+
+export interface ElementaryUnit {
+  bytes: Uint8Array;
+  /** End of the first frame's bytes (its parameter sets included): a copy of it decodes on its own. */
+  firstFrameEnd: number;
+}
+
+/**
+ * The frames (decode order, byte ranges in `segment`) as one Annex B stream. Each keyframe gets the parameter sets
+ * before it. A NAL length that runs past its frame is an error, not a read beyond it.
+ */
+export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], config: DecoderConfig): ElementaryUnit {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let firstFrameEnd = 0;
+  const push = (b: Uint8Array) => {
+    parts.push(b);
+    size += b.length;
+  };
+  for (const [i, f] of frames.entries()) {
+    if (f.keyframe || i === 0) push(config.parameterSets);
+    let at = f.offset;
+    while (at < f.end) {
+      if (at + config.lengthSize > f.end) throw new Mp4Error(`frame ${f.index}: a NAL length prefix is cut short`);
+      let n = 0;
+      for (let k = 0; k < config.lengthSize; k++) n = n * 256 + segment[at + k]!;
+      at += config.lengthSize;
+      if (n === 0) continue;
+      if (at + n > f.end) throw new Mp4Error(`frame ${f.index}: a NAL unit of ${n} bytes runs past the frame's end`);
+      push(START);
+      push(segment.subarray(at, at + n));
+      at += n;
+    }
+    if (i === 0) firstFrameEnd = size;
+  }
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    bytes.set(p, off);
+    off += p.length;
+  }
+  return { bytes, firstFrameEnd };
+}

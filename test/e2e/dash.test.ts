@@ -1,0 +1,167 @@
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startLivePackager } from "../helpers/live-packager.ts";
+import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
+import { client, eventually, serve, tempDir } from "../helpers/vat.ts";
+
+// DASH read by vat itself: third-party packagers (nginx-rtmp's DASH, ffmpeg's dash muxer writing a ladder with audio),
+// each measured against the vat origin it repackages, with ground truth injected by a relay and a lying clock.
+const tmp = tempDir("vat-dash-");
+afterAll(() => tmp.cleanup());
+
+type Stream = { role: string; error: string | null; result: any; versusControl: any };
+
+/**
+ * A relay in front of an HTTP server that shows every client the MPD as it was delayMs ago, so each segment appears
+ * that much later (a provider publishing later); segments pass through as they are.
+ */
+function delayingRelay(target: string, mpdPath: string, delayMs: number) {
+  const history: { atMs: number; body: string }[] = [];
+  const poll = setInterval(async () => {
+    const r = await fetch(new URL(mpdPath, target)).catch(() => null);
+    if (r?.ok) history.push({ atMs: performance.now(), body: await r.text() });
+    while (history.length > 2 && history[1]!.atMs <= performance.now() - delayMs) history.shift();
+  }, 20);
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === mpdPath) {
+        const old = history.filter((h) => h.atMs <= performance.now() - delayMs).at(-1);
+        return old ? new Response(old.body, { headers: { "content-type": "application/dash+xml" } }) : new Response("not yet", { status: 404 });
+      }
+      const upstream = await fetch(new URL(path, target));
+      return new Response(await upstream.arrayBuffer(), { status: upstream.status });
+    },
+  });
+  return { port: server.port!, stop: () => (clearInterval(poll), server.stop(true)) };
+}
+
+test(
+  "nginx-rtmp's DASH against the control: nothing dropped or repeated, every frame matched; segments published 1.5 s later measure 1.5 s later",
+  async () => {
+    const nginx = await startNginxRtmp({ streamKey: "dash", fragmentS: 1 });
+    const server = serve(["--size", "240p", "--fps", "25", "--id", "dash", "--push", nginx.ingestUrl]);
+    const relay = delayingRelay(new URL("/", nginx.dashUrl).href, new URL(nginx.dashUrl).pathname, 1500);
+    try {
+      await server.waitLive();
+      await eventually(async () => (await fetch(nginx.dashUrl)).status, (s) => s === 200, 15_000);
+      const relayed = new URL(new URL(nginx.dashUrl).pathname, `http://127.0.0.1:${relay.port}`).href;
+      const run = await client([
+        "--control", server.url, "--url", nginx.dashUrl, "--url", relayed, "--duration", "20s",
+        "--db", join(tmp.path, "nginx.db"), "--json",
+      ], { timeoutMs: 45_000 });
+      expect(run.exitCode).toBe(0);
+      const [control, direct, delayed] = run.json!.streams as Stream[];
+      for (const s of [control!, direct!, delayed!]) expect(s.result.summary).toMatchObject({ dropped: 0, duplicates: 0, unreadable: 0 });
+      const fragmentMs = nginx.fragmentS * 1000;
+      for (const s of [direct!, delayed!]) {
+        expect(s.versusControl.matchedShare).toBeGreaterThanOrEqual(0.99);
+        expect(s.versusControl.framesMatched).toBeGreaterThan(300);
+      }
+      // Behind the control by no more than a fragment and a second (the MPD lists a fragment once nginx closes it).
+      expect(direct!.versusControl.relativeLatencyP50Ms).toBeGreaterThanOrEqual(0);
+      expect(direct!.versusControl.relativeLatencyP50Ms).toBeLessThanOrEqual(fragmentMs + 1000);
+      // The relay's hold is the only difference between the two: 1.5 s ± 50 ms, frame by frame.
+      const shift = delayed!.versusControl.relativeLatencyP50Ms - direct!.versusControl.relativeLatencyP50Ms;
+      expect(Math.abs(shift - 1500)).toBeLessThanOrEqual(50);
+    } finally {
+      relay.stop();
+      await server.stop();
+      await nginx.stop();
+    }
+  },
+  90_000,
+);
+
+describe("ffmpeg's dash muxer: a two-rendition ladder with audio, from the origin's stream", () => {
+  test(
+    "--variant all measures every rendition at its own size, nothing dropped; a UTCTiming 5 s ahead is the clock offset",
+    async () => {
+      const server = serve(["--size", "480p", "--fps", "25", "--id", "ladder"]);
+      // A clock 5 s ahead of this machine's, as UTCTiming's http-xsdate/http-iso scheme answers.
+      const clock = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(new Date(Date.now() + 5000).toISOString()) });
+      try {
+        await server.waitLive();
+        const packager = await startLivePackager({
+          originUrl: server.url, format: "dash", fps: 25,
+          rungs: [{ width: 854, height: 480, kbps: 1200 }, { width: 426, height: 240, kbps: 400 }],
+          extra: ["-utc_timing_url", `http://127.0.0.1:${clock.port}/`],
+        });
+        try {
+          const mpd = await (await fetch(packager.url)).text();
+          expect(mpd).toContain("UTCTiming");
+          expect(mpd).toMatch(/contentType="audio"|mimeType="audio\/mp4"/);
+          const db = join(tmp.path, "ladder.db");
+          const run = await client(["--control", server.url, "--url", packager.url, "--variant", "all", "--duration", "15s", "--db", db, "--json"], {
+            timeoutMs: 40_000,
+          });
+          expect(run.exitCode).toBe(0);
+          const streams = run.json!.streams as Stream[];
+          expect(streams.map((s) => s.role)).toEqual([
+            "control", "stream 1, rendition 0 (426x240 at 400 kbit/s)", "stream 1, rendition 1 (854x480 at 1200 kbit/s)",
+          ]);
+          const store = new Database(db, { readonly: true });
+          for (const [i, s] of streams.slice(1).entries()) {
+            expect(s.result.summary).toMatchObject({ dropped: 0, duplicates: 0, unreadable: 0 });
+            expect(s.versusControl.matchedShare).toBeGreaterThanOrEqual(0.99);
+            expect(s.versusControl.framesMatched).toBeGreaterThan(200);
+            const info = store.query("SELECT detail FROM events WHERE run_id = $run AND kind = 'stream-info'").all({ run: s.result.runId }) as { detail: string }[];
+            expect(info.map((e) => e.detail).join("\n")).toContain(["426x240", "854x480"][i]!);
+            // The server's clock (UTCTiming) is 5 s ahead: the offset says so, and latency on the server's clock
+            // exceeds the control's by that plus what the comparison (which needs no clock) measured.
+            expect(Math.abs(s.result.clock.offsetMs - 5000)).toBeLessThanOrEqual(50);
+            const extra = s.result.summary.latencyP50Ms - streams[0]!.result.summary.latencyP50Ms - s.versusControl.relativeLatencyP50Ms;
+            expect(Math.abs(extra - 5000)).toBeLessThanOrEqual(150);
+          }
+          store.close();
+        } finally {
+          await packager.stop();
+        }
+      } finally {
+        clock.stop(true);
+        await server.stop();
+      }
+    },
+    90_000,
+  );
+});
+
+describe("DASH vat can fetch but not measure: one line, exit 1, no run stored", () => {
+  const mpd = (adaptation: string) => `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period id="0" start="PT0S">${adaptation}</Period>
+</MPD>`;
+  const cases: [string, string, RegExp][] = [
+    [
+      "encrypted (ContentProtection)",
+      `<AdaptationSet contentType="video" mimeType="video/mp4"><ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc"/>
+        <Representation id="v" bandwidth="1000000" width="1280" height="720" codecs="avc1.64001f"><SegmentTemplate media="v-$Number$.m4s" initialization="v-init.mp4" duration="2" timescale="1"/></Representation></AdaptationSet>`,
+      /the stream is encrypted \(ContentProtection\): vat measures clear streams only$/,
+    ],
+    [
+      "audio only",
+      `<AdaptationSet contentType="audio" mimeType="audio/mp4">
+        <Representation id="a" bandwidth="64000" codecs="mp4a.40.2"><SegmentTemplate media="a-$Number$.m4s" initialization="a-init.mp4" duration="2" timescale="1"/></Representation></AdaptationSet>`,
+      /no video adaptation set in the MPD \(audio-only\?\): nothing to measure$/,
+    ],
+  ];
+  for (const [name, adaptation, message] of cases) {
+    test(name, async () => {
+      const origin = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(mpd(adaptation)) });
+      try {
+        const db = join(tmp.path, `${name.split(" ")[0]}.db`);
+        const r = await client(["--url", `http://127.0.0.1:${origin.port}/live.mpd`, "--db", db, "--duration", "5s"]);
+        expect(r.exitCode).toBe(1);
+        const lines = r.stderr.trim().split("\n");
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(message);
+        expect(await Bun.file(db).exists()).toBe(false);
+      } finally {
+        origin.stop(true);
+      }
+    });
+  }
+});
