@@ -66,6 +66,9 @@ export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: s
   const ingests = file.providers.map((p) => p.ingest.reveal());
   const twice = file.providers.find((p, i) => ingests.indexOf(p.ingest.reveal()) !== i);
   if (twice) throw badInput(`${file.file}: provider '${twice.name}' has the ingest of another (${twice.ingest}): give each provider its own`);
+  if (args.variant?.trim().toLowerCase() === "all") {
+    throw badInput("--variant all is for vat client: vat compare measures one rendition per playback (a provider's variant, else --variant)");
+  }
   const size = parseSize(args.imageSize ?? COMPARE_DEFAULTS.imageSize);
   const fps = parseFps(args.fps ?? COMPARE_DEFAULTS.fps);
   const streamId = parseStreamId(args.id ?? COMPARE_DEFAULTS.id);

@@ -1,6 +1,6 @@
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver } from "../client/session.ts";
-import type { VariantChoice } from "./providers.ts";
-import { chooseVariant, parseVariants } from "./variant.ts";
+import type { VariantChoice } from "../client/variants.ts";
+import { parseHlsVariants, pickHlsVariant } from "./hls-variant.ts";
 
 /**
  * Whether a provider's playback carries the origin's stream yet: a short session of a few frames, read by the same
@@ -10,15 +10,13 @@ import { chooseVariant, parseVariants } from "./variant.ts";
 export interface PlaybackCheck {
   cfg: ClientConfig;
   streamId: string;
-  /** The rendition to measure of a multivariant playlist; null: the one the client takes (the first). */
-  variant: VariantChoice | null;
   timeoutMs: number;
   cancelled: () => string | null;
   /** What the stream did while waited for (an outage, a missing segment): the last one explains a timeout. */
   onEvent: (detail: string) => void;
 }
 
-/** Up: with the URL to measure (the chosen variant's playlist, or the playback URL itself). */
+/** Up: with the URL to measure (an HLS ladder's chosen variant, or the playback URL itself). */
 export type PlaybackState = { up: true; url: string } | { up: false; reason: string; cause: unknown };
 
 /** Frames that prove the stream is there: a few, so that one stray decode is not taken for a stream. */
@@ -34,8 +32,8 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
   const deadline = performance.now() + c.timeoutMs + CONNECT_REASON_GRACE_MS;
   const stop = () => c.cancelled() ?? (performance.now() >= deadline ? "start timeout" : null);
   let url = c.cfg.url;
-  if (c.variant !== null) {
-    const picked = await resolveVariant(c.cfg.url, c.variant, c.timeoutMs, c.cancelled);
+  if (/\.m3u8$/i.test(new URL(url).pathname)) {
+    const picked = await resolveHlsVariant(url, c.cfg.variant, c.timeoutMs, c.cancelled);
     if (!picked.ok) return { up: false, reason: picked.reason, cause: null };
     url = picked.url;
   }
@@ -76,10 +74,10 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
 }
 
 /**
- * The chosen variant's playlist URL, once the playback answers (retried until the deadline: a provider publishes its
- * playlist only when the stream has begun). A media playlist is measured as it is: there is nothing to choose.
+ * The chosen variant's playlist URL once the playback answers (asked again until the deadline: a provider publishes
+ * its playlist only once the stream has begun). A media playlist is measured as it is: there is nothing to choose.
  */
-async function resolveVariant(
+async function resolveHlsVariant(
   url: string,
   choice: VariantChoice,
   timeoutMs: number,
@@ -91,10 +89,10 @@ async function resolveVariant(
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(500, Math.min(5000, deadline - performance.now()))) });
       if (r.ok) {
-        const variants = parseVariants(await r.text());
-        if (variants.length === 0) return { ok: true, url };
-        const pick = chooseVariant(variants, choice);
-        return pick.ok ? { ok: true, url: new URL(pick.variant.uri, url).href } : { ok: false, reason: pick.reason };
+        const text = await r.text();
+        if (!text.includes("#EXT-X-STREAM-INF")) return { ok: true, url };
+        const pick = pickHlsVariant(parseHlsVariants(text), choice);
+        return pick.ok ? { ok: true, url: new URL(pick.uri, url).href } : pick;
       }
       last = `HTTP ${r.status}`;
     } catch (err) {
@@ -103,7 +101,7 @@ async function resolveVariant(
     await Bun.sleep(250);
   }
   const sig = cancelled();
-  return { ok: false, reason: sig ? `stopped by ${sig} while waiting` : `the playlist did not answer within ${formatSeconds(timeoutMs)} (${last})` };
+  return { ok: false, reason: sig ? `stopped by ${sig} while waiting` : `no playlist at ${url} within ${formatSeconds(timeoutMs)} (${last})` };
 }
 
 function formatSeconds(ms: number): string {

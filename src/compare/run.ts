@@ -1,5 +1,5 @@
 import { compareStreamsLive, comparisonId, type ComparedStream } from "../client/compare.ts";
-import type { SessionObserver } from "../client/session.ts";
+import type { ClientConfig, SessionObserver } from "../client/session.ts";
 import { formatStatus, formatWindowLine } from "../client/summary-format.ts";
 import { failed, interrupted, VatError } from "../errors.ts";
 import type { LocalOrigin } from "../launch/local.ts";
@@ -72,12 +72,12 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
     if (signal) throw interrupted(signal, `stopped by ${signal} while waiting for the providers' playbacks`);
     const up = plan.streams.flatMap((s) => {
       const st = states.get(s.role);
-      return st?.up ? [{ ...s, url: st.url }] : [];
+      return st?.up ? [{ stream: s, url: st.url }] : [];
     });
     if (up.length === 0) throw failed(`no provider's playback carried the origin's stream: ${describeFailures(plan, states, ingestFailures)}`);
-    progress.info(`vat compare: measuring the control and ${up.map((s) => s.role).join(", ")}`);
+    progress.info(`vat compare: measuring the control and ${up.map((u) => u.stream.role).join(", ")}`);
     const c = await compareStreamsLive(
-      [{ role: "control", cfg: { ...plan.measure, url: origin.url } }, ...up.map((s) => ({ role: s.role, cfg: { ...plan.measure, url: s.url } }))],
+      [{ role: "control", cfg: { ...plan.measure, url: origin.url } }, ...up.map((u) => ({ role: u.stream.role, cfg: { ...configFor(plan, u.stream), url: u.url } }))],
       deps.cancelled,
       (role) => observerFor(role, deps, redactor),
       (line) => progress.info(redactor.redact(line)),
@@ -122,6 +122,11 @@ function storeRows(plan: ComparePlan, id: string, rows: ProviderRow[], redactor:
   }
 }
 
+/** A playback's measurement: the comparison's settings, its URL, and the rendition its provider names (else --variant's). */
+function configFor(plan: ComparePlan, s: PlaybackStream): ClientConfig {
+  return { ...plan.measure, url: s.playback.reveal(), variant: s.provider.variant ?? plan.measure.variant };
+}
+
 function streamOf(plan: ComparePlan, role: string): PlaybackStream {
   return plan.streams.find((s) => s.role === role)!;
 }
@@ -148,9 +153,8 @@ async function waitForPlaybacks(
   try {
     await Promise.all(plan.streams.map(async (s) => {
       const state = await waitForPlayback({
-        cfg: { ...plan.measure, url: s.playback.reveal() },
+        cfg: configFor(plan, s),
         streamId: plan.streamId,
-        variant: s.provider.variant,
         timeoutMs: s.startTimeoutMs,
         cancelled: deps.cancelled,
         onEvent: (detail) => lastSeen.set(s.role, redactor.redact(detail)),

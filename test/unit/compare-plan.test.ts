@@ -64,6 +64,7 @@ describe("planComparison", () => {
     expect(badInputOf(() => planComparison({ local: true, fps: 0 }, FILE, "ffmpeg"))).toContain("fps '0' is out of range");
     expect(badInputOf(() => planComparison({ local: true, startTimeout: "later" }, FILE, "ffmpeg"))).toContain("start timeout 'later'");
     expect(badInputOf(() => planComparison({ local: true, window: "1ms" }, FILE, "ffmpeg"))).toContain("window '1ms' is out of range");
+    expect(badInputOf(() => planComparison({ local: true, variant: "all" }, FILE, "ffmpeg"))).toContain("--variant all is for vat client");
   });
 
   test("two providers on one ingest are refused: the second publish would fight the first", () => {
