@@ -64,7 +64,7 @@ function readProvidersText(fileName: string): string {
 function printOutcome(o: CompareOutcome, rank: string, json: boolean): void {
   if (json) {
     const control = o.control && { result: o.control.result, error: o.control.error };
-    process.stdout.write(`${JSON.stringify({ comparisonId: o.comparisonId, db: o.db, rank, control, providers: o.ranked }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ comparisonId: o.comparisonId, db: o.db, rank, origin: o.originUrl, control, providers: o.ranked }, null, 2)}\n`);
     return;
   }
   const lines = [`vat compare: comparison ${o.comparisonId} in ${o.db}`];

@@ -62,7 +62,10 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
         if (!progress.onTerminal) progress.info(`serve | ${redactor.redact(line)}`);
       },
       onWaiting: (reason, elapsedMs) =>
-        progress.update(`waiting for the origin (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, { key: `origin ${reason}` }),
+        progress.update(`waiting for the origin (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, {
+          // A new line when the reason changes, not its counters.
+          key: `origin ${reason.replace(/\d+(\.\d+)?/g, "#")}`,
+        }),
     }).catch((err: unknown) => {
       throw redactError(err, redactor);
     });
