@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { readEnv } from "../env.ts";
 import { badInput } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
+import { checkDatabasePath } from "../launch/database-path.ts";
 import { selfCommand } from "../launch/local.ts";
 import { isTerminal, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
@@ -44,6 +45,7 @@ export async function runCompare(args: CompareArgs, shutdown: Shutdown): Promise
   if (!fileName) throw badInput("name the providers file: vat compare PROVIDERS_FILE --local (a .toml or .json file)");
   const file = parseProvidersFile(readProvidersText(fileName), fileName, process.env);
   const plan = planComparison(args, file, locateFfmpeg(readEnv().ffmpeg));
+  checkDatabasePath(plan.measure.db);
   const json = args.json ?? false;
   const progress = new Progress({ terminal: isTerminal() && !json });
   const outcome = await runComparison(plan, { self: selfCommand(), cancelled: () => shutdown.signal, progress, verbose: !json });

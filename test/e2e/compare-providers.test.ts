@@ -265,6 +265,15 @@ test("bad input: one line each, exit 2, nothing started (no ingest contacted, no
       expect(r.stdout).toBe("");
       expect(existsSync(db)).toBe(false);
     }
+    // A --db that is not an SQLite database is refused the same way, and left as it was.
+    const notDb = join(tmp.path, "notes.txt");
+    writeFileSync(notDb, "not a database\n");
+    const file = join(tmp.path, "good.toml");
+    writeFileSync(file, providersToml([good]));
+    const r = await vat(["compare", file, "--local", "--db", notDb]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(`vat: cannot use database '${notDb}': it is not an SQLite database\n`);
+    expect(readFileSync(notDb, "utf8")).toBe("not a database\n");
     expect(connections).toBe(0);
   } finally {
     ingest.close();
