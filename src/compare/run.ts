@@ -199,7 +199,8 @@ function rowFor(
   const error = c.error === null ? null : redactor.redact(c.error);
   return {
     ...base,
-    status: r ? "measured" : "failed",
+    // A run that ended in error but measured frames keeps its figures, with the error as its reason.
+    status: r && (c.error === null || r.summary.framesNew > 0) ? "measured" : "failed",
     reason: [ingestNote, error].filter(Boolean).join("; ") || null,
     runId: r?.runId ?? null,
     relativeLatencyP50Ms: v?.relativeLatencyP50Ms ?? null,
