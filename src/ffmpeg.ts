@@ -22,9 +22,44 @@ export type FfmpegChild = ChildProcessByStdio<Writable, Readable, Readable>;
 
 const live = new Set<FfmpegChild>();
 
-/** Spawns ffmpeg with piped stdio; every child is tracked so the CLI can kill them all on exit. */
+/**
+ * Spawns ffmpeg with piped stdio; every child is tracked so the CLI can kill them all on exit. A process that cannot
+ * be created (no fds left for its pipes, the executable gone) throws `unavailable` here instead of failing later on a
+ * missing pipe; for a caller that retries, startFfmpeg returns the failure with its reason as a value.
+ */
 export function spawnFfmpeg(ffmpeg: string, args: string[]): FfmpegChild {
+  const child = spawnTracked(ffmpeg, args);
+  if (child.pid === undefined) throw unavailable(`cannot start ffmpeg ('${ffmpeg}'): the process could not be created`);
+  return child;
+}
+
+export type FfmpegStart = { ok: true; child: FfmpegChild } | { ok: false; reason: string };
+
+/** Spawns ffmpeg like spawnFfmpeg, resolving with the child or with why it could not be created (e.g. EMFILE). */
+export async function startFfmpeg(ffmpeg: string, args: string[]): Promise<FfmpegStart> {
+  let child: FfmpegChild;
+  try {
+    child = spawnTracked(ffmpeg, args);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  if (child.pid !== undefined) return { ok: true, child };
+  // The runtime reports a failed spawn as an 'error' event just after returning a child without a process.
+  const reason = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve("the process could not be created"), 1000);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+  });
+  return { ok: false, reason };
+}
+
+function spawnTracked(ffmpeg: string, args: string[]): FfmpegChild {
   const child = spawn(ffmpeg, args, { stdio: ["pipe", "pipe", "pipe"] });
+  // Without a listener, an 'error' event (a spawn that failed) would crash the whole process.
+  child.on("error", () => {});
+  if (child.pid === undefined) return child;
   live.add(child);
   child.once("exit", () => live.delete(child));
   // A child that dies while we write to it must not crash the process with EPIPE.

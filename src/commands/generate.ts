@@ -7,7 +7,7 @@ import { DEFAULT_SWEEP, expandSweep, formatSweepLine, parseSweepSpec, type Sweep
 import { Progress } from "../log.ts";
 import { sidecarPath } from "../prerecorded/sidecar.ts";
 import { renderVideo, type RenderProgress } from "../prerecorded/video.ts";
-import { checkX264 } from "../serve/encoder.ts";
+import { checkX264 } from "../serve/x264.ts";
 import { parseFps, parseSize, parseStreamId } from "../signal/profiles.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { parseDurationMs } from "../units.ts";

@@ -1,26 +1,30 @@
 import type { Argv } from "yargs";
 import { readEnv, type VatEnv } from "../env.ts";
-import { badInput, failed } from "../errors.ts";
+import { isIP } from "node:net";
+import { badInput, unavailable } from "../errors.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
-import { logLine } from "../log.ts";
-import { checkX264, pushFormat } from "../serve/encoder.ts";
+import { Progress } from "../log.ts";
+import { pushFormat } from "../serve/encoder.ts";
+import { checkX264 } from "../serve/x264.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
-import { PrerecordedOrigin } from "../serve/prerecorded.ts";
+import { PrerecordedProducer } from "../serve/prerecorded.ts";
 import { parseDurationMs } from "../units.ts";
 import { createHandler } from "../serve/http.ts";
 import { parseFps, parseSize, parseStreamId, SIZE_NAMES } from "../signal/profiles.ts";
 import type { Shutdown } from "../shutdown.ts";
 
 export interface ServeArgs {
-  fps?: number;
+  // Numbers come in as the text given (a flag or the environment) and are checked as plain decimals here: yargs' own
+  // number parsing would take 0x10 for 16.
+  fps?: number | string;
   imageSize?: string;
   id?: string;
-  port?: number;
+  port?: number | string;
   host?: string;
-  segment?: number;
-  listSize?: number;
+  segment?: number | string;
+  listSize?: number | string;
   preset?: string;
-  crf?: number;
+  crf?: number | string;
   dir?: string;
   cpu?: string;
   memory?: string;
@@ -30,76 +34,129 @@ export interface ServeArgs {
   push?: string | string[];
 }
 
+/** The defaults, declared once: --help shows them, and resolveServeConfig falls back to them under flags and env. */
+export const SERVE_DEFAULTS = {
+  fps: 30,
+  imageSize: "720p",
+  id: "vat",
+  port: 5000,
+  host: "0.0.0.0",
+  segment: 1,
+  listSize: 6,
+  preset: "ultrafast",
+  crf: 23,
+  videoType: "live",
+  sourceDuration: "60s",
+} as const;
+
 export function serveOptions<T>(y: Argv<T>) {
+  const d = SERVE_DEFAULTS;
+  // Options the launcher's environment can set show their default without yargs applying it (it would hide the env).
+  const underEnv = (v: string | number) => ({ defaultDescription: String(v) });
   return y
-    .option("fps", { type: "number", describe: "frames per second, 1-60 [env FPS, default 30]" })
+    .option("fps", { type: "string", describe: "frames per second, 1-60 [env FPS]", ...underEnv(d.fps) })
     .option("image-size", {
       alias: "size",
       type: "string",
-      describe: `${SIZE_NAMES.join(", ")} or 0-3 [env IMAGE_SIZE, default 720p]`,
+      describe: `${SIZE_NAMES.join(", ")} or 0-3 [env IMAGE_SIZE]`,
+      ...underEnv(d.imageSize),
     })
-    .option("id", { type: "string", describe: "stream id carried in every frame [env ID, default vat]" })
-    .option("port", { type: "number", describe: "HTTP port [env PORT, default 5000]" })
-    .option("host", { type: "string", describe: "address to listen on [default 0.0.0.0]" })
-    .option("segment", { type: "number", describe: "HLS segment duration in seconds [default 1]" })
-    .option("list-size", { type: "number", describe: "segments listed in the playlist [default 6]" })
-    .option("preset", { type: "string", describe: "x264 preset [default ultrafast]" })
-    .option("crf", { type: "number", describe: "x264 constant rate factor, 0-51 [default 23]" })
+    .option("id", { type: "string", describe: "stream id carried in every frame [env ID]", ...underEnv(d.id) })
+    .option("port", { type: "string", describe: "HTTP port [env PORT]", ...underEnv(d.port) })
+    .option("host", { type: "string", describe: "address to listen on", default: d.host })
+    .option("segment", { type: "string", describe: "HLS segment duration in seconds", default: d.segment })
+    .option("list-size", { type: "string", describe: "segments listed in the playlist", default: d.listSize })
+    .option("preset", { type: "string", describe: "x264 preset", default: d.preset })
+    .option("crf", { type: "string", describe: "x264 constant rate factor, 0-51", default: d.crf })
     .option("dir", { type: "string", describe: "segment folder [default: a temporary folder, removed at exit]" })
     .option("cpu", { type: "string", describe: "task CPU units, reported in /params [env CPU]" })
     .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
-    .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE, default live]" })
+    .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE]", ...underEnv(d.videoType) })
     .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
     .option("push", {
       type: "string",
       describe: "also send the stream to this ingest (rtmp://, srt://, udp://) from the same encode; repeatable",
     })
-    .option("source-duration", { type: "string", describe: "prerecorded without --source: length of the video rendered at start-up [default 60s]" });
+    .option("source-duration", {
+      type: "string",
+      describe: "prerecorded without --source: length of the video rendered at start-up",
+      default: d.sourceDuration,
+    });
 }
 
+/** A number written as a plain decimal (no hex, exponent, spaces or empty text), or an error saying what is valid. Pure. */
+export function parseDecimal(v: unknown, what: string, valid: string): number {
+  if (typeof v === "number") return v;
+  if (Array.isArray(v)) throw badInput(`${what} is given ${v.length} times (${v.join(", ")}): give it once`);
+  if (typeof v !== "string" || !/^-?\d+(\.\d+)?$/.test(v)) throw badInput(`${what} '${String(v)}' is not a plain decimal number: use ${valid}`);
+  return Number(v);
+}
 
-/** Flags win over the environment the Fargate launcher sets, which wins over defaults. Pure. */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** An IPv4 or IPv6 address or a host name to listen on; 256.1.1.1 or an empty text is refused. Pure. */
+export function parseHost(host: string): string {
+  if (isIP(host)) return host;
+  // Digits and dots only is meant as an IPv4 address, a colon as IPv6: invalid ones are not host names either.
+  if (/^[\d.]*$/.test(host) || host.includes(":") || !HOST_NAME.test(host)) {
+    throw badInput(`host '${host}' is not an address to listen on: use an IPv4 or IPv6 address (0.0.0.0, 127.0.0.1, ::) or a host name`);
+  }
+  return host;
+}
+
+/** Drops the settings not given, so that spreading a layer leaves the one beneath showing through. */
+function given<T extends object>(layer: T): Partial<T> {
+  return Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Flags win over the environment the Fargate launcher sets, which wins over the defaults. Pure. */
 export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConfig, "ffmpeg"> {
   const e = env.serve;
-  const size = parseSize(args.imageSize ?? e.imageSize ?? "720p");
-  const fps = parseFps(args.fps ?? e.fps ?? 30);
-  const streamId = parseStreamId(args.id ?? e.id ?? "vat");
-  const port = Number(args.port ?? e.port ?? 5000);
+  const fromEnv = given({ fps: e.fps, imageSize: e.imageSize, id: e.id, port: e.port, videoType: e.videoType, cpu: e.cpu, memory: e.memory });
+  const fromFlags = given({
+    fps: args.fps, imageSize: args.imageSize, id: args.id, port: args.port, host: args.host, segment: args.segment,
+    listSize: args.listSize, preset: args.preset, crf: args.crf, videoType: args.videoType, sourceDuration: args.sourceDuration,
+    cpu: args.cpu, memory: args.memory,
+  });
+  const v = { ...SERVE_DEFAULTS, ...fromEnv, ...fromFlags };
+  const size = parseSize(v.imageSize);
+  const fps = parseFps(parseDecimal(v.fps, "fps", "a whole number from 1 to 60"));
+  const streamId = parseStreamId(String(v.id));
+  const port = parseDecimal(v.port, "port", "a whole number from 0 to 65535");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw badInput(`port '${args.port ?? e.port}' is not valid: use a whole number from 0 to 65535`);
+    throw badInput(`port '${v.port}' is not valid: use a whole number from 0 to 65535`);
   }
-  const segmentS = args.segment ?? 1;
+  const host = parseHost(String(v.host));
+  const segmentS = parseDecimal(v.segment, "segment duration", "0.5 to 10 seconds");
   if (!(segmentS >= 0.5 && segmentS <= 10)) {
-    throw badInput(`segment duration '${segmentS}' is out of range: use 0.5 to 10 seconds`);
+    throw badInput(`segment duration '${v.segment}' is out of range: use 0.5 to 10 seconds`);
   }
-  const listSize = args.listSize ?? 6;
+  const listSize = parseDecimal(v.listSize, "list size", "a whole number from 2 to 60");
   if (!Number.isInteger(listSize) || listSize < 2 || listSize > 60) {
-    throw badInput(`list size '${listSize}' is out of range: use a whole number from 2 to 60`);
+    throw badInput(`list size '${v.listSize}' is out of range: use a whole number from 2 to 60`);
   }
-  const { preset, crf } = checkX264(args.preset ?? "ultrafast", args.crf ?? 23);
-  const videoType = (args.videoType ?? e.videoType ?? "live").toLowerCase();
+  const { preset, crf } = checkX264(String(v.preset), parseDecimal(v.crf, "crf", "0 to 51"));
+  const videoType = String(v.videoType).toLowerCase();
   if (videoType !== "live" && videoType !== "prerecorded") {
-    throw badInput(`unknown video type '${args.videoType ?? e.videoType}': use live or prerecorded`);
+    throw badInput(`unknown video type '${v.videoType}': use live or prerecorded`);
   }
   if (args.source !== undefined && videoType !== "prerecorded") {
     throw badInput("--source is for prerecorded streams: add --video-type prerecorded");
   }
-  const sourceDurationS = parseDurationMs(args.sourceDuration ?? "60s", "source duration") / 1000;
+  const sourceDurationS = parseDurationMs(String(v.sourceDuration), "source duration") / 1000;
   if (sourceDurationS < segmentS * 2 || sourceDurationS > 3600) {
-    throw badInput(`source duration '${args.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
+    throw badInput(`source duration '${v.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
   }
   const push = args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push];
   for (const u of push) pushFormat(u);
   if (push.length && videoType !== "live") throw badInput("--push works with live video: a prerecorded stream is not re-encoded");
-  const fpsGiven = args.fps ?? e.fps;
-  const sizeGiven = args.imageSize ?? e.imageSize;
-  const idGiven = args.id ?? e.id;
+  const asked = { ...fromEnv, ...fromFlags };
   return {
     streamId,
     size,
     sizeIndex: SIZE_NAMES.indexOf(size.name),
     fps,
-    host: args.host ?? "0.0.0.0",
+    host,
     port,
     segmentS,
     listSize,
@@ -110,61 +167,99 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     push,
     ...(args.source !== undefined ? { source: args.source } : {}),
     asked: {
-      ...(fpsGiven !== undefined ? { fps } : {}),
-      ...(sizeGiven !== undefined ? { size: size.name } : {}),
-      ...(idGiven !== undefined ? { streamId } : {}),
+      ...(asked.fps !== undefined ? { fps } : {}),
+      ...(asked.imageSize !== undefined ? { size: size.name } : {}),
+      ...(asked.id !== undefined ? { streamId } : {}),
     },
     ...(args.dir ? { dir: args.dir } : {}),
-    ...((args.cpu ?? e.cpu) ? { cpu: args.cpu ?? e.cpu } : {}),
-    ...((args.memory ?? e.memory) ? { memory: args.memory ?? e.memory } : {}),
+    ...(v.cpu ? { cpu: v.cpu } : {}),
+    ...(v.memory ? { memory: v.memory } : {}),
   };
 }
 
+/** How often the status line is logged when no terminal shows it; on a terminal it is redrawn every second. */
 const STATUS_EVERY_MS = 60_000;
 
 export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<number> {
   const env = readEnv();
   const config: ServeConfig = { ...resolveServeConfig(args, env), ffmpeg: locateFfmpeg(env.ffmpeg) };
-  if (config.source) PrerecordedOrigin.describeSource(config); // bad input fails before anything starts
-  const origin = config.videoType === "prerecorded" ? new PrerecordedOrigin(config, logLine) : new Origin(config, logLine);
-  if (origin instanceof PrerecordedOrigin) {
-    try {
-      await origin.prepare(() => shutdown.signal);
-    } catch (err) {
-      await origin.stop();
-      throw err;
-    }
-  }
+  if (config.source) PrerecordedProducer.describeSource(config); // bad input fails before anything starts
+  const progress = new Progress({ logEveryMs: 0 });
+  const log = (line: string) => progress.info(line);
+  const origin = Origin.open(config, log);
   let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({
-      hostname: config.host,
-      port: config.port,
-      fetch: createHandler(origin),
-      development: false,
-      idleTimeout: 30,
-      error: (err) => {
-        logLine(`http: ${err.message}`);
-        return new Response("internal error\n", { status: 500 });
-      },
-    });
+    server = listen(config, origin, log);
   } catch (err) {
     await origin.stop();
-    throw failed(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    throw err;
+  }
+  try {
+    await origin.prepare(() => shutdown.signal);
+  } catch (err) {
+    server.stop(true);
+    await origin.stop();
+    throw err;
   }
   origin.start();
   const c = config;
   const p = origin.params().vat as { size: string; width: number; height: number; fps: number; streamId: string; segmentS: number };
-  logLine(
+  log(
     `vat serve: ${c.videoType} ${p.size} (${p.width}x${p.height}) ${p.fps} fps, id ${p.streamId}, ` +
       `${p.segmentS} s segments, http://${c.host}:${server.port}/video/stream.m3u8`,
   );
-  const status = setInterval(() => logLine(origin.statusLine()), STATUS_EVERY_MS);
+  const status = setInterval(() => progress.update(origin.statusLine()), progress.onTerminal ? 1000 : STATUS_EVERY_MS);
   const signal = await shutdown.requested;
   clearInterval(status);
-  logLine(`vat serve: ${signal}, stopping`);
+  log(`vat serve: ${signal}, stopping`);
   server.stop(true);
   await origin.stop();
-  logLine("vat serve: stopped");
+  log("vat serve: stopped");
   return 0;
+}
+
+/** Seconds a connection may sit idle: idle keep-alive connections must not hold the process's fds for long. */
+const IDLE_TIMEOUT_S = 10;
+
+/** Listens on the configured address, alone: a port in use is an error at once (no SO_REUSEPORT sharing). */
+function listen(config: ServeConfig, origin: Origin, log: (line: string) => void): ReturnType<typeof Bun.serve> {
+  const errors = countHttpErrors(log);
+  try {
+    return Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      reusePort: false,
+      fetch: createHandler(origin),
+      development: false,
+      idleTimeout: IDLE_TIMEOUT_S,
+      error: (err) => {
+        errors(err);
+        return new Response("internal error\n", { status: 500 });
+      },
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = `${config.host}:${config.port}`;
+    if (e.code === "EADDRINUSE") throw unavailable(`cannot listen on ${where}: port ${config.port} is in use; stop what listens there or choose another --port`);
+    if (e.code === "EADDRNOTAVAIL" || e.code === "EINVAL") {
+      throw unavailable(`cannot listen on ${where}: ${config.host} is not an address of this machine (${e.code}); use 0.0.0.0 or one of its addresses`);
+    }
+    throw unavailable(`cannot listen on ${where}: ${e.message}`);
+  }
+}
+
+/** Logs the first unexpected request error at once and then at most one summary line a minute, never one per request. */
+function countHttpErrors(log: (line: string) => void, everyMs = 60_000): (err: Error) => void {
+  let lastLogMs = -Infinity;
+  let unlogged = 0;
+  return (err) => {
+    const now = performance.now();
+    if (now - lastLogMs < everyMs) {
+      unlogged++;
+      return;
+    }
+    log(`http: ${err.message}${unlogged ? ` (and ${unlogged} more errors since the last line)` : ""}`);
+    lastLogMs = now;
+    unlogged = 0;
+  };
 }

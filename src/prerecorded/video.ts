@@ -2,7 +2,7 @@ import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs
 import { basename } from "node:path";
 import { badInput, failed, interrupted } from "../errors.ts";
 import { spawnFfmpeg, StderrTail, writeToChild } from "../ffmpeg.ts";
-import { encoderThreads } from "../serve/encoder.ts";
+import { x264Args } from "../serve/x264.ts";
 import { encodeVideoPayload, MAX_VIDEO_FRAMES } from "../signal/payload.ts";
 import type { SizeProfile } from "../signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../signal/render.ts";
@@ -38,14 +38,9 @@ export function videoFrames(durationS: number, fps: number): number {
 
 /** ffmpeg arguments: raw gray frames → H.264 with a keyframe every interval, no B-frames (as the live encoder). */
 export function videoEncoderArgs(s: VideoSpec, tmpOut: string, format: string | null): string[] {
-  const gop = Math.max(1, Math.round(s.fps * s.keyframeIntervalS));
   return [
     "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", `${s.size.width}x${s.size.height}`, "-framerate", String(s.fps),
-    "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", s.preset, "-tune", "zerolatency", "-crf", String(s.crf),
-    "-threads", String(encoderThreads(s.preset)),
-    "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-bf", "0",
+    ...x264Args({ width: s.size.width, height: s.size.height, fps: s.fps, keyframeIntervalS: s.keyframeIntervalS, preset: s.preset, crf: s.crf }),
     ...(format === "mp4" ? ["-movflags", "+faststart"] : []),
     ...(format ? ["-f", format] : []),
     tmpOut,

@@ -1,5 +1,7 @@
 import { badInput } from "../errors.ts";
-import { spawnFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
+import { startFfmpeg, StderrTail, writeToChild, type FfmpegChild } from "../ffmpeg.ts";
+import { PLAYLIST_NAME } from "./segment-names.ts";
+import { x264Args } from "./x264.ts";
 
 export interface EncoderSettings {
   ffmpeg: string;
@@ -16,24 +18,7 @@ export interface EncoderSettings {
   push?: readonly string[];
 }
 
-export const PLAYLIST_NAME = "stream.m3u8";
-
-const PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
-
-/** x264 settings as given, checked: a preset name and a constant rate factor 0-51. Pure. */
-export function checkX264(preset: string, crf: number): { preset: string; crf: number } {
-  if (!PRESETS.includes(preset)) throw badInput(`unknown x264 preset '${preset}': use one of ${PRESETS.join(", ")}`);
-  if (!(crf >= 0 && crf <= 51)) throw badInput(`crf '${crf}' is out of range: use 0 to 51`);
-  return { preset, crf };
-}
-
-/**
- * One x264 thread for the fast presets: it keeps up with 1080p60 and saves waking a pool of sliced threads for every
- * frame (measured at 1080p30 ultrafast: 0.26 → 0.23 CPU-s per second of video). Slower presets get ffmpeg's default.
- */
-export function encoderThreads(preset: string): number {
-  return preset === "ultrafast" || preset === "superfast" ? 1 : 0;
-}
+// Where the x264 settings are checked; `vat generate` reads them from here too.
 
 const PUSH_FORMATS: Record<string, string> = { rtmp: "flv", rtmps: "flv", srt: "mpegts", udp: "mpegts", rist: "mpegts" };
 
@@ -54,7 +39,6 @@ export function pushFormat(url: string): string {
  * dropped without stopping the HLS output, which stays the control).
  */
 export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[] {
-  const gop = Math.max(1, Math.round(s.fps * s.segmentS));
   const flags = `delete_segments+temp_file+independent_segments+omit_endlist${startNumber > 0 ? "+discont_start" : ""}`;
   const push = s.push ?? [];
   const output = push.length
@@ -76,29 +60,32 @@ export function hlsEncoderArgs(s: EncoderSettings, startNumber: number): string[
       ];
   return [
     "-hide_banner", "-nostats", "-loglevel", "warning",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", `${s.width}x${s.height}`, "-framerate", String(s.fps),
-    "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", s.preset, "-tune", "zerolatency", "-crf", String(s.crf),
-    "-threads", String(encoderThreads(s.preset)),
-    "-pix_fmt", "yuv420p", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-bf", "0",
+    ...x264Args({ width: s.width, height: s.height, fps: s.fps, keyframeIntervalS: s.segmentS, preset: s.preset, crf: s.crf }),
     ...output,
   ];
 }
 
 /** One ffmpeg encoder process. Writes wait for the pipe to drain, so a slow encoder slows the producer. */
 export class Encoder {
-  readonly child: FfmpegChild;
   readonly stderr: StderrTail;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   private stopping = false;
 
-  constructor(settings: EncoderSettings, startNumber: number, onLog: (line: string) => void) {
-    this.child = spawnFfmpeg(settings.ffmpeg, hlsEncoderArgs(settings, startNumber));
-    this.stderr = new StderrTail(this.child.stderr, 20, onLog);
-    this.child.stdout.resume();
+  private constructor(
+    readonly child: FfmpegChild,
+    onLog: (line: string) => void,
+  ) {
+    this.stderr = new StderrTail(child.stderr, 20, onLog);
+    child.stdout.resume();
     this.exited = new Promise((resolve) => {
-      this.child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("exit", (code, signal) => resolve({ code, signal }));
     });
+  }
+
+  /** An encoder writing HLS from segment startNumber on, or why ffmpeg could not be started (a value, not a throw). */
+  static async start(settings: EncoderSettings, startNumber: number, onLog: (line: string) => void): Promise<{ ok: true; encoder: Encoder } | { ok: false; reason: string }> {
+    const started = await startFfmpeg(settings.ffmpeg, hlsEncoderArgs(settings, startNumber));
+    return started.ok ? { ok: true, encoder: new Encoder(started.child, onLog) } : started;
   }
 
   get alive(): boolean {
@@ -109,6 +96,10 @@ export class Encoder {
   async write(frame: Uint8Array): Promise<boolean> {
     if (!this.alive) return false;
     return writeToChild(this.child, frame);
+  }
+
+  kill(): void {
+    this.child.kill("SIGKILL");
   }
 
   /** Closes stdin so ffmpeg finishes its segment, and kills it if it takes longer than graceMs. */

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import hlsJsPath from "hls.js/dist/hls.min.js" with { type: "file" };
-import { PLAYLIST_NAME } from "./encoder.ts";
 import type { HealthVerdict } from "./health.ts";
 import { playerPage } from "./player-page.ts";
+import { isServedName, PLAYLIST_NAME } from "./segment-names.ts";
 
 export interface OriginView {
   dir: string;
@@ -16,21 +16,24 @@ const CORS = {
   "access-control-allow-headers": "*",
 };
 const NO_CACHE = { "cache-control": "no-cache, no-store, must-revalidate" };
-/** Only names ffmpeg writes: no separators, no dots but the extension's, so nothing outside the folder is named. */
-const SEGMENT_NAME = /^[A-Za-z0-9_-]{1,64}\.(ts|m3u8|m4s|mp4)$/;
-
-const TYPES: Record<string, string> = {
-  m3u8: "application/vnd.apple.mpegurl",
-  ts: "video/mp2t",
-  m4s: "video/iso.segment",
-  mp4: "video/mp4",
-};
-
 function json(body: unknown, status = 200, extra: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json", ...CORS, ...NO_CACHE, ...extra },
   });
+}
+
+/**
+ * The path of a request, whatever its Host header says: the origin serves one site, so a missing (HTTP/1.0) or
+ * malformed Host must not turn a request into an error. Dot segments are resolved as for any URL. Pure.
+ */
+export function requestPath(url: string): string | null {
+  const rest = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/is.exec(url)?.[1] ?? url;
+  try {
+    return new URL(`http://origin.invalid${rest.startsWith("/") ? rest : `/${rest}`}`).pathname;
+  } catch {
+    return null;
+  }
 }
 
 function notFound(): Response {
@@ -44,7 +47,8 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD, OPTIONS", ...CORS } });
     }
-    const path = new URL(req.url).pathname;
+    const path = requestPath(req.url);
+    if (path === null) return new Response("bad request\n", { status: 400, headers: { "content-type": "text/plain", ...CORS } });
     switch (path) {
       case "/":
       case "/index.html":
@@ -71,20 +75,22 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     } catch {
       return notFound();
     }
-    const m = SEGMENT_NAME.exec(name);
-    if (!m) return notFound();
+    // Only the names the producer writes: no other file that lives in the folder, no path outside it.
+    if (!isServedName(name)) return notFound();
     const file = Bun.file(join(view.dir, name));
     if (!(await file.exists())) return notFound();
-    const isPlaylist = name === PLAYLIST_NAME || m[1] === "m3u8";
+    const isPlaylist = name === PLAYLIST_NAME;
     let body: ArrayBuffer;
     try {
-      body = await file.arrayBuffer(); // read at once: ffmpeg may delete the segment a moment later
-    } catch {
-      return notFound();
+      body = await file.arrayBuffer(); // read at once: the producer may delete the segment a moment later
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return notFound();
+      // e.g. no file descriptor free: the file is there, try again shortly
+      return new Response("temporarily unavailable\n", { status: 503, headers: { "retry-after": "1", "content-type": "text/plain", ...CORS } });
     }
     return new Response(req.method === "HEAD" ? null : body, {
       headers: {
-        "content-type": TYPES[m[1]!]!,
+        "content-type": isPlaylist ? "application/vnd.apple.mpegurl" : "video/mp2t",
         "content-length": String(body.byteLength),
         ...(isPlaylist ? NO_CACHE : { "cache-control": "max-age=60" }),
         ...CORS,

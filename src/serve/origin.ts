@@ -1,15 +1,21 @@
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { badInput } from "../errors.ts";
-import { parseMediaPlaylist } from "../hls/playlist.ts";
-import { encodePayload } from "../signal/payload.ts";
-import type { SizeProfile } from "../signal/profiles.ts";
-import { FrameRenderer, planLayout } from "../signal/render.ts";
+import { SIZE_NAMES, type SizeProfile } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
-import { Encoder, PLAYLIST_NAME, type EncoderSettings } from "./encoder.ts";
-import { judgeHealth, staleAfterMs, type SegmentProgress } from "./health.ts";
-import { nextStep } from "./pacing.ts";
+import { judgeHealth, staleAfterMs, type HealthVerdict } from "./health.ts";
+import { LiveProducer } from "./live-producer.ts";
+import { PrerecordedProducer } from "./prerecorded.ts";
+import type { SegmentProducer } from "./producer.ts";
+import { measureFolder, openSegmentFolder, removeFolder, type SegmentFolder } from "./segment-folder.ts";
+import {
+  describeSupervision,
+  initialSupervisor,
+  restartsOf,
+  superviseStep,
+  supervisionView,
+  type Action,
+  type Observation,
+  type SupervisorSettings,
+  type SupervisorState,
+} from "./supervisor.ts";
 
 export interface ServeConfig {
   streamId: string;
@@ -40,245 +46,163 @@ export interface ServeConfig {
 
 export type Log = (line: string) => void;
 
-/** The files the encoder writes (hlsEncoderArgs): segments, the playlist, and their temporary versions. */
-const ENCODER_FILE = /^(seg_\d+\.ts|stream\.m3u8)(\.tmp)?$/;
-
-/** Frames this far behind their slot are skipped rather than queued (2 s of video). */
-const MAX_LAG_S = 2;
+/** How often the origin looks for new segments and lets the supervisor act on the time. */
+const TICK_MS = 100;
 
 /**
- * The live origin: paces frames by a monotonic clock, renders them, feeds one ffmpeg encoder, watches the segments it
- * writes, and restarts ffmpeg (continuing the frame count and media sequence) whenever it dies or stops producing.
+ * The origin: owns the segment folder and one segment producer (the live encoder or the looped prerecorded video),
+ * supervises it (src/serve/supervisor.ts decides, this class only carries out), and reports for it: /params, /health
+ * and the status line are written here once, the producer supplies what differs.
  */
 export class Origin {
   readonly dir: string;
-  private readonly ownsDir: boolean;
-  private readonly renderer: FrameRenderer;
-  private readonly settings: EncoderSettings;
-  private encoder: Encoder | null = null;
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private watchTimer: Timer | null = null;
-  private restartTimer: Timer | null = null;
-  private restartDelayMs = 250;
-  private encoderStartedAtMs = 0;
   readonly startedAtMs = Date.now();
-  private progress: SegmentProgress;
-  private lastPlaylistText = "";
-  readonly stats = { framesRendered: 0, framesSkipped: 0, framesLostToEncoder: 0, encoderRestarts: 0, nextFrame: 0 };
+  private supervisor: SupervisorState;
+  private ticker: Timer | null = null;
+  private running = false;
+  private lastSequence: number | null = null;
+  private lastNewSegmentAtMs: number | null = null;
 
-  constructor(
+  private constructor(
     readonly config: ServeConfig,
+    private readonly folder: SegmentFolder,
+    private readonly producer: SegmentProducer,
     private readonly log: Log,
   ) {
-    ({ dir: this.dir, owned: this.ownsDir } = openSegmentFolder(config.dir));
-    this.renderer = new FrameRenderer(planLayout(config.size, config.streamId));
-    this.settings = {
-      ffmpeg: config.ffmpeg,
-      width: config.size.width,
-      height: config.size.height,
-      fps: config.fps,
-      segmentS: config.segmentS,
-      listSize: config.listSize,
-      preset: config.preset,
-      crf: config.crf,
-      dir: this.dir,
-      push: config.push,
-    };
-    this.progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: null, lastSequence: null };
+    this.dir = folder.dir;
+    this.supervisor = initialSupervisor(this.supervisorSettings(), this.startedAtMs);
+    producer.onExit((exit) => this.observe({ kind: "exited", ...exit }));
+  }
+
+  /** Opens the segment folder (refusing one that cannot be written) and the producer the config asks for. */
+  static open(config: ServeConfig, log: Log): Origin {
+    const folder = openSegmentFolder(config.dir);
+    const producer =
+      config.videoType === "prerecorded" ? new PrerecordedProducer(config, folder.dir, log) : new LiveProducer(config, folder.dir, log);
+    return new Origin(config, folder, producer, log);
+  }
+
+  /** Work before the stream can start (a prerecorded source is rendered and cut); stops early on a signal. */
+  prepare(cancelled: () => string | null): Promise<void> {
+    return this.producer.prepare(cancelled);
   }
 
   start(): void {
     this.running = true;
-    this.startEncoder();
-    this.watchTimer = setInterval(() => void this.watchSegments(), 100);
-    this.loopDone = this.frameLoop();
+    // Settled only now: a prerecorded source's keyframe interval (its segment length) is known once it is prepared.
+    this.supervisor = initialSupervisor(this.supervisorSettings(), Date.now());
+    this.tick();
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.watchTimer) clearInterval(this.watchTimer);
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    await this.loopDone;
-    await this.encoder?.stop(800);
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.ticker) clearInterval(this.ticker);
+    await this.producer.stop();
+    removeFolder(this.folder);
   }
 
   params(): Record<string, unknown> {
     const c = this.config;
+    const s = this.producer.signal();
     return {
       // The prototype's keys, read by its notebooks and by `vat client` into stream_params.
-      ID: c.streamId,
-      FPS: c.fps,
-      IMAGE_SIZE: c.sizeIndex,
+      ID: s.streamId,
+      FPS: s.fps,
+      IMAGE_SIZE: SIZE_NAMES.indexOf(s.size as SizeProfile["name"]),
       CPU: numberOrNull(c.cpu),
       MEMORY: numberOrNull(c.memory),
       VIDEO_TYPE: c.videoType.toUpperCase(),
       vat: {
         version: VERSION,
-        streamId: c.streamId,
-        fps: c.fps,
-        size: c.size.name,
-        width: c.size.width,
-        height: c.size.height,
-        segmentS: c.segmentS,
+        streamId: s.streamId,
+        fps: s.fps,
+        size: s.size,
+        width: s.width,
+        height: s.height,
+        segmentS: s.segmentS,
         listSize: c.listSize,
-        preset: c.preset,
-        crf: c.crf,
+        preset: s.preset,
+        crf: s.crf,
         videoType: c.videoType,
-        // Where it pushes, without paths or credentials (an RTMP path holds the stream key).
-        push: c.push.map((u) => u.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2")),
+        ...this.producer.extraParams(),
         startedAtMs: this.startedAtMs,
-        layout: this.renderer.layout,
+        layout: s.layout,
       },
     };
   }
 
-  health() {
-    const verdict = judgeHealth(this.progress, this.config.segmentS, Date.now());
+  health(): HealthVerdict & Record<string, unknown> {
+    const now = Date.now();
+    const progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: this.lastNewSegmentAtMs, lastSequence: this.lastSequence };
+    const verdict = judgeHealth(progress, this.producer.signal().segmentS, now);
+    const doing = describeSupervision(this.supervisor, now);
     return {
       ...verdict,
-      sequence: this.progress.lastSequence,
-      framesRendered: this.stats.framesRendered,
-      framesSkipped: this.stats.framesSkipped,
-      framesLostToEncoder: this.stats.framesLostToEncoder,
-      encoderRestarts: this.stats.encoderRestarts,
-      uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
-      segmentFolder: this.diskUsage(),
+      reason: !verdict.healthy && doing ? `${verdict.reason}; ${doing}` : verdict.reason,
+      sequence: this.lastSequence,
+      ...this.producer.counters(),
+      [`${this.producer.name}Restarts`]: restartsOf(this.supervisor),
+      supervisor: supervisionView(this.supervisor, now),
+      uptimeS: Math.round((now - this.startedAtMs) / 1000),
+      segmentFolder: measureFolder(this.dir),
     };
   }
 
   statusLine(): string {
     const h = this.health();
-    return (
-      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, frames ${h.framesRendered}, ` +
-      `skipped ${h.framesSkipped}, encoder restarts ${h.encoderRestarts}, ` +
-      `folder ${h.segmentFolder.files} files / ${(h.segmentFolder.bytes / 1e6).toFixed(1)} MB`
-    );
+    const folder = h.segmentFolder as ReturnType<typeof measureFolder>;
+    return [
+      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}`,
+      `segment ${h.sequence}`,
+      ...this.producer.statusParts(),
+      `${this.producer.name} restarts ${restartsOf(this.supervisor)}`,
+      folder.files === null ? "folder unreadable" : `folder ${folder.files} files / ${((folder.bytes ?? 0) / 1e6).toFixed(1)} MB`,
+    ].join(", ");
   }
 
-  /** Stops the encoder as if it had crashed (for tests and the watchdog). */
-  killEncoder(signal: NodeJS.Signals = "SIGKILL"): void {
-    this.encoder?.child.kill(signal);
+  private supervisorSettings(): SupervisorSettings {
+    return {
+      name: this.producer.name,
+      watchdogMs: staleAfterMs(this.producer.signal().segmentS) + 5000,
+      firstDelayMs: 250,
+      maxDelayMs: 5000,
+      steadyAfterMs: 30_000,
+      killGraceMs: 5000,
+    };
   }
 
-  private startEncoder(): void {
-    const startNumber = (this.progress.lastSequence ?? -1) + 1;
-    const enc = new Encoder(this.settings, startNumber, (line) => this.log(`ffmpeg: ${line}`));
-    this.encoder = enc;
-    this.encoderStartedAtMs = Date.now();
-    void enc.exited.then(({ code, signal }) => {
-      if (!this.running || this.encoder !== enc) return;
-      const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-      const last = enc.stderr.last;
-      this.log(`encoder stopped (${why})${last ? `: ${last}` : ""}; restarting in ${this.restartDelayMs} ms`);
-      this.scheduleRestart();
-    });
+  private tick(): void {
+    if (!this.running) return;
+    const newest = this.producer.newestSequence();
+    if (newest !== null && newest !== this.lastSequence) {
+      this.lastSequence = newest;
+      this.lastNewSegmentAtMs = Date.now();
+      this.observe({ kind: "segment" });
+    }
+    this.observe({ kind: "tick" });
   }
 
-  private scheduleRestart(): void {
-    this.encoder = null;
-    this.restartTimer = setTimeout(() => {
-      if (!this.running) return;
-      this.stats.encoderRestarts++;
-      this.startEncoder();
-    }, this.restartDelayMs);
-    this.restartDelayMs = Math.min(5000, this.restartDelayMs * 2);
+  private observe(o: Observation): void {
+    if (!this.running) return;
+    const step = superviseStep(this.supervisor, o, Date.now());
+    this.supervisor = step.state;
+    for (const a of step.actions) this.act(a);
   }
 
-  private async frameLoop(): Promise<void> {
-    const { fps } = this.config;
-    const startMono = performance.now();
-    const frame = new Uint8Array(this.renderer.frameBytes);
-    let next = 0;
-    while (this.running) {
-      const step = nextStep(startMono, fps, next, performance.now(), MAX_LAG_S * fps);
-      if (step.kind === "wait") {
-        await Bun.sleep(step.ms);
-        continue;
-      }
-      if (step.skipped > 0) {
-        this.stats.framesSkipped += step.skipped;
-        this.log(`fell ${step.skipped} frames behind the clock; skipped them`);
-      }
-      const n = step.frame;
-      next = n + 1;
-      this.stats.nextFrame = next;
-      const enc = this.encoder;
-      if (!enc?.alive) {
-        this.stats.framesLostToEncoder++;
-        continue;
-      }
-      const text = encodePayload({ streamId: this.config.streamId, frameNumber: n, generatedAtMs: Date.now() });
-      this.renderer.render(n, text, frame);
-      this.stats.framesRendered++;
-      if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
+  private act(a: Action): void {
+    switch (a.kind) {
+      case "log":
+        return this.log(a.line);
+      case "kill":
+        return this.producer.kill();
+      case "start":
+        void this.producer.start((this.lastSequence ?? -1) + 1).then(
+          (r) => this.observe(r.ok ? { kind: "started" } : { kind: "start-failed", reason: r.reason }),
+          (err: Error) => this.observe({ kind: "start-failed", reason: err.message }),
+        );
     }
   }
-
-  private async watchSegments(): Promise<void> {
-    let text: string;
-    try {
-      text = await Bun.file(join(this.dir, PLAYLIST_NAME)).text();
-    } catch {
-      return this.watchdog();
-    }
-    if (text !== this.lastPlaylistText) {
-      this.lastPlaylistText = text;
-      try {
-        const last = parseMediaPlaylist(text).segments.at(-1);
-        if (last && last.sequence !== this.progress.lastSequence) {
-          this.progress = { ...this.progress, lastNewSegmentAtMs: Date.now(), lastSequence: last.sequence };
-          if (Date.now() - this.encoderStartedAtMs > 30_000) this.restartDelayMs = 250;
-        }
-      } catch {
-        // ffmpeg writes the playlist atomically (temp_file); a parse failure means a foreign file: ignore it
-      }
-    }
-    this.watchdog();
-  }
-
-  /** An encoder that is alive but has written nothing for too long is stuck: kill it so it restarts. */
-  private watchdog(): void {
-    const enc = this.encoder;
-    if (!enc?.alive) return;
-    const since = Math.max(this.encoderStartedAtMs, this.progress.lastNewSegmentAtMs ?? 0);
-    const limit = staleAfterMs(this.config.segmentS) + 5000;
-    if (Date.now() - since > limit) {
-      this.log(`encoder wrote no segment for ${((Date.now() - since) / 1000).toFixed(1)} s; killing it`);
-      enc.child.kill("SIGKILL");
-    }
-  }
-
-  /** Files and bytes in the segment folder (the soak test and /health watch that it stays bounded). */
-  diskUsage(): { files: number; bytes: number } {
-    let files = 0;
-    let bytes = 0;
-    for (const f of readdirSync(this.dir)) {
-      try {
-        bytes += statSync(join(this.dir, f)).size;
-        files++;
-      } catch {
-        // deleted between listing and stat
-      }
-    }
-    return { files, bytes };
-  }
-}
-
-/**
- * The folder segments are written to: the one given (cleared of what an earlier run's encoder wrote, and of nothing
- * else that lives there), or a fresh temporary one that the origin owns and removes.
- */
-export function openSegmentFolder(dir: string | undefined): { dir: string; owned: boolean } {
-  if (!dir) return { dir: mkdtempSync(join(tmpdir(), "vat-serve-")), owned: true };
-  try {
-    mkdirSync(dir, { recursive: true });
-    for (const f of readdirSync(dir)) if (ENCODER_FILE.test(f)) rmSync(join(dir, f));
-  } catch (err) {
-    throw badInput(`cannot use segment folder '${dir}': ${(err as Error).message}`);
-  }
-  return { dir, owned: false };
 }
 
 export function numberOrNull(v: string | undefined): number | string | null {

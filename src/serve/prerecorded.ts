@@ -7,11 +7,9 @@ import { parseMediaPlaylist, renderLivePlaylist, type LiveSegment } from "../hls
 import { scanSegment } from "../hls/ts-frames.ts";
 import { parseSidecar, sidecarPath, type VideoDescription } from "../prerecorded/sidecar.ts";
 import { renderVideo } from "../prerecorded/video.ts";
-import { SIZE_NAMES } from "../signal/profiles.ts";
-import { VERSION } from "../version.ts";
-import { PLAYLIST_NAME } from "./encoder.ts";
-import { judgeHealth, type SegmentProgress } from "./health.ts";
-import { numberOrNull, openSegmentFolder, type Log, type ServeConfig } from "./origin.ts";
+import type { Log, ServeConfig } from "./origin.ts";
+import type { ProducerExit, SegmentProducer, StartOutcome, StreamSignal } from "./producer.ts";
+import { PLAYLIST_NAME, segmentFileName } from "./segment-names.ts";
 
 /** One piece of the source, cut at a keyframe: served over and over, never re-encoded. */
 interface Part {
@@ -31,35 +29,34 @@ export function loopPosition(g: number, parts: readonly { startS: number; durati
 }
 
 /**
- * The prerecorded origin: a vat test video, cut once into keyframe-aligned parts with `-c copy`, published as a live
+ * The prerecorded producer: a vat test video, cut once into keyframe-aligned parts with `-c copy`, published as a live
  * HLS stream in real time and in a loop. Part i of loop k appears once its last frame is due (as a live encoder's
  * would); every segment carries EXT-X-PROGRAM-DATE-TIME, the wall-clock time its first frame was due, and each loop
- * starts a discontinuity, so a client can turn the video's relative times into per-frame latency.
+ * starts a discontinuity, so a client can turn the video's relative times into per-frame latency. Publishing is driven
+ * by that clock alone: after a failed write (a full disk, no fds left) and a restart it catches up on what is due.
  */
-export class PrerecordedOrigin {
-  readonly dir: string;
-  private readonly ownsDir: boolean;
+export class PrerecordedProducer implements SegmentProducer {
+  readonly name = "publisher";
   private readonly work: string;
   private description: VideoDescription | null = null;
   private parts: Part[] = [];
   private loopS = 0;
+  private clockStarted = false;
   private running = false;
   private timer: Timer | null = null;
   private startMono = 0;
   private startWallMs = 0;
   private nextSegment = 0;
   private window: (LiveSegment & { loop: number })[] = [];
-  private progress: SegmentProgress;
-  readonly startedAtMs = Date.now();
-  readonly stats = { segmentsPublished: 0, loops: 0 };
+  private exitListener: (exit: ProducerExit) => void = () => {};
+  private readonly stats = { segmentsPublished: 0, loops: 0 };
 
   constructor(
     readonly config: ServeConfig,
+    private readonly dir: string,
     private readonly log: Log,
   ) {
-    ({ dir: this.dir, owned: this.ownsDir } = openSegmentFolder(config.dir));
     this.work = mkdtempSync(join(tmpdir(), "vat-source-"));
-    this.progress = { startedAtMs: this.startedAtMs, lastNewSegmentAtMs: null, lastSequence: null };
   }
 
   /** The source's description: from its sidecar, checked against what the flags or environment asked for. */
@@ -88,7 +85,7 @@ export class PrerecordedOrigin {
     const c = this.config;
     let source = c.source;
     if (source) {
-      this.description = PrerecordedOrigin.describeSource(c);
+      this.description = PrerecordedProducer.describeSource(c);
     } else {
       source = join(this.work, `signal-${c.size.name}-${c.fps}.mp4`);
       this.log(`rendering a ${c.sourceDurationS} s ${c.size.name} ${c.fps} fps source video (no --source given)`);
@@ -142,12 +139,36 @@ export class PrerecordedOrigin {
     this.log(`source: ${d.video}, ${d.frames} frames (${this.loopS.toFixed(2)} s) in ${this.parts.length} segments, looped`);
   }
 
-  start(): void {
+  async start(): Promise<StartOutcome> {
     if (!this.parts.length) throw new Error("prepare() first");
+    if (!this.clockStarted) {
+      this.clockStarted = true;
+      this.startMono = performance.now();
+      this.startWallMs = Date.now();
+    }
     this.running = true;
-    this.startMono = performance.now();
-    this.startWallMs = Date.now();
     this.schedule();
+    return { ok: true };
+  }
+
+  onExit(listener: (exit: ProducerExit) => void): void {
+    this.exitListener = listener;
+  }
+
+  kill(): void {
+    this.halt({ reason: "killed" });
+  }
+
+  newestSequence(): number | null {
+    return this.nextSegment > 0 ? this.nextSegment - 1 : null;
+  }
+
+  private halt(exit: ProducerExit): void {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    // Reported after the caller's turn, as a process's exit would be.
+    queueMicrotask(() => this.exitListener(exit));
   }
 
   /** performance.now() at which segment g is due: once its last frame is. */
@@ -160,7 +181,14 @@ export class PrerecordedOrigin {
     this.timer = setTimeout(() => {
       // Catch up on every segment now due (after a stalled event loop), in order.
       const now = performance.now();
-      while (this.running && this.dueAt(this.nextSegment) <= now) this.publish(this.nextSegment++);
+      try {
+        while (this.running && this.dueAt(this.nextSegment) <= now) {
+          this.publish(this.nextSegment);
+          this.nextSegment++;
+        }
+      } catch (err) {
+        return this.halt({ reason: `could not publish ${segmentFileName(this.nextSegment)}`, detail: (err as Error).message });
+      }
       this.schedule();
     }, Math.max(0, this.dueAt(this.nextSegment) - performance.now()));
   }
@@ -168,7 +196,7 @@ export class PrerecordedOrigin {
   private publish(g: number): void {
     const pos = loopPosition(g, this.parts, this.loopS);
     const part = this.parts[pos.part]!;
-    const name = `seg_${g}.ts`;
+    const name = segmentFileName(g);
     const target = join(this.dir, name);
     try {
       linkSync(part.file, target);
@@ -187,77 +215,58 @@ export class PrerecordedOrigin {
     // The playlist lists listSize segments; one more stays on disk for clients that just read the last playlist.
     while (this.window.length > this.config.listSize) this.window.shift();
     const gone = g - this.config.listSize - 1;
-    if (gone >= 0) rmSync(join(this.dir, `seg_${gone}.ts`), { force: true });
+    if (gone >= 0) rmSync(join(this.dir, segmentFileName(gone)), { force: true });
     const first = this.window[0]!;
     const text = renderLivePlaylist(this.window, first.loop - (first.discontinuity ? 1 : 0));
     const tmp = join(this.dir, `${PLAYLIST_NAME}.tmp`);
     writeFileSync(tmp, text);
     renameSync(tmp, join(this.dir, PLAYLIST_NAME));
     this.stats.segmentsPublished++;
-    this.progress = { ...this.progress, lastNewSegmentAtMs: Date.now(), lastSequence: g };
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
     rmSync(this.work, { recursive: true, force: true });
   }
 
   /** Wall-clock start of the loop now playing and of the next one, ms since the epoch (server clock). */
   loopTimes(nowMs = Date.now()): { currentMs: number | null; nextMs: number | null; index: number | null } {
-    if (!this.running || this.loopS === 0) return { currentMs: null, nextMs: null, index: null };
+    if (!this.clockStarted || this.loopS === 0) return { currentMs: null, nextMs: null, index: null };
     const k = Math.max(0, Math.floor((nowMs - this.startWallMs) / (this.loopS * 1000)));
     return { currentMs: this.startWallMs + k * this.loopS * 1000, nextMs: this.startWallMs + (k + 1) * this.loopS * 1000, index: k };
   }
 
-  params(): Record<string, unknown> {
+  signal(): StreamSignal {
     const c = this.config;
+    const d = this.description;
+    return {
+      streamId: d?.signalId ?? c.streamId,
+      fps: d?.fps ?? c.fps,
+      size: d?.size ?? c.size.name,
+      width: d?.width ?? c.size.width,
+      height: d?.height ?? c.size.height,
+      segmentS: d?.keyframeIntervalS ?? c.segmentS,
+      preset: d?.preset ?? c.preset,
+      crf: d?.crf ?? c.crf,
+      layout: d?.layout ?? null,
+    };
+  }
+
+  extraParams(): Record<string, unknown> {
     const d = this.description;
     const loop = this.loopTimes();
     return {
-      ID: d?.signalId ?? c.streamId,
-      FPS: d?.fps ?? c.fps,
-      IMAGE_SIZE: SIZE_NAMES.indexOf(d?.size ?? c.size.name),
-      CPU: numberOrNull(c.cpu),
-      MEMORY: numberOrNull(c.memory),
-      VIDEO_TYPE: "PRERECORDED",
-      vat: {
-        version: VERSION,
-        streamId: d?.signalId ?? c.streamId,
-        fps: d?.fps ?? c.fps,
-        size: d?.size ?? c.size.name,
-        width: d?.width ?? c.size.width,
-        height: d?.height ?? c.size.height,
-        segmentS: d?.keyframeIntervalS ?? c.segmentS,
-        listSize: c.listSize,
-        preset: d?.preset ?? c.preset,
-        crf: d?.crf ?? c.crf,
-        videoType: "prerecorded",
-        startedAtMs: this.startedAtMs,
-        layout: d?.layout ?? null,
-        source: d ? { video: d.video, frames: d.frames, durationS: this.loopS, segments: this.parts.length } : null,
-        loop: { startedAtMs: loop.currentMs, index: loop.index, nextStartsAtMs: loop.nextMs, firstStartedAtMs: this.running ? this.startWallMs : null },
-      },
+      source: d ? { video: d.video, frames: d.frames, durationS: this.loopS, segments: this.parts.length } : null,
+      loop: { startedAtMs: loop.currentMs, index: loop.index, nextStartsAtMs: loop.nextMs, firstStartedAtMs: this.clockStarted ? this.startWallMs : null },
     };
   }
 
-  health() {
-    const verdict = judgeHealth(this.progress, this.description?.keyframeIntervalS ?? this.config.segmentS, Date.now());
-    return {
-      ...verdict,
-      sequence: this.progress.lastSequence,
-      segmentsPublished: this.stats.segmentsPublished,
-      loops: this.stats.loops,
-      uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
-    };
+  counters(): Record<string, number | null> {
+    return { ...this.stats };
   }
 
-  statusLine(): string {
-    const h = this.health();
-    return (
-      `status: ${h.healthy ? "live" : `NOT LIVE (${h.reason})`}, segment ${h.sequence}, loop ${this.loopTimes().index}, ` +
-      `segments published ${this.stats.segmentsPublished}`
-    );
+  statusParts(): string[] {
+    return [`loop ${this.loopTimes().index}`, `segments published ${this.stats.segmentsPublished}`];
   }
 }

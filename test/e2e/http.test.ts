@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
+import { exchange } from "../helpers/raw-http.ts";
 import { rawGet, serve, type Served } from "../helpers/vat.ts";
 
 let server: Served;
@@ -26,6 +28,19 @@ describe("nothing outside the segment folder can be reached", () => {
     "/video/",
     "/video/seg_999999.ts",
     "/video/%ZZ",
+    "/video/..%5c..%5cetc%5cpasswd",
+    "/video/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",
+    "/video/seg_0.ts/../../../etc/passwd",
+    "/video/....//....//etc/passwd",
+    "/video/%2e%2e/%2e%2e/etc/passwd",
+    "/video/..;/..;/etc/passwd",
+    "/video/.%2e/.%2e/etc/passwd",
+    "/video/%u002e%u002e/etc/passwd",
+    "/video/seg_1.ts%2f..%2f..%2fetc%2fpasswd",
+    "/video/..%00/etc/passwd",
+    "/video/..%252f..%252fetc%252fpasswd",
+    "/video/proc/self/environ",
+    "/video/%2fproc%2fself%2fenviron",
   ])("GET %s → 404", async (path) => {
     const r = await rawGet(server.port, path);
     expect(r.status === 404 || r.status === 400).toBe(true);
@@ -91,4 +106,55 @@ describe("routes", () => {
     const r = await fetch(`${server.url}/video/stream.m3u8`, { method: "DELETE" });
     expect(r.status).toBe(405);
   });
+});
+
+describe("hostile clients do not stop the origin serving", () => {
+  async function stillServing(): Promise<void> {
+    const r = await fetch(`${server.url}/video/stream.m3u8`);
+    expect(r.status).toBe(200);
+    expect((await r.text()).startsWith("#EXTM3U")).toBe(true);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  }
+
+  test("a 1 MB header is refused, not served", async () => {
+    const answer = await exchange(server.port, `GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(1 << 20)}\r\nConnection: close\r\n\r\n`);
+    expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
+    await stillServing();
+  });
+
+  test("request smuggling (Content-Length with Transfer-Encoding) does not get a hidden request answered", async () => {
+    const hidden = "GET /video/../../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const answer = await exchange(
+      server.port,
+      `GET /time HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${4 + hidden.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`,
+    );
+    expect(answer).not.toContain("root:");
+    expect((answer.match(/HTTP\/1\.1 200/g) ?? []).length).toBeLessThanOrEqual(1);
+    await stillServing();
+  });
+
+  test("500 connections asking for the playlist at once are all answered", async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 500 }, () => exchange(server.port, "GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 15_000)),
+    );
+    const ok = statuses.filter((a) => a.startsWith("HTTP/1.1 200") && a.includes("#EXTM3U")).length;
+    expect(ok).toBe(500);
+    await stillServing();
+  }, 30_000);
+
+  test("slowloris: connections that dribble their headers do not hold up anyone else", async () => {
+    const slow = Array.from({ length: 100 }, () => connect(server.port, "127.0.0.1"));
+    for (const s of slow) s.on("error", () => {});
+    try {
+      const text = "GET /video/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ";
+      for (let i = 0; i < text.length && i < 12; i++) {
+        for (const s of slow) s.write(text[i]!);
+        await stillServing();
+        await Bun.sleep(100);
+      }
+    } finally {
+      for (const s of slow) s.destroy();
+    }
+    await stillServing();
+  }, 30_000);
 });

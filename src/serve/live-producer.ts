@@ -1,0 +1,158 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { encodePayload } from "../signal/payload.ts";
+import { FrameRenderer, planLayout } from "../signal/render.ts";
+import { Encoder, type EncoderSettings } from "./encoder.ts";
+import type { ServeConfig } from "./origin.ts";
+import { nextStep } from "./pacing.ts";
+import type { ProducerExit, SegmentProducer, StartOutcome, StreamSignal } from "./producer.ts";
+import { segmentFileName } from "./segment-names.ts";
+
+/** Frames this far behind their slot are skipped rather than queued (2 s of video). */
+const MAX_LAG_S = 2;
+
+/**
+ * The live signal: paces frames by a monotonic clock, renders them and feeds one ffmpeg encoder. The frame count runs
+ * on across encoders (frames made while none is running are counted as lost), so a restart continues the stream.
+ */
+export class LiveProducer implements SegmentProducer {
+  readonly name = "encoder";
+  private readonly renderer: FrameRenderer;
+  private readonly settings: EncoderSettings;
+  private encoder: Encoder | null = null;
+  private exitListener: (exit: ProducerExit) => void = () => {};
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  /** The segment number to look for next: ffmpeg names segments by their media sequence number. */
+  private probeSequence = 0;
+  private newest: number | null = null;
+  private readonly stats = { framesRendered: 0, framesSkipped: 0, framesLostToEncoder: 0 };
+
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly dir: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.renderer = new FrameRenderer(planLayout(config.size, config.streamId));
+    this.settings = {
+      ffmpeg: config.ffmpeg,
+      width: config.size.width,
+      height: config.size.height,
+      fps: config.fps,
+      segmentS: config.segmentS,
+      listSize: config.listSize,
+      preset: config.preset,
+      crf: config.crf,
+      dir,
+      push: config.push,
+    };
+  }
+
+  async prepare(): Promise<void> {}
+
+  async start(nextSequence: number): Promise<StartOutcome> {
+    if (!this.running) {
+      this.running = true;
+      this.loopDone = this.frameLoop();
+    }
+    const started = await Encoder.start(this.settings, nextSequence, (line) => this.log(`ffmpeg: ${line}`));
+    if (!started.ok) return started;
+    const enc = started.encoder;
+    if (!this.running) {
+      await enc.stop(800); // stopped while ffmpeg was starting
+      return { ok: false, reason: "serve is stopping" };
+    }
+    this.encoder = enc;
+    this.probeSequence = nextSequence;
+    void enc.exited.then(({ code, signal }) => {
+      if (this.encoder !== enc) return;
+      this.encoder = null;
+      if (!this.running) return;
+      const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: enc.stderr.last } : {}) });
+    });
+    return { ok: true };
+  }
+
+  onExit(listener: (exit: ProducerExit) => void): void {
+    this.exitListener = listener;
+  }
+
+  kill(): void {
+    this.encoder?.kill();
+  }
+
+  /**
+   * ffmpeg renames a segment to its final name once it is whole (temp_file): its existence is the news. A stat needs
+   * no file descriptor, so this keeps working when the process has none left (reading the playlist would not).
+   */
+  newestSequence(): number | null {
+    while (existsSync(join(this.dir, segmentFileName(this.probeSequence)))) this.newest = this.probeSequence++;
+    return this.newest;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+    const enc = this.encoder;
+    this.encoder = null;
+    await enc?.stop(800);
+  }
+
+  signal(): StreamSignal {
+    const c = this.config;
+    return {
+      streamId: c.streamId,
+      fps: c.fps,
+      size: c.size.name,
+      width: c.size.width,
+      height: c.size.height,
+      segmentS: c.segmentS,
+      preset: c.preset,
+      crf: c.crf,
+      layout: this.renderer.layout,
+    };
+  }
+
+  extraParams(): Record<string, unknown> {
+    // Where it pushes, without paths or credentials (an RTMP path holds the stream key).
+    return { push: this.config.push.map((u) => u.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2")) };
+  }
+
+  counters(): Record<string, number | null> {
+    return { ...this.stats };
+  }
+
+  statusParts(): string[] {
+    return [`frames ${this.stats.framesRendered}`, `skipped ${this.stats.framesSkipped}`];
+  }
+
+  private async frameLoop(): Promise<void> {
+    const { fps } = this.config;
+    const startMono = performance.now();
+    const frame = new Uint8Array(this.renderer.frameBytes);
+    let next = 0;
+    while (this.running) {
+      const step = nextStep(startMono, fps, next, performance.now(), MAX_LAG_S * fps);
+      if (step.kind === "wait") {
+        await Bun.sleep(step.ms);
+        continue;
+      }
+      if (step.skipped > 0) {
+        this.stats.framesSkipped += step.skipped;
+        this.log(`fell ${step.skipped} frames behind the clock; skipped them`);
+      }
+      const n = step.frame;
+      next = n + 1;
+      const enc = this.encoder;
+      if (!enc?.alive) {
+        this.stats.framesLostToEncoder++;
+        continue;
+      }
+      const text = encodePayload({ streamId: this.config.streamId, frameNumber: n, generatedAtMs: Date.now() });
+      this.renderer.render(n, text, frame);
+      this.stats.framesRendered++;
+      if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
+    }
+  }
+}
