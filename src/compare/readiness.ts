@@ -1,6 +1,4 @@
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver } from "../client/session.ts";
-import type { VariantChoice } from "../client/variants.ts";
-import { parseHlsVariants, pickHlsVariant } from "./hls-variant.ts";
 
 /**
  * Whether a provider's playback carries the origin's stream yet: a short session of a few frames, read by the same
@@ -16,7 +14,7 @@ export interface PlaybackCheck {
   onEvent: (detail: string) => void;
 }
 
-/** Up: with the URL to measure (an HLS ladder's chosen variant, or the playback URL itself). */
+/** Up: with the URL to measure (the client itself follows a ladder to the chosen variant). */
 export type PlaybackState = { up: true; url: string } | { up: false; reason: string; cause: unknown };
 
 /** Frames that prove the stream is there: a few, so that one stray decode is not taken for a stream. */
@@ -31,12 +29,7 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
   // the client's own connect timeout, which says what it last got, speak first when connecting is what took too long.
   const deadline = performance.now() + c.timeoutMs + CONNECT_REASON_GRACE_MS;
   const stop = () => c.cancelled() ?? (performance.now() >= deadline ? "start timeout" : null);
-  let url = c.cfg.url;
-  if (/\.m3u8$/i.test(new URL(url).pathname)) {
-    const picked = await resolveHlsVariant(url, c.cfg.variant, c.timeoutMs, c.cancelled);
-    if (!picked.ok) return { up: false, reason: picked.reason, cause: null };
-    url = picked.url;
-  }
+  const url = c.cfg.url;
   const cfg: ClientConfig = {
     ...c.cfg,
     url,
@@ -71,37 +64,6 @@ export async function waitForPlayback(c: PlaybackCheck): Promise<PlaybackState> 
     const message = (err instanceof UnmeasuredRun ? err.message : (err as Error).message).replace(CLIENT_HINT, "");
     return { up: false, reason: `no vat frames ${within}: ${message}`, cause: err instanceof UnmeasuredRun ? err.error : err };
   }
-}
-
-/**
- * The chosen variant's playlist URL once the playback answers (asked again until the deadline: a provider publishes
- * its playlist only once the stream has begun). A media playlist is measured as it is: there is nothing to choose.
- */
-async function resolveHlsVariant(
-  url: string,
-  choice: VariantChoice,
-  timeoutMs: number,
-  cancelled: () => string | null,
-): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
-  const deadline = performance.now() + timeoutMs;
-  let last = "not asked yet";
-  while (performance.now() < deadline && !cancelled()) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(500, Math.min(5000, deadline - performance.now()))) });
-      if (r.ok) {
-        const text = await r.text();
-        if (!text.includes("#EXT-X-STREAM-INF")) return { ok: true, url };
-        const pick = pickHlsVariant(parseHlsVariants(text), choice);
-        return pick.ok ? { ok: true, url: new URL(pick.uri, url).href } : pick;
-      }
-      last = `HTTP ${r.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await Bun.sleep(250);
-  }
-  const sig = cancelled();
-  return { ok: false, reason: sig ? `stopped by ${sig} while waiting` : `no playlist at ${url} within ${formatSeconds(timeoutMs)} (${last})` };
 }
 
 function formatSeconds(ms: number): string {

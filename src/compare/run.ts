@@ -2,10 +2,9 @@ import { compareStreamsLive, comparisonId, type ComparedStream } from "../client
 import type { ClientConfig, SessionObserver } from "../client/session.ts";
 import { formatStatus, formatWindowLine } from "../client/summary-format.ts";
 import { failed, interrupted, VatError } from "../errors.ts";
-import type { LocalOrigin } from "../launch/local.ts";
+import { startLocalOrigin, type LocalOrigin } from "../launch/local.ts";
 import type { Progress } from "../log.ts";
 import { parseIngestFailure } from "./ingest-log.ts";
-import { startPushingOrigin } from "./origin.ts";
 import type { ComparePlan, PlaybackStream } from "./plan.ts";
 import { costPerHourUsd, rankRows, type ProviderRow } from "./ranking.ts";
 import { waitForPlayback, type PlaybackState } from "./readiness.ts";
@@ -47,8 +46,9 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
   let compared: ComparedStream[] = [];
   let rows: ProviderRow[] = [];
   try {
-    origin = await startPushingOrigin({
+    origin = await startLocalOrigin({
       self: deps.self,
+      env: {},
       serveArgs: plan.serveArgs,
       pushUrls: ingestUrls,
       startTimeoutMs: plan.originStartTimeoutMs,
