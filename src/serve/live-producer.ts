@@ -55,7 +55,7 @@ export class LiveProducer implements SegmentProducer {
       this.running = true;
       this.loopDone = this.frameLoop();
     }
-    const started = await Encoder.start(this.settings, nextSequence, (line) => this.log(`ffmpeg: ${line}`));
+    const started = await Encoder.start(this.settings, nextSequence, (line) => this.log(`ffmpeg: ${this.hidePush(line)}`));
     if (!started.ok) return started;
     const enc = started.encoder;
     if (!this.running) {
@@ -69,9 +69,14 @@ export class LiveProducer implements SegmentProducer {
       this.encoder = null;
       if (!this.running) return;
       const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: enc.stderr.last } : {}) });
+      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: this.hidePush(enc.stderr.last) } : {}) });
     });
     return { ok: true };
+  }
+
+  /** ffmpeg names its outputs in what it prints: the push targets' secrets are kept out of serve's log and /health. */
+  private hidePush(text: string): string {
+    return this.config.push.reduce((t, u) => t.split(u).join(redactPush(u)), text);
   }
 
   onExit(listener: (exit: ProducerExit) => void): void {
@@ -115,8 +120,7 @@ export class LiveProducer implements SegmentProducer {
   }
 
   extraParams(): Record<string, unknown> {
-    // Where it pushes, without paths or credentials (an RTMP path holds the stream key).
-    return { push: this.config.push.map((u) => u.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2")) };
+    return { push: this.config.push.map(redactPush) };
   }
 
   counters(): Record<string, number | null> {
@@ -155,4 +159,9 @@ export class LiveProducer implements SegmentProducer {
       if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
     }
   }
+}
+
+/** Where a push goes, without its path or credentials (an RTMP path holds the stream key). Pure. */
+export function redactPush(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2");
 }
