@@ -7,7 +7,7 @@ import { Fmp4Track } from "./fmp4-track.ts";
 import { fetchBytes, fetchText } from "./http.ts";
 import { OutageTracker } from "./outage.ts";
 import { readClock, type ClockReading } from "./server-info.ts";
-import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings } from "./source.ts";
+import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings, StreamFacts } from "./source.ts";
 import { pickUtcTiming, sampleUtcTiming } from "./utc-timing.ts";
 import { chooseRendition, describeRendition, VARIANT_RULE } from "./variants.ts";
 
@@ -53,6 +53,18 @@ export class DashSource implements Source {
   ) {
     this.root = new URL("/", url).href;
     this.outage = new OutageTracker(s.maxOutageMs, deps.onEvent);
+  }
+
+  get facts(): StreamFacts {
+    const first = this.mpd && this.rep ? listAvailableSegments(this.mpd, this.period, this.rep, this.serverNow()).at(-1) : undefined;
+    return {
+      protocol: "dash",
+      container: "fmp4",
+      codecs: this.rep?.codecs ?? this.track?.track.codec ?? null,
+      rendition: this.rep?.width && this.rep.height ? `${this.rep.width}x${this.rep.height}` : null,
+      declaredBandwidthBps: this.rep?.bandwidth || null,
+      segmentDurationS: first?.durationS ?? this.mpd?.maxSegmentDurationS ?? null,
+    };
   }
 
   /** Server clock now. */

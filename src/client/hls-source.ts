@@ -10,12 +10,13 @@ import {
   type MultivariantPlaylist,
   type PlaylistSegment,
   type PlaylistWarning,
+  type Variant,
 } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
 import { OutageTracker } from "./outage.ts";
-import type { MediaUnit, SourceInput } from "./source.ts";
+import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
 import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
@@ -70,6 +71,9 @@ export class HlsSource {
   private lastNewAtMs: number | null = null;
   private staleReported = false;
   private readonly outage: OutageTracker;
+  /** The variant chosen from a multivariant playlist, and the media playlist's target duration: the run's facts. */
+  private variant: Variant | null = null;
+  private targetDurationS: number | null = null;
   /** fMP4 segments (EXT-X-MAP): the track their init section describes, and which init that was. */
   private fmp4: { key: string; track: Fmp4Track } | null = null;
   private pendingDiscontinuity = false;
@@ -91,6 +95,19 @@ export class HlsSource {
   ) {
     this.playlistUrl = url;
     this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
+  }
+
+  get facts(): StreamFacts {
+    const v = this.variant;
+    const track = this.fmp4?.track.track;
+    return {
+      protocol: "hls",
+      container: this.fmp4 ? "fmp4" : "mpegts",
+      codecs: v?.codecs?.join(",") ?? track?.codec ?? null,
+      rendition: v?.resolution ? `${v.resolution.width}x${v.resolution.height}` : track ? `${track.width}x${track.height}` : null,
+      declaredBandwidthBps: v?.bandwidth ?? null,
+      segmentDurationS: this.targetDurationS,
+    };
   }
 
   /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
@@ -155,6 +172,7 @@ export class HlsSource {
         }
         const playlist = parseMediaPlaylist(r.value);
         this.playlistUrl = r.url;
+        this.targetDurationS = playlist.targetDurationS || null;
         // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
         const edge = playlist.segments.at(-1);
         if (edge?.init && !edge.encryption) {
@@ -177,6 +195,7 @@ export class HlsSource {
       const have = m.variants.map((v) => describeRendition({ bandwidth: v.bandwidth ?? 0, width: v.resolution?.width ?? null, height: v.resolution?.height ?? null }));
       throw badInput(`${masterUrl}: no variant matches --variant (it has ${have.join(", ") || "none"}); use ${VARIANT_RULE}`);
     }
+    this.variant = picked.variant;
     const target = resolveRemoteUri(picked.variant.uri, masterUrl);
     if (!target.ok) throw badInput(`${masterUrl} names its variant '${picked.variant.uri}': ${target.reason}`);
     if (target.url === masterUrl) throw badInput(`${masterUrl} is a multivariant playlist naming itself as its variant`);

@@ -274,6 +274,7 @@ function runInfo(cfg: ClientConfig, source: Source, server: ServerInfo, clock: C
     windowMs: cfg.windowMs,
     vatVersion: VERSION,
     options: { ...cfg, ffmpeg: undefined, turn: undefined, created: undefined },
+    ...source.facts,
   };
 }
 

@@ -42,6 +42,25 @@ export interface MediaUnit {
 
 export type SourceOutcome = "stopped" | "ended" | "failed";
 
+/** The stream's format, as its source found it when it connected: stored with the run. */
+export interface StreamFacts {
+  /** hls, dash, or the scheme of a URL ffmpeg reads (rtmp, srt, file…). */
+  protocol: string | null;
+  /** mpegts or fmp4; null when ffmpeg reads the URL itself. */
+  container: string | null;
+  /** As the manifest declares them (CODECS, @codecs), else the init segment's sample entry. */
+  codecs: string | null;
+  /** The rendition measured, as WxH. */
+  rendition: string | null;
+  declaredBandwidthBps: number | null;
+  /** The target duration (HLS) or the segment duration (DASH). */
+  segmentDurationS: number | null;
+}
+
+export const UNKNOWN_FACTS: StreamFacts = {
+  protocol: null, container: null, codecs: null, rendition: null, declaredBandwidthBps: null, segmentDurationS: null,
+};
+
 /** Where the decoder reads from: media the source hands over on a pipe, or a URL the decoder opens itself. */
 export type SourceInput = DecoderInput;
 
@@ -59,6 +78,8 @@ export interface Source {
   readonly clock?: ClockReading;
   /** First contact: throws a VatError when the stream cannot be had at all. */
   connect(): Promise<void>;
+  /** Known after connect(). */
+  readonly facts: StreamFacts;
   /** Hands over media in arrival order until shouldStop() or the end of the stream. */
   run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome>;
 }
@@ -154,6 +175,10 @@ class HlsMediaSource implements Source {
     return this.hls.input;
   }
 
+  get facts(): StreamFacts {
+    return this.hls.facts;
+  }
+
   get root(): string {
     return new URL("/", this.hls.url).href;
   }
@@ -174,12 +199,14 @@ class HlsMediaSource implements Source {
 class DecoderUrlSource implements Source {
   readonly root = null;
   readonly input: SourceInput;
+  readonly facts: StreamFacts;
 
   constructor(
     readonly url: string,
     private readonly deps: SourceDeps,
   ) {
     this.input = { kind: "url", url };
+    this.facts = { ...UNKNOWN_FACTS, protocol: /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase() ?? "file" };
   }
 
   async connect(): Promise<void> {}

@@ -1,3 +1,4 @@
+import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,7 +20,7 @@ function info(url: string, playlistUrl: string | null): RunInfo {
   return {
     startedAtMs: 1, url, playlistUrl, streamId: "s", imageSize: 0, sizeName: "240p", fps: 25, cpu: null, memory: null,
     videoType: null, params: null, clockOffsetMs: 0, clockUncertaintyMs: null, clockSynced: false, windowMs: 10_000,
-    vatVersion: "test", options: { url, note: `fetched ${url}` },
+    vatVersion: "test", options: { url, note: `fetched ${url}` }, ...UNKNOWN_FACTS,
   };
 }
 
