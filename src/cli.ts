@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
       .usage("vat, the video analysis tool: how a live video stream really arrives\n\nUsage: vat <command> [options]")
       .version(VERSION)
       .strict()
-      .demandCommand(1, "name a command: serve, client, launch, generate or report (see vat --help)")
+      .demandCommand(1, "name a command: serve, client, launch, compare, generate or report (see vat --help)")
       .recommendCommands()
       .command(
         "serve",
@@ -40,6 +40,14 @@ async function main(argv: string[]): Promise<number> {
         async (y) => (await import("./commands/launch.ts")).launchOptions(y),
         async (args) => {
           code = await (await import("./commands/launch.ts")).runLaunch(args, shutdown);
+        },
+      )
+      .command(
+        "compare [providers-file]",
+        "push the origin's one encode to every provider's ingest, measure each playback against the origin, rank them",
+        async (y) => (await import("./commands/compare.ts")).compareOptions(y),
+        async (args) => {
+          code = await (await import("./commands/compare.ts")).runCompare(args, shutdown);
         },
       )
       .command(

@@ -14,6 +14,8 @@ export interface VatEnv {
     videoType?: string;
     id?: string;
     port?: string;
+    /** Ingests to push to, one a line (secrets such as stream keys stay out of the command line). */
+    push?: string;
   };
 }
 
@@ -31,6 +33,7 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
       videoType: get("VIDEO_TYPE"),
       id: get("ID"),
       port: get("PORT"),
+      push: get("VAT_PUSH"),
     },
   };
 }

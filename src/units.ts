@@ -17,3 +17,15 @@ export function parseDurationMs(input: string | number, what: string): number {
 export function formatMs(ms: number | null | undefined, digits = 0): string {
   return ms === null || ms === undefined ? "-" : `${ms.toFixed(digits)} ms`;
 }
+
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "16MB", "256MiB", "1.5GB", "4096" (bytes) → bytes. Pure. */
+export function parseBytes(input: string | number, what: string): number {
+  const text = String(input).trim().toLowerCase();
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?$/.exec(text);
+  if (!m) throw badInput(`${what} '${input}' is not a size: use a number of bytes or e.g. 16MB, 256MiB, 1GB`);
+  const bytes = Math.round(Number(m[1]) * UNIT_BYTES[m[2] ?? "b"]!);
+  if (!(bytes > 0)) throw badInput(`${what} '${input}' must be more than zero`);
+  return bytes;
+}

@@ -1,5 +1,6 @@
 import type { Comparison } from "./comparison.ts";
 import type { StreamEvent } from "./events.ts";
+import type { StreamFacts } from "./source.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 
 /**
@@ -7,7 +8,8 @@ import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
  * schema version that added it, and its unit for people. The CREATE TABLE statements, the migration of older files,
  * the INSERTs, the CSV export and the report's reader are all derived from these tables. Pure.
  *
- * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF.
+ * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF;
+ * 4 the stream's format facts (protocol, container, codecs, rendition, declared bandwidth, segment duration).
  */
 
 export type SqlType = "INTEGER" | "REAL" | "TEXT";
@@ -70,7 +72,7 @@ const ssim = (name: string): Column => ({ ...real(name), digits: 4 });
 const RUN_ID = int("run_id", "NOT NULL REFERENCES runs(id)");
 
 /** What a run's row holds: what the client knows at its start, then what it learns at the end or on the way. */
-export interface RunInfo {
+export interface RunInfo extends StreamFacts {
   startedAtMs: number;
   url: string;
   playlistUrl: string | null;
@@ -125,6 +127,12 @@ export const RUNS: Table<RunRow> = {
     summary: { ...text("summary_json"), filled: "later", encode: json, decode: parseJson },
     comparisonId: { ...added(2, text("comparison_id")), filled: "later" },
     role: { ...added(2, text("role")), filled: "later" },
+    protocol: added(4, text("protocol")),
+    container: added(4, text("container")),
+    codecs: added(4, text("codecs")),
+    rendition: added(4, text("rendition")),
+    declaredBandwidthBps: added(4, { ...int("declared_bandwidth_bps"), unit: "bit/s" }),
+    segmentDurationS: added(4, { ...real("segment_duration_s"), unit: "s", digits: 3 }),
   },
 };
 

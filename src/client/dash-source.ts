@@ -2,13 +2,12 @@ import { liveEdgeSegment, initializationUrl, listAvailableSegments, periodAt, ty
 import { MpdError, parseMpd, type Mpd, type Period, type Representation } from "../dash/mpd.ts";
 import { badInput, failed, interrupted, unavailable } from "../errors.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
-import type { ClockOffset } from "./clock.ts";
 import type { DecoderInput } from "./decoder.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
 import { fetchBytes, fetchText } from "./http.ts";
 import { OutageTracker } from "./outage.ts";
-import { syncClock } from "./server-info.ts";
-import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings } from "./source.ts";
+import { readClock, type ClockReading } from "./server-info.ts";
+import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings, StreamFacts } from "./source.ts";
 import { pickUtcTiming, sampleUtcTiming } from "./utc-timing.ts";
 import { chooseRendition, describeRendition, VARIANT_RULE } from "./variants.ts";
 
@@ -31,7 +30,7 @@ export function videoRepresentations(period: Period): Representation[] {
 export class DashSource implements Source {
   readonly root: string;
   input: DecoderInput = { kind: "pipe", format: "h264" };
-  clock: ClockOffset | null = null;
+  clock: ClockReading = { clock: null, warning: null };
   private mpd!: Mpd;
   private mpdAtMs = 0;
   private rep!: Representation;
@@ -56,9 +55,21 @@ export class DashSource implements Source {
     this.outage = new OutageTracker(s.maxOutageMs, deps.onEvent);
   }
 
+  get facts(): StreamFacts {
+    const first = this.mpd && this.rep ? listAvailableSegments(this.mpd, this.period, this.rep, this.serverNow()).at(-1) : undefined;
+    return {
+      protocol: "dash",
+      container: "fmp4",
+      codecs: this.rep?.codecs ?? this.track?.track.codec ?? null,
+      rendition: this.rep?.width && this.rep.height ? `${this.rep.width}x${this.rep.height}` : null,
+      declaredBandwidthBps: this.rep?.bandwidth || null,
+      segmentDurationS: first?.durationS ?? this.mpd?.maxSegmentDurationS ?? null,
+    };
+  }
+
   /** Server clock now. */
   private serverNow(): number {
-    return this.deps.now() + (this.clock?.offsetMs ?? 0);
+    return this.deps.now() + (this.clock.clock?.offsetMs ?? 0);
   }
 
   async connect(): Promise<void> {
@@ -67,7 +78,7 @@ export class DashSource implements Source {
       const stop = this.deps.cancelled();
       if (stop) throw interrupted(stop, `stopped by ${stop} before ${this.url} answered`);
       const sentMs = this.deps.now();
-      const r = await fetchText(this.deps.fetch, this.url, REQUEST_TIMEOUT_MS);
+      const r = await fetchText(this.deps.fetch, this.url, { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxPlaylistBytes });
       if (r.ok) {
         this.mpd = this.parse(r.value, true);
         this.mpdAtMs = this.deps.now();
@@ -95,10 +106,10 @@ export class DashSource implements Source {
     }
   }
 
-  private async syncClock(mpdFetch: { sentMs: number; receivedMs: number }): Promise<ClockOffset | null> {
+  private async syncClock(mpdFetch: { sentMs: number; receivedMs: number }): Promise<ClockReading> {
     const timing = pickUtcTiming(this.mpd.utcTimings);
     const viaUtc = timing ? await sampleUtcTiming(timing, this.deps, mpdFetch) : null;
-    return viaUtc ?? (await syncClock(this.deps, this.root));
+    return viaUtc?.clock || viaUtc?.warning ? viaUtc : await readClock(this.deps, this.root);
   }
 
   /** The period being presented, its chosen video representation and (when it changed) its init segment. */
@@ -118,7 +129,7 @@ export class DashSource implements Source {
     const initUrl = initializationUrl(rep);
     if (initUrl === this.initUrl) return;
     if (!initUrl) throw failed(`${this.url}: representation ${rep.id} has no initialization segment (self-initializing segments are not read)`);
-    const r = await fetchBytes(this.deps.fetch, initUrl, REQUEST_TIMEOUT_MS);
+    const r = await fetchBytes(this.deps.fetch, initUrl, { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxPlaylistBytes });
     if (!r.ok) throw failed(`${this.url}: its init segment ${initUrl} cannot be fetched: ${r.reason}`);
     const track = Fmp4Track.open(r.value);
     if ("unmeasurable" in track) throw failed(`${this.url}: ${track.unmeasurable}`);
@@ -132,7 +143,7 @@ export class DashSource implements Source {
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
     while (!shouldStop()) {
       if (this.refreshDue()) {
-        const r = await fetchText(this.deps.fetch, this.url, REQUEST_TIMEOUT_MS);
+        const r = await fetchText(this.deps.fetch, this.url, { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxPlaylistBytes });
         let mpd: Mpd | null = null;
         try {
           mpd = r.ok ? this.parse(r.value, false) : null;
@@ -189,15 +200,16 @@ export class DashSource implements Source {
       this.deps.onEvent({ kind: "skipped-segments", atMs: this.deps.now(), detail: `${lostS.toFixed(2)} s of segments left the time-shift window before they were fetched` });
     }
     const requestedAtMs = this.deps.now();
-    let b = await fetchBytes(this.deps.fetch, seg.url, REQUEST_TIMEOUT_MS);
-    while (!b.ok && this.deps.now() - requestedAtMs < LATE_SEGMENT_MS) {
+    const limits = { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxSegmentBytes };
+    let b = await fetchBytes(this.deps.fetch, seg.url, limits);
+    while (!b.ok && !b.tooLarge && !b.refused && this.deps.now() - requestedAtMs < LATE_SEGMENT_MS) {
       await this.deps.sleep(this.s.pollMs);
-      b = await fetchBytes(this.deps.fetch, seg.url, REQUEST_TIMEOUT_MS);
+      b = await fetchBytes(this.deps.fetch, seg.url, limits);
     }
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
     if (!b.ok) {
-      if (b.status === undefined && this.outage.failure(b.reason, this.deps.now())) return "failed";
-      this.deps.onEvent({ kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.number} (${seg.url}): ${b.reason}` });
+      if (b.status === undefined && !b.tooLarge && !b.refused && this.outage.failure(b.reason, this.deps.now())) return "failed";
+      this.deps.onEvent({ kind: b.tooLarge ? "limit" : "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.number} (${seg.url}): ${b.reason}` });
       return null;
     }
     const arrivedAtMs = this.deps.now();

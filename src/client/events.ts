@@ -1,7 +1,8 @@
 /**
  * What happened to a stream while it was measured: data, not exceptions (as hls.js's ErrorData). Every event reaches
  * the store and the observer through the recorder. A fatal event ends the run: the stream cannot be measured further
- * (given up after an outage, nothing decodable, a limit hit); the run is then stored as failed with its reason.
+ * (given up after an outage, encrypted, a codec or container vat cannot decode); the run is then stored as failed with
+ * its reason. A limit hit is not fatal: a segment over the limit is skipped, a playlist over it is a failed poll.
  */
 export type StreamEventKind =
   | "outage"
@@ -16,7 +17,9 @@ export type StreamEventKind =
   | "stall"
   | "rebuffer"
   | "limit"
-  | "unmeasurable";
+  | "unmeasurable"
+  /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */
+  | "bad-value";
 
 export interface StreamEvent {
   kind: StreamEventKind;

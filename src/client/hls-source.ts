@@ -1,34 +1,42 @@
 import { badInput, failed, interrupted } from "../errors.ts";
-import { firstVariantUri, parseMediaPlaylist, PlaylistError, type MediaPlaylist } from "../hls/playlist.ts";
+import { Mp4Error } from "../mp4/boxes.ts";
+import {
+  chooseVariant,
+  parseMediaPlaylist,
+  parseMultivariantPlaylist,
+  PlaylistError,
+  resolveRemoteUri,
+  type MediaPlaylist,
+  type MultivariantPlaylist,
+  type PlaylistSegment,
+  type PlaylistWarning,
+  type Variant,
+} from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
-import { fetchBytes, fetchText, type Fetch } from "./http.ts";
+import { Fmp4Track } from "./fmp4-track.ts";
+import { OutageTracker } from "./outage.ts";
+import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
+import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
+import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
 
-export interface SegmentArrival {
-  sequence: number;
+/** A segment as it arrived: the media unit (client/source.ts) and where and when it was asked for. */
+export interface SegmentArrival extends MediaUnit {
   uri: string;
-  bytes: Uint8Array;
-  /** Client clock when the request for the segment left and when its last byte arrived. */
+  /** Client clock when the request for the segment left. */
   requestedAtMs: number;
-  arrivedAtMs: number;
-  durationS: number;
-  /** Video frames in the segment, counted from its MPEG-TS packets. */
-  frames: number;
-  /** Bytes of the segment's head holding its tables and first (key) frame. */
-  firstFrameEnd: number;
-  /** The stream started over (new media sequence, back after an outage, or the playlist says so): reset decoding. */
-  discontinuity: boolean;
-  /** The playlist's discontinuity number of this segment (a prerecorded stream's loop). */
-  discontinuitySequence: number;
-  /** EXT-X-PROGRAM-DATE-TIME: wall-clock time of the segment's first frame, when the playlist gives it. */
-  programDateTimeMs: number | null;
-  /** Frame presentation times after the segment's first, in output order (empty when unknown). */
-  ptsOffsetsMs: number[];
 }
 
 const SEGMENT_ATTEMPTS = 3;
+
+/**
+ * Far above any real stream (a 10 s 4K segment at 25 Mbit/s is ~31 MB, a VOD playlist of a day of 1 s segments ~5 MB),
+ * far below a machine's RAM.
+ */
+export const DEFAULT_MAX_PLAYLIST_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_SEGMENT_BYTES = DEFAULT_MAX_BYTES;
 
 export interface HlsSourceOptions {
   fetch: Fetch;
@@ -43,7 +51,16 @@ export interface HlsSourceOptions {
   onEvent: (e: SourceEvent) => void;
   /** A stop request (Ctrl-C, SIGTERM) while still connecting: its signal name. */
   cancelled: () => string | null;
+  /** A playlist answer larger than this is a failed poll (default DEFAULT_MAX_PLAYLIST_BYTES). */
+  maxPlaylistBytes?: number;
+  /** A segment larger than this is skipped, its frames then count as dropped (default DEFAULT_MAX_SEGMENT_BYTES). */
+  maxSegmentBytes?: number;
+  /** Which variant of a multivariant playlist to measure (default: the highest bandwidth). */
+  variant?: VariantChoice;
 }
+
+/** How run() ended: asked to stop, the stream ended (EXT-X-ENDLIST), or a fatal event (see HlsSource.failure). */
+export type SourceOutcome = "stopped" | "ended" | "failed";
 
 /**
  * Pulls a live HLS media playlist and its segments itself, so each segment's arrival is stamped when its last byte
@@ -53,95 +70,203 @@ export class HlsSource {
   private lastSequence: number | null = null;
   private lastNewAtMs: number | null = null;
   private staleReported = false;
-  private outageSinceMs: number | null = null;
-  private outageReason = "";
+  private readonly outage: OutageTracker;
+  /** The variant chosen from a multivariant playlist, and the media playlist's target duration: the run's facts. */
+  private variant: Variant | null = null;
+  private targetDurationS: number | null = null;
+  /** fMP4 segments (EXT-X-MAP): the track their init section describes, and which init that was. */
+  private fmp4: { key: string; track: Fmp4Track } | null = null;
   private pendingDiscontinuity = false;
   private playlistUrl: string;
+  /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
+  private listed = new Map<number, { uri: string; programDateTimeMs: number | undefined }>();
+  /** The first playlist after an outage: the server may have restarted, and reused its names. */
+  private backFromOutage = false;
+  private listedDiscontinuitySequence = 0;
+  private olderCopies = 0;
+  private playlistLimitReported = false;
+  private warned = new Set<PlaylistWarning["code"]>();
+  private fatalEvent: SourceEvent | null = null;
+  private emptyReported = false;
 
   constructor(
     url: string,
     private readonly o: HlsSourceOptions,
   ) {
     this.playlistUrl = url;
+    this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
+  }
+
+  get facts(): StreamFacts {
+    const v = this.variant;
+    const track = this.fmp4?.track.track;
+    return {
+      protocol: "hls",
+      container: this.fmp4 ? "fmp4" : "mpegts",
+      codecs: v?.codecs?.join(",") ?? track?.codec ?? null,
+      rendition: v?.resolution ? `${v.resolution.width}x${v.resolution.height}` : track ? `${track.width}x${track.height}` : null,
+      declaredBandwidthBps: v?.bandwidth ?? null,
+      segmentDurationS: this.targetDurationS,
+    };
+  }
+
+  /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
+  get input(): SourceInput {
+    return { kind: "pipe", format: this.fmp4?.track.format ?? "mpegts" };
   }
 
   get url(): string {
     return this.playlistUrl;
   }
 
-  /** First contact: retries until connectTimeoutMs; follows a master playlist to its first variant. */
+  /** The fatal event run() ended on ("failed"): what the run should be stored as failed with. */
+  get failure(): SourceEvent | null {
+    return this.fatalEvent;
+  }
+
+  /** Older copies of the playlist that were ignored (a CDN serving stale copies), reported once as stale-playlist. */
+  get olderPlaylists(): number {
+    return this.olderCopies;
+  }
+
+  private get maxPlaylistBytes(): number {
+    return this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES;
+  }
+
+  /**
+   * First contact: retries until connectTimeoutMs, which bounds the whole chain. Follows a multivariant playlist to
+   * the chosen variant, one level only (master → media): a master naming a master, itself included, is no stream.
+   */
   async connect(): Promise<MediaPlaylist> {
-    const started = this.o.now();
-    let lastReason = "";
+    const deadline = this.o.now() + this.o.connectTimeoutMs;
+    let url = this.playlistUrl;
+    let master: string | null = null;
+    let last: Fetched<string> | null = null;
     for (;;) {
       const stop = this.o.cancelled();
-      if (stop) throw interrupted(stop, `stopped by ${stop} before ${this.playlistUrl} answered`);
-      const r = await fetchText(this.o.fetch, this.playlistUrl, this.o.requestTimeoutMs);
-      if (r.ok) {
-        const variant = firstVariantUri(r.value);
-        if (variant) {
-          this.playlistUrl = new URL(variant, this.playlistUrl).href;
+      if (stop) throw interrupted(stop, `stopped by ${stop} before ${url} answered`);
+      const remainingMs = deadline - this.o.now();
+      if (last && remainingMs <= 0) throw this.noStream(url, last);
+      const r = await fetchText(this.o.fetch, url, {
+        timeoutMs: Math.max(1, Math.min(this.o.requestTimeoutMs, remainingMs)),
+        maxBytes: this.maxPlaylistBytes,
+      });
+      last = r;
+      if (!r.ok) {
+        if (r.tooLarge || r.refused) throw badInput(`${url} answers but is not a stream: ${r.reason}`);
+        if (this.o.now() >= deadline) throw this.noStream(url, r);
+        await this.o.sleep(Math.min(1000, this.o.pollMs * 4, Math.max(0, deadline - this.o.now())));
+        continue;
+      }
+      try {
+        const variants = parseMultivariantPlaylist(r.value);
+        if (variants) {
+          if (master) {
+            throw badInput(
+              `${r.url} is a multivariant playlist named by another (${master}): vat follows one level (master → media)`,
+            );
+          }
+          master = r.url;
+          url = this.pickVariant(r.url, variants);
           continue;
         }
-        try {
-          return parseMediaPlaylist(r.value);
-        } catch (err) {
-          if (err instanceof PlaylistError) {
-            throw badInput(`${this.playlistUrl} answers but is not a stream: ${err.message}`);
-          }
-          throw err;
+        const playlist = parseMediaPlaylist(r.value);
+        this.playlistUrl = r.url;
+        this.targetDurationS = playlist.targetDurationS || null;
+        // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
+        const edge = playlist.segments.at(-1);
+        if (edge?.init && !edge.encryption) {
+          const unmeasurable = await this.openInit(edge, r.url);
+          if (unmeasurable) throw failed(`${r.url}: ${unmeasurable}`);
         }
+        return playlist;
+      } catch (err) {
+        if (err instanceof PlaylistError) throw badInput(`${r.url} answers but is not a stream: ${err.message}`);
+        throw err;
       }
-      lastReason = r.reason;
-      if (this.o.now() - started >= this.o.connectTimeoutMs) {
-        const answered = r.status !== undefined;
-        throw badInput(
-          answered
-            ? `${this.playlistUrl} answers but has no stream (${lastReason} for ${Math.round(this.o.connectTimeoutMs / 1000)} s): ` +
-                "give a server root (http://host:5000) or a playlist URL"
-            : `no stream at ${this.playlistUrl}: ${lastReason} for ${Math.round(this.o.connectTimeoutMs / 1000)} s ` +
-                "(is the server up? raise --connect-timeout to wait longer)",
-        );
-      }
-      await this.o.sleep(Math.min(1000, this.o.pollMs * 4));
     }
   }
 
-  /** Delivers segments until stop() resolves true or the stream ends. */
-  async run(onSegment: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<"stopped" | "ended"> {
+  private pickVariant(masterUrl: string, m: MultivariantPlaylist): string {
+    this.noteWarnings(m.warnings);
+    const choice = this.o.variant ?? { kind: "highest" };
+    const picked = chooseVariant(m.variants, choice);
+    if (!picked) {
+      const have = m.variants.map((v) => describeRendition({ bandwidth: v.bandwidth ?? 0, width: v.resolution?.width ?? null, height: v.resolution?.height ?? null }));
+      throw badInput(`${masterUrl}: no variant matches --variant (it has ${have.join(", ") || "none"}); use ${VARIANT_RULE}`);
+    }
+    this.variant = picked.variant;
+    const target = resolveRemoteUri(picked.variant.uri, masterUrl);
+    if (!target.ok) throw badInput(`${masterUrl} names its variant '${picked.variant.uri}': ${target.reason}`);
+    if (target.url === masterUrl) throw badInput(`${masterUrl} is a multivariant playlist naming itself as its variant`);
+    this.o.onEvent({
+      kind: "stream-info",
+      atMs: this.o.now(),
+      detail: `variant ${describeRendition(picked)} (${picked.index + 1} of ${m.variants.length} in the playlist): ${target.url}`,
+    });
+    return target.url;
+  }
+
+  private noStream(url: string, r: Fetched<string>) {
+    const reason = r.ok ? "no media playlist in time" : r.reason;
+    const s = Math.round(this.o.connectTimeoutMs / 1000);
+    return badInput(
+      r.ok || r.status !== undefined
+        ? `${url} answers but has no stream (${reason} for ${s} s): give a server root (http://host:5000) or a playlist URL`
+        : `no stream at ${url}: ${reason} for ${s} s (is the server up? raise --connect-timeout to wait longer)`,
+    );
+  }
+
+  /**
+   * Delivers segments until shouldStop() is true ("stopped"), the stream ends ("ended") or it cannot be measured
+   * further ("failed", after a fatal event: see failure).
+   */
+  async run(onSegment: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
     let backoffMs = this.o.pollMs;
     while (!shouldStop()) {
       const polledAt = this.o.now();
-      const r = await fetchText(this.o.fetch, this.playlistUrl, this.o.requestTimeoutMs);
+      const r = await fetchText(this.o.fetch, this.playlistUrl, { timeoutMs: this.o.requestTimeoutMs, maxBytes: this.maxPlaylistBytes });
       let playlist: MediaPlaylist | null = null;
+      let reason = r.ok ? "" : r.reason;
       if (r.ok) {
         try {
           playlist = parseMediaPlaylist(r.value);
-        } catch {
-          playlist = null;
+        } catch (err) {
+          if (!(err instanceof PlaylistError)) throw err;
+          reason = `answer is not a playlist (${err.message})`;
         }
+      } else if (r.tooLarge && !this.playlistLimitReported) {
+        this.playlistLimitReported = true;
+        this.o.onEvent({ kind: "limit", atMs: this.o.now(), detail: `playlist ${this.playlistUrl}: ${r.reason}` });
       }
       if (!playlist) {
-        this.noteFailure(r.ok ? "answer is not a playlist" : r.reason);
+        if (this.noteFailure(reason)) return "failed";
         await this.o.sleep(backoffMs);
         backoffMs = Math.min(2000, backoffMs * 2);
         continue;
       }
+      const baseUrl = r.ok ? r.url : this.playlistUrl;
       backoffMs = this.o.pollMs;
       this.noteSuccess();
+      this.noteWarnings(playlist.warnings);
       for (const seg of this.newSegments(playlist)) {
         if (shouldStop()) return "stopped";
-        const requestedAtMs = this.o.now();
-        const url = new URL(seg.uri, this.playlistUrl).href;
-        // A failed fetch is tried again (a reused connection can be closed under it); only a segment that stays
-        // unavailable is given up, and its frames then count as dropped.
-        let b = await fetchBytes(this.o.fetch, url, this.o.requestTimeoutMs);
-        for (let attempt = 1; !b.ok && attempt < SEGMENT_ATTEMPTS && b.status !== 404; attempt++) {
-          await this.o.sleep(100 * attempt);
-          b = await fetchBytes(this.o.fetch, url, this.o.requestTimeoutMs);
+        if (seg.encryption) {
+          this.fail({
+            kind: "unmeasurable",
+            atMs: this.o.now(),
+            detail: `encrypted (METHOD=${seg.encryption}): segment ${seg.sequence} cannot be decoded without its key`,
+          });
+          return "failed";
         }
+        const requestedAtMs = this.o.now();
+        const b = await this.fetchSegment(seg, baseUrl);
         if (!b.ok) {
-          this.o.onEvent({ kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` });
+          this.o.onEvent(
+            b.tooLarge
+              ? { kind: "limit", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}) skipped: ${b.reason}` }
+              : { kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` },
+          );
           this.lastSequence = seg.sequence;
           continue;
         }
@@ -168,11 +293,25 @@ export class HlsSource {
         this.staleReported = false;
         const discontinuity = this.pendingDiscontinuity || seg.discontinuity;
         this.pendingDiscontinuity = false;
-        const scan = scanSegment(b.value);
+        const scan = await this.scan(seg, b.value, baseUrl);
+        if (typeof scan === "string") {
+          this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
+          return "failed";
+        }
+        if (scan === null) continue;
+        if (scan.frames === 0 && !this.emptyReported) {
+          // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
+          this.emptyReported = true;
+          this.o.onEvent({
+            kind: "bad-value",
+            atMs: arrivedAtMs,
+            detail: `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
+          });
+        }
         await onSegment({
           sequence: seg.sequence,
           uri: seg.uri,
-          bytes: b.value,
+          bytes: scan.bytes,
           requestedAtMs,
           arrivedAtMs,
           durationS: seg.durationS,
@@ -192,11 +331,95 @@ export class HlsSource {
     return "stopped";
   }
 
+  /**
+   * A segment's frames and its bytes for the decoder: MPEG-TS as it is; fMP4 through its init section's track (the
+   * video as an elementary stream). A string says why the stream cannot be measured; null: this segment is unreadable
+   * (an event says why) and its frames count as dropped.
+   */
+  private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
+    if (!seg.init) {
+      if (this.fmp4) return "the stream changed from fMP4 to MPEG-TS segments";
+      return { bytes, ...scanSegment(bytes) };
+    }
+    const unmeasurable = await this.openInit(seg, baseUrl);
+    if (unmeasurable) return unmeasurable;
+    try {
+      const m = this.fmp4!.track.media(bytes);
+      return { bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, ptsOffsetsMs: m.ptsOffsetsMs };
+    } catch (err) {
+      if (!(err instanceof Mp4Error)) throw err;
+      this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `segment ${seg.sequence} (${seg.uri}) cannot be read: ${err.message}` });
+      return null;
+    }
+  }
+
+  /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
+  private async openInit(seg: PlaylistSegment, baseUrl: string): Promise<string | null> {
+    const init = seg.init!;
+    const target = resolveRemoteUri(init.uri, baseUrl);
+    if (!target.ok) return `its init section '${init.uri}' is refused: ${target.reason}`;
+    const key = `${target.url}#${init.byteRange ? `${init.byteRange.offsetBytes}-${init.byteRange.lengthBytes}` : ""}`;
+    if (this.fmp4?.key === key) return null;
+    const b = await fetchBytes(this.o.fetch, target.url, {
+      timeoutMs: this.o.requestTimeoutMs,
+      maxBytes: this.maxPlaylistBytes,
+      ...(init.byteRange ? { range: init.byteRange } : {}),
+    });
+    if (!b.ok) return `its init section ${target.url} cannot be fetched: ${b.reason}`;
+    const track = Fmp4Track.open(b.value);
+    if ("unmeasurable" in track) return track.unmeasurable;
+    const format = this.fmp4?.track.format;
+    this.fmp4 = { key, track };
+    if (format && format !== track.format) return `the video codec changed from ${format} to ${track.format}`;
+    this.o.onEvent({ kind: "stream-info", atMs: this.o.now(), detail: `HLS with fMP4 segments: ${track.description}` });
+    return null;
+  }
+
+  /**
+   * A failed fetch is tried again (a reused connection can be closed under it); only a segment that stays unavailable
+   * is given up, and its frames then count as dropped. What asking again cannot change (gone, too large, a URI that
+   * is refused) is not asked again.
+   */
+  private async fetchSegment(seg: PlaylistSegment, baseUrl: string): Promise<Fetched<Uint8Array>> {
+    const target = resolveRemoteUri(seg.uri, baseUrl);
+    if (!target.ok) return { ok: false, reason: target.reason, refused: true };
+    const limits = {
+      timeoutMs: this.o.requestTimeoutMs,
+      maxBytes: this.o.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
+      ...(seg.byteRange ? { range: seg.byteRange } : {}),
+    };
+    let b = await fetchBytes(this.o.fetch, target.url, limits);
+    for (let attempt = 1; !b.ok && attempt < SEGMENT_ATTEMPTS && b.status !== 404 && !b.tooLarge && !b.refused; attempt++) {
+      await this.o.sleep(100 * attempt);
+      b = await fetchBytes(this.o.fetch, target.url, limits);
+    }
+    return b;
+  }
+
   /** Segments not yet fetched: at first only the newest (the live edge), then everything after the last one. */
-  private newSegments(p: MediaPlaylist) {
+  private newSegments(p: MediaPlaylist): PlaylistSegment[] {
     const segs = p.segments;
     if (segs.length === 0) return [];
     const newest = segs.at(-1)!.sequence;
+    const afterOutage = this.backFromOutage;
+    this.backFromOutage = false;
+    if (this.lastSequence !== null && newest < this.lastSequence && !afterOutage && this.isOlderCopy(p)) {
+      // A server (or a CDN edge) answering with an older copy of the playlist is not a new stream: hls.js counts a
+      // reload whose last sequence did not advance as a miss (LevelDetails.reloaded) and keeps the segments it has.
+      // The copy is ignored; noted once, counted after that.
+      if (this.olderCopies++ === 0) {
+        this.o.onEvent({
+          kind: "stale-playlist",
+          atMs: this.o.now(),
+          detail:
+            `the server answered an older copy of the playlist (media sequence back from ${this.lastSequence} to ${newest}, ` +
+            "same segments): ignored, as any further ones will be",
+        });
+      }
+      return [];
+    }
+    this.listed = new Map(segs.map((s) => [s.sequence, { uri: withoutQuery(s.uri), programDateTimeMs: s.programDateTimeMs }]));
+    this.listedDiscontinuitySequence = p.discontinuitySequence;
     if (this.lastSequence === null) return p.endList ? segs : segs.slice(-1);
     if (newest < this.lastSequence) {
       this.o.onEvent({
@@ -219,30 +442,44 @@ export class HlsSource {
     return fresh;
   }
 
-  private noteFailure(reason: string): void {
-    const now = this.o.now();
-    if (this.outageSinceMs === null) {
-      this.outageSinceMs = now;
-      this.outageReason = reason;
-      this.o.onEvent({ kind: "outage", atMs: now, detail: `stream unreachable: ${reason}` });
-    } else if (now - this.outageSinceMs > this.o.maxOutageMs) {
-      throw failed(
-        `the stream has been unreachable for ${Math.round((now - this.outageSinceMs) / 1000)} s (${this.outageReason}); giving up`,
-      );
+  /**
+   * An older copy lists, at some media sequence, the very URI the last playlist taken listed there (its query aside:
+   * CDNs sign each answer anew) with the same date, and no later discontinuity. A restarted stream does not: its
+   * numbering started over with new segments, or under the same names (a packager that names by number) made at
+   * other times, or it says so with a new discontinuity. Going back right after an outage is taken as a restart.
+   */
+  private isOlderCopy(p: MediaPlaylist): boolean {
+    if (p.discontinuitySequence > this.listedDiscontinuitySequence) return false;
+    return p.segments.some((s) => {
+      const before = this.listed.get(s.sequence);
+      return before?.uri === withoutQuery(s.uri) && before.programDateTimeMs === s.programDateTimeMs;
+    });
+  }
+
+  /** Each kind of mended value once per run: a broken packager repeats it on every segment and every poll. */
+  private noteWarnings(warnings: readonly PlaylistWarning[]): void {
+    for (const w of warnings) {
+      if (this.warned.has(w.code)) continue;
+      this.warned.add(w.code);
+      this.o.onEvent({ kind: "bad-value", atMs: this.o.now(), detail: w.detail });
     }
   }
 
+  private fail(e: SourceEvent): void {
+    this.fatalEvent = { ...e, fatal: true };
+    this.o.onEvent(this.fatalEvent);
+  }
+
+  /** Notes a failed poll; true when the outage has lasted past maxOutageMs and the source gives up (a fatal event). */
+  private noteFailure(reason: string): boolean {
+    return this.outage.failure(reason, this.o.now());
+  }
+
   private noteSuccess(): void {
-    if (this.outageSinceMs === null) return;
-    const now = this.o.now();
-    this.o.onEvent({
-      kind: "reconnect",
-      atMs: now,
-      durationMs: now - this.outageSinceMs,
-      detail: `stream back after ${((now - this.outageSinceMs) / 1000).toFixed(1)} s (${this.outageReason})`,
-    });
-    this.outageSinceMs = null;
+    this.playlistLimitReported = false;
+    if (!this.outage.success(this.o.now())) return;
     this.pendingDiscontinuity = true;
+    this.backFromOutage = true;
   }
 
   private checkStale(p: MediaPlaylist): void {
@@ -254,4 +491,9 @@ export class HlsSource {
       this.o.onEvent({ kind: "stale-playlist", atMs: this.o.now(), detail: `no new segment for ${(age / 1000).toFixed(1)} s` });
     }
   }
+}
+
+function withoutQuery(uri: string): string {
+  const q = uri.search(/[?#]/);
+  return q < 0 ? uri : uri.slice(0, q);
 }

@@ -1,31 +1,140 @@
-/** The client's HTTP: every request has a timeout, and failures come back as values with a reason. */
+/**
+ * The client's HTTP: every request has a timeout and a byte limit, only http(s) is ever fetched (redirects included),
+ * and failures come back as values with a reason.
+ */
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
-export type Fetched<T> = { ok: true; value: T; status: number } | { ok: false; reason: string; status?: number };
+export type Fetched<T> =
+  | { ok: true; value: T; status: number; /** After redirects: what relative URIs in the answer resolve against. */ url: string }
+  | {
+      ok: false;
+      reason: string;
+      status?: number;
+      /** The answer was larger than allowed: asking again would not help. */
+      tooLarge?: boolean;
+      /** The URL (or a redirect) was not http(s): asking again would not help. */
+      refused?: boolean;
+    };
 
-export async function fetchBytes(fetchFn: Fetch, url: string, timeoutMs: number): Promise<Fetched<Uint8Array>> {
+export interface FetchLimits {
+  timeoutMs: number;
+  maxBytes: number;
+  /** Only these bytes of the resource (EXT-X-BYTERANGE); a server that ignores Range is cut down to them. */
+  range?: { lengthBytes: number; offsetBytes: number };
+}
+
+/**
+ * What a caller that gives only a timeout gets: the segment bound of the HLS source, far above any real answer.
+ * Every caller should say its own limit; this keeps a bare timeout bounded too.
+ */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
+/** A bare number is a timeout in ms, with DEFAULT_MAX_BYTES. */
+function toLimits(limits: number | FetchLimits): FetchLimits {
+  return typeof limits === "number" ? { timeoutMs: limits, maxBytes: DEFAULT_MAX_BYTES } : limits;
+}
+
+/** Redirects followed per request, as browsers cap them (Fetch Standard: 20); a loop ends here. */
+const MAX_REDIRECTS = 10;
+
+export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs: number | FetchLimits): Promise<Fetched<Uint8Array>> {
+  const limits = toLimits(limitsOrTimeoutMs);
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  let current = url;
   try {
-    const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { "cache-control": "no-cache" } });
-    if (!res.ok) {
-      await res.body?.cancel();
-      return { ok: false, reason: `HTTP ${res.status}`, status: res.status };
+    for (let hop = 0; ; hop++) {
+      if (!/^https?:\/\//i.test(current)) return { ok: false, reason: `refused: only http(s) is fetched, not '${clip(current)}'`, refused: true };
+      // Redirects are followed here, not by fetch, so that one to file: or data: is refused like a URI in a playlist.
+      const headers: Record<string, string> = { "cache-control": "no-cache" };
+      const range = limits.range;
+      if (range) headers.range = `bytes=${range.offsetBytes}-${range.offsetBytes + range.lengthBytes - 1}`;
+      const res = await fetchFn(current, { signal, redirect: "manual", headers });
+      const location = res.headers.get("location");
+      if (res.status >= 300 && res.status < 400 && location !== null) {
+        await res.body?.cancel();
+        if (hop >= MAX_REDIRECTS) return { ok: false, reason: `more than ${MAX_REDIRECTS} redirects`, status: res.status };
+        current = new URL(location, current).href;
+        continue;
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { ok: false, reason: `HTTP ${res.status}`, status: res.status };
+      }
+      const body = await readLimited(res, limits.maxBytes, signal);
+      if (!body.ok) return { ...body, status: res.status };
+      const value = range && res.status === 200 ? body.value.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : body.value;
+      return { ok: true, value, status: res.status, url: current };
     }
-    return { ok: true, value: new Uint8Array(await res.arrayBuffer()), status: res.status };
   } catch (err) {
     return { ok: false, reason: describeFetchError(err) };
   }
 }
 
-export async function fetchText(fetchFn: Fetch, url: string, timeoutMs: number): Promise<Fetched<string>> {
-  const r = await fetchBytes(fetchFn, url, timeoutMs);
-  return r.ok ? { ok: true, value: new TextDecoder().decode(r.value), status: r.status } : r;
+/**
+ * A response body read as a stream and abandoned as soon as it passes maxBytes (a declared Content-Length over it
+ * is refused before a byte is read), so a hostile answer costs at most maxBytes of memory.
+ */
+async function readLimited(
+  res: Response,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<{ ok: true; value: Uint8Array } | { ok: false; reason: string; tooLarge: true }> {
+  const tooLarge = (what: string) => ({ ok: false as const, reason: `${what} over the limit of ${formatBytes(maxBytes)}`, tooLarge: true as const });
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    return tooLarge(`Content-Length ${formatBytes(declared)},`);
+  }
+  if (!res.body) return { ok: true, value: new Uint8Array(0) };
+  const reader = res.body.getReader();
+  // The timeout covers the body too, whoever made the response: an endless or dripping answer ends with it.
+  let stop = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => {
+      reject(signal.reason);
+      void reader.cancel().catch(() => {});
+    };
+  });
+  aborted.catch(() => {});
+  if (signal.aborted) stop();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    // A declared length sizes the buffer (up to a few MB: a declaration is not a promise); then it grows by doubling.
+    let buf = new Uint8Array(Number.isFinite(declared) && declared > 0 ? Math.min(declared, 8 * 1024 * 1024) : 64 * 1024);
+    let filled = 0;
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      // A cancelled read also ends as done: a body cut short by the timeout is no body.
+      if (signal.aborted) throw signal.reason;
+      if (done) break;
+      if (filled + value.length > maxBytes) {
+        await reader.cancel();
+        return tooLarge("answer");
+      }
+      if (filled + value.length > buf.length) {
+        const grown = new Uint8Array(Math.min(maxBytes, Math.max(buf.length * 2, filled + value.length)));
+        grown.set(buf.subarray(0, filled));
+        buf = grown;
+      }
+      buf.set(value, filled);
+      filled += value.length;
+    }
+    return { ok: true, value: buf.subarray(0, filled) };
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
 }
 
-export async function fetchJson(fetchFn: Fetch, url: string, timeoutMs: number): Promise<Fetched<unknown>> {
-  const r = await fetchText(fetchFn, url, timeoutMs);
+export async function fetchText(fetchFn: Fetch, url: string, limits: number | FetchLimits): Promise<Fetched<string>> {
+  const r = await fetchBytes(fetchFn, url, limits);
+  return r.ok ? { ...r, value: new TextDecoder().decode(r.value) } : r;
+}
+
+export async function fetchJson(fetchFn: Fetch, url: string, limits: number | FetchLimits): Promise<Fetched<unknown>> {
+  const r = await fetchText(fetchFn, url, limits);
   if (!r.ok) return r;
   try {
-    return { ok: true, value: JSON.parse(r.value), status: r.status };
+    return { ...r, value: JSON.parse(r.value) };
   } catch {
     return { ok: false, reason: "answer is not JSON" };
   }
@@ -36,4 +145,14 @@ export function describeFetchError(err: unknown): string {
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timed out";
   if (e?.code === "ConnectionRefused" || /ECONNREFUSED|Unable to connect/i.test(e?.message ?? "")) return "connection refused";
   return e?.code ?? e?.message ?? String(err);
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
+function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

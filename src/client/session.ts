@@ -11,7 +11,7 @@ import { StreamMeter, type RunSummary } from "./metrics.ts";
 import { QrReader } from "./qr-reader.ts";
 import { Recorder, type SessionObserver, type Store } from "./recorder.ts";
 import { ReferenceFrames } from "./reference.ts";
-import { readServerInfo, syncClock, type ServerInfo } from "./server-info.ts";
+import { readClock, readServerInfo, type ServerInfo } from "./server-info.ts";
 import { openSource, type Source, type SourceDeps, type SourceSettings } from "./source.ts";
 import { RunStore, toCsv } from "./store.ts";
 import type { VariantChoice } from "./variants.ts";
@@ -33,6 +33,9 @@ export interface ClientConfig {
   connectTimeoutMs: number;
   maxOutageMs: number;
   pollMs: number;
+  /** A playlist or MPD larger than this is a failed poll; a segment larger than this is skipped (a limit event). */
+  maxPlaylistBytes: number;
+  maxSegmentBytes: number;
   ffmpeg: string;
   /** Measure PSNR and SSIM of every frame against its re-rendered reference. */
   quality: boolean;
@@ -112,8 +115,11 @@ export async function runSession(
   const source = deps.openSource(cfg.url, cfg, { ...deps, onEvent: (e) => rec.event(e), cancelled: stopRequested });
   await source.connect();
   const server = await readServerInfo(deps.fetch, source.root);
-  const clock = !cfg.clockSync || !source.root ? null : source.clock !== undefined ? source.clock : await syncClock(deps, source.root);
-  if (source.root && cfg.clockSync && !clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
+  for (const w of server.warnings) rec.event({ kind: "bad-value", atMs: deps.now(), detail: `/params: ${w}` });
+  const reading = !cfg.clockSync || !source.root ? null : (source.clock ?? (await readClock(deps, source.root)));
+  const clock = reading?.clock ?? null;
+  if (reading?.warning) rec.event({ kind: "bad-value", atMs: deps.now(), detail: reading.warning });
+  else if (reading && !clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
   const reader = await deps.codeReader();
   await cfg.turn;
   const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);
@@ -268,6 +274,7 @@ function runInfo(cfg: ClientConfig, source: Source, server: ServerInfo, clock: C
     windowMs: cfg.windowMs,
     vatVersion: VERSION,
     options: { ...cfg, ffmpeg: undefined, turn: undefined, created: undefined },
+    ...source.facts,
   };
 }
 

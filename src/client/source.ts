@@ -1,12 +1,13 @@
-import type { ClockOffset } from "./clock.ts";
+import type { ClockReading } from "./server-info.ts";
 import { periodAt } from "../dash/addressing.ts";
 import { parseMpd } from "../dash/mpd.ts";
+import { parseMultivariantPlaylist, variantRenditions } from "../hls/playlist.ts";
 import { failed, unavailable } from "../errors.ts";
 import { DashSource, videoRepresentations } from "./dash-source.ts";
 import { HlsSource, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
 import type { DecoderInput } from "./decoder.ts";
-import type { Rendition, VariantChoice } from "./variants.ts";
+import { byBandwidth, type Rendition, type VariantChoice } from "./variants.ts";
 import { fetchText, type Fetch } from "./http.ts";
 
 /**
@@ -41,6 +42,25 @@ export interface MediaUnit {
 
 export type SourceOutcome = "stopped" | "ended" | "failed";
 
+/** The stream's format, as its source found it when it connected: stored with the run. */
+export interface StreamFacts {
+  /** hls, dash, or the scheme of a URL ffmpeg reads (rtmp, srt, file…). */
+  protocol: string | null;
+  /** mpegts or fmp4; null when ffmpeg reads the URL itself. */
+  container: string | null;
+  /** As the manifest declares them (CODECS, @codecs), else the init segment's sample entry. */
+  codecs: string | null;
+  /** The rendition measured, as WxH. */
+  rendition: string | null;
+  declaredBandwidthBps: number | null;
+  /** The target duration (HLS) or the segment duration (DASH). */
+  segmentDurationS: number | null;
+}
+
+export const UNKNOWN_FACTS: StreamFacts = {
+  protocol: null, container: null, codecs: null, rendition: null, declaredBandwidthBps: null, segmentDurationS: null,
+};
+
 /** Where the decoder reads from: media the source hands over on a pipe, or a URL the decoder opens itself. */
 export type SourceInput = DecoderInput;
 
@@ -55,9 +75,11 @@ export interface Source {
    * The server clock's offset, when the source measured it itself while connecting (DASH: UTCTiming); undefined when
    * the session should ask the server root's /time.
    */
-  readonly clock?: ClockOffset | null;
+  readonly clock?: ClockReading;
   /** First contact: throws a VatError when the stream cannot be had at all. */
   connect(): Promise<void>;
+  /** Known after connect(). */
+  readonly facts: StreamFacts;
   /** Hands over media in arrival order until shouldStop() or the end of the stream. */
   run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome>;
 }
@@ -74,6 +96,9 @@ export interface SourceSettings {
   pollMs: number;
   clockSync: boolean;
   variant: VariantChoice;
+  /** A playlist or MPD larger than this is a failed poll; a segment larger than this is skipped (a limit event). */
+  maxPlaylistBytes: number;
+  maxSegmentBytes: number;
   connectTimeoutMs: number;
   maxOutageMs: number;
 }
@@ -94,12 +119,19 @@ export function playlistUrlFor(url: string): string | null {
  * ladder vat reads itself.
  */
 export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  const playlist = playlistUrlFor(url);
+  if (playlist) {
+    const r = await fetchText(fetchFn, playlist, 5000);
+    if (!r.ok) throw unavailable(`cannot read the ladder at ${playlist}: ${r.reason}`);
+    const m = parseMultivariantPlaylist(r.value);
+    return m ? byBandwidth(variantRenditions(m.variants)) : null;
+  }
   if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
     const r = await fetchText(fetchFn, url, 5000);
     if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
     try {
       const mpd = parseMpd(r.value, url);
-      return videoRepresentations(periodAt(mpd, Date.now()));
+      return byBandwidth(videoRepresentations(periodAt(mpd, Date.now())));
     } catch (err) {
       throw failed(`${url} answers but is not a DASH stream vat can read: ${(err as Error).message}`);
     }
@@ -117,7 +149,6 @@ export function openSource(url: string, s: SourceSettings, deps: SourceDeps): So
 /** HLS with MPEG-TS segments, fetched by vat itself (client/hls-source.ts): arrival stamped per segment. */
 class HlsMediaSource implements Source {
   private readonly hls: HlsSource;
-  readonly input: SourceInput = { kind: "pipe", format: "mpegts" };
 
   constructor(playlistUrl: string, s: SourceSettings, deps: SourceDeps) {
     this.hls = new HlsSource(playlistUrl, {
@@ -130,11 +161,22 @@ class HlsMediaSource implements Source {
       maxOutageMs: s.maxOutageMs,
       onEvent: deps.onEvent,
       cancelled: deps.cancelled,
+      variant: s.variant,
+      maxPlaylistBytes: s.maxPlaylistBytes,
+      maxSegmentBytes: s.maxSegmentBytes,
     });
   }
 
   get url(): string {
     return this.hls.url;
+  }
+
+  get input(): SourceInput {
+    return this.hls.input;
+  }
+
+  get facts(): StreamFacts {
+    return this.hls.facts;
   }
 
   get root(): string {
@@ -157,12 +199,14 @@ class HlsMediaSource implements Source {
 class DecoderUrlSource implements Source {
   readonly root = null;
   readonly input: SourceInput;
+  readonly facts: StreamFacts;
 
   constructor(
     readonly url: string,
     private readonly deps: SourceDeps,
   ) {
     this.input = { kind: "url", url };
+    this.facts = { ...UNKNOWN_FACTS, protocol: /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase() ?? "file" };
   }
 
   async connect(): Promise<void> {}

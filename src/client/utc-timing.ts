@@ -1,4 +1,5 @@
-import { estimateOffset, type ClockOffset, type ClockSample } from "./clock.ts";
+import { judgeClock, type ClockSample } from "./clock.ts";
+import type { ClockReading } from "./server-info.ts";
 import type { Fetch } from "./http.ts";
 import type { UtcTiming } from "../dash/mpd.ts";
 
@@ -36,10 +37,11 @@ export async function sampleUtcTiming(
   t: UtcTiming,
   deps: { fetch: Fetch; now: () => number },
   fetchedAtMs: { sentMs: number; receivedMs: number },
-): Promise<ClockOffset | null> {
+): Promise<ClockReading> {
+  const none = { clock: null, warning: null };
   if (SCHEMES.direct.includes(t.schemeIdUri)) {
     const serverMs = parseUtcAnswer(t.value);
-    return serverMs === null ? null : estimateOffset([{ ...fetchedAtMs, serverMs }]);
+    return serverMs === null ? none : judgeClock([{ ...fetchedAtMs, serverMs }]);
   }
   const head = SCHEMES.head.includes(t.schemeIdUri);
   const samples: ClockSample[] = [];
@@ -50,12 +52,12 @@ export async function sampleUtcTiming(
       const text = head ? (res.headers.get("date") ?? "") : (await res.text()).slice(0, 200);
       const receivedMs = deps.now();
       const serverMs = head ? Date.parse(text) : parseUtcAnswer(text);
-      if (!res.ok || serverMs === null || !Number.isFinite(serverMs)) return samples.length ? estimateOffset(samples) : null;
+      if (!res.ok || serverMs === null || !Number.isFinite(serverMs)) return samples.length ? judgeClock(samples) : none;
       samples.push({ sentMs, serverMs, receivedMs });
       if (head) break; // a whole-second clock gains nothing from more samples
     } catch {
-      if (samples.length === 0) return null;
+      if (samples.length === 0) return none;
     }
   }
-  return estimateOffset(samples);
+  return judgeClock(samples);
 }

@@ -41,7 +41,7 @@ export interface Rendition {
  * lowest), by resolution an exact match, by index in ascending bandwidth order. Null when nothing matches.
  */
 export function chooseRendition<T extends Rendition>(list: readonly T[], choice: VariantChoice): T | null {
-  const sorted = [...list].sort((a, b) => a.bandwidth - b.bandwidth || (a.height ?? 0) - (b.height ?? 0));
+  const sorted = byBandwidth(list);
   if (sorted.length === 0) return null;
   switch (choice.kind) {
     case "highest":
@@ -55,6 +55,11 @@ export function chooseRendition<T extends Rendition>(list: readonly T[], choice:
     case "resolution":
       return sorted.filter((r) => r.height === choice.height && (choice.width === null || r.width === choice.width)).at(-1) ?? null;
   }
+}
+
+/** Renditions in the order indices count them: lowest bandwidth first (then smallest picture). */
+export function byBandwidth<T extends Rendition>(list: readonly T[]): T[] {
+  return [...list].sort((a, b) => a.bandwidth - b.bandwidth || (a.height ?? 0) - (b.height ?? 0));
 }
 
 /** How a rendition reads in a line: "1280x720 at 2500 kbit/s". */

@@ -5,7 +5,7 @@ import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
 import { parseSize } from "../signal/profiles.ts";
-import { parseDurationMs } from "../units.ts";
+import { parseBytes, parseDurationMs } from "../units.ts";
 import { runSession, UnmeasuredRun, type ClientConfig, type SessionObserver, type SessionResult } from "../client/session.ts";
 import { compareStreamsLive, type ComparisonResult } from "../client/compare.ts";
 import { describeRendition, parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
@@ -35,6 +35,8 @@ export interface ClientArgs {
   vmafThreads?: number;
   vmafModel?: string;
   variant?: string;
+  maxPlaylistSize?: string;
+  maxSegmentSize?: string;
 }
 
 export function clientOptions<T>(y: Argv<T>) {
@@ -69,6 +71,9 @@ export const MEASURE_DEFAULTS = {
   vmafEvery: 30,
   vmafThreads: 2,
   variant: "highest",
+  // Far above any real stream (a 10 s 4K segment at 25 Mbit/s is ~31 MB), far below a machine's memory.
+  maxPlaylistSize: "16MiB",
+  maxSegmentSize: "256MiB",
 } as const;
 
 /** The options of a measurement, shared by `vat client` and `vat launch`. */
@@ -115,6 +120,16 @@ export function measureOptions<T>(y: Argv<T>) {
       default: MEASURE_DEFAULTS.variant,
       describe: `which rendition of a ladder to measure: ${VARIANT_RULE}; all: every rendition, as streams of one comparison`,
     })
+    .option("max-playlist-size", {
+      type: "string",
+      default: MEASURE_DEFAULTS.maxPlaylistSize,
+      describe: "a playlist or MPD larger than this is a failed poll (a limit event)",
+    })
+    .option("max-segment-size", {
+      type: "string",
+      default: MEASURE_DEFAULTS.maxSegmentSize,
+      describe: "a segment larger than this is skipped, its frames counted as dropped (a limit event)",
+    })
     .option("reference-size", {
       type: "string",
       describe: "quality: the size the signal was made at, when the stream has none to tell (a provider rescaled it)",
@@ -151,6 +166,8 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     connectTimeoutMs: parseDurationMs(args.connectTimeout, "connect timeout"),
     maxOutageMs: parseDurationMs(args.maxOutage, "max outage"),
     pollMs: resolvePoll(args.poll),
+    maxPlaylistBytes: parseBytes(args.maxPlaylistSize, "--max-playlist-size"),
+    maxSegmentBytes: parseBytes(args.maxSegmentSize, "--max-segment-size"),
     ffmpeg,
     quality: args.quality,
     referenceSize: args.referenceSize !== undefined ? parseSize(args.referenceSize).name : null,

@@ -84,7 +84,7 @@ export function serveOptions<T>(y: Argv<T>) {
     })
     .option("push", {
       type: "string",
-      describe: "also send the stream to this ingest (rtmp://, srt://, udp://) from the same encode; repeatable",
+      describe: "also send the stream to this ingest (rtmp://, srt://, udp://) from the same encode; repeatable [env VAT_PUSH: one a line]",
     })
     .option("source-duration", {
       type: "string",
@@ -168,7 +168,10 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   if (sourceDurationS < segmentS * 2 || sourceDurationS > 3600) {
     throw badInput(`source duration '${v.sourceDuration}' is out of range: use ${segmentS * 2} s (two segments) to 1 h`);
   }
-  const push = args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push];
+  const push = [
+    ...(args.push === undefined ? [] : Array.isArray(args.push) ? args.push : [args.push]),
+    ...(env.serve.push ?? "").split("\n").map((u) => u.trim()).filter((u) => u !== ""),
+  ];
   for (const u of push) pushFormat(u);
   if (push.length && videoType !== "live") throw badInput("--push works with live video: a prerecorded stream is not re-encoded");
   if (videoType !== "live" && (format !== "hls" || ladder)) {

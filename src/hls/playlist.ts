@@ -1,10 +1,35 @@
-/** A media playlist, as much of it as vat needs. Pure: text in, data out. */
+import { chooseRendition, type Rendition, type VariantChoice } from "../client/variants.ts";
+
+/**
+ * HLS playlists, as much of them as vat needs. Pure: text in, data out. A playlist is remote input: every value is
+ * checked, and one that cannot be used either makes the text "not a playlist" (PlaylistError, with the reason) or is
+ * mended and reported as a warning, which the source turns into an event.
+ */
 export interface MediaPlaylist {
   targetDurationS: number;
   mediaSequence: number;
   discontinuitySequence: number;
   segments: PlaylistSegment[];
   endList: boolean;
+  /** Values that were out of range or malformed and were mended (each says what was done). */
+  warnings: PlaylistWarning[];
+}
+
+export interface PlaylistWarning {
+  /** Which rule: the same problem on every segment or every poll is one kind of warning. */
+  code: "extinf" | "program-date-time" | "byterange" | "attribute";
+  detail: string;
+}
+
+export interface ByteRange {
+  lengthBytes: number;
+  offsetBytes: number;
+}
+
+/** EXT-X-MAP: the initialisation section (fMP4/CMAF) the following segments need. */
+export interface MediaInit {
+  uri: string;
+  byteRange?: ByteRange;
 }
 
 export interface PlaylistSegment {
@@ -16,61 +41,356 @@ export interface PlaylistSegment {
   /** EXT-X-DISCONTINUITY-SEQUENCE plus the discontinuities up to and including this segment. */
   discontinuitySequence: number;
   programDateTimeMs?: number;
+  /** EXT-X-BYTERANGE: the segment is this sub-range of its URI. */
+  byteRange?: ByteRange;
+  /** The EXT-X-MAP in force for this segment. */
+  init?: MediaInit;
+  /** EXT-X-KEY METHOD in force when it is not NONE: the segment's bytes are encrypted. */
+  encryption?: string;
 }
 
 export class PlaylistError extends Error {}
 
-/** Parses an HLS media playlist. Throws PlaylistError for text that is not one (a master playlist included). */
+/** Largest EXTINF taken as is: a day. Anything longer is a broken value, not a segment. */
+const MAX_SEGMENT_S = 86_400;
+
+/** Parses an HLS media playlist. Throws PlaylistError for text that is not one (a multivariant playlist included). */
 export function parseMediaPlaylist(text: string): MediaPlaylist {
-  const lines = text.split(/\r?\n/).map((l) => l.trim());
-  if (lines[0]?.replace(/^\uFEFF/, "") !== "#EXTM3U") throw new PlaylistError("not an HLS playlist (no #EXTM3U)");
+  const lines = playlistLines(text);
   let targetDurationS = 0;
   let mediaSequence = 0;
   let discontinuitySequence = 0;
   let discontinuities = 0;
   let endList = false;
   const segments: PlaylistSegment[] = [];
-  let duration: number | null = null;
+  const warnings: PlaylistWarning[] = [];
+  let duration: string | null = null;
   let discontinuity = false;
   let pdt: number | undefined;
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    if (line.startsWith("#EXT-X-TARGETDURATION:")) targetDurationS = Number(line.slice(22));
-    else if (line.startsWith("#EXT-X-MEDIA-SEQUENCE:")) mediaSequence = Number(line.slice(22));
-    else if (line.startsWith("#EXTINF:")) duration = Number.parseFloat(line.slice(8));
-    else if (line.startsWith("#EXT-X-DISCONTINUITY-SEQUENCE:")) discontinuitySequence = Number(line.slice(30));
+  let range: { lengthBytes: number; offsetBytes: number | null } | null = null;
+  let init: MediaInit | undefined;
+  let encryption: string | undefined;
+  for (const line of lines) {
+    if (line.startsWith("#EXT-X-TARGETDURATION:")) {
+      targetDurationS = parseTargetDuration(line.slice(22));
+    } else if (line.startsWith("#EXT-X-MEDIA-SEQUENCE:")) {
+      mediaSequence = parseWhole(line.slice(22), "#EXT-X-MEDIA-SEQUENCE", Number.MAX_SAFE_INTEGER);
+    } else if (line.startsWith("#EXT-X-DISCONTINUITY-SEQUENCE:")) {
+      discontinuitySequence = parseWhole(line.slice(30), "#EXT-X-DISCONTINUITY-SEQUENCE", Number.MAX_SAFE_INTEGER);
+    } else if (line.startsWith("#EXTINF:")) duration = line.slice(8).split(",")[0]!.trim();
     else if (line === "#EXT-X-DISCONTINUITY") discontinuity = true;
-    else if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) pdt = Date.parse(line.slice(25));
-    else if (line === "#EXT-X-ENDLIST") endList = true;
-    else if (line.startsWith("#EXT-X-STREAM-INF")) throw new PlaylistError("a master playlist, not a media playlist");
+    else if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) {
+      const value = line.slice(25);
+      pdt = value.length <= 64 ? Date.parse(value) : Number.NaN;
+      if (!Number.isFinite(pdt)) {
+        warnings.push({ code: "program-date-time", detail: `#EXT-X-PROGRAM-DATE-TIME '${clip(value)}' is not a date: ignored` });
+        pdt = undefined;
+      }
+    } else if (line.startsWith("#EXT-X-BYTERANGE:")) range = parseByteRange(line.slice(17), "#EXT-X-BYTERANGE");
+    else if (line.startsWith("#EXT-X-MAP:")) init = parseMap(line.slice(11));
+    else if (line.startsWith("#EXT-X-KEY:")) {
+      const method = parseAttributes(line.slice(11)).METHOD;
+      if (!method) throw new PlaylistError("#EXT-X-KEY without METHOD");
+      encryption = method === "NONE" ? undefined : method;
+    } else if (line === "#EXT-X-ENDLIST") endList = true;
+    else if (line.startsWith("#EXT-X-STREAM-INF")) throw new PlaylistError("a multivariant (master) playlist, not a media playlist");
     else if (!line.startsWith("#")) {
-      if (duration === null) throw new PlaylistError(`segment '${line}' has no #EXTINF`);
+      if (duration === null) throw new PlaylistError(`segment '${clip(line)}' has no #EXTINF`);
+      const sequence = mediaSequence + segments.length;
+      if (!Number.isSafeInteger(sequence)) throw new PlaylistError(`media sequence ${sequence} is beyond what a count can hold`);
       if (discontinuity) discontinuities++;
+      const previous = segments.at(-1);
       segments.push({
-        sequence: mediaSequence + segments.length,
+        sequence,
         uri: line,
-        durationS: duration,
+        durationS: checkDuration(duration, sequence, targetDurationS, warnings),
         discontinuity,
         discontinuitySequence: discontinuitySequence + discontinuities,
-        ...(pdt !== undefined && !Number.isNaN(pdt) ? { programDateTimeMs: pdt } : {}),
+        ...(pdt !== undefined ? { programDateTimeMs: pdt } : {}),
+        ...(range ? { byteRange: placeRange(range, line, previous, warnings) } : {}),
+        ...(init ? { init } : {}),
+        ...(encryption ? { encryption } : {}),
       });
       duration = null;
       discontinuity = false;
       pdt = undefined;
+      range = null;
     }
   }
-  if (!Number.isFinite(targetDurationS) || !Number.isFinite(mediaSequence) || !Number.isFinite(discontinuitySequence)) {
-    throw new PlaylistError("malformed #EXT-X-TARGETDURATION, #EXT-X-MEDIA-SEQUENCE or #EXT-X-DISCONTINUITY-SEQUENCE");
-  }
-  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList };
+  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings };
 }
 
-/** The first variant's URI of a master playlist, or null when the text is a media playlist. */
-export function firstVariantUri(text: string): string | null {
+/** The lines of a playlist after its #EXTM3U header, trimmed, blank ones left out. */
+function playlistLines(text: string): string[] {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
-  const i = lines.findIndex((l) => l.startsWith("#EXT-X-STREAM-INF"));
-  if (i < 0) return null;
-  return lines.slice(i + 1).find((l) => l && !l.startsWith("#")) ?? null;
+  if (lines[0]?.replace(/^\uFEFF/, "") !== "#EXTM3U") throw new PlaylistError("not an HLS playlist (no #EXTM3U)");
+  return lines.slice(1).filter((l) => l !== "");
+}
+
+/** A decimal-integer (RFC 8216 4.2) up to max; anything else makes the playlist unusable. */
+function parseWhole(value: string, tag: string, max: number): number {
+  const text = value.trim();
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > max) {
+    throw new PlaylistError(`${tag} '${clip(text)}' is not a whole number from 0 to ${max}`);
+  }
+  return n;
+}
+
+/** RFC 8216 wants a decimal-integer; some packagers write "2.0", which players accept. */
+function parseTargetDuration(value: string): number {
+  const text = value.trim();
+  const n = text.length <= MAX_NUMBER_CHARS && DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(n) || n > MAX_SEGMENT_S) {
+    throw new PlaylistError(`#EXT-X-TARGETDURATION '${clip(text)}' is not a duration from 0 to ${MAX_SEGMENT_S} s`);
+  }
+  return n;
+}
+
+/** A decimal number, written so that no input can make it backtrack (and numbers are short: longer text is none). */
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const MAX_NUMBER_CHARS = 32;
+
+/**
+ * An EXTINF duration. One that is no number, negative or longer than a day is mended to the target duration (what
+ * a player would assume) and reported, so that one broken segment does not make the whole stream unmeasurable.
+ */
+function checkDuration(value: string, sequence: number, targetDurationS: number, warnings: PlaylistWarning[]): number {
+  const n = value.length <= MAX_NUMBER_CHARS && DECIMAL.test(value) ? Number(value) : Number.NaN;
+  if (Number.isFinite(n) && n >= 0 && n <= MAX_SEGMENT_S) return n;
+  warnings.push({
+    code: "extinf",
+    detail: `#EXTINF '${clip(value)}' of segment ${sequence} is not a duration from 0 to ${MAX_SEGMENT_S} s: taken as the target duration (${targetDurationS} s)`,
+  });
+  return targetDurationS;
+}
+
+/** `<n>[@<o>]`; the offset stays null when absent (the segment rule and the map rule differ on what it means). */
+function parseByteRange(value: string, tag: string): { lengthBytes: number; offsetBytes: number | null } {
+  const m = /^(\d{1,16})(?:@(\d{1,16}))?$/.exec(value.trim());
+  const lengthBytes = m ? Number(m[1]) : Number.NaN;
+  const offsetBytes = m?.[2] !== undefined ? Number(m[2]) : null;
+  if (!Number.isSafeInteger(lengthBytes) || (offsetBytes !== null && !Number.isSafeInteger(offsetBytes))) {
+    throw new PlaylistError(`${tag} '${clip(value)}' is not <length>[@<offset>]`);
+  }
+  return { lengthBytes, offsetBytes };
+}
+
+/** A segment's range without an offset starts where the previous segment's range of the same URI ended. */
+function placeRange(
+  range: { lengthBytes: number; offsetBytes: number | null },
+  uri: string,
+  previous: PlaylistSegment | undefined,
+  warnings: PlaylistWarning[],
+): ByteRange {
+  if (range.offsetBytes !== null) return { lengthBytes: range.lengthBytes, offsetBytes: range.offsetBytes };
+  const before = previous?.uri === uri ? previous.byteRange : undefined;
+  if (!before) {
+    warnings.push({
+      code: "byterange",
+      detail: `#EXT-X-BYTERANGE of '${clip(uri)}' has no offset and follows no range of the same URI: taken from byte 0`,
+    });
+    return { lengthBytes: range.lengthBytes, offsetBytes: 0 };
+  }
+  return { lengthBytes: range.lengthBytes, offsetBytes: before.offsetBytes + before.lengthBytes };
+}
+
+function parseMap(value: string): MediaInit {
+  const a = parseAttributes(value);
+  if (!a.URI) throw new PlaylistError("#EXT-X-MAP without URI");
+  if (a.BYTERANGE === undefined) return { uri: a.URI };
+  const r = parseByteRange(a.BYTERANGE, "#EXT-X-MAP BYTERANGE");
+  return { uri: a.URI, byteRange: { lengthBytes: r.lengthBytes, offsetBytes: r.offsetBytes ?? 0 } };
+}
+
+/**
+ * An attribute list (RFC 8216 4.2): NAME=value pairs, quoted strings may hold commas. Quotes are removed. Read by
+ * index, not by a regular expression: a hostile line of megabytes must cost linear time, not backtracking.
+ */
+export function parseAttributes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < text.length; ) {
+    const eq = text.indexOf("=", i);
+    if (eq < 0) break;
+    const name = text.slice(i, eq).trim();
+    let value: string;
+    let next: number;
+    if (text[eq + 1] === '"') {
+      const close = text.indexOf('"', eq + 2);
+      value = text.slice(eq + 2, close < 0 ? text.length : close);
+      const comma = close < 0 ? -1 : text.indexOf(",", close);
+      next = comma < 0 ? text.length : comma + 1;
+    } else {
+      const comma = text.indexOf(",", eq + 1);
+      const end = comma < 0 ? text.length : comma;
+      value = text.slice(eq + 1, end).trim();
+      next = end + 1;
+    }
+    if (ATTRIBUTE_NAME.test(name)) out[name] = value;
+    i = next;
+  }
+  return out;
+}
+
+const ATTRIBUTE_NAME = /^[A-Z0-9-]+$/;
+
+function clip(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** One EXT-X-STREAM-INF of a multivariant playlist. */
+export interface Variant {
+  uri: string;
+  /** Peak bits/s; null when missing or malformed (a warning says so). */
+  bandwidth: number | null;
+  averageBandwidth?: number;
+  resolution?: { width: number; height: number };
+  codecs?: string[];
+  frameRate?: number;
+  /** The EXT-X-MEDIA group of its audio. */
+  audio?: string;
+}
+
+/** One EXT-X-MEDIA rendition (an audio track, subtitles, an alternative angle). */
+export interface MediaRendition {
+  type: string;
+  groupId: string;
+  name: string;
+  uri?: string;
+  language?: string;
+  default: boolean;
+  autoselect: boolean;
+}
+
+export interface MultivariantPlaylist {
+  variants: Variant[];
+  renditions: MediaRendition[];
+  warnings: PlaylistWarning[];
+}
+
+/** A multivariant playlist, or null when the text is a media playlist. Throws PlaylistError for other text. */
+export function parseMultivariantPlaylist(text: string): MultivariantPlaylist | null {
+  const lines = playlistLines(text);
+  if (!lines.some((l) => l.startsWith("#EXT-X-STREAM-INF"))) return null;
+  const variants: Variant[] = [];
+  const renditions: MediaRendition[] = [];
+  const warnings: PlaylistWarning[] = [];
+  let pending: Record<string, string> | null = null;
+  for (const line of lines) {
+    if (line.startsWith("#EXT-X-STREAM-INF:")) pending = parseAttributes(line.slice(18));
+    else if (line.startsWith("#EXT-X-MEDIA:")) {
+      const a = parseAttributes(line.slice(13));
+      if (!a.TYPE || !a["GROUP-ID"] || !a.NAME) {
+        warnings.push({ code: "attribute", detail: `#EXT-X-MEDIA without TYPE, GROUP-ID or NAME: ignored` });
+        continue;
+      }
+      renditions.push({
+        type: a.TYPE,
+        groupId: a["GROUP-ID"],
+        name: a.NAME,
+        ...(a.URI ? { uri: a.URI } : {}),
+        ...(a.LANGUAGE ? { language: a.LANGUAGE } : {}),
+        default: a.DEFAULT === "YES",
+        autoselect: a.AUTOSELECT === "YES",
+      });
+    } else if (!line.startsWith("#") && pending) {
+      variants.push(toVariant(line, pending, variants.length, warnings));
+      pending = null;
+    }
+  }
+  return { variants, renditions, warnings };
+}
+
+function toVariant(uri: string, a: Record<string, string>, index: number, warnings: PlaylistWarning[]): Variant {
+  const whole = (name: string): number | undefined => {
+    const v = a[name];
+    if (v === undefined) return undefined;
+    const n = /^\d{1,16}$/.test(v) ? Number(v) : Number.NaN;
+    if (Number.isSafeInteger(n)) return n;
+    warnings.push({ code: "attribute", detail: `variant ${index}: ${name} '${clip(v)}' is not a whole number: ignored` });
+    return undefined;
+  };
+  const bandwidth = whole("BANDWIDTH") ?? null;
+  if (bandwidth === null && a.BANDWIDTH === undefined) {
+    warnings.push({ code: "attribute", detail: `variant ${index} (${clip(uri)}) has no BANDWIDTH` });
+  }
+  const averageBandwidth = whole("AVERAGE-BANDWIDTH");
+  let resolution: Variant["resolution"];
+  if (a.RESOLUTION !== undefined) {
+    const m = /^(\d{1,5})x(\d{1,5})$/.exec(a.RESOLUTION);
+    if (m && Number(m[1]) > 0 && Number(m[2]) > 0) resolution = { width: Number(m[1]), height: Number(m[2]) };
+    else warnings.push({ code: "attribute", detail: `variant ${index}: RESOLUTION '${clip(a.RESOLUTION)}' is not WxH: ignored` });
+  }
+  let frameRate: number | undefined;
+  if (a["FRAME-RATE"] !== undefined) {
+    const n = Number(a["FRAME-RATE"]);
+    if (Number.isFinite(n) && n > 0 && n <= 1000) frameRate = n;
+    else warnings.push({ code: "attribute", detail: `variant ${index}: FRAME-RATE '${clip(a["FRAME-RATE"])}' is not a rate: ignored` });
+  }
+  const codecs = a.CODECS?.split(",").map((c) => c.trim()).filter(Boolean);
+  return {
+    uri,
+    bandwidth,
+    ...(averageBandwidth !== undefined ? { averageBandwidth } : {}),
+    ...(resolution ? { resolution } : {}),
+    ...(codecs?.length ? { codecs } : {}),
+    ...(frameRate !== undefined ? { frameRate } : {}),
+    ...(a.AUDIO ? { audio: a.AUDIO } : {}),
+  };
+}
+
+const VIDEO_CODECS = /^(avc1|avc3|hvc1|hev1|vp08|vp09|av01|dvh1|dvhe|mp4v)/;
+
+/** A variant without CODECS may hold video; one whose CODECS name none (an audio-only rendition) cannot. */
+function mayHoldVideo(v: Variant): boolean {
+  return !v.codecs || v.codecs.some((c) => VIDEO_CODECS.test(c));
+}
+
+/** A variant as a rendition of the ladder (client/variants.ts: what --variant chooses among), with its position. */
+export interface VariantRendition extends Rendition {
+  variant: Variant;
+  /** Position in the playlist, from 0. */
+  index: number;
+}
+
+/**
+ * The variants --variant chooses among: those that may hold video (all of them when none does), a missing
+ * BANDWIDTH ranking lowest.
+ */
+export function variantRenditions(variants: readonly Variant[]): VariantRendition[] {
+  const all = variants.map((variant, index) => ({
+    variant,
+    index,
+    bandwidth: variant.bandwidth ?? 0,
+    width: variant.resolution?.width ?? null,
+    height: variant.resolution?.height ?? null,
+  }));
+  const video = all.filter((r) => mayHoldVideo(r.variant));
+  return video.length ? video : all;
+}
+
+/** The variant to measure, by the rules every ladder follows (chooseRendition); null when none matches. */
+export function chooseVariant(variants: readonly Variant[], choice: VariantChoice): VariantRendition | null {
+  return chooseRendition(variantRenditions(variants), choice);
+}
+
+export type ResolvedUri = { ok: true; url: string } | { ok: false; reason: string };
+
+/**
+ * A URI named by a playlist, resolved against the playlist's own URL. A playlist is remote input: only http(s) may
+ * be fetched from it, never a local file (file:), inline data (data:) or anything else a fetch would open.
+ */
+export function resolveRemoteUri(uri: string, baseUrl: string): ResolvedUri {
+  let url: URL;
+  try {
+    url = new URL(uri, baseUrl);
+  } catch {
+    return { ok: false, reason: `'${clip(uri)}' is not a URI` };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return { ok: false, reason: `refused: a playlist may only name http(s) URIs, not ${url.protocol}` };
+  }
+  return { ok: true, url: url.href };
 }
 
 export interface LiveSegment {

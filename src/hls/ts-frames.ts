@@ -76,7 +76,8 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
     // 33-bit timestamps: unwrap against the first before sorting.
     const base = pts[0]!;
     const unwrapped = pts.map((t) => (t - base < -(2 ** 32) ? t + 2 ** 33 : t - base > 2 ** 32 ? t - 2 ** 33 : t));
-    const first = Math.min(...unwrapped);
+    // A loop, not Math.min(...): a hostile segment can hold more frames than a call takes arguments.
+    const first = unwrapped.reduce((m, t) => Math.min(m, t), Infinity);
     ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90).sort((a, b) => a - b);
   }
   return { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };

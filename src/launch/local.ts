@@ -14,6 +14,10 @@ export interface LocalOptions {
   /** How to run this same vat: the executable (and the script, when run from source). */
   self: string[];
   env: Record<string, string>;
+  /** More `vat serve` options (size, fps, id). */
+  serveArgs?: readonly string[];
+  /** Ingests to push the one encode to: passed in VAT_PUSH, so they stay out of serve's command line. */
+  pushUrls?: readonly string[];
   startTimeoutMs: number;
   cancelled: () => string | null;
   onServerLine: (line: string) => void;
@@ -36,8 +40,13 @@ function freePort(): number {
 export async function startLocalOrigin(o: LocalOptions): Promise<LocalOrigin> {
   const port = freePort();
   const child: Subprocess<"ignore", "ignore", "pipe"> = Bun.spawn(
-    [...o.self, "serve", "--host", "127.0.0.1", "--port", String(port)],
-    { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...o.env } },
+    [...o.self, "serve", "--host", "127.0.0.1", "--port", String(port), ...(o.serveArgs ?? [])],
+    {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { ...process.env, ...o.env, ...(o.pushUrls?.length ? { VAT_PUSH: o.pushUrls.join("\n") } : {}) },
+    },
   );
   const tail = new StderrTail(Readable.fromWeb(child.stderr as never), 20, o.onServerLine);
   let stopped = false;

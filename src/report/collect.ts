@@ -179,12 +179,12 @@ function sumOf(values: readonly (number | null)[]): number {
 
 function minOf(values: readonly (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null);
-  return known.length ? Math.min(...known) : null;
+  return known.length ? known.reduce((m, v) => Math.min(m, v)) : null;
 }
 
 function maxOf(values: readonly (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null);
-  return known.length ? Math.max(...known) : null;
+  return known.length ? known.reduce((m, v) => Math.max(m, v)) : null;
 }
 
 /**

@@ -63,7 +63,7 @@ export class LiveProducer implements SegmentProducer {
     // new segments (and be listed under a new MPD's timing), so they go first.
     const first = this.config.format === "dash" ? 1 : nextSequence;
     if (this.config.format === "dash") this.clearFolder();
-    const started = await Encoder.start(this.settings, first, (line) => this.log(`ffmpeg: ${line}`));
+    const started = await Encoder.start(this.settings, first, (line) => this.log(`ffmpeg: ${this.hidePush(line)}`));
     if (!started.ok) return started;
     const enc = started.encoder;
     if (!this.running) {
@@ -77,9 +77,14 @@ export class LiveProducer implements SegmentProducer {
       this.encoder = null;
       if (!this.running) return;
       const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: enc.stderr.last } : {}) });
+      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: this.hidePush(enc.stderr.last) } : {}) });
     });
     return { ok: true };
+  }
+
+  /** ffmpeg names its outputs in what it prints: the push targets' secrets are kept out of serve's log and /health. */
+  private hidePush(text: string): string {
+    return this.config.push.reduce((t, u) => t.split(u).join(redactPush(u)), text);
   }
 
   onExit(listener: (exit: ProducerExit) => void): void {
@@ -131,8 +136,7 @@ export class LiveProducer implements SegmentProducer {
   }
 
   extraParams(): Record<string, unknown> {
-    // Where it pushes, without paths or credentials (an RTMP path holds the stream key).
-    return { push: this.config.push.map((u) => u.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2")) };
+    return { push: this.config.push.map(redactPush) };
   }
 
   counters(): Record<string, number | null> {
@@ -171,4 +175,9 @@ export class LiveProducer implements SegmentProducer {
       if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
     }
   }
+}
+
+/** Where a push goes, without its path or credentials (an RTMP path holds the stream key). Pure. */
+export function redactPush(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)(?:[^/@]*@)?([^/?#]*).*$/i, "$1$2");
 }

@@ -32,6 +32,9 @@ test(
       expect(mpd).toContain('type="dynamic"');
       expect(mpd).toMatch(/mimeType="video\/mp4"[\s\S]*width="426"[\s\S]*height="240"/);
       expect(nginx.log()).toContain("publish: name='key-not-shown'");
+      // The stream key is the provider's secret: serve's own log and /params never show it.
+      expect(server.stderr()).not.toContain("key-not-shown");
+      expect(await (await fetch(`${server.url}/params`)).text()).not.toContain("key-not-shown");
       const run = await client([
         "--url", nginx.hlsUrl, "--url", srt.hlsUrl, "--control", server.url, "--duration", "20s",
         "--db", join(tmp.path, "providers.db"), "--json",
@@ -63,3 +66,15 @@ test(
   },
   45_000,
 );
+
+test("an ingest that refuses: serve says so in its log, without the stream key", async () => {
+  const server = serve(["--size", "240p", "--fps", "25", "--push", "rtmp://127.0.0.1:1/live/secret-key-42"]);
+  try {
+    await server.waitLive();
+    await eventually(async () => server.stderr(), (err) => /127\.0\.0\.1:1/.test(err), 10_000);
+    expect(server.stderr()).toMatch(/rtmp:\/\/127\.0\.0\.1:1/);
+    expect(server.stderr()).not.toContain("secret-key-42");
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,3 +1,4 @@
+import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -54,7 +55,7 @@ export function makeHostileDatabases(dir: string): { prototype: string; vat: str
   const id = store.createRun({
     startedAtMs: 1_000_000, url: `http://${HOSTILE.attribute}/`, playlistUrl: HOSTILE.script, streamId: HOSTILE.script, imageSize: 0,
     sizeName: HOSTILE.style, fps: 15, cpu: HOSTILE.script, memory: HOSTILE.attribute, videoType: ALL, params: { vat: HOSTILE.script },
-    clockOffsetMs: 0, clockUncertaintyMs: null, clockSynced: false, windowMs: 10_000, vatVersion: HOSTILE.script, options: {},
+    clockOffsetMs: 0, clockUncertaintyMs: null, clockSynced: false, windowMs: 10_000, vatVersion: HOSTILE.script, options: {}, ...UNKNOWN_FACTS, codecs: HOSTILE.script,
   });
   const frames = Array.from({ length: 20 }, (_, i) => ({
     index: i, kind: "new" as const, frameNumber: i, generatedAtMs: 1_000_000 + i * 66, arrivedAtMs: 1_000_500 + i * 66,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { estimateOffset } from "../../src/client/clock.ts";
+import { estimateOffset, judgeClock } from "../../src/client/clock.ts";
 import { parseRawOutputSize, parseInputVideo } from "../../src/client/ffmpeg-output.ts";
 import { percentile } from "../../src/client/stats.ts";
 import { toCsv } from "../../src/client/store.ts";
@@ -18,6 +18,49 @@ describe("clock offset", () => {
   test("no usable sample", () => {
     expect(estimateOffset([])).toBeNull();
     expect(estimateOffset([{ sentMs: 10, serverMs: 0, receivedMs: 5 }])).toBeNull();
+  });
+});
+
+describe("a server clock from the network", () => {
+  const NOW = Date.parse("2026-12-01T10:00:00Z");
+  const at = (serverMs: unknown, sentMs = NOW, rttMs = 4) => ({ sentMs, serverMs, receivedMs: sentMs + rttMs });
+
+  test.each<[string, unknown, RegExp]>([
+    ["1e300", 1e300, /years off, more than a day/],
+    ["Infinity (1e309)", Number.POSITIVE_INFINITY, /answered Infinity, not a time/],
+    ["-1e300", -1e300, /years off/],
+    ["0", 0, /years off/],
+    ["100 years ahead", NOW + 100 * 365.25 * 86_400_000, /100 years off/],
+    ["25 h behind", NOW - 25 * 3_600_000, /25.0 h off/],
+    ["NaN", Number.NaN, /answered NaN/],
+    ["a string", "1733047200000", /answered '1733047200000', not a time/],
+    ["an object", { ms: 1 }, /answered an object/],
+  ])("%s is refused, with why", (_name, serverMs, why) => {
+    const r = judgeClock([at(serverMs), at(serverMs, NOW + 100)]);
+    expect(r.clock).toBeNull();
+    expect(r.warning).toMatch(why);
+    expect(r.warning).toContain("latency assumes both clocks agree");
+  });
+
+  test("a clock a few hours off is believed", () => {
+    const off = 5 * 3_600_000 + 250;
+    const r = judgeClock([at(NOW + off + 2), at(NOW + 100 + off + 2, NOW + 100)]);
+    expect(r).toEqual({ clock: { offsetMs: off, uncertaintyMs: 2, samples: 2 }, warning: null });
+  });
+
+  test("answers that jump (one sample two hours off the others) are refused", () => {
+    const r = judgeClock([at(NOW + 2), at(NOW + 100 + 2, NOW + 100), at(NOW + 200 + 2 + 7_200_000, NOW + 200)]);
+    expect(r.clock).toBeNull();
+    expect(r.warning).toMatch(/answers disagree by 2.0 h/);
+  });
+
+  test("samples that differ by their round trips agree", () => {
+    const r = judgeClock([at(NOW + 2), at(NOW + 100 + 300, NOW + 100, 600)]);
+    expect(r.clock?.offsetMs).toBe(0);
+  });
+
+  test("no samples: nothing to refuse", () => {
+    expect(judgeClock([])).toEqual({ clock: null, warning: null });
   });
 });
 

@@ -1,3 +1,4 @@
+import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +12,8 @@ import type { FrameRecord, WindowSummary } from "../../src/client/metrics.ts";
 import { RunStore, toCsv } from "../../src/client/store.ts";
 
 /** The schema as vat wrote it before its columns were declared once, copied here as it was. */
-const TODAY = `
+/** The schema of version 3, as vat wrote it then; version 4 added the stream's format facts to runs (at its end). */
+const VERSION_3 = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   started_at_ms INTEGER NOT NULL,
@@ -141,6 +143,14 @@ CREATE VIEW IF NOT EXISTS stream_data_final AS
   FROM windows w JOIN runs r ON r.id = w.run_id
   GROUP BY w.run_id, minute_count;
 `;
+const TODAY = `${VERSION_3}
+ALTER TABLE runs ADD COLUMN protocol TEXT;
+ALTER TABLE runs ADD COLUMN container TEXT;
+ALTER TABLE runs ADD COLUMN codecs TEXT;
+ALTER TABLE runs ADD COLUMN rendition TEXT;
+ALTER TABLE runs ADD COLUMN declared_bandwidth_bps INTEGER;
+ALTER TABLE runs ADD COLUMN segment_duration_s REAL;
+`;
 
 /** What the first schema lacked: the columns and tables added with quality, comparisons and VMAF. */
 const ADDED = [
@@ -150,9 +160,9 @@ const ADDED = [
 ];
 const LATER_TABLES = ["vmaf_samples", "comparisons"];
 
-/** TODAY less what was added since the first version: an older vat's database. */
+/** Version 3 less what was added since the first version: an older vat's database. */
 function firstSchema(): string {
-  let s = TODAY;
+  let s = VERSION_3;
   for (const t of LATER_TABLES) s = s.replace(new RegExp(`CREATE TABLE IF NOT EXISTS ${t} \\([\\s\\S]*?\\n\\);\\n`), "");
   for (const c of ADDED) s = s.replace(new RegExp(`\\n  ${c},?(?=\\n)`), "");
   return s.replace(/,\n\)/g, "\n)");
@@ -161,7 +171,7 @@ function firstSchema(): string {
 const run: RunInfo = {
   startedAtMs: 1_000_000, url: "http://x:5000", playlistUrl: null, streamId: "t", imageSize: 0, sizeName: "240p", fps: 15,
   cpu: null, memory: null, videoType: "live", params: { vat: { fps: 15 } }, clockOffsetMs: 5, clockUncertaintyMs: null,
-  clockSynced: false, windowMs: 10_000, vatVersion: "0", options: { a: 1 },
+  clockSynced: false, windowMs: 10_000, vatVersion: "0", options: { a: 1 }, ...UNKNOWN_FACTS,
 };
 
 const frame: FrameRecord = {

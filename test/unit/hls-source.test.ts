@@ -1,30 +1,38 @@
-import { expect, test } from "bun:test";
-import { HlsSource, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
+import { describe, expect, test } from "bun:test";
+import { HlsSource, type HlsSourceOptions, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n" +
   "#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nseg_1.ts\n#EXTINF:1,\nseg_2.ts\n#EXT-X-ENDLIST\n";
 
+/** One answer: a response, an error thrown, or a function making a fresh response (streams cannot be cloned cheaply). */
+type Answer = Response | Error | ((url: string) => Response);
+type Script = Record<string, Answer[]>;
+
 /** A scripted server: each URL answers from its own queue of outcomes, then the last one for good. */
-function scripted(script: Record<string, (Response | Error)[]>, onFetch: (name: string) => void = () => {}) {
+function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
   const calls: string[] = [];
+  const urls: string[] = [];
   const fetchFn: Fetch = async (url) => {
+    urls.push(url);
     const name = new URL(url).pathname.split("/").pop()!;
     calls.push(name);
     onFetch(name);
-    const queue = script[name]!;
+    const queue = script[name];
+    if (!queue) return new Response("no such file", { status: 404 });
     const next = queue.length > 1 ? queue.shift()! : queue[0]!;
     if (next instanceof Error) throw next;
+    if (typeof next === "function") return next(url);
     return next.clone() as Awaited<ReturnType<Fetch>>;
   };
-  return { fetchFn, calls };
+  return { fetchFn, calls, urls };
 }
 
-async function runSource(script: Record<string, (Response | Error)[]>, fetchMs: Record<string, number> = {}) {
+/** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], sleeps take none. */
+function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
   let t = 0;
-  const { fetchFn, calls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
+  const { fetchFn, calls, urls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
   const events: SourceEvent[] = [];
-  const got: SegmentArrival[] = [];
   const source = new HlsSource("http://origin/video/stream.m3u8", {
     fetch: fetchFn,
     now: () => t,
@@ -37,23 +45,42 @@ async function runSource(script: Record<string, (Response | Error)[]>, fetchMs: 
     maxOutageMs: 60_000,
     onEvent: (e) => events.push(e),
     cancelled: () => null,
+    ...options,
   });
-  await source.connect();
-  const outcome = await source.run(async (s) => {
+  return { source, events, calls, urls, nowMs: () => t };
+}
+
+async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
+  const made = makeSource(script, fetchMs, options);
+  const got: SegmentArrival[] = [];
+  await made.source.connect();
+  const outcome = await made.source.run(async (s) => {
     got.push(s);
-  }, () => false);
-  return { outcome, events, got, calls };
+  }, () => made.nowMs() > 60_000);
+  return { ...made, outcome, got };
 }
 
 const ok = (body: string) => new Response(body);
+
+/** The smallest MPEG-TS segment with one video frame: a PAT, a PMT naming an H.264 stream, one PES start. */
+const TS_SEGMENT = (() => {
+  const packet = (head: number[]) => [...head, ...new Array<number>(188 - head.length).fill(0xff)];
+  const crc = [0, 0, 0, 0]; // not checked by the scanner
+  return new Uint8Array([
+    ...packet([0x47, 0x40, 0x00, 0x10, 0x00, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xe1, 0x00, ...crc]),
+    ...packet([0x47, 0x41, 0x00, 0x10, 0x00, 0x02, 0xb0, 0x12, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x01, 0xf0, 0x00, 0x1b, 0xe1, 0x01, 0xf0, 0x00, ...crc]),
+    ...packet([0x47, 0x41, 0x01, 0x10, 0x00, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x80, 0x00, 0x00]),
+  ]);
+})();
+const seg = () => new Response(TS_SEGMENT);
 
 test("a segment whose first fetch fails is fetched again, not lost", async () => {
   const reset = Object.assign(new Error("socket closed"), { code: "ECONNRESET" });
   const r = await runSource({
     "stream.m3u8": [ok(PLAYLIST)],
-    "seg_0.ts": [ok("a")],
-    "seg_1.ts": [reset, ok("b")],
-    "seg_2.ts": [ok("c")],
+    "seg_0.ts": [seg()],
+    "seg_1.ts": [reset, seg()],
+    "seg_2.ts": [seg()],
   });
   expect(r.outcome).toBe("ended");
   expect(r.got.map((s) => s.sequence)).toEqual([0, 1, 2]);
@@ -64,9 +91,9 @@ test("a segment whose first fetch fails is fetched again, not lost", async () =>
 test("a segment that stays unavailable is given up after three tries, with the reason", async () => {
   const r = await runSource({
     "stream.m3u8": [ok(PLAYLIST)],
-    "seg_0.ts": [ok("a")],
+    "seg_0.ts": [seg()],
     "seg_1.ts": [new Response("busy", { status: 503 })],
-    "seg_2.ts": [ok("c")],
+    "seg_2.ts": [seg()],
   });
   expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
   expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(3);
@@ -76,9 +103,9 @@ test("a segment that stays unavailable is given up after three tries, with the r
 test("a segment already deleted (404) is not asked for again", async () => {
   const r = await runSource({
     "stream.m3u8": [ok(PLAYLIST)],
-    "seg_0.ts": [ok("a")],
+    "seg_0.ts": [seg()],
     "seg_1.ts": [new Response("gone", { status: 404 })],
-    "seg_2.ts": [ok("c")],
+    "seg_2.ts": [seg()],
   });
   expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(1);
   expect(r.events[0]!.kind).toBe("segment-missing");
@@ -86,7 +113,7 @@ test("a segment already deleted (404) is not asked for again", async () => {
 
 test("a segment that takes longer to fetch than to play is a rebuffer risk: an event with both times", async () => {
   const r = await runSource(
-    { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [ok("a")], "seg_1.ts": [ok("b")], "seg_2.ts": [ok("c")] },
+    { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [seg()], "seg_1.ts": [seg()], "seg_2.ts": [seg()] },
     { "seg_0.ts": 900, "seg_1.ts": 1500 },
   );
   expect(r.got.map((s) => s.sequence)).toEqual([0, 1, 2]);
@@ -98,8 +125,362 @@ test("a segment that takes longer to fetch than to play is a rebuffer risk: an e
 test("a segment longer than the playlist's target duration is reported (rounded as HLS rounds it)", async () => {
   const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n" +
     "#EXTINF:1.4,\nseg_0.ts\n#EXTINF:2.6,\nseg_1.ts\n#EXT-X-ENDLIST\n";
-  const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [ok("a")], "seg_1.ts": [ok("b")] });
+  const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [seg()], "seg_1.ts": [seg()] });
   expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
     ["target-duration", "segment 1 lasts 2.600 s, over the playlist's target duration of 1 s"],
   ]);
+});
+
+/** A body of `totalBytes` made on demand, counting what was actually produced (what a reader pulled). */
+function streamed(totalBytes: number, opts: { declare?: boolean } = {}) {
+  const made = { bytes: 0 };
+  const chunk = new Uint8Array(64 * 1024);
+  const answer = () => {
+    let left = totalBytes;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (left <= 0) return c.close();
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        made.bytes += n;
+        c.enqueue(chunk.subarray(0, n));
+      },
+    });
+    return new Response(body, opts.declare ? { headers: { "content-length": String(totalBytes) } } : {});
+  };
+  return { answer, made };
+}
+
+const LIMITS = { maxSegmentBytes: 1024 * 1024, maxPlaylistBytes: 64 * 1024 };
+
+describe("bounded memory", () => {
+  test("a segment declaring more than the limit is skipped unread, not retried: a limit event", async () => {
+    const big = streamed(500 * 1024 * 1024, { declare: true });
+    const r = await runSource(
+      { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [seg()], "seg_1.ts": [big.answer], "seg_2.ts": [seg()] },
+      {},
+      LIMITS,
+    );
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
+    expect(big.made.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(1);
+    expect(r.events.map((e) => [e.kind, e.detail, e.fatal])).toEqual([
+      ["limit", "segment 1 (seg_1.ts) skipped: Content-Length 500 MB, over the limit of 1 MB", undefined],
+    ]);
+  });
+
+  test("a segment without a length is read only up to the limit", async () => {
+    const big = streamed(500 * 1024 * 1024);
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [seg()], "seg_1.ts": [big.answer], "seg_2.ts": [seg()] }, {}, LIMITS);
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
+    expect(big.made.bytes).toBeLessThan(LIMITS.maxSegmentBytes + 3 * 64 * 1024);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["limit", "segment 1 (seg_1.ts) skipped: answer over the limit of 1 MB"]]);
+  });
+
+  test("a segment at the limit is whole", async () => {
+    const exact = streamed(LIMITS.maxSegmentBytes);
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [exact.answer], "seg_1.ts": [seg()], "seg_2.ts": [seg()] }, {}, LIMITS);
+    expect(r.got[0]!.bytes.length).toBe(LIMITS.maxSegmentBytes);
+    expect(r.events.filter((e) => e.kind === "limit")).toEqual([]);
+  });
+
+  test("a playlist over the limit is a failed poll (one limit event), and the stream goes on when it is back", async () => {
+    const huge = streamed(10 * 1024 * 1024);
+    const r = await runSource(
+      { "stream.m3u8": [ok(LIVE(0)), huge.answer, huge.answer, huge.answer, ok(LIVE(1) + "#EXT-X-ENDLIST\n")], "seg_0.ts": [seg()], "seg_1.ts": [seg()] },
+      {},
+      LIMITS,
+    );
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 1]);
+    expect(huge.made.bytes).toBeLessThan(3 * (LIMITS.maxPlaylistBytes + 3 * 64 * 1024));
+    expect(r.events.map((e) => e.kind)).toEqual(["limit", "outage", "reconnect"]);
+    expect(r.events[0]!.detail).toBe("playlist http://origin/video/stream.m3u8: answer over the limit of 64 kB");
+  });
+
+  test("a first playlist over the limit is no stream", async () => {
+    const huge = streamed(10 * 1024 * 1024);
+    await expect(runSource({ "stream.m3u8": [huge.answer] }, {}, LIMITS)).rejects.toThrow(/is not a stream: answer over the limit of 64 kB/);
+  });
+});
+
+/** A live window of three segments ending at `newest`. */
+function LIVE(newest: number, names = (n: number) => `seg_${n}.ts`): string {
+  const first = Math.max(0, newest - 2);
+  let text = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:${first}\n`;
+  for (let n = first; n <= newest; n++) text += `#EXTINF:1,\n${names(n)}\n`;
+  return text;
+}
+
+describe("URIs a remote playlist may name", () => {
+  test("file: and data: segments are refused unopened: segment-missing with why", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nfile:///etc/passwd\n" +
+      "#EXTINF:1,\ndata:video/mp2t;base64,AAAA\n#EXTINF:1,\nseg_3.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [seg()], "seg_3.ts": [seg()] });
+    expect(r.got.map((s) => s.sequence)).toEqual([0, 3]);
+    expect(r.urls.every((u) => u.startsWith("http://origin/"))).toBe(true);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["segment-missing", "segment 1 (file:///etc/passwd): refused: a playlist may only name http(s) URIs, not file:"],
+      ["segment-missing", "segment 2 (data:video/mp2t;base64,AAAA): refused: a playlist may only name http(s) URIs, not data:"],
+    ]);
+  });
+
+  test("a redirect to file: is refused; one to http is followed and relative URIs resolve against where it led", async () => {
+    const redirect = (to: string) => new Response(null, { status: 302, headers: { location: to } });
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXTINF:1,\nseg_1.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({
+      "stream.m3u8": [redirect("http://edge/live/moved.m3u8")],
+      "moved.m3u8": [ok(playlist)],
+      "seg_0.ts": [redirect("file:///etc/passwd")],
+      "seg_1.ts": [seg()],
+    });
+    expect(r.source.url).toBe("http://edge/live/moved.m3u8");
+    expect(r.got.map((s) => s.sequence)).toEqual([1]);
+    expect(r.urls).toContain("http://edge/live/seg_1.ts");
+    expect(r.urls.filter((u) => u.includes("seg_0"))).toHaveLength(1);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["segment-missing", "segment 0 (seg_0.ts): refused: only http(s) is fetched, not 'file:///etc/passwd'"],
+    ]);
+  });
+
+  test("a redirect loop ends", async () => {
+    const loop = (url: string) => new Response(null, { status: 301, headers: { location: url } });
+    const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [loop], "seg_1.ts": [seg()], "seg_2.ts": [seg()] });
+    expect(r.got.map((s) => s.sequence)).toEqual([1, 2]);
+    expect(r.events[0]!.detail).toBe("segment 0 (seg_0.ts): more than 10 redirects");
+    expect(r.calls.filter((c) => c === "seg_0.ts").length).toBeLessThanOrEqual(3 * 11);
+  });
+});
+
+describe("a media sequence going back", () => {
+  test("an older copy on every other poll (same URIs at the same numbers) is ignored, noted once: no restart", async () => {
+    // The server's newest moves 2, 1, 3, 2, 4, 3, ... 8, 7: every second answer is the copy before.
+    const polls: Answer[] = [ok(LIVE(2))]; // connect's
+    for (let n = 2; n <= 8; n++) polls.push(ok(LIVE(n)), ok(LIVE(n - 1)));
+    polls.push(ok(LIVE(8) + "#EXT-X-ENDLIST\n"));
+    const segs: Script = {};
+    for (let n = 0; n <= 8; n++) segs[`seg_${n}.ts`] = [seg()];
+    const r = await runSource({ "stream.m3u8": polls, ...segs });
+    expect(r.outcome).toBe("ended");
+    expect(r.got.map((s) => s.sequence)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(r.got.some((s) => s.discontinuity)).toBe(false);
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.events[0]!.detail).toContain("older copy of the playlist (media sequence back from 2 to 1");
+    expect(r.source.olderPlaylists).toBe(7);
+    for (let n = 2; n <= 8; n++) expect(r.calls.filter((c) => c === `seg_${n}.ts`)).toHaveLength(1);
+  });
+
+  test("a new stream (numbers started over with new segments) is a restart", async () => {
+    const restarted = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1,\nnew_0.ts\n#EXTINF:1,\nnew_1.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(40)), ok(LIVE(40)), ok(LIVE(41)), ok(restarted)],
+      "seg_40.ts": [seg()],
+      "seg_41.ts": [seg()],
+      "new_1.ts": [seg()],
+    });
+    expect(r.got.map((s) => [s.uri, s.discontinuity])).toEqual([["seg_40.ts", false], ["seg_41.ts", false], ["new_1.ts", true]]);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["stream-restart", "media sequence went back from 41 to 1"]]);
+  });
+
+  test("the same names at other numbers (a packager that restarted its count) is a restart too", async () => {
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(5)), ok(LIVE(5)), ok(LIVE(2, (n) => `seg_${n + 3}.ts`) + "#EXT-X-ENDLIST\n")],
+      "seg_5.ts": [seg(), seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [2, true]]);
+  });
+});
+
+describe("values from the playlist", () => {
+  test("EXTINF -5 on every segment: mended to the target duration, one bad-value event", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:-5,\nseg_0.ts\n#EXTINF:-5,\nseg_1.ts\n#EXTINF:NaN,\nseg_2.ts\n#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [seg()], "seg_1.ts": [seg()], "seg_2.ts": [seg()] });
+    expect(r.got.map((s) => s.durationS)).toEqual([1, 1, 1]);
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["bad-value", "#EXTINF '-5' of segment 0 is not a duration from 0 to 86400 s: taken as the target duration (1 s)"],
+    ]);
+  });
+
+  test("a media sequence beyond 2^53 in a later poll is a failed poll, not a stuck client", async () => {
+    const r = await runSource(
+      { "stream.m3u8": [ok(LIVE(0)), ok(LIVE(0)), ok("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:1e20\n#EXTINF:1,\nx.ts\n")], "seg_0.ts": [seg()] },
+      {},
+      { maxOutageMs: 3000 },
+    );
+    expect(r.outcome).toBe("failed");
+    expect(r.events.map((e) => e.kind)).toEqual(["outage", "outage"]);
+    expect(r.events[0]!.detail).toBe("stream unreachable: answer is not a playlist (#EXT-X-MEDIA-SEQUENCE '1e20' is not a whole number from 0 to 9007199254740991)");
+  });
+
+  test("an encrypted stream is unmeasurable: a fatal event, nothing fetched", async () => {
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-KEY:METHOD=AES-128,URI=\"key.bin\"\n#EXTINF:1,\nseg_0.ts\n";
+    const r = await runSource({ "stream.m3u8": [ok(playlist)], "seg_0.ts": [seg()] });
+    expect(r.outcome).toBe("failed");
+    expect(r.got).toEqual([]);
+    expect(r.calls).not.toContain("seg_0.ts");
+    expect(r.calls).not.toContain("key.bin");
+    expect(r.events.map((e) => [e.kind, e.fatal])).toEqual([["unmeasurable", true]]);
+    expect(r.events[0]!.detail).toStartWith("encrypted (METHOD=AES-128)");
+    expect(r.source.failure).toEqual(r.events[0]!);
+  });
+});
+
+test("a long outage ends the run as failed with a fatal event, not an exception", async () => {
+  const r = await runSource({ "stream.m3u8": [ok(LIVE(0)), new Response("down", { status: 503 })], "seg_0.ts": [seg()] }, {}, { maxOutageMs: 5000 });
+  expect(r.outcome).toBe("failed");
+  const last = r.events.at(-1)!;
+  expect(last).toMatchObject({ kind: "outage", fatal: true });
+  expect(last.detail).toMatch(/^the stream has been unreachable for [5-7] s \(HTTP 503\); giving up$/);
+  expect(r.events.filter((e) => e.fatal)).toHaveLength(1);
+  expect(r.source.failure).toBe(last);
+});
+
+describe("multivariant playlists", () => {
+  const MEDIA = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg_0.ts\n#EXT-X-ENDLIST\n";
+  const LADDER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=854x480\nlow.m3u8\n" +
+    "#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720\nhigh.m3u8\n";
+
+  test("the highest variant by default, with a stream-info event; the chosen one on request", async () => {
+    const script = { "stream.m3u8": [ok(LADDER)], "low.m3u8": [ok(MEDIA)], "high.m3u8": [ok(MEDIA)], "seg_0.ts": [seg()] };
+    const r = await runSource(script);
+    expect(r.source.url).toBe("http://origin/video/high.m3u8");
+    expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+      ["stream-info", "variant 1280x720 at 2500 kbit/s (2 of 2 in the playlist): http://origin/video/high.m3u8"],
+    ]);
+    const low = await runSource(script, {}, { variant: { kind: "resolution", width: null, height: 480 } });
+    expect(low.source.url).toBe("http://origin/video/low.m3u8");
+    await expect(runSource(script, {}, { variant: { kind: "resolution", width: null, height: 1080 } })).rejects.toThrow(
+      "http://origin/video/stream.m3u8: no variant matches --variant (it has 854x480 at 800 kbit/s, 1280x720 at 2500 kbit/s); use highest",
+    );
+  });
+
+  test.each([
+    ["a master naming itself", { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nstream.m3u8\n")] }, /naming itself/],
+    [
+      "two masters naming each other",
+      { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nother.m3u8\n")], "other.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nstream.m3u8\n")] },
+      /other.m3u8 is a multivariant playlist named by another/,
+    ],
+    ["a master naming a file", { "stream.m3u8": [ok("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nfile:///etc/passwd\n")] }, /not file:/],
+  ])("%s is no stream, after at most two requests", async (_name, script, reason) => {
+    let requests = 0;
+    const counting: Script = Object.fromEntries(Object.entries(script).map(([k, v]) => [k, [() => (requests++, (v[0] as Response).clone() as unknown as Response)]]));
+    await expect(runSource(counting)).rejects.toThrow(reason);
+    expect(requests).toBeLessThanOrEqual(2);
+  });
+
+  test("the connect timeout bounds the whole chain: a variant that never answers", async () => {
+    const { source, calls, nowMs } = makeSource(
+      { "stream.m3u8": [ok(LADDER)], "high.m3u8": [new Response("later", { status: 503 })] },
+      { "stream.m3u8": 700, "high.m3u8": 700 },
+    );
+    await expect(source.connect()).rejects.toThrow(/high.m3u8 answers but has no stream \(HTTP 503 for 5 s\)/);
+    expect(nowMs()).toBeLessThan(5000 + 700 + 200);
+    expect(calls[0]).toBe("stream.m3u8");
+  });
+});
+
+test("a segment holding no video (garbage) is said once", async () => {
+  const r = await runSource({ "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [ok("junk")], "seg_1.ts": [ok("more junk")], "seg_2.ts": [seg()] });
+  expect(r.got.map((s) => s.frames)).toEqual([0, 0, 1]);
+  expect(r.events.map((e) => [e.kind, e.detail])).toEqual([
+    ["bad-value", "segment 0 (seg_0.ts, 4 bytes) holds no MPEG-TS video frame: not a transport stream, or garbage"],
+  ]);
+});
+
+test("an endless segment times out (the timeout covers the body), and is tried again", async () => {
+  const endless = () => {
+    let open = true;
+    const drip = (c: ReadableStreamDefaultController<Uint8Array>) =>
+      new Promise<void>((resolve) => setTimeout(() => (open && c.enqueue(new Uint8Array(10)), resolve()), 20));
+    return new Response(new ReadableStream<Uint8Array>({ pull: drip, cancel: () => void (open = false) }));
+  };
+  const r = await runSource(
+    { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [seg()], "seg_1.ts": [endless], "seg_2.ts": [seg()] },
+    {},
+    { requestTimeoutMs: 200 },
+  );
+  expect(r.got.map((s) => s.sequence)).toEqual([0, 2]);
+  expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(3);
+  expect(r.events.map((e) => [e.kind, e.detail])).toEqual([["segment-missing", "segment 1 (seg_1.ts): timed out"]]);
+});
+
+describe("older copies and restarts, at the edges", () => {
+  test("an older copy whose segment URIs carry other tokens is still an older copy", async () => {
+    const signed = (token: string) => (n: number) => `seg_${n}.ts?token=${token}`;
+    const r = await runSource({
+      "stream.m3u8": [ok(LIVE(5, signed("a"))), ok(LIVE(5, signed("a"))), ok(LIVE(4, signed("b"))), ok(LIVE(6, signed("c")) + "#EXT-X-ENDLIST\n")],
+      "seg_5.ts": [seg()],
+      "seg_6.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.got.map((s) => s.sequence)).toEqual([5, 6]);
+  });
+
+  test("going back with a later discontinuity sequence is a restart, even under the same names", async () => {
+    const later = LIVE(4).replace("#EXT-X-MEDIA-SEQUENCE", "#EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXT-X-MEDIA-SEQUENCE") + "#EXT-X-ENDLIST\n";
+    const r = await runSource({ "stream.m3u8": [ok(LIVE(5)), ok(LIVE(5)), ok(later)], "seg_5.ts": [seg()], "seg_4.ts": [seg()] });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [4, true]]);
+  });
+});
+
+test("EXT-X-BYTERANGE segments are asked for by Range; a server that ignores it is cut down to the range", async () => {
+  const whole = new Uint8Array([...TS_SEGMENT, ...TS_SEGMENT]);
+  const ranges: (string | null)[] = [];
+  const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n#EXT-X-BYTERANGE:564@0\nall.ts\n#EXTINF:1,\n#EXT-X-BYTERANGE:564\nall.ts\n#EXT-X-ENDLIST\n";
+  const fetchFn: Fetch = async (url, init) => {
+    if (url.endsWith(".m3u8")) return new Response(playlist) as Awaited<ReturnType<Fetch>>;
+    ranges.push(new Headers(init?.headers).get("range"));
+    return new Response(whole) as Awaited<ReturnType<Fetch>>;
+  };
+  const got: SegmentArrival[] = [];
+  const source = new HlsSource("http://origin/v.m3u8", {
+    fetch: fetchFn, now: () => 0, sleep: async () => {}, pollMs: 50, requestTimeoutMs: 1000, connectTimeoutMs: 1000,
+    maxOutageMs: 1000, onEvent: () => {}, cancelled: () => null,
+  });
+  await source.connect();
+  expect(await source.run(async (s) => void got.push(s), () => false)).toBe("ended");
+  expect(ranges).toEqual(["bytes=0-563", "bytes=564-1127"]);
+  expect(got.map((s) => [s.bytes.length, s.frames])).toEqual([[564, 1], [564, 1]]);
+});
+
+describe("a restarted server that names its segments by number", () => {
+  /** A window ending at `newest`, every segment dated from `t0` (as vat serve and ffmpeg write them). */
+  const dated = (newest: number, t0: number) =>
+    LIVE(newest).replace(/#EXTINF:1,\nseg_(\d+)\.ts/g, (line, n) => `#EXT-X-PROGRAM-DATE-TIME:${new Date(t0 + Number(n) * 1000).toISOString()}\n${line}`);
+
+  test("back after an outage with the same names at the same numbers: a restart, not an older copy", async () => {
+    const r = await runSource({
+      // Segments 2 and 3 are listed under the same names before and after.
+      "stream.m3u8": [ok(LIVE(4)), ok(LIVE(4)), new Response("down", { status: 503 }), ok(LIVE(3) + "#EXT-X-ENDLIST\n")],
+      "seg_4.ts": [seg()],
+      "seg_3.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["outage", "reconnect", "stream-restart"]);
+    expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[4, false], [3, true]]);
+  });
+
+  test("the same names at the same numbers with other dates: a restart", async () => {
+    const first = Date.parse("2026-12-01T10:00:00Z");
+    const r = await runSource({
+      "stream.m3u8": [ok(dated(4, first)), ok(dated(4, first)), ok(dated(3, first + 60_000) + "#EXT-X-ENDLIST\n")],
+      "seg_4.ts": [seg()],
+      "seg_3.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
+  });
+
+  test("an older copy keeps its dates: still ignored", async () => {
+    const first = Date.parse("2026-12-01T10:00:00Z");
+    const r = await runSource({
+      "stream.m3u8": [ok(dated(7, first)), ok(dated(7, first)), ok(dated(6, first)), ok(dated(8, first) + "#EXT-X-ENDLIST\n")],
+      "seg_7.ts": [seg()],
+      "seg_8.ts": [seg()],
+    });
+    expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
+    expect(r.got.map((s) => s.sequence)).toEqual([7, 8]);
+  });
 });

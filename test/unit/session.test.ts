@@ -9,7 +9,7 @@ import type { StreamEvent } from "../../src/client/events.ts";
 import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import { RunStore } from "../../src/client/store.ts";
 import { defaultSessionDeps, runSession, UnmeasuredRun, type ClientConfig, type SessionDeps } from "../../src/client/session.ts";
-import type { MediaUnit, Source, SourceOutcome } from "../../src/client/source.ts";
+import { UNKNOWN_FACTS, type MediaUnit, type Source, type SourceOutcome } from "../../src/client/source.ts";
 
 const T0 = 1_800_000_000_000;
 const FPS = 25;
@@ -114,6 +114,7 @@ function scriptedSource(steps: Step[], clock: { t: number }, outcome: SourceOutc
     url: "http://origin/video/stream.m3u8",
     root: null,
     input: { kind: "pipe", format: "mpegts" },
+    facts: { ...UNKNOWN_FACTS, protocol: "hls", container: "mpegts", segmentDurationS: 1.2 },
     async connect() {},
     async run(onMedia, shouldStop) {
       for (const s of steps) {
@@ -137,6 +138,7 @@ function config(db: string, extra: Partial<ClientConfig> = {}): ClientConfig {
   return {
     url: "http://origin/video/stream.m3u8", db, windowMs: 10_000, frameLimit: null, durationMs: null, storeFrames: true,
     csvDir: null, clockSync: false, connectTimeoutMs: 1000, maxOutageMs: 60_000, pollMs: 50, ffmpeg: "ffmpeg",
+    maxPlaylistBytes: 16 * 1024 * 1024, maxSegmentBytes: 256 * 1024 * 1024,
     quality: false, referenceSize: null, targetLatencyMs: null, variant: { kind: "highest" }, ...extra,
   };
 }
@@ -199,8 +201,11 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     ]);
     const events = store.query("SELECT kind FROM events ORDER BY id").all().map((e) => (e as { kind: string }).kind);
     expect(events).toEqual(["stream-info", "outage", "reconnect", "stall"]); // stream-info once: both decoders saw the same
-    const run = store.query("SELECT status, summary_json FROM runs").get() as { status: string; summary_json: string };
-    expect(run.status).toBe("end of stream");
+    const run = store.query("SELECT status, summary_json, protocol, container, segment_duration_s FROM runs").get() as {
+      status: string;
+      summary_json: string;
+    };
+    expect(run).toMatchObject({ status: "end of stream", protocol: "hls", container: "mpegts", segment_duration_s: 1.2 });
     expect(JSON.parse(run.summary_json).dropped).toBe(92);
     const w = store.query("SELECT count(*) AS n, sum(frames_decoded) AS decoded, sum(dropped) AS dropped FROM windows").get();
     expect(w).toEqual({ n: 1, decoded: 120, dropped: 92 });

@@ -13,7 +13,7 @@ import { VatError } from "../../src/errors.ts";
 const run: RunInfo = {
   startedAtMs: 1_000_000, url: "http://x:5000", playlistUrl: "http://x:5000/video/stream.m3u8", streamId: "t",
   imageSize: 2, sizeName: "720p", fps: 30, cpu: "512", memory: "1024", videoType: "LIVE", params: { FPS: 30 },
-  clockOffsetMs: 250, clockUncertaintyMs: 1, clockSynced: true, windowMs: 10_000, vatVersion: "0", options: {},
+  clockOffsetMs: 250, clockUncertaintyMs: 1, clockSynced: true, windowMs: 10_000, vatVersion: "0", options: {}, protocol: "hls", container: "fmp4", codecs: "avc1.64001f", rendition: "1280x720", declaredBandwidthBps: 2_500_000, segmentDurationS: 1,
 };
 
 function frameRec(index: number, n: number): FrameRecord {

@@ -1,0 +1,97 @@
+import { badInput } from "../errors.ts";
+import type { ClientArgs } from "../commands/client.ts";
+import { resolveClientConfig } from "../commands/client.ts";
+import type { ClientConfig } from "../client/session.ts";
+import { parseFps, parseSize, parseStreamId } from "../signal/profiles.ts";
+import { parseDurationMs } from "../units.ts";
+import type { Provider, ProvidersFile, ProviderUrl } from "./providers.ts";
+import { DEFAULT_RANK, RANK_KEYS, type RankKey } from "./ranking.ts";
+
+/** What `vat compare` is asked, beyond a measurement's own options. */
+export interface CompareArgs extends ClientArgs {
+  providersFile?: string;
+  local?: boolean;
+  rank?: string;
+  fps?: number;
+  imageSize?: string;
+  id?: string;
+  startTimeout?: string;
+  cpu?: string;
+  memory?: string;
+}
+
+export const COMPARE_DEFAULTS = {
+  rank: DEFAULT_RANK,
+  fps: 30,
+  imageSize: "720p",
+  id: "compare",
+  /** A provider's wait for its playback, unless its start_timeout says otherwise. */
+  startTimeout: "60s",
+} as const;
+
+/** The origin itself is on this machine: it answers within seconds or something is wrong with it. */
+const ORIGIN_START_TIMEOUT_MS = 60_000;
+
+/** One playback of one provider: a stream of the comparison. */
+export interface PlaybackStream {
+  role: string;
+  provider: Provider;
+  playback: ProviderUrl;
+  /** Index of the provider (its ingest is the push of the same index). */
+  providerIndex: number;
+  startTimeoutMs: number;
+}
+
+export interface ComparePlan {
+  file: string;
+  providers: Provider[];
+  streams: PlaybackStream[];
+  /** The measurement's settings; each stream's url is filled in when it starts. */
+  measure: ClientConfig;
+  serveArgs: string[];
+  streamId: string;
+  originStartTimeoutMs: number;
+  rank: RankKey;
+}
+
+/** Every option checked against the parsed providers file before anything starts. Pure but for finding libvmaf. */
+export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: string): ComparePlan {
+  if (!args.local) {
+    const given = args.cpu !== undefined || args.memory !== undefined ? " (--cpu/--memory are for that)" : "";
+    throw badInput(`vat compare runs the origin on this machine for now: add --local${given}`);
+  }
+  const rank = args.rank ?? COMPARE_DEFAULTS.rank;
+  if (!(RANK_KEYS as readonly string[]).includes(rank)) throw badInput(`--rank '${rank}' is not valid: use ${RANK_KEYS.join(", ")}`);
+  if (rank === "quality" && !args.quality && !args.vmaf) throw badInput("--rank quality needs --quality (PSNR and SSIM of every frame)");
+  const ingests = file.providers.map((p) => p.ingest.reveal());
+  const twice = file.providers.find((p, i) => ingests.indexOf(p.ingest.reveal()) !== i);
+  if (twice) throw badInput(`${file.file}: provider '${twice.name}' has the ingest of another (${twice.ingest}): give each provider its own`);
+  if (args.variant?.trim().toLowerCase() === "all") {
+    throw badInput("--variant all is for vat client: vat compare measures one rendition per playback (a provider's variant, else --variant)");
+  }
+  const size = parseSize(args.imageSize ?? COMPARE_DEFAULTS.imageSize);
+  const fps = parseFps(args.fps ?? COMPARE_DEFAULTS.fps);
+  const streamId = parseStreamId(args.id ?? COMPARE_DEFAULTS.id);
+  const defaultStartMs = parseDurationMs(args.startTimeout ?? COMPARE_DEFAULTS.startTimeout, "start timeout");
+  // The real URL is only checked by the client's own rules here; which one each stream reads is set at its start.
+  const measure = resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg);
+  const streams = file.providers.flatMap((provider, providerIndex) =>
+    provider.playback.map((playback, i) => ({
+      role: provider.playback.length === 1 ? provider.name : `${provider.name}/${i + 1}`,
+      provider,
+      playback,
+      providerIndex,
+      startTimeoutMs: provider.startTimeoutMs ?? defaultStartMs,
+    })),
+  );
+  return {
+    file: file.file,
+    providers: file.providers,
+    streams,
+    measure,
+    serveArgs: ["--size", size.name, "--fps", String(fps), "--id", streamId],
+    streamId,
+    originStartTimeoutMs: ORIGIN_START_TIMEOUT_MS,
+    rank: rank as RankKey,
+  };
+}
