@@ -55,6 +55,10 @@ export function originOutput(s: EncoderSettings, startNumber: number): OriginOut
         ["window_size", String(s.listSize)],
         // One segment more on disk than listed, as with HLS: a player that read the MPD just before it changed still finds it.
         ["extra_window_size", "1"],
+        // Segments addressed by number from the MPD's start time (SegmentTemplate@duration), not a timeline: a player
+        // knows when the next one is due without waiting for the MPD to be re-read (a timeline made dash.js stall
+        // at every segment a segment and a half behind the live edge).
+        ["use_timeline", "0"],
         ["init_seg_name", "init_$RepresentationID$.m4s"],
         ["media_seg_name", "seg_$RepresentationID$_$Number$.m4s"],
         // Relative: the origin's own clock under whatever name players reach it by (its public address is not known here).

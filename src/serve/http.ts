@@ -60,7 +60,7 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     switch (path) {
       case "/":
       case "/index.html":
-        return new Response(playerPage(`/video/${view.names.manifest}`), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
+        return new Response(playerPage(`/video/${view.names.manifest}`, (view.params().vat as { segmentS: number }).segmentS), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
       case "/hls.min.js":
         return script(hlsJsPath);
       case "/dash.mediaplayer.min.js":

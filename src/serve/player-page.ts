@@ -3,7 +3,7 @@
  * the origin itself, no CDN). The player is kept on `window.vatPlayer` (`{ kind, hls | dash }`) for whoever drives the
  * page, e.g. to read the live latency the player reports.
  */
-export function playerPage(manifestPath: string): string {
+export function playerPage(manifestPath: string, segmentS: number): string {
   const dash = manifestPath.endsWith(".mpd");
   const src = JSON.stringify(manifestPath);
   return `<!doctype html>
@@ -27,12 +27,20 @@ export function playerPage(manifestPath: string): string {
 <script>
   const video = document.getElementById("v");
   const src = ${src};
+  // A segment and a half behind the newest: the next segment is due before that buffer runs out (a whole segment
+  // would stall each time a playlist reload lands late), and the latency stays close to the stream's own.
+  const delayS = ${1.5 * segmentS};
   if (${dash}) {
     const dash = dashjs.MediaPlayer().create();
+    // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
+    // after a 404 (dash.js waits a second by default, longer than that buffer lasts).
+    dash.updateSettings({
+      streaming: { delay: { liveDelay: delayS }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
+    });
     dash.initialize(video, src, true);
     window.vatPlayer = { kind: "dash", dash };
   } else if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+    const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: delayS, liveMaxLatencyDuration: 4 * delayS });
     hls.loadSource(src);
     hls.attachMedia(video);
     window.vatPlayer = { kind: "hls", hls };

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../helpers/browser.ts";
+import { client, serve, tempDir } from "../helpers/vat.ts";
+
+// Real players on vat serve's own player page: hls.js (HLS, CMAF) and dash.js (DASH) in Debian's Chromium, each
+// playing for over 10 s without a stall, the live latency it reports agreeing with vat client's measured meanwhile.
+const tmp = tempDir("vat-players-");
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  tmp.cleanup();
+});
+
+const SEGMENT_S = 1;
+const PLAY_MS = 11_000;
+
+/** Recorded by the page from its first script on: media events reach a capturing document listener. */
+const RECORD_MEDIA_EVENTS = `
+  window.vatSeen = { events: [], samples: [], stalls: [] };
+  for (const type of ["playing", "waiting", "stalled", "error"]) {
+    document.addEventListener(type, () => window.vatSeen.events.push({ type, atMs: performance.now() }), true);
+  }
+`;
+
+type Seen = {
+  events: { type: string; atMs: number }[];
+  samples: { atMs: number; currentTimeS: number; latencyS: number | null }[];
+  stalls: string[];
+};
+
+/** Hooks the player's own stall reports and samples playhead and reported latency every 250 ms. */
+function watchPlayer(): void {
+  const w = globalThis as any; // runs in the page
+  const p = w.vatPlayer;
+  const video = w.document.querySelector("video");
+  if (p.kind === "hls") {
+    p.hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => {
+      if (d.details === "bufferStalledError" || d.fatal) w.vatSeen.stalls.push(`hls.js ${d.details}`);
+    });
+  } else {
+    const ev = w.dashjs.MediaPlayer.events;
+    p.dash.on(ev.PLAYBACK_STALLED, () => w.vatSeen.stalls.push("dash.js playbackStalled"));
+    p.dash.on(ev.BUFFER_EMPTY, () => w.vatSeen.stalls.push("dash.js bufferStalled"));
+    p.dash.on(ev.ERROR, (e: any) => w.vatSeen.stalls.push(`dash.js error ${e?.error?.message ?? ""}`));
+  }
+  setInterval(() => {
+    const latencyS = p.kind === "hls" ? p.hls.latency : p.dash.getCurrentLiveLatency();
+    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, latencyS: Number.isFinite(latencyS) ? latencyS : null });
+  }, 250);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+test.each([
+  ["hls", "hls.js"],
+  ["cmaf", "hls.js"],
+  ["dash", "dash.js"],
+] as const)(
+  "--format %s played by %s: the playhead advances for 10 s with no stall, its latency within a segment of vat client's",
+  async (format) => {
+    const server = serve(["--format", format, "--size", "240p", "--fps", "25", "--id", `play-${format}`, "--segment", String(SEGMENT_S)]);
+    const page = await browser.newPage();
+    try {
+      await server.waitLive(15_000);
+      const url = format === "dash" ? `${server.url}/video/stream.mpd` : server.url;
+      const measured = client(["--url", url, "--duration", `${PLAY_MS / 1000 + 2}s`, "--db", join(tmp.path, `${format}.db`), "--json"], { timeoutMs: 40_000 });
+      const problems: string[] = [];
+      page.on("pageerror", (e) => problems.push(String(e)));
+      await page.addInitScript(RECORD_MEDIA_EVENTS);
+      await page.goto(`${server.url}/`, { waitUntil: "load" });
+      await page.waitForFunction(() => (globalThis as any).vatPlayer !== undefined);
+      await page.evaluate(watchPlayer);
+      await page.waitForFunction(() => (globalThis as any).vatSeen.events.some((e: { type: string }) => e.type === "playing"), null, { timeout: 10_000 });
+      await Bun.sleep(PLAY_MS);
+      const seen = (await page.evaluate(() => (globalThis as any).vatSeen)) as Seen;
+      const run = await measured;
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(problems).toEqual([]);
+
+      const playingAt = seen.events.find((e) => e.type === "playing")!.atMs;
+      expect(seen.events.filter((e) => e.atMs > playingAt && e.type !== "playing")).toEqual([]); // no waiting, stalled, error
+      expect(seen.stalls).toEqual([]);
+      const played = seen.samples.filter((s) => s.atMs >= playingAt);
+      const spanS = (played.at(-1)!.atMs - played[0]!.atMs) / 1000;
+      const advancedS = played.at(-1)!.currentTimeS - played[0]!.currentTimeS;
+      expect(spanS).toBeGreaterThanOrEqual(10);
+      expect(advancedS).toBeGreaterThanOrEqual(spanS - 0.5); // real time, give or take a frame's rounding
+
+      const latencies = played.map((s) => s.latencyS).filter((l): l is number => l !== null);
+      expect(latencies.length).toBeGreaterThan(played.length / 2);
+      const playerMs = median(latencies) * 1000;
+      const clientMs = run.json!.summary.latencyP50Ms as number;
+      console.log(`${format}: player latency p50 ${Math.round(playerMs)} ms, vat client p50 ${clientMs} ms`);
+      expect(Math.abs(playerMs - clientMs)).toBeLessThanOrEqual(SEGMENT_S * 1000);
+    } finally {
+      await page.close();
+      await server.stop();
+    }
+  },
+  30_000,
+);
