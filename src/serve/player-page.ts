@@ -33,9 +33,10 @@ export function playerPage(manifestPath: string, segmentS: number): string {
   if (${dash}) {
     const dash = dashjs.MediaPlayer().create();
     // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
-    // after a 404 (dash.js waits a second by default, longer than that buffer lasts).
+    // after a 404 (dash.js waits a second by default, longer than that buffer lasts). No catch-up: its seeks and rate
+    // changes toward the target showed as waiting at segment boundaries.
     dash.updateSettings({
-      streaming: { delay: { liveDelay: delayS }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
+      streaming: { delay: { liveDelay: delayS }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
     });
     dash.initialize(video, src, true);
     window.vatPlayer = { kind: "dash", dash };
