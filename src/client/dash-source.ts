@@ -1,4 +1,4 @@
-import { liveEdgeSegment, initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
+import { initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
 import { MpdError, parseMpd, type Mpd, type Period, type Representation } from "../dash/mpd.ts";
 import { badInput, failed, interrupted, unavailable } from "../errors.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
@@ -24,8 +24,8 @@ export function videoRepresentations(period: Period): Representation[] {
 /**
  * DASH, fetched by vat itself (never through ffmpeg's DASH demuxer, which starts at the beginning of the time-shift
  * window and re-reads segments): the MPD, the chosen video representation's init segment once, then each media
- * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), joining at
- * the live edge as a player does. Each segment's arrival is stamped when its last byte arrives.
+ * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), from the live
+ * edge on. Each segment's arrival is stamped when its last byte arrives.
  */
 export class DashSource implements Source {
   readonly root: string;
@@ -185,11 +185,15 @@ export class DashSource implements Source {
     return this.deps.now() - this.mpdAtMs >= everyMs;
   }
 
-  /** The first segment after the last one fetched that is available now; at first, the live-edge join. */
+  /**
+   * The first segment after the last one fetched that is available now; at first, the newest (the live edge), as the
+   * HLS source joins. A player joining further back fetches the segments behind the edge at once, so their arrival
+   * says when it joined, not when the provider delivered them: latency is measured from the edge on.
+   */
   private nextSegment(): SegmentRef | null {
     const now = this.serverNow();
-    if (this.last === null && this.mpd.type === "dynamic") return liveEdgeSegment(this.mpd, this.period, this.rep, now)?.segment ?? null;
     const available = listAvailableSegments(this.mpd, this.period, this.rep, now);
+    if (this.last === null && this.mpd.type === "dynamic") return available.at(-1) ?? null;
     return available.find((s) => this.last === null || s.time > this.last.time) ?? null;
   }
 
