@@ -56,6 +56,8 @@ import { readTreeUsage } from "./proc-usage.ts";
 
 /** Frames of the signal x264 loops over when it runs alone: 3 s at 30 fps, enough texture and motion to be typical. */
 const LOOP_FRAMES = 90;
+/** The segment length every server here is started with: serve's default. */
+const SEGMENT_S = resolveServeConfig({}, { serve: {} }).segmentS;
 /** A client keeps running this long after its span, so that it is still alive (and its ffmpeg unreaped) at the end. */
 const TAIL_S = 3;
 
@@ -92,26 +94,29 @@ async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
 interface FrameFigures {
   delayP50Ms: number | null;
   delayP95Ms: number | null;
-  /** Frames read per second of the span, per stream. */
-  fps: number;
+  /**
+   * Frames read per second of video, per stream: frames ÷ the segments they came in × the segment length. Counting
+   * by segments, not by the span's wall time, keeps a span from gaining or losing a whole segment's frames at its ends.
+   */
+  fps: number | null;
   dropped: number;
   unreadable: number;
 }
 
 /** The pipeline delay and counts of the frames (of every run in the database) that arrived within the span. */
-function spanFrames(db: string, span: Span): FrameFigures {
+function spanFrames(db: string, span: Span, segmentS: number): FrameFigures {
   const d = new Database(db, { readonly: true });
   try {
     const rows = d
-      .query("SELECT kind, gap_before, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
-      .all(span.startMs, span.endMs) as { kind: string; gap_before: number; delay_ms: number }[];
-    const runs = (d.query("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n;
+      .query("SELECT run_id, segment, kind, gap_before, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
+      .all(span.startMs, span.endMs) as { run_id: number; segment: number | null; kind: string; gap_before: number; delay_ms: number }[];
+    const segments = new Set(rows.filter((r) => r.segment !== null).map((r) => `${r.run_id}/${r.segment}`)).size;
     const read = rows.filter((r) => r.kind !== "unreadable");
     const delays = read.map((r) => r.delay_ms);
     return {
       delayP50Ms: percentile(delays, 50),
       delayP95Ms: percentile(delays, 95),
-      fps: read.filter((r) => r.kind === "new").length / ((span.endMs - span.startMs) / 1000) / Math.max(1, runs),
+      fps: segments ? read.filter((r) => r.kind === "new").length / (segments * segmentS) : null,
       dropped: rows.reduce((s, r) => s + r.gap_before, 0),
       unreadable: rows.length - read.length,
     };
@@ -131,7 +136,7 @@ async function measureVatClient(opts: BenchOptions, urls: string[], db: string, 
   await stdout;
   const clientCpu = span.cpuPerS[0] ?? null;
   if (clientCpu === null) process.stderr.write(`vat client ended early (${code}): ${(await stderr).trim().split("\n").slice(-3).join(" / ")}\n`);
-  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, rssBytes: span.peakRssBytes[0]!, exitCode: code, ...spanFrames(db, span) };
+  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, rssBytes: span.peakRssBytes[0]!, exitCode: code, ...spanFrames(db, span, SEGMENT_S) };
 }
 
 /** Runs a plain ffmpeg for the warm-up and span; its stdout, if piped, is read and thrown away. */
@@ -255,20 +260,8 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   await renderLoopFile(size, opts.fps, config.streamId, raw);
   const segments = join(dir, `x264-${size}`);
   mkdirSync(segments);
-  const encoderArgs = hlsEncoderArgs(
-    {
-      ffmpeg,
-      width: config.size.width,
-      height: config.size.height,
-      fps: config.fps,
-      segmentS: config.segmentS,
-      listSize: config.listSize,
-      preset: config.preset,
-      crf: config.crf,
-      dir: segments,
-    },
-    0,
-  );
+  // The config carries every encoder setting serve would use (segment length, list size, preset, crf, no push).
+  const encoderArgs = hlsEncoderArgs({ ...config, ffmpeg, width: config.size.width, height: config.size.height, dir: segments }, 0);
   const x264Cpu = await measureFfmpeg(opts, ffmpeg, loopedFileInput(encoderArgs, raw), false);
 
   const video = await videoFor(opts, dir, size);
@@ -284,6 +277,8 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
 interface ManyRow extends StreamLoad {
   cpuPerStream: number | null;
   rssPerStreamMiB: number;
+  /** Resident memory each stream adds beyond the first: what sizing a client for more streams wants. */
+  rssAddedPerStreamMiB: number | null;
   serveCpu: number | null;
   frames: FrameFigures;
 }
@@ -300,6 +295,9 @@ async function benchMany(opts: BenchOptions, dir: string): Promise<{ rows: ManyR
         streams: n,
         cpuPerStream: r.clientCpu === null ? null : r.clientCpu / n,
         rssPerStreamMiB: r.rssBytes / n / 2 ** 20,
+        rssAddedPerStreamMiB: rows[0] && n > rows[0].streams
+          ? (r.rssBytes / 2 ** 20 - rows[0].rssPerStreamMiB * rows[0].streams) / (n - rows[0].streams)
+          : null,
         serveCpu: r.serveCpu,
         frames: r,
         dropped: r.dropped,
@@ -363,9 +361,9 @@ function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[]
     out.push(
       `many: N × 1080p${fps} in one vat client (prerecorded server)`,
       table(
-        ["streams", "client CPU-s per video-s per stream", "resident MiB per stream", "delay p50 / p95 ms", "dropped", "unreadable", "fps per stream", "behind"],
+        ["streams", "client CPU-s per video-s per stream", "resident MiB per stream", "MiB added per stream", "delay p50 / p95 ms", "dropped", "unreadable", "fps per stream", "behind"],
         many.rows.map((r) => [
-          String(r.streams), num(r.cpuPerStream, 3), num(r.rssPerStreamMiB, 0), `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`,
+          String(r.streams), num(r.cpuPerStream, 3), num(r.rssPerStreamMiB, 0), num(r.rssAddedPerStreamMiB, 0), `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`,
           String(r.dropped), String(r.frames.unreadable), num(r.frames.fps, 1), fallsBehind(r) ? "yes" : "no",
         ]),
       ),
