@@ -1,6 +1,6 @@
 /**
  * What vat costs beside plain ffmpeg doing the same work, in one run. Uses the compiled binary (`bun run build`
- * first). Not a test: take figures on a quiet machine, `bun run bench -- --json` for the README.
+ * first). Not a test: take figures on a quiet machine, `bun run bench --json` for the README.
  *
  *   bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30]
  *                             [--streams 1,2,4,8,12] [--only client,serve,many] [--json]
@@ -19,8 +19,12 @@
  *   gray pipe  ffmpeg decoding to whole gray rawvideo frames on a pipe that is read and discarded.
  *   decoder    ffmpeg with vat's own decoder arguments (src/client/decoder.ts) on the same URL, output discarded:
  *              vat ÷ decoder is what vat's own code costs on top of the ffmpeg it runs.
+ *   QR read    the client's time to read each frame's code (frames.read_ms): most of what vat adds to its decoder.
  *   delay      pipeline delay, decoded − arrived for every frame that arrived in the span (frames table): how long
- *              a frame waits in the client after its segment arrived. fps is frames read in the span ÷ its length.
+ *              a frame waits in the client after its segment arrived. Frames carry their segment's arrival time, so
+ *              this delay is not in the latency figures; it says whether the client keeps up.
+ *   fps        frames read ÷ the segments they came in × the segment length: 30.0 at 30 fps when none is missed.
+ *   serve while read  the live server's own CPU during the vat client's span.
  * serve (no reader):
  *   vat live   `vat serve` rendering and encoding the signal in real time.
  *   x264       ffmpeg alone with serve's own encoder arguments (hlsEncoderArgs, imported), reading ~90 raw gray
@@ -28,11 +32,14 @@
  *              vat ÷ x264 is what rendering, pacing and serving cost on top of the encode.
  *   prerecorded `vat serve --video-type prerecorded` looping a video made beforehand by `vat generate video`.
  * many (one prerecorded 1080p server, so that the server costs next to nothing; N × --url in one `vat client`):
- *   per stream: client CPU and resident memory (peak of the tree, sampled every second) divided by N; pipeline
+ *   per stream: client CPU and resident memory (peak of the tree, sampled every second) divided by N, and the
+ *   memory each stream adds beyond the first run's (what sizing a client for more streams wants); pipeline
  *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
  *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
  *
- * The load average before and after is printed: figures taken while other work shares the cores are not figures.
+ * Each section can run alone (--only), and --seconds 10 gives a quick look; figures for the README want the default
+ * 30 s on a quiet machine. The load average before and after is printed: figures taken while other work shares the
+ * cores are not figures. --json prints every figure unrounded instead of the tables.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -94,6 +101,9 @@ async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
 interface FrameFigures {
   delayP50Ms: number | null;
   delayP95Ms: number | null;
+  /** Time the client spent reading each frame's QR code. */
+  readP50Ms: number | null;
+  readP95Ms: number | null;
   /**
    * Frames read per second of video, per stream: frames ÷ the segments they came in × the segment length. Counting
    * by segments, not by the span's wall time, keeps a span from gaining or losing a whole segment's frames at its ends.
@@ -108,14 +118,17 @@ function spanFrames(db: string, span: Span, segmentS: number): FrameFigures {
   const d = new Database(db, { readonly: true });
   try {
     const rows = d
-      .query("SELECT run_id, segment, kind, gap_before, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
-      .all(span.startMs, span.endMs) as { run_id: number; segment: number | null; kind: string; gap_before: number; delay_ms: number }[];
+      .query("SELECT run_id, segment, kind, gap_before, read_ms, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
+      .all(span.startMs, span.endMs) as { run_id: number; segment: number | null; kind: string; gap_before: number; read_ms: number | null; delay_ms: number }[];
     const segments = new Set(rows.filter((r) => r.segment !== null).map((r) => `${r.run_id}/${r.segment}`)).size;
     const read = rows.filter((r) => r.kind !== "unreadable");
     const delays = read.map((r) => r.delay_ms);
+    const reads = rows.flatMap((r) => (r.read_ms === null ? [] : [r.read_ms]));
     return {
       delayP50Ms: percentile(delays, 50),
       delayP95Ms: percentile(delays, 95),
+      readP50Ms: percentile(reads, 50),
+      readP95Ms: percentile(reads, 95),
       fps: segments ? read.filter((r) => r.kind === "new").length / (segments * segmentS) : null,
       dropped: rows.reduce((s, r) => s + r.gap_before, 0),
       unreadable: rows.length - read.length,
@@ -334,11 +347,11 @@ function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[]
     out.push(
       "client: CPU-s per video-s (vat ÷ plain ffmpeg), pipeline delay ms",
       table(
-        ["size", "client", "vat", "null", "vat ÷ null", "gray pipe", "vat ÷ gray pipe", "decoder", "vat ÷ decoder", "delay p50 / p95", "fps", "serve while read"],
+        ["size", "client", "vat", "null", "vat ÷ null", "gray pipe", "vat ÷ gray pipe", "decoder", "vat ÷ decoder", "QR read ms p50 / p95", "delay p50 / p95", "fps", "serve while read"],
         client.map((r) => [
           `${r.size}${fps}`, r.variant === "quality" ? "+ quality" : "codes", num(r.vatCpu, 3), num(r.nullCpu, 3), times(ratio(r.vatCpu, r.nullCpu)),
           num(r.grayPipeCpu, 3), times(ratio(r.vatCpu, r.grayPipeCpu)), num(r.decoderCpu, 3), times(ratio(r.vatCpu, r.decoderCpu)),
-          `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
+          `${num(r.frames.readP50Ms)} / ${num(r.frames.readP95Ms)}`, `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
         ]),
       ),
       "",
