@@ -1,5 +1,5 @@
 /**
- * The benchmark's arithmetic, with no I/O: process accounting from /proc stat lines, percentiles, the rule that says a
+ * The benchmark's arithmetic, with no I/O: process accounting from /proc stat lines, ratios, the rule that says a
  * client has fallen behind, and the rewrite that turns serve's encoder arguments into x264 alone on a looped file.
  */
 
@@ -55,13 +55,6 @@ export function treeTicks(tree: readonly ProcStat[]): number {
 
 export function treeRssPages(tree: readonly ProcStat[]): number {
   return tree.reduce((sum, s) => sum + s.rssPages, 0);
-}
-
-/** Nearest-rank percentile (p in 0..100); null for no values. */
-export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 /** a ÷ b, or null when either is missing or b is not positive (a ratio against nothing says nothing). */

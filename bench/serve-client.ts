@@ -48,6 +48,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { resolveServeConfig } from "../src/commands/serve.ts";
 import { CODE_OUTPUT, decoderArgs, GRAY_OUTPUT, type DecoderOutput } from "../src/client/decoder.ts";
+import { percentile } from "../src/client/stats.ts";
 import { readEnv } from "../src/env.ts";
 import { VatError } from "../src/errors.ts";
 import { locateFfmpeg } from "../src/ffmpeg.ts";
@@ -57,7 +58,7 @@ import { parseSize, type SizeName } from "../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../src/signal/render.ts";
 import { stopProcess, track } from "../test/helpers/processes.ts";
 import { killStragglers, requireBinary, serve, spawnVat, tempDir, type Served } from "../test/helpers/vat.ts";
-import { fallsBehind, loopedFileInput, percentile, ratio, streamsThatFit, type StreamLoad } from "./figures.ts";
+import { fallsBehind, loopedFileInput, ratio, streamsThatFit, type StreamLoad } from "./figures.ts";
 import { parseBenchOptions, USAGE, type BenchOptions } from "./options.ts";
 import { readTreeUsage } from "./proc-usage.ts";
 

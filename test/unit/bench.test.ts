@@ -3,7 +3,6 @@ import {
   fallsBehind,
   loopedFileInput,
   parseProcStat,
-  percentile,
   processTree,
   ratio,
   streamsThatFit,
@@ -63,15 +62,6 @@ describe("process trees", () => {
 });
 
 describe("figures", () => {
-  test("nearest-rank percentiles", () => {
-    const v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
-    expect(percentile(v, 50)).toBe(5);
-    expect(percentile(v, 95)).toBe(10);
-    expect(percentile(v, 90)).toBe(9);
-    expect(percentile(v, 0)).toBe(1);
-    expect(percentile([], 50)).toBeNull();
-  });
-
   test("a ratio needs both figures and a positive divisor", () => {
     expect(ratio(0.3, 0.1)).toBeCloseTo(3, 10);
     expect(ratio(null, 0.1)).toBeNull();
