@@ -1,6 +1,9 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { badInput, exitCodeForSignal, failed, VatError } from "../errors.ts";
+import { checkWritable } from "../files.ts";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
@@ -161,7 +164,7 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     frameLimit: args.frameLimit ?? null,
     durationMs: args.duration !== undefined ? parseDurationMs(args.duration, "duration") : null,
     storeFrames: args.frames,
-    csvDir: args.csv ?? null,
+    csvDir: args.csv === undefined ? null : resolveCsvDir(args.csv),
     clockSync: args.clockSync,
     connectTimeoutMs: parseDurationMs(args.connectTimeout, "connect timeout"),
     maxOutageMs: parseDurationMs(args.maxOutage, "max outage"),
@@ -185,6 +188,17 @@ function withDefaults(args: ClientArgs): Measure {
   const out: Record<string, unknown> = { ...MEASURE_DEFAULTS };
   for (const [k, v] of Object.entries(args)) if (v !== undefined) out[k] = v;
   return out as unknown as Measure;
+}
+
+/** The CSV folder, checked before the run: a run of hours must not fail at its last step. */
+function resolveCsvDir(dir: string): string {
+  if (dir.trim() === "") throw badInput("--csv is empty: name a folder for the CSV files");
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw badInput(`--csv '${dir}' is a file: name a folder for the CSV files`);
+  // The folder may not exist yet: what is checked is the first part of the path that does.
+  let probe = dir;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  checkWritable(join(probe, "probe.csv"), "--csv");
+  return dir;
 }
 
 /** The database path: refused when empty or a folder (nothing would be stored where the user looks). */
