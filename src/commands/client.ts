@@ -2,6 +2,7 @@ import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { badInput, exitCodeForSignal, failed, VatError } from "../errors.ts";
 import { checkWritable } from "../files.ts";
+import { checkDatabasePath } from "../launch/database-path.ts";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { locateFfmpeg } from "../ffmpeg.ts";
@@ -204,6 +205,7 @@ function resolveCsvDir(dir: string): string {
 /** The database path: refused when empty or a folder (nothing would be stored where the user looks). */
 function resolveDb(db: string): string {
   if (db.trim() === "") throw badInput("--db is empty: give a file path for the SQLite database (e.g. stream_data.db)");
+  checkDatabasePath(db); // before the stream is contacted: a folder, a file that is not SQLite, a read-only place
   return db;
 }
 
@@ -238,7 +240,8 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
   const urls = args.url === undefined ? [] : Array.isArray(args.url) ? args.url : [args.url];
   const json = args.json ?? MEASURE_DEFAULTS.json;
-  if (urls.length <= 1 && args.control === undefined && args.variant !== "all") {
+  const all = (args.variant ?? "").trim().toLowerCase() === "all";
+  if (urls.length <= 1 && args.control === undefined && !all) {
     const cfg = resolveClientConfig({ ...args, url: urls[0] }, ffmpeg);
     printResult(await measure(cfg, shutdown, json), json);
     return exitCodeFor(shutdown);
