@@ -1,164 +1,439 @@
 /**
- * Prints what vat costs: CPU-seconds per second of video for `vat serve` and `vat client` (each with its ffmpeg),
- * QR read time per frame at each size, and the delay the client's own pipeline adds after a segment has arrived.
- * Each size is served both live (rendered and encoded as it goes) and prerecorded (a video made beforehand by
- * `vat generate video`, looped without re-encoding), which answers whether live generation drags the server down.
- * Uses the compiled binary (bun run build). Not a test: run it on a quiet machine with `bun run bench`.
+ * What vat costs beside plain ffmpeg doing the same work, in one run. Uses the compiled binary (`bun run build`
+ * first). Not a test: take figures on a quiet machine, `bun run bench --json` for the README.
  *
- * With --quality the client also measures PSNR and SSIM of every frame (its cost is the client column's rise).
+ *   bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30]
+ *                             [--streams 1,2,4,8,12] [--only client,serve,many] [--json]
  *
- *   bun bench/serve-client.ts [--seconds 30] [--sizes 1080p,720p,480p,240p] [--fps 30] [--types live,prerecorded] [--quality]
+ * How to read it. Every CPU figure is CPU-seconds per second of video (1.00 = one core kept busy): the process with
+ * all its live descendants (the ffmpeg children) plus the children they have reaped, from /proc/<pid>/stat
+ * (utime + stime + cutime + cstime), over a steady-state span of --seconds that starts --warmup seconds after the
+ * process did. A ratio is vat's figure divided by the plain-ffmpeg one: 1.0 would mean vat adds nothing to the
+ * decode (or encode) it cannot do without.
+ *
+ * client (one live `vat serve` per size, read by one process at a time):
+ *   vat        `vat client` reading the server's HLS: fetching, decoding (ffmpeg hands over only each frame's code
+ *              region), reading QR codes, metrics, SQLite. "+ quality" adds `--quality` (whole yuv420p frames,
+ *              PSNR and SSIM against the re-rendered reference).
+ *   null       ffmpeg decoding the same HLS with `-threads 1 -f null -`: the bare decode, the floor.
+ *   gray pipe  ffmpeg decoding to whole gray rawvideo frames on a pipe that is read and discarded.
+ *   decoder    ffmpeg with vat's own decoder arguments (src/client/decoder.ts) on the same URL, output discarded:
+ *              vat ÷ decoder is what vat's own code costs on top of the ffmpeg it runs.
+ *   QR read    the client's time to read each frame's code (frames.read_ms): most of what vat adds to its decoder.
+ *   delay      pipeline delay, decoded − arrived for every frame that arrived in the span (frames table): how long
+ *              a frame waits in the client after its segment arrived. Frames carry their segment's arrival time, so
+ *              this delay is not in the latency figures; it says whether the client keeps up.
+ *   fps        frames read ÷ the segments they came in × the segment length: 30.0 at 30 fps when none is missed.
+ *   serve while read  the live server's own CPU during the vat client's span.
+ * serve (no reader):
+ *   vat live   `vat serve` rendering and encoding the signal in real time.
+ *   x264       ffmpeg alone with serve's own encoder arguments (hlsEncoderArgs, imported), reading ~90 raw gray
+ *              frames of vat's signal rendered beforehand, in a loop at the frame rate (`-re -stream_loop -1`).
+ *              vat ÷ x264 is what rendering, pacing and serving cost on top of the encode.
+ *   prerecorded `vat serve --video-type prerecorded` looping a video made beforehand by `vat generate video`.
+ * many (one prerecorded 1080p server, so that the server costs next to nothing; N × --url in one `vat client`):
+ *   per stream: client CPU and resident memory (peak of the tree, sampled every second) divided by N, and the
+ *   memory each stream adds beyond the first run's (what sizing a client for more streams wants); pipeline
+ *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
+ *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
+ *
+ * Each section can run alone (--only), and --seconds 10 gives a quick look; figures for the README want the default
+ * 30 s on a quiet machine. The load average before and after is printed: figures taken while other work shares the
+ * cores are not figures. --json prints every figure unrounded instead of the tables.
  */
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { mkdirSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { resolveServeConfig } from "../src/commands/serve.ts";
+import { CODE_OUTPUT, decoderArgs, GRAY_OUTPUT, type DecoderOutput } from "../src/client/decoder.ts";
+import { percentile } from "../src/client/stats.ts";
+import { readEnv } from "../src/env.ts";
+import { VatError } from "../src/errors.ts";
+import { locateFfmpeg } from "../src/ffmpeg.ts";
+import { hlsEncoderArgs } from "../src/serve/encoder.ts";
+import { PLAYLIST_NAME } from "../src/serve/segment-names.ts";
+import { encodePayload } from "../src/signal/payload.ts";
+import { parseSize, type SizeName } from "../src/signal/profiles.ts";
+import { FrameRenderer, planLayout } from "../src/signal/render.ts";
+import { stopProcess, track } from "../test/helpers/processes.ts";
+import { killStragglers, requireBinary, serve, spawnVat, tempDir, type Served } from "../test/helpers/vat.ts";
+import { fallsBehind, loopedFileInput, ratio, streamsThatFit, type StreamLoad } from "./figures.ts";
+import { parseBenchOptions, USAGE, type BenchOptions } from "./options.ts";
+import { readTreeUsage } from "./proc-usage.ts";
 
-const VAT = resolve(import.meta.dir, "../dist/vat");
-const CLK_TCK = 100;
+/** Frames of the signal x264 loops over when it runs alone: 3 s at 30 fps, enough texture and motion to be typical. */
+const LOOP_FRAMES = 90;
+/** The segment length every server here is started with: serve's default. */
+const SEGMENT_S = resolveServeConfig({}, { serve: {} }).segmentS;
+/** A client keeps running this long after its span, so that it is still alive (and its ffmpeg unreaped) at the end. */
+const TAIL_S = 3;
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "30" },
-    sizes: { type: "string", default: "1080p,720p,480p,240p" },
-    fps: { type: "string", default: "30" },
-    types: { type: "string", default: "live,prerecorded" },
-    quality: { type: "boolean", default: false },
-  },
-});
-const seconds = Number(values.seconds);
-const fps = Number(values.fps);
+interface Span {
+  /** CPU-seconds per second of the span, one per measured root process; null for a process that ended early. */
+  cpuPerS: (number | null)[];
+  peakRssBytes: number[];
+  startMs: number;
+  endMs: number;
+}
 
-/** utime + stime of a process and its live descendants, in seconds. */
-function cpuSeconds(pid: number): number {
-  let total = 0;
-  const stat = (p: number) => {
-    try {
-      const s = readFileSync(`/proc/${p}/stat`, "utf8");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-    } catch {
-      return null;
-    }
+/** Waits out the warm-up, then measures these process trees over the steady-state span. */
+async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
+  await Bun.sleep(opts.warmupS * 1000);
+  const before = readTreeUsage(roots);
+  const startMs = Date.now();
+  const t0 = performance.now();
+  const peak = before.map((u) => u.rssBytes);
+  const end = t0 + opts.seconds * 1000;
+  for (let left = end - performance.now(); left > 0; left = end - performance.now()) {
+    await Bun.sleep(Math.min(1000, left));
+    readTreeUsage(roots).forEach((u, i) => (peak[i] = Math.max(peak[i]!, u.rssBytes)));
+  }
+  const after = readTreeUsage(roots);
+  const wallS = (performance.now() - t0) / 1000;
+  return {
+    cpuPerS: roots.map((_, i) => (before[i]!.alive && after[i]!.alive ? (after[i]!.cpuS - before[i]!.cpuS) / wallS : null)),
+    peakRssBytes: peak,
+    startMs,
+    endMs: Date.now(),
   };
-  const all = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number);
-  const tree = new Set([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const p of all) {
-      const s = stat(p);
-      if (s && tree.has(s.ppid) && !tree.has(p)) {
-        tree.add(p);
-        grew = true;
-      }
-    }
-  }
-  for (const p of tree) total += stat(p)?.ticks ?? 0;
-  return total / CLK_TCK;
 }
 
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+interface FrameFigures {
+  delayP50Ms: number | null;
+  delayP95Ms: number | null;
+  /** Time the client spent reading each frame's QR code. */
+  readP50Ms: number | null;
+  readP95Ms: number | null;
+  /**
+   * Frames read per second of video, per stream: frames ÷ the segments they came in × the segment length. Counting
+   * by segments, not by the span's wall time, keeps a span from gaining or losing a whole segment's frames at its ends.
+   */
+  fps: number | null;
+  dropped: number;
+  unreadable: number;
 }
 
-async function waitLive(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {}
-    await Bun.sleep(100);
-  }
-  throw new Error(`${url} never went live`);
-}
-
-async function benchSize(size: string, type: string, port: number, dir: string) {
-  const url = `http://127.0.0.1:${port}`;
-  let source: string[] = [];
-  if (type === "prerecorded") {
-    // Made beforehand, as a user would: rendering it is not part of serving it.
-    const video = join(dir, `${size}.mp4`);
-    const g = Bun.spawnSync([VAT, "generate", "video", "--size", size, "--fps", String(fps), "--duration", "60s", "-o", video]);
-    if (g.exitCode !== 0) throw new Error(`vat generate video failed: ${g.stderr.toString()}`);
-    source = ["--video-type", "prerecorded", "--source", video];
-  } else {
-    source = ["--size", size, "--fps", String(fps)];
-  }
-  const server = Bun.spawn([VAT, "serve", "--host", "127.0.0.1", "--port", String(port), ...source], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
+/** The pipeline delay and counts of the frames (of every run in the database) that arrived within the span. */
+function spanFrames(db: string, span: Span, segmentS: number): FrameFigures {
+  const d = new Database(db, { readonly: true });
   try {
-    await waitLive(url);
-    const db = join(dir, `${size}-${type}.db`);
-    const c = Bun.spawn([VAT, "client", "--url", url, "--duration", `${seconds + 5}s`, "--db", db, "--json", ...(values.quality ? ["--quality"] : [])], {
-      stdout: "pipe",
-      stderr: "ignore",
-    });
-    await Bun.sleep(5000); // start-up (probing, first segment) is not the steady state
-    const s0 = cpuSeconds(server.pid);
-    const c0 = cpuSeconds(c.pid);
-    const t0 = performance.now();
-    await Bun.sleep(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
-    const serveCpu = (cpuSeconds(server.pid) - s0) / wall;
-    const clientCpu = (cpuSeconds(c.pid) - c0) / wall;
-    const out = JSON.parse(await new Response(c.stdout).text());
-    await c.exited;
-    const d = new Database(db, { readonly: true });
-    const frames = d.query("SELECT read_ms, decoded_at_ms - arrived_at_ms AS pipe_ms FROM frames WHERE kind <> 'unreadable'").all() as {
-      read_ms: number;
-      pipe_ms: number;
-    }[];
-    d.close();
-    const read = frames.map((f) => f.read_ms);
-    const pipe = frames.map((f) => f.pipe_ms);
+    const rows = d
+      .query("SELECT run_id, segment, kind, gap_before, read_ms, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
+      .all(span.startMs, span.endMs) as { run_id: number; segment: number | null; kind: string; gap_before: number; read_ms: number | null; delay_ms: number }[];
+    const segments = new Set(rows.filter((r) => r.segment !== null).map((r) => `${r.run_id}/${r.segment}`)).size;
+    const read = rows.filter((r) => r.kind !== "unreadable");
+    const delays = read.map((r) => r.delay_ms);
+    const reads = rows.flatMap((r) => (r.read_ms === null ? [] : [r.read_ms]));
     return {
-      size,
-      type: values.quality ? `${type} + quality` : type,
-      serveCpu,
-      clientCpu,
-      readP50: pct(read, 50),
-      readP95: pct(read, 95),
-      pipeP50: pct(pipe, 50),
-      pipeP90: pct(pipe, 90),
-      over150: pipe.filter((v) => v > 150).length / pipe.length,
-      fps: out.summary.fpsAchieved as number,
-      unreadable: out.summary.unreadable as number,
+      delayP50Ms: percentile(delays, 50),
+      delayP95Ms: percentile(delays, 95),
+      readP50Ms: percentile(reads, 50),
+      readP95Ms: percentile(reads, 95),
+      fps: segments ? read.filter((r) => r.kind === "new").length / (segments * segmentS) : null,
+      dropped: rows.reduce((s, r) => s + r.gap_before, 0),
+      unreadable: rows.length - read.length,
     };
   } finally {
-    server.kill("SIGTERM");
-    await server.exited;
+    d.close();
   }
 }
 
-if (!existsSync(VAT)) throw new Error(`${VAT} is missing: run 'bun run build' first`);
-const dir = mkdtempSync(join(tmpdir(), "vat-bench-"));
-const rows = [];
-try {
-  for (const size of values.sizes!.split(",")) {
-    for (const type of values.types!.split(",")) {
-      process.stderr.write(`benchmarking ${type} ${size}${fps} for ${seconds} s…\n`);
-      rows.push(await benchSize(size, type, 5600 + rows.length, dir));
+/** Runs `vat client` on these URLs for the warm-up and span, and measures it (and, if given, the server beside it). */
+async function measureVatClient(opts: BenchOptions, urls: string[], db: string, extra: string[], server?: Served) {
+  const args = ["client", ...urls.flatMap((u) => ["--url", u]), "--db", db, "--json", ...extra];
+  const c = spawnVat([...args, "--duration", `${opts.warmupS + opts.seconds + TAIL_S}s`]);
+  const stderr = new Response(c.stderr).text();
+  const stdout = new Response(c.stdout).text();
+  const span = await measureSpan(opts, server ? [c.pid, server.proc.pid] : [c.pid]);
+  const code = await c.exited;
+  await stdout;
+  const clientCpu = span.cpuPerS[0] ?? null;
+  if (clientCpu === null) process.stderr.write(`vat client ended early (${code}): ${(await stderr).trim().split("\n").slice(-3).join(" / ")}\n`);
+  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, rssBytes: span.peakRssBytes[0]!, exitCode: code, ...spanFrames(db, span, SEGMENT_S) };
+}
+
+/** Runs a plain ffmpeg for the warm-up and span; its stdout, if piped, is read and thrown away. */
+async function measureFfmpeg(opts: BenchOptions, ffmpeg: string, args: string[], pipeOut: boolean): Promise<number | null> {
+  const p = track(Bun.spawn([ffmpeg, ...args], { stdin: "ignore", stdout: pipeOut ? "pipe" : "ignore", stderr: "pipe" }));
+  if (pipeOut) void drain(p.stdout as ReadableStream<Uint8Array>);
+  const stderr = new Response(p.stderr).text();
+  try {
+    const span = await measureSpan(opts, [p.pid]);
+    if (span.cpuPerS[0] === null) process.stderr.write(`ffmpeg ${args.join(" ")} ended early: ${(await stderr).trim().slice(-300)}\n`);
+    return span.cpuPerS[0]!;
+  } finally {
+    await stopProcess(p, "SIGTERM");
+  }
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const _ of stream) {
+    // discarded: only ffmpeg's cost is wanted
+  }
+}
+
+async function startServer(args: string[]): Promise<Served> {
+  const s = serve(args);
+  try {
+    await s.waitLive(60_000);
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
+  return s;
+}
+
+function playlistOf(s: Served): string {
+  return `${s.url}/video/${PLAYLIST_NAME}`;
+}
+
+interface ClientRow {
+  size: SizeName;
+  variant: "codes" | "quality";
+  vatCpu: number | null;
+  nullCpu: number | null;
+  grayPipeCpu: number | null;
+  decoderCpu: number | null;
+  /** The live server's own cost while this client read it. */
+  serveCpu: number | null;
+  frames: FrameFigures;
+}
+
+/** Whole frames in all planes, as `vat client --quality` asks its decoder for them (session.ts outputFor, no rescale). */
+const QUALITY_OUTPUT: DecoderOutput = { pixFmt: "yuv420p", scale: null };
+
+async function benchClient(opts: BenchOptions, ffmpeg: string, dir: string, size: SizeName): Promise<ClientRow[]> {
+  const server = await startServer(["--size", size, "--fps", String(opts.fps)]);
+  try {
+    const url = playlistOf(server);
+    note(`client ${size}: ffmpeg -f null`);
+    const nullCpu = await measureFfmpeg(opts, ffmpeg, ["-hide_banner", "-nostats", "-loglevel", "error", "-threads", "1", "-i", url, "-f", "null", "-"], false);
+    note(`client ${size}: ffmpeg gray rawvideo pipe`);
+    const grayPipeCpu = await measureFfmpeg(opts, ffmpeg, decoderArgs({ kind: "url", url }, GRAY_OUTPUT), true);
+    const rows: ClientRow[] = [];
+    for (const variant of ["codes", "quality"] as const) {
+      note(`client ${size}: ffmpeg with vat's decoder arguments (${variant})`);
+      const decoderCpu = await measureFfmpeg(opts, ffmpeg, decoderArgs({ kind: "url", url }, variant === "quality" ? QUALITY_OUTPUT : CODE_OUTPUT), true);
+      note(`client ${size}: vat client${variant === "quality" ? " --quality" : ""}`);
+      const r = await measureVatClient(opts, [server.url], join(dir, `client-${size}-${variant}.db`), variant === "quality" ? ["--quality"] : [], server);
+      rows.push({ size, variant, vatCpu: r.clientCpu, nullCpu, grayPipeCpu, decoderCpu, serveCpu: r.serveCpu, frames: r });
     }
+    return rows;
+  } finally {
+    await server.stop();
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const f = (v: number, d = 2) => v.toFixed(d);
-console.log(`vat ${fps} fps, ${seconds} s steady state per size, ${navigator.hardwareConcurrency} cores`);
-console.log("| size | video | serve CPU-s per video-s | client CPU-s per video-s | QR read ms p50 / p95 | client pipeline ms p50 / p90 | frames over 150 ms | achieved fps |");
-console.log("|---|---|---|---|---|---|---|---|");
-for (const r of rows) {
-  console.log(
-    `| ${r.size}${fps} | ${r.type} | ${f(r.serveCpu)} | ${f(r.clientCpu)} | ${f(r.readP50)} / ${f(r.readP95)} | ${f(r.pipeP50, 0)} / ${f(r.pipeP90, 0)} | ${f(r.over150 * 100, 1)} % | ${f(r.fps, 1)} |`,
-  );
 }
 
-const live = new Map(rows.filter((r) => r.type.startsWith("live")).map((r) => [r.size, r.serveCpu]));
-for (const r of rows.filter((x) => x.type.startsWith("prerecorded") && live.has(x.size))) {
-  const l = live.get(r.size)!;
-  console.log(`${r.size}${fps}: serving prerecorded costs ${f(r.serveCpu, 3)} CPU-s per video-s against ${f(l, 3)} live (${f((100 * r.serveCpu) / l, 0)} %)`);
+interface ServeRow {
+  size: SizeName;
+  vatLiveCpu: number | null;
+  x264Cpu: number | null;
+  prerecordedCpu: number | null;
 }
+
+/** Renders LOOP_FRAMES frames of the live signal (as serve renders them) into one raw gray file. */
+async function renderLoopFile(size: SizeName, fps: number, streamId: string, file: string): Promise<void> {
+  const renderer = new FrameRenderer(planLayout(parseSize(size), streamId));
+  const writer = Bun.file(file).writer();
+  const t0 = Date.now();
+  for (let n = 0; n < LOOP_FRAMES; n++) {
+    writer.write(renderer.render(n, encodePayload({ streamId, frameNumber: n, generatedAtMs: t0 + (n * 1000) / fps })));
+  }
+  await writer.end();
+}
+
+const videos = new Map<string, string>();
+
+/** A prerecorded video of the signal, made once per size by `vat generate video`, as a user would before serving it. */
+async function videoFor(opts: BenchOptions, dir: string, size: SizeName): Promise<string> {
+  const known = videos.get(size);
+  if (known) return known;
+  const file = join(dir, `signal-${size}.mp4`);
+  note(`vat generate video ${size}`);
+  const g = spawnVat(["generate", "video", "--size", size, "--fps", String(opts.fps), "--duration", "30s", "-o", file]);
+  const [code, err] = await Promise.all([g.exited, new Response(g.stderr).text()]);
+  if (code !== 0) throw new Error(`vat generate video failed (${code}): ${err.trim()}`);
+  videos.set(size, file);
+  return file;
+}
+
+async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size: SizeName): Promise<ServeRow> {
+  note(`serve ${size}: vat serve live`);
+  const live = await startServer(["--size", size, "--fps", String(opts.fps)]);
+  let vatLiveCpu: number | null;
+  try {
+    vatLiveCpu = (await measureSpan(opts, [live.proc.pid])).cpuPerS[0]!;
+  } finally {
+    await live.stop();
+  }
+
+  note(`serve ${size}: x264 alone with serve's arguments`);
+  const config = resolveServeConfig({ imageSize: size, fps: opts.fps }, { serve: {} });
+  const raw = join(dir, `loop-${size}.gray`);
+  await renderLoopFile(size, opts.fps, config.streamId, raw);
+  const segments = join(dir, `x264-${size}`);
+  mkdirSync(segments);
+  // The config carries every encoder setting serve would use (segment length, list size, preset, crf, no push).
+  const encoderArgs = hlsEncoderArgs({ ...config, ffmpeg, width: config.size.width, height: config.size.height, dir: segments }, 0);
+  const x264Cpu = await measureFfmpeg(opts, ffmpeg, loopedFileInput(encoderArgs, raw), false);
+
+  const video = await videoFor(opts, dir, size);
+  note(`serve ${size}: vat serve prerecorded`);
+  const pre = await startServer(["--video-type", "prerecorded", "--source", video, "--fps", String(opts.fps)]);
+  try {
+    return { size, vatLiveCpu, x264Cpu, prerecordedCpu: (await measureSpan(opts, [pre.proc.pid])).cpuPerS[0]! };
+  } finally {
+    await pre.stop();
+  }
+}
+
+interface ManyRow extends StreamLoad {
+  cpuPerStream: number | null;
+  rssPerStreamMiB: number;
+  /** Resident memory each stream adds beyond the first: what sizing a client for more streams wants. */
+  rssAddedPerStreamMiB: number | null;
+  serveCpu: number | null;
+  frames: FrameFigures;
+}
+
+async function benchMany(opts: BenchOptions, dir: string): Promise<{ rows: ManyRow[]; fit: number }> {
+  const video = await videoFor(opts, dir, "1080p");
+  const server = await startServer(["--video-type", "prerecorded", "--source", video, "--fps", String(opts.fps)]);
+  const rows: ManyRow[] = [];
+  try {
+    for (const n of opts.streams) {
+      note(`many: ${n} × 1080p${opts.fps} in one vat client`);
+      const r = await measureVatClient(opts, Array.from({ length: n }, () => server.url), join(dir, `many-${n}.db`), [], server);
+      const row: ManyRow = {
+        streams: n,
+        cpuPerStream: r.clientCpu === null ? null : r.clientCpu / n,
+        rssPerStreamMiB: r.rssBytes / n / 2 ** 20,
+        rssAddedPerStreamMiB: rows[0] && n > rows[0].streams
+          ? (r.rssBytes / 2 ** 20 - rows[0].rssPerStreamMiB * rows[0].streams) / (n - rows[0].streams)
+          : null,
+        serveCpu: r.serveCpu,
+        frames: r,
+        dropped: r.dropped,
+        delayP95Ms: r.delayP95Ms,
+        failed: r.clientCpu === null || r.exitCode !== 0,
+      };
+      rows.push(row);
+      if (fallsBehind(row)) {
+        note(`many: ${n} streams fall behind; stopping`);
+        break;
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return { rows, fit: streamsThatFit(rows) };
+}
+
+function note(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
+const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(1)}×`);
+
+function table(headers: string[], rows: string[][]): string {
+  return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[], many: { rows: ManyRow[]; fit: number } | null): void {
+  const fps = opts.fps;
+  const out: string[] = [];
+  if (client.length) {
+    out.push(
+      "client: CPU-s per video-s (vat ÷ plain ffmpeg), pipeline delay ms",
+      table(
+        ["size", "client", "vat", "null", "vat ÷ null", "gray pipe", "vat ÷ gray pipe", "decoder", "vat ÷ decoder", "QR read ms p50 / p95", "delay p50 / p95", "fps", "serve while read"],
+        client.map((r) => [
+          `${r.size}${fps}`, r.variant === "quality" ? "+ quality" : "codes", num(r.vatCpu, 3), num(r.nullCpu, 3), times(ratio(r.vatCpu, r.nullCpu)),
+          num(r.grayPipeCpu, 3), times(ratio(r.vatCpu, r.grayPipeCpu)), num(r.decoderCpu, 3), times(ratio(r.vatCpu, r.decoderCpu)),
+          `${num(r.frames.readP50Ms)} / ${num(r.frames.readP95Ms)}`, `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
+        ]),
+      ),
+      "",
+    );
+  }
+  if (served.length) {
+    out.push(
+      "serve: CPU-s per video-s, nobody reading",
+      table(
+        ["size", "vat live", "x264 alone", "vat ÷ x264", "prerecorded", "prerecorded ÷ live"],
+        served.map((r) => [
+          `${r.size}${fps}`, num(r.vatLiveCpu, 3), num(r.x264Cpu, 3), times(ratio(r.vatLiveCpu, r.x264Cpu)), num(r.prerecordedCpu, 3),
+          `${num(r.prerecordedCpu !== null && r.vatLiveCpu ? (100 * r.prerecordedCpu) / r.vatLiveCpu : null, 0)} %`,
+        ]),
+      ),
+      "",
+    );
+  }
+  if (many) {
+    out.push(
+      `many: N × 1080p${fps} in one vat client (prerecorded server)`,
+      table(
+        ["streams", "client CPU-s per video-s per stream", "resident MiB per stream", "MiB added per stream", "delay p50 / p95 ms", "dropped", "unreadable", "fps per stream", "behind"],
+        many.rows.map((r) => [
+          String(r.streams), num(r.cpuPerStream, 3), num(r.rssPerStreamMiB, 0), num(r.rssAddedPerStreamMiB, 0), `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`,
+          String(r.dropped), String(r.frames.unreadable), num(r.frames.fps, 1), fallsBehind(r) ? "yes" : "no",
+        ]),
+      ),
+      `${many.fit} stream${many.fit === 1 ? "" : "s"} of 1080p${fps} fit in one vat client on this machine`,
+      "",
+    );
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+async function main(): Promise<void> {
+  let opts: BenchOptions;
+  try {
+    opts = parseBenchOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  requireBinary();
+  const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
+  const dir = tempDir("vat-bench-");
+  const stop = (signal: NodeJS.Signals) => {
+    killStragglers();
+    dir.cleanup();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  const loadBefore = loadavg();
+  const client: ClientRow[] = [];
+  const served: ServeRow[] = [];
+  let many: { rows: ManyRow[]; fit: number } | null = null;
+  try {
+    if (opts.only.includes("client")) for (const size of opts.sizes) client.push(...(await benchClient(opts, ffmpeg, dir.path, size)));
+    if (opts.only.includes("serve")) for (const size of opts.sizes) served.push(await benchServe(opts, ffmpeg, dir.path, size));
+    if (opts.only.includes("many")) many = await benchMany(opts, dir.path);
+  } finally {
+    killStragglers();
+    dir.cleanup();
+  }
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? null, loadBefore, loadAfter: loadavg() };
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ settings: opts, machine, client, serve: served, many }, null, 2)}\n`);
+    return;
+  }
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
+  process.stdout.write(
+    `vat beside plain ffmpeg: ${opts.fps} fps, ${opts.seconds} s steady state after ${opts.warmupS} s warm-up, ` +
+      `${machine.cores} cores (${machine.cpu}), load ${load(loadBefore)} before, ${load(machine.loadAfter)} after\n\n`,
+  );
+  printTables(opts, client, served, many);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof VatError || err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  killStragglers();
+  process.exit(1);
+});

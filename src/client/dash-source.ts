@@ -1,6 +1,6 @@
-import { liveEdgeSegment, initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
+import { initializationUrl, listAvailableSegments, periodAt, type SegmentRef } from "../dash/addressing.ts";
 import { MpdError, parseMpd, type Mpd, type Period, type Representation } from "../dash/mpd.ts";
-import { badInput, failed, interrupted, unavailable } from "../errors.ts";
+import { badInput, failed, interrupted } from "../errors.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
 import type { DecoderInput } from "./decoder.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
@@ -24,8 +24,8 @@ export function videoRepresentations(period: Period): Representation[] {
 /**
  * DASH, fetched by vat itself (never through ffmpeg's DASH demuxer, which starts at the beginning of the time-shift
  * window and re-reads segments): the MPD, the chosen video representation's init segment once, then each media
- * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), joining at
- * the live edge as a player does. Each segment's arrival is stamped when its last byte arrives.
+ * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), from the live
+ * edge on. Each segment's arrival is stamped when its last byte arrives.
  */
 export class DashSource implements Source {
   readonly root: string;
@@ -87,7 +87,8 @@ export class DashSource implements Source {
         return;
       }
       if (this.deps.now() - started >= this.s.connectTimeoutMs) {
-        throw unavailable(`no stream at ${this.url}: ${r.reason} for ${Math.round(this.s.connectTimeoutMs / 1000)} s (raise --connect-timeout to wait longer)`);
+        // The same kinds as the HLS source's: a URL the user gave that yields no stream is theirs to mend.
+        throw badInput(`no stream at ${this.url}: ${r.reason} for ${Math.round(this.s.connectTimeoutMs / 1000)} s (is the server up? raise --connect-timeout to wait longer)`);
       }
       await this.deps.sleep(Math.min(1000, this.s.pollMs * 4));
     }
@@ -101,7 +102,7 @@ export class DashSource implements Source {
       }
       return mpd;
     } catch (err) {
-      if (first && err instanceof MpdError) throw failed(`${this.url} answers but is not a DASH stream vat can read: ${err.message}`);
+      if (first && err instanceof MpdError) throw badInput(`${this.url} answers but is not a stream: ${err.message}`);
       throw err;
     }
   }
@@ -117,13 +118,16 @@ export class DashSource implements Source {
     const period = periodAt(this.mpd, this.serverNow());
     const reps = videoRepresentations(period);
     if (reps.length === 0) throw failed(`${this.url}: no video adaptation set in the MPD (audio-only?): nothing to measure`);
+    // A new period has its own timeline: what was fetched of the last one says nothing of where this one stands.
+    const newPeriod = this.period !== undefined && (period.id !== this.period.id || period.startS !== this.period.startS);
+    if (newPeriod) this.last = null;
     const rep = chooseRendition(reps, this.s.variant);
     if (!rep) {
       const have = reps.map((r, i) => `${i}: ${describeRendition(r)}`).join(", ");
       throw badInput(`${this.url}: no video representation matches --variant (it has ${have}); use ${VARIANT_RULE}`);
     }
     const changed = !first && (period !== this.period || rep.id !== this.rep.id);
-    if (this.period && period.id !== this.period.id) this.periodIndex++;
+    if (newPeriod) this.periodIndex++;
     this.period = period;
     this.rep = rep;
     const initUrl = initializationUrl(rep);
@@ -185,11 +189,15 @@ export class DashSource implements Source {
     return this.deps.now() - this.mpdAtMs >= everyMs;
   }
 
-  /** The first segment after the last one fetched that is available now; at first, the live-edge join. */
+  /**
+   * The first segment after the last one fetched that is available now; at first, the newest (the live edge), as the
+   * HLS source joins. A player joining further back fetches the segments behind the edge at once, so their arrival
+   * says when it joined, not when the provider delivered them: latency is measured from the edge on.
+   */
   private nextSegment(): SegmentRef | null {
     const now = this.serverNow();
-    if (this.last === null && this.mpd.type === "dynamic") return liveEdgeSegment(this.mpd, this.period, this.rep, now)?.segment ?? null;
     const available = listAvailableSegments(this.mpd, this.period, this.rep, now);
+    if (this.last === null && this.mpd.type === "dynamic") return (this.periodIndex === 0 ? available.at(-1) : available[0]) ?? null;
     return available.find((s) => this.last === null || s.time > this.last.time) ?? null;
   }
 
@@ -208,12 +216,11 @@ export class DashSource implements Source {
     }
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
     if (!b.ok) {
-      if (b.status === undefined && !b.tooLarge && !b.refused && this.outage.failure(b.reason, this.deps.now())) return "failed";
+      // Outages are the MPD's, as the HLS source's are the playlist's: a segment that cannot be had is missing.
       this.deps.onEvent({ kind: b.tooLarge ? "limit" : "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.number} (${seg.url}): ${b.reason}` });
       return null;
     }
     const arrivedAtMs = this.deps.now();
-    if (this.outage.success(arrivedAtMs)) this.pendingDiscontinuity = true;
     let media;
     try {
       media = this.track.media(b.value);

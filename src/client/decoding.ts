@@ -78,6 +78,11 @@ export class Decoding {
     return code;
   }
 
+  /** Stops the decoder at once (the run failed): its frames are not wanted any more. */
+  abort(): void {
+    if (this.decoder.alive) this.decoder.kill();
+  }
+
   get lastError(): string {
     return this.decoder.lastError;
   }

@@ -17,6 +17,7 @@ export type StreamEventKind =
   | "stall"
   | "rebuffer"
   | "limit"
+  | "storage"
   | "unmeasurable"
   /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */
   | "bad-value";

@@ -5,7 +5,15 @@
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 export type Fetched<T> =
-  | { ok: true; value: T; status: number; /** After redirects: what relative URIs in the answer resolve against. */ url: string }
+  | {
+      ok: true;
+      value: T;
+      status: number;
+      /** After redirects: what relative URIs in the answer resolve against. */
+      url: string;
+      /** The answer's Date header (RFC 9110), as the server sent it. */
+      date?: string | null;
+    }
   | {
       ok: false;
       reason: string;
@@ -21,6 +29,8 @@ export interface FetchLimits {
   maxBytes: number;
   /** Only these bytes of the resource (EXT-X-BYTERANGE); a server that ignores Range is cut down to them. */
   range?: { lengthBytes: number; offsetBytes: number };
+  /** HEAD: only the answer's headers are wanted (DASH's http-head clock). */
+  method?: "GET" | "HEAD";
 }
 
 /**
@@ -48,7 +58,7 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs:
       const headers: Record<string, string> = { "cache-control": "no-cache" };
       const range = limits.range;
       if (range) headers.range = `bytes=${range.offsetBytes}-${range.offsetBytes + range.lengthBytes - 1}`;
-      const res = await fetchFn(current, { signal, redirect: "manual", headers });
+      const res = await fetchFn(current, { signal, redirect: "manual", headers, method: limits.method ?? "GET" });
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location !== null) {
         await res.body?.cancel();
@@ -63,7 +73,7 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs:
       const body = await readLimited(res, limits.maxBytes, signal);
       if (!body.ok) return { ...body, status: res.status };
       const value = range && res.status === 200 ? body.value.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : body.value;
-      return { ok: true, value, status: res.status, url: current };
+      return { ok: true, value, status: res.status, url: current, date: res.headers.get("date") };
     }
   } catch (err) {
     return { ok: false, reason: describeFetchError(err) };

@@ -56,11 +56,30 @@ export class Recorder {
   outageOpen = false;
   /** The first fatal event: the run cannot go on. */
   fatal: StreamEvent | null = null;
+  /** The store refused a write (a full disk): measuring stops; what was stored before stays. */
+  private storeFailed = false;
 
   constructor(
     private readonly observer: SessionObserver,
     private readonly storeFrames: boolean,
   ) {}
+
+  /**
+   * Every write to the store goes through here. A write that fails (a full disk, a file gone read-only) ends the run
+   * as a fatal event the observer sees; the windows already stored are kept, and nothing more is written.
+   */
+  private write(f: (store: Store, id: number) => void): void {
+    if (!this.run || this.storeFailed) return;
+    try {
+      f(this.run.store, this.run.id);
+    } catch (err) {
+      this.storeFailed = true;
+      const e: StreamEvent = { kind: "storage", atMs: Date.now(), fatal: true, detail: `the database cannot be written: ${(err as Error).message}` };
+      this.fatal ??= e;
+      this.events.push(e);
+      this.observer.event(e);
+    }
+  }
 
   get runId(): number {
     return this.run?.id ?? 0;
@@ -85,7 +104,7 @@ export class Recorder {
     if (e.kind === "reconnect") this.outageOpen = false;
     if (e.fatal) this.fatal ??= e;
     this.observer.event(e);
-    if (this.run) this.run.store.writeEvent(this.run.id, e);
+    this.write((store, id) => store.writeEvent(id, e));
   }
 
   info(line: string): void {
@@ -109,25 +128,27 @@ export class Recorder {
       const cut = last && i === windows.length - 1 ? -1 : this.pending.findIndex((f) => f.arrivedAtMs >= w.endMs);
       const mine = cut < 0 ? this.pending : this.pending.slice(0, cut);
       this.pending = cut < 0 ? [] : this.pending.slice(cut);
-      this.run!.store.writeWindow(this.run!.id, w, mine);
+      this.write((store, id) => store.writeWindow(id, w, mine));
+      if (this.storeFailed) return;
       this.windows++;
       this.observer.window(w);
     }
   }
 
-  streamId(id: string): void {
-    this.run?.store.noteStreamId(this.run.id, id);
+  streamId(streamId: string): void {
+    this.write((store, id) => store.noteStreamId(id, streamId));
   }
 
   vmaf(s: VmafSample): void {
-    this.run?.store.writeVmaf(this.run.id, s);
+    this.write((store, id) => store.writeVmaf(id, s));
   }
 
   /** The run's end: its status and summary (and each window's VMAF, once every sample is scored). */
   finish(endedAtMs: number, status: string, summary: RunSummary): void {
-    const { store, id } = this.run!;
-    if (summary.vmaf) store.fillWindowVmaf(id);
-    store.finishRun(id, endedAtMs, status, summary);
+    this.write((store, id) => {
+      if (summary.vmaf) store.fillWindowVmaf(id);
+      store.finishRun(id, endedAtMs, status, summary);
+    });
   }
 
   rows(table: "windows" | "frames" | "events"): Record<string, unknown>[] {

@@ -17,7 +17,8 @@ import { RunStore, toCsv } from "./store.ts";
 import type { VariantChoice } from "./variants.ts";
 import { VmafSampling, VmafScorer, type VmafTool } from "./vmaf.ts";
 import { join } from "node:path";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { writeFilesAtomic } from "../files.ts";
 
 export type { LiveStatus, SessionObserver } from "./recorder.ts";
 
@@ -116,10 +117,7 @@ export async function runSession(
   await source.connect();
   const server = await readServerInfo(deps.fetch, source.root);
   for (const w of server.warnings) rec.event({ kind: "bad-value", atMs: deps.now(), detail: `/params: ${w}` });
-  const reading = !cfg.clockSync || !source.root ? null : (source.clock ?? (await readClock(deps, source.root)));
-  const clock = reading?.clock ?? null;
-  if (reading?.warning) rec.event({ kind: "bad-value", atMs: deps.now(), detail: reading.warning });
-  else if (reading && !clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
+  const clock = cfg.clockSync ? await serverClock(source, deps, rec) : null;
   const reader = await deps.codeReader();
   await cfg.turn;
   const dbExisted = cfg.db === ":memory:" || existsSync(cfg.db);
@@ -165,8 +163,7 @@ export async function runSession(
       throw badInput(`cannot read '${cfg.url}': ${decoding.lastError || `ffmpeg exit code ${code}`}`);
     }
   } catch (err) {
-    // A run that failed before it measured anything leaves nothing behind; measured windows are always kept.
-    discardIfEmpty(rec, meter, cfg.db, dbExisted);
+    await abandon(err, { rec, meter, decoding, vmaf, db: cfg.db, dbExisted, atMs: deps.now(), requestedAtMs });
     throw err;
   } finally {
     clearInterval(ticker);
@@ -177,8 +174,11 @@ export async function runSession(
   if (vmaf) await vmaf.settle().then(() => (summary.vmaf = vmaf.summary()));
   const failure = unmeasured(summary, stopRequested() !== null, rec.fatal?.detail ?? null);
   rec.finish(endedAtMs, failure ? `failed: ${failure}` : stopReason, summary);
-  if (cfg.csvDir) exportCsv(rec, cfg.csvDir);
-  rec.close();
+  try {
+    if (cfg.csvDir) exportCsv(rec, cfg.csvDir);
+  } finally {
+    rec.close();
+  }
   const result = sessionResult(cfg, source, server, clock, rec, frames.streamId, { startedAtMs, endedAtMs, stopReason, summary });
   if (failure) throw new UnmeasuredRun(failure, result);
   return result;
@@ -247,6 +247,15 @@ class FrameStep {
   }
 }
 
+/** The server clock's offset: the source's own (DASH's UTCTiming), else /time; a clock refused is said why. */
+async function serverClock(source: Source, deps: SessionDeps, rec: Recorder): Promise<ClockOffset | null> {
+  if (!source.root) return null;
+  const reading = source.clock ?? (await readClock(deps, source.root));
+  if (reading.warning) rec.event({ kind: "bad-value", atMs: deps.now(), detail: reading.warning });
+  else if (!reading.clock) rec.info("the server has no clock to ask (/time, UTCTiming): latency assumes both clocks agree (use NTP on both ends)");
+  return reading.clock;
+}
+
 /** Quality needs all planes at the reference's size (scaled when a provider changed it); codes need only their region. */
 function outputFor(reference: ReferenceFrames | null, size: SizeName | null): DecoderOutput {
   if (!reference) return CODE_OUTPUT;
@@ -292,25 +301,43 @@ function sessionResult(
     params: server.params,
     clock,
     ...end,
-    outages: rec.events.filter((e) => e.kind === "outage").length,
-    outageMs: reconnects.reduce((s, e) => s + (e.durationMs ?? 0), 0),
+    // An outage is opened by one event; the fatal one that gives up on it carries its length instead of a reconnect.
+    outages: rec.events.filter((e) => e.kind === "outage" && !e.fatal).length,
+    outageMs: [...reconnects, ...rec.events.filter((e) => e.kind === "outage" && e.fatal)].reduce((s, e) => s + (e.durationMs ?? 0), 0),
     windows: rec.windows,
   };
 }
 
-function discardIfEmpty(rec: Recorder, meter: StreamMeter, db: string, dbExisted: boolean): void {
-  if (rec.windows === 0 && meter.decoded === 0) {
-    const empty = rec.discard();
-    rec.close();
-    if (empty && !dbExisted) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
-  } else {
-    rec.close();
-  }
+/**
+ * A run that threw: nothing of it may outlive it (its decoder and VMAF scorer are stopped). One that failed before it
+ * measured anything leaves nothing behind; what it measured is kept, stored as failed with why.
+ */
+async function abandon(
+  err: unknown,
+  r: { rec: Recorder; meter: StreamMeter; decoding: Decoding; vmaf: VmafSampling | null; db: string; dbExisted: boolean; atMs: number; requestedAtMs: number },
+): Promise<void> {
+  r.decoding.abort();
+  await r.vmaf?.settle().catch(() => {});
+  if (r.rec.windows === 0 && r.meter.decoded === 0) return discardEmpty(r.rec, r.db, r.dbExisted);
+  r.rec.closed(r.meter.finish(r.atMs), true);
+  r.rec.finish(r.atMs, `failed: ${(err as Error).message}`, r.meter.summary(r.requestedAtMs));
+  r.rec.close();
 }
 
+function discardEmpty(rec: Recorder, db: string, dbExisted: boolean): void {
+  const empty = rec.discard();
+  rec.close();
+  if (empty && !dbExisted) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+}
+
+/** The run's CSV files, each written whole or not at all; a failure is one line, the run itself stays stored. */
 function exportCsv(rec: Recorder, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  for (const table of ["windows", "frames", "events"] as const) {
-    writeFileSync(join(dir, `run-${rec.runId}-${table}.csv`), toCsv(rec.rows(table)));
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw failed(`cannot write the CSV files into '${dir}': ${(err as Error).message}`);
   }
+  writeFilesAtomic(
+    (["windows", "frames", "events"] as const).map((table) => ({ path: join(dir, `run-${rec.runId}-${table}.csv`), data: toCsv(rec.rows(table)) })),
+  );
 }

@@ -1,6 +1,6 @@
 import { judgeClock, type ClockSample } from "./clock.ts";
 import type { ClockReading } from "./server-info.ts";
-import type { Fetch } from "./http.ts";
+import { fetchText, type Fetch } from "./http.ts";
 import type { UtcTiming } from "../dash/mpd.ts";
 
 /** The UTCTiming schemes vat reads (ISO/IEC 23009-1 5.8.5.7 and the DASH-IF list), best first. */
@@ -47,17 +47,18 @@ export async function sampleUtcTiming(
   const samples: ClockSample[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const sentMs = deps.now();
-    try {
-      const res = await deps.fetch(t.value, { method: head ? "HEAD" : "GET", signal: AbortSignal.timeout(2000) });
-      const text = head ? (res.headers.get("date") ?? "") : (await res.text()).slice(0, 200);
-      const receivedMs = deps.now();
-      const serverMs = head ? Date.parse(text) : parseUtcAnswer(text);
-      if (!res.ok || serverMs === null || !Number.isFinite(serverMs)) return samples.length ? judgeClock(samples) : none;
-      samples.push({ sentMs, serverMs, receivedMs });
-      if (head) break; // a whole-second clock gains nothing from more samples
-    } catch {
+    // Through the client's HTTP: http(s) only, redirects checked, a small answer (the MPD is remote input).
+    const r = await fetchText(deps.fetch, t.value, { timeoutMs: 2000, maxBytes: 4096, method: head ? "HEAD" : "GET" });
+    const receivedMs = deps.now();
+    // A Date header counts whole seconds: its time lies anywhere in the second it names, on average half-way.
+    const serverMs = !r.ok ? null : head ? (r.date ? Date.parse(r.date) + 500 : null) : parseUtcAnswer(r.value);
+    if (serverMs === null || !Number.isFinite(serverMs)) {
       if (samples.length === 0) return none;
+      break;
     }
+    samples.push({ sentMs, serverMs, receivedMs });
+    if (head) break; // a whole-second clock gains nothing from more samples
   }
-  return judgeClock(samples);
+  const reading = judgeClock(samples);
+  return head && reading.clock ? { ...reading, clock: { ...reading.clock, uncertaintyMs: reading.clock.uncertaintyMs + 500 } } : reading;
 }

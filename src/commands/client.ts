@@ -1,6 +1,10 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
 import { badInput, exitCodeForSignal, failed, VatError } from "../errors.ts";
+import { checkWritable } from "../files.ts";
+import { checkDatabasePath } from "../launch/database-path.ts";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { locateFfmpeg } from "../ffmpeg.ts";
 import { isTerminal, logLine, Progress } from "../log.ts";
 import type { Shutdown } from "../shutdown.ts";
@@ -161,7 +165,7 @@ export function resolveClientConfig(given: ClientArgs, ffmpeg: string): ClientCo
     frameLimit: args.frameLimit ?? null,
     durationMs: args.duration !== undefined ? parseDurationMs(args.duration, "duration") : null,
     storeFrames: args.frames,
-    csvDir: args.csv ?? null,
+    csvDir: args.csv === undefined ? null : resolveCsvDir(args.csv),
     clockSync: args.clockSync,
     connectTimeoutMs: parseDurationMs(args.connectTimeout, "connect timeout"),
     maxOutageMs: parseDurationMs(args.maxOutage, "max outage"),
@@ -187,9 +191,21 @@ function withDefaults(args: ClientArgs): Measure {
   return out as unknown as Measure;
 }
 
+/** The CSV folder, checked before the run: a run of hours must not fail at its last step. */
+function resolveCsvDir(dir: string): string {
+  if (dir.trim() === "") throw badInput("--csv is empty: name a folder for the CSV files");
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw badInput(`--csv '${dir}' is a file: name a folder for the CSV files`);
+  // The folder may not exist yet: what is checked is the first part of the path that does.
+  let probe = dir;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  checkWritable(join(probe, "probe.csv"), "--csv");
+  return dir;
+}
+
 /** The database path: refused when empty or a folder (nothing would be stored where the user looks). */
 function resolveDb(db: string): string {
   if (db.trim() === "") throw badInput("--db is empty: give a file path for the SQLite database (e.g. stream_data.db)");
+  checkDatabasePath(db); // before the stream is contacted: a folder, a file that is not SQLite, a read-only place
   return db;
 }
 
@@ -224,7 +240,8 @@ export async function runClient(args: ClientArgs, shutdown: Shutdown): Promise<n
   const ffmpeg = locateFfmpeg(readEnv().ffmpeg);
   const urls = args.url === undefined ? [] : Array.isArray(args.url) ? args.url : [args.url];
   const json = args.json ?? MEASURE_DEFAULTS.json;
-  if (urls.length <= 1 && args.control === undefined && args.variant !== "all") {
+  const all = (args.variant ?? "").trim().toLowerCase() === "all";
+  if (urls.length <= 1 && args.control === undefined && !all) {
     const cfg = resolveClientConfig({ ...args, url: urls[0] }, ffmpeg);
     printResult(await measure(cfg, shutdown, json), json);
     return exitCodeFor(shutdown);

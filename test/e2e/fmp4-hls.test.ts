@@ -44,6 +44,10 @@ test(
           const details = info.map((e) => e.detail).join("\n");
           expect(details).toContain("HLS with fMP4 segments: avc1");
           expect(details).toContain(`h264 ${size}`); // as the decoder read it
+          const facts = store.query("SELECT protocol, container, codecs, rendition, declared_bandwidth_bps AS bw, segment_duration_s AS seg FROM runs WHERE id = $run").get({ run: s.result.runId }) as Record<string, unknown>;
+          expect(facts).toMatchObject({ protocol: "hls", container: "fmp4", rendition: size, seg: 1 });
+          expect(String(facts.codecs)).toMatch(/^avc1/);
+          expect(Number(facts.bw)).toBeGreaterThan(i === 0 ? 300_000 : 1_000_000);
         }
         store.close();
       } finally {

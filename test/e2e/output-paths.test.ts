@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, vat } from "../helpers/vat.ts";
+import { client, serve, tempDir, vat } from "../helpers/vat.ts";
 
 /**
  * Where vat writes its results: a path that cannot take a file is refused in one line before any work, and a write
@@ -12,6 +12,7 @@ import { tempDir, vat } from "../helpers/vat.ts";
 const tmp = tempDir("vat-outputs-");
 const readOnly = join(tmp.path, "ro");
 const tiny = join(tmp.path, "tiny");
+const small = join(tmp.path, "small");
 const work = join(tmp.path, "work");
 const db = join(tmp.path, "study.db");
 const mounted: string[] = [];
@@ -35,6 +36,7 @@ beforeAll(() => {
   writeFileSync(join(tmp.path, "a-file"), "x");
   mount(readOnly, "ro,size=1m");
   mount(tiny, "size=4k"); // writable, and too small for a report's page (tens of kB of charts)
+  mount(small, "size=160k"); // room for a database and a few windows of frames, not for a run's worth
 });
 
 afterAll(() => {
@@ -66,6 +68,11 @@ describe("a path no file can be written at is refused before the work, exit 2, o
     [["generate", "sweep", "-o", ""], /the sweep's path \(-o\) is empty/],
     [["generate", "sweep", "-o", "WORK"], /cannot write '.*\/work': it is a folder/],
     [["generate", "video", "-o", "RO/v.mp4", "--size", "240p", "--duration", "2s"], /cannot write '.*\/ro\/v\.mp4': the file system is read-only/],
+    // The client's CSV folder is checked before it connects (the URL below never answers).
+    [["client", "--url", "http://127.0.0.1:1", "--db", "WORK/c.db", "--csv", "RO/csv"], /cannot write '.*\/ro\/probe\.csv': the file system is read-only/],
+    [["client", "--url", "http://127.0.0.1:1", "--db", "WORK/c.db", "--csv", "FILE"], /--csv '.*a-file' is a file: name a folder for the CSV files/],
+    [["client", "--url", "http://127.0.0.1:1", "--db", ""], /--db is empty/],
+    [["health", "--url", "notaurl"], /--url 'notaurl' is not a server address/],
   ])("vat %p", async (args, message) => {
     const r = await vat(args.map((a) => (a === "DB" ? db : at(a))));
     expect(oneLine(r.stderr)).toMatch(message);
@@ -99,3 +106,21 @@ describe("sweep lists that name nothing, or something twice, are refused: exit 2
     expect(readdirSync(work)).toEqual([]);
   });
 });
+
+test("the client's database filling its disk mid-run: the windows stored are kept, the summary printed, one line, exit 1", async () => {
+  const server = serve(["--size", "240p", "--fps", "25"]);
+  try {
+    await server.waitLive();
+    const file = join(small, "run.db");
+    const r = await client(["--url", server.url, "--db", file, "--window", "1s", "--duration", "30s", "--json"], { timeoutMs: 45_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^vat: .*: the database cannot be written: database or disk is full$/);
+    expect(r.stderr).not.toMatch(/SQLiteError|at .*\.ts:\d+/);
+    expect(r.json!.summary.framesDecoded).toBeGreaterThan(0);
+    const stored = new Database(file, { readonly: true });
+    expect((stored.query("SELECT count(*) AS n FROM windows").get() as { n: number }).n).toBeGreaterThan(0);
+    stored.close();
+  } finally {
+    await server.stop();
+  }
+}, 60_000);

@@ -67,6 +67,8 @@ describe("feeder", () => {
  * A decoder that behaves as ffmpeg does on a pipe: a frame per line, the last three held back until more input comes
  * (or the input ends). Frames carry their line as "pixels".
  */
+const killed: number[] = [];
+
 function fakeDecoders(started: string[][], clock: { t: number }): DecoderFactory {
   return (_input, _output, onFrame) => {
     const out: string[] = [];
@@ -93,6 +95,7 @@ function fakeDecoders(started: string[][], clock: { t: number }): DecoderFactory
       },
       kill() {
         alive = false;
+        killed.push(started.length);
       },
       get alive() {
         return alive;
@@ -106,7 +109,7 @@ function fakeDecoders(started: string[][], clock: { t: number }): DecoderFactory
   };
 }
 
-type Step = { media: MediaUnit } | { event: StreamEvent } | { at: number };
+type Step = { media: MediaUnit } | { event: StreamEvent } | { at: number } | { fail: string };
 
 /** A source that plays a script: media and events at set times on a virtual clock. */
 function scriptedSource(steps: Step[], clock: { t: number }, outcome: SourceOutcome = "ended") {
@@ -119,6 +122,7 @@ function scriptedSource(steps: Step[], clock: { t: number }, outcome: SourceOutc
     async run(onMedia, shouldStop) {
       for (const s of steps) {
         if (shouldStop()) return "stopped";
+        if ("fail" in s) throw new Error(s.fail);
         if ("at" in s) clock.t = s.at;
         else if ("event" in s) deps.onEvent(s.event);
         else {
@@ -243,5 +247,28 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     const r = await runSession(config(join(tmp, "limit.db"), { frameLimit: 45 }), () => null, silent, deps(steps, []));
     expect(r.stopReason).toBe("frame limit");
     expect(r.summary.framesDecoded).toBe(45);
+  });
+
+  test("a source that throws mid-run: its decoder is stopped, what it measured is stored as failed with why", async () => {
+    const db = join(tmp, "thrown.db");
+    killed.length = 0;
+    const steps: Step[] = [{ media: unit(0, frames(0, 29), T0 + 1300) }, { at: T0 + 2000 }, { fail: "the source broke" }];
+    const err = await runSession(config(db), () => null, silent, deps(steps, [])).catch((e: unknown) => e);
+    expect((err as Error).message).toBe("the source broke");
+    expect(killed).toEqual([1]);
+    const store = new Database(db, { readonly: true });
+    expect(store.query("SELECT status FROM runs").get()).toEqual({ status: "failed: the source broke" });
+    expect((store.query("SELECT count(*) AS n FROM frames").get() as { n: number }).n).toBeGreaterThan(0);
+    store.close();
+  });
+
+  test("an outage given up on counts once, with its length", async () => {
+    const steps: Step[] = [
+      { media: unit(0, frames(0, 29), T0 + 1300) },
+      { event: { kind: "outage", atMs: T0 + 2000, detail: "stream unreachable: refused" } },
+      { event: { kind: "outage", atMs: T0 + 9000, durationMs: 7000, detail: "gone for 7 s: giving up", fatal: true } },
+    ];
+    const err = (await runSession(config(join(tmp, "gone.db")), () => null, silent, deps(steps, [], "failed")).catch((e: unknown) => e)) as UnmeasuredRun;
+    expect(err.result).toMatchObject({ outages: 1, outageMs: 7000 });
   });
 });

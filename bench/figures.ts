@@ -1,0 +1,110 @@
+/**
+ * The benchmark's arithmetic, with no I/O: process accounting from /proc stat lines, ratios, the rule that says a
+ * client has fallen behind, and the rewrite that turns serve's encoder arguments into x264 alone on a looped file.
+ */
+
+/** One line of /proc/<pid>/stat, reduced to what the benchmark needs. Times are in clock ticks, memory in pages. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime of the process itself (all its threads). */
+  ownTicks: number;
+  /** cutime + cstime: the children it has waited for (and theirs). */
+  reapedChildTicks: number;
+  rssPages: number;
+}
+
+/** Parses /proc/<pid>/stat; the command name in parentheses may hold spaces and parentheses, so fields count from the last ')'. */
+export function parseProcStat(pid: number, text: string): ProcStat {
+  const close = text.lastIndexOf(")");
+  if (close < 0) throw new Error(`not a /proc stat line: '${text.slice(0, 60)}'`);
+  // Field 3 (state) is index 0 here; field n is index n - 3.
+  const f = text.slice(close + 2).trim().split(" ");
+  const num = (field: number) => {
+    const v = Number(f[field - 3]);
+    if (!Number.isFinite(v)) throw new Error(`/proc/${pid}/stat has no field ${field}`);
+    return v;
+  };
+  return {
+    pid,
+    ppid: num(4),
+    ownTicks: num(14) + num(15),
+    reapedChildTicks: num(16) + num(17),
+    rssPages: num(24),
+  };
+}
+
+/** The root and every live descendant of it among these processes (the root first); empty when the root is gone. */
+export function processTree(root: number, stats: readonly ProcStat[]): ProcStat[] {
+  const byParent = new Map<number, ProcStat[]>();
+  for (const s of stats) byParent.set(s.ppid, [...(byParent.get(s.ppid) ?? []), s]);
+  const top = stats.find((s) => s.pid === root);
+  if (!top) return [];
+  const out = [top];
+  for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]!.pid) ?? []));
+  return out;
+}
+
+/**
+ * CPU ticks a process tree has used: each live process's own time plus that of the children it has reaped. A child
+ * that ends moves its time from the live sum into its parent's reaped sum, so the total never drops or counts twice.
+ */
+export function treeTicks(tree: readonly ProcStat[]): number {
+  return tree.reduce((sum, s) => sum + s.ownTicks + s.reapedChildTicks, 0);
+}
+
+export function treeRssPages(tree: readonly ProcStat[]): number {
+  return tree.reduce((sum, s) => sum + s.rssPages, 0);
+}
+
+/** a ÷ b, or null when either is missing or b is not positive (a ratio against nothing says nothing). */
+export function ratio(a: number | null, b: number | null): number | null {
+  if (a === null || b === null || !(b > 0)) return null;
+  return a / b;
+}
+
+/** Above this p95 pipeline delay a client is taken to be falling behind the streams it reads. */
+export const BEHIND_DELAY_P95_MS = 100;
+
+export interface StreamLoad {
+  streams: number;
+  dropped: number;
+  delayP95Ms: number | null;
+  /** The client ended before its span did (crashed or gave up). */
+  failed: boolean;
+}
+
+/** A client has fallen behind when frames were dropped, its p95 pipeline delay passed the bound, or it failed. */
+export function fallsBehind(load: StreamLoad): boolean {
+  return load.failed || load.dropped > 0 || load.delayP95Ms === null || load.delayP95Ms > BEHIND_DELAY_P95_MS;
+}
+
+/** The most streams measured before the first load that fell behind (loads in the order run, fewest streams first). */
+export function streamsThatFit(loads: readonly StreamLoad[]): number {
+  let fit = 0;
+  for (const l of loads) {
+    if (fallsBehind(l)) break;
+    fit = l.streams;
+  }
+  return fit;
+}
+
+/**
+ * Serve's encoder arguments with their stdin input replaced by a raw file read at its frame rate in an endless loop:
+ * x264 then does exactly serve's work without serve. Throws when the arguments no longer read raw frames from stdin,
+ * so a change in the encoder cannot silently turn this into a different comparison.
+ */
+export function loopedFileInput(encoderArgs: readonly string[], file: string): string[] {
+  const input = encoderArgs.findIndex((a, i) => a === "-i" && encoderArgs[i + 1] === "pipe:0");
+  const format = encoderArgs.findIndex((a, i) => a === "-f" && encoderArgs[i + 1] === "rawvideo");
+  if (input < 0 || format < 0 || format > input) {
+    throw new Error(`serve's encoder no longer reads raw frames from stdin: ${encoderArgs.join(" ")}`);
+  }
+  return [
+    ...encoderArgs.slice(0, format),
+    "-re", "-stream_loop", "-1",
+    ...encoderArgs.slice(format, input),
+    "-i", file,
+    ...encoderArgs.slice(input + 2),
+  ];
+}
