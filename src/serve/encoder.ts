@@ -153,6 +153,11 @@ export function encoderArgs(s: EncoderSettings, startNumber: number): string[] {
   ];
 }
 
+/** The default output (MPEG-TS HLS, no ladder) for settings that do not name a format: the benchmark's. Pure. */
+export function hlsEncoderArgs(s: Omit<EncoderSettings, "format" | "renditions">, startNumber: number): string[] {
+  return encoderArgs({ ...s, format: "hls", renditions: [] }, startNumber);
+}
+
 /** One ffmpeg encoder process. Writes wait for the pipe to drain, so a slow encoder slows the producer. */
 export class Encoder {
   readonly stderr: StderrTail;
