@@ -16,6 +16,8 @@ export interface VatEnv {
     port?: string;
     /** Ingests to push to, one a line (secrets such as stream keys stay out of the command line). */
     push?: string;
+    /** The stream's format: hls, cmaf or dash. */
+    format?: string;
   };
 }
 
@@ -34,6 +36,7 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
       id: get("ID"),
       port: get("PORT"),
       push: get("VAT_PUSH"),
+      format: get("FORMAT"),
     },
   };
 }

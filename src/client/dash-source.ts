@@ -109,7 +109,11 @@ export class DashSource implements Source {
 
   private async syncClock(mpdFetch: { sentMs: number; receivedMs: number }): Promise<ClockReading> {
     const timing = pickUtcTiming(this.mpd.utcTimings);
-    const viaUtc = timing ? await sampleUtcTiming(timing, this.deps, mpdFetch) : null;
+    // A relative UTCTiming URL (an origin that does not know its public address names its clock so) is the MPD's.
+    const resolved = timing && /^urn:mpeg:dash:utc:http-/.test(timing.schemeIdUri) && URL.canParse(timing.value, this.url)
+      ? { ...timing, value: new URL(timing.value, this.url).href }
+      : timing;
+    const viaUtc = resolved ? await sampleUtcTiming(resolved, this.deps, mpdFetch) : null;
     return viaUtc?.clock || viaUtc?.warning ? viaUtc : await readClock(this.deps, this.root);
   }
 

@@ -77,7 +77,7 @@ export function serveOptions<T>(y: Argv<T>) {
     .option("memory", { type: "string", describe: "task memory, reported in /params [env MEMORY]" })
     .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE]", ...underEnv(d.videoType) })
     .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
-    .option("format", { type: "string", describe: `${STREAM_FORMATS.join(", ")}: MPEG-TS HLS, HLS with fMP4 (CMAF) segments, or DASH`, default: d.format })
+    .option("format", { type: "string", describe: `${STREAM_FORMATS.join(", ")}: MPEG-TS HLS, HLS with fMP4 (CMAF) segments, or DASH [env FORMAT]`, ...underEnv(d.format) })
     .option("ladder", {
       type: "string",
       describe: "renditions scaled from the signal in the same encode, e.g. 1080p,720p,360p or WxH (the largest is the signal size)",
@@ -127,7 +127,7 @@ function given<T extends object>(layer: T): Partial<T> {
 /** Flags win over the environment the Fargate launcher sets, which wins over the defaults. Pure. */
 export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConfig, "ffmpeg"> {
   const e = env.serve;
-  const fromEnv = given({ fps: e.fps, imageSize: e.imageSize, id: e.id, port: e.port, videoType: e.videoType, cpu: e.cpu, memory: e.memory });
+  const fromEnv = given({ fps: e.fps, imageSize: e.imageSize, id: e.id, port: e.port, videoType: e.videoType, cpu: e.cpu, memory: e.memory, format: e.format });
   const fromFlags = given({
     fps: args.fps, imageSize: args.imageSize, id: args.id, port: args.port, host: args.host, segment: args.segment,
     listSize: args.listSize, preset: args.preset, crf: args.crf, videoType: args.videoType, sourceDuration: args.sourceDuration,

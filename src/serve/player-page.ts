@@ -27,9 +27,10 @@ export function playerPage(manifestPath: string, segmentS: number): string {
 <script>
   const video = document.getElementById("v");
   const src = ${src};
-  // A segment and a half behind the newest: the next segment is due before that buffer runs out (a whole segment
-  // would stall each time a playlist reload lands late), and the latency stays close to the stream's own.
-  const delayS = ${1.5 * segmentS};
+  // How far behind the live edge the player holds. hls.js: a segment and a half (the next segment is due before that
+  // buffer runs out; a whole segment would stall each time a playlist reload lands late). dash.js computes segments
+  // from the clock and fetches each at its due time, so it wants more margin: three segments (its own default is 4).
+  const delayS = ${dash} ? ${3 * segmentS} : ${1.5 * segmentS};
   if (${dash}) {
     const dash = dashjs.MediaPlayer().create();
     // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
@@ -39,12 +40,12 @@ export function playerPage(manifestPath: string, segmentS: number): string {
       streaming: { delay: { liveDelay: delayS }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
     });
     dash.initialize(video, src, true);
-    window.vatPlayer = { kind: "dash", dash };
+    window.vatPlayer = { kind: "dash", dash, delayS };
   } else if (window.Hls && Hls.isSupported()) {
     const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: delayS, liveMaxLatencyDuration: 4 * delayS });
     hls.loadSource(src);
     hls.attachMedia(video);
-    window.vatPlayer = { kind: "hls", hls };
+    window.vatPlayer = { kind: "hls", hls, delayS };
   } else {
     video.src = src;
     window.vatPlayer = { kind: "native" };
