@@ -68,9 +68,6 @@ export interface ComparePlan {
 
 /** Every option checked against the parsed providers file before anything starts. Pure but for finding libvmaf. */
 export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: string): ComparePlan {
-  if (args.local && (args.cpu !== undefined || args.memory !== undefined)) {
-    throw badInput("--cpu and --memory are a Fargate task's size: drop them, or drop --local to run the origin on Fargate");
-  }
   const rank = args.rank ?? COMPARE_DEFAULTS.rank;
   if (!(RANK_KEYS as readonly string[]).includes(rank)) throw badInput(`--rank '${rank}' is not valid: use ${RANK_KEYS.join(", ")}`);
   if (rank === "quality" && !args.quality && !args.vmaf) throw badInput("--rank quality needs --quality (PSNR and SSIM of every frame)");
@@ -83,14 +80,14 @@ export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: s
   const size = parseSize(args.imageSize ?? COMPARE_DEFAULTS.imageSize);
   const fps = parseFps(args.fps ?? COMPARE_DEFAULTS.fps);
   const streamId = parseStreamId(args.id ?? COMPARE_DEFAULTS.id);
+  // Checked as vat launch checks them; on this machine a task size is only recorded (in /params, for a sweep's report).
+  const launch = args.local
+    ? planLaunch({ id: "local", cpu: args.cpu, memory: args.memory })
+    : planLaunch({ id: streamId, fps, imageSize: size.name, cpu: args.cpu, memory: args.memory });
   const origin: OriginPlan = args.local
     ? { backend: "local" }
-    : {
-        backend: "fargate",
-        launch: planLaunch({ id: streamId, fps, imageSize: size.name, cpu: args.cpu, memory: args.memory }),
-        stack: parseStackName(args.stack ?? COMPARE_DEFAULTS.stack),
-        region: args.region,
-      };
+    : { backend: "fargate", launch, stack: parseStackName(args.stack ?? COMPARE_DEFAULTS.stack), region: args.region };
+  const taskSize = launch.cpu === null ? [] : ["--cpu", String(launch.cpu), "--memory", String(launch.memoryMiB)];
   const defaultStartMs = parseDurationMs(args.startTimeout ?? COMPARE_DEFAULTS.startTimeout, "start timeout");
   // The real URL is only checked by the client's own rules here; which one each stream reads is set at its start.
   const measure = resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg);
@@ -108,7 +105,7 @@ export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: s
     providers: file.providers,
     streams,
     measure,
-    serveArgs: ["--size", size.name, "--fps", String(fps), "--id", streamId],
+    serveArgs: ["--size", size.name, "--fps", String(fps), "--id", streamId, ...taskSize],
     streamId,
     origin,
     originStartTimeoutMs: args.local ? LOCAL_ORIGIN_START_TIMEOUT_MS : FARGATE_ORIGIN_START_TIMEOUT_MS,

@@ -64,10 +64,14 @@ describe("planComparison", () => {
     });
     expect(plan.originStartTimeoutMs).toBe(300_000);
     expect(planComparison({ local: true }, FILE, "ffmpeg").origin).toEqual({ backend: "local" });
+    // On this machine a task size is recorded by serve (a sweep's report groups by it), as vat launch --local does.
+    expect(planComparison({ local: true, cpu: "512", memory: "1GB", id: "x.y" }, FILE, "ffmpeg").serveArgs).toEqual(
+      ["--size", "720p", "--fps", "30", "--id", "x.y", "--cpu", "512", "--memory", "1024"],
+    );
   });
 
   test("bad options are refused, one line each", () => {
-    expect(badInputOf(() => planComparison({ local: true, cpu: "512", memory: "1GB" }, FILE, "ffmpeg"))).toContain("drop --local");
+    expect(badInputOf(() => planComparison({ local: true, cpu: "512", memory: "8GB" }, FILE, "ffmpeg"))).toContain("does not go with cpu 512");
     expect(badInputOf(() => planComparison({ cpu: "512" }, FILE, "ffmpeg"))).toContain("--cpu and --memory together");
     expect(badInputOf(() => planComparison({ cpu: "512", memory: "16GB" }, FILE, "ffmpeg"))).toContain("does not go with cpu 512");
     expect(badInputOf(() => planComparison({ id: "a.b" }, FILE, "ffmpeg"))).toContain("launch id 'a.b'");
