@@ -79,7 +79,7 @@ describe("a sweep of three configurations as a Slurm array", () => {
 
   test("the fake AWS saw each configuration's RunTask and StopTask, and every task's server has stopped", async () => {
     const runs = aws.calls.filter((c) => c.action === "RunTask").map((c) => c.body);
-    expect(runs.map((b) => b.startedBy).sort()).toEqual(["vat:task_0", "vat:task_1", "vat:task_2"]);
+    expect(runs.map((b) => b.startedBy).sort()).toEqual(["vat/task_0", "vat/task_1", "vat/task_2"]);
     for (const b of runs) {
       const env = Object.fromEntries(b.overrides.containerOverrides[0].environment.map((e: any) => [e.name, e.value]));
       expect(env).toMatchObject({ IMAGE_SIZE: "0", CPU: "512", MEMORY: "1024", ID: b.startedBy.slice(4) });
