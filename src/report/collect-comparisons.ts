@@ -1,8 +1,7 @@
 import { Database } from "bun:sqlite";
 import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
-import { badInput, VatError } from "../errors.ts";
 import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
-import { memoryMiB, numberOrNull, tableSelector, tables } from "./collect.ts";
+import { memoryMiB, numberOrNull, readDatabase, tableSelector } from "./collect.ts";
 
 /**
  * Every `vat compare` run in one database: its control and playbacks (runs of one comparison id), what compare stored
@@ -10,22 +9,7 @@ import { memoryMiB, numberOrNull, tableSelector, tables } from "./collect.ts";
  * database without compare's table holds none (an empty list).
  */
 export function readComparisons(file: string): ComparisonFacts[] {
-  let db: Database;
-  try {
-    db = new Database(file, { readonly: true });
-  } catch (err) {
-    throw badInput(`cannot open '${file}': ${(err as Error).message}`);
-  }
-  try {
-    const names = tables(db);
-    if (!names.has("compare_providers") || !names.has("runs")) return [];
-    return readAll(db, file, names);
-  } catch (err) {
-    if (err instanceof VatError) throw err;
-    throw badInput(`cannot read '${file}': ${(err as Error).message}`);
-  } finally {
-    db.close();
-  }
+  return readDatabase(file, (db, names) => (names.has("compare_providers") && names.has("runs") ? readAll(db, file, names) : []));
 }
 
 interface ProviderRecord {

@@ -32,6 +32,15 @@ export function findDatabases(paths: readonly string[]): string[] {
 
 /** Every run in one database: vat's own tables, or the Python prototype's stream_params/stream_data. */
 export function readRuns(file: string): RunFacts[] {
+  return readDatabase(file, (db, names) => {
+    if (names.has("runs") && names.has("windows")) return readVat(db, file);
+    if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
+    throw badInput(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
+  });
+}
+
+/** A database opened read-only for `read` (given its tables), closed after; what cannot be read is bad input. */
+export function readDatabase<T>(file: string, read: (db: Database, tables: Set<string>) => T): T {
   let db: Database;
   try {
     db = new Database(file, { readonly: true });
@@ -39,10 +48,7 @@ export function readRuns(file: string): RunFacts[] {
     throw badInput(`cannot open '${file}': ${(err as Error).message}`);
   }
   try {
-    const names = tables(db);
-    if (names.has("runs") && names.has("windows")) return readVat(db, file);
-    if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
-    throw badInput(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
+    return read(db, tables(db));
   } catch (err) {
     if (err instanceof VatError) throw err;
     throw badInput(`cannot read '${file}': ${(err as Error).message}`);
@@ -60,7 +66,7 @@ function comparedProviderNames(db: Database): Map<string, string> {
   return new Map(rows.flatMap((x) => (typeof x.c === "string" && typeof x.r === "string" ? [[`${x.c}\n${x.r}`, x.r] as [string, string]] : [])));
 }
 
-export function tables(db: Database): Set<string> {
+function tables(db: Database): Set<string> {
   return new Set((db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as { name: string }[]).map((t) => t.name));
 }
 

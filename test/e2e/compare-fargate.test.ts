@@ -1,27 +1,23 @@
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FakeAws, type FakeTask } from "../helpers/fake-aws.ts";
+import { fakeAwsPerTest, type FakeAws, type FakeTask } from "../helpers/fake-aws.ts";
 import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
-import { eventually, freePort, killStragglers, openDb, spawnVat, tempDir } from "../helpers/vat.ts";
+import { framesStored, spawnCompare } from "../helpers/compare-run.ts";
+import { freePort, killStragglers, openDb, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir("vat-compare-fargate-");
 afterAll(() => {
   killStragglers();
   tmp.cleanup();
 });
-const fakes: FakeAws[] = [];
-afterEach(async () => {
-  for (const f of fakes.splice(0)) await f.stop();
-});
+const makeFake = fakeAwsPerTest();
 
 /** Known only to the environment of vat compare: it must reach the task and nothing vat shows or stores. */
 const STREAM_KEY = "fargate-k3y-from-env";
 
 function fake(): FakeAws {
-  const f = new FakeAws({ phaseMs: 300 });
-  fakes.push(f);
-  return f;
+  return makeFake({ phaseMs: 300 });
 }
 
 function providersFile(name: string, entries: Record<string, string | number>[]): string {
@@ -31,23 +27,7 @@ function providersFile(name: string, entries: Record<string, string | number>[])
 }
 
 function compare(f: FakeAws, args: string[]) {
-  const p = spawnVat(["compare", ...args], { env: { ...f.env, STREAM_KEY } });
-  let stderr = "";
-  const stderrDone = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of p.stderr) stderr += dec.decode(chunk);
-  })();
-  const stdout = new Response(p.stdout).text();
-  return {
-    proc: p,
-    async done(timeoutMs: number) {
-      const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-      const code = await p.exited;
-      clearTimeout(timer);
-      await stderrDone;
-      return { code, stdout: await stdout, stderr };
-    },
-  };
+  return spawnCompare(args, { ...f.env, STREAM_KEY });
 }
 
 function onlyTask(f: FakeAws): FakeTask {
@@ -75,7 +55,7 @@ test(
     } finally {
       await nginx.stop();
     }
-    expect(out.code).toBe(0);
+    expect(out.exitCode).toBe(0);
     const run = f.calls.find((c) => c.action === "RunTask")!.body;
     expect(run).toMatchObject({ startedBy: "vat/cmpfg", overrides: { cpu: "512", memory: "1024" } });
     const env = Object.fromEntries(run.overrides.containerOverrides[0].environment.map((e: { name: string; value: string }) => [e.name, e.value]));
@@ -112,23 +92,13 @@ test(
     const c = compare(f, [file, "--size", "240p", "--fps", "25", "--id", "cmpterm", "--duration", "60s", "--db", db]);
     let out: Awaited<ReturnType<typeof c.done>>;
     try {
-      await eventually(async () => {
-        if (!existsSync(db)) return 0;
-        const d = openDb(db);
-        try {
-          return (d.query("SELECT COUNT(*) AS n FROM frames JOIN runs ON runs.id = frames.run_id WHERE runs.role = 'nginx'").get() as { n: number }).n;
-        } catch {
-          return 0; // tables not made yet
-        } finally {
-          d.close();
-        }
-      }, (n) => n >= 25, 40_000, 250);
+      await framesStored(db, "nginx", 25);
       c.proc.kill("SIGTERM");
       out = await c.done(20_000);
     } finally {
       await nginx.stop();
     }
-    expect(out.code).toBe(143);
+    expect(out.exitCode).toBe(143);
     const task = onlyTask(f);
     expect(f.actions()).toContain("StopTask");
     expect(task.stoppedReason).toContain("interrupted by SIGTERM");
@@ -151,7 +121,7 @@ test(
     ]);
     const db = join(tmp.path, "never.db");
     const out = await compare(f, [file, "--size", "240p", "--fps", "25", "--id", "cmpnever", "--duration", "10s", "--db", db]).done(60_000);
-    expect(out.code).toBe(1);
+    expect(out.exitCode).toBe(1);
     expect(out.stderr).toContain("no provider's playback carried the origin's stream");
     expect(out.stderr).toContain("never:");
     const task = onlyTask(f);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { inChromium } from "../helpers/chromium.ts";
 import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
 import { startSrtProvider } from "../helpers/srt-provider.ts";
 import { openDb, tempDir, vat } from "../helpers/vat.ts";
@@ -76,24 +77,8 @@ test("the comparison's figures equal what the stored rows give, providers groupe
 });
 
 test("in Chromium at 1280 px: every chart drawn, nothing requested, no sideways scrolling, best marked; screenshot kept", async () => {
-  const { chromium } = await import("playwright-core");
-  if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const requests: string[] = [];
-    const problems: string[] = [];
-    page.on("request", (r) => requests.push(r.url()));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
-    });
-    page.on("pageerror", (e) => problems.push(String(e)));
-    await page.goto(`file://${html}`, { waitUntil: "load" });
-    expect(requests).toEqual([`file://${html}`]);
+  await inChromium(html, async (page, { url, requests, problems }) => {
+    expect(requests).toEqual([url]);
     expect(problems).toEqual([]);
     const ids = await page.$$eval("section.comparison figure", (f) => f.map((x) => x.id));
     expect(ids).toEqual(["cmp1-cdf", "cmp1-relative", "cmp1-timeline", "cmp1-bitrate", "cmp1-quality"]);
@@ -128,8 +113,6 @@ test("in Chromium at 1280 px: every chart drawn, nothing requested, no sideways 
     const shot = join(ARTIFACTS, "report-compare.png");
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(50_000);
-  } finally {
-    await browser.close();
-  }
+  }, { width: 1280, height: 900 });
   expect(readFileSync(html, "utf8")).toContain("Content-Security-Policy");
 }, 60_000);

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join, resolve } from "node:path";
 import { HOSTILE, makeHostileDatabases, MUST_NOT_APPEAR } from "../helpers/hostile-db.ts";
 import { Relay } from "../helpers/relay.ts";
+import { inChromium } from "../helpers/chromium.ts";
 import { client, ffprobeFrames, openDb, serve, tempDir, vat } from "../helpers/vat.ts";
 
 const tmp = tempDir("vat-report-");
@@ -235,35 +236,6 @@ describe("vat report over real runs and an old study", () => {
     expect(report.html).toContain("Content-Security-Policy");
   });
 });
-
-/**
- * A page in Debian's Chromium, with every request it made and every error or warning it logged, closed after use.
- */
-async function inChromium<T>(
-  file: string,
-  use: (page: import("playwright-core").Page, seen: { url: string; requests: string[]; problems: string[] }) => Promise<T>,
-): Promise<T> {
-  const { chromium } = await import("playwright-core");
-  if (!existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: install Debian's chromium (install.sh does)");
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const seen = { url: `file://${file}`, requests: [] as string[], problems: [] as string[] };
-    page.on("request", (r) => seen.requests.push(r.url()));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") seen.problems.push(m.text());
-    });
-    page.on("pageerror", (e) => seen.problems.push(String(e)));
-    await page.goto(seen.url, { waitUntil: "load" });
-    return await use(page, seen);
-  } finally {
-    await browser.close();
-  }
-}
 
 describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
   test("loads with no console errors and no requests, charts rendered, sorting works; screenshot kept", async () => {
