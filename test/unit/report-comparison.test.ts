@@ -83,3 +83,28 @@ describe("a comparison's figures", () => {
     ]);
   });
 });
+
+describe("a comparison's page", () => {
+  test("what a database holds (a provider's name, its reason) shows as text; the best provider of a column is marked", async () => {
+    const { reportHtml } = await import("../../src/report/html.ts");
+    const evil = `<img src=x onerror="globalThis.__pwned=1">`;
+    const figures = comparisonFigures(
+      comparison([
+        stream("control", { frames: [{ n: 1, latencyMs: 100, atMs: T0 + 100 }] }),
+        stream(evil, { status: "failed", reason: `<script>alert(1)</script>`, relativeP50Ms: 900 }),
+        stream("b", { relativeP50Ms: 300 }),
+      ], { source: `<b>db</b>` }),
+      PRICES,
+    );
+    const html = reportHtml({
+      groups: [], runs: [], charts: [], comparisons: [{ figures, charts: [] }], prices: PRICES, sources: [], sort: "config", createdAt: "now", version: "0",
+    });
+    expect(html).not.toContain(evil);
+    expect(html).not.toContain("<script>alert");
+    expect(html).not.toContain("<b>db</b>");
+    expect(html).toContain("&lt;img src=x onerror=&quot;globalThis.__pwned=1&quot;&gt;");
+    // Only b (the least behind) is marked in its column: not the control, not the other provider.
+    expect(html.match(/<td class="best" title="best of the column" data-v="300">/g)).toHaveLength(1);
+    expect(html).not.toMatch(/class="best"[^>]*data-v="900"/);
+  });
+});
