@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Runs one configuration of a sweep file with `vat launch`: one Slurm array task per line.
+# Runs one configuration of a sweep file with `vat launch` (or `vat compare` when the line names a providers file):
+# one Slurm array task per line.
 #
-#   slurm_wrapper.sh IDX EXPERIMENT [vat launch options...]
+#   slurm_wrapper.sh IDX EXPERIMENT [vat launch/compare options...]
 #
 # IDX        line of the sweep file, counted from 1 (Slurm's --array=1-N gives it as $SLURM_ARRAY_TASK_ID)
 # EXPERIMENT name of this sweep: results go to $LOG_DIR/EXPERIMENT/<size>-<fps>-<cpu>-<memory>-<id>/
 #            (stream_data.db, vat.log with vat's progress, summary.json)
-# Options after EXPERIMENT go to `vat launch` as they are (e.g. --duration 8h --stack streaming --local).
+# Options after EXPERIMENT go to vat as they are (e.g. --duration 8h --stack streaming --local).
 #
 # Environment:
 #   VAT_BIN       the vat executable [default: vat on PATH]
-#   SWEEP_FILE    the sweep file, lines "size fps cpu memory id" as `vat generate sweep` writes them
-#                 [default: slurm_inputs.txt beside this script]
+#   SWEEP_FILE    the sweep file, lines "size fps cpu memory id [providers-file]" as `vat generate sweep` writes
+#                 them; a providers file (relative: to the sweep file's folder) makes the line a `vat compare` of
+#                 those providers [default: slurm_inputs.txt beside this script]
 #   LOG_DIR       where experiments' folders go [default: ./logs]
 #   VAT_STAGGER_S seconds between starts: task IDX waits VAT_STAGGER_S * (IDX % 10) before it launches, so ten
 #                 tasks never ask AWS at the same moment [default: 20]
@@ -24,7 +26,7 @@ die() {
   exit 2
 }
 
-[ $# -ge 2 ] || die "usage: slurm_wrapper.sh IDX EXPERIMENT [vat launch options...]"
+[ $# -ge 2 ] || die "usage: slurm_wrapper.sh IDX EXPERIMENT [vat launch/compare options...]"
 IDX=$1
 EXPERIMENT=$2
 shift 2
@@ -40,13 +42,19 @@ VAT=${VAT_BIN:-$(command -v vat || true)}
 LINES=$(grep -c . "$SWEEP_FILE" || true)
 LINE=$(sed -n "${IDX}p" "$SWEEP_FILE")
 [ -n "$LINE" ] || die "line $IDX of '$SWEEP_FILE' is empty or missing: it has $LINES configurations (1-$LINES)"
-read -r SIZE FPS CPU MEMORY ID REST <<<"$LINE"
-[ -n "${ID:-}" ] && [ -z "${REST:-}" ] || die "line $IDX of '$SWEEP_FILE' is '$LINE': expected five fields, size fps cpu memory id"
+read -r SIZE FPS CPU MEMORY ID PROVIDERS REST <<<"$LINE"
+[ -n "${ID:-}" ] && [ -z "${REST:-}" ] || die "line $IDX of '$SWEEP_FILE' is '$LINE': expected five or six fields, size fps cpu memory id [providers-file]"
+COMMAND=launch
+if [ -n "${PROVIDERS:-}" ]; then
+  COMMAND=compare
+  case $PROVIDERS in /*) ;; *) PROVIDERS=$(dirname "$SWEEP_FILE")/$PROVIDERS ;; esac
+  [ -r "$PROVIDERS" ] || die "line $IDX of '$SWEEP_FILE' names the providers file '$PROVIDERS', which cannot be read"
+fi
 
 RUN_DIR=${LOG_DIR:-./logs}/$EXPERIMENT/$SIZE-$FPS-$CPU-$MEMORY-$ID
 mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
-echo "slurm_wrapper.sh: line $IDX of $SWEEP_FILE: size $SIZE, fps $FPS, cpu $CPU, memory $MEMORY, id $ID -> $RUN_DIR"
+echo "slurm_wrapper.sh: line $IDX of $SWEEP_FILE: size $SIZE, fps $FPS, cpu $CPU, memory $MEMORY, id $ID${PROVIDERS:+, providers $PROVIDERS} -> $RUN_DIR"
 
 child=""
 stop_requested=""
@@ -71,13 +79,14 @@ if [ -n "$stop_requested" ]; then
 fi
 
 # vat runs in the background so this shell can pass signals on while it waits (bash runs traps only between commands).
-"$VAT" launch --id "$ID" --image-size "$SIZE" --fps "$FPS" --cpu "$CPU" --memory "$MEMORY" \
+# A compare takes the providers file first; both take the same configuration options.
+"$VAT" "$COMMAND" ${PROVIDERS:+"$PROVIDERS"} --id "$ID" --image-size "$SIZE" --fps "$FPS" --cpu "$CPU" --memory "$MEMORY" \
   --db "$RUN_DIR/stream_data.db" --json "$@" >"$RUN_DIR/summary.json" 2>>"$RUN_DIR/vat.log" &
 child=$!
-echo "slurm_wrapper.sh: vat launch running (pid $child), its log: $RUN_DIR/vat.log"
+echo "slurm_wrapper.sh: vat $COMMAND running (pid $child), its log: $RUN_DIR/vat.log"
 # wait returns early when a trap ran: keep waiting while vat stops its task, then take vat's own exit status.
 while kill -0 "$child" 2>/dev/null; do wait "$child" || true; done
 status=0
 wait "$child" || status=$?
-echo "slurm_wrapper.sh: vat launch exited with $status (results in $RUN_DIR)"
+echo "slurm_wrapper.sh: vat $COMMAND exited with $status (results in $RUN_DIR)"
 exit "$status"

@@ -19,7 +19,7 @@ export function compareOptions<T>(y: Argv<T>) {
   return measureOptions(
     y
       .positional("providers-file", { type: "string", describe: "the providers: a .toml or .json file (see README)" })
-      .option("local", { type: "boolean", default: false, describe: "run the origin on this machine" })
+      .option("local", { type: "boolean", default: false, describe: "run the origin on this machine (default: a Fargate task)" })
       .option("rank", { type: "string", default: COMPARE_DEFAULTS.rank, describe: `what the summary is ranked by: ${RANK_KEYS.join(", ")}` })
       .option("start-timeout", {
         type: "string",
@@ -29,11 +29,14 @@ export function compareOptions<T>(y: Argv<T>) {
       .option("fps", { type: "number", default: COMPARE_DEFAULTS.fps, describe: "frames per second of the origin, 1-60" })
       .option("image-size", { alias: "size", type: "string", default: COMPARE_DEFAULTS.imageSize, describe: SIZE_NAMES.join(", ") })
       .option("id", { type: "string", default: COMPARE_DEFAULTS.id, describe: "stream id carried in every frame" })
-      .option("cpu", { type: "string", describe: "Fargate CPU units, with --memory (not yet: use --local)" })
-      .option("memory", { type: "string", describe: "Fargate task memory (not yet: use --local)" }),
+      .option("cpu", { type: "string", describe: "the origin's Fargate CPU units (256 … 16384), with --memory" })
+      .option("memory", { type: "string", describe: "the origin's task memory in MiB, or GB (2GB)" })
+      .option("stack", { type: "string", default: COMPARE_DEFAULTS.stack, describe: "CloudFormation stack of infra/fargate_cluster.yaml" })
+      .option("region", { type: "string", describe: "AWS region [default: the SDK's chain, e.g. AWS_REGION]" }),
   )
     .example("vat compare providers.toml --local --duration 5m", "every provider against the origin for 5 minutes")
-    .example("vat compare providers.toml --local --duration 2m --rank cost --json", "ranked by cost, as JSON");
+    .example("vat compare providers.toml --local --duration 2m --rank cost --json", "ranked by cost, as JSON")
+    .example("vat compare providers.toml --cpu 1024 --memory 2GB --duration 10m", "the origin on AWS Fargate");
 }
 
 /**
@@ -42,7 +45,7 @@ export function compareOptions<T>(y: Argv<T>) {
  */
 export async function runCompare(args: CompareArgs, shutdown: Shutdown): Promise<number> {
   const fileName = args.providersFile;
-  if (!fileName) throw badInput("name the providers file: vat compare PROVIDERS_FILE --local (a .toml or .json file)");
+  if (!fileName) throw badInput("name the providers file: vat compare PROVIDERS_FILE [--local] (a .toml or .json file)");
   const file = parseProvidersFile(readProvidersText(fileName), fileName, process.env);
   const plan = planComparison(args, file, locateFfmpeg(readEnv().ffmpeg));
   checkDatabasePath(plan.measure.db);

@@ -1,8 +1,8 @@
 import type { Argv } from "yargs";
 import { readEnv } from "../env.ts";
-import { VatError, badInput, failed } from "../errors.ts";
+import { badInput, failed } from "../errors.ts";
+import { startFargateOrigin } from "../launch/fargate-origin.ts";
 import { locateFfmpeg } from "../ffmpeg.ts";
-import { waitUntilLive } from "../launch/live.ts";
 import { startLocalOrigin, selfCommand } from "../launch/local.ts";
 import { checkDatabasePath } from "../launch/database-path.ts";
 import { parseLaunchId, parseOlderThanMs, parseStackName, planLaunch, serveEnvironment, type LaunchPlan } from "../launch/plan.ts";
@@ -138,54 +138,15 @@ async function startFargate(
   shutdown: Shutdown,
   onWaiting: (reason: string, elapsedMs: number) => void,
 ): Promise<StartedOrigin> {
-  const aws = await import("../launch/fargate.ts"); // the SDK loads only when the cloud is used
-  const clients = aws.awsClients(region);
-  const stack = await aws.describeStack(clients, stackName);
-  logLine(`vat launch: starting a Fargate task in ${stack.cluster} (${plan.size.name} ${plan.fps} fps, id ${plan.id})`);
-  const task = await aws.startTask(clients, stack, plan);
-  const taskId = task.split("/").pop();
-  let stopped = false;
-  const stop = async (reason: string) => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      await aws.stopTask(clients, stack, task, reason);
-      logLine(`vat launch: task ${taskId} stopped (${reason})`);
-    } catch (err) {
-      logLine(`vat launch: COULD NOT STOP task ${task}: ${(err as Error).message}; stop it with: vat launch stop --id ${plan.id}`);
-      throw err;
-    }
-  };
-  try {
-    const started = performance.now();
-    const running = await aws.waitForRunning(clients, stack, task, {
-      timeoutMs: startTimeoutMs,
-      pollMs: 1000,
-      missingGraceMs: 30_000,
-      onStatus: (s) => logLine(`vat launch: task ${taskId}: ${s}`),
-      cancelled: () => shutdown.signal,
-    });
-    const remainingMs = startTimeoutMs - (performance.now() - started);
-    const ip = await aws.taskAddress(clients, running, {
-      // EC2 may take a while to show the public IP; a minute is plenty for a subnet that gives one at all.
-      timeoutMs: Math.min(60_000, Math.max(5000, remainingMs)),
-      cancelled: () => shutdown.signal,
-      onStatus: (s) => logLine(`vat launch: task ${taskId}: ${s}`),
-    });
-    const url = `http://${ip}:${stack.port}`;
-    logLine(`vat launch: task ${taskId} RUNNING at ${ip}, waiting for its stream`);
-    await waitUntilLive(url, {
-      timeoutMs: Math.max(1000, startTimeoutMs - (performance.now() - started)),
-      cancelled: () => shutdown.signal,
-      onWaiting,
-    });
-    return { url, backend: "fargate", task, stop };
-  } catch (err) {
-    const sig = shutdown.signal;
-    // The cause of the failure is what the user must see; a failed stop is logged by stop() with how to retry.
-    await stop(sig ? `vat launch ${plan.id}: interrupted by ${sig} while starting` : `vat launch ${plan.id}: ${(err as Error).message}`).catch(() => {});
-    throw err instanceof VatError ? err : failed((err as Error).message);
-  }
+  const origin = await startFargateOrigin(plan, {
+    region,
+    stack: stackName,
+    startTimeoutMs,
+    cancelled: () => shutdown.signal,
+    onWaiting,
+    label: "vat launch",
+  });
+  return { ...origin, backend: "fargate" };
 }
 
 /** `vat launch list | stop --id X | cleanup --older-than D [--dry-run]`: the tasks vat started in the stack's cluster. */

@@ -5,8 +5,10 @@ import { badInput, failed } from "../errors.ts";
 import { checkWritable, writeFilesAtomic } from "../files.ts";
 import { Progress } from "../log.ts";
 import { aggregate, FARGATE_PRICES, parsePricesFile, pricesFor, SORTABLE, type RunFacts, type SortKey } from "../report/aggregate.ts";
-import { reportCharts } from "../report/charts.ts";
+import { comparisonCharts, reportCharts, type Chart } from "../report/charts.ts";
 import { findDatabases, readRuns } from "../report/collect.ts";
+import { readComparisons } from "../report/collect-comparisons.ts";
+import { comparisonFigures, type ComparisonFacts } from "../report/comparison.ts";
 import { reportHtml, type RenderedChart } from "../report/html.ts";
 import { renderSvg } from "../report/svg.ts";
 import { groupsCsv, reportJson } from "../report/tables.ts";
@@ -61,23 +63,38 @@ export async function runReport(args: ReportArgs): Promise<number> {
   const sources = findDatabases(paths);
   const progress = new Progress();
   const runs: RunFacts[] = [];
+  const compared: ComparisonFacts[] = [];
   sources.forEach((file, i) => {
     progress.update(`reading ${i + 1}/${sources.length}: ${file}`);
     runs.push(...readRuns(file));
+    compared.push(...readComparisons(file));
   });
   progress.clear();
   if (runs.length === 0) throw failed(`${sources.length} database(s) found, but none holds a run with measurements`);
   const groups = aggregate(runs, prices, sort);
-  const charts: RenderedChart[] = [];
-  for (const c of reportCharts(groups, runs)) {
-    charts.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
+  const charts = await renderCharts(reportCharts(groups, runs));
+  // Each comparison in the order it ran, its providers grouped under it (and so under its configuration).
+  compared.sort((a, b) => a.startedAtMs - b.startedAtMs);
+  const comparisons = [];
+  for (const [i, c] of compared.entries()) {
+    const figures = comparisonFigures(c, prices);
+    comparisons.push({ figures, charts: await renderCharts(comparisonCharts(`cmp${i + 1}`, c, figures)) });
   }
-  const html = reportHtml({ groups, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
+  const html = reportHtml({ groups, comparisons, runs, charts, prices, sources, sort, createdAt: new Date().toISOString(), version: VERSION });
   writeFilesAtomic([{ path: output, data: html }, ...(args.csv !== undefined ? [{ path: args.csv, data: groupsCsv(groups) }] : [])]);
-  if (args.json) process.stdout.write(`${JSON.stringify(reportJson(groups, runs, prices, sources), null, 2)}\n`);
+  if (args.json) {
+    const json = { ...reportJson(groups, runs, prices, sources), comparisons: comparisons.map((c) => c.figures) };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  }
   process.stderr.write(
-    `vat report: ${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +
+    `vat report: ${compared.length ? `${compared.length} comparison(s), ` : ""}${runs.length} runs in ${groups.length} configurations from ${sources.length} database(s) → ${output}` +
       `${args.csv !== undefined ? ` and ${args.csv}` : ""}\n`,
   );
   return 0;
+}
+
+async function renderCharts(charts: readonly Chart[]): Promise<RenderedChart[]> {
+  const out: RenderedChart[] = [];
+  for (const c of charts) out.push({ id: c.id, title: c.title, svg: c.spec ? await renderSvg(c.spec) : null, ...(c.empty ? { empty: c.empty } : {}) });
+  return out;
 }

@@ -4,6 +4,7 @@ import { resolveClientConfig } from "../commands/client.ts";
 import type { ClientConfig } from "../client/session.ts";
 import { parseFps, parseSize, parseStreamId } from "../signal/profiles.ts";
 import { parseDurationMs } from "../units.ts";
+import { parseStackName, planLaunch, type LaunchPlan } from "../launch/plan.ts";
 import type { Provider, ProvidersFile, ProviderUrl } from "./providers.ts";
 import { DEFAULT_RANK, RANK_KEYS, type RankKey } from "./ranking.ts";
 
@@ -18,6 +19,8 @@ export interface CompareArgs extends ClientArgs {
   startTimeout?: string;
   cpu?: string;
   memory?: string;
+  stack?: string;
+  region?: string;
 }
 
 export const COMPARE_DEFAULTS = {
@@ -27,10 +30,18 @@ export const COMPARE_DEFAULTS = {
   id: "compare",
   /** A provider's wait for its playback, unless its start_timeout says otherwise. */
   startTimeout: "60s",
+  stack: "streaming",
 } as const;
 
-/** The origin itself is on this machine: it answers within seconds or something is wrong with it. */
-const ORIGIN_START_TIMEOUT_MS = 60_000;
+/** The origin on this machine answers within seconds or something is wrong with it. */
+const LOCAL_ORIGIN_START_TIMEOUT_MS = 60_000;
+/** A Fargate task is provisioned, pulls its image and goes live in a few minutes (as vat launch's --start-timeout). */
+const FARGATE_ORIGIN_START_TIMEOUT_MS = 5 * 60_000;
+
+/** Where the origin runs: this machine, or a Fargate task of the stack (its size and id as vat launch plans them). */
+export type OriginPlan =
+  | { backend: "local" }
+  | { backend: "fargate"; launch: LaunchPlan; stack: string; region: string | undefined };
 
 /** One playback of one provider: a stream of the comparison. */
 export interface PlaybackStream {
@@ -49,6 +60,7 @@ export interface ComparePlan {
   /** The measurement's settings; each stream's url is filled in when it starts. */
   measure: ClientConfig;
   serveArgs: string[];
+  origin: OriginPlan;
   streamId: string;
   originStartTimeoutMs: number;
   rank: RankKey;
@@ -56,10 +68,6 @@ export interface ComparePlan {
 
 /** Every option checked against the parsed providers file before anything starts. Pure but for finding libvmaf. */
 export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: string): ComparePlan {
-  if (!args.local) {
-    const given = args.cpu !== undefined || args.memory !== undefined ? " (--cpu/--memory are for that)" : "";
-    throw badInput(`vat compare runs the origin on this machine for now: add --local${given}`);
-  }
   const rank = args.rank ?? COMPARE_DEFAULTS.rank;
   if (!(RANK_KEYS as readonly string[]).includes(rank)) throw badInput(`--rank '${rank}' is not valid: use ${RANK_KEYS.join(", ")}`);
   if (rank === "quality" && !args.quality && !args.vmaf) throw badInput("--rank quality needs --quality (PSNR and SSIM of every frame)");
@@ -72,6 +80,14 @@ export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: s
   const size = parseSize(args.imageSize ?? COMPARE_DEFAULTS.imageSize);
   const fps = parseFps(args.fps ?? COMPARE_DEFAULTS.fps);
   const streamId = parseStreamId(args.id ?? COMPARE_DEFAULTS.id);
+  // Checked as vat launch checks them; on this machine a task size is only recorded (in /params, for a sweep's report).
+  const launch = args.local
+    ? planLaunch({ id: "local", cpu: args.cpu, memory: args.memory })
+    : planLaunch({ id: streamId, fps, imageSize: size.name, cpu: args.cpu, memory: args.memory });
+  const origin: OriginPlan = args.local
+    ? { backend: "local" }
+    : { backend: "fargate", launch, stack: parseStackName(args.stack ?? COMPARE_DEFAULTS.stack), region: args.region };
+  const taskSize = launch.cpu === null ? [] : ["--cpu", String(launch.cpu), "--memory", String(launch.memoryMiB)];
   const defaultStartMs = parseDurationMs(args.startTimeout ?? COMPARE_DEFAULTS.startTimeout, "start timeout");
   // The real URL is only checked by the client's own rules here; which one each stream reads is set at its start.
   const measure = resolveClientConfig({ ...args, url: "http://127.0.0.1" }, ffmpeg);
@@ -89,9 +105,10 @@ export function planComparison(args: CompareArgs, file: ProvidersFile, ffmpeg: s
     providers: file.providers,
     streams,
     measure,
-    serveArgs: ["--size", size.name, "--fps", String(fps), "--id", streamId],
+    serveArgs: ["--size", size.name, "--fps", String(fps), "--id", streamId, ...taskSize],
     streamId,
-    originStartTimeoutMs: ORIGIN_START_TIMEOUT_MS,
+    origin,
+    originStartTimeoutMs: args.local ? LOCAL_ORIGIN_START_TIMEOUT_MS : FARGATE_ORIGIN_START_TIMEOUT_MS,
     rank: rank as RankKey,
   };
 }

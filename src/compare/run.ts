@@ -2,7 +2,8 @@ import { compareStreamsLive, comparisonId, type ComparedStream } from "../client
 import type { ClientConfig, SessionObserver } from "../client/session.ts";
 import { formatStatus, formatWindowLine } from "../client/summary-format.ts";
 import { failed, interrupted, VatError } from "../errors.ts";
-import { startLocalOrigin, type LocalOrigin } from "../launch/local.ts";
+import { startFargateOrigin } from "../launch/fargate-origin.ts";
+import { startLocalOrigin } from "../launch/local.ts";
 import type { Progress } from "../log.ts";
 import { parseIngestFailure } from "./ingest-log.ts";
 import type { ComparePlan, PlaybackStream } from "./plan.ts";
@@ -12,7 +13,7 @@ import { SecretRedactor } from "./redaction.ts";
 import { CompareStore } from "./store.ts";
 
 /**
- * One comparison: the origin on this machine pushing its one encode to every provider's ingest, a wait for each
+ * One comparison: the origin (on this machine or a Fargate task) pushing its one encode to every provider's ingest, a wait for each
  * provider's playback to carry vat's frames, then the control and every playback that came up measured at once on one
  * clock. The origin (and with it every push) is stopped on every way out; what was measured is always stored.
  */
@@ -41,31 +42,19 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
   const ingestFailures = new Map<number, string>();
   const id = comparisonId();
   progress.info(`vat compare: ${plan.streams.length} playback(s) of ${plan.providers.length} provider(s) from ${plan.file}, comparison ${id}`);
-  let origin: LocalOrigin | null = null;
+  let origin: Origin | null = null;
+  let stopReason = `vat compare ${id}: failed`;
   const states = new Map<string, PlaybackState>();
   let compared: ComparedStream[] = [];
   let rows: ProviderRow[] = [];
   try {
-    origin = await startLocalOrigin({
-      self: deps.self,
-      env: {},
-      serveArgs: plan.serveArgs,
-      pushUrls: ingestUrls,
-      startTimeoutMs: plan.originStartTimeoutMs,
-      cancelled: deps.cancelled,
-      onServerLine: (line) => {
-        const f = parseIngestFailure(line, ingestUrls);
-        if (f && !ingestFailures.has(f.index)) {
-          ingestFailures.set(f.index, f.reason);
-          progress.info(`[${plan.providers[f.index]!.name}] ingest ${plan.providers[f.index]!.ingest}: ${f.reason}`);
-        }
-        if (!progress.onTerminal) progress.info(`serve | ${redactor.redact(line)}`);
-      },
-      onWaiting: (reason, elapsedMs) =>
-        progress.update(`waiting for the origin (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, {
-          // A new line when the reason changes, not its counters.
-          key: `origin ${reason.replace(/\d+(\.\d+)?/g, "#")}`,
-        }),
+    origin = await startOrigin(plan, deps, ingestUrls, (line) => {
+      const f = parseIngestFailure(line, ingestUrls);
+      if (f && !ingestFailures.has(f.index)) {
+        ingestFailures.set(f.index, f.reason);
+        progress.info(`[${plan.providers[f.index]!.name}] ingest ${plan.providers[f.index]!.ingest}: ${f.reason}`);
+      }
+      if (!progress.onTerminal) progress.info(`serve | ${redactor.redact(line)}`);
     }).catch((err: unknown) => {
       throw redactError(err, redactor);
     });
@@ -87,14 +76,22 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
       id,
     );
     compared = c.streams;
+    const sig = deps.cancelled();
+    stopReason = sig ? `vat compare ${id}: interrupted by ${sig}` : `vat compare ${id}: done`;
+  } catch (err) {
+    const sig = deps.cancelled();
+    stopReason = redactor.redact(sig ? `vat compare ${id}: interrupted by ${sig}` : `vat compare ${id}: ${(err as Error).message}`);
+    throw err;
   } finally {
     progress.clear();
     if (origin) {
-      await origin.stop();
-      progress.info("vat compare: origin stopped, every push with it");
+      // A task that could not be stopped is logged with how to stop it; what was measured is stored first all the same.
+      const stopError: unknown = await origin.stop(stopReason).then(() => null, (e: unknown) => e);
+      if (stopError === null) progress.info("vat compare: origin stopped, every push with it");
       // What was measured is stored however the comparison ended (an error, a signal, a provider that never came up).
       rows = plan.streams.map((s) => rowFor(s, states, compared, ingestFailures, redactor));
       storeRows(plan, id, rows, redactor);
+      if (stopError !== null) throw redactError(stopError, redactor);
     }
   }
   const control = compared.find((s) => s.role === "control") ?? null;
@@ -104,6 +101,46 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
     throw failed(`the control (the origin's own stream) could not be measured: ${control.error}`);
   }
   return { comparisonId: id, db: plan.measure.db, originUrl: origin!.url, control, ranked: rankRows(rows, plan.rank) };
+}
+
+/** The origin wherever the plan runs it; stop() ends it and with it every push. */
+interface Origin {
+  url: string;
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * The origin pushing its one encode to every ingest (VAT_PUSH, one a line: kept off serve's command line). A local
+ * server's log lines reach onServerLine; a Fargate task's go to its own log (CloudWatch).
+ */
+async function startOrigin(plan: ComparePlan, deps: CompareDeps, ingestUrls: string[], onServerLine: (line: string) => void): Promise<Origin> {
+  const onWaiting = (reason: string, elapsedMs: number) =>
+    deps.progress.update(`waiting for the origin (${(elapsedMs / 1000).toFixed(1)} s): ${reason}`, {
+      // A new line when the reason changes, not its counters.
+      key: `origin ${reason.replace(/\d+(\.\d+)?/g, "#")}`,
+    });
+  const o = plan.origin;
+  if (o.backend === "fargate") {
+    return await startFargateOrigin(o.launch, {
+      region: o.region,
+      stack: o.stack,
+      startTimeoutMs: plan.originStartTimeoutMs,
+      cancelled: deps.cancelled,
+      onWaiting,
+      extraEnv: { VAT_PUSH: ingestUrls.join("\n") },
+      label: "vat compare",
+    });
+  }
+  return await startLocalOrigin({
+    self: deps.self,
+    env: {},
+    serveArgs: plan.serveArgs,
+    pushUrls: ingestUrls,
+    startTimeoutMs: plan.originStartTimeoutMs,
+    cancelled: deps.cancelled,
+    onServerLine,
+    onWaiting,
+  });
 }
 
 /** Bitrates and costs from the stored windows, the providers' rows, and no secret left in what the client stored. */

@@ -139,8 +139,13 @@ export function stopReasonText(reason: string): string {
 }
 
 /** The RunTask request for a plan; clientToken makes retries of it start one task, not several. Pure. */
-export function runTaskInput(stack: StackInfo, plan: LaunchPlan, clientToken: string): RunTaskCommandInput {
-  const environment = Object.entries(serveEnvironment(plan)).map(([name, value]) => ({ name, value }));
+export function runTaskInput(
+  stack: StackInfo,
+  plan: LaunchPlan,
+  clientToken: string,
+  extraEnv: Record<string, string> = {},
+): RunTaskCommandInput {
+  const environment = Object.entries({ ...serveEnvironment(plan), ...extraEnv }).map(([name, value]) => ({ name, value }));
   return {
     cluster: stack.cluster,
     taskDefinition: stack.taskDefinition,
@@ -160,8 +165,8 @@ export function runTaskInput(stack: StackInfo, plan: LaunchPlan, clientToken: st
   };
 }
 
-export async function startTask(c: AwsClients, stack: StackInfo, plan: LaunchPlan): Promise<string> {
-  const input = runTaskInput(stack, plan, crypto.randomUUID());
+export async function startTask(c: AwsClients, stack: StackInfo, plan: LaunchPlan, extraEnv: Record<string, string> = {}): Promise<string> {
+  const input = runTaskInput(stack, plan, crypto.randomUUID(), extraEnv);
   const r = await call("RunTask", () => c.ecs.send(new RunTaskCommand(input)));
   const task = r.tasks?.[0];
   if (!task?.taskArn) {

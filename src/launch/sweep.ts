@@ -9,6 +9,8 @@ export interface SweepLine {
   cpu: number;
   memoryMiB: number;
   id: string;
+  /** A providers file: the line is a `vat compare` of those providers rather than a `vat launch`. */
+  providers?: string;
 }
 
 export interface SweepSpec {
@@ -16,6 +18,8 @@ export interface SweepSpec {
   fps: number[];
   /** cpu units → memory values (MiB) to try with it. */
   cpuMemory: [number, number[]][];
+  /** Providers files, each compared at every configuration; empty: every line is a plain launch. */
+  providers: string[];
 }
 
 /** The prototype's sweep: 4 sizes × 3 frame rates × 5 task sizes = 60 configurations. */
@@ -43,7 +47,23 @@ function parseList<T>(option: string, text: string, parse: (v: string) => T, key
   return values;
 }
 
-const EXAMPLES: Record<string, string> = { "--sizes": "240p,720p", "--fps": "15,25,30", "--cpu-memory": "512:1GB,2GB" };
+const EXAMPLES: Record<string, string> = {
+  "--sizes": "240p,720p",
+  "--fps": "15,25,30",
+  "--cpu-memory": "512:1GB,2GB",
+  "--providers": "cdns.toml,ingest-b.json",
+};
+
+/**
+ * A providers file as a sweep line names it: one field of a whitespace-separated line, a .toml or .json file (what
+ * `vat compare` reads). A relative path is the sweep file's folder's. Pure: whether it exists is the wrapper's check.
+ */
+export function parseProvidersPath(text: string): string {
+  if (!/^[^\s#]+\.(toml|json)$/i.test(text)) {
+    throw badInput(`providers file '${text}' is not valid in a sweep: name a .toml or .json file, with no spaces and no '#'`);
+  }
+  return text;
+}
 
 /** "512:1GB,2GB" → [512, [1024, 2048]]; every pair checked against the Fargate table. Pure. */
 export function parseCpuMemory(spec: string): [number, number[]] {
@@ -55,7 +75,7 @@ export function parseCpuMemory(spec: string): [number, number[]] {
   return [cpu, memory];
 }
 
-export function parseSweepSpec(sizes: string, fps: string, cpuMemory: string[]): SweepSpec {
+export function parseSweepSpec(sizes: string, fps: string, cpuMemory: string[], providers?: string): SweepSpec {
   if (cpuMemory.length === 0) throw badInput(`--cpu-memory names no task size: give CPU:MEMORY groups, e.g. ${DEFAULT_SWEEP.cpuMemory.join(" ")}`);
   const groups = cpuMemory.map(parseCpuMemory);
   const pairs = groups.flatMap(([cpu, memories]) => memories.map((mib) => `${cpu}:${mib % 1024 === 0 ? `${mib / 1024}GB` : `${mib}MiB`}`));
@@ -65,16 +85,23 @@ export function parseSweepSpec(sizes: string, fps: string, cpuMemory: string[]):
     sizes: parseList("--sizes", sizes, (s) => parseSize(s).name),
     fps: parseList("--fps", fps, (f) => parseFps(f), (f) => f),
     cpuMemory: groups,
+    providers: providers === undefined ? [] : parseList("--providers", providers, parseProvidersPath),
   };
 }
 
-/** Every combination, in the prototype's order (size, fps, cpu, memory), ids task_0, task_1, … Pure. */
+/**
+ * Every combination, in the prototype's order (size, fps, cpu, memory, then providers file), ids task_0, task_1, …
+ * Pure.
+ */
 export function expandSweep(spec: SweepSpec, idPrefix = "task_"): SweepLine[] {
   const out: SweepLine[] = [];
   for (const size of spec.sizes) {
     for (const fps of spec.fps) {
       for (const [cpu, memories] of spec.cpuMemory) {
-        for (const memoryMiB of memories) out.push({ size, fps, cpu, memoryMiB, id: `${idPrefix}${out.length}` });
+        for (const memoryMiB of memories) {
+          if (spec.providers.length === 0) out.push({ size, fps, cpu, memoryMiB, id: `${idPrefix}${out.length}` });
+          for (const providers of spec.providers) out.push({ size, fps, cpu, memoryMiB, id: `${idPrefix}${out.length}`, providers });
+        }
       }
     }
   }
@@ -85,15 +112,17 @@ export type SweepFormat = "old" | "vat";
 
 /**
  * "old": the prototype's `2 30 512 1 task_7` (size index, memory in GB), which its wrapper and notebooks read.
- * "vat": `720p 30 512 1GB task_7`. Pure.
+ * "vat": `720p 30 512 1GB task_7`, and a sixth field when the line compares providers: `… task_7 cdns.toml`. Pure.
  */
 export function formatSweepLine(l: SweepLine, format: SweepFormat): string {
   const gb = l.memoryMiB / 1024;
   if (format === "old") {
+    if (l.providers !== undefined) throw badInput("the old sweep format has no providers field: use --format vat to name a providers file");
     if (!Number.isInteger(gb)) throw badInput(`memory ${l.memoryMiB} MiB is not a whole number of GB: the old format cannot hold it (use --format vat)`);
     return `${SIZE_NAMES.indexOf(l.size)} ${l.fps} ${l.cpu} ${gb} ${l.id}`;
   }
-  return `${l.size} ${l.fps} ${l.cpu} ${Number.isInteger(gb) ? `${gb}GB` : `${l.memoryMiB}MiB`} ${l.id}`;
+  const base = `${l.size} ${l.fps} ${l.cpu} ${Number.isInteger(gb) ? `${gb}GB` : `${l.memoryMiB}MiB`} ${l.id}`;
+  return l.providers === undefined ? base : `${base} ${l.providers}`;
 }
 
 /** Reads a line in either format; blank lines and # comments are not configurations. Pure. */
@@ -102,11 +131,18 @@ export function parseSweepLine(text: string, lineNumber = 0): SweepLine | null {
   if (!t || t.startsWith("#")) return null;
   const parts = t.split(/\s+/);
   const where = lineNumber ? `line ${lineNumber}: ` : "";
-  if (parts.length !== 5) throw badInput(`${where}'${t}' is not a sweep line: use SIZE FPS CPU MEMORY ID, e.g. 2 30 512 1 task_0`);
-  const [size, fps, cpu, memory, id] = parts as [string, string, string, string, string];
-  const line = { size: parseSize(size).name, fps: parseFps(fps), cpu: Number(cpu), memoryMiB: parseMemoryMiB(memory), id: parseStreamId(id) };
+  if (parts.length !== 5 && parts.length !== 6) {
+    throw badInput(`${where}'${t}' is not a sweep line: use SIZE FPS CPU MEMORY ID [PROVIDERS_FILE], e.g. 2 30 512 1 task_0`);
+  }
+  const [size, fps, cpu, memory, id, providers] = parts as [string, string, string, string, string, string | undefined];
+  const line: SweepLine = { size: parseSize(size).name, fps: parseFps(fps), cpu: Number(cpu), memoryMiB: parseMemoryMiB(memory), id: parseStreamId(id) };
   checkFargateSize(line.cpu, line.memoryMiB);
-  return line;
+  if (providers === undefined) return line;
+  try {
+    return { ...line, providers: parseProvidersPath(providers) };
+  } catch (err) {
+    throw badInput(`${where}${(err as Error).message}`);
+  }
 }
 
 export function parseSweepFile(text: string): SweepLine[] {

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { GroupFigures, RunFacts } from "./aggregate.ts";
+import { latencyCdf, relativeOverTime, timelineSpans, type ComparisonFacts, type ComparisonFigures } from "./comparison.ts";
 
 /** A chart for the report: its title, and a Vega-Lite specification (rendered to SVG when the report is built). */
 export interface Chart {
@@ -12,6 +13,8 @@ export interface Chart {
 
 const WIDTH = 260;
 const HEIGHT = 180;
+/** Charts wider than this would make the page scroll sideways in a 1280-pixel window. */
+const MAX_WIDTH = 1000;
 
 function taskLabel(g: GroupFigures): string {
   if (g.cpu === null || g.memoryMiB === null) return "local";
@@ -58,7 +61,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
           y: { field: "latencyP50", type: "quantitative", title: "latency p50 (ms)", stack: null },
           color: { field: "taskVia", type: "nominal", title: "cpu / memory", sort: { field: "cpu" } },
         },
-        width: Math.max(WIDTH, rows.length * 30),
+        width: Math.min(MAX_WIDTH, Math.max(WIDTH, rows.length * 30)),
         height: HEIGHT,
       },
     },
@@ -68,7 +71,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
       spec: {
         ...base,
         data: { values: rows },
-        width: Math.max(WIDTH, rows.length * 28),
+        width: Math.min(MAX_WIDTH, Math.max(WIDTH, rows.length * 28)),
         height: HEIGHT,
         encoding: { x: { field: "group", type: "nominal", sort: groupOrder, title: null, axis: { labelAngle: -40 } } },
         layer: [
@@ -106,7 +109,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
           y: { field: "hoursLasted", type: "quantitative", title: "hours healthy" },
           color: { field: "outcome", type: "nominal", title: null },
         },
-        width: Math.max(WIDTH, rows.length * 28),
+        width: Math.min(MAX_WIDTH, Math.max(WIDTH, rows.length * 28)),
         height: HEIGHT,
       },
     },
@@ -154,7 +157,7 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
               y: { field: "latencyP50", type: "quantitative", title: "latency p50 (ms)" },
               color: { field: "provider", type: "nominal", title: "provider" },
             },
-            width: Math.max(WIDTH, compared.length * 40),
+            width: Math.min(MAX_WIDTH, Math.max(WIDTH, compared.length * 40)),
             height: HEIGHT,
           },
         }
@@ -165,5 +168,148 @@ export function reportCharts(groups: readonly GroupFigures[], runs: readonly Run
           empty: "no configuration was measured through more than one source: measure a provider's URL with --control to compare",
         },
   );
+  return charts;
+}
+
+/**
+ * The charts of one `vat compare` run: each stream's latency distribution (CDF), each provider's latency relative to
+ * the control over time, stalls and outages on a timeline, declared against measured bitrate, and quality where it was
+ * measured. Ids start with `prefix` (one comparison's charts apart from another's). Pure.
+ */
+export function comparisonCharts(prefix: string, c: ComparisonFacts, f: ComparisonFigures): Chart[] {
+  const base = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white" };
+  const order = f.streams.map((s) => s.role);
+  const color = { field: "stream", type: "nominal", title: "stream", sort: order };
+  const measured = c.streams.filter((s) => s.frames.length > 0);
+  const control = c.streams.find((s) => s.control);
+  const charts: Chart[] = [];
+  const cdf = measured.flatMap((s) => latencyCdf(s.frames.map((x) => x.latencyMs)).map((p) => ({ stream: s.role, ...p })));
+  charts.push(
+    cdf.length
+      ? {
+          id: `${prefix}-cdf`,
+          title: "Latency distribution: the share of frames at or below each latency",
+          spec: {
+            ...base,
+            data: { values: cdf },
+            mark: { type: "line", interpolate: "step-after", tooltip: true },
+            encoding: {
+              x: { field: "latencyMs", type: "quantitative", title: "latency (ms)", scale: { zero: false } },
+              y: { field: "share", type: "quantitative", title: "share of frames", axis: { format: "%" } },
+              color,
+            },
+            width: WIDTH * 1.5,
+            height: HEIGHT,
+          },
+        }
+      : { id: `${prefix}-cdf`, title: "Latency distribution", spec: null, empty: "no stream of this comparison has frames with a latency" },
+  );
+  const relative = control
+    ? measured.filter((s) => !s.control).flatMap((s) => relativeOverTime(control.frames, s.frames, c.startedAtMs).map((p) => ({ stream: s.role, ...p })))
+    : [];
+  charts.push(
+    relative.length
+      ? {
+          id: `${prefix}-relative`,
+          title: "Latency relative to the control over time (median of each second; 0 = the origin's own stream)",
+          spec: {
+            ...base,
+            width: WIDTH * 1.5,
+            height: HEIGHT,
+            layer: [
+              {
+                data: { values: relative },
+                mark: { type: "line", tooltip: true },
+                encoding: {
+                  x: { field: "atS", type: "quantitative", title: "seconds into the comparison" },
+                  y: { field: "relativeMs", type: "quantitative", title: "behind the control (ms)" },
+                  color,
+                },
+              },
+              { data: { values: [{ y: 0 }] }, mark: { type: "rule", color: "#888", strokeDash: [4, 3] }, encoding: { y: { field: "y", type: "quantitative" } } },
+            ],
+          },
+        }
+      : { id: `${prefix}-relative`, title: "Latency relative to the control", spec: null, empty: "no provider's frames matched the control's" },
+  );
+  const spans = [
+    ...measured.map((s) => ({
+      stream: s.role,
+      kind: "measuring",
+      fromS: (Math.min(...s.frames.map((x) => x.atMs)) - c.startedAtMs) / 1000,
+      toS: (Math.max(...s.frames.map((x) => x.atMs)) - c.startedAtMs) / 1000,
+    })),
+    ...timelineSpans(c).map((s) => ({ stream: s.role, kind: s.kind, fromS: s.fromS, toS: s.toS })),
+  ];
+  charts.push(
+    spans.length
+      ? {
+          id: `${prefix}-timeline`,
+          title: "Timeline: when each stream delivered frames, its stalls and its outages",
+          spec: {
+            ...base,
+            data: { values: spans },
+            mark: { type: "bar", tooltip: true, height: 12 },
+            encoding: {
+              y: { field: "stream", type: "nominal", title: null, sort: order },
+              x: { field: "fromS", type: "quantitative", title: "seconds into the comparison" },
+              x2: { field: "toS" },
+              color: {
+                field: "kind",
+                type: "nominal",
+                title: null,
+                scale: { domain: ["measuring", "stall", "outage"], range: ["#c9d6e3", "#f28e2b", "#d62728"] },
+              },
+            },
+            width: WIDTH * 1.5,
+            height: { step: 22 },
+          },
+        }
+      : { id: `${prefix}-timeline`, title: "Timeline", spec: null, empty: "no stream delivered a frame" },
+  );
+  const bitrates = f.streams.flatMap((s) => [
+    ...(s.declaredKbps !== null ? [{ stream: s.role, what: "declared", kbps: s.declaredKbps }] : []),
+    ...(s.measuredKbps !== null ? [{ stream: s.role, what: "measured", kbps: s.measuredKbps }] : []),
+  ]);
+  charts.push(
+    bitrates.length
+      ? {
+          id: `${prefix}-bitrate`,
+          title: "Bitrate: declared by the playlist against measured from the segments",
+          spec: {
+            ...base,
+            data: { values: bitrates },
+            mark: { type: "bar", tooltip: true },
+            encoding: {
+              x: { field: "stream", type: "nominal", title: null, sort: order, axis: { labelAngle: 0 } },
+              xOffset: { field: "what", type: "nominal", sort: ["declared", "measured"] },
+              y: { field: "kbps", type: "quantitative", title: "kbit/s" },
+              color: { field: "what", type: "nominal", title: null, sort: ["declared", "measured"] },
+            },
+            width: Math.min(MAX_WIDTH, Math.max(WIDTH, f.streams.length * 70)),
+            height: HEIGHT,
+          },
+        }
+      : { id: `${prefix}-bitrate`, title: "Bitrate", spec: null, empty: "no stream's bitrate was declared or measured" },
+  );
+  const quality = f.streams.flatMap((s) => (s.psnrYMean === null ? [] : [{ stream: s.role, psnr: s.psnrYMean, ssim: s.ssimYMean }]));
+  if (quality.length) {
+    charts.push({
+      id: `${prefix}-quality`,
+      title: "Quality: mean PSNR-Y against the reference frame",
+      spec: {
+        ...base,
+        data: { values: quality },
+        mark: { type: "bar", tooltip: true },
+        encoding: {
+          x: { field: "stream", type: "nominal", title: null, sort: order, axis: { labelAngle: 0 } },
+          y: { field: "psnr", type: "quantitative", title: "PSNR-Y (dB)", scale: { zero: false } },
+          color,
+        },
+        width: Math.min(MAX_WIDTH, Math.max(WIDTH, f.streams.length * 60)),
+        height: HEIGHT,
+      },
+    });
+  }
   return charts;
 }

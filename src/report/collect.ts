@@ -32,6 +32,15 @@ export function findDatabases(paths: readonly string[]): string[] {
 
 /** Every run in one database: vat's own tables, or the Python prototype's stream_params/stream_data. */
 export function readRuns(file: string): RunFacts[] {
+  return readDatabase(file, (db, names) => {
+    if (names.has("runs") && names.has("windows")) return readVat(db, file);
+    if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
+    throw badInput(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
+  });
+}
+
+/** A database opened read-only for `read` (given its tables), closed after; what cannot be read is bad input. */
+export function readDatabase<T>(file: string, read: (db: Database, tables: Set<string>) => T): T {
   let db: Database;
   try {
     db = new Database(file, { readonly: true });
@@ -39,16 +48,22 @@ export function readRuns(file: string): RunFacts[] {
     throw badInput(`cannot open '${file}': ${(err as Error).message}`);
   }
   try {
-    const names = tables(db);
-    if (names.has("runs") && names.has("windows")) return readVat(db, file);
-    if (names.has("stream_params") && names.has("stream_data")) return readPrototype(db, file, names.has("stream_data_final"));
-    throw badInput(`'${file}' holds no vat runs and no prototype tables (stream_params, stream_data)`);
+    return read(db, tables(db));
   } catch (err) {
     if (err instanceof VatError) throw err;
     throw badInput(`cannot read '${file}': ${(err as Error).message}`);
   } finally {
     db.close();
   }
+}
+
+/**
+ * A `vat compare` playback is its provider's: named by its role in the providers file (nginx, nginx/2), not by the
+ * host of its URL, which several providers (or one provider's several playbacks) may share.
+ */
+function comparedProviderNames(db: Database): Map<string, string> {
+  const rows = db.query("SELECT comparison_id AS c, role AS r FROM compare_providers").all() as { c: unknown; r: unknown }[];
+  return new Map(rows.flatMap((x) => (typeof x.c === "string" && typeof x.r === "string" ? [[`${x.c}\n${x.r}`, x.r] as [string, string]] : [])));
 }
 
 function tables(db: Database): Set<string> {
@@ -59,13 +74,13 @@ function columns(db: Database, table: string): Set<string> {
   return new Set((db.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 }
 
-function memoryMiB(v: unknown): number | null {
+export function memoryMiB(v: unknown): number | null {
   const n = Number(v);
   if (v === null || v === undefined || v === "" || !Number.isFinite(n) || n <= 0) return null;
   return n < 256 ? n * 1024 : n; // the old sweep's memory is in GB
 }
 
-function numberOrNull(v: unknown): number | null {
+export function numberOrNull(v: unknown): number | null {
   const n = Number(v);
   return v === null || v === undefined || v === "" || !Number.isFinite(n) ? null : n;
 }
@@ -91,15 +106,21 @@ function hostOf(url: string): string {
 /** The fields of vat's tables the report reads, by table (columns an older file lacks read as null). */
 const RUN_FIELDS = [
   "id", "startedAtMs", "endedAtMs", "url", "streamId", "imageSize", "sizeName", "fps", "cpu", "memory", "videoType", "params",
-  "summary", "role",
+  "summary", "role", "comparisonId",
 ] as const;
 const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
 
-function readVat(db: Database, file: string): RunFacts[] {
-  const select = <Row, F extends Field<Row>>(t: Table<Row>, fields: readonly F[], where: string, then = "") => {
+/** A prepared query of some of a table's fields, decoded by the table's own rules (what is not a number reads as null). */
+export function tableSelector(db: Database) {
+  return <Row, F extends Field<Row>>(t: Table<Row>, fields: readonly F[], where: string, then = "") => {
     const q = db.query(`${selectSql(t, fields, columns(db, t.name), where)} ${then}`);
     return (...args: (string | number)[]) => (q.all(...args) as Record<string, unknown>[]).map((raw) => decodeRow(t, raw, fields));
   };
+}
+
+function readVat(db: Database, file: string): RunFacts[] {
+  const select = tableSelector(db);
+  const providerNames = tables(db).has("compare_providers") ? comparedProviderNames(db) : new Map<string, string>();
   const runs = select(RUNS, RUN_FIELDS, "", "ORDER BY id")();
   const windowsOf = select(WINDOWS, WINDOW_FIELDS, "run_id = ?", "ORDER BY idx");
   const latenciesOf = select(FRAMES, ["latencyMs"], "run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL");
@@ -132,7 +153,8 @@ function readVat(db: Database, file: string): RunFacts[] {
       cpu: numberOrNull(r.cpu),
       memoryMiB: memoryMiB(r.memory),
       videoType: (r.videoType ?? "live").toLowerCase(),
-      provider: providerOf(r.url ?? "", params, r.role),
+      provider: (r.comparisonId !== null && r.role !== null ? providerNames.get(`${r.comparisonId}\n${r.role}`) : undefined) ??
+        providerOf(r.url ?? "", params, r.role),
       startedAtMs: started,
       measuredMs,
       framesNew: sumOf(windows.map((w) => w.framesNew)),
@@ -152,7 +174,25 @@ function readVat(db: Database, file: string): RunFacts[] {
       quality: qualityFacts(qualityOf(id), vmafOf(id).flatMap((v) => (v.vmaf === null ? [] : [v.vmaf]))),
     });
   }
-  return out;
+  return providerNames.size ? withControlConfiguration(out, runs) : out;
+}
+
+/**
+ * A playback of a `vat compare` run reads no vat /params (a provider serves it), so it knows nothing of the origin's
+ * size, rate or task: it is measured at its control's configuration, and grouped there by provider.
+ */
+function withControlConfiguration(facts: RunFacts[], runs: readonly { id: number | null; comparisonId: string | null; role: string | null }[]): RunFacts[] {
+  const comparisonOf = new Map(runs.map((r) => [r.id, r.comparisonId]));
+  const controls = new Map<string, RunFacts>();
+  for (const f of facts) {
+    const c = comparisonOf.get(f.run as number);
+    if (c && runs.find((r) => r.id === f.run)?.role === "control") controls.set(c, f);
+  }
+  return facts.map((f) => {
+    const control = controls.get(comparisonOf.get(f.run as number) ?? "");
+    if (!control || control === f) return f;
+    return { ...f, size: control.size, fps: control.fps, cpu: control.cpu, memoryMiB: control.memoryMiB, videoType: control.videoType };
+  });
 }
 
 function qualityFacts(frames: { psnrY: number | null; ssimY: number | null }[], vmaf: number[]): RunFacts["quality"] {

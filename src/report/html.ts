@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { GroupFigures, Prices, RunFacts, SortKey } from "./aggregate.ts";
-import { cellText, cellValue, COLUMNS, RUN_COLUMNS, type Column } from "./tables.ts";
+import type { ComparisonFigures } from "./comparison.ts";
+import { cellText, cellValue, COMPARISON_COLUMNS, PAGE_TABLES, RUN_COLUMNS, usd, type Column } from "./tables.ts";
 
 export interface RenderedChart {
   id: string;
@@ -40,23 +41,61 @@ const SCRIPT_HASH = `sha256-${createHash("sha256").update(SORT_SCRIPT).digest("b
 export const CONTENT_SECURITY_POLICY =
   `default-src 'none'; style-src 'unsafe-inline'; script-src '${SCRIPT_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
 
-/** A sortable table: numbers carry their raw value (data-v, empty when unknown) for the sorting script. */
-function tableHtml<T>(id: string, columns: readonly Column<T>[], rows: readonly T[]): string {
-  const head = columns.map((c) => `<th title="click to sort">${esc(c.heading)}</th>`).join("");
+/**
+ * A sortable table: numbers carry their raw value (data-v, empty when unknown) for the sorting script, and the best
+ * value of each column that has one is marked (among the rows `ranked` says take part, e.g. not the control).
+ */
+function tableHtml<T>(id: string, columns: readonly Column<T>[], rows: readonly T[], ranked: (row: T) => boolean = () => true): string {
+  const head = columns.map((c) => `<th title="click to sort" data-col="${esc(c.name)}">${esc(c.heading)}</th>`).join("");
+  const best = columns.map((c) => {
+    if (!c.best) return null;
+    const values = rows.filter(ranked).map((r) => cellValue(c, r)).filter((v): v is number => typeof v === "number");
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    // One row alone, or rows that all tie, have no best.
+    if (values.length < 2 || lo === hi) return null;
+    return c.best === "min" ? lo : hi;
+  });
   const body = rows.map((row) => {
-    const cells = columns.map((c) => {
+    const cells = columns.map((c, i) => {
       const v = cellValue(c, row);
       const data = typeof v === "number" || v === null ? ` data-v="${v ?? ""}"` : "";
-      return `<td${data}>${esc(cellText(c, row))}</td>`;
+      const mark = best[i] !== null && v === best[i] && ranked(row) ? ` class="best" title="best of the column"` : "";
+      const kind = typeof v === "number" || v === null ? "" : ` class="text"`;
+      return `<td${mark || kind}${data}>${esc(cellText(c, row))}</td>`;
     });
     return `<tr>${cells.join("")}</tr>`;
   });
   return `<div class="scroll"><table class="sortable" id="${esc(id)}"><thead><tr>${head}</tr></thead><tbody>\n${body.join("\n")}\n</tbody></table></div>`;
 }
 
+function figureHtml(c: RenderedChart): string {
+  return `<figure id="${esc(c.id)}"><figcaption>${esc(c.title)}</figcaption>${c.svg ?? `<p class="empty">${esc(c.empty ?? "nothing to show")}</p>`}</figure>`;
+}
+
+/** One comparison: its streams' tables (the best provider of each column marked), why any failed, and its charts. */
+function comparisonHtml(f: ComparisonFigures, index: number, charts: readonly RenderedChart[]): string {
+  const id = `comparison-${index + 1}`;
+  const providers = f.streams.filter((s) => !s.control);
+  const failed = providers.filter((s) => s.status !== "measured" || s.reason);
+  const origin = f.originCostPerHourUsd === null
+    ? "the origin ran on this machine (no Fargate cost)"
+    : `the origin's Fargate task costs ${usd(f.originCostPerHourUsd)} an hour`;
+  return `<section class="comparison" id="${esc(id)}">
+<h3>${esc(f.configuration)}: ${providers.length} provider playback${providers.length === 1 ? "" : "s"} against the origin, ${f.durationS.toFixed(0)} s</h3>
+<p class="note">Comparison ${esc(f.comparisonId)} in ${esc(f.source)}. Cost per viewer-hour is the providers file's prices at the
+measured bitrate; ${esc(origin)}. ★ marks the best provider of a column.</p>
+${COMPARISON_COLUMNS.map((cols, i) => tableHtml(`${id}-${i === 0 ? "delivery" : "quality-cost"}`, cols, f.streams, (s) => !s.control)).join("\n")}
+${failed.length ? `<ul class="reasons">${failed.map((s) => `<li><b>${esc(s.role)}</b>: ${esc(s.reason ?? s.status)}</li>`).join("")}</ul>` : ""}
+<div class="charts">${charts.map(figureHtml).join("\n")}</div>
+</section>`;
+}
+
 /** One self-contained page: figures, tables and charts inline; it makes no request of any kind. Pure. */
 export function reportHtml(o: {
   groups: readonly GroupFigures[];
+  /** Each `vat compare` run found, with its charts rendered: shown first. */
+  comparisons?: readonly { figures: ComparisonFigures; charts: readonly RenderedChart[] }[];
   runs: readonly RunFacts[];
   charts: readonly RenderedChart[];
   prices: Prices;
@@ -65,26 +104,31 @@ export function reportHtml(o: {
   createdAt: string;
   version: string;
 }): string {
-  const charts = o.charts
-    .map(
-      (c) =>
-        `<figure id="${esc(c.id)}"><figcaption>${esc(c.title)}</figcaption>${c.svg ?? `<p class="empty">${esc(c.empty ?? "nothing to show")}</p>`}</figure>`,
-    )
-    .join("\n");
+  const charts = o.charts.map(figureHtml).join("\n");
+  const compared = o.comparisons ?? [];
+  const comparisons = compared.length
+    ? `<h2>Comparisons</h2>\n${compared.map((c, i) => comparisonHtml(c.figures, i, c.charts)).join("\n")}`
+    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
-<title>vat report: ${o.groups.length} configurations, ${o.runs.length} runs</title>
+<title>vat report: ${compared.length ? `${compared.length} comparison${compared.length === 1 ? "" : "s"}, ` : ""}${o.groups.length} configurations, ${o.runs.length} runs</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 2rem; color: #222; }
-  table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
-  th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
-  th { background: #f0f0f0; cursor: pointer; }
+  table { border-collapse: collapse; margin: 1rem 0; font-size: 13px; font-variant-numeric: tabular-nums; }
+  th, td { border: 1px solid #ccc; padding: 0.2rem 0.35rem; text-align: right; }
+  td { white-space: nowrap; }
+  td.text { white-space: normal; overflow-wrap: anywhere; text-align: left; max-width: 16rem; }
+  th { background: #f0f0f0; cursor: pointer; font-weight: 600; vertical-align: bottom; max-width: 5.5rem; }
   th[data-dir="asc"]::after { content: " ▲"; } th[data-dir="desc"]::after { content: " ▼"; }
   td:first-child, th:first-child { text-align: left; }
-  .scroll { overflow-x: auto; }
+  td.best { background: #e3f1e5; font-weight: 700; }
+  td.best::before { content: "★ "; color: #2e7d32; font-weight: 400; }
+  .scroll { overflow-x: auto; max-width: 100%; }
+  section.comparison { border-top: 2px solid #ddd; margin-top: 1.5rem; }
+  .reasons { color: #8a1c1c; max-width: 70rem; }
   figure { display: inline-block; vertical-align: top; margin: 1rem 1.5rem 1rem 0; }
   figcaption { font-weight: 600; margin-bottom: 0.5rem; }
   .empty { color: #777; font-style: italic; }
@@ -97,8 +141,9 @@ export function reportHtml(o: {
 built ${esc(o.createdAt)} by vat ${esc(o.version)}. Ordered by ${esc(o.sort)}; click a heading to sort by it.
 Cost: Fargate on demand in ${esc(o.prices.region)}, $${o.prices.vcpuHour} per vCPU-hour and $${o.prices.gbHour} per GB-hour, for the
 time measured; runs without a task size (local) have none.</p>
+${comparisons}
 <h2>Configurations</h2>
-${tableHtml("configurations", COLUMNS, o.groups)}
+${PAGE_TABLES.map((t) => `<h3>${esc(t.title)}</h3>\n${tableHtml(t.id, t.columns, o.groups)}`).join("\n")}
 <h2>Charts</h2>
 ${charts}
 <h2>Runs</h2>

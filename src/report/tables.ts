@@ -1,4 +1,5 @@
 import { groupLabel, type GroupFigures, type Prices, type RunFacts } from "./aggregate.ts";
+import type { ComparedStreamFigures } from "./comparison.ts";
 
 /** A column of a report table: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
 export interface Column<T = GroupFigures> {
@@ -6,11 +7,15 @@ export interface Column<T = GroupFigures> {
   heading: string;
   value: (row: T) => string | number | null;
   format?: (v: number, row: T) => string;
+  /** Which end of the column is best ("min": less is better), for marking the best row; none: no best. */
+  best?: "min" | "max";
 }
 
 const fixed = (d: number) => (v: number) => v.toFixed(d);
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
-const usd = (v: number) => `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
+export const usd = (v: number) => `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
+const ms0 = (v: number) => `${v.toFixed(0)} ms`;
+const dB2 = (v: number) => `${v.toFixed(2)} dB`;
 
 export const COLUMNS: Column<GroupFigures>[] = [
   { name: "configuration", heading: "configuration", value: (g) => g.label },
@@ -22,23 +27,77 @@ export const COLUMNS: Column<GroupFigures>[] = [
   { name: "provider", heading: "provider", value: (g) => g.provider },
   { name: "runs", heading: "runs", value: (g) => g.runs },
   { name: "measured_s", heading: "measured", value: (g) => g.measuredS, format: (v) => `${(v / 60).toFixed(1)} min` },
-  { name: "latency_p50_ms", heading: "latency p50", value: (g) => g.latencyP50Ms, format: (v) => `${v.toFixed(0)} ms` },
-  { name: "latency_p95_ms", heading: "latency p95", value: (g) => g.latencyP95Ms, format: (v) => `${v.toFixed(0)} ms` },
-  { name: "fps_achieved", heading: "fps achieved", value: (g) => g.fpsAchieved, format: fixed(2) },
-  { name: "dropped", heading: "dropped", value: (g) => g.dropped },
-  { name: "dropped_per_min", heading: "drops per min", value: (g) => g.droppedPerMin, format: fixed(2) },
-  { name: "unreadable", heading: "unreadable", value: (g) => g.unreadable },
-  { name: "unreadable_share", heading: "unreadable share", value: (g) => g.unreadableShare, format: pct },
-  { name: "stalls", heading: "stalls", value: (g) => g.stalls },
-  { name: "rebuffer_ratio", heading: "rebuffer ratio", value: (g) => g.rebufferRatio, format: pct },
-  { name: "hours_lasted", heading: "hours lasted", value: (g) => g.hoursLasted, format: (v) => `${v.toFixed(2)} h` },
-  { name: "failures", heading: "runs failed", value: (g) => g.failures },
-  { name: "psnr_y_mean_db", heading: "PSNR-Y", value: (g) => g.psnrYMean, format: (v) => `${v.toFixed(2)} dB` },
-  { name: "ssim_y_mean", heading: "SSIM-Y", value: (g) => g.ssimYMean, format: fixed(4) },
-  { name: "vmaf_mean", heading: "VMAF", value: (g) => g.vmafMean, format: fixed(2) },
-  { name: "cost_per_run_usd", heading: "cost per run", value: (g) => g.costPerRunUsd, format: usd },
-  { name: "cost_total_usd", heading: "cost in all", value: (g) => g.costTotalUsd, format: usd },
-  { name: "cost_per_healthy_hour_usd", heading: "cost per healthy hour", value: (g) => g.costPerHealthyHourUsd, format: usd },
+  { name: "latency_p50_ms", heading: "latency p50", value: (g) => g.latencyP50Ms, format: ms0, best: "min" },
+  { name: "latency_p95_ms", heading: "latency p95", value: (g) => g.latencyP95Ms, format: ms0, best: "min" },
+  { name: "fps_achieved", heading: "fps achieved", value: (g) => g.fpsAchieved, format: fixed(2), best: "max" },
+  { name: "dropped", heading: "dropped", value: (g) => g.dropped, best: "min" },
+  { name: "dropped_per_min", heading: "drops per min", value: (g) => g.droppedPerMin, format: fixed(2), best: "min" },
+  { name: "unreadable", heading: "unreadable", value: (g) => g.unreadable, best: "min" },
+  { name: "unreadable_share", heading: "unreadable share", value: (g) => g.unreadableShare, format: pct, best: "min" },
+  { name: "stalls", heading: "stalls", value: (g) => g.stalls, best: "min" },
+  { name: "rebuffer_ratio", heading: "rebuffer ratio", value: (g) => g.rebufferRatio, format: pct, best: "min" },
+  { name: "hours_lasted", heading: "hours lasted", value: (g) => g.hoursLasted, format: (v) => `${v.toFixed(2)} h`, best: "max" },
+  { name: "failures", heading: "runs failed", value: (g) => g.failures, best: "min" },
+  { name: "psnr_y_mean_db", heading: "PSNR-Y", value: (g) => g.psnrYMean, format: dB2, best: "max" },
+  { name: "ssim_y_mean", heading: "SSIM-Y", value: (g) => g.ssimYMean, format: fixed(4), best: "max" },
+  { name: "vmaf_mean", heading: "VMAF", value: (g) => g.vmafMean, format: fixed(2), best: "max" },
+  { name: "cost_per_run_usd", heading: "cost per run", value: (g) => g.costPerRunUsd, format: usd, best: "min" },
+  { name: "cost_total_usd", heading: "cost in all", value: (g) => g.costTotalUsd, format: usd, best: "min" },
+  { name: "cost_per_healthy_hour_usd", heading: "cost per healthy hour", value: (g) => g.costPerHealthyHourUsd, format: usd, best: "min" },
+];
+
+/**
+ * The configurations table of the page, as two tables that each fit a 1280-pixel window: how streams were delivered,
+ * then quality and cost. The configuration's parts (size, fps, task, video, provider) are in its label; the CSV and
+ * JSON carry every column.
+ */
+export const PAGE_TABLES: { id: string; title: string; columns: Column<GroupFigures>[] }[] = [
+  {
+    id: "configurations",
+    title: "Configurations: delivery",
+    columns: pick([
+      "configuration", "runs", "measured_s", "latency_p50_ms", "latency_p95_ms", "fps_configured", "fps_achieved", "dropped",
+      "dropped_per_min", "unreadable", "unreadable_share", "stalls", "rebuffer_ratio", "hours_lasted", "failures",
+    ]),
+  },
+  {
+    id: "configurations-quality-cost",
+    title: "Configurations: quality and cost",
+    columns: pick(["configuration", "psnr_y_mean_db", "ssim_y_mean", "vmaf_mean", "cost_per_run_usd", "cost_total_usd", "cost_per_healthy_hour_usd"]),
+  },
+];
+
+function pick(names: string[]): Column<GroupFigures>[] {
+  return names.map((n) => COLUMNS.find((c) => c.name === n)!);
+}
+
+const kbps = (v: number) => `${v.toFixed(0)} kbit/s`;
+
+/** A comparison's streams, in two tables that fit a 1280-pixel window: latency and continuity; quality, bitrate, cost. */
+const STREAM: Column<ComparedStreamFigures> = { name: "stream", heading: "stream", value: (s) => (s.control ? `${s.role} (the origin)` : s.role) };
+
+export const COMPARISON_COLUMNS: Column<ComparedStreamFigures>[][] = [
+  [
+    STREAM,
+    { name: "status", heading: "status", value: (s) => s.status },
+    { name: "frames", heading: "frames", value: (s) => s.frames },
+    { name: "latency_p50_ms", heading: "latency p50", value: (s) => s.latencyP50Ms, format: ms0, best: "min" },
+    { name: "latency_p95_ms", heading: "latency p95", value: (s) => s.latencyP95Ms, format: ms0, best: "min" },
+    { name: "relative_p50_ms", heading: "behind control p50", value: (s) => s.relativeP50Ms, format: ms0, best: "min" },
+    { name: "relative_p95_ms", heading: "behind control p95", value: (s) => s.relativeP95Ms, format: ms0, best: "min" },
+    { name: "matched_share", heading: "frames matched", value: (s) => s.matchedShare, format: pct, best: "max" },
+    { name: "stalls", heading: "stalls", value: (s) => s.stalls, best: "min" },
+    { name: "stall_s", heading: "stalled", value: (s) => s.stallS, format: (v) => `${v.toFixed(1)} s`, best: "min" },
+    { name: "outages", heading: "outages", value: (s) => s.outages, best: "min" },
+  ],
+  [
+    STREAM,
+    { name: "psnr_y_mean_db", heading: "PSNR-Y", value: (s) => s.psnrYMean, format: dB2, best: "max" },
+    { name: "ssim_y_mean", heading: "SSIM-Y", value: (s) => s.ssimYMean, format: fixed(4), best: "max" },
+    { name: "declared_kbps", heading: "bitrate declared", value: (s) => s.declaredKbps, format: kbps },
+    { name: "measured_kbps", heading: "bitrate measured", value: (s) => s.measuredKbps, format: kbps },
+    { name: "cost_per_hour_usd", heading: "cost per viewer-hour", value: (s) => s.costPerHourUsd, format: usd, best: "min" },
+  ],
 ];
 
 /** The figures as plain records, one per configuration, named as in the CSV. */

@@ -6,7 +6,8 @@ import { HlsDelayRelay } from "../helpers/hls-delay-relay.ts";
 import { startNginxRtmp } from "../helpers/nginx-rtmp.ts";
 import { isRunning } from "../helpers/processes.ts";
 import { startSrtProvider } from "../helpers/srt-provider.ts";
-import { eventually, freePort, openDb, spawnVat, tempDir, vat } from "../helpers/vat.ts";
+import { framesStored, spawnCompare } from "../helpers/compare-run.ts";
+import { freePort, openDb, tempDir, vat } from "../helpers/vat.ts";
 
 const tmp = tempDir("vat-compare-providers-");
 afterAll(() => tmp.cleanup());
@@ -45,28 +46,20 @@ function descendants(pid: number): number[] {
 
 /** Runs `vat compare` from the compiled binary, noting every process it started while it ran. */
 function startCompare(args: string[], env: Record<string, string>) {
-  const proc = spawnVat(["compare", ...args], { env });
+  const run = spawnCompare(args, env);
   const seen = new Set<number>();
   const watch = setInterval(() => {
-    for (const p of descendants(proc.pid)) seen.add(p);
+    for (const p of descendants(run.proc.pid)) seen.add(p);
   }, 250);
-  let stderr = "";
-  const stderrDone = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of proc.stderr) stderr += dec.decode(chunk);
-  })();
-  const stdout = new Response(proc.stdout).text();
   return {
-    proc,
+    ...run,
     seen,
-    stderr: () => stderr,
     async done(timeoutMs: number) {
-      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-      const exitCode = await proc.exited;
-      clearTimeout(timer);
-      clearInterval(watch);
-      await stderrDone;
-      return { exitCode, stdout: await stdout, stderr };
+      try {
+        return await run.done(timeoutMs);
+      } finally {
+        clearInterval(watch);
+      }
     },
   };
 }
@@ -199,17 +192,7 @@ test(
     let out: Awaited<ReturnType<typeof run.done>>;
     try {
       // Measuring, and the provider's frames reaching the database, before the signal.
-      await eventually(async () => {
-        if (!existsSync(db)) return 0;
-        const d = openDb(db);
-        try {
-          return (d.query("SELECT COUNT(*) AS n FROM frames JOIN runs ON runs.id = frames.run_id WHERE runs.role = 'nginx'").get() as { n: number }).n;
-        } catch {
-          return 0; // tables not made yet
-        } finally {
-          d.close();
-        }
-      }, (n) => n >= 50, 40_000, 250);
+      await framesStored(db, "nginx", 50);
       run.proc.kill("SIGTERM");
       out = await run.done(20_000);
     } finally {

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FAKE_TASK_PORT, FakeAws, type Scenario } from "../helpers/fake-aws.ts";
+import { FAKE_TASK_PORT, fakeAwsPerTest, type FakeAws } from "../helpers/fake-aws.ts";
 import { openDb, spawnVat, tempDir, killStragglers } from "../helpers/vat.ts";
 
 const tmp = tempDir();
@@ -8,16 +8,7 @@ afterAll(() => {
   killStragglers();
   tmp.cleanup();
 });
-const fakes: FakeAws[] = [];
-afterEach(async () => {
-  for (const f of fakes.splice(0)) await f.stop();
-});
-
-function fake(scenario: Scenario = {}): FakeAws {
-  const f = new FakeAws(scenario);
-  fakes.push(f);
-  return f;
-}
+const fake = fakeAwsPerTest();
 
 /** The exit code of a task's server once it has stopped, or "running" if it has not within ms. */
 async function stoppedWithin(task: { serve?: { exited: Promise<number> } }, ms: number): Promise<number | "running"> {

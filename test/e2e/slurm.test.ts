@@ -79,7 +79,6 @@ describe("a sweep of three configurations as a Slurm array", () => {
 
   test("the fake AWS saw each configuration's RunTask and StopTask, and every task's server has stopped", async () => {
     const runs = aws.calls.filter((c) => c.action === "RunTask").map((c) => c.body);
-    // ECS allows letters, digits, -, / and _ in startedBy (no colon): vat/<id>.
     expect(runs.map((b) => b.startedBy).sort()).toEqual(["vat/task_0", "vat/task_1", "vat/task_2"]);
     for (const b of runs) {
       const env = Object.fromEntries(b.overrides.containerOverrides[0].environment.map((e: any) => [e.name, e.value]));
@@ -127,14 +126,15 @@ test("scancel of a running job: vat stops its task and keeps what it measured", 
 describe("slurm_wrapper.sh refuses bad input in one line, exit 2", () => {
   const wrapper = join(ROOT, "slurm_wrapper.sh");
   const sweep = join(tmp.path, "bad.txt");
-  beforeAll(() => writeFileSync(sweep, "0 15 512 1 task_1\n0 15 512\n"));
+  beforeAll(() => writeFileSync(sweep, "0 15 512 1 task_1\n0 15 512\n240p 15 512 1GB task_3 missing.toml\n"));
 
   test.each([
     [[], {}, /usage: slurm_wrapper\.sh IDX EXPERIMENT/],
     [["0", "e"], {}, /IDX '0' is not a line number: use 1, 2, 3/],
     [["1", "a/b"], {}, /experiment name 'a\/b' is not valid/],
-    [["3", "e"], {}, /line 3 of '.*bad\.txt' is empty or missing: it has 2 configurations \(1-2\)/],
-    [["2", "e"], {}, /line 2 of '.*bad\.txt' is '0 15 512': expected five fields, size fps cpu memory id/],
+    [["4", "e"], {}, /line 4 of '.*bad\.txt' is empty or missing: it has 3 configurations \(1-3\)/],
+    [["2", "e"], {}, /line 2 of '.*bad\.txt' is '0 15 512': expected five or six fields, size fps cpu memory id \[providers-file\]/],
+    [["3", "e"], {}, /line 3 of '.*bad\.txt' names the providers file '.*\/missing\.toml', which cannot be read/],
     [["1", "e"], { VAT_BIN: "/nonexistent/vat" }, /vat not found: put it on PATH or set VAT_BIN/],
     [["1", "e"], { SWEEP_FILE: "/nonexistent.txt" }, /sweep file '\/nonexistent\.txt' cannot be read/],
   ])("%p %p", (args, env, message) => {

@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { afterEach } from "bun:test";
 import { VAT } from "./vat.ts";
 
 /**
@@ -497,4 +498,17 @@ export class FakeAws {
 
 function xml(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "text/xml" } });
+}
+
+/** A maker of fakes for a test file: every fake it made is stopped (its tasks' servers with it) after each test. */
+export function fakeAwsPerTest(): (scenario?: Scenario) => FakeAws {
+  const fakes: FakeAws[] = [];
+  afterEach(async () => {
+    for (const f of fakes.splice(0)) await f.stop();
+  });
+  return (scenario = {}) => {
+    const f = new FakeAws(scenario);
+    fakes.push(f);
+    return f;
+  };
 }

@@ -54,9 +54,28 @@ describe("planComparison", () => {
     expect(plan.rank).toBe("cost");
   });
 
+  test("without --local the origin is a Fargate task of the stack, sized and named as vat launch plans it", () => {
+    const plan = planComparison({ cpu: "512", memory: "1GB", id: "cmp1", imageSize: "240p", fps: 25, region: "eu-west-1" }, FILE, "ffmpeg");
+    expect(plan.origin).toEqual({
+      backend: "fargate",
+      launch: { id: "cmp1", size: expect.objectContaining({ name: "240p" }), fps: 25, cpu: 512, memoryMiB: 1024, videoType: "live" },
+      stack: "streaming",
+      region: "eu-west-1",
+    });
+    expect(plan.originStartTimeoutMs).toBe(300_000);
+    expect(planComparison({ local: true }, FILE, "ffmpeg").origin).toEqual({ backend: "local" });
+    // On this machine a task size is recorded by serve (a sweep's report groups by it), as vat launch --local does.
+    expect(planComparison({ local: true, cpu: "512", memory: "1GB", id: "x.y" }, FILE, "ffmpeg").serveArgs).toEqual(
+      ["--size", "720p", "--fps", "30", "--id", "x.y", "--cpu", "512", "--memory", "1024"],
+    );
+  });
+
   test("bad options are refused, one line each", () => {
-    expect(badInputOf(() => planComparison({}, FILE, "ffmpeg"))).toBe("vat compare runs the origin on this machine for now: add --local");
-    expect(badInputOf(() => planComparison({ cpu: "512", memory: "1GB" }, FILE, "ffmpeg"))).toContain("--cpu/--memory");
+    expect(badInputOf(() => planComparison({ local: true, cpu: "512", memory: "8GB" }, FILE, "ffmpeg"))).toContain("does not go with cpu 512");
+    expect(badInputOf(() => planComparison({ cpu: "512" }, FILE, "ffmpeg"))).toContain("--cpu and --memory together");
+    expect(badInputOf(() => planComparison({ cpu: "512", memory: "16GB" }, FILE, "ffmpeg"))).toContain("does not go with cpu 512");
+    expect(badInputOf(() => planComparison({ id: "a.b" }, FILE, "ffmpeg"))).toContain("launch id 'a.b'");
+    expect(badInputOf(() => planComparison({ stack: "" }, FILE, "ffmpeg"))).toContain("stack name '' is not valid");
     expect(badInputOf(() => planComparison({ local: true, rank: "fastest" }, FILE, "ffmpeg"))).toBe(
       "--rank 'fastest' is not valid: use latency, stalls, drops, quality, cost",
     );

@@ -69,3 +69,27 @@ describe("sweep lists that would make another sweep than the one asked for", () 
     expect(lines.map((l) => `${l.cpu}/${l.memoryMiB}`)).toEqual(["512/1024", "1024/2048", "512/2048"]);
   });
 });
+
+describe("sweeps that name providers", () => {
+  test("each providers file at every configuration, innermost, as a sixth field that reads back", () => {
+    const lines = expandSweep(parseSweepSpec("240p,480p", "25", ["512:1GB"], "cdns.toml, ../b.json"));
+    const text = lines.map((l) => formatSweepLine(l, "vat"));
+    expect(text).toEqual([
+      "240p 25 512 1GB task_0 cdns.toml", "240p 25 512 1GB task_1 ../b.json",
+      "480p 25 512 1GB task_2 cdns.toml", "480p 25 512 1GB task_3 ../b.json",
+    ]);
+    expect(parseSweepFile(text.join("\n"))).toEqual(lines);
+    expect(parseSweepLine("1 30 512 1 task_0 p.json")).toEqual({ size: "480p", fps: 30, cpu: 512, memoryMiB: 1024, id: "task_0", providers: "p.json" });
+    expect(parseSweepLine("1 30 512 1 task_0")!.providers).toBeUndefined();
+  });
+
+  test("what a line cannot hold, or the old format cannot, is refused in one line", () => {
+    const [l] = expandSweep(parseSweepSpec("720p", "30", ["512:1GB"], "p.toml"));
+    expect(() => formatSweepLine(l!, "old")).toThrow("the old sweep format has no providers field: use --format vat to name a providers file");
+    expect(() => parseSweepSpec("720p", "30", ["512:1GB"], "p.yaml")).toThrow("providers file 'p.yaml' is not valid in a sweep: name a .toml or .json file");
+    expect(() => parseSweepSpec("720p", "30", ["512:1GB"], "p.toml,p.toml")).toThrow(/names p\.toml twice/);
+    expect(() => parseSweepSpec("720p", "30", ["512:1GB"], ",")).toThrow(/--providers ',' names no value/);
+    expect(() => parseSweepLine("2 30 512 1 task_0 notes.txt", 4)).toThrow(/^line 4: providers file 'notes\.txt' is not valid/);
+    expect(() => parseSweepLine("2 30 512 1 task_0 p.toml extra", 5)).toThrow(/^line 5: .* is not a sweep line: use SIZE FPS CPU MEMORY ID \[PROVIDERS_FILE\]/);
+  });
+});

@@ -1,0 +1,89 @@
+import { Database } from "bun:sqlite";
+import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
+import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
+import { memoryMiB, numberOrNull, readDatabase, tableSelector } from "./collect.ts";
+
+/**
+ * Every `vat compare` run in one database: its control and playbacks (runs of one comparison id), what compare stored
+ * of each provider (compare_providers), and the frames, windows and events the figures and charts are made of. A
+ * database without compare's table holds none (an empty list).
+ */
+export function readComparisons(file: string): ComparisonFacts[] {
+  return readDatabase(file, (db, names) => (names.has("compare_providers") && names.has("runs") ? readAll(db, file, names) : []));
+}
+
+interface ProviderRecord {
+  role: string;
+  name: string;
+  status: string;
+  reason: string | null;
+  runId: number | null;
+  costPerHourUsd: number | null;
+}
+
+function readAll(db: Database, file: string, names: Set<string>): ComparisonFacts[] {
+  const select = tableSelector(db);
+  const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps"], "comparison_id IS NOT NULL", "ORDER BY id")();
+  const framesOf = select(FRAMES, ["frameNumber", "latencyMs", "arrivedAtMs"], "run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL AND frame_number IS NOT NULL");
+  const windowsOf = select(WINDOWS, ["startMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
+  const eventsOf = names.has(EVENTS.name) ? select(EVENTS, ["kind", "atMs", "durationMs"], "run_id = ?") : () => [];
+  const versusOf = names.has(COMPARISONS.name)
+    ? select(COMPARISONS, ["relativeLatencyP50Ms", "relativeLatencyP95Ms", "matchedShare"], "run_id = ?")
+    : () => [];
+  const providers = (db.query("SELECT comparison_id AS c, role, name, status, reason, run_id, cost_per_hour_usd FROM compare_providers").all() as Record<string, unknown>[])
+    .flatMap((r) => (typeof r.c === "string" && typeof r.role === "string" ? [{ comparisonId: r.c, ...providerRecord(r) }] : []));
+  const ids = [...new Set(runs.map((r) => r.comparisonId).filter((c): c is string => c !== null))];
+  const out: ComparisonFacts[] = [];
+  for (const id of ids) {
+    const own = runs.filter((r) => r.comparisonId === id);
+    const control = own.find((r) => r.role === "control");
+    const listed = providers.filter((p) => p.comparisonId === id);
+    if (!control || control.startedAtMs === null || listed.length === 0) continue; // not a vat compare run
+    const stream = (role: string, provider: string, runId: number | null, p: ProviderRecord | null): ComparedStreamFacts => {
+      const run = runId === null ? undefined : own.find((r) => r.id === runId);
+      const frames = run ? framesOf(run.id!).flatMap((f) => (f.frameNumber === null || f.latencyMs === null || f.arrivedAtMs === null ? [] : [{ n: f.frameNumber, latencyMs: f.latencyMs, atMs: f.arrivedAtMs }])) : [];
+      const versus = run && p ? (versusOf(run.id!)[0] ?? null) : null; // the control is the reference itself
+      return {
+        role,
+        provider,
+        control: p === null,
+        status: p?.status ?? (frames.length > 0 ? "measured" : "failed"),
+        reason: p?.reason ?? null,
+        runId: run?.id ?? null,
+        frames,
+        windows: run
+          ? windowsOf(run.id!).flatMap((w) => (w.startMs === null ? [] : [{ startMs: w.startMs, bitrateKbps: w.bitrateKbps, psnrYMean: w.psnrYMean, ssimYMean: w.ssimYMean, framesNew: w.framesNew }]))
+          : [],
+        events: run ? eventsOf(run.id!).flatMap((e) => (e.kind === null || e.atMs === null ? [] : [{ kind: e.kind, atMs: e.atMs, durationMs: e.durationMs ?? null }])) : [],
+        declaredKbps: run?.declaredBandwidthBps != null ? run.declaredBandwidthBps / 1000 : null,
+        costPerHourUsd: p?.costPerHourUsd ?? null,
+        relativeP50Ms: versus?.relativeLatencyP50Ms ?? null,
+        relativeP95Ms: versus?.relativeLatencyP95Ms ?? null,
+        matchedShare: versus?.matchedShare ?? null,
+      };
+    };
+    out.push({
+      source: file,
+      comparisonId: id,
+      startedAtMs: control.startedAtMs,
+      size: control.sizeName,
+      fps: control.fps,
+      cpu: numberOrNull(control.cpu),
+      memoryMiB: memoryMiB(control.memory),
+      streams: [stream("control", "origin", control.id, null), ...listed.map((p) => stream(p.role, p.name, p.runId, p))],
+    });
+  }
+  return out;
+}
+
+function providerRecord(r: Record<string, unknown>): ProviderRecord {
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    role: r.role as string,
+    name: text(r.name) ?? (r.role as string),
+    status: text(r.status) ?? "failed",
+    reason: text(r.reason),
+    runId: numberOrNull(r.run_id),
+    costPerHourUsd: numberOrNull(r.cost_per_hour_usd),
+  };
+}
