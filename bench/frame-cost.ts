@@ -6,7 +6,7 @@
  *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|none [--count N]
  *
- * "prepare" renders the signal, encodes it as vat serve does (x264, crf 30) and decodes it twice with vat's own
+ * "prepare" renders the signal, encodes it as vat serve does (x264, --crf, 30 unless told) and decodes it twice with vat's own
  * decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does the work;
  * `--what none` loads only, so its count is the baseline to subtract. CPU ms per frame are printed as a rough guide.
  */
@@ -46,7 +46,7 @@ function prepare(): void {
   for (let n = 0; n < frames; n++) gray.set(r.render(n, encodePayload({ streamId: "bench", frameNumber: n, generatedAtMs: T0 + n * 40 })), n * w * h);
   const ts = join(dir, "enc.ts");
   ffmpeg(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${w}x${h}`, "-framerate", "25", "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p", "-f", "mpegts", ts], gray);
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", opt("crf", "30"), "-pix_fmt", "yuv420p", "-f", "mpegts", ts], gray);
   const decode = (out: DecoderOutput, count: number) => {
     const a = decoderArgs({ kind: "url", url: ts }, out).map((x) => (x === "info" ? "error" : x));
     return ffmpeg([...a.slice(0, -1), "-frames:v", String(count), "pipe:1"]);
