@@ -19,6 +19,8 @@ export type StreamEventKind =
   | "limit"
   | "storage"
   | "unmeasurable"
+  /** The client could not keep up: frames waited ever longer between arriving and being read (client/pipeline-lag.ts). */
+  | "behind"
   /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */
   | "bad-value";
 

@@ -25,15 +25,6 @@ export interface Planes {
 
 const MAX_PSNR = 100;
 
-export function mse(a: Uint8Array, b: Uint8Array, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return s / n;
-}
-
 export function psnrFromMse(m: number): number {
   return m <= 0 ? MAX_PSNR : Math.min(MAX_PSNR, 10 * Math.log10((255 * 255) / m));
 }
@@ -41,29 +32,71 @@ export function psnrFromMse(m: number): number {
 const C1 = Math.trunc(0.01 * 0.01 * 255 * 255 * 64 + 0.5);
 const C2 = Math.trunc(0.03 * 0.03 * 255 * 255 * 64 * 63 + 0.5);
 
-/** Sums (a, b, a²+b², ab) of each 4×4 block of one block row. */
-function blockRow(a: Uint8Array, b: Uint8Array, stride: number, y0: number, blocks: number, out: Int32Array): void {
+/** The reference's chroma: the test signal is gray. */
+const NEUTRAL = 128;
+
+/** One plane against its reference: the squared error summed over every pixel, and the mean SSIM. */
+export interface PlaneFigures {
+  sse: number;
+  ssim: number;
+}
+
+/**
+ * Sums (a, b, a²+b², ab) of each 4×4 block of one block row; returns the block row's squared error. One pass over the
+ * pixels gives both figures: with d = a−b and e = a+b, Σd² is the error, and a²+b² = (e²+d²)/2, ab = (e²−d²)/4 exactly.
+ * b null: the reference is NEUTRAL everywhere (chroma), so only a is read.
+ */
+function blockRow(a: Uint8Array, b: Uint8Array | null, stride: number, y0: number, blocks: number, out: Int32Array): number {
+  let sse = 0;
+  const first = y0 * stride;
+  const end = first + 4 * stride;
   for (let z = 0; z < blocks; z++) {
     let s1 = 0;
     let s2 = 0;
-    let ss = 0;
-    let s12 = 0;
-    for (let y = 0; y < 4; y++) {
-      let o = (y0 + y) * stride + z * 4;
-      for (let x = 0; x < 4; x++, o++) {
-        const p = a[o]!;
-        const q = b[o]!;
-        s1 += p;
-        s2 += q;
-        ss += p * p + q * q;
-        s12 += p * q;
+    let dd = 0;
+    let ee = 0;
+    if (b) {
+      for (let o = first + z * 4; o < end; o += stride) {
+        const p0 = a[o]!, p1 = a[o + 1]!, p2 = a[o + 2]!, p3 = a[o + 3]!;
+        const q0 = b[o]!, q1 = b[o + 1]!, q2 = b[o + 2]!, q3 = b[o + 3]!;
+        s1 += p0 + p1 + p2 + p3;
+        s2 += q0 + q1 + q2 + q3;
+        const d0 = p0 - q0, d1 = p1 - q1, d2 = p2 - q2, d3 = p3 - q3;
+        const e0 = p0 + q0, e1 = p1 + q1, e2 = p2 + q2, e3 = p3 + q3;
+        dd += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
+        ee += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3;
       }
+      out[z * 4 + 1] = s2;
+      out[z * 4 + 2] = (ee + dd) >> 1;
+      out[z * 4 + 3] = (ee - dd) >> 2;
+    } else {
+      let pp = 0;
+      for (let o = first + z * 4; o < end; o += stride) {
+        const p0 = a[o]!, p1 = a[o + 1]!, p2 = a[o + 2]!, p3 = a[o + 3]!;
+        s1 += p0 + p1 + p2 + p3;
+        pp += p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3;
+      }
+      out[z * 4 + 1] = 16 * NEUTRAL;
+      out[z * 4 + 2] = pp + 16 * NEUTRAL * NEUTRAL;
+      out[z * 4 + 3] = NEUTRAL * s1;
+      dd = pp - 2 * NEUTRAL * s1 + 16 * NEUTRAL * NEUTRAL;
     }
     out[z * 4] = s1;
-    out[z * 4 + 1] = s2;
-    out[z * 4 + 2] = ss;
-    out[z * 4 + 3] = s12;
+    sse += dd;
   }
+  return sse;
+}
+
+/** Squared error over the pixels x0..width of rows y0..y1 (those no 4×4 block covers). */
+function sseOf(a: Uint8Array, b: Uint8Array | null, stride: number, x0: number, width: number, y0: number, y1: number): number {
+  let s = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let o = y * stride + x0, end = y * stride + width; o < end; o++) {
+      const d = a[o]! - (b ? b[o]! : NEUTRAL);
+      s += d * d;
+    }
+  }
+  return s;
 }
 
 function ssimWindow(s1: number, s2: number, ss: number, s12: number): number {
@@ -72,17 +105,19 @@ function ssimWindow(s1: number, s2: number, ss: number, s12: number): number {
   return ((2 * s1 * s2 + C1) * (2 * covar + C2)) / ((s1 * s1 + s2 * s2 + C1) * (vars + C2));
 }
 
-/** SSIM of one plane (width × height, rows `stride` apart). */
-export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: number, stride = width): number {
+let rows = [new Int32Array(0), new Int32Array(0)];
+
+/** One plane (width × height, rows `stride` apart) against its reference b, or against NEUTRAL when b is null. */
+export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride = width): PlaneFigures {
   const bw = width >> 2;
   const bh = height >> 2;
-  if (bw < 2 || bh < 2) return 1;
-  let prev = new Int32Array(bw * 4);
-  let cur = new Int32Array(bw * 4);
-  blockRow(a, b, stride, 0, bw, prev);
+  if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
+  if (rows[0]!.length < bw * 4) rows = [new Int32Array(bw * 4), new Int32Array(bw * 4)];
+  let [prev, cur] = rows as [Int32Array, Int32Array];
+  let sse = blockRow(a, b, stride, 0, bw, prev);
   let total = 0;
   for (let by = 1; by < bh; by++) {
-    blockRow(a, b, stride, by * 4, bw, cur);
+    sse += blockRow(a, b, stride, by * 4, bw, cur);
     for (let x = 0; x < bw - 1; x++) {
       const i = x * 4;
       const j = i + 4;
@@ -95,35 +130,35 @@ export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: n
     }
     [prev, cur] = [cur, prev];
   }
-  return total / ((bh - 1) * (bw - 1));
+  sse += sseOf(a, b, stride, bw * 4, width, 0, bh * 4) + sseOf(a, b, stride, 0, width, bh * 4, height);
+  return { sse, ssim: total / ((bh - 1) * (bw - 1)) };
 }
 
-let neutral = new Uint8Array(0);
-function neutralChroma(n: number): Uint8Array {
-  if (neutral.length < n) neutral = new Uint8Array(n).fill(128);
-  return neutral.subarray(0, n);
+/** SSIM of one plane (width × height, rows `stride` apart). */
+export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: number, stride = width): number {
+  return comparePlane(a, b, width, height, stride).ssim;
 }
 
 /** The received frame against its reference (same size). The reference is the test signal: gray, neutral chroma. */
 export function frameQuality(received: Planes, referenceY: Uint8Array): FrameQuality {
   const { width, height } = received;
   const n = width * height;
-  const mseY = mse(received.y, referenceY, n);
-  const ssimY = ssimPlane(received.y, referenceY, width, height);
+  const y = comparePlane(received.y, referenceY, width, height);
+  const mseY = y.sse / n;
+  const ssimY = y.ssim;
   if (!received.u || !received.v) return { psnrY: psnrFromMse(mseY), psnrAll: psnrFromMse(mseY), ssimY, ssimAll: ssimY };
   const cw = width >> 1;
   const ch = height >> 1;
-  const c = neutralChroma(cw * ch);
-  const mseU = mse(received.u, c, cw * ch);
-  const mseV = mse(received.v, c, cw * ch);
-  const ssimU = ssimPlane(received.u, c, cw, ch);
-  const ssimV = ssimPlane(received.v, c, cw, ch);
+  const u = comparePlane(received.u, null, cw, ch);
+  const v = comparePlane(received.v, null, cw, ch);
+  const mseU = u.sse / (cw * ch);
+  const mseV = v.sse / (cw * ch);
   const wY = n / (n + 2 * cw * ch);
   const wC = (cw * ch) / (n + 2 * cw * ch);
   return {
     psnrY: psnrFromMse(mseY),
     psnrAll: psnrFromMse(wY * mseY + wC * (mseU + mseV)),
     ssimY,
-    ssimAll: wY * ssimY + wC * (ssimU + ssimV),
+    ssimAll: wY * ssimY + wC * (u.ssim + v.ssim),
   };
 }

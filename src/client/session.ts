@@ -8,6 +8,7 @@ import { Decoding, ffmpegDecoders, type DecoderFactory } from "./decoding.ts";
 import type { FrameStamp } from "./feeder.ts";
 import type { Fetch } from "./http.ts";
 import { StreamMeter, type RunSummary } from "./metrics.ts";
+import { PipelineLag } from "./pipeline-lag.ts";
 import { QrReader } from "./qr-reader.ts";
 import { Recorder, type SessionObserver, type Store } from "./recorder.ts";
 import { ReferenceFrames } from "./reference.ts";
@@ -208,6 +209,7 @@ export function unmeasured(s: RunSummary, signalled: boolean, fatal: string | nu
 /** Per frame: analyzer → meter → recorder, with the events the meter finds. */
 class FrameStep {
   limitReached = false;
+  private readonly lag = new PipelineLag();
 
   constructor(
     private readonly rec: Recorder,
@@ -229,6 +231,8 @@ class FrameStep {
     this.rec.closed(this.meter.closeWindowsUpTo(a.input.arrivedAtMs));
     const r = this.meter.push(a.input);
     this.rec.frame(r.record);
+    const behind = stamp ? this.lag.push(a.input.arrivedAtMs, a.input.decodedAtMs) : null;
+    if (behind) this.rec.event(behind);
     if (this.vmaf && a.quality && r.record.kind === "new" && f.u && f.v) {
       this.vmaf.offer({ ...f, u: f.u, v: f.v }, this.analyzer.reference!.lastReference, r.record, (s) => this.rec.vmaf(s), (l) => this.rec.info(l));
     }

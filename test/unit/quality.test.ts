@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { frameQuality, ssimPlane } from "../../src/client/quality.ts";
+import { comparePlane, frameQuality, ssimPlane } from "../../src/client/quality.ts";
 import { encodePayload } from "../../src/signal/payload.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../../src/signal/render.ts";
@@ -90,6 +90,54 @@ describe("PSNR and SSIM equal ffmpeg's filters on the same frame pairs", () => {
     expect(q.psnrY).toBeLessThan(40);
     expect(q.psnrAll).toBe(q.psnrY);
   });
+});
+
+/** The figures straight from their definitions: every pixel's error, and each 8×8 window's sums taken afresh. */
+function naivePlane(a: Uint8Array, b: Uint8Array | null, w: number, h: number, stride: number) {
+  const ref = (o: number) => (b ? b[o]! : 128);
+  let sse = 0;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) sse += (a[y * stride + x]! - ref(y * stride + x)) ** 2;
+  const bw = w >> 2;
+  const bh = h >> 2;
+  if (bw < 2 || bh < 2) return { sse, ssim: 1 };
+  const c1 = Math.trunc(0.01 * 0.01 * 255 * 255 * 64 + 0.5);
+  const c2 = Math.trunc(0.03 * 0.03 * 255 * 255 * 64 * 63 + 0.5);
+  let total = 0;
+  for (let wy = 0; wy < bh - 1; wy++) {
+    for (let wx = 0; wx < bw - 1; wx++) {
+      let s1 = 0, s2 = 0, ss = 0, s12 = 0;
+      for (let y = wy * 4; y < wy * 4 + 8; y++) {
+        for (let x = wx * 4; x < wx * 4 + 8; x++) {
+          const p = a[y * stride + x]!;
+          const q = ref(y * stride + x);
+          s1 += p;
+          s2 += q;
+          ss += p * p + q * q;
+          s12 += p * q;
+        }
+      }
+      const vars = ss * 64 - s1 * s1 - s2 * s2;
+      const covar = s12 * 64 - s1 * s2;
+      total += ((2 * s1 * s2 + c1) * (2 * covar + c2)) / ((s1 * s1 + s2 * s2 + c1) * (vars + c2));
+    }
+  }
+  return { sse, ssim: total / ((bh - 1) * (bw - 1)) };
+}
+
+test("one pass per plane gives exactly the error and SSIM of their definitions: any size, any stride, a neutral reference", () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+  for (const [w, h, stride] of [[64, 48, 64], [427, 241, 427], [213, 121, 220], [7, 30, 7], [30, 5, 33], [9, 9, 9]] as const) {
+    const a = new Uint8Array(stride * h).map(rnd);
+    // A reference near the frame (as a decoded frame is near its source) and one far from it: both extremes of SSIM.
+    for (const b of [a.map((v) => Math.max(0, Math.min(255, v + (rnd() % 9) - 4))), new Uint8Array(stride * h).map(rnd), null]) {
+      const got = comparePlane(a, b, w, h, stride);
+      const want = naivePlane(a, b, w, h, stride);
+      expect(got.sse).toBe(want.sse);
+      expect(got.ssim).toBeCloseTo(want.ssim, 12);
+      if (b) expect(ssimPlane(a, b, w, h, stride)).toBe(got.ssim);
+    }
+  }
 });
 
 test("which libvmaf an ffmpeg has, from its filter help", async () => {

@@ -1,0 +1,97 @@
+/**
+ * The client's own per-frame work on a fixed input, without a stream: reading the code (QrReader on the decoder's
+ * code region, as CODE_OUTPUT hands it over) and measuring quality (frameQuality on whole yuv420p frames). Not a
+ * test. On a shared machine, count instructions rather than time:
+ *
+ *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|none [--count N]
+ *
+ * "prepare" renders the signal, encodes it as vat serve does (x264, --crf, 30 unless told) and decodes it twice with vat's own
+ * decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does the work;
+ * `--what none` loads only, so its count is the baseline to subtract. CPU ms per frame are printed as a rough guide.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CODE_OUTPUT, CODE_REGION_PX, decoderArgs, type DecoderOutput } from "../src/client/decoder.ts";
+import { frameQuality } from "../src/client/quality.ts";
+import { QrReader } from "../src/client/qr-reader.ts";
+import { encodePayload } from "../src/signal/payload.ts";
+import { parseSize } from "../src/signal/profiles.ts";
+import { FrameRenderer, planLayout } from "../src/signal/render.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const dir = opt("dir", "/tmp/vat-frame-cost");
+const T0 = 1_795_000_000_000;
+/** Whole frames kept for quality (a 1080p yuv420p frame is 3 MB); the run goes through them again and again. */
+const WHOLE_FRAMES = 50;
+
+function ffmpeg(argv: string[], input?: Uint8Array): Buffer {
+  const r = spawnSync("ffmpeg", argv, { input, maxBuffer: 2 ** 31 });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function prepare(): void {
+  const size = parseSize(opt("size", "1080p"));
+  const frames = Number(opt("frames", "300"));
+  const { width: w, height: h } = size;
+  mkdirSync(dir, { recursive: true });
+  const r = new FrameRenderer(planLayout(size, "bench"));
+  const gray = new Uint8Array(frames * w * h);
+  for (let n = 0; n < frames; n++) gray.set(r.render(n, encodePayload({ streamId: "bench", frameNumber: n, generatedAtMs: T0 + n * 40 })), n * w * h);
+  const ts = join(dir, "enc.ts");
+  ffmpeg(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${w}x${h}`, "-framerate", "25", "-i", "pipe:0",
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", opt("crf", "30"), "-pix_fmt", "yuv420p", "-f", "mpegts", ts], gray);
+  const decode = (out: DecoderOutput, count: number) => {
+    const a = decoderArgs({ kind: "url", url: ts }, out).map((x) => (x === "info" ? "error" : x));
+    return ffmpeg([...a.slice(0, -1), "-frames:v", String(count), "pipe:1"]);
+  };
+  const region = decode(CODE_OUTPUT, frames);
+  const full = decode({ pixFmt: "yuv420p", scale: null }, WHOLE_FRAMES);
+  // The code region is the left square scaled to at most 288 rows: its size follows from the frame's.
+  const rh = Math.min(h, CODE_REGION_PX);
+  const rw = rh;
+  if (region.length !== frames * rw * rh) throw new Error(`code region is not ${rw}x${rh}`);
+  writeFileSync(join(dir, "ref.gray"), gray.subarray(0, WHOLE_FRAMES * w * h));
+  writeFileSync(join(dir, "region.gray"), region);
+  writeFileSync(join(dir, "full.yuv"), full);
+  writeFileSync(join(dir, "meta.json"), JSON.stringify({ size: size.name, w, h, frames, rw, rh }));
+  console.log(`prepared ${frames} frames of ${size.name} in ${dir}`);
+}
+
+async function run(): Promise<void> {
+  const what = opt("what", "qr");
+  const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { size: string; w: number; h: number; frames: number; rw: number; rh: number };
+  const { w, h, rw, rh } = meta;
+  const frames = Math.min(meta.frames, Number(opt("count", String(meta.frames))));
+  const region = new Uint8Array(readFileSync(join(dir, "region.gray")));
+  const full = new Uint8Array(readFileSync(join(dir, "full.yuv")));
+  const ref = new Uint8Array(readFileSync(join(dir, "ref.gray")));
+  const reader = what === "qr" ? await QrReader.create() : null;
+  const c0 = process.cpuUsage();
+  let read = 0;
+  let psnr = 0;
+  let ssim = 0;
+  for (let n = 0; n < frames; n++) {
+    if (reader) {
+      if (reader.read(region.subarray(n * rw * rh, (n + 1) * rw * rh), rw, rh)) read++;
+    } else if (what === "quality") {
+      const k = n % WHOLE_FRAMES;
+      const f = full.subarray(k * w * h * 1.5, (k + 1) * w * h * 1.5);
+      const q = frameQuality({ y: f.subarray(0, w * h), u: f.subarray(w * h, w * h * 1.25), v: f.subarray(w * h * 1.25), width: w, height: h }, ref.subarray(k * w * h, (k + 1) * w * h));
+      psnr += q.psnrAll;
+      ssim += q.ssimAll;
+    }
+  }
+  const c = process.cpuUsage(c0);
+  const ms = (c.user + c.system) / 1000 / frames;
+  console.log(JSON.stringify({ what, size: meta.size, frames, read, meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
+}
+
+if (args[0] === "prepare") prepare();
+else await run();
