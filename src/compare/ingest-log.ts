@@ -3,6 +3,8 @@
  * `[tee @ 0x…] Slave '[f=flv:onfail=ignore]rtmp://host:1935/live/KEY': error opening: Connection refused`. Pure: a log
  * line and the ingest URLs in, which ingest failed and why out (null for every other line).
  */
+import { redactPush } from "../serve/live-producer.ts";
+
 export interface IngestFailure {
   /** Index into the ingest URLs given. */
   index: number;
@@ -21,7 +23,11 @@ export function parseIngestFailure(line: string, ingestUrls: readonly string[]):
   }
   const m = SLAVE_FAILED.exec(line);
   if (!m) return null;
-  const index = ingestUrls.indexOf(m[1]!);
+  // serve shows a push without its path or credentials (serve/live-producer.ts redactPush): matched as shown, when
+  // that names one ingest only.
+  const exact = ingestUrls.indexOf(m[1]!);
+  const shown = ingestUrls.flatMap((u, i) => (redactPush(u) === m[1] ? [i] : []));
+  const index = exact >= 0 ? exact : shown.length === 1 ? shown[0]! : -1;
   if (index < 0) return null;
   return { index, reason: m[2]!.trim() };
 }

@@ -100,6 +100,8 @@ export async function runComparison(plan: ComparePlan, deps: CompareDeps): Promi
     if (cause instanceof VatError && cause.kind === "interrupted") throw cause;
     throw failed(`the control (the origin's own stream) could not be measured: ${control.error}`);
   }
+  // A comparison is of providers: with none measured, whatever came up, it is no success.
+  if (!rows.some((r) => r.status === "measured")) throw failed(`no provider could be measured: ${rows.map((r) => `${r.role}: ${r.reason ?? r.status}`).join("; ")}`);
   return { comparisonId: id, db: plan.measure.db, originUrl: origin!.url, control, ranked: rankRows(rows, plan.rank) };
 }
 

@@ -57,6 +57,12 @@ describe("parseIngestFailure", () => {
     expect(parseIngestFailure("ffmpeg: [tee @ 0x1] Slave muxer #0 failed: No space left on device, continuing with 2/3 slaves.", urls)).toBeNull();
     expect(parseIngestFailure("ffmpeg: [tee @ 0x1] Slave muxer #3 failed: x, continuing with 2/3 slaves.", urls)).toBeNull();
   });
+  test("as serve logs it, without the stream key: matched when the address names one ingest only", () => {
+    expect(parseIngestFailure("ffmpeg: [tee @ 0x1] Slave '[f=flv:onfail=ignore]rtmp://127.0.0.1:1935': error opening: Connection refused", urls))
+      .toEqual({ index: 0, reason: "error opening: Connection refused" });
+    const twoOnOneHost = ["rtmp://127.0.0.1:1935/live/a", "rtmp://127.0.0.1:1935/live/b"];
+    expect(parseIngestFailure("ffmpeg: [tee @ 0x1] Slave '[f=flv:onfail=ignore]rtmp://127.0.0.1:1935': error opening: x", twoOnOneHost)).toBeNull();
+  });
   test("other lines, and other URLs, are not an ingest's failure", () => {
     expect(parseIngestFailure("ffmpeg: [tcp @ 0x1] Connection to tcp://127.0.0.1:1935?tcp_nodelay=0 failed: Connection refused", urls)).toBeNull();
     expect(parseIngestFailure("ffmpeg: [tee @ 0x1] Slave '[f=flv]rtmp://elsewhere/live/x': error opening: Connection refused", urls)).toBeNull();
