@@ -57,6 +57,8 @@ export interface ComparedStreamFigures {
   declaredKbps: number | null;
   measuredKbps: number | null;
   costPerHourUsd: number | null;
+  /** The provider's hour and the origin's Fargate hour together (the origin's alone when it ran on this machine). */
+  costWithOriginPerHourUsd: number | null;
 }
 
 export interface ComparisonFigures {
@@ -77,6 +79,7 @@ const STALL_KINDS = new Set(["stall", "rebuffer"]);
 export function comparisonFigures(c: ComparisonFacts, prices: Prices): ComparisonFigures {
   const ends = c.streams.flatMap((s) => s.frames.map((f) => f.atMs));
   const endMs = ends.length ? ends.reduce((m, v) => Math.max(m, v)) : c.startedAtMs;
+  const originCostPerHourUsd = taskCost(c.cpu, c.memoryMiB, 3_600_000, prices);
   const mem = c.memoryMiB === null ? null : c.memoryMiB % 1024 === 0 ? `${c.memoryMiB / 1024}GB` : `${c.memoryMiB}MiB`;
   const streams = [...c.streams].sort((a, b) => Number(b.control) - Number(a.control)).map((s): ComparedStreamFigures => {
     const latencies = s.frames.map((f) => f.latencyMs);
@@ -102,6 +105,7 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
       declaredKbps: s.declaredKbps,
       measuredKbps: bitrates.length ? bitrates.reduce((a, b) => a + b, 0) / bitrates.length : null,
       costPerHourUsd: s.costPerHourUsd,
+      costWithOriginPerHourUsd: s.control || s.costPerHourUsd === null ? null : s.costPerHourUsd + (originCostPerHourUsd ?? 0),
     };
   });
   return {
@@ -111,7 +115,7 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
     startedAtMs: c.startedAtMs,
     durationS: Math.max(0, endMs - c.startedAtMs) / 1000,
     streams,
-    originCostPerHourUsd: taskCost(c.cpu, c.memoryMiB, 3_600_000, prices),
+    originCostPerHourUsd,
   };
 }
 

@@ -97,6 +97,7 @@ export const COMPARISON_COLUMNS: Column<ComparedStreamFigures>[][] = [
     { name: "declared_kbps", heading: "bitrate declared", value: (s) => s.declaredKbps, format: kbps },
     { name: "measured_kbps", heading: "bitrate measured", value: (s) => s.measuredKbps, format: kbps },
     { name: "cost_per_hour_usd", heading: "cost per viewer-hour", value: (s) => s.costPerHourUsd, format: usd, best: "min" },
+    { name: "cost_with_origin_per_hour_usd", heading: "with the origin", value: (s) => s.costWithOriginPerHourUsd, format: usd, best: "min" },
   ],
 ];
 

@@ -66,6 +66,7 @@ test("the comparison's figures equal what the stored rows give, providers groupe
     const row = d.query("SELECT cost_per_hour_usd AS cost, status FROM compare_providers WHERE role = ?").get(s.role) as { cost: number; status: string };
     const versus = d.query("SELECT relative_latency_p50_ms AS p50 FROM comparisons WHERE run_id = ?").get(run.id) as { p50: number };
     expect(s.costPerHourUsd).toBe(row.cost);
+    expect(s.costWithOriginPerHourUsd).toBeCloseTo(row.cost + c.originCostPerHourUsd, 12);
     expect(s.status).toBe(row.status);
     expect(s.relativeP50Ms).toBe(versus.p50);
   }

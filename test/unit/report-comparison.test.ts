@@ -67,6 +67,8 @@ describe("a comparison's figures", () => {
       frames: 2, latencyP50Ms: 500, latencyP95Ms: 700, stalls: 2, stallS: 0.5, outages: 1, measuredKbps: 1000, declaredKbps: 1200,
       costPerHourUsd: 0.12, relativeP50Ms: 400,
     });
+    expect(f.streams[1]!.costWithOriginPerHourUsd).toBeCloseTo(0.12 + 0.5 * 0.04048 + 0.004445, 12);
+    expect(f.streams[0]!.costWithOriginPerHourUsd).toBeNull();
     // Quality weighted by each window's frames: (40 × 30 + 30 × 10) / 40.
     expect(f.streams[1]!.psnrYMean).toBeCloseTo(37.5, 12);
     expect(f.streams[0]!.psnrYMean).toBeNull();
