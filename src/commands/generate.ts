@@ -18,6 +18,7 @@ export interface GenerateArgs {
   size?: string;
   fps?: string;
   cpuMemory?: string[];
+  providers?: string;
   format?: string;
   output?: string;
   duration?: string;
@@ -38,6 +39,7 @@ export function generateOptions<T>(y: Argv<T>) {
       array: true,
       describe: `sweep: CPU:MEMORY[,MEMORY…] groups, memory in MiB or GB [default ${DEFAULT_SWEEP.cpuMemory.join(" ")}]`,
     })
+    .option("providers", { type: "string", describe: "sweep: providers files, comma-separated, each compared at every configuration (with --format vat)" })
     .option("format", { type: "string", choices: ["old", "vat"], default: "old", describe: "sweep: old = size index and memory in GB (slurm_wrapper.sh's); vat = 720p 30 512 1GB" })
     .option("size", { type: "string", describe: "video: 240p, 480p, 720p, 1080p or 0-3 [default 720p]" })
     .option("duration", { type: "string", describe: "video: length, e.g. 60s or 2m [default 60s]" })
@@ -63,7 +65,7 @@ function generateSweep(args: GenerateArgs): number {
     throw badInput(`--${flag} is for 'vat generate video'${flag === "size" ? ": use --sizes for a sweep" : ""}`);
   }
   if (args.output !== undefined) checkWritable(args.output, "the sweep's path (-o)");
-  const spec = parseSweepSpec(args.sizes ?? DEFAULT_SWEEP.sizes, args.fps ?? DEFAULT_SWEEP.fps, args.cpuMemory ?? DEFAULT_SWEEP.cpuMemory);
+  const spec = parseSweepSpec(args.sizes ?? DEFAULT_SWEEP.sizes, args.fps ?? DEFAULT_SWEEP.fps, args.cpuMemory ?? DEFAULT_SWEEP.cpuMemory, args.providers);
   const lines = expandSweep(spec);
   const text = `${lines.map((l) => formatSweepLine(l, (args.format ?? "old") as SweepFormat)).join("\n")}\n`;
   if (args.output === undefined) {
@@ -79,6 +81,7 @@ function generateSweep(args: GenerateArgs): number {
 async function generateVideo(args: GenerateArgs, shutdown: Shutdown): Promise<number> {
   if (!args.output) throw badInput("name the video to write: vat generate video -o signal.mp4");
   if (args.sizes !== undefined || args.cpuMemory !== undefined) throw badInput("--sizes and --cpu-memory are for 'vat generate sweep': use --size for a video");
+  if (args.providers !== undefined) throw badInput("--providers is for 'vat generate sweep': a video compares no providers");
   checkWritable(args.output, "the video's path (-o)");
   const size = parseSize(args.size ?? "720p");
   const fps = parseFps(args.fps ?? 30);

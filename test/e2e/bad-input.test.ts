@@ -46,6 +46,13 @@ test("vat generate sweep: the committed slurm_inputs.txt is its default output; 
   expect(bad.exitCode).toBe(2);
   expect(oneLine(bad.stderr)).toBe("vat: memory 2048 MiB does not go with cpu 2048 on Fargate: use 4GB to 16GB in steps of 1GB");
   expect(await Bun.file(file).text()).toBe("720p 30 1024 2GB task_0\n720p 30 1024 8GB task_1\n"); // untouched
+  // A sweep of providers: each providers file compared at every configuration (the vat format has the field for it).
+  const cdns = await vat(["generate", "sweep", "--sizes", "240p", "--fps", "25", "--cpu-memory", "512:1GB", "--providers", "a.toml,b.json", "--format", "vat"]);
+  expect(cdns.exitCode).toBe(0);
+  expect(cdns.stdout).toBe("240p 25 512 1GB task_0 a.toml\n240p 25 512 1GB task_1 b.json\n");
+  const old = await vat(["generate", "sweep", "--providers", "a.toml"]);
+  expect(old.exitCode).toBe(2);
+  expect(oneLine(old.stderr)).toMatch(/the old sweep format has no providers field: use --format vat/);
   const none = await vat(["generate"]);
   expect(none.exitCode).toBe(2);
   expect(oneLine(none.stderr)).toMatch(/name what to generate: vat generate sweep/);
