@@ -76,7 +76,7 @@ function withKeyFromEnv(url: string): string {
 }
 
 test(
-  "nginx-rtmp (HLS, direct and through a relay adding 1.0 s), an SRT provider and one whose ingest refuses: two measured against the control, the relayed one 1.0 s behind, the third failed with why, nothing left running",
+  "nginx-rtmp (HLS, direct and through a relay adding 1.0 s, and its DASH), an SRT provider and one whose ingest refuses: two measured against the control, the relayed one 1.0 s behind, the third failed with why, nothing left running",
   async () => {
     const nginx = await startNginxRtmp({ streamKey: STREAM_KEY, fragmentS: 1 });
     const srt = await startSrtProvider({ latencyMs: SRT_LATENCY_MS, fragmentS: 1 });
@@ -88,7 +88,8 @@ test(
         name: "nginx",
         ingest: withKeyFromEnv(nginx.ingestUrl),
         // The token is not needed by nginx (it ignores the query): it stands for a signed playback URL's secret.
-        playback: [`${withKeyFromEnv(nginx.hlsUrl)}?token=\${PLAYBACK_TOKEN}`, withKeyFromEnv(relay.url)],
+        // Its HLS, the same through a relay adding a known delay, and its DASH: one provider's playbacks side by side.
+        playback: [`${withKeyFromEnv(nginx.hlsUrl)}?token=\${PLAYBACK_TOKEN}`, withKeyFromEnv(relay.url), withKeyFromEnv(nginx.dashUrl)],
         price_per_minute_delivered: 0.001,
         price_per_gb: 0.05,
       },
@@ -110,9 +111,9 @@ test(
     expect(out.exitCode).toBe(0);
     const report = JSON.parse(out.stdout);
     const byRole = Object.fromEntries(report.providers.map((p: any) => [p.role, p]));
-    expect(Object.keys(byRole).sort()).toEqual(["nginx/1", "nginx/2", "refusing", "srt"]);
+    expect(Object.keys(byRole).sort()).toEqual(["nginx/1", "nginx/2", "nginx/3", "refusing", "srt"]);
     expect(report.control.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
-    for (const role of ["nginx/1", "nginx/2", "srt"]) {
+    for (const role of ["nginx/1", "nginx/2", "nginx/3", "srt"]) {
       const p = byRole[role];
       expect(p.status).toBe("measured");
       expect(p.dropped).toBe(0);
@@ -120,7 +121,7 @@ test(
       expect(p.framesNew).toBeGreaterThan(300);
     }
     const fragmentMs = nginx.fragmentS * 1000;
-    for (const role of ["nginx/1", "srt"]) {
+    for (const role of ["nginx/1", "nginx/3", "srt"]) {
       // Behind the control by no more than a fragment and a second; ahead only by the precision of an arrival.
       expect(byRole[role].relativeLatencyP50Ms).toBeGreaterThanOrEqual(-POLL_MS);
       expect(byRole[role].relativeLatencyP95Ms).toBeLessThanOrEqual(fragmentMs + 1000);
@@ -134,7 +135,7 @@ test(
     const order = report.providers.map((p: any) => p.role);
     expect(order.indexOf("nginx/2")).toBeGreaterThan(order.indexOf("nginx/1"));
     expect(order.at(-1)).toBe("refusing");
-    const p50s = report.providers.slice(0, 3).map((p: any) => p.relativeLatencyP50Ms);
+    const p50s = report.providers.slice(0, 4).map((p: any) => p.relativeLatencyP50Ms);
     expect(p50s).toEqual([...p50s].sort((a: number, b: number) => a - b));
     const refusing = byRole.refusing;
     expect(refusing.status).toBe("failed");
@@ -149,12 +150,13 @@ test(
     // Stored: the runs carry the provider's role; the providers' table says how each went; no secret anywhere.
     const d = openDb(db);
     const runs = d.query("SELECT role, stream_id, comparison_id FROM runs ORDER BY id").all() as any[];
-    expect(runs.map((r) => r.role)).toEqual(["control", "nginx/1", "nginx/2", "srt"]);
+    expect(runs.map((r) => r.role)).toEqual(["control", "nginx/1", "nginx/2", "nginx/3", "srt"]);
     expect(new Set(runs.map((r) => r.comparison_id))).toEqual(new Set([report.comparisonId]));
     const rows = d.query("SELECT role, name, status, reason, run_id, playback_redacted, ingest_redacted FROM compare_providers ORDER BY role").all() as any[];
     d.close();
     expect(rows.map((r) => [r.role, r.name, r.status])).toEqual([
-      ["nginx/1", "nginx", "measured"], ["nginx/2", "nginx", "measured"], ["refusing", "refusing", "failed"], ["srt", "srt", "measured"],
+      ["nginx/1", "nginx", "measured"], ["nginx/2", "nginx", "measured"], ["nginx/3", "nginx", "measured"], ["refusing", "refusing", "failed"],
+      ["srt", "srt", "measured"],
     ]);
     expect(rows.find((r) => r.role === "refusing").run_id).toBeNull();
     expect(rows.find((r) => r.role === "nginx/1").ingest_redacted).toBe(nginx.ingestUrl.replace(STREAM_KEY, "***"));
