@@ -37,7 +37,7 @@ export function playerPage(manifestPath: string, segmentS: number): string {
     // after a 404 (dash.js waits a second by default, longer than that buffer lasts). No catch-up: its seeks and rate
     // changes toward the target showed as waiting at segment boundaries.
     dash.updateSettings({
-      streaming: { delay: { liveDelay: delayS }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
+      streaming: { delay: { liveDelay: delayS, useSuggestedPresentationDelay: false }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
     });
     dash.initialize(video, src, true);
     window.vatPlayer = { kind: "dash", dash, delayS };
