@@ -71,7 +71,7 @@ test.each([
     const page = await browser.newPage();
     try {
       await server.waitLive(15_000);
-      const url = format === "dash" ? `${server.url}/video/stream.mpd` : server.url;
+      const url = server.url;
       const measured = client(["--url", url, "--duration", `${PLAY_MS / 1000 + 2}s`, "--db", join(tmp.path, `${format}.db`), "--json"], { timeoutMs: 40_000 });
       const problems: string[] = [];
       page.on("pageerror", (e) => problems.push(String(e)));
