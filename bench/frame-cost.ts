@@ -6,9 +6,11 @@
  *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|none [--count N]
  *
- * "prepare" renders the signal, encodes it as vat serve does (x264, --crf, 30 unless told) and decodes it twice with vat's own
- * decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does the work;
- * `--what none` loads only, so its count is the baseline to subtract. CPU ms per frame are printed as a rough guide.
+ * "prepare" renders the signal, encodes it as vat serve does (x264 at --crf, 30 unless told) and decodes it twice with
+ * vat's own decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does
+ * the work; `--what none` loads only, so its count is the baseline to subtract. Under valgrind the JIT settles late:
+ * give --count 1000 or more (the frames are gone through again) for figures that compare. CPU ms per frame are
+ * printed as a rough guide.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
