@@ -44,21 +44,24 @@ export interface PlaneFigures {
 /**
  * Sums (a, b, a²+b², ab) of each 4×4 block of one block row; returns the block row's squared error. One pass over the
  * pixels gives both figures: with d = a−b and e = a+b, Σd² is the error, and a²+b² = (e²+d²)/2, ab = (e²−d²)/4 exactly.
- * b null: the reference is NEUTRAL everywhere (chroma), so only a is read.
+ * The planes are read four pixels a word (a block's row is one word; the order of its pixels does not matter to its
+ * sums). b null: the reference is NEUTRAL everywhere (chroma), so only a is read.
  */
-function blockRow(a: Uint8Array, b: Uint8Array | null, stride: number, y0: number, blocks: number, out: Int32Array): number {
+function blockRow(a: Uint32Array, b: Uint32Array | null, stride4: number, y0: number, blocks: number, out: Int32Array): number {
   let sse = 0;
-  const first = y0 * stride;
-  const end = first + 4 * stride;
+  const first = y0 * stride4;
+  const end = first + 4 * stride4;
   for (let z = 0; z < blocks; z++) {
     let s1 = 0;
     let s2 = 0;
     let dd = 0;
     let ee = 0;
     if (b) {
-      for (let o = first + z * 4; o < end; o += stride) {
-        const p0 = a[o]!, p1 = a[o + 1]!, p2 = a[o + 2]!, p3 = a[o + 3]!;
-        const q0 = b[o]!, q1 = b[o + 1]!, q2 = b[o + 2]!, q3 = b[o + 3]!;
+      for (let o = first + z; o < end; o += stride4) {
+        const wa = a[o]!;
+        const wb = b[o]!;
+        const p0 = wa & 255, p1 = (wa >>> 8) & 255, p2 = (wa >>> 16) & 255, p3 = wa >>> 24;
+        const q0 = wb & 255, q1 = (wb >>> 8) & 255, q2 = (wb >>> 16) & 255, q3 = wb >>> 24;
         s1 += p0 + p1 + p2 + p3;
         s2 += q0 + q1 + q2 + q3;
         const d0 = p0 - q0, d1 = p1 - q1, d2 = p2 - q2, d3 = p3 - q3;
@@ -71,8 +74,9 @@ function blockRow(a: Uint8Array, b: Uint8Array | null, stride: number, y0: numbe
       out[z * 4 + 3] = (ee - dd) >> 2;
     } else {
       let pp = 0;
-      for (let o = first + z * 4; o < end; o += stride) {
-        const p0 = a[o]!, p1 = a[o + 1]!, p2 = a[o + 2]!, p3 = a[o + 3]!;
+      for (let o = first + z; o < end; o += stride4) {
+        const wa = a[o]!;
+        const p0 = wa & 255, p1 = (wa >>> 8) & 255, p2 = (wa >>> 16) & 255, p3 = wa >>> 24;
         s1 += p0 + p1 + p2 + p3;
         pp += p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3;
       }
@@ -85,6 +89,21 @@ function blockRow(a: Uint8Array, b: Uint8Array | null, stride: number, y0: numbe
     sse += dd;
   }
   return sse;
+}
+
+const scratch = [new Uint8Array(0), new Uint8Array(0)];
+
+/**
+ * The plane as 32-bit words, rows stride4 words apart: a view when both planes are aligned so (view), otherwise its
+ * rows copied into scratch slot k at a stride rounded up to 4 bytes (480p is 854 pixels wide).
+ */
+function words(p: Uint8Array, width: number, height: number, stride: number, k: number, view: boolean): { w: Uint32Array; stride4: number } {
+  if (view) return { w: new Uint32Array(p.buffer, p.byteOffset, p.byteLength >> 2), stride4: stride >> 2 };
+  const padded = (width + 3) & ~3;
+  if (scratch[k]!.length < padded * height) scratch[k] = new Uint8Array(padded * height);
+  const s = scratch[k]!;
+  for (let y = 0; y < height; y++) s.set(p.subarray(y * stride, y * stride + width), y * padded);
+  return { w: new Uint32Array(s.buffer, 0, (padded * height) / 4), stride4: padded / 4 };
 }
 
 /** Squared error over the pixels x0..width of rows y0..y1 (those no 4×4 block covers). */
@@ -114,10 +133,13 @@ export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number,
   if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
   if (rows[0]!.length < bw * 4) rows = [new Int32Array(bw * 4), new Int32Array(bw * 4)];
   let [prev, cur] = rows as [Int32Array, Int32Array];
-  let sse = blockRow(a, b, stride, 0, bw, prev);
+  const view = stride % 4 === 0 && a.byteOffset % 4 === 0 && (!b || b.byteOffset % 4 === 0);
+  const wa = words(a, width, height, stride, 0, view);
+  const wb = b ? words(b, width, height, stride, 1, view).w : null;
+  let sse = blockRow(wa.w, wb, wa.stride4, 0, bw, prev);
   let total = 0;
   for (let by = 1; by < bh; by++) {
-    sse += blockRow(a, b, stride, by * 4, bw, cur);
+    sse += blockRow(wa.w, wb, wa.stride4, by * 4, bw, cur);
     for (let x = 0; x < bw - 1; x++) {
       const i = x * 4;
       const j = i + 4;

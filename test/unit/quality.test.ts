@@ -137,6 +137,11 @@ test("one pass per plane gives exactly the error and SSIM of their definitions: 
       expect(got.ssim).toBeCloseTo(want.ssim, 12);
       if (b) expect(ssimPlane(a, b, w, h, stride)).toBe(got.ssim);
     }
+    // Planes that start anywhere in their buffers (a decoder's frame holds all three planes in one).
+    const shifted = new Uint8Array(stride * h + 1);
+    shifted.set(a, 1);
+    const b = a.map((v) => v ^ 5);
+    expect(comparePlane(shifted.subarray(1), b, w, h, stride)).toEqual(naivePlane(a, b, w, h, stride));
   }
 });
 
