@@ -3,7 +3,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Decoder, DecoderFactory } from "../../src/client/decoding.ts";
+import type { DecoderFactory } from "../../src/client/decoding.ts";
+import { fakeDecoder } from "../helpers/fake-decoder.ts";
 import type { StreamEvent } from "../../src/client/events.ts";
 import { BEHIND_DELAY_MS, BEHIND_FOR_MS, PipelineLag } from "../../src/client/pipeline-lag.ts";
 import { defaultSessionDeps, runSession, type ClientConfig } from "../../src/client/session.ts";
@@ -72,31 +73,15 @@ test("a client too slow to read every frame in time says it fell behind, and its
       return "ended";
     },
   });
-  const decoders: DecoderFactory = (_input, _output, onFrame) => {
-    let alive = true;
-    const d: Decoder = {
-      async write(bytes) {
+  const decoders: DecoderFactory = (_input, _output, onFrame) =>
+    fakeDecoder({
+      write(bytes) {
         // Filler copies (a unit's first frame again) come out too, as ffmpeg's would.
         for (const line of dec.decode(bytes).split("\n").filter(Boolean)) {
           onFrame({ gray: enc.encode(line), width: line.length, height: 1, decodedAtMs: clock.t });
         }
       },
-      async finish() {
-        alive = false;
-      },
-      kill() {
-        alive = false;
-      },
-      get alive() {
-        return alive;
-      },
-      exited: Promise.resolve({ code: 0 }),
-      failure: null,
-      lastError: "",
-      input: { codec: "fake", width: 1, height: 1 },
-    };
-    return d;
-  };
+    });
   const slowReader = {
     read(gray: Uint8Array) {
       clock.t += READ_MS;

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DecodedFrame } from "../../src/client/decoder.ts";
-import type { Decoder, DecoderFactory } from "../../src/client/decoding.ts";
+import type { DecoderFactory } from "../../src/client/decoding.ts";
+import { fakeDecoder } from "../helpers/fake-decoder.ts";
 import type { StreamEvent } from "../../src/client/events.ts";
 import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import { RunStore } from "../../src/client/store.ts";
@@ -75,37 +76,24 @@ function fakeDecoders(started: string[][], clock: { t: number }): DecoderFactory
     started.push(out);
     const held: string[] = [];
     let partial = "";
-    let alive = true;
     const emit = (line: string) => {
       out.push(line);
       const gray = enc.encode(line);
       const f: DecodedFrame = { gray, width: gray.length, height: 1, decodedAtMs: clock.t };
       onFrame(f);
     };
-    const d: Decoder = {
-      async write(bytes) {
+    return fakeDecoder({
+      write(bytes) {
         const parts = (partial + dec.decode(bytes)).split("\n");
         partial = parts.pop()!;
         held.push(...parts);
         while (held.length > 3) emit(held.shift()!);
       },
-      async finish() {
+      finish() {
         while (held.length) emit(held.shift()!);
-        alive = false;
       },
-      kill() {
-        alive = false;
-        killed.push(started.length);
-      },
-      get alive() {
-        return alive;
-      },
-      exited: Promise.resolve({ code: 0 }),
-      failure: null,
-      lastError: "",
-      input: { codec: "fake", width: 1, height: 1 },
-    };
-    return d;
+      onKill: () => killed.push(started.length),
+    });
   };
 }
 

@@ -1,0 +1,29 @@
+import type { Decoder } from "../../src/client/decoding.ts";
+
+/**
+ * A decoder for session tests: the test says what writing and finishing do (which frames come out when); the rest
+ * of the Decoder interface (alive, exit, no failure) is the same for every fake.
+ */
+export function fakeDecoder(o: { write(bytes: Uint8Array): void; finish?(): void; onKill?(): void }): Decoder {
+  let alive = true;
+  return {
+    async write(bytes) {
+      o.write(bytes);
+    },
+    async finish() {
+      o.finish?.();
+      alive = false;
+    },
+    kill() {
+      alive = false;
+      o.onKill?.();
+    },
+    get alive() {
+      return alive;
+    },
+    exited: Promise.resolve({ code: 0 }),
+    failure: null,
+    lastError: "",
+    input: { codec: "fake", width: 1, height: 1 },
+  };
+}
