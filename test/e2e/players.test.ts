@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
+import { median, RECORD_MEDIA_EVENTS, watchPlayer, type Seen } from "../helpers/players.ts";
 import { client, serve, tempDir } from "../helpers/vat.ts";
 
 // Real players on vat serve's own player page: hls.js (HLS, CMAF) and dash.js (DASH) in Debian's Chromium, each
@@ -18,46 +19,6 @@ afterAll(async () => {
 
 const SEGMENT_S = 1;
 const PLAY_MS = 11_000;
-
-/** Recorded by the page from its first script on: media events reach a capturing document listener. */
-const RECORD_MEDIA_EVENTS = `
-  window.vatSeen = { events: [], samples: [], stalls: [] };
-  for (const type of ["playing", "waiting", "stalled", "error"]) {
-    document.addEventListener(type, () => window.vatSeen.events.push({ type, atMs: performance.now() }), true);
-  }
-`;
-
-type Seen = {
-  events: { type: string; atMs: number }[];
-  samples: { atMs: number; currentTimeS: number; latencyS: number | null }[];
-  stalls: string[];
-};
-
-/** Hooks the player's own stall reports and samples playhead and reported latency every 250 ms. */
-function watchPlayer(): void {
-  const w = globalThis as any; // runs in the page
-  const p = w.vatPlayer;
-  const video = w.document.querySelector("video");
-  if (p.kind === "hls") {
-    p.hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => {
-      if (d.details === "bufferStalledError" || d.fatal) w.vatSeen.stalls.push(`hls.js ${d.details}`);
-    });
-  } else {
-    const ev = w.dashjs.MediaPlayer.events;
-    p.dash.on(ev.PLAYBACK_STALLED, () => w.vatSeen.stalls.push("dash.js playbackStalled"));
-    p.dash.on(ev.BUFFER_EMPTY, () => w.vatSeen.stalls.push("dash.js bufferStalled"));
-    p.dash.on(ev.ERROR, (e: any) => w.vatSeen.stalls.push(`dash.js error ${e?.error?.message ?? ""}`));
-  }
-  setInterval(() => {
-    const latencyS = p.kind === "hls" ? p.hls.latency : p.dash.getCurrentLiveLatency();
-    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, latencyS: Number.isFinite(latencyS) ? latencyS : null });
-  }, 250);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 // dash.js on vat's DASH is not here yet: it plays, but waits briefly (40-110 ms) at segment boundaries in some runs,
 // with its liveDelay seemingly not honoured; until that is understood, no test claims it plays without a stall.
