@@ -33,11 +33,23 @@ export function playerPage(manifestPath: string, segmentS: number): string {
   const delayS = ${dash} ? ${3 * segmentS} : ${1.5 * segmentS};
   if (${dash}) {
     const dash = dashjs.MediaPlayer().create();
-    // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
-    // after a 404 (dash.js waits a second by default, longer than that buffer lasts). No catch-up: its seeks and rate
-    // changes toward the target showed as waiting at segment boundaries.
+    // dash.js reports a stall (bufferStalled, 0.3 s or less buffered) and looks for a segment that is not yet due
+    // every 500 ms: the latency must exceed a segment by more than both. A stream younger than its liveDelay it starts
+    // at the first segment, holding the stream's age as latency (1 s just after vat serve is up), and the element's
+    // autoplay starts it with one segment buffered. So dash.js starts playback itself, once all but one segment of the
+    // delay is buffered (at an older stream that much is there at once: the delay less the newest segment's progress);
+    // it looks every 100 ms, and asks again soon after a 404 (a segment is due by the MPD's clock within a few tens of
+    // ms of ffmpeg renaming it into place). No catch-up: it would play slower than real time to reach the target, or seek.
+    video.autoplay = false;
     dash.updateSettings({
-      streaming: { delay: { liveDelay: delayS, useSuggestedPresentationDelay: false }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
+      streaming: {
+        delay: { liveDelay: delayS, useSuggestedPresentationDelay: false },
+        liveCatchup: { enabled: false },
+        buffer: { initialBufferLevel: delayS - ${segmentS} },
+        scheduling: { defaultTimeout: 100 },
+        retryIntervals: { MediaSegment: 100 },
+        retryAttempts: { MediaSegment: 10 },
+      },
     });
     dash.initialize(video, src, true);
     window.vatPlayer = { kind: "dash", dash, delayS };

@@ -16,19 +16,24 @@ export type Seen = {
   stalls: string[];
 };
 
-/** Hooks the player's own stall reports and samples playhead and reported latency every 250 ms. */
+/**
+ * Hooks the player's own stall reports once it has played (dash.js reports its empty buffer while it loads the first
+ * segments of a live stream joined behind its start) and samples playhead and reported latency every 250 ms.
+ */
 export function watchPlayer(): void {
   const w = globalThis as any; // runs in the page
   const p = w.vatPlayer;
   const video = w.document.querySelector("video");
+  const played = () => w.vatSeen.events.some((e: { type: string }) => e.type === "playing");
   if (p.kind === "hls") {
     p.hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => {
-      if (d.details === "bufferStalledError" || d.fatal) w.vatSeen.stalls.push(`hls.js ${d.details}`);
+      if (d.fatal) w.vatSeen.stalls.push(`hls.js ${d.details}`);
+      else if (d.details === "bufferStalledError" && played()) w.vatSeen.stalls.push(`hls.js ${d.details}`);
     });
   } else {
     const ev = w.dashjs.MediaPlayer.events;
-    p.dash.on(ev.PLAYBACK_STALLED, () => w.vatSeen.stalls.push("dash.js playbackStalled"));
-    p.dash.on(ev.BUFFER_EMPTY, () => w.vatSeen.stalls.push("dash.js bufferStalled"));
+    p.dash.on(ev.PLAYBACK_STALLED, () => played() && w.vatSeen.stalls.push("dash.js playbackStalled"));
+    p.dash.on(ev.BUFFER_EMPTY, () => played() && w.vatSeen.stalls.push("dash.js bufferStalled"));
     p.dash.on(ev.ERROR, (e: any) => w.vatSeen.stalls.push(`dash.js error ${e?.error?.message ?? ""}`));
   }
   setInterval(() => {
