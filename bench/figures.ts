@@ -108,3 +108,25 @@ export function loopedFileInput(encoderArgs: readonly string[], file: string): s
     ...encoderArgs.slice(input + 2),
   ];
 }
+
+/** The bound on what fMP4 HLS and DASH may cost the client beside MPEG-TS HLS at the same size: 10 % more. */
+export const FORMAT_COST_MARGIN = 0.1;
+
+export interface FormatCost {
+  size: string;
+  format: string;
+  clientCpu: number | null;
+}
+
+/**
+ * Each row's client cost divided by that of MPEG-TS HLS (format "hls") at the same size, in the rows' order; null for
+ * a row without a figure or a size without an HLS figure.
+ */
+export function costToHls(rows: readonly FormatCost[]): (number | null)[] {
+  return rows.map((r) => ratio(r.clientCpu, rows.find((h) => h.size === r.size && h.format === "hls")?.clientCpu ?? null));
+}
+
+/** Whether a cost ratio to HLS keeps within the margin; null when there is no ratio to judge. */
+export function withinFormatMargin(costRatio: number | null): boolean | null {
+  return costRatio === null ? null : costRatio <= 1 + FORMAT_COST_MARGIN;
+}

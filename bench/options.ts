@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { badInput } from "../src/errors.ts";
 import { parseFps, parseSize, type SizeName } from "../src/signal/profiles.ts";
 
-export const SECTIONS = ["client", "serve", "many"] as const;
+export const SECTIONS = ["client", "serve", "many", "formats"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -20,7 +20,7 @@ export interface BenchOptions {
 
 export const USAGE =
   "bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30] " +
-  "[--streams 1,2,4,8,12] [--only client,serve,many] [--json]";
+  "[--streams 1,2,4,8,12] [--only client,serve,many,formats] [--json]";
 
 function list(text: string): string[] {
   return text.split(",").map((s) => s.trim()).filter(Boolean);

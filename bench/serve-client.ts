@@ -3,7 +3,7 @@
  * first). Not a test: take figures on a quiet machine, `bun run bench --json` for the README.
  *
  *   bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30]
- *                             [--streams 1,2,4,8,12] [--only client,serve,many] [--json]
+ *                             [--streams 1,2,4,8,12] [--only client,serve,many,formats] [--json]
  *
  * How to read it. Every CPU figure is CPU-seconds per second of video (1.00 = one core kept busy): the process with
  * all its live descendants (the ffmpeg children) plus the children they have reaped, from /proc/<pid>/stat
@@ -37,6 +37,11 @@
  *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
  *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
  *
+ * formats (one live `vat serve --format F` per format and size, one at a time, read by `vat client` on its manifest):
+ *   vat        the client's CPU on MPEG-TS HLS (hls), HLS with fMP4 segments (cmaf) and DASH (dash) at one size,
+ *              in the same run; ÷ hls is each one's cost beside MPEG-TS HLS (the bound: within 10 %). fps, delay
+ *              and serve while read as for client (a client that missed frames would look cheaper).
+ *
  * Each section can run alone (--only), and --seconds 10 gives a quick look; figures for the README want the default
  * 30 s on a quiet machine. The load average before and after is printed: figures taken while other work shares the
  * cores are not figures. --json prints every figure unrounded instead of the tables.
@@ -54,12 +59,13 @@ import { VatError } from "../src/errors.ts";
 import { locateFfmpeg } from "../src/ffmpeg.ts";
 import { hlsEncoderArgs } from "../src/serve/encoder.ts";
 import { PLAYLIST_NAME } from "../src/serve/segment-names.ts";
+import { STREAM_FORMATS, type StreamFormat } from "../src/serve/stream-format.ts";
 import { encodePayload } from "../src/signal/payload.ts";
 import { parseSize, type SizeName } from "../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../src/signal/render.ts";
 import { stopProcess, track } from "../test/helpers/processes.ts";
 import { killStragglers, requireBinary, serve, spawnVat, tempDir, type Served } from "../test/helpers/vat.ts";
-import { fallsBehind, loopedFileInput, ratio, streamsThatFit, type StreamLoad } from "./figures.ts";
+import { costToHls, fallsBehind, FORMAT_COST_MARGIN, loopedFileInput, ratio, streamsThatFit, withinFormatMargin, type StreamLoad } from "./figures.ts";
 import { parseBenchOptions, USAGE, type BenchOptions } from "./options.ts";
 import { readTreeUsage } from "./proc-usage.ts";
 
@@ -331,6 +337,36 @@ async function benchMany(opts: BenchOptions, dir: string): Promise<{ rows: ManyR
   return { rows, fit: streamsThatFit(rows) };
 }
 
+interface FormatRow {
+  size: SizeName;
+  format: StreamFormat;
+  clientCpu: number | null;
+  serveCpu: number | null;
+  frames: FrameFigures;
+}
+
+/** The manifest a server announces in /params (the playlist or the MPD): what a client of that format is given. */
+async function manifestOf(s: Served): Promise<string> {
+  const params = (await (await fetch(`${s.url}/params`)).json()) as { vat: { manifestPath: string } };
+  return `${s.url}${params.vat.manifestPath}`;
+}
+
+/** vat client on each format at one size, one server at a time, so that each client has the machine to itself. */
+async function benchFormats(opts: BenchOptions, dir: string, size: SizeName): Promise<FormatRow[]> {
+  const rows: FormatRow[] = [];
+  for (const format of STREAM_FORMATS) {
+    const server = await startServer(["--format", format, "--size", size, "--fps", String(opts.fps)]);
+    try {
+      note(`formats ${size}: vat client on ${format}`);
+      const r = await measureVatClient(opts, [await manifestOf(server)], join(dir, `format-${size}-${format}.db`), [], server);
+      rows.push({ size, format, clientCpu: r.clientCpu, serveCpu: r.serveCpu, frames: r });
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
 function note(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
@@ -342,7 +378,7 @@ function table(headers: string[], rows: string[][]): string {
   return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
-function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[], many: { rows: ManyRow[]; fit: number } | null): void {
+function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[], many: { rows: ManyRow[]; fit: number } | null, formats: FormatRow[]): void {
   const fps = opts.fps;
   const out: string[] = [];
   if (client.length) {
@@ -386,6 +422,23 @@ function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[]
       "",
     );
   }
+  if (formats.length) {
+    const toHls = costToHls(formats);
+    out.push(
+      `formats: vat client CPU-s per video-s on each format, ÷ MPEG-TS HLS at the same size (bound: ${100 * FORMAT_COST_MARGIN} % more)`,
+      table(
+        ["size", "format", "vat", "÷ hls", "within bound", "delay p50 / p95", "fps", "serve while read"],
+        formats.map((r, i) => {
+          const within = withinFormatMargin(toHls[i]!);
+          return [
+            `${r.size}${fps}`, r.format, num(r.clientCpu, 3), num(toHls[i], 2), within === null ? "–" : within ? "yes" : "no",
+            `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
+          ];
+        }),
+      ),
+      "",
+    );
+  }
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
@@ -411,17 +464,19 @@ async function main(): Promise<void> {
   const client: ClientRow[] = [];
   const served: ServeRow[] = [];
   let many: { rows: ManyRow[]; fit: number } | null = null;
+  const formats: FormatRow[] = [];
   try {
     if (opts.only.includes("client")) for (const size of opts.sizes) client.push(...(await benchClient(opts, ffmpeg, dir.path, size)));
     if (opts.only.includes("serve")) for (const size of opts.sizes) served.push(await benchServe(opts, ffmpeg, dir.path, size));
     if (opts.only.includes("many")) many = await benchMany(opts, dir.path);
+    if (opts.only.includes("formats")) for (const size of opts.sizes) formats.push(...(await benchFormats(opts, dir.path, size)));
   } finally {
     killStragglers();
     dir.cleanup();
   }
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? null, loadBefore, loadAfter: loadavg() };
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ settings: opts, machine, client, serve: served, many }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ settings: opts, machine, client, serve: served, many, formats: formats.map((r, i) => ({ ...r, costToHls: costToHls(formats)[i] })) }, null, 2)}\n`);
     return;
   }
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
@@ -429,7 +484,7 @@ async function main(): Promise<void> {
     `vat beside plain ffmpeg: ${opts.fps} fps, ${opts.seconds} s steady state after ${opts.warmupS} s warm-up, ` +
       `${machine.cores} cores (${machine.cpu}), load ${load(loadBefore)} before, ${load(machine.loadAfter)} after\n\n`,
   );
-  printTables(opts, client, served, many);
+  printTables(opts, client, served, many, formats);
 }
 
 main().catch((err) => {

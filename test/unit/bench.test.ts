@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
+  costToHls,
   fallsBehind,
   loopedFileInput,
   parseProcStat,
@@ -8,6 +9,7 @@ import {
   streamsThatFit,
   treeRssPages,
   treeTicks,
+  withinFormatMargin,
   type ProcStat,
 } from "../../bench/figures.ts";
 import { parseBenchOptions } from "../../bench/options.ts";
@@ -88,6 +90,38 @@ describe("figures", () => {
   });
 });
 
+describe("formats beside MPEG-TS HLS", () => {
+  test("each format's client cost is divided by HLS's at the same size, whatever the order", () => {
+    const rows = [
+      { size: "240p", format: "cmaf", clientCpu: 0.088 },
+      { size: "240p", format: "hls", clientCpu: 0.08 },
+      { size: "1080p", format: "hls", clientCpu: 0.2 },
+      { size: "240p", format: "dash", clientCpu: 0.1 },
+      { size: "1080p", format: "dash", clientCpu: 0.19 },
+    ];
+    const r = costToHls(rows);
+    expect(r.map((v) => Number(v!.toFixed(6)))).toEqual([1.1, 1, 1, 1.25, 0.95]);
+  });
+
+  test("no ratio without HLS at that size or without the format's own figure", () => {
+    const r = costToHls([
+      { size: "480p", format: "dash", clientCpu: 0.1 },
+      { size: "240p", format: "hls", clientCpu: null },
+      { size: "240p", format: "cmaf", clientCpu: 0.1 },
+      { size: "1080p", format: "hls", clientCpu: 0.2 },
+      { size: "1080p", format: "cmaf", clientCpu: null },
+    ]);
+    expect(r).toEqual([null, null, null, 1, null]);
+  });
+
+  test("within the bound up to 10 % dearer than HLS, not beyond; nothing to judge without a ratio", () => {
+    expect(withinFormatMargin(0.8)).toBe(true);
+    expect(withinFormatMargin(1.1)).toBe(true);
+    expect(withinFormatMargin(1.1001)).toBe(false);
+    expect(withinFormatMargin(null)).toBeNull();
+  });
+});
+
 describe("x264 alone with serve's arguments", () => {
   const settings = { ffmpeg: "ffmpeg", width: 854, height: 480, fps: 30, segmentS: 1, listSize: 6, preset: "ultrafast", crf: 23, dir: "/tmp/x" };
 
@@ -118,7 +152,7 @@ describe("benchmark options", () => {
       sizes: ["1080p", "720p", "480p", "240p"],
       fps: 30,
       streams: [1, 2, 4, 8, 12],
-      only: ["client", "serve", "many"],
+      only: ["client", "serve", "many", "formats"],
       json: false,
     });
   });
@@ -126,6 +160,10 @@ describe("benchmark options", () => {
   test("a short run", () => {
     const o = parseBenchOptions(["--seconds", "10", "--sizes", "480p,240", "--streams", "1,3", "--only", "client,many", "--json"]);
     expect([o.seconds, o.sizes, o.streams, o.only, o.json]).toEqual([10, ["480p", "240p"], [1, 3], ["client", "many"], true]);
+  });
+
+  test("the formats section alone", () => {
+    expect(parseBenchOptions(["--only", "formats", "--sizes", "240p,1080p"]).only).toEqual(["formats"]);
   });
 
   test.each([
