@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
-import { median, RECORD_MEDIA_EVENTS, watchPlayer, type Seen } from "../helpers/players.ts";
+import { median, RECORD_MEDIA_EVENTS, STARVED_AHEAD_S, watchPlayer, type Seen } from "../helpers/players.ts";
 import { client, serve, tempDir } from "../helpers/vat.ts";
 
 // Real players on vat serve's own player page: hls.js (HLS, CMAF) and dash.js (DASH) in Debian's Chromium, each
@@ -49,8 +49,13 @@ test.each([
       expect(problems).toEqual([]);
 
       const playingAt = seen.events.find((e) => e.type === "playing")!.atMs;
-      expect(seen.events.filter((e) => e.atMs > playingAt && e.type !== "playing")).toEqual([]); // no waiting, stalled, error
-      expect(seen.stalls).toEqual([]);
+      // No stall: no waiting and no stall the player reports short of media, no stalled (nothing fetched for 3 s), no
+      // error. Chromium also fires waiting for a few ms when its renderer is short of CPU (the machine loaded), with a
+      // second or more buffered ahead: the page, not the stream. Those are printed, not failed; the playhead below
+      // must still keep real time.
+      const after = seen.events.filter((e) => e.atMs > playingAt && e.type !== "playing");
+      expect(after.filter((e) => e.type !== "waiting" || e.aheadS < STARVED_AHEAD_S)).toEqual([]);
+      expect(seen.stalls.filter((s) => s.aheadS === null || s.aheadS < STARVED_AHEAD_S)).toEqual([]);
       const played = seen.samples.filter((s) => s.atMs >= playingAt);
       const spanS = (played.at(-1)!.atMs - played[0]!.atMs) / 1000;
       const advancedS = played.at(-1)!.currentTimeS - played[0]!.currentTimeS;
@@ -66,7 +71,8 @@ test.each([
       // each within a segment (hls.js measures from the newest segment's end, dash.js from segment availability).
       const delayMs = ((await page.evaluate(() => (globalThis as any).vatPlayer.delayS)) as number) * 1000;
       const segmentMs = SEGMENT_S * 1000;
-      console.log(`${format}: player latency p50 ${Math.round(playerMs)} ms; vat client p50 ${clientMs} ms, hold-back ${delayMs} ms`);
+      const busy = [...after.map((e) => `${e.type} ${e.aheadS.toFixed(2)} s`), ...seen.stalls.map((s) => `${s.report} ${s.aheadS?.toFixed(2)} s`)];
+      console.log(`${format}: player latency p50 ${Math.round(playerMs)} ms; vat client p50 ${clientMs} ms, hold-back ${delayMs} ms; waits with media ahead: ${busy.join(", ") || "none"}`);
       expect(playerMs).toBeGreaterThanOrEqual(clientMs - segmentMs);
       expect(playerMs).toBeLessThanOrEqual(clientMs + delayMs + segmentMs);
     } finally {

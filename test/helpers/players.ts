@@ -2,18 +2,34 @@
  * Driving vat serve's player page (src/serve/player-page.ts) in Chromium: media events recorded from the first script
  * on, the player's own stall reports hooked, playhead and reported latency sampled every 250 ms.
  */
-/** Recorded by the page from its first script on: media events reach a capturing document listener. */
+/**
+ * Recorded by the page from its first script on: media events reach a capturing document listener, each with the
+ * media buffered ahead of the playhead then (`vatAheadS`: in the buffered range that holds it; 0 in none).
+ */
 export const RECORD_MEDIA_EVENTS = `
   window.vatSeen = { events: [], samples: [], stalls: [] };
+  window.vatAheadS = (v) => {
+    for (let i = 0; i < v.buffered.length; i++) {
+      if (v.buffered.start(i) <= v.currentTime && v.currentTime <= v.buffered.end(i)) return v.buffered.end(i) - v.currentTime;
+    }
+    return 0;
+  };
   for (const type of ["playing", "waiting", "stalled", "error"]) {
-    document.addEventListener(type, () => window.vatSeen.events.push({ type, atMs: performance.now() }), true);
+    document.addEventListener(type, (e) => window.vatSeen.events.push({ type, atMs: performance.now(), aheadS: window.vatAheadS(e.target) }), true);
   }
 `;
 
+/**
+ * Less media than this ahead of the playhead when the element waits or the player reports a stall: it ran short of
+ * the stream. With more, the wait is Chromium's renderer short of CPU (hls.js reports every waiting as a stall).
+ */
+export const STARVED_AHEAD_S = 0.5;
+
 export type Seen = {
-  events: { type: string; atMs: number }[];
+  events: { type: string; atMs: number; aheadS: number }[];
   samples: { atMs: number; currentTimeS: number; latencyS: number | null }[];
-  stalls: string[];
+  /** The player's stall reports with the media then buffered ahead; null for an error (always a failure). */
+  stalls: { report: string; aheadS: number | null }[];
 };
 
 /**
@@ -25,16 +41,18 @@ export function watchPlayer(): void {
   const p = w.vatPlayer;
   const video = w.document.querySelector("video");
   const played = () => w.vatSeen.events.some((e: { type: string }) => e.type === "playing");
+  const stall = (report: string) => played() && w.vatSeen.stalls.push({ report, aheadS: w.vatAheadS(video) });
+  const error = (report: string) => w.vatSeen.stalls.push({ report, aheadS: null });
   if (p.kind === "hls") {
     p.hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => {
-      if (d.fatal) w.vatSeen.stalls.push(`hls.js ${d.details}`);
-      else if (d.details === "bufferStalledError" && played()) w.vatSeen.stalls.push(`hls.js ${d.details}`);
+      if (d.fatal) error(`hls.js ${d.details}`);
+      else if (d.details === "bufferStalledError") stall(`hls.js ${d.details}`);
     });
   } else {
     const ev = w.dashjs.MediaPlayer.events;
-    p.dash.on(ev.PLAYBACK_STALLED, () => played() && w.vatSeen.stalls.push("dash.js playbackStalled"));
-    p.dash.on(ev.BUFFER_EMPTY, () => played() && w.vatSeen.stalls.push("dash.js bufferStalled"));
-    p.dash.on(ev.ERROR, (e: any) => w.vatSeen.stalls.push(`dash.js error ${e?.error?.message ?? ""}`));
+    p.dash.on(ev.PLAYBACK_STALLED, () => stall("dash.js playbackStalled"));
+    p.dash.on(ev.BUFFER_EMPTY, () => stall("dash.js bufferStalled"));
+    p.dash.on(ev.ERROR, (e: any) => error(`dash.js error ${e?.error?.message ?? ""}`));
   }
   setInterval(() => {
     const latencyS = p.kind === "hls" ? p.hls.latency : p.dash.getCurrentLiveLatency();
