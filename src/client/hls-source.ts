@@ -110,6 +110,11 @@ export class HlsSource {
     };
   }
 
+  /** The fMP4 track of the init section, once connect() has opened it; null for MPEG-TS. */
+  get fmp4Track(): Fmp4Track | null {
+    return this.fmp4?.track ?? null;
+  }
+
   /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
   get input(): SourceInput {
     return { kind: "pipe", format: this.fmp4?.track.format ?? "mpegts" };
