@@ -1,11 +1,58 @@
+import type { StreamFormat } from "./stream-format.ts";
+
+/** What the page needs to know of the stream (the keys of /params' `vat`). */
+export interface PlayerStream {
+  format: StreamFormat;
+  segmentS: number;
+}
+
+/**
+ * The players' settings for a stream, as literal script text. Plain HLS/DASH: held a margin of segments behind the
+ * live edge. Low latency: hls.js's lowLatencyMode aims at the playlist's PART-HOLD-BACK (so no liveSyncDuration of
+ * our own) and loads parts with blocking reloads; dash.js turns its low-latency mode on by itself for an MPD with
+ * availabilityTimeOffset / availabilityTimeComplete=false, aims at the ServiceDescription's latency target and
+ * catches up on it by playback rate (its default mode), reading each segment's chunks as they arrive.
+ */
+export function playerSettings(stream: PlayerStream): { hls: Record<string, unknown>; dash: Record<string, unknown>; delayS: number | null } {
+  const { format, segmentS } = stream;
+  if (format === "ll-hls" || format === "ll-dash") {
+    return {
+      hls: { lowLatencyMode: true, backBufferLength: 10 },
+      dash: { streaming: { liveCatchup: { enabled: true }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } } },
+      delayS: null,
+    };
+  }
+  // How far behind the live edge the player holds. hls.js: a segment and a half (the next segment is due before that
+  // buffer runs out; a whole segment would stall each time a playlist reload lands late). dash.js computes segments
+  // from the clock and fetches each at its due time, so it wants more margin: three segments (its own default is 4).
+  const hlsDelayS = 1.5 * segmentS;
+  const dashDelayS = 3 * segmentS;
+  return {
+    hls: { lowLatencyMode: true, liveSyncDuration: hlsDelayS, liveMaxLatencyDuration: 4 * hlsDelayS },
+    // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
+    // after a 404 (dash.js waits a second by default, longer than that buffer lasts). No catch-up: its seeks and rate
+    // changes toward the target showed as waiting at segment boundaries.
+    dash: {
+      streaming: {
+        delay: { liveDelay: dashDelayS, useSuggestedPresentationDelay: false },
+        liveCatchup: { enabled: false },
+        retryIntervals: { MediaSegment: 100 },
+        retryAttempts: { MediaSegment: 10 },
+      },
+    },
+    delayS: format === "dash" ? dashDelayS : hlsDelayS,
+  };
+}
+
 /**
  * The origin's front page: plays the stream in a browser, HLS and CMAF with hls.js, DASH with dash.js (both served by
  * the origin itself, no CDN). The player is kept on `window.vatPlayer` (`{ kind, hls | dash }`) for whoever drives the
  * page, e.g. to read the live latency the player reports.
  */
-export function playerPage(manifestPath: string, segmentS: number): string {
+export function playerPage(manifestPath: string, stream: PlayerStream): string {
   const dash = manifestPath.endsWith(".mpd");
   const src = JSON.stringify(manifestPath);
+  const settings = playerSettings(stream);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -27,22 +74,15 @@ export function playerPage(manifestPath: string, segmentS: number): string {
 <script>
   const video = document.getElementById("v");
   const src = ${src};
-  // How far behind the live edge the player holds. hls.js: a segment and a half (the next segment is due before that
-  // buffer runs out; a whole segment would stall each time a playlist reload lands late). dash.js computes segments
-  // from the clock and fetches each at its due time, so it wants more margin: three segments (its own default is 4).
-  const delayS = ${dash} ? ${3 * segmentS} : ${1.5 * segmentS};
+  // Settings from src/serve/player-page.ts (playerSettings): why each is set is said there.
+  const delayS = ${JSON.stringify(settings.delayS)};
   if (${dash}) {
     const dash = dashjs.MediaPlayer().create();
-    // A segment is due by the MPD's clock a few tens of ms before ffmpeg has renamed it into place: ask again soon
-    // after a 404 (dash.js waits a second by default, longer than that buffer lasts). No catch-up: its seeks and rate
-    // changes toward the target showed as waiting at segment boundaries.
-    dash.updateSettings({
-      streaming: { delay: { liveDelay: delayS, useSuggestedPresentationDelay: false }, liveCatchup: { enabled: false }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } },
-    });
+    dash.updateSettings(${JSON.stringify(settings.dash)});
     dash.initialize(video, src, true);
     window.vatPlayer = { kind: "dash", dash, delayS };
   } else if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: delayS, liveMaxLatencyDuration: 4 * delayS });
+    const hls = new Hls(${JSON.stringify(settings.hls)});
     hls.loadSource(src);
     hls.attachMedia(video);
     window.vatPlayer = { kind: "hls", hls, delayS };
