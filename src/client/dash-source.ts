@@ -7,6 +7,7 @@ import { Fmp4Track } from "./fmp4-track.ts";
 import { DeliveryLog } from "./delivery.ts";
 import { fetchBytes, fetchText, type Fetched } from "./http.ts";
 import { fetchStreamed } from "./streamed-body.ts";
+import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { readClock, type ClockReading } from "./server-info.ts";
 import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings, StreamFacts } from "./source.ts";
@@ -50,6 +51,7 @@ export class DashSource implements Source {
   private readonly outage: OutageTracker;
   private pendingDiscontinuity = false;
   private periodIndex = 0;
+  private readonly pipe = new OrderedPipeline(4);
   /** Low-latency DASH (availabilityTimeOffset, chunked segments): its delivery; null for plain DASH. */
   delivery: DeliveryLog | null = null;
 
@@ -175,6 +177,14 @@ export class DashSource implements Source {
   }
 
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    try {
+      return await this.follow(onMedia, shouldStop);
+    } finally {
+      await this.pipe.flush();
+    }
+  }
+
+  private async follow(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
     while (!shouldStop()) {
       if (this.refreshDue()) {
         const r = await fetchText(this.deps.fetch, this.url, { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxPlaylistBytes });
@@ -201,8 +211,7 @@ export class DashSource implements Source {
         await this.deps.sleep(this.delivery ? Math.min(this.s.pollMs, LOW_LATENCY_LOOK_MS) : this.s.pollMs);
         continue;
       }
-      const outcome = await this.fetchSegment(seg, onMedia);
-      if (outcome) return outcome;
+      await this.fetchSegment(seg, onMedia);
     }
     return "stopped";
   }
@@ -233,19 +242,30 @@ export class DashSource implements Source {
   }
 
   /** Fetches one segment; a segment that cannot be had is an event (its frames then count as dropped). */
-  private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<SourceOutcome | null> {
+  private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<void> {
     if (this.last !== null && seg.time > this.last.end) {
       const lostS = (seg.time - this.last.end) / (seg.durationTicks / seg.durationS || 1);
       this.deps.onEvent({ kind: "skipped-segments", atMs: this.deps.now(), detail: `${lostS.toFixed(2)} s of segments left the time-shift window before they were fetched` });
     }
     const requestedAtMs = this.deps.now();
-    const got = await this.fetchMedia(seg, requestedAtMs);
+    const fetched = this.fetchMedia(seg, requestedAtMs);
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
+    // Low latency: the next segment is asked for when it is due, while this one may still be arriving.
+    if (this.delivery) await this.pipe.add(fetched, (got) => this.handOver(seg, got, requestedAtMs, onMedia));
+    else await this.handOver(seg, await fetched, requestedAtMs, onMedia);
+  }
+
+  private async handOver(
+    seg: SegmentRef,
+    got: Awaited<ReturnType<DashSource["fetchMedia"]>>,
+    requestedAtMs: number,
+    onMedia: (m: MediaUnit) => Promise<void>,
+  ): Promise<void> {
     if ("reason" in got) {
       // Outages are the MPD's, as the HLS source's are the playlist's: a segment that cannot be had is missing.
       const detail = `segment ${seg.number} (${seg.url})${got.unreadable ? " cannot be read" : ""}: ${got.reason}`;
       this.deps.onEvent({ kind: got.tooLarge ? "limit" : "segment-missing", atMs: got.unreadable ? this.deps.now() : requestedAtMs, detail });
-      return null;
+      return;
     }
     const { media, arrivedAtMs } = got;
     // Its advertised availability as a whole: its end on the wall clock (server clock).
@@ -274,7 +294,6 @@ export class DashSource implements Source {
       ptsOffsetsMs: media.ptsOffsetsMs,
       durationS: seg.durationS,
     });
-    return null;
   }
 
   private atoMs(): number {

@@ -5,11 +5,14 @@ import type { Fmp4Track } from "./fmp4-track.ts";
 import type { SegmentArrival, HlsSourceOptions, SourceOutcome } from "./hls-source.ts";
 import { fetchText } from "./http.ts";
 import { joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
+import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { fetchStreamed, type StreamedResult } from "./streamed-body.ts";
 
 /** A blocking reload may be held by the server up to three target durations (RFC 8216bis 6.2.5.2); then it failed. */
 const BLOCKING_TARGETS = 3;
+/** Parts whose requests may be open at once (the hinted one, and listed ones still arriving behind a slow body). */
+const MAX_PARTS_IN_FLIGHT = 8;
 /** Asked again after an answer that came early, so that a server that never blocks is polled, not hammered. */
 const EARLY_PAUSE_PARTS = 0.25;
 
@@ -26,6 +29,7 @@ export class LlHlsSource {
   private last: PartAddress | null = null;
   private pendingDiscontinuity = false;
   private earlyReported = false;
+  private joined = false;
   private fatalEvent: SourceEvent | null = null;
 
   constructor(
@@ -49,36 +53,39 @@ export class LlHlsSource {
   }
 
   async run(onPart: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
-    while (!shouldStop()) {
-      if (this.fatalEvent) return "failed";
-      const want = this.wanted();
-      const step = partStep(this.playlist, want);
-      if (step.kind === "reload") {
-        if (!(await this.reload(want))) return "failed";
-        continue;
-      }
-      if (step.kind === "listed") {
-        if (step.part.gap) {
-          this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `part ${want.msn}.${want.part} is a gap (GAP=YES)` });
-          this.last = want;
+    const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
+    const queue = (part: PlaylistPart, body: Promise<StreamedResult>) => pipe.add(body, (b) => this.deliver(part, b, onPart));
+    try {
+      while (!shouldStop()) {
+        if (this.fatalEvent) return "failed";
+        const want = this.wanted();
+        const step = partStep(this.playlist, want);
+        if (step.kind === "reload") {
+          if (!(await this.reload(want))) return "failed";
           continue;
         }
-        await this.deliver(step.part, await this.fetchPart(step.part.uri, step.part.byteRange ?? null), onPart);
+        if (step.kind === "listed") {
+          this.last = want;
+          if (step.part.gap) {
+            this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `part ${want.msn}.${want.part} is a gap (GAP=YES)` });
+          } else await queue(step.part, this.fetchPart(step.part.uri, step.part.byteRange ?? null));
+          continue;
+        }
+        // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside.
+        const body = this.fetchPart(step.uri, step.range);
+        if (!(await this.reload(want))) return "failed";
+        const part = await this.listedPart(want, shouldStop);
         this.last = want;
-        continue;
+        if (part && !part.gap) {
+          // A server that would not stream the hinted part: it is fetched now that it is whole.
+          await queue(part, body.then(async (b) => (b.ok ? b : await this.fetchPart(part.uri, part.byteRange ?? null))));
+        }
+        if (this.playlist.endList && partStep(this.playlist, partAfter(this.playlist, want)).kind === "reload") return "ended";
       }
-      // Hinted: the part's request and the reload that lists it are open together, while the server writes it.
-      const [body, ok] = await Promise.all([this.fetchPart(step.uri, step.range), this.reload(want)]);
-      if (!ok) return "failed";
-      const part = await this.listedPart(want);
-      if (part && !body.ok && !part.gap) {
-        // The server would not stream the hinted part: fetched now that it is whole.
-        await this.deliver(part, await this.fetchPart(part.uri, part.byteRange ?? null), onPart);
-      } else if (part) await this.deliver(part, body, onPart);
-      this.last = want;
-      if (this.playlist.endList && partStep(this.playlist, partAfter(this.playlist, want)).kind === "reload") return "ended";
+      return "stopped";
+    } finally {
+      await pipe.flush();
     }
-    return "stopped";
   }
 
   /** The next part to have: after the last one, or where to join (asked again of each playlist until one is had). */
@@ -148,15 +155,18 @@ export class LlHlsSource {
     });
   }
 
-  /** The part as the playlist lists it once it is whole; asked again (briefly) if the answer came early. */
-  private async listedPart(want: PartAddress): Promise<PlaylistPart | null> {
-    for (let attempt = 0; attempt < 8; attempt++) {
+  /**
+   * The part as the playlist lists it once it is whole: asked again while answers come early, for as long as a
+   * blocking reload may take. Null when the segment closed without it, or the stream is gone.
+   */
+  private async listedPart(want: PartAddress, shouldStop: () => boolean): Promise<PlaylistPart | null> {
+    const deadline = this.o.now() + BLOCKING_TARGETS * this.playlist.targetDurationS * 1000;
+    for (;;) {
       const step = partStep(this.playlist, want);
       if (step.kind === "listed") return step.part;
-      if (reached(this.playlist, want)) return null; // the segment closed without it
+      if (reached(this.playlist, want) || shouldStop() || this.o.now() > deadline) return null;
       if (!(await this.reload(want))) return null;
     }
-    return null;
   }
 
   private async fetchPart(uri: string, range: { offsetBytes: number; lengthBytes: number } | null): Promise<StreamedResult> {
@@ -185,7 +195,8 @@ export class LlHlsSource {
       return;
     }
     const m = body.media;
-    if (this.last === null) {
+    if (!this.joined) {
+      this.joined = true;
       this.o.onEvent({ kind: "stream-info", atMs: m.requestedAtMs, detail: `LL-HLS: joined at part ${part.msn}.${part.index} (${this.describe()})` });
     }
     this.delivery.part(m.arrivedAtMs, partAvailableAtMs(part));
