@@ -179,8 +179,9 @@ export class HlsSource {
         this.playlistUrl = r.url;
         this.targetDurationS = playlist.targetDurationS || null;
         // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
-        const edge = playlist.segments.at(-1);
-        if (edge?.init && !edge.encryption) {
+        // A low-latency stream that has only parts so far names its init section all the same.
+        const edge = playlist.segments.at(-1) ?? (playlist.map && playlist.parts.length ? { init: playlist.map } : undefined);
+        if (edge?.init && !("encryption" in edge && edge.encryption)) {
           const unmeasurable = await this.openInit(edge, r.url);
           if (unmeasurable) throw failed(`${r.url}: ${unmeasurable}`);
         }
@@ -359,7 +360,7 @@ export class HlsSource {
   }
 
   /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
-  private async openInit(seg: PlaylistSegment, baseUrl: string): Promise<string | null> {
+  private async openInit(seg: Pick<PlaylistSegment, "init">, baseUrl: string): Promise<string | null> {
     const init = seg.init!;
     const target = resolveRemoteUri(init.uri, baseUrl);
     if (!target.ok) return `its init section '${init.uri}' is refused: ${target.reason}`;

@@ -24,6 +24,8 @@ export interface MediaPlaylist {
   /** EXT-X-SKIP SKIPPED-SEGMENTS: a delta update left out this many segments before the first listed. */
   skippedSegments: number;
   renditionReports: RenditionReport[];
+  /** The EXT-X-MAP in force at the end of the text: the init section of the parts of the segment being written. */
+  map?: MediaInit;
 }
 
 /** EXT-X-SERVER-CONTROL: what the server offers (blocking reloads, delta updates) and how far back to play. */
@@ -172,7 +174,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     }
   }
   ll.closeSegment(mediaSequence + ll.skippedSegments + segments.length, pdt, null);
-  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings, ...ll.result() };
+  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings, ...ll.result(), ...(init ? { map: init } : {}) };
 }
 
 /**

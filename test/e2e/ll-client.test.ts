@@ -1,0 +1,105 @@
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { LlRelay } from "../helpers/ll-relay.ts";
+import { client, openDb, serve, tempDir } from "../helpers/vat.ts";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const FRAME_MS = 1000 / 30;
+
+interface Frame {
+  n: number;
+  arrived: number;
+  latency: number;
+}
+
+function newFrames(db: string): Frame[] {
+  const d = openDb(db);
+  const rows = d.query("SELECT frame_number AS n, arrived_at_ms AS arrived, latency_ms AS latency FROM frames WHERE kind = 'new' ORDER BY idx").all() as Frame[];
+  d.close();
+  return rows;
+}
+
+/** Latency of each frame both runs saw, the second's less the first's, sorted. */
+function shifts(first: string, second: string): number[] {
+  const a = new Map(newFrames(first).map((f) => [f.n, f.latency]));
+  return newFrames(second).filter((f) => a.has(f.n)).map((f) => f.latency - a.get(f.n)!).sort((x, y) => x - y);
+}
+
+const quantile = (sorted: number[], p: number) => sorted[Math.floor(p * (sorted.length - 1))]!;
+
+function eventsOf(db: string, kind: string): { ms: number | null; detail: string }[] {
+  const d = openDb(db);
+  const rows = d.query("SELECT duration_ms AS ms, detail FROM events WHERE kind = ? ORDER BY at_ms").all(kind) as { ms: number | null; detail: string }[];
+  d.close();
+  return rows;
+}
+
+const LL_HLS = ["--size", "240p", "--format", "ll-hls", "--part", "200ms"];
+
+test(
+  "LL-HLS at 200 ms parts: sub-second latency with each frame stamped as its bytes arrive; a relay holding every part " +
+    "300 ms shifts it by 300 ms; one answering blocking reloads at once is reported and measured alike",
+  async () => {
+    const HOLD = 300;
+    const server = serve(LL_HLS);
+    const hold = new LlRelay({ origin: server.url, holdMs: HOLD });
+    const early = new LlRelay({ origin: server.url, earlyReloads: true });
+    try {
+      await server.waitLive();
+      const db = (name: string) => join(tmp.path, `${name}.db`);
+      // The three clients watch the same frames at once; frames are matched by number.
+      const [a, b, c] = await Promise.all(
+        [server.url, hold.url, early.url].map((url, i) =>
+          client(["--url", url, "--duration", "12s", "--db", db(["direct", "held", "early"][i]!), "--json"]),
+        ),
+      );
+      for (const r of [a, b, c]) expect(r.exitCode).toBe(0);
+      const s = a.json!.summary;
+      expect(a.json!.protocol).toBe("ll-hls");
+      expect(s.framesNew).toBeGreaterThan(250);
+      expect(s.dropped).toBe(0);
+      expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
+      expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
+      expect(a.json!.delivery).toMatchObject({ partDurationS: 0.2, advertisedLatencyMs: 600, earlyReloads: 0 });
+      expect(a.json!.delivery.reloads).toBeGreaterThan(20);
+
+      // Per-frame stamps: frames of a part arrive a frame interval apart as the server writes them, not all at once
+      // when the part ends (which would make five steps in six of 0 and one of 200 ms, and latency jump by 167 ms at
+      // each part). A loaded machine reads some frames together (and the join fetches a few parts at once): most not.
+      const frames = newFrames(db("direct"));
+      const steps = frames.slice(1).map((f, i) => f.arrived - frames[i]!.arrived).sort((x, y) => x - y);
+      expect(Math.abs(quantile(steps, 0.5) - FRAME_MS)).toBeLessThan(12);
+      expect(steps.filter((d) => d < 5).length / steps.length).toBeLessThan(0.4);
+      const jumps = frames.slice(1).map((f, i) => Math.abs(f.latency - frames[i]!.latency)).sort((x, y) => x - y);
+      expect(quantile(jumps, 0.9)).toBeLessThan(100);
+
+      // Every part held a known 300 ms: every frame later by that.
+      const held = shifts(db("direct"), db("held"));
+      expect(held.length).toBeGreaterThan(250);
+      expect(Math.abs(quantile(held, 0.5) - HOLD)).toBeLessThanOrEqual(30);
+      // Most frames, not just the middle one (the tails are each client's join, and moments of a loaded machine).
+      expect(Math.abs(quantile(held, 0.25) - HOLD)).toBeLessThanOrEqual(45);
+      expect(Math.abs(quantile(held, 0.75) - HOLD)).toBeLessThanOrEqual(45);
+      expect(Math.abs(b.json!.summary.latencyP50Ms - s.latencyP50Ms - HOLD)).toBeLessThanOrEqual(30);
+
+      // Reloads answered at once: said, counted, and the frames measured as directly.
+      expect(early.earlyAnswers).toBeGreaterThan(10);
+      expect(c.json!.delivery.earlyReloads).toBeGreaterThan(10);
+      expect(eventsOf(db("early"), "early-reload").length).toBe(1);
+      expect(eventsOf(db("direct"), "early-reload").length).toBe(0);
+      expect(c.json!.summary.dropped).toBe(0);
+      const same = shifts(db("direct"), db("early"));
+      expect(same.length).toBeGreaterThan(250);
+      expect(Math.abs(quantile(same, 0.5))).toBeLessThanOrEqual(30);
+      expect(Math.abs(c.json!.summary.latencyP50Ms - s.latencyP50Ms)).toBeLessThanOrEqual(30);
+      expect(c.json!.summary.latencyP95Ms).toBeLessThanOrEqual(800);
+    } finally {
+      hold.stop();
+      early.stop();
+      await server.stop();
+    }
+  },
+  60_000,
+);
