@@ -103,3 +103,111 @@ test(
   },
   60_000,
 );
+
+/** The newest segment the origin's LL-HLS playlist lists. */
+async function newestSegment(origin: string): Promise<number> {
+  const text = await (await fetch(`${origin}/video/stream.m3u8`)).text();
+  const seqs = [...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+  return seqs.length ? Math.max(...seqs) : 0;
+}
+
+test(
+  "an LL-HLS part withheld for a known 2 s (later ones waiting behind it): one stall of that length, nothing lost",
+  async () => {
+    const HOLD = 2000;
+    const server = serve(LL_HLS);
+    try {
+      await server.waitLive();
+      // A part of a segment some 4 s ahead: the client will have joined well before it.
+      const msn = (await newestSegment(server.url)) + 4;
+      const relay = new LlRelay({ origin: server.url, withhold: { msn, part: 2, ms: HOLD } });
+      try {
+        const db = join(tmp.path, "withheld.db");
+        const run = await client(["--url", relay.url, "--duration", "10s", "--db", db, "--json"]);
+        expect(run.exitCode).toBe(0);
+        expect(relay.releasedAt).not.toBeNull();
+        expect(run.json!.summary.dropped).toBe(0);
+        const stalls = eventsOf(db, "stall");
+        const long = stalls.filter((s) => s.ms! > 500);
+        expect(long.length).toBe(1);
+        // The picture froze for the hold less what the player had buffered: the frames the join fetched at once (a
+        // few parts that waited on the server) and its start slack put played time ahead of arrival, and it stays so
+        // while frames come at the rate they play. That buffer is the last frame's before the stall.
+        const frame = Number(/before frame (\d+)/.exec(long[0]!.detail)![1]);
+        const d = openDb(db);
+        const before = d
+          .query("SELECT played_at_ms - arrived_at_ms AS buffered FROM frames WHERE kind = 'new' AND frame_number < ? ORDER BY idx DESC LIMIT 1")
+          .get(frame) as { buffered: number };
+        d.close();
+        expect(before.buffered).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(long[0]!.ms! + before.buffered - HOLD)).toBeLessThanOrEqual(100);
+        for (const s of stalls) if (s !== long[0]) expect(s.ms!).toBeLessThan(300);
+      } finally {
+        relay.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "LL-HLS through a relay adding 400 ms, against the origin as the control: relative latency 400 ms, nearly every frame matched",
+  async () => {
+    const DELAY = 400;
+    const server = serve(LL_HLS);
+    const relay = new LlRelay({ origin: server.url, holdMs: DELAY });
+    try {
+      await server.waitLive();
+      const run = await client(["--url", relay.url, "--control", server.url, "--duration", "12s", "--db", join(tmp.path, "control.db"), "--json"]);
+      expect(run.exitCode).toBe(0);
+      const streams = run.json!.streams as { role: string; versusControl?: Record<string, number> }[];
+      const vs = streams.find((s) => s.role !== "control")!.versusControl!;
+      expect(Math.abs(vs.relativeLatencyP50Ms! - DELAY)).toBeLessThanOrEqual(40);
+      expect(vs.matchedShare!).toBeGreaterThanOrEqual(0.99);
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "LL-DASH (chunks on chunked transfer): latency as LL-HLS's, each chunk's frames stamped on arrival; a relay holding " +
+    "every chunk 300 ms shifts it by 300 ms",
+  async () => {
+    const HOLD = 300;
+    const server = serve(["--size", "240p", "--format", "ll-dash", "--part", "200ms"]);
+    const hold = new LlRelay({ origin: server.url, holdMs: HOLD });
+    try {
+      await server.waitLive();
+      const db = (name: string) => join(tmp.path, `dash-${name}.db`);
+      const [a, b] = await Promise.all(
+        [server.url, hold.url].map((url, i) => client(["--url", `${url}/video/stream.mpd`, "--duration", "12s", "--db", db(["direct", "held"][i]!), "--json"])),
+      );
+      for (const r of [a, b]) expect(r.exitCode).toBe(0);
+      const s = a.json!.summary;
+      expect(a.json!.protocol).toBe("ll-dash");
+      expect(s.framesNew).toBeGreaterThan(250);
+      expect(s.dropped).toBe(0);
+      expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
+      expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
+      expect(a.json!.delivery.advertisedLatencyMs).toBeGreaterThan(0);
+      const frames = newFrames(db("direct"));
+      const steps = frames.slice(1).map((f, i) => f.arrived - frames[i]!.arrived).sort((x, y) => x - y);
+      expect(Math.abs(quantile(steps, 0.5) - FRAME_MS)).toBeLessThan(12);
+      const held = shifts(db("direct"), db("held"));
+      expect(held.length).toBeGreaterThan(250);
+      expect(Math.abs(quantile(held, 0.5) - HOLD)).toBeLessThanOrEqual(30);
+      expect(Math.abs(quantile(held, 0.25) - HOLD)).toBeLessThanOrEqual(45);
+      expect(Math.abs(quantile(held, 0.75) - HOLD)).toBeLessThanOrEqual(45);
+      expect(Math.abs(b.json!.summary.latencyP50Ms - s.latencyP50Ms - HOLD)).toBeLessThanOrEqual(30);
+    } finally {
+      hold.stop();
+      await server.stop();
+    }
+  },
+  40_000,
+);
