@@ -58,7 +58,7 @@ export function renderLlMpd(m: LlMpd): string {
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019" type="dynamic" availabilityStartTime="${isoTime(m.availabilityStartMs)}" publishTime="${isoTime(m.publishMs)}" minimumUpdatePeriod="${isoDuration(m.minimumUpdatePeriodS)}" timeShiftBufferDepth="${isoDuration(m.timeShiftBufferS)}" maxSegmentDuration="${isoDuration(m.segmentDurationS)}" minBufferTime="${isoDuration(m.chunkDurationS * 2)}">
   <ServiceDescription id="0">
     <Latency referenceId="0" target="${Math.round(m.latencyTargetMs)}" min="${Math.round(m.latencyTargetMs / 2)}" max="${Math.round(m.latencyTargetMs * 2)}"/>
-    <PlaybackRate min="0.96" max="1.04"/>
+    <PlaybackRate min="0.9" max="1.1"/>
   </ServiceDescription>
 ${periods.join("\n")}
   <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${escapeXml(m.utcTimingUrl)}"/>

@@ -88,8 +88,9 @@ export class LlStream {
     return 3000 * this.targetDurationS;
   }
 
+  /** Three parts behind the live edge (8216bis: at least two, three recommended). */
   get partHoldBackS(): number {
-    return 3 * this.settings.partS;
+    return Number((3 * this.settings.partS).toFixed(6));
   }
 
   /** An encoder run begins: its output goes to write(). */
@@ -386,9 +387,9 @@ export class LlStream {
     });
   }
 
-  /** What LL-DASH players aim for: five parts' worth (1 s at 200 ms parts), at least 750 ms. */
+  /** What LL-DASH players aim for: four parts' worth (800 ms at 200 ms parts), at least 500 ms. */
   get dashLatencyTargetMs(): number {
-    return Math.max(750, 5000 * this.settings.partS);
+    return Math.max(500, 4000 * this.settings.partS);
   }
 }
 

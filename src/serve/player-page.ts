@@ -17,7 +17,9 @@ export function playerSettings(stream: PlayerStream): { hls: Record<string, unkn
   const { format, segmentS } = stream;
   if (format === "ll-hls" || format === "ll-dash") {
     return {
-      hls: { lowLatencyMode: true, backBufferLength: 10 },
+      // hls.js starts at a segment's keyframe, anywhere up to a segment behind its target: it catches up by playing
+      // faster while over a second is buffered (its rule), capped at 1.25x.
+      hls: { lowLatencyMode: true, backBufferLength: 10, maxLiveSyncPlaybackRate: 1.25 },
       dash: { streaming: { liveCatchup: { enabled: true }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } } },
       delayS: null,
     };
