@@ -128,8 +128,8 @@ export class LlHlsSource {
       await this.o.sleep(Math.min(1000, 2 * this.partTargetMs));
       return true;
     }
-    if (this.outage.success(this.o.now())) {
-      // Back after an outage: join again, on a clean decoder.
+    if (this.outage.success(this.o.now()) && !this.continues(p)) {
+      // Back after an outage, the next part gone (or the stream started over): join again, on a clean decoder.
       this.pendingDiscontinuity = true;
       this.last = null;
     }
@@ -142,6 +142,17 @@ export class LlHlsSource {
       await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);
     }
     return true;
+  }
+
+  /** The playlist still lists or is about to write the part after the last one had: the stream goes on where it was. */
+  private continues(p: MediaPlaylist): boolean {
+    if (this.last === null) return true;
+    const next = partAfter(p, this.last);
+    const first = p.parts[0];
+    const newest = p.parts.at(-1);
+    // A stream whose numbering went back started over.
+    if (!first || !newest || newest.msn < this.last.msn) return false;
+    return (first.msn < next.msn || (first.msn === next.msn && first.index <= next.part)) && (partStep(p, next).kind !== "reload" || !reached(p, next));
   }
 
   private noteEarly(want: PartAddress): void {
