@@ -17,7 +17,7 @@ import type { SourceEvent } from "./events.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
 import { OutageTracker } from "./outage.ts";
 import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
-import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
+import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched, type FetchLimits } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
@@ -231,17 +231,11 @@ export class HlsSource {
     let backoffMs = this.o.pollMs;
     while (!shouldStop()) {
       const polledAt = this.o.now();
-      const r = await fetchText(this.o.fetch, this.playlistUrl, { timeoutMs: this.o.requestTimeoutMs, maxBytes: this.maxPlaylistBytes });
-      let playlist: MediaPlaylist | null = null;
-      let reason = r.ok ? "" : r.reason;
-      if (r.ok) {
-        try {
-          playlist = parseMediaPlaylist(r.value);
-        } catch (err) {
-          if (!(err instanceof PlaylistError)) throw err;
-          reason = `answer is not a playlist (${err.message})`;
-        }
-      } else if (r.tooLarge && !this.playlistLimitReported) {
+      const { fetched: r, playlist, reason } = await fetchMediaPlaylist(this.o.fetch, this.playlistUrl, {
+        timeoutMs: this.o.requestTimeoutMs,
+        maxBytes: this.maxPlaylistBytes,
+      });
+      if (!r.ok && r.tooLarge && !this.playlistLimitReported) {
         this.playlistLimitReported = true;
         this.o.onEvent({ kind: "limit", atMs: this.o.now(), detail: `playlist ${this.playlistUrl}: ${r.reason}` });
       }
@@ -496,6 +490,22 @@ export class HlsSource {
       this.staleReported = true;
       this.o.onEvent({ kind: "stale-playlist", atMs: this.o.now(), detail: `no new segment for ${(age / 1000).toFixed(1)} s` });
     }
+  }
+}
+
+/** A media playlist fetched and parsed: null with the reason when it could not be had or is no playlist. */
+export async function fetchMediaPlaylist(
+  fetchFn: Fetch,
+  url: string,
+  limits: FetchLimits,
+): Promise<{ fetched: Fetched<string>; playlist: MediaPlaylist | null; reason: string }> {
+  const fetched = await fetchText(fetchFn, url, limits);
+  if (!fetched.ok) return { fetched, playlist: null, reason: fetched.reason };
+  try {
+    return { fetched, playlist: parseMediaPlaylist(fetched.value), reason: "" };
+  } catch (err) {
+    if (!(err instanceof PlaylistError)) throw err;
+    return { fetched, playlist: null, reason: `answer is not a playlist (${err.message})` };
   }
 }
 

@@ -1,9 +1,10 @@
-import { parseMediaPlaylist, PlaylistError, resolveRemoteUri, type MediaPlaylist, type PlaylistPart } from "../hls/playlist.ts";
+import { resolveRemoteUri, type MediaPlaylist, type PlaylistPart } from "../hls/playlist.ts";
 import { DeliveryLog } from "./delivery.ts";
 import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
-import type { SegmentArrival, HlsSourceOptions, SourceOutcome } from "./hls-source.ts";
-import { fetchText } from "./http.ts";
+import {
+  DEFAULT_MAX_PLAYLIST_BYTES, DEFAULT_MAX_SEGMENT_BYTES, fetchMediaPlaylist, type HlsSourceOptions, type SegmentArrival, type SourceOutcome,
+} from "./hls-source.ts";
 import { joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
 import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
@@ -109,20 +110,10 @@ export class LlHlsSource {
     const sentMs = this.o.now();
     const url = reloadUrl(this.playlistUrl, this.playlist, want);
     const blocking = url !== this.playlistUrl || this.playlist.serverControl?.canBlockReload === true;
-    const r = await fetchText(this.o.fetch, url, {
+    const { playlist: p, reason } = await fetchMediaPlaylist(this.o.fetch, url, {
       timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
-      maxBytes: this.o.maxPlaylistBytes ?? 16 * 1024 * 1024,
+      maxBytes: this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES,
     });
-    let p: MediaPlaylist | null = null;
-    let reason = r.ok ? "" : r.reason;
-    if (r.ok) {
-      try {
-        p = parseMediaPlaylist(r.value);
-      } catch (err) {
-        if (!(err instanceof PlaylistError)) throw err;
-        reason = `answer is not a playlist (${err.message})`;
-      }
-    }
     if (!p) {
       if (this.outage.failure(reason, this.o.now())) return false;
       await this.o.sleep(Math.min(1000, 2 * this.partTargetMs));
@@ -189,7 +180,7 @@ export class LlHlsSource {
       {
         // A hinted part is written while it is fetched: its request may wait up to a part target and then some.
         timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
-        maxBytes: this.o.maxSegmentBytes ?? 256 * 1024 * 1024,
+        maxBytes: this.o.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
         ...(range ? { range } : {}),
       },
       this.track,
