@@ -457,7 +457,7 @@ export class HlsSource {
   }
 
   /** Each kind of mended value once per run: a broken packager repeats it on every segment and every poll. */
-  private noteWarnings(warnings: readonly PlaylistWarning[]): void {
+  noteWarnings(warnings: readonly PlaylistWarning[]): void {
     for (const w of warnings) {
       if (this.warned.has(w.code)) continue;
       this.warned.add(w.code);

@@ -38,6 +38,8 @@ export class LlHlsSource {
     private playlist: MediaPlaylist,
     private readonly track: Fmp4Track,
     private readonly o: HlsSourceOptions,
+    /** Values of a playlist that were mended: reported as the HLS source reports them (once per kind). */
+    private readonly noteWarnings: (w: MediaPlaylist["warnings"]) => void,
   ) {
     this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
     this.delivery.partDurationS = playlist.partTargetS;
@@ -128,6 +130,7 @@ export class LlHlsSource {
     if (blocking) this.delivery.reload(this.o.now() - sentMs, early);
     // A delta update (EXT-X-SKIP) leaves out only segments older than any still wanted: it is taken as it is.
     this.playlist = p;
+    this.noteWarnings(p.warnings);
     if (early) {
       this.noteEarly(want);
       await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);

@@ -207,7 +207,9 @@ class HlsMediaSource implements Source {
     const playlist = await this.hls.connect();
     const track = this.hls.fmp4Track;
     // Parts in MPEG-TS are read as plain HLS: frames of a transport stream cannot be told apart as its bytes come.
-    if (playlist.partTargetS !== null && track && !playlist.endList) this.ll = new LlHlsSource(this.hls.url, playlist, track, this.options);
+    if (playlist.partTargetS !== null && track && !playlist.endList) {
+      this.ll = new LlHlsSource(this.hls.url, playlist, track, this.options, (w) => this.hls.noteWarnings(w));
+    }
   }
 
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
