@@ -56,6 +56,8 @@ export class LlHlsSource {
   }
 
   async run(onPart: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    // The playlist connect() read is as old as the session's start-up (clock, code reader): join on a fresh one.
+    if (!(await this.reload(null))) return "failed";
     const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
     const queue = (part: PlaylistPart, body: Promise<StreamedResult>) => pipe.add(body, (b) => this.deliver(part, b, onPart));
     try {
@@ -108,10 +110,10 @@ export class LlHlsSource {
    * Asks for the playlist that lists `want` (blocking, where the server offers it); false when the stream is given
    * up (a fatal outage). A failure is an outage poll; an answer that came early is noted, and a pause follows it.
    */
-  private async reload(want: PartAddress): Promise<boolean> {
+  private async reload(want: PartAddress | null): Promise<boolean> {
     const sentMs = this.o.now();
-    const url = reloadUrl(this.playlistUrl, this.playlist, want);
-    const blocking = url !== this.playlistUrl || this.playlist.serverControl?.canBlockReload === true;
+    const url = want ? reloadUrl(this.playlistUrl, this.playlist, want) : this.playlistUrl;
+    const blocking = want !== null && this.playlist.serverControl?.canBlockReload === true;
     const { playlist: p, reason } = await fetchMediaPlaylist(this.o.fetch, url, {
       timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
       maxBytes: this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES,
@@ -126,13 +128,13 @@ export class LlHlsSource {
       this.pendingDiscontinuity = true;
       this.last = null;
     }
-    const early = !reached(p, want);
+    const early = want !== null && !reached(p, want);
     if (blocking) this.delivery.reload(this.o.now() - sentMs, early);
     // A delta update (EXT-X-SKIP) leaves out only segments older than any still wanted: it is taken as it is.
     this.playlist = p;
     this.noteWarnings(p.warnings);
     if (early) {
-      this.noteEarly(want);
+      this.noteEarly(want!);
       await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);
     }
     return true;
@@ -204,7 +206,7 @@ export class LlHlsSource {
       this.joined = true;
       this.o.onEvent({ kind: "stream-info", atMs: m.requestedAtMs, detail: `LL-HLS: joined at part ${part.msn}.${part.index} (${this.describe()})` });
     }
-    this.delivery.part(m.arrivedAtMs, partAvailableAtMs(part));
+    this.delivery.part(m.requestedAtMs, m.arrivedAtMs, partAvailableAtMs(part));
     const discontinuity = this.pendingDiscontinuity;
     this.pendingDiscontinuity = false;
     await onPart({

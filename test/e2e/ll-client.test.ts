@@ -55,6 +55,11 @@ function eventsOf(db: string, kind: string): { ms: number | null; detail: string
   return rows;
 }
 
+/** Frames the origin skipped, by its own log, when it fell behind its clock (a loaded machine). */
+function skippedByOrigin(server: { stderr(): string }): number {
+  return [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 const LL_HLS = ["--size", "240p", "--format", "ll-hls", "--part", "200ms"];
 
 test(
@@ -75,8 +80,10 @@ test(
       const s = a.json!.summary;
       expect(a.json!.protocol).toBe("ll-hls");
       expect(s.framesNew).toBeGreaterThan(250);
-      // With the run's events, so that a failure says what happened.
-      expect({ dropped: s.dropped, events: eventsOf(db("direct"), "segment-missing").concat(eventsOf(db("direct"), "outage")) }).toEqual({ dropped: 0, events: [] });
+      // Nothing lost on the way (with the run's events, so that a failure says what happened); frames the origin
+      // itself skipped when a loaded machine put it behind its clock are gone for every client.
+      expect(s.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
+      expect(eventsOf(db("direct"), "segment-missing").concat(eventsOf(db("direct"), "outage"))).toEqual([]);
       expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
       expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
       expect(a.json!.delivery).toMatchObject({ partDurationS: 0.2, advertisedLatencyMs: 600, earlyReloads: 0 });
@@ -100,7 +107,7 @@ test(
       expect(c.json!.delivery.earlyReloads).toBeGreaterThan(10);
       expect(eventsOf(db("early"), "early-reload").length).toBe(1);
       expect(eventsOf(db("direct"), "early-reload").length).toBe(0);
-      expect(c.json!.summary.dropped).toBe(0);
+      expect(c.json!.summary.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
       const same = shifts(db("direct"), db("early"));
       expect(same.length).toBeGreaterThan(250);
       expect(Math.abs(quantile(same, 0.5))).toBeLessThanOrEqual(30);
@@ -137,7 +144,7 @@ test(
         const run = await client(["--url", relay.url, "--duration", "10s", "--db", db, "--json"]);
         expect(run.exitCode).toBe(0);
         expect(relay.releasedAt).not.toBeNull();
-        expect(run.json!.summary.dropped).toBe(0);
+        expect(run.json!.summary.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
         const stalls = eventsOf(db, "stall");
         const long = stalls.filter((s) => s.ms! > 500);
         expect(long.length).toBe(1);
@@ -201,7 +208,7 @@ test(
       const s = a.json!.summary;
       expect(a.json!.protocol).toBe("ll-dash");
       expect(s.framesNew).toBeGreaterThan(250);
-      expect(s.dropped).toBe(0);
+      expect(s.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
       expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
       expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
       expect(a.json!.delivery.advertisedLatencyMs).toBeGreaterThan(0);
