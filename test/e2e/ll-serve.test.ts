@@ -5,7 +5,7 @@ import { listAvailableSegments } from "../../src/dash/addressing.ts";
 import { parseMpd } from "../../src/dash/mpd.ts";
 import { probeSegmentPackets } from "../helpers/packagers.ts";
 import { exchange, parseAnswer } from "../helpers/raw-http.ts";
-import { childPids, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
+import { childPids, eventually, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
 
 // The compiled binary serving --format ll-hls and ll-dash at 240p30 (1 s segments, 200 ms parts), checked over real
 // HTTP on loopback: the playlist's tags, blocking reloads timed against the part they wait for, the preload-hinted
@@ -186,6 +186,26 @@ describe("--format ll-hls", () => {
       process.kill(ffmpeg[0]!, "SIGCONT");
     }
   }, 10_000);
+  test("an encoder restart continues the numbering with a discontinuity and the new run's init segment", async () => {
+    const before = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    const ffmpeg = childPids(server.proc.pid);
+    process.kill(ffmpeg[0]!, "SIGKILL");
+    const text = await eventually(
+      async () => (await fetch(`${video}/stream.m3u8`)).text(),
+      (t) => /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init_1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n(#EXT-X-PART:[^\n]+\n)*#EXTINF/.test(t),
+      8000,
+    );
+    expect(childPids(server.proc.pid)).not.toEqual(ffmpeg);
+    const after = [...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+    expect(after).toEqual(Array.from({ length: after.length }, (_, i) => after[0]! + i)); // no number skipped or reused
+    const first = Number(/#EXT-X-MAP:URI="init_1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n(?:#EXT-X-PART:[^\n]+\n)*#EXTINF:[^\n]+\nseg_(\d+)\.m4s/.exec(text)![1]);
+    expect(first).toBeGreaterThanOrEqual(before.msn);
+    const init = join(tmp.path, "init_1.mp4");
+    const segment = join(tmp.path, "restarted.m4s");
+    writeFileSync(init, await bytesOf(`${video}/init_1.mp4`));
+    writeFileSync(segment, await bytesOf(`${video}/seg_${first}.m4s`));
+    expect(probeSegmentPackets(init, segment, tmp.path).length).toBe(FPS); // a whole GOP: the restart began a segment
+  }, 15_000);
 });
 
 describe("--format ll-dash", () => {
