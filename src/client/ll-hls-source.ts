@@ -31,6 +31,8 @@ export class LlHlsSource {
   private pendingDiscontinuity = false;
   private earlyReported = false;
   private joined = false;
+  /** Rejoins after an outage: a wait for a part of the stream before is given up. */
+  private joins = 0;
   private fatalEvent: SourceEvent | null = null;
 
   constructor(
@@ -78,8 +80,11 @@ export class LlHlsSource {
         }
         // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside.
         const body = this.fetchPart(step.uri, step.range);
+        const joins = this.joins;
         if (!(await this.reload(want))) return "failed";
-        const part = await this.listedPart(want, shouldStop);
+        const part = await this.listedPart(want, () => shouldStop() || this.joins !== joins);
+        // Back from an outage on a stream that started over: the part of the old one is not waited for.
+        if (this.joins !== joins) continue;
         this.last = want;
         if (part && !part.gap) {
           // A server that would not stream the hinted part: it is fetched now that it is whole.
@@ -112,8 +117,11 @@ export class LlHlsSource {
    */
   private async reload(want: PartAddress | null): Promise<boolean> {
     const sentMs = this.o.now();
-    const url = want ? reloadUrl(this.playlistUrl, this.playlist, want) : this.playlistUrl;
-    const blocking = want !== null && this.playlist.serverControl?.canBlockReload === true;
+    // During an outage the playlist is asked for as it is: the part wanted may never come (a server that started over
+    // numbers anew, and blocks or refuses a request for a part so far ahead).
+    const ask = this.outage.open ? null : want;
+    const url = ask ? reloadUrl(this.playlistUrl, this.playlist, ask) : this.playlistUrl;
+    const blocking = ask !== null && this.playlist.serverControl?.canBlockReload === true;
     const { playlist: p, reason } = await fetchMediaPlaylist(this.o.fetch, url, {
       timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
       maxBytes: this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES,
@@ -127,14 +135,15 @@ export class LlHlsSource {
       // Back after an outage, the next part gone (or the stream started over): join again, on a clean decoder.
       this.pendingDiscontinuity = true;
       this.last = null;
+      this.joins++;
     }
-    const early = want !== null && !reached(p, want);
+    const early = ask !== null && !reached(p, ask);
     if (blocking) this.delivery.reload(this.o.now() - sentMs, early);
     // A delta update (EXT-X-SKIP) leaves out only segments older than any still wanted: it is taken as it is.
     this.playlist = p;
     this.noteWarnings(p.warnings);
     if (early) {
-      this.noteEarly(want!);
+      this.noteEarly(ask!);
       await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);
     }
     return true;

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LlRelay } from "../helpers/ll-relay.ts";
-import { client, openDb, serve, tempDir } from "../helpers/vat.ts";
+import { client, openDb, serve, spawnVat, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -218,6 +218,42 @@ test(
     } finally {
       hold.stop();
       await server.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "the LL-HLS origin killed mid-run and started again: the outage lasts as long as it was gone, the client joins the new stream",
+  async () => {
+    const first = serve(LL_HLS);
+    await first.waitLive();
+    const db = join(tmp.path, "ll-outage.db");
+    const c = spawnVat(["client", "--url", first.url, "--duration", "14s", "--db", db, "--json"]);
+    await Bun.sleep(5000);
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    await Bun.sleep(2000);
+    const second = serve(LL_HLS, { port: first.port });
+    try {
+      const liveAfterMs = await second.waitLive();
+      const [out, code] = await Promise.all([new Response(c.stdout).text(), c.exited]);
+      expect(code).toBe(0);
+      const r = JSON.parse(out);
+      expect(r.outages).toBe(1);
+      // Gone for 2 s and the time the second origin took to start (its first part a little more); the client asks
+      // again every 400 ms at most.
+      const goneMs = 2000 + liveAfterMs;
+      expect(r.outageMs).toBeGreaterThan(goneMs - 1000);
+      expect(r.outageMs).toBeLessThan(goneMs + 1000);
+      expect(r.summary.restarts).toBe(1);
+      const d = openDb(db);
+      const reconnectAt = (d.query("SELECT at_ms FROM events WHERE kind = 'reconnect'").get() as { at_ms: number }).at_ms;
+      const after = d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new' AND arrived_at_ms > ?").get(reconnectAt) as { n: number };
+      d.close();
+      expect(after.n).toBeGreaterThan(30 * 3); // the run went on with the second origin
+    } finally {
+      await second.stop();
     }
   },
   40_000,
