@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listAvailableSegments } from "../../src/dash/addressing.ts";
@@ -252,6 +253,29 @@ describe("--format ll-dash", () => {
     expect(ffprobeFrames(file)).toBe(FPS);
   });
 });
+
+test("--push with ll-hls: the ingest receives an MPEG-TS stream while the origin serves its parts", async () => {
+  const sock = createSocket("udp4");
+  const packets: Buffer[] = [];
+  sock.on("message", (m) => packets.push(m));
+  await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", resolve));
+  const server = serve(["--format", "ll-hls", "--size", "240p", "--id", "llpush", "--push", `udp://127.0.0.1:${sock.address().port}`]);
+  try {
+    await server.waitLive(15_000);
+    const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
+    expect(text).toContain("#EXT-X-PART:");
+    await eventually(async () => packets.length, (n) => n >= 20, 5000);
+    // MPEG-TS: 188-byte packets, each starting with the sync byte (datagrams need not break at a packet).
+    const bytes = Buffer.concat(packets);
+    const strides = Math.floor(bytes.length / 188) - 1;
+    const synced = (o: number) => Array.from({ length: strides }, (_, i) => bytes[o + i * 188]).filter((b) => b === 0x47).length;
+    const best = Math.max(...Array.from({ length: 188 }, (_, o) => synced(o)));
+    expect(best).toBeGreaterThanOrEqual(strides * 0.99);
+  } finally {
+    await server.stop();
+    sock.close();
+  }
+}, 30_000);
 
 test.each([
   [["--format", "ll-hls", "--part", "5ms"], /part length '5ms' is out of range: use 33 ms \(one frame at 30 fps\) to 500 ms/],
