@@ -2,20 +2,24 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { median, RECORD_MEDIA_EVENTS, STARVED_AHEAD_S, watchPlayer, type Seen } from "../helpers/players.ts";
-import { serve } from "../helpers/vat.ts";
+import { join } from "node:path";
+import { client, serve, tempDir } from "../helpers/vat.ts";
 
 // Real players in low-latency mode on vat serve's own page: hls.js on --format ll-hls (parts, blocking reloads) and
 // dash.js on --format ll-dash (chunked segments), in Debian's Chromium, each for over 20 s: the playhead keeps up with
-// real time, nothing stalls, and the live latency the player itself reports stays below 1.5 s.
+// real time, nothing stalls, the live latency the player itself reports stays below 1.5 s, and that latency less the
+// media it holds buffered agrees with vat client's, measuring the same stream at the same time, within 300 ms.
 //
 // The 20 s are counted from 2 s after playback starts: a player joins with a seek into the middle of a GOP, which the
 // decoder must decode its way up to, and on this loaded machine Chromium reports that as a few ms of waiting.
+const tmp = tempDir("vat-ll-players-");
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
+  tmp.cleanup();
 });
 
 const SETTLE_MS = 2000;
@@ -48,6 +52,10 @@ test.each([
         const p = (globalThis as any).vatPlayer;
         return p.kind === "hls" ? p.hls.lowLatencyMode === true : p.dash.getLowLatencyModeEnabled() === true;
       });
+      // vat client on the same stream meanwhile, named by the server root (its /params names the manifest).
+      const measured = client(["--url", server.url, "--duration", `${(SETTLE_MS + PLAY_MS) / 1000}s`, "--db", join(tmp.path, `${format}.db`), "--json"], {
+        timeoutMs: 60_000,
+      });
       await Bun.sleep(SETTLE_MS);
       const atSettle = (await page.evaluate(() => (globalThis as any).vatSeen)) as Seen;
       const settledAt = atSettle.samples.at(-1)!.atMs;
@@ -78,6 +86,17 @@ test.each([
       );
       expect(Math.max(...latencies)).toBeLessThan(MAX_LATENCY_S);
       expect(Math.min(...latencies)).toBeGreaterThan(0);
+
+      // The player shows a frame as long after it arrived as the media it has buffered ahead: its latency less that
+      // buffer is how late the frames reached it, which is what vat client measures frame by frame (stamped as their
+      // bytes arrive). The two agree within 300 ms.
+      const run = await measured;
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.json!.protocol).toBe(format); // read as a low-latency stream, not as plain segments
+      const arrivedMs = median(played.filter((s) => s.atMs >= settledAt + 1000 && s.latencyS !== null).map((s) => (s.latencyS! - s.aheadS) * 1000));
+      const clientMs = run.json!.summary.latencyP50Ms as number;
+      console.log(`${format}: player latency less its buffer p50 ${Math.round(arrivedMs)} ms; vat client p50 ${clientMs} ms`);
+      expect(Math.abs(arrivedMs - clientMs)).toBeLessThanOrEqual(300);
     } finally {
       await page.close();
       await server.stop();

@@ -1,6 +1,6 @@
 /**
  * Driving vat serve's player page (src/serve/player-page.ts) in Chromium: media events recorded from the first script
- * on, the player's own stall reports hooked, playhead and reported latency sampled every 250 ms.
+ * on, the player's own stall reports hooked, playhead, buffer ahead and reported latency sampled every 250 ms.
  */
 /**
  * Recorded by the page from its first script on: media events reach a capturing document listener, each with the
@@ -27,7 +27,8 @@ export const STARVED_AHEAD_S = 0.5;
 
 export type Seen = {
   events: { type: string; atMs: number; aheadS: number }[];
-  samples: { atMs: number; currentTimeS: number; latencyS: number | null }[];
+  /** The playhead, the media buffered ahead of it and the live latency the player reports. */
+  samples: { atMs: number; currentTimeS: number; aheadS: number; latencyS: number | null }[];
   /** The player's stall reports with the media then buffered ahead; null for an error (always a failure). */
   stalls: { report: string; aheadS: number | null }[];
 };
@@ -56,7 +57,7 @@ export function watchPlayer(): void {
   }
   setInterval(() => {
     const latencyS = p.kind === "hls" ? p.hls.latency : p.dash.getCurrentLiveLatency();
-    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, latencyS: Number.isFinite(latencyS) ? latencyS : null });
+    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, aheadS: w.vatAheadS(video), latencyS: Number.isFinite(latencyS) ? latencyS : null });
   }, 250);
 }
 
