@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.ts";
-import { median, RECORD_MEDIA_EVENTS, STARVED_AHEAD_S, watchPlayer, type Seen } from "../helpers/players.ts";
+import { afterAll, expect, test } from "bun:test";
+import { chromiumForFile, median, openOriginPage, STARVED_AHEAD_S, waitPlaying, type Seen } from "../helpers/players.ts";
 import { join } from "node:path";
 import { client, serve, tempDir } from "../helpers/vat.ts";
 
@@ -13,14 +11,8 @@ import { client, serve, tempDir } from "../helpers/vat.ts";
 // The 20 s are counted from 2 s after playback starts: a player joins with a seek into the middle of a GOP, which the
 // decoder must decode its way up to, and on this loaded machine Chromium reports that as a few ms of waiting.
 const tmp = tempDir("vat-ll-players-");
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  tmp.cleanup();
-});
+const browser = chromiumForFile();
+afterAll(() => tmp.cleanup());
 
 const SETTLE_MS = 2000;
 const PLAY_MS = 20_500;
@@ -33,21 +25,16 @@ test.each([
   "--format %s played by %s in low-latency mode: 20 s without a stall, its reported latency below 1.5 s",
   async (format) => {
     const server = serve(["--format", format, "--size", "240p", "--fps", "30", "--id", `play-${format}`]);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     try {
       await server.waitLive(15_000);
-      const problems: string[] = [];
-      page.on("pageerror", (e) => problems.push(String(e)));
-      await page.addInitScript(RECORD_MEDIA_EVENTS);
-      await page.goto(`${server.url}/`, { waitUntil: "load" });
-      await page.waitForFunction(() => (globalThis as any).vatPlayer !== undefined);
-      await page.evaluate(watchPlayer);
+      const problems = await openOriginPage(page, server.url);
       // A jump of the playhead shows too (hls.js seeks back to its target when it falls too far behind).
       await page.evaluate(() => {
         const w = globalThis as any;
         w.document.querySelector("video").addEventListener("seeking", () => w.vatSeen.events.push({ type: "seeking", atMs: performance.now(), aheadS: 0 }));
       });
-      await page.waitForFunction(() => (globalThis as any).vatSeen.events.some((e: { type: string }) => e.type === "playing"), null, { timeout: 10_000 });
+      await waitPlaying(page);
       const lowLatency = await page.evaluate(() => {
         const p = (globalThis as any).vatPlayer;
         return p.kind === "hls" ? p.hls.lowLatencyMode === true : p.dash.getLowLatencyModeEnabled() === true;
