@@ -27,7 +27,7 @@ export interface DecoderOutput {
   /**
    * Only the part of the frame that holds the code, reduced to a size at which it is still read reliably: the code's
    * square with its quiet zone (CODE_SQUARE, in proportion to the height, so a rescaled copy keeps it there), at most
-   * CODE_REGION_PX high, its luma plane as decoded (limited range: no conversion). A 1080p frame is then 1/25 of the
+   * CODE_REGION_PX high, its luma plane as decoded (limited range for vat's streams: no conversion). A 1080p frame is then 1/25 of the
    * bytes to scale, pipe and copy.
    */
   codeRegion?: boolean;
@@ -70,13 +70,22 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
 }
 
 /**
+ * Pictures whose first plane is their luma, as decoders of vat's streams (and most others) give them; anything else
+ * (RGB, 10-bit) is converted to the first of them, after the crop.
+ */
+const LUMA_FIRST_FORMATS = ["yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray"];
+
+/**
  * The code's square, cropped before anything else touches the pixels, and its luma plane taken as it is: converting
  * the whole frame to full-range gray in swscale cost half a decode again at 1080p (6 M instructions a frame over a
  * decode of 11.6 M; this filter costs 2 M). The area scaler averages compression noise away where it reduces.
  */
 function codeRegionFilter(): string {
   const { offset, side } = CODE_SQUARE;
-  return `crop=w=ih*${side}:h=ih*${side}:x=ih*${offset}:y=ih*${offset},extractplanes=y,scale=w=-2:h='min(ih,${CODE_REGION_PX})':flags=area`;
+  // In proportion to the shorter side: the signal is landscape, but a portrait stream must not fail the crop.
+  const at = (share: number) => `'min(iw,ih)*${share}'`;
+  const crop = `crop=w=${at(side)}:h=${at(side)}:x=${at(offset)}:y=${at(offset)}`;
+  return `${crop},format=${LUMA_FIRST_FORMATS.join("|")},extractplanes=y,scale=w=-2:h='min(ih,${CODE_REGION_PX})':flags=area`;
 }
 
 /**
