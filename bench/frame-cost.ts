@@ -55,10 +55,10 @@ function prepare(): void {
   };
   const region = decode(CODE_OUTPUT, frames);
   const full = decode({ pixFmt: "yuv420p", scale: null }, WHOLE_FRAMES);
-  // The code region is the left square scaled to at most 288 rows: its size follows from the frame's.
-  const rh = Math.min(h, CODE_REGION_PX);
-  const rw = rh;
-  if (region.length !== frames * rw * rh) throw new Error(`code region is not ${rw}x${rh}`);
+  // The code region is the code's square scaled to at most CODE_REGION_PX rows.
+  const rw = Math.sqrt(region.length / frames);
+  const rh = rw;
+  if (!Number.isInteger(rw) || rw > CODE_REGION_PX) throw new Error(`the code region is not a square of at most ${CODE_REGION_PX} rows`);
   writeFileSync(join(dir, "ref.gray"), gray.subarray(0, WHOLE_FRAMES * w * h));
   writeFileSync(join(dir, "region.gray"), region);
   writeFileSync(join(dir, "full.yuv"), full);
