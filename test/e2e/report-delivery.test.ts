@@ -92,11 +92,13 @@ describe("vat report over real LL-HLS runs", () => {
 });
 
 describe("in headless Chromium", () => {
-  test("the report opens with no errors or requests, its delivery table shown and sortable; screenshot kept", async () => {
+  test("at 1280 px: no errors or requests, the delivery table shown whole (no sideways scrolling) and sortable; screenshot kept", async () => {
     await inChromium(html, async (page, { url, requests, problems }) => {
       expect(requests).toEqual([url]);
       expect(problems).toEqual([]);
       expect(await page.isVisible("#delivery")).toBe(true);
+      expect(await page.$eval("#delivery", (t) => (t.parentElement!.scrollWidth <= t.parentElement!.clientWidth))).toBe(true);
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number)).toBeLessThanOrEqual(1280);
       const column = await page.$$eval("#delivery th", (th) => th.findIndex((h) => h.textContent === "answered early"));
       await page.click(`#delivery th:nth-child(${column + 1})`);
       const values = await page.$$eval(`#delivery tbody tr td:nth-child(${column + 1})`, (tds) => tds.map((td) => Number(td.getAttribute("data-v"))));
@@ -105,6 +107,6 @@ describe("in headless Chromium", () => {
       const shot = join(ARTIFACTS, "report-delivery.png");
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(20_000);
-    });
+    }, { width: 1280, height: 900 });
   }, 30_000);
 });
