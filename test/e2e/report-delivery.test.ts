@@ -27,20 +27,27 @@ function storedRow(file: string): Record<string, unknown> {
 
 let report: { json: any; html: string };
 
+async function newestSegment(origin: string): Promise<number> {
+  const text = await (await fetch(`${origin}/video/stream.m3u8`)).text();
+  return Math.max(0, ...[...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
+}
+
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  // One LL-HLS origin measured directly, and through a relay that answers blocking reloads at once (early answers).
+  // One LL-HLS origin measured directly, and through a relay that answers blocking reloads at once (early answers)
+  // and withholds a part of a segment some 3 s ahead for 1.5 s (a rebuffer of the player at the advertised 600 ms).
   const server = serve(["--size", "240p", "--format", "ll-hls", "--part", "200ms", "--id", "ll"]);
-  const early = new LlRelay({ origin: server.url, earlyReloads: true });
+  let early: LlRelay | null = null;
   try {
     await server.waitLive();
+    early = new LlRelay({ origin: server.url, earlyReloads: true, withhold: { msn: (await newestSegment(server.url)) + 3, part: 2, ms: 1500 } });
     const runs = await Promise.all(
       [[server.url, "direct"], [early.url, "early"]].map(([url, name]) => client(["--url", url!, "--duration", "6s", "--db", join(dir, `${name}.db`)])),
     );
     for (const r of runs) expect(r.exitCode).toBe(0);
   } finally {
-    early.stop();
+    early?.stop();
     await server.stop();
   }
   // The direct run again as a file of schema 4 would hold it: its format facts, no delivery columns.
@@ -55,7 +62,7 @@ beforeAll(async () => {
 }, 40_000);
 
 describe("vat report over real LL-HLS runs", () => {
-  test("one delivery row per run that stored delivery, each cell what the database holds; none for the schema-4 file", () => {
+  test("one delivery row per run that stored delivery, each cell what the database holds (a withheld part: a rebuffer at the target); none for the schema-4 file", () => {
     const rows = report.json.delivery;
     expect(rows.map((d: any) => d.database)).toEqual([join(dir, "direct.db"), join(dir, "early.db")]);
     for (const d of rows) {
@@ -67,6 +74,10 @@ describe("vat report over real LL-HLS runs", () => {
     // The relay passes the origin's /params through: both are the origin's configuration.
     expect([direct.configuration, early.configuration]).toEqual(["240p 30fps local live", "240p 30fps local live"]);
     expect(early.early_reloads).toBeGreaterThan(0);
+    // The withheld part: the player at the advertised target rebuffered (the hold less the 600 ms it had in hand).
+    expect(direct.advertised_rebuffers).toBe(0);
+    expect(early.advertised_rebuffers).toBeGreaterThanOrEqual(1);
+    expect(early.advertised_rebuffer_ms).toBeGreaterThan(500);
     // The old file's run is still a run (its format facts read), and has no delivery row: not measured, not zero.
     const old = report.json.runs.find((r: any) => r.database === join(dir, "schema4.db"));
     expect(old).toMatchObject({ protocol: "ll-hls", container: "fmp4" });
