@@ -367,11 +367,13 @@ test(
 );
 
 test(
-  "ll-dash: after the origin skipped 3 s of frames, a new period starts at the next segment and the newest segment is there when the MPD says",
+  "ll-dash: after the origin skipped 3 s of frames, a new period starts at the next segment and the newest segment is there when the MPD says; a client plays on",
   async () => {
     const server = serve(["--format", "ll-dash", "--size", "240p", "--fps", String(FPS), "--id", "llgapdash"]);
     try {
       await server.waitLive(15_000);
+      const db = join(tmp.path, "gap-dash.db");
+      const run = client(["--url", `${server.url}/video/stream.mpd`, "--duration", "12s", "--db", db, "--json"]);
       await Bun.sleep(2500);
       await pauseOrigin(server, PAUSE_MS);
       const resumedAtMs = Date.now();
@@ -400,6 +402,16 @@ test(
       // Nothing newer is due yet: the next number is not being written.
       const next = await fetch(newest.url.replace(/seg_(\d+)/, (_, n) => `seg_${Number(n) + 2}`));
       expect(next.status).toBe(404);
+
+      // A client across the pause asks for what the old MPD promised only until the new period is out (the origin
+      // could not say sooner), then reads every segment again.
+      expect((await run).exitCode).toBe(0);
+      const d = openDb(db);
+      const missing = d.query("SELECT count(*) AS n FROM events WHERE kind = 'segment-missing'").get() as { n: number };
+      const after = d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new' AND generated_at_ms >= ?").get(resumedAtMs + 1500) as { n: number };
+      d.close();
+      expect(missing.n).toBeLessThanOrEqual(3);
+      expect(after.n).toBeGreaterThanOrEqual(3 * FPS);
     } finally {
       await server.stop();
     }
