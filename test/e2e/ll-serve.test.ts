@@ -294,19 +294,23 @@ test.each([
 // encoder's timestamps carry on without the gap. What it serves afterwards must stay on the wall clock.
 const PAUSE_MS = 3000;
 
-/** Pauses the vat serve process (not its ffmpeg) for ms, then lets it run on. Resolves once it runs again. */
-async function pauseOrigin(server: Served, ms: number): Promise<void> {
+/**
+ * After afterMs, pauses the vat serve process (not its ffmpeg) for PAUSE_MS and lets it run on; checks it then said it
+ * skipped those frames. Returns when it ran again.
+ */
+async function pauseOrigin(server: Served, afterMs: number): Promise<number> {
+  await Bun.sleep(afterMs);
   process.kill(server.proc.pid, "SIGSTOP");
   try {
-    await Bun.sleep(ms);
+    await Bun.sleep(PAUSE_MS);
   } finally {
     process.kill(server.proc.pid, "SIGCONT");
   }
-}
-
-/** Frames the origin said it skipped (its log), in total. */
-function skippedFrames(server: Served): number {
-  return [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const resumedAtMs = Date.now();
+  const skippedFrames = () => [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const skipped = await eventually(async () => skippedFrames(), (n) => n > 0, 2000);
+  expect(skipped).toBeGreaterThanOrEqual(((PAUSE_MS - 500) * FPS) / 1000);
+  return resumedAtMs;
 }
 
 /** Each listed segment's number and EXT-X-PROGRAM-DATE-TIME, and whether it is whole. */
@@ -324,11 +328,7 @@ test(
       await server.waitLive(15_000);
       const db = join(tmp.path, "gap-hls.db");
       const run = client(["--url", `${server.url}/video/stream.m3u8`, "--duration", "12s", "--db", db, "--json"]);
-      await Bun.sleep(3500);
-      await pauseOrigin(server, PAUSE_MS);
-      const resumedAtMs = Date.now();
-      const skipped = await eventually(async () => skippedFrames(server), (n) => n > 0, 2000);
-      expect(skipped).toBeGreaterThanOrEqual(((PAUSE_MS - 500) * FPS) / 1000);
+      const resumedAtMs = await pauseOrigin(server, 3500);
       // Two segments on: the next segments are made after the gap.
       await Bun.sleep(2500);
       const playlist = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
@@ -374,11 +374,7 @@ test(
       await server.waitLive(15_000);
       const db = join(tmp.path, "gap-dash.db");
       const run = client(["--url", `${server.url}/video/stream.mpd`, "--duration", "12s", "--db", db, "--json"]);
-      await Bun.sleep(2500);
-      await pauseOrigin(server, PAUSE_MS);
-      const resumedAtMs = Date.now();
-      const skipped = await eventually(async () => skippedFrames(server), (n) => n > 0, 2000);
-      expect(skipped).toBeGreaterThanOrEqual(((PAUSE_MS - 500) * FPS) / 1000);
+      const resumedAtMs = await pauseOrigin(server, 2500);
       const url = `${server.url}/video/stream.mpd`;
       const text = await eventually(async () => (await fetch(url)).text(), (t) => parseMpd(t, url).periods.length >= 2, 4000);
       const mpd = parseMpd(text, url);
