@@ -16,7 +16,7 @@ import {
   parseReloadQuery,
   type ReloadState,
 } from "../../src/serve/ll-requests.ts";
-import { framesPerPart, mpdPeriods } from "../../src/serve/ll-stream.ts";
+import { framesPerPart, LlStream, mpdPeriods } from "../../src/serve/ll-stream.ts";
 import { FRAME_TICKS, fmp4Stream, frameFragment, initSegment, TIMESCALE } from "../helpers/fmp4-stream.ts";
 
 const fragments = (pieces: Piece[]) => pieces.filter((p): p is FragmentPiece => p.kind === "fragment");
@@ -182,6 +182,31 @@ describe("packager", () => {
     expect(p.listedPeriods().map((x) => [x.run.id, x.firstMsn, x.firstWallMs])).toEqual([
       [0, 0, 0],
       [1, 2, 90_000],
+    ]);
+  });
+
+  test("the stream dates the encoder's k-th fragment by the k-th frame handed to it, anew for each run", () => {
+    const s = new LlStream({ format: "ll-dash", partS: 0.1, fps: 30, framesPerSegment: 5, listSize: 6, width: 426, height: 240, bandwidthBps: 1, utcTimingPath: "/time/iso" });
+    s.beginRun();
+    // Frames 0-4 on time, then a gap of 3 s; the last fragment's frame time is missing: it follows the one before.
+    for (const t of [1000, 1033, 1067, 1100, 1133, 4200, 4233, 4267, 4300, 4333]) s.frameWritten(t);
+    s.write(fmp4Stream(11, 5));
+    expect(s.packager.segments.map((x) => x.startWallMs)).toEqual([1000, 4200, 4333 + FRAME_MS]);
+    expect(s.packager.listedPeriods().map((x) => [x.firstMsn, x.firstWallMs])).toEqual([
+      [0, 1000],
+      [1, 4200],
+    ]);
+    // A frame the stopped encoder never gave back is not the next run's.
+    s.frameWritten(5000);
+    s.endRun();
+    s.beginRun();
+    s.frameWritten(9000);
+    s.write(fmp4Stream(1, 5));
+    expect(s.packager.segments.at(-1)!.startWallMs).toBe(9000);
+    expect(s.packager.listedPeriods().map((x) => [x.run.id, x.firstMsn, x.firstWallMs])).toEqual([
+      [0, 0, 1000],
+      [0, 1, 4200],
+      [1, 3, 9000],
     ]);
   });
 
