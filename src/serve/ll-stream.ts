@@ -60,7 +60,7 @@ export class LlStream {
   readonly segmentS: number;
   readonly targetDurationS: number;
   private splitter: FragmentSplitter | null = null;
-  /** When each frame handed to this run's encoder was made, in order; the encoder's fragments come out in that order. */
+  /** When each frame handed to this run's encoder was made, in order: x264 without B-frames gives one fragment per frame, in that order. */
   private frameTimesMs: number[] = [];
   /** Where the next fragment falls in time if its frame's time is missing: the last one's end. */
   private nextFragmentMs: number | null = null;
@@ -74,7 +74,7 @@ export class LlStream {
       framesPerSegment: settings.framesPerSegment,
       // One whole segment more than listed: a player that read the playlist just before it moved still finds it.
       keepSegments: settings.listSize + 1,
-      // A request for a segment due within a part of when it begins waits for it (the next segment is waited for).
+      // Up to a part late is jitter, and harmless: a request for the next segment before it begins waits for it.
       periodSlackMs: (framesPerPart(settings.partS, settings.fps) * 1000) / settings.fps,
     });
     this.manifest = settings.format === "ll-hls" ? LL_PLAYLIST : LL_MPD;
