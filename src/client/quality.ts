@@ -137,15 +137,16 @@ function ssimWindow(s1: number, s2: number, ss: number, s12: number): number {
 }
 
 /**
- * Where the 4×4 block sums come from: `row(by)` writes block row by's sums into slots[by & 1] (planar, see
- * blocksPadded) and returns its squared error.
+ * Where the 4×4 block sums come from: `row(by)` sums block row by (kept until row by+1 has been summed) and returns
+ * its squared error; `windows(by, total)` adds to total, one after the other, the SSIM of the windows over block rows
+ * by−1 and by.
  */
 interface BlockRows {
-  slots: [Int32Array, Int32Array];
   row(by: number): number;
+  windows(by: number, total: number): number;
 }
 
-/** Which code computes the block sums: WebAssembly SIMD (src/client/quality.wat) or plain JavaScript. */
+/** Which code computes the block sums and the windows: WebAssembly SIMD (src/client/quality.wat) or plain JavaScript. */
 export type QualityKernel = "simd" | "js";
 
 let jsSlots: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
@@ -157,12 +158,30 @@ function jsBlockRows(a: Uint8Array, b: Uint8Array | null, width: number, height:
   const view = stride % 4 === 0 && a.byteOffset % 4 === 0 && (!b || b.byteOffset % 4 === 0);
   const wa = words(a, width, height, stride, 0, view);
   const wb = b ? words(b, width, height, stride, 1, view).w : null;
-  return { slots, row: (by) => blockRow(wa.w, wb, wa.stride4, by * 4, bw, slots[by & 1]!) };
+  const p = blocksPadded(bw);
+  return {
+    row: (by) => blockRow(wa.w, wb, wa.stride4, by * 4, bw, slots[by & 1]!),
+    windows(by, total) {
+      const prev = slots[(by - 1) & 1]!;
+      const cur = slots[by & 1]!;
+      for (let i = 0; i < bw - 1; i++) {
+        const j = i + 1;
+        total += ssimWindow(
+          prev[i]! + prev[j]! + cur[i]! + cur[j]!,
+          prev[p + i]! + prev[p + j]! + cur[p + i]! + cur[p + j]!,
+          prev[2 * p + i]! + prev[2 * p + j]! + cur[2 * p + i]! + cur[2 * p + j]!,
+          prev[3 * p + i]! + prev[3 * p + j]! + cur[3 * p + i]! + cur[3 * p + j]!,
+        );
+      }
+      return total;
+    },
+  };
 }
 
 interface SimdExports {
   memory: WebAssembly.Memory;
   block_row(a: number, b: number, stride: number, blocks: number, out: number): number;
+  windows(prev: number, cur: number, blocks: number, total: number, c1: number, c2: number): number;
 }
 
 /** The SIMD kernel, or null where this runtime's WebAssembly has no SIMD (the module then fails to compile). */
@@ -178,7 +197,7 @@ const simd: SimdExports | null = (() => {
 /** The kernels this runtime has, the fastest first. */
 export const qualityKernels: readonly QualityKernel[] = simd ? ["simd", "js"] : ["js"];
 
-/** The kernel's loads run up to 12 bytes past a plane's last block; regions start 16-byte aligned. */
+/** The kernel's loads run up to 12 bytes past a plane's last block or a sums slot's end; regions start 16-byte aligned. */
 const SLACK = 16;
 const align16 = (n: number) => (n + 15) & ~15;
 
@@ -189,7 +208,7 @@ function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, widt
   const bOff = align16(n + SLACK);
   const out0 = align16(bOff + n + SLACK);
   const slotBytes = blocksPadded(bw) * 16;
-  const need = out0 + 2 * slotBytes;
+  const need = out0 + 2 * slotBytes + SLACK;
   const have = k.memory.buffer.byteLength;
   if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
   const heap = new Uint8Array(k.memory.buffer);
@@ -200,9 +219,12 @@ function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, widt
   copy(a, 0);
   if (b) copy(b, bOff);
   else heap.fill(NEUTRAL, bOff, bOff + n);
-  const slots: [Int32Array, Int32Array] = [new Int32Array(k.memory.buffer, out0, slotBytes >> 2), new Int32Array(k.memory.buffer, out0 + slotBytes, slotBytes >> 2)];
   const rowBytes = 4 * width;
-  return { slots, row: (by) => k.block_row(by * rowBytes, bOff + by * rowBytes, width, bw, by & 1 ? out0 + slotBytes : out0) };
+  const slot = (by: number) => (by & 1 ? out0 + slotBytes : out0);
+  return {
+    row: (by) => k.block_row(by * rowBytes, bOff + by * rowBytes, width, bw, slot(by)),
+    windows: (by, total) => k.windows(slot(by - 1), slot(by), bw, total, C1, C2),
+  };
 }
 
 /**
@@ -214,22 +236,11 @@ export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number,
   const bh = height >> 2;
   if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
   const sums = kernel === "simd" && simd ? simdBlockRows(simd, a, b, width, height, stride) : jsBlockRows(a, b, width, height, stride);
-  const p = blocksPadded(bw);
   let sse = sums.row(0);
   let total = 0;
   for (let by = 1; by < bh; by++) {
     sse += sums.row(by);
-    const prev = sums.slots[(by - 1) & 1]!;
-    const cur = sums.slots[by & 1]!;
-    for (let i = 0; i < bw - 1; i++) {
-      const j = i + 1;
-      total += ssimWindow(
-        prev[i]! + prev[j]! + cur[i]! + cur[j]!,
-        prev[p + i]! + prev[p + j]! + cur[p + i]! + cur[p + j]!,
-        prev[2 * p + i]! + prev[2 * p + j]! + cur[2 * p + i]! + cur[2 * p + j]!,
-        prev[3 * p + i]! + prev[3 * p + j]! + cur[3 * p + i]! + cur[3 * p + j]!,
-      );
-    }
+    total = sums.windows(by, total);
   }
   sse += sseOf(a, b, stride, bw * 4, width, 0, bh * 4) + sseOf(a, b, stride, 0, width, bh * 4, height);
   return { sse, ssim: total / ((bh - 1) * (bw - 1)) };

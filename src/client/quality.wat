@@ -7,6 +7,11 @@
 ;; A group of four blocks is one 16-byte load a row; the last group may read up to 12 bytes past the blocks (the
 ;; caller leaves that much room after each plane) and writes its unused lanes into the padding, whose error is masked.
 ;; With d = a-b and e = a+b: sum d^2 is the error, a^2+b^2 = (e^2+d^2)/2 and ab = (e^2-d^2)/4 exactly.
+;;
+;; windows(prev, cur, blocks, total, c1, c2) adds to total the SSIM of each 8x8 window over two block rows' sums, one
+;; window after the other, in the order and with the double operations of quality.ts's ssimWindow: its integer terms
+;; fit in i32 for 8-bit pixels and convert to f64 exactly, and IEEE doubles round the same here as in JavaScript, so
+;; the result is the JavaScript one bit for bit.
 (module
   (memory (export "memory") 1)
 
@@ -84,4 +89,71 @@
                (f64.convert_i32_s (i32x4.extract_lane 1 (local.get $err))))
       (f64.add (f64.convert_i32_s (i32x4.extract_lane 2 (local.get $err)))
                (f64.convert_i32_s (i32x4.extract_lane 3 (local.get $err))))))
+
+  ;; One f64x2 pair of ssimWindow's quotient from i32 lanes 0 and 1 of its four terms.
+  (func $quotient (param $n1 v128) (param $n2 v128) (param $d1 v128) (param $d2 v128) (result v128)
+    (f64x2.div
+      (f64x2.mul (f64x2.convert_low_i32x4_s (local.get $n1)) (f64x2.convert_low_i32x4_s (local.get $n2)))
+      (f64x2.mul (f64x2.convert_low_i32x4_s (local.get $d1)) (f64x2.convert_low_i32x4_s (local.get $d2)))))
+
+  ;; Lanes 2 and 3 moved to 0 and 1.
+  (func $high (param $v v128) (result v128)
+    (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
+
+  ;; Four neighbouring windows' sums: the blocks at i and i+1 of both rows.
+  (func $window4 (param $p i32) (param $c i32) (result v128)
+    (i32x4.add
+      (i32x4.add (v128.load (local.get $p)) (v128.load offset=4 (local.get $p)))
+      (i32x4.add (v128.load (local.get $c)) (v128.load offset=4 (local.get $c)))))
+
+  (func (export "windows") (param $prev i32) (param $cur i32) (param $blocks i32) (param $total f64) (param $c1 i32)
+    (param $c2 i32) (result f64)
+    (local $i i32) (local $n i32) (local $plane i32) (local $p i32) (local $c i32)
+    (local $s1 v128) (local $s2 v128) (local $ss v128) (local $s12 v128)
+    (local $n1 v128) (local $n2 v128) (local $d1 v128) (local $d2 v128) (local $lo v128) (local $hi v128)
+    (local.set $plane (i32.shl (i32.and (i32.add (local.get $blocks) (i32.const 3)) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.sub (local.get $blocks) (i32.const 1)))
+    (block $done
+      (loop $group
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $prev) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $c (i32.add (local.get $cur) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $s1 (call $window4 (local.get $p) (local.get $c)))
+        (local.set $p (i32.add (local.get $p) (local.get $plane)))
+        (local.set $c (i32.add (local.get $c) (local.get $plane)))
+        (local.set $s2 (call $window4 (local.get $p) (local.get $c)))
+        (local.set $p (i32.add (local.get $p) (local.get $plane)))
+        (local.set $c (i32.add (local.get $c) (local.get $plane)))
+        (local.set $ss (call $window4 (local.get $p) (local.get $c)))
+        (local.set $p (i32.add (local.get $p) (local.get $plane)))
+        (local.set $c (i32.add (local.get $c) (local.get $plane)))
+        (local.set $s12 (call $window4 (local.get $p) (local.get $c)))
+        ;; 2*s1*s2 + C1, 2*covar + C2, s1^2 + s2^2 + C1, vars + C2
+        (local.set $n1 (i32x4.add (i32x4.shl (i32x4.mul (local.get $s1) (local.get $s2)) (i32.const 1))
+          (i32x4.splat (local.get $c1))))
+        (local.set $n2 (i32x4.add
+          (i32x4.shl (i32x4.sub (i32x4.shl (local.get $s12) (i32.const 6)) (i32x4.mul (local.get $s1) (local.get $s2)))
+            (i32.const 1))
+          (i32x4.splat (local.get $c2))))
+        (local.set $d1 (i32x4.add
+          (i32x4.add (i32x4.mul (local.get $s1) (local.get $s1)) (i32x4.mul (local.get $s2) (local.get $s2)))
+          (i32x4.splat (local.get $c1))))
+        (local.set $d2 (i32x4.add
+          (i32x4.sub (i32x4.sub (i32x4.shl (local.get $ss) (i32.const 6)) (i32x4.mul (local.get $s1) (local.get $s1)))
+            (i32x4.mul (local.get $s2) (local.get $s2)))
+          (i32x4.splat (local.get $c2))))
+        (local.set $lo (call $quotient (local.get $n1) (local.get $n2) (local.get $d1) (local.get $d2)))
+        (local.set $hi (call $quotient (call $high (local.get $n1)) (call $high (local.get $n2))
+          (call $high (local.get $d1)) (call $high (local.get $d2))))
+        ;; Added one window at a time, as JavaScript adds them; lanes past the last window are not windows.
+        (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 0 (local.get $lo))))
+        (if (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $n))
+          (then (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 1 (local.get $lo))))))
+        (if (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $n))
+          (then (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 0 (local.get $hi))))))
+        (if (i32.lt_s (i32.add (local.get $i) (i32.const 3)) (local.get $n))
+          (then (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 1 (local.get $hi))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $group)))
+    (local.get $total))
 )
