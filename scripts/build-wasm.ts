@@ -4,6 +4,8 @@
  * binaries are build output and not kept in git.
  *
  *   bun scripts/build-wasm.ts
+ *
+ * Importing it builds too (so it can be a test preload: tests that run from source import the .wasm).
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +33,5 @@ export async function buildWasm(root = join(import.meta.dir, "..")): Promise<str
   return built;
 }
 
-if (import.meta.main) {
-  for (const f of await buildWasm()) console.log(`built ${f}`);
-}
+const built = await buildWasm();
+if (import.meta.main) for (const f of built) console.log(`built ${f}`);
