@@ -4,14 +4,15 @@
  * test. On a shared machine, count instructions rather than time:
  *
  *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|none [--count N]
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|reference|none [--count N]
  *     [--kernel simd|js]
  *
  * "prepare" renders the signal, encodes it as vat serve does (x264 at --crf, 30 unless told) and decodes it twice with
  * vat's own decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does
  * the work; `--what none` loads only, so its count is the baseline to subtract. Under valgrind the JIT settles late:
  * give --count 1000 or more (the frames are gone through again) for figures that compare. CPU ms per frame are
- * printed as a rough guide. `--kernel` picks quality's block sums: WebAssembly SIMD (the default where the runtime has
+ * printed as a rough guide. `--what reference` re-renders each frame's reference as the client does for quality
+ * (ReferenceFrames: the frame drawn again from its payload), the other half of `--quality`'s cost. `--kernel` picks quality's block sums: WebAssembly SIMD (the default where the runtime has
  * it) or the JavaScript fallback, to compare the two.
  */
 import { spawnSync } from "node:child_process";
@@ -80,6 +81,10 @@ async function run(): Promise<void> {
   const reader = what === "qr" ? await QrReader.create() : null;
   const kernel = opt("kernel", qualityKernels[0]!) as QualityKernel;
   if (!qualityKernels.includes(kernel)) throw new Error(`--kernel: ${kernel} is not one of ${qualityKernels.join(", ")}`);
+  const size = parseSize(meta.size);
+  const renderer = what === "reference" ? new FrameRenderer(planLayout(size, "bench")) : null;
+  const refBuffer = new Uint8Array(w * h);
+  const texts = renderer ? Array.from({ length: meta.frames }, (_, n) => encodePayload({ streamId: "bench", frameNumber: n, generatedAtMs: T0 + n * 40 })) : [];
   const c0 = process.cpuUsage();
   let read = 0;
   let psnr = 0;
@@ -88,6 +93,9 @@ async function run(): Promise<void> {
     if (reader) {
       const k = n % meta.frames;
       if (reader.read(region.subarray(k * rw * rh, (k + 1) * rw * rh), rw, rh)) read++;
+    } else if (renderer) {
+      const k = n % meta.frames;
+      renderer.render(k, texts[k]!, refBuffer);
     } else if (what === "quality") {
       const k = n % WHOLE_FRAMES;
       const f = full.subarray(k * w * h * 1.5, (k + 1) * w * h * 1.5);
