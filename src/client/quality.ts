@@ -1,14 +1,15 @@
 /**
  * Full-reference quality of one frame against its reference, computed the way ffmpeg's `psnr` and `ssim` filters do
- * (so the figures compare with theirs). Pure: planes in, numbers out.
+ * (so the figures compare with theirs). Pure (planes in, numbers out) but for loading its WebAssembly kernel once.
  *
  * - PSNR per plane = 10·log10(255² / MSE); "all" uses the MSE averaged over the planes weighted by their pixel counts
  *   (4:1:1 for 4:2:0), as ffmpeg's psnr_avg does. An identical plane is capped at 100 dB.
  * - SSIM: sums over 4×4 blocks, combined into overlapping 8×8 windows on a 4-pixel grid, with C1 = (0.01·255)²·64 and
  *   C2 = (0.03·255)²·64·63 on the sums, averaged over the windows; "all" weights the planes by pixel count.
  *
- * The integer sums (per-plane squared error; SSIM's 4×4 block sums) run in WebAssembly SIMD where the runtime has it,
- * in JavaScript otherwise; the floating-point end step is one, so both give the same figures bit for bit.
+ * The integer sums (per-plane squared error; SSIM's 4×4 block sums) and SSIM's windows run in WebAssembly SIMD where
+ * the runtime has it, in JavaScript otherwise: the sums are exact integers and the windows the same double operations
+ * in the same order, so both give the same figures bit for bit.
  */
 import { readFileSync } from "node:fs";
 import wasmPath from "./quality.wasm" with { type: "file" };
