@@ -33,6 +33,14 @@ export function videoRepresentations(period: Period): Representation[] {
  * segment the moment it is available by the MPD's timing on the server's clock (UTCTiming, else /time), from the live
  * edge on. Each segment's arrival is stamped when its last byte arrives.
  */
+/** A segment's period and the state it was asked for in (handed over later, when its bytes are in). */
+interface SegmentPlace {
+  discontinuity: boolean;
+  periodIndex: number;
+  periodStartS: number;
+  atoMs: number;
+}
+
 export class DashSource implements Source {
   readonly root: string;
   input: DecoderInput = { kind: "pipe", format: "h264" };
@@ -50,6 +58,8 @@ export class DashSource implements Source {
   private last: { time: number; end: number; number: number } | null = null;
   private readonly outage: OutageTracker;
   private pendingDiscontinuity = false;
+  /** A discontinuity whose segment could not be had: the next segment handed over carries it. */
+  private carriedDiscontinuity = false;
   private periodIndex = 0;
   private readonly pipe = new OrderedPipeline(4);
   /** Low-latency DASH (availabilityTimeOffset, chunked segments): its delivery; null for plain DASH. */
@@ -250,13 +260,22 @@ export class DashSource implements Source {
     const requestedAtMs = this.deps.now();
     const fetched = this.fetchMedia(seg, requestedAtMs);
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
+    // What the segment belongs to, as it was when asked for: a refresh may move on to the next period before it is in.
+    const place: SegmentPlace = {
+      discontinuity: this.pendingDiscontinuity,
+      periodIndex: this.periodIndex,
+      periodStartS: this.period.startS,
+      atoMs: this.atoMs(),
+    };
+    this.pendingDiscontinuity = false;
     // Low latency: the next segment is asked for when it is due, while this one may still be arriving.
-    if (this.delivery) await this.pipe.add(fetched, (got) => this.handOver(seg, got, requestedAtMs, onMedia));
-    else await this.handOver(seg, await fetched, requestedAtMs, onMedia);
+    if (this.delivery) await this.pipe.add(fetched, (got) => this.handOver(seg, place, got, requestedAtMs, onMedia));
+    else await this.handOver(seg, place, await fetched, requestedAtMs, onMedia);
   }
 
   private async handOver(
     seg: SegmentRef,
+    place: SegmentPlace,
     got: Awaited<ReturnType<DashSource["fetchMedia"]>>,
     requestedAtMs: number,
     onMedia: (m: MediaUnit) => Promise<void>,
@@ -265,11 +284,12 @@ export class DashSource implements Source {
       // Outages are the MPD's, as the HLS source's are the playlist's: a segment that cannot be had is missing.
       const detail = `segment ${seg.number} (${seg.url})${got.unreadable ? " cannot be read" : ""}: ${got.reason}`;
       this.deps.onEvent({ kind: got.tooLarge ? "limit" : "segment-missing", atMs: got.unreadable ? this.deps.now() : requestedAtMs, detail });
+      this.carriedDiscontinuity ||= place.discontinuity;
       return;
     }
     const { media, arrivedAtMs } = got;
     // Its advertised availability as a whole: its end on the wall clock (server clock).
-    this.delivery?.part(requestedAtMs, arrivedAtMs, seg.availableFromMs + this.atoMs());
+    this.delivery?.part(requestedAtMs, arrivedAtMs, seg.availableFromMs + place.atoMs);
     const fetchMs = arrivedAtMs - requestedAtMs;
     // A segment read while it is written takes as long as it plays: only one slower than that is a risk.
     if (fetchMs > seg.durationS * 1000 * (this.delivery ? 1.5 : 1)) {
@@ -278,9 +298,9 @@ export class DashSource implements Source {
         detail: `segment ${seg.number} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
       });
     }
-    const discontinuity = this.pendingDiscontinuity;
-    this.pendingDiscontinuity = false;
-    const startWallMs = this.mpd.availabilityStartTimeMs === null ? null : this.mpd.availabilityStartTimeMs + (this.period.startS + seg.startS) * 1000;
+    const discontinuity = place.discontinuity || this.carriedDiscontinuity;
+    this.carriedDiscontinuity = false;
+    const startWallMs = this.mpd.availabilityStartTimeMs === null ? null : this.mpd.availabilityStartTimeMs + (place.periodStartS + seg.startS) * 1000;
     await onMedia({
       sequence: seg.number,
       arrivedAtMs,
@@ -289,7 +309,7 @@ export class DashSource implements Source {
       ...(media.frameArrivalsMs ? { frameArrivalsMs: media.frameArrivalsMs } : {}),
       firstFrameEnd: media.firstFrameEnd,
       discontinuity,
-      discontinuitySequence: this.periodIndex,
+      discontinuitySequence: place.periodIndex,
       programDateTimeMs: startWallMs,
       ptsOffsetsMs: media.ptsOffsetsMs,
       durationS: seg.durationS,

@@ -7,21 +7,34 @@
 export class OrderedPipeline {
   private tail: Promise<void> = Promise.resolve();
   private readonly open: Promise<void>[] = [];
+  /** The first delivery that failed (the decoder gone): every later add() throws it, so the source stops at once. */
+  private failure: { error: unknown } | null = null;
 
   constructor(private readonly depth: number) {}
 
   /** Queues a fetch already under way; `deliver` runs once it and every earlier one were delivered. */
   async add<T>(fetched: Promise<T>, deliver: (value: T) => Promise<void>): Promise<void> {
+    this.throwIfFailed();
     const done = this.tail.then(async () => deliver(await fetched));
     this.tail = done;
     this.open.push(done);
-    void done.finally(() => this.open.splice(this.open.indexOf(done), 1)).catch(() => {});
-    // Backpressure, and a delivery that failed (the decoder) surfaces here.
-    while (this.open.length >= this.depth) await this.open[0];
+    void done
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.open.splice(this.open.indexOf(done), 1));
+    // Backpressure: a stalled body holds back the requests behind it.
+    while (this.open.length >= this.depth) await this.open[0]!.catch(() => {});
+    this.throwIfFailed();
   }
 
   /** Waits for every queued delivery; throws the first one's failure. */
   async flush(): Promise<void> {
-    await this.tail;
+    await this.tail.catch(() => {});
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -220,8 +220,8 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
 }
 
 /**
- * A part length: "200ms", "0.25s" or a plain number of milliseconds; from one frame (it holds whole frames) to half a
- * segment (a segment of one or two parts is no lower latency than plain HLS). Pure.
+ * A part length: "200ms", "0.25s" or a plain number of milliseconds; from one frame to half a segment (a segment of one
+ * or two parts is no lower latency than plain HLS), rounded down to whole frames. Pure.
  */
 export function parsePartS(input: string, fps: number, segmentS: number): number {
   const text = input.trim();
@@ -231,7 +231,8 @@ export function parsePartS(input: string, fps: number, segmentS: number): number
   if (!(ms >= minMs && ms <= maxMs)) {
     throw badInput(`part length '${input}' is out of range: use ${minMs} ms (one frame at ${fps} fps) to ${maxMs} ms (half the ${segmentS} s segment)`);
   }
-  return ms / 1000;
+  // Whole frames: the part length advertised (PART-TARGET, PART-HOLD-BACK, the DASH chunk) is the one the parts have.
+  return Math.max(1, Math.floor((ms * fps) / 1000 + 1e-6)) / fps;
 }
 
 /** How often the status line is logged when no terminal shows it; on a terminal it is redrawn every second. */
@@ -263,7 +264,7 @@ export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<num
   const p = origin.params().vat as { size: string; width: number; height: number; fps: number; streamId: string; segmentS: number };
   log(
     `vat serve: ${c.videoType} ${p.size} (${p.width}x${p.height}) ${p.fps} fps, id ${p.streamId}, ` +
-      `${p.segmentS} s segments, ${c.format}${origin.ll ? ` ${c.partS * 1000} ms parts` : ""}${c.renditions.length ? ` ladder ${c.renditions.map((r) => `${r.width}x${r.height}`).join(",")}` : ""}, ` +
+      `${p.segmentS} s segments, ${c.format}${origin.ll ? ` ${Math.round(c.partS * 1000)} ms parts` : ""}${c.renditions.length ? ` ladder ${c.renditions.map((r) => `${r.width}x${r.height}`).join(",")}` : ""}, ` +
       `http://${c.host}:${server.port}${origin.manifestPath}`,
   );
   const status = setInterval(() => progress.update(origin.statusLine()), progress.onTerminal ? 1000 : STATUS_EVERY_MS);

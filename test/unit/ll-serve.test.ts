@@ -459,7 +459,10 @@ describe("requests", () => {
 
   test("--part: a length from one frame to half a segment, in ms or with a unit", () => {
     expect(parsePartS("200ms", 30, 1)).toBe(0.2);
-    expect(parsePartS("0.25s", 30, 1)).toBe(0.25);
+    expect(parsePartS("0.25s", 30, 1)).toBe(7 / 30); // whole frames: 233 ms parts, advertised as such
+    expect(parsePartS("0.25s", 25, 1)).toBe(0.24);
+    expect(parsePartS("33", 30, 1)).toBe(1 / 30); // one frame, as the range's lower end says
+    expect(parsePartS("200ms", 25, 1)).toBe(0.2);
     expect(parsePartS("200", 30, 1)).toBe(0.2);
     expect(() => parsePartS("10ms", 30, 1)).toThrow("part length '10ms' is out of range: use 33 ms (one frame at 30 fps) to 500 ms (half the 1 s segment)");
     expect(() => parsePartS("600", 30, 1)).toThrow("out of range");

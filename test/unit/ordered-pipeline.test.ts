@@ -45,4 +45,28 @@ describe("low-latency fetches side by side, handed on in order", () => {
     });
     await expect(pipe.flush()).rejects.toThrow("decoder gone");
   });
+
+  test("after a delivery failed, the next add throws it at once: the source stops fetching", async () => {
+    const pipe = new OrderedPipeline(8);
+    await pipe.add(Promise.resolve(1), async () => {
+      throw new Error("decoder gone");
+    });
+    await Bun.sleep(1);
+    let delivered = 0;
+    await expect(pipe.add(Promise.resolve(2), async () => void delivered++)).rejects.toThrow("decoder gone");
+    await expect(pipe.add(Promise.resolve(3), async () => void delivered++)).rejects.toThrow("decoder gone");
+    expect(delivered).toBe(0);
+    await expect(pipe.flush()).rejects.toThrow("decoder gone");
+  });
+
+  test("a failure while add() waits for room is thrown by that add", async () => {
+    const pipe = new OrderedPipeline(2);
+    const a = later<number>();
+    await pipe.add(a.promise, async () => {
+      throw new Error("decoder gone");
+    });
+    const adding = pipe.add(Promise.resolve(2), async () => {});
+    a.resolve(1);
+    await expect(adding).rejects.toThrow("decoder gone");
+  });
 });
