@@ -1,6 +1,7 @@
 import type { Comparison } from "./comparison.ts";
 import type { StreamEvent } from "./events.ts";
 import type { StreamFacts } from "./source.ts";
+import type { DeliveryFigures } from "./delivery.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 
 /**
@@ -9,7 +10,9 @@ import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
  * the INSERTs, the CSV export and the report's reader are all derived from these tables. Pure.
  *
  * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF;
- * 4 the stream's format facts (protocol, container, codecs, rendition, declared bandwidth, segment duration).
+ * 4 the stream's format facts (protocol, container, codecs, rendition, declared bandwidth, segment duration); 5 a
+ * low-latency stream's delivery (part duration, advertised latency, blocking reloads, part lateness, the player model
+ * at the advertised latency).
  */
 
 export type SqlType = "INTEGER" | "REAL" | "TEXT";
@@ -67,6 +70,8 @@ const ms = (name: string, constraint?: string): Column => ({ ...real(name, const
 const count = (name: string): Column => ({ ...int(name, "NOT NULL") });
 /** A column that older files gain: nullable, no constraint. */
 const added = (version: number, c: Column): Column => ({ ...c, constraint: undefined, added: version }) as Column;
+/** Added in a later version and written at the run's end. */
+const later = (version: number, c: Column): Column => ({ ...added(version, c), filled: "later" }) as Column;
 const dB = (name: string): Column => ({ ...real(name), unit: "dB", digits: 1 });
 const ssim = (name: string): Column => ({ ...real(name), digits: 4 });
 const RUN_ID = int("run_id", "NOT NULL REFERENCES runs(id)");
@@ -92,7 +97,7 @@ export interface RunInfo extends StreamFacts {
   options: unknown;
 }
 
-export interface RunRow extends RunInfo {
+export interface RunRow extends RunInfo, DeliveryFigures {
   id: number;
   endedAtMs: number | null;
   status: string;
@@ -133,8 +138,24 @@ export const RUNS: Table<RunRow> = {
     rendition: added(4, text("rendition")),
     declaredBandwidthBps: added(4, { ...int("declared_bandwidth_bps"), unit: "bit/s" }),
     segmentDurationS: added(4, { ...real("segment_duration_s"), unit: "s", digits: 3 }),
+    partDurationS: later(5, { ...real("part_duration_s"), unit: "s", digits: 3 }),
+    advertisedLatencyMs: later(5, ms("advertised_latency_ms")),
+    reloads: later(5, int("reloads")),
+    reloadP50Ms: later(5, ms("reload_p50_ms")),
+    reloadP95Ms: later(5, ms("reload_p95_ms")),
+    earlyReloads: later(5, int("early_reloads")),
+    partLateP50Ms: later(5, ms("part_late_p50_ms")),
+    partLateP95Ms: later(5, ms("part_late_p95_ms")),
+    advertisedRebuffers: later(5, int("advertised_rebuffers")),
+    advertisedRebufferMs: later(5, ms("advertised_rebuffer_ms")),
   },
 };
+
+/** The run's delivery figures (client/delivery.ts), written with its end. */
+export const DELIVERY_FIELDS = [
+  "partDurationS", "advertisedLatencyMs", "reloads", "reloadP50Ms", "reloadP95Ms", "earlyReloads", "partLateP50Ms",
+  "partLateP95Ms", "advertisedRebuffers", "advertisedRebufferMs",
+] as const satisfies readonly (keyof DeliveryFigures)[];
 
 export interface FrameRow extends FrameRecord {
   run: number;

@@ -4,7 +4,10 @@ import { badInput, failed, interrupted } from "../errors.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
 import type { DecoderInput } from "./decoder.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
-import { fetchBytes, fetchText } from "./http.ts";
+import { DeliveryLog } from "./delivery.ts";
+import { fetchBytes, fetchText, type Fetched } from "./http.ts";
+import { fetchStreamed } from "./streamed-body.ts";
+import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { readClock, type ClockReading } from "./server-info.ts";
 import type { MediaUnit, Source, SourceDeps, SourceOutcome, SourceSettings, StreamFacts } from "./source.ts";
@@ -14,6 +17,9 @@ import { chooseRendition, describeRendition, VARIANT_RULE } from "./variants.ts"
 const REQUEST_TIMEOUT_MS = 5000;
 /** A segment due by the clock may still be on its way to the server's disk: ask again for this long before giving up. */
 const LATE_SEGMENT_MS = 1500;
+
+/** How often a low-latency source looks whether the next segment is due (a computation, not a request). */
+const LOW_LATENCY_LOOK_MS = 10;
 
 /** The video representations of a period, in the order a chooser sees them (lowest bandwidth first). */
 export function videoRepresentations(period: Period): Representation[] {
@@ -45,6 +51,9 @@ export class DashSource implements Source {
   private readonly outage: OutageTracker;
   private pendingDiscontinuity = false;
   private periodIndex = 0;
+  private readonly pipe = new OrderedPipeline(4);
+  /** Low-latency DASH (availabilityTimeOffset, chunked segments): its delivery; null for plain DASH. */
+  delivery: DeliveryLog | null = null;
 
   constructor(
     readonly url: string,
@@ -58,7 +67,7 @@ export class DashSource implements Source {
   get facts(): StreamFacts {
     const first = this.mpd && this.rep ? listAvailableSegments(this.mpd, this.period, this.rep, this.serverNow()).at(-1) : undefined;
     return {
-      protocol: "dash",
+      protocol: this.delivery ? "ll-dash" : "dash",
       container: "fmp4",
       codecs: this.rep?.codecs ?? this.track?.track.codec ?? null,
       rendition: this.rep?.width && this.rep.height ? `${this.rep.width}x${this.rep.height}` : null,
@@ -145,10 +154,37 @@ export class DashSource implements Source {
     this.initUrl = initUrl;
     this.input = { kind: "pipe", format: track.format };
     if (changed) this.pendingDiscontinuity = true;
+    this.noteLowLatency(rep);
     this.deps.onEvent({ kind: "stream-info", atMs: this.deps.now(), detail: `DASH ${this.mpd.type}, representation ${rep.id} (${describeRendition(rep)} declared), ${track.description}` });
   }
 
+  /**
+   * A segment offered before it is complete (availabilityTimeOffset, availabilityTimeComplete=false) is low-latency
+   * DASH: it is asked for at its availability minus the offset and read chunk by chunk as the server writes it. Its
+   * chunks last the segment less the offset (the server offers a segment once its first chunk is written).
+   */
+  private noteLowLatency(rep: Representation): void {
+    const a = rep.addressing;
+    const atoS = a && a.kind !== "base" ? a.availabilityTimeOffsetS : 0;
+    if (!(atoS > 0) || !Number.isFinite(atoS) || this.mpd.type !== "dynamic") {
+      this.delivery = null;
+      return;
+    }
+    const segmentS = a?.kind === "template" && a.duration ? a.duration / a.timescale : null;
+    this.delivery ??= new DeliveryLog();
+    this.delivery.partDurationS = segmentS !== null && segmentS > atoS ? segmentS - atoS : null;
+    this.delivery.advertisedLatencyMs = this.mpd.serviceLatency?.targetMs ?? null;
+  }
+
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    try {
+      return await this.follow(onMedia, shouldStop);
+    } finally {
+      await this.pipe.flush();
+    }
+  }
+
+  private async follow(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
     while (!shouldStop()) {
       if (this.refreshDue()) {
         const r = await fetchText(this.deps.fetch, this.url, { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxPlaylistBytes });
@@ -171,11 +207,11 @@ export class DashSource implements Source {
       const seg = this.nextSegment();
       if (!seg) {
         if (this.mpd.type === "static") return "ended";
-        await this.deps.sleep(this.s.pollMs);
+        // Low latency: the next segment is due by the clock alone (no fetch to learn it), so look often.
+        await this.deps.sleep(this.delivery ? Math.min(this.s.pollMs, LOW_LATENCY_LOOK_MS) : this.s.pollMs);
         continue;
       }
-      const outcome = await this.fetchSegment(seg, onMedia);
-      if (outcome) return outcome;
+      await this.fetchSegment(seg, onMedia);
     }
     return "stopped";
   }
@@ -206,35 +242,37 @@ export class DashSource implements Source {
   }
 
   /** Fetches one segment; a segment that cannot be had is an event (its frames then count as dropped). */
-  private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<SourceOutcome | null> {
+  private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<void> {
     if (this.last !== null && seg.time > this.last.end) {
       const lostS = (seg.time - this.last.end) / (seg.durationTicks / seg.durationS || 1);
       this.deps.onEvent({ kind: "skipped-segments", atMs: this.deps.now(), detail: `${lostS.toFixed(2)} s of segments left the time-shift window before they were fetched` });
     }
     const requestedAtMs = this.deps.now();
-    const limits = { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxSegmentBytes };
-    let b = await fetchBytes(this.deps.fetch, seg.url, limits);
-    while (!b.ok && !b.tooLarge && !b.refused && this.deps.now() - requestedAtMs < LATE_SEGMENT_MS) {
-      await this.deps.sleep(this.s.pollMs);
-      b = await fetchBytes(this.deps.fetch, seg.url, limits);
-    }
+    const fetched = this.fetchMedia(seg, requestedAtMs);
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
-    if (!b.ok) {
+    // Low latency: the next segment is asked for when it is due, while this one may still be arriving.
+    if (this.delivery) await this.pipe.add(fetched, (got) => this.handOver(seg, got, requestedAtMs, onMedia));
+    else await this.handOver(seg, await fetched, requestedAtMs, onMedia);
+  }
+
+  private async handOver(
+    seg: SegmentRef,
+    got: Awaited<ReturnType<DashSource["fetchMedia"]>>,
+    requestedAtMs: number,
+    onMedia: (m: MediaUnit) => Promise<void>,
+  ): Promise<void> {
+    if ("reason" in got) {
       // Outages are the MPD's, as the HLS source's are the playlist's: a segment that cannot be had is missing.
-      this.deps.onEvent({ kind: b.tooLarge ? "limit" : "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.number} (${seg.url}): ${b.reason}` });
-      return null;
+      const detail = `segment ${seg.number} (${seg.url})${got.unreadable ? " cannot be read" : ""}: ${got.reason}`;
+      this.deps.onEvent({ kind: got.tooLarge ? "limit" : "segment-missing", atMs: got.unreadable ? this.deps.now() : requestedAtMs, detail });
+      return;
     }
-    const arrivedAtMs = this.deps.now();
-    let media;
-    try {
-      media = this.track.media(b.value);
-    } catch (err) {
-      if (!(err instanceof Mp4Error)) throw err;
-      this.deps.onEvent({ kind: "segment-missing", atMs: arrivedAtMs, detail: `segment ${seg.number} (${seg.url}) cannot be read: ${err.message}` });
-      return null;
-    }
+    const { media, arrivedAtMs } = got;
+    // Its advertised availability as a whole: its end on the wall clock (server clock).
+    this.delivery?.part(arrivedAtMs, seg.availableFromMs + this.atoMs());
     const fetchMs = arrivedAtMs - requestedAtMs;
-    if (fetchMs > seg.durationS * 1000) {
+    // A segment read while it is written takes as long as it plays: only one slower than that is a risk.
+    if (fetchMs > seg.durationS * 1000 * (this.delivery ? 1.5 : 1)) {
       this.deps.onEvent({
         kind: "slow-segment", atMs: arrivedAtMs, durationMs: fetchMs,
         detail: `segment ${seg.number} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
@@ -248,6 +286,7 @@ export class DashSource implements Source {
       arrivedAtMs,
       bytes: media.bytes,
       frames: media.frames,
+      ...(media.frameArrivalsMs ? { frameArrivalsMs: media.frameArrivalsMs } : {}),
       firstFrameEnd: media.firstFrameEnd,
       discontinuity,
       discontinuitySequence: this.periodIndex,
@@ -255,6 +294,42 @@ export class DashSource implements Source {
       ptsOffsetsMs: media.ptsOffsetsMs,
       durationS: seg.durationS,
     });
-    return null;
+  }
+
+  private atoMs(): number {
+    const a = this.rep.addressing;
+    const ato = a && a.kind !== "base" ? a.availabilityTimeOffsetS : 0;
+    return Number.isFinite(ato) ? ato * 1000 : 0;
+  }
+
+  /**
+   * A segment's bytes as the decoder's input: read whole, or (low latency) as its chunks stream in, each frame stamped
+   * when its own bytes arrive. A segment due by the clock may still be on its way to the server's disk: asked again.
+   */
+  private async fetchMedia(seg: SegmentRef, requestedAtMs: number) {
+    const limits = { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: this.s.maxSegmentBytes };
+    for (;;) {
+      let failure: Extract<Fetched<Uint8Array>, { ok: false }>;
+      if (this.delivery) {
+        const r = await fetchStreamed(this.deps.fetch, seg.url, limits, this.track, this.deps.now);
+        if (r.ok) return { media: r.media, arrivedAtMs: r.media.arrivedAtMs };
+        if ("unreadable" in r) return { reason: r.unreadable, unreadable: true, tooLarge: false };
+        failure = r.fetched;
+      } else {
+        const b = await fetchBytes(this.deps.fetch, seg.url, limits);
+        if (b.ok) {
+          const arrivedAtMs = this.deps.now();
+          try {
+            return { media: { ...this.track.media(b.value), frameArrivalsMs: undefined }, arrivedAtMs };
+          } catch (err) {
+            if (!(err instanceof Mp4Error)) throw err;
+            return { reason: err.message, unreadable: true, tooLarge: false };
+          }
+        }
+        failure = b;
+      }
+      if (failure.tooLarge || failure.refused || this.deps.now() - requestedAtMs >= LATE_SEGMENT_MS) return { reason: failure.reason, unreadable: false, tooLarge: !!failure.tooLarge };
+      await this.deps.sleep(this.s.pollMs);
+    }
   }
 }

@@ -21,6 +21,8 @@ export type StreamEventKind =
   | "unmeasurable"
   /** The client could not keep up: frames waited ever longer between arriving and being read (client/pipeline-lag.ts). */
   | "behind"
+  /** An LL-HLS server answered a blocking playlist reload before the part asked for existed (it does not block). */
+  | "early-reload"
   /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */
   | "bad-value";
 

@@ -45,6 +45,10 @@ export class Feeder {
   /** The writes that give the decoder this unit (and the filler that pushes its last frames out). */
   feed(m: MediaUnit): Uint8Array[] {
     if (m.frames === 0) return [m.bytes];
+    if (m.continuesGroup) {
+      this.queue.push({ unit: m, remaining: m.frames, filler: false });
+      return [m.bytes];
+    }
     this.queue.push({ unit: m, remaining: m.frames, filler: false });
     this.queue.push({ unit: m, remaining: FILLER_FRAMES, filler: true });
     const head = m.bytes.subarray(0, m.firstFrameEnd);

@@ -17,7 +17,7 @@ import type { SourceEvent } from "./events.ts";
 import { Fmp4Track } from "./fmp4-track.ts";
 import { OutageTracker } from "./outage.ts";
 import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
-import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched } from "./http.ts";
+import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched, type FetchLimits } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
 
 export type { SourceEvent } from "./events.ts";
@@ -110,6 +110,11 @@ export class HlsSource {
     };
   }
 
+  /** The fMP4 track of the init section, once connect() has opened it; null for MPEG-TS. */
+  get fmp4Track(): Fmp4Track | null {
+    return this.fmp4?.track ?? null;
+  }
+
   /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
   get input(): SourceInput {
     return { kind: "pipe", format: this.fmp4?.track.format ?? "mpegts" };
@@ -174,8 +179,9 @@ export class HlsSource {
         this.playlistUrl = r.url;
         this.targetDurationS = playlist.targetDurationS || null;
         // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
-        const edge = playlist.segments.at(-1);
-        if (edge?.init && !edge.encryption) {
+        // A low-latency stream that has only parts so far names its init section all the same.
+        const edge = playlist.segments.at(-1) ?? (playlist.map && playlist.parts.length ? { init: playlist.map } : undefined);
+        if (edge?.init && !("encryption" in edge && edge.encryption)) {
           const unmeasurable = await this.openInit(edge, r.url);
           if (unmeasurable) throw failed(`${r.url}: ${unmeasurable}`);
         }
@@ -225,17 +231,11 @@ export class HlsSource {
     let backoffMs = this.o.pollMs;
     while (!shouldStop()) {
       const polledAt = this.o.now();
-      const r = await fetchText(this.o.fetch, this.playlistUrl, { timeoutMs: this.o.requestTimeoutMs, maxBytes: this.maxPlaylistBytes });
-      let playlist: MediaPlaylist | null = null;
-      let reason = r.ok ? "" : r.reason;
-      if (r.ok) {
-        try {
-          playlist = parseMediaPlaylist(r.value);
-        } catch (err) {
-          if (!(err instanceof PlaylistError)) throw err;
-          reason = `answer is not a playlist (${err.message})`;
-        }
-      } else if (r.tooLarge && !this.playlistLimitReported) {
+      const { fetched: r, playlist, reason } = await fetchMediaPlaylist(this.o.fetch, this.playlistUrl, {
+        timeoutMs: this.o.requestTimeoutMs,
+        maxBytes: this.maxPlaylistBytes,
+      });
+      if (!r.ok && r.tooLarge && !this.playlistLimitReported) {
         this.playlistLimitReported = true;
         this.o.onEvent({ kind: "limit", atMs: this.o.now(), detail: `playlist ${this.playlistUrl}: ${r.reason}` });
       }
@@ -354,7 +354,7 @@ export class HlsSource {
   }
 
   /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
-  private async openInit(seg: PlaylistSegment, baseUrl: string): Promise<string | null> {
+  private async openInit(seg: Pick<PlaylistSegment, "init">, baseUrl: string): Promise<string | null> {
     const init = seg.init!;
     const target = resolveRemoteUri(init.uri, baseUrl);
     if (!target.ok) return `its init section '${init.uri}' is refused: ${target.reason}`;
@@ -457,7 +457,7 @@ export class HlsSource {
   }
 
   /** Each kind of mended value once per run: a broken packager repeats it on every segment and every poll. */
-  private noteWarnings(warnings: readonly PlaylistWarning[]): void {
+  noteWarnings(warnings: readonly PlaylistWarning[]): void {
     for (const w of warnings) {
       if (this.warned.has(w.code)) continue;
       this.warned.add(w.code);
@@ -490,6 +490,22 @@ export class HlsSource {
       this.staleReported = true;
       this.o.onEvent({ kind: "stale-playlist", atMs: this.o.now(), detail: `no new segment for ${(age / 1000).toFixed(1)} s` });
     }
+  }
+}
+
+/** A media playlist fetched and parsed: null with the reason when it could not be had or is no playlist. */
+export async function fetchMediaPlaylist(
+  fetchFn: Fetch,
+  url: string,
+  limits: FetchLimits,
+): Promise<{ fetched: Fetched<string>; playlist: MediaPlaylist | null; reason: string }> {
+  const fetched = await fetchText(fetchFn, url, limits);
+  if (!fetched.ok) return { fetched, playlist: null, reason: fetched.reason };
+  try {
+    return { fetched, playlist: parseMediaPlaylist(fetched.value), reason: "" };
+  } catch (err) {
+    if (!(err instanceof PlaylistError)) throw err;
+    return { fetched, playlist: null, reason: `answer is not a playlist (${err.message})` };
   }
 }
 

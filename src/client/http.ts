@@ -31,6 +31,11 @@ export interface FetchLimits {
   range?: { lengthBytes: number; offsetBytes: number };
   /** HEAD: only the answer's headers are wanted (DASH's http-head clock). */
   method?: "GET" | "HEAD";
+  /**
+   * Each piece of the body as it arrives (a part or chunk still being written): LL-HLS and LL-DASH stamp frames by
+   * it. Pieces of a range answer come cut to the range, as the whole value does.
+   */
+  onChunk?: (chunk: Uint8Array) => void;
 }
 
 /**
@@ -70,7 +75,10 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs:
         await res.body?.cancel();
         return { ok: false, reason: `HTTP ${res.status}`, status: res.status };
       }
-      const body = await readLimited(res, limits.maxBytes, signal);
+      // A server that ignores Range sends the whole resource: only the range's bytes are handed on.
+      const skipBytes = range && res.status === 200 ? range.offsetBytes : 0;
+      const onChunk = limits.onChunk && rangeCutter(limits.onChunk, skipBytes, range && res.status === 200 ? range.lengthBytes : Infinity);
+      const body = await readLimited(res, limits.maxBytes, signal, onChunk);
       if (!body.ok) return { ...body, status: res.status };
       const value = range && res.status === 200 ? body.value.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : body.value;
       return { ok: true, value, status: res.status, url: current, date: res.headers.get("date") };
@@ -88,6 +96,7 @@ async function readLimited(
   res: Response,
   maxBytes: number,
   signal: AbortSignal,
+  onChunk?: (chunk: Uint8Array) => void,
 ): Promise<{ ok: true; value: Uint8Array } | { ok: false; reason: string; tooLarge: true }> {
   const tooLarge = (what: string) => ({ ok: false as const, reason: `${what} over the limit of ${formatBytes(maxBytes)}`, tooLarge: true as const });
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
@@ -128,11 +137,23 @@ async function readLimited(
       }
       buf.set(value, filled);
       filled += value.length;
+      onChunk?.(value);
     }
     return { ok: true, value: buf.subarray(0, filled) };
   } finally {
     signal.removeEventListener("abort", stop);
   }
+}
+
+/** Hands on only the bytes [skipBytes, skipBytes + lengthBytes) of a body that arrives in pieces. */
+function rangeCutter(onChunk: (chunk: Uint8Array) => void, skipBytes: number, lengthBytes: number): (chunk: Uint8Array) => void {
+  let seen = 0;
+  return (chunk) => {
+    const from = Math.max(0, skipBytes - seen);
+    const to = Math.min(chunk.length, skipBytes + lengthBytes - seen);
+    seen += chunk.length;
+    if (to > from) onChunk(chunk.subarray(from, to));
+  };
 }
 
 export async function fetchText(fetchFn: Fetch, url: string, limits: number | FetchLimits): Promise<Fetched<string>> {

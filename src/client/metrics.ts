@@ -202,6 +202,8 @@ export interface MeterOptions {
   nominalFps: number | null;
   /** A player holding this latency is simulated alongside (rebuffers at that latency); none when null. */
   targetLatencyMs?: number | null;
+  /** The latency the stream itself advertises (PART-HOLD-BACK, DASH's latency target): a player held there too. */
+  advertisedLatencyMs?: number | null;
 }
 
 export class StreamMeter {
@@ -225,12 +227,15 @@ export class StreamMeter {
   private lastWindowP50: number | null = null;
 
   private readonly player: PlayerModel | null;
+  /** The player at the stream's advertised latency: its rebuffers are figures of the run, not events. */
+  readonly advertisedPlayer: PlayerModel | null;
   /** Decoded time of the first frame (for startup time). */
   firstDecodedAtMs: number | null = null;
 
   constructor(readonly options: MeterOptions) {
     this.fpsEstimate = options.nominalFps;
     this.player = options.targetLatencyMs != null ? new PlayerModel(options.targetLatencyMs) : null;
+    this.advertisedPlayer = options.advertisedLatencyMs != null ? new PlayerModel(options.advertisedLatencyMs, true) : null;
   }
 
   get fps(): number | null {
@@ -381,6 +386,7 @@ export class StreamMeter {
     // The player model runs on the server's clock; its rebuffer is reported on the client's, as every event is.
     const rb = gen !== null && this.player ? this.player.push(gen, f.arrivedAtMs + this.options.clockOffsetMs) : null;
     const rebuffer = rb ? { ...rb, atMs: rb.atMs - this.options.clockOffsetMs } : null;
+    if (gen !== null) this.advertisedPlayer?.push(gen, f.arrivedAtMs + this.options.clockOffsetMs);
     let jitter: number | null = null;
     if (gen !== null) {
       const delay = played + this.options.clockOffsetMs - gen;

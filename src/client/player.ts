@@ -17,12 +17,21 @@ export class PlayerModel {
   private firstGen: number | null = null;
   private lastGen: number | null = null;
 
-  constructor(readonly targetLatencyMs: number) {}
+  /**
+   * joining: the player starts when its first frame is there (a late first frame is startup, not a rebuffer), as one
+   * joining a stream at its advertised latency does: the frames it fetches at once were waiting on the server.
+   */
+  constructor(
+    readonly targetLatencyMs: number,
+    private readonly joining = false,
+  ) {}
 
   /** A new frame: generated (server clock) and arrived (client clock shifted to the server's). */
   push(generatedAtMs: number, arrivedAtServerMs: number): Rebuffer | null {
+    const first = this.firstGen === null;
     this.firstGen ??= generatedAtMs;
     this.lastGen = generatedAtMs;
+    if (first && this.joining) this.shiftMs = Math.max(0, arrivedAtServerMs - generatedAtMs - this.targetLatencyMs);
     const due = generatedAtMs + this.targetLatencyMs + this.shiftMs;
     if (arrivedAtServerMs <= due) return null;
     const wait = arrivedAtServerMs - due;

@@ -1,4 +1,5 @@
 import type { StreamEvent } from "./events.ts";
+import type { DeliveryFigures } from "./delivery.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 import type { RunInfo, RunStore } from "./store.ts";
 
@@ -144,10 +145,10 @@ export class Recorder {
   }
 
   /** The run's end: its status and summary (and each window's VMAF, once every sample is scored). */
-  finish(endedAtMs: number, status: string, summary: RunSummary): void {
+  finish(endedAtMs: number, status: string, summary: RunSummary, delivery: DeliveryFigures | null = null): void {
     this.write((store, id) => {
       if (summary.vmaf) store.fillWindowVmaf(id);
-      store.finishRun(id, endedAtMs, status, summary);
+      store.finishRun(id, endedAtMs, status, summary, delivery ?? undefined);
     });
   }
 

@@ -7,6 +7,7 @@ import { CODE_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts
 import { Decoding, ffmpegDecoders, type DecoderFactory } from "./decoding.ts";
 import type { FrameStamp } from "./feeder.ts";
 import type { Fetch } from "./http.ts";
+import type { DeliveryFigures } from "./delivery.ts";
 import { StreamMeter, type RunSummary } from "./metrics.ts";
 import { PipelineLag } from "./pipeline-lag.ts";
 import { QrReader } from "./qr-reader.ts";
@@ -70,6 +71,9 @@ export interface SessionResult {
   endedAtMs: number;
   stopReason: string;
   summary: RunSummary;
+  /** A low-latency stream's delivery (LL-HLS, LL-DASH); null for others. */
+  delivery: DeliveryFigures | null;
+  protocol: string | null;
   outages: number;
   outageMs: number;
   windows: number;
@@ -127,7 +131,7 @@ export async function runSession(
   cfg.created?.();
   const meter = new StreamMeter({
     startMs: startedAtMs, windowMs: cfg.windowMs, clockOffsetMs: clock?.offsetMs ?? 0, nominalFps: server.nominalFps,
-    targetLatencyMs: cfg.targetLatencyMs,
+    targetLatencyMs: cfg.targetLatencyMs, advertisedLatencyMs: source.delivery?.advertisedLatencyMs ?? null,
   });
   const refSize = cfg.referenceSize ?? (server.sizeName as SizeName | null);
   const reference = cfg.quality || cfg.vmaf ? new ReferenceFrames(refSize ? parseSize(refSize) : null) : null;
@@ -174,13 +178,14 @@ export async function runSession(
   const summary = meter.summary(requestedAtMs);
   if (vmaf) await vmaf.settle().then(() => (summary.vmaf = vmaf.summary()));
   const failure = unmeasured(summary, stopRequested() !== null, rec.fatal?.detail ?? null);
-  rec.finish(endedAtMs, failure ? `failed: ${failure}` : stopReason, summary);
+  const delivery = source.delivery?.figures(clock?.offsetMs ?? 0, meter.advertisedPlayer) ?? null;
+  rec.finish(endedAtMs, failure ? `failed: ${failure}` : stopReason, summary, delivery);
   try {
     if (cfg.csvDir) exportCsv(rec, cfg.csvDir);
   } finally {
     rec.close();
   }
-  const result = sessionResult(cfg, source, server, clock, rec, frames.streamId, { startedAtMs, endedAtMs, stopReason, summary });
+  const result = sessionResult(cfg, source, server, clock, rec, frames.streamId, { startedAtMs, endedAtMs, stopReason, summary, delivery });
   if (failure) throw new UnmeasuredRun(failure, result);
   return result;
 }
@@ -293,7 +298,7 @@ function runInfo(cfg: ClientConfig, source: Source, server: ServerInfo, clock: C
 
 function sessionResult(
   cfg: ClientConfig, source: Source, server: ServerInfo, clock: ClockOffset | null, rec: Recorder, streamId: string | null,
-  end: Pick<SessionResult, "startedAtMs" | "endedAtMs" | "stopReason" | "summary">,
+  end: Pick<SessionResult, "startedAtMs" | "endedAtMs" | "stopReason" | "summary" | "delivery">,
 ): SessionResult {
   const reconnects = rec.events.filter((e) => e.kind === "reconnect");
   return {
@@ -304,6 +309,7 @@ function sessionResult(
     streamId,
     params: server.params,
     clock,
+    protocol: source.facts.protocol,
     ...end,
     // An outage is opened by one event; the fatal one that gives up on it carries its length instead of a reconnect.
     outages: rec.events.filter((e) => e.kind === "outage" && !e.fatal).length,

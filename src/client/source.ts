@@ -4,11 +4,13 @@ import { parseMpd } from "../dash/mpd.ts";
 import { parseMultivariantPlaylist, variantRenditions } from "../hls/playlist.ts";
 import { failed, unavailable } from "../errors.ts";
 import { DashSource, videoRepresentations } from "./dash-source.ts";
-import { HlsSource, type SegmentArrival } from "./hls-source.ts";
+import { HlsSource, type HlsSourceOptions, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
 import type { DecoderInput } from "./decoder.ts";
 import { byBandwidth, type Rendition, type VariantChoice } from "./variants.ts";
 import { fetchText, type Fetch } from "./http.ts";
+import type { DeliveryLog } from "./delivery.ts";
+import { LlHlsSource } from "./ll-hls-source.ts";
 
 /**
  * A piece of media as it arrived, with what the timeline needs to place its frames. Sources differ in how they get
@@ -28,6 +30,12 @@ export interface MediaUnit {
   frames: number;
   /** Bytes of the unit's head holding its tables and first (key) frame: decoder filler (client/feeder.ts). */
   firstFrameEnd: number;
+  /**
+   * The next unit may go on with this one's group of pictures (an LL-HLS part): no filler follows it, since copies of
+   * its first frame would stand where the next frame's references are. Its last frames come out when the next unit
+   * pushes them (their stamps are their arrivals, so latency is unaffected).
+   */
+  continuesGroup?: boolean;
   /** The stream started over (new instance, back after an outage, the source says so): decoding starts clean. */
   discontinuity: boolean;
   /** The source's discontinuity number of the unit (a prerecorded stream's loop). */
@@ -80,6 +88,8 @@ export interface Source {
   connect(): Promise<void>;
   /** Known after connect(). */
   readonly facts: StreamFacts;
+  /** A low-latency stream's delivery (parts, blocking reloads), known after connect(); none for other streams. */
+  readonly delivery?: DeliveryLog | null;
   /** Hands over media in arrival order until shouldStop() or the end of the stream. */
   run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome>;
 }
@@ -146,12 +156,17 @@ export function openSource(url: string, s: SourceSettings, deps: SourceDeps): So
   return playlist ? new HlsMediaSource(playlist, s, deps) : new DecoderUrlSource(url, deps);
 }
 
-/** HLS with MPEG-TS segments, fetched by vat itself (client/hls-source.ts): arrival stamped per segment. */
+/**
+ * HLS fetched by vat itself (client/hls-source.ts): arrival stamped per segment; a low-latency playlist (parts, fMP4)
+ * is then followed part by part (client/ll-hls-source.ts), each frame stamped as its bytes arrive.
+ */
 class HlsMediaSource implements Source {
   private readonly hls: HlsSource;
+  private readonly options: HlsSourceOptions;
+  private ll: LlHlsSource | null = null;
 
   constructor(playlistUrl: string, s: SourceSettings, deps: SourceDeps) {
-    this.hls = new HlsSource(playlistUrl, {
+    this.options = {
       fetch: deps.fetch,
       now: deps.now,
       sleep: deps.sleep,
@@ -164,11 +179,16 @@ class HlsMediaSource implements Source {
       variant: s.variant,
       maxPlaylistBytes: s.maxPlaylistBytes,
       maxSegmentBytes: s.maxSegmentBytes,
-    });
+    };
+    this.hls = new HlsSource(playlistUrl, this.options);
   }
 
   get url(): string {
     return this.hls.url;
+  }
+
+  get delivery(): DeliveryLog | null {
+    return this.ll?.delivery ?? null;
   }
 
   get input(): SourceInput {
@@ -176,7 +196,7 @@ class HlsMediaSource implements Source {
   }
 
   get facts(): StreamFacts {
-    return this.hls.facts;
+    return this.ll ? { ...this.hls.facts, protocol: "ll-hls" } : this.hls.facts;
   }
 
   get root(): string {
@@ -184,10 +204,16 @@ class HlsMediaSource implements Source {
   }
 
   async connect(): Promise<void> {
-    await this.hls.connect();
+    const playlist = await this.hls.connect();
+    const track = this.hls.fmp4Track;
+    // Parts in MPEG-TS are read as plain HLS: frames of a transport stream cannot be told apart as its bytes come.
+    if (playlist.partTargetS !== null && track && !playlist.endList) {
+      this.ll = new LlHlsSource(this.hls.url, playlist, track, this.options, (w) => this.hls.noteWarnings(w));
+    }
   }
 
   async run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    if (this.ll) return await this.ll.run((part: SegmentArrival) => onMedia(part), shouldStop);
     return await this.hls.run((seg: SegmentArrival) => onMedia(seg), shouldStop);
   }
 }

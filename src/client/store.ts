@@ -3,10 +3,11 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { badInput } from "../errors.ts";
 import {
-  bindValues, columnNames, COMPARISONS, createTableSql, EVENTS, FRAMES, insertFields, insertSql, migrationSql, RUNS, TABLES,
+  bindValues, columnNames, COMPARISONS, createTableSql, DELIVERY_FIELDS, EVENTS, FRAMES, insertFields, insertSql, migrationSql, RUNS, TABLES,
   updateSql, VMAF_SAMPLES, WINDOWS, type RunInfo, type Table, type VmafSample,
 } from "./columns.ts";
 import type { Comparison } from "./comparison.ts";
+import { NO_DELIVERY, type DeliveryFigures } from "./delivery.ts";
 import type { StreamEvent } from "./events.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 
@@ -122,9 +123,10 @@ export class RunStore {
     this.insertEvent.run(bindValues(EVENTS, { run, ...e }, insertFields(EVENTS)));
   }
 
-  finishRun(run: number, endedAtMs: number, status: string, summary: RunSummary): void {
-    const row = { id: run, endedAtMs, status, summary };
-    this.db.prepare(updateSql(RUNS, ["endedAtMs", "status", "summary"], ["id"])).run(bindValues(RUNS, row, ["id", "endedAtMs", "status", "summary"]));
+  finishRun(run: number, endedAtMs: number, status: string, summary: RunSummary, delivery: DeliveryFigures = NO_DELIVERY): void {
+    const row = { id: run, endedAtMs, status, summary, ...delivery };
+    const set = ["endedAtMs", "status", "summary", ...DELIVERY_FIELDS] as const;
+    this.db.prepare(updateSql(RUNS, set, ["id"])).run(bindValues(RUNS, row, ["id", ...set]));
   }
 
   /** A run's rows of a table, for CSV export: the table's columns, in its order. */

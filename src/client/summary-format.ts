@@ -1,4 +1,5 @@
-import { COMPARISONS, formatFigure, WINDOWS } from "./columns.ts";
+import { COMPARISONS, formatFigure, RUNS, WINDOWS } from "./columns.ts";
+import type { DeliveryFigures } from "./delivery.ts";
 import type { Comparison } from "./comparison.ts";
 import type { WindowSummary } from "./metrics.ts";
 import type { LiveStatus, SessionResult } from "./session.ts";
@@ -52,11 +53,28 @@ export function formatSummary(r: SessionResult): string {
             `(${((s.player.rebufferRatio ?? 0) * 100).toFixed(2)} %)`
           : ""),
     ],
+    ...(r.delivery ? ([["delivery", formatDelivery(r.protocol, r.delivery)]] as [string, string][]) : []),
     ["outages", `${r.outages} (${f1(r.outageMs / 1000, " s")})${s.restarts ? ` · ${s.restarts} stream restarts` : ""}`],
     ["stored", `run ${r.runId} in ${r.db} (${r.windows} window${r.windows === 1 ? "" : "s"})`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, val]) => `  ${k.padEnd(width)}  ${val}`).join("\n");
+}
+
+/** A low-latency stream's delivery: parts, the player at the advertised latency, blocking reloads, part lateness. Pure. */
+export function formatDelivery(protocol: string | null, d: DeliveryFigures): string {
+  const f = (field: keyof DeliveryFigures, v: number | null) => formatFigure(RUNS.columns[field], v);
+  const partMs = d.partDurationS === null ? null : d.partDurationS * 1000;
+  return (
+    `${protocol ?? "stream"} · parts of ${formatFigure(RUNS.columns.advertisedLatencyMs, partMs)} · ` +
+    `at its advertised ${f("advertisedLatencyMs", d.advertisedLatencyMs)}: ${d.advertisedRebuffers ?? "-"} rebuffers, ` +
+    `${f("advertisedRebufferMs", d.advertisedRebufferMs)}` +
+    (d.reloads !== null
+      ? ` · blocking reloads ${d.reloads} (p50 ${f("reloadP50Ms", d.reloadP50Ms)}, p95 ${f("reloadP95Ms", d.reloadP95Ms)}, ` +
+        `${d.earlyReloads} answered early)`
+      : "") +
+    ` · parts late p50 ${f("partLateP50Ms", d.partLateP50Ms)}, p95 ${f("partLateP95Ms", d.partLateP95Ms)}`
+  );
 }
 
 /** One log line per closed window (when no terminal shows the live line). Pure. */

@@ -6,7 +6,7 @@ import { locateFfmpeg } from "../ffmpeg.ts";
 import { Progress } from "../log.ts";
 import { pushFormat } from "../serve/encoder.ts";
 import { checkX264 } from "../serve/x264.ts";
-import { parseFormat, parseLadder, STREAM_FORMATS } from "../serve/stream-format.ts";
+import { isLowLatency, parseFormat, parseLadder, STREAM_FORMATS } from "../serve/stream-format.ts";
 import { Origin, type ServeConfig } from "../serve/origin.ts";
 import { PrerecordedProducer } from "../serve/prerecorded.ts";
 import { parseDurationMs } from "../units.ts";
@@ -35,6 +35,7 @@ export interface ServeArgs {
   push?: string | string[];
   format?: string;
   ladder?: string;
+  part?: string;
 }
 
 /** The defaults, declared once: --help shows them, and resolveServeConfig falls back to them under flags and env. */
@@ -51,6 +52,7 @@ export const SERVE_DEFAULTS = {
   videoType: "live",
   sourceDuration: "60s",
   format: "hls",
+  part: "200ms",
 } as const;
 
 export function serveOptions<T>(y: Argv<T>) {
@@ -78,6 +80,11 @@ export function serveOptions<T>(y: Argv<T>) {
     .option("video-type", { type: "string", describe: "live or prerecorded [env VIDEO_TYPE]", ...underEnv(d.videoType) })
     .option("source", { type: "string", describe: "prerecorded: a video made by 'vat generate video' [default: render one at start-up]" })
     .option("format", { type: "string", describe: `${STREAM_FORMATS.join(", ")}: MPEG-TS HLS, HLS with fMP4 (CMAF) segments, or DASH [env FORMAT]`, ...underEnv(d.format) })
+    .option("part", {
+      type: "string",
+      describe: "ll-hls/ll-dash: part length, e.g. 200ms, 0.25s or 200 (ms): one frame to half a segment",
+      defaultDescription: SERVE_DEFAULTS.part,
+    })
     .option("ladder", {
       type: "string",
       describe: "renditions scaled from the signal in the same encode, e.g. 1080p,720p,360p or WxH (the largest is the signal size)",
@@ -177,6 +184,11 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
   if (videoType !== "live" && (format !== "hls" || ladder)) {
     throw badInput("--format cmaf/dash and --ladder work with live video: a prerecorded stream is served as MPEG-TS HLS");
   }
+  if (isLowLatency(format) && ladder) {
+    throw badInput(`--ladder works with --format ${STREAM_FORMATS.filter((f) => !isLowLatency(f)).join(", ")}: ${format} serves one rendition`);
+  }
+  if (args.part !== undefined && !isLowLatency(format)) throw badInput(`--part is for --format ll-hls or ll-dash (the format is ${format})`);
+  const partS = parsePartS(args.part === undefined ? SERVE_DEFAULTS.part : once(args.part, "--part"), fps, segmentS);
   const asked = { ...fromEnv, ...fromFlags };
   return {
     streamId,
@@ -193,6 +205,7 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     sourceDurationS,
     push,
     format,
+    partS,
     renditions: ladder?.renditions ?? [],
     ...(args.source !== undefined ? { source: args.source } : {}),
     asked: {
@@ -204,6 +217,21 @@ export function resolveServeConfig(args: ServeArgs, env: VatEnv): Omit<ServeConf
     ...(v.cpu ? { cpu: v.cpu } : {}),
     ...(v.memory ? { memory: v.memory } : {}),
   };
+}
+
+/**
+ * A part length: "200ms", "0.25s" or a plain number of milliseconds; from one frame (it holds whole frames) to half a
+ * segment (a segment of one or two parts is no lower latency than plain HLS). Pure.
+ */
+export function parsePartS(input: string, fps: number, segmentS: number): number {
+  const text = input.trim();
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDurationMs(text, "part length");
+  const minMs = Math.floor(1000 / fps);
+  const maxMs = (segmentS * 1000) / 2;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw badInput(`part length '${input}' is out of range: use ${minMs} ms (one frame at ${fps} fps) to ${maxMs} ms (half the ${segmentS} s segment)`);
+  }
+  return ms / 1000;
 }
 
 /** How often the status line is logged when no terminal shows it; on a terminal it is redrawn every second. */

@@ -13,6 +13,58 @@ export interface MediaPlaylist {
   endList: boolean;
   /** Values that were out of range or malformed and were mended (each says what was done). */
   warnings: PlaylistWarning[];
+  /** EXT-X-SERVER-CONTROL; null when the playlist has none. */
+  serverControl: ServerControl | null;
+  /** EXT-X-PART-INF PART-TARGET: the playlist is low latency (LL-HLS); null otherwise. */
+  partTargetS: number | null;
+  /** Every EXT-X-PART, oldest first, numbered by the segment it belongs to (the one still being written included). */
+  parts: PlaylistPart[];
+  /** EXT-X-PRELOAD-HINT TYPE=PART: the part the server is writing, named before it exists. */
+  preloadHint: PreloadHint | null;
+  /** EXT-X-SKIP SKIPPED-SEGMENTS: a delta update left out this many segments before the first listed. */
+  skippedSegments: number;
+  renditionReports: RenditionReport[];
+  /** The EXT-X-MAP in force at the end of the text: the init section of the parts of the segment being written. */
+  map?: MediaInit;
+}
+
+/** EXT-X-SERVER-CONTROL: what the server offers (blocking reloads, delta updates) and how far back to play. */
+export interface ServerControl {
+  canBlockReload: boolean;
+  /** CAN-SKIP-UNTIL: delta updates (_HLS_skip=YES) may leave out segments older than this. */
+  canSkipUntilS: number | null;
+  holdBackS: number | null;
+  partHoldBackS: number | null;
+}
+
+/** One EXT-X-PART: a part of segment `msn`. */
+export interface PlaylistPart {
+  /** Media sequence number of the segment the part belongs to. */
+  msn: number;
+  /** Its place in that segment, from 0. */
+  index: number;
+  uri: string;
+  durationS: number;
+  independent: boolean;
+  /** GAP=YES: the part is unavailable, not to be fetched. */
+  gap: boolean;
+  byteRange?: ByteRange;
+  /** Wall-clock time of the part's first frame, from its segment's EXT-X-PROGRAM-DATE-TIME (or the one before). */
+  programDateTimeMs?: number;
+}
+
+export interface PreloadHint {
+  uri: string;
+  /** BYTERANGE-START and BYTERANGE-LENGTH (null: to the end of the resource). */
+  startBytes: number;
+  lengthBytes: number | null;
+}
+
+/** EXT-X-RENDITION-REPORT: where another rendition's live edge stands. */
+export interface RenditionReport {
+  uri: string;
+  lastMsn: number | null;
+  lastPart: number | null;
 }
 
 export interface PlaylistWarning {
@@ -70,6 +122,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   let range: { lengthBytes: number; offsetBytes: number | null } | null = null;
   let init: MediaInit | undefined;
   let encryption: string | undefined;
+  const ll = new LowLatencyTags(warnings);
   for (const line of lines) {
     if (line.startsWith("#EXT-X-TARGETDURATION:")) {
       targetDurationS = parseTargetDuration(line.slice(22));
@@ -94,16 +147,19 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       encryption = method === "NONE" ? undefined : method;
     } else if (line === "#EXT-X-ENDLIST") endList = true;
     else if (line.startsWith("#EXT-X-STREAM-INF")) throw new PlaylistError("a multivariant (master) playlist, not a media playlist");
+    else if (line.startsWith("#EXT-X-") && ll.take(line)) continue;
     else if (!line.startsWith("#")) {
       if (duration === null) throw new PlaylistError(`segment '${clip(line)}' has no #EXTINF`);
-      const sequence = mediaSequence + segments.length;
+      const sequence = mediaSequence + ll.skippedSegments + segments.length;
       if (!Number.isSafeInteger(sequence)) throw new PlaylistError(`media sequence ${sequence} is beyond what a count can hold`);
       if (discontinuity) discontinuities++;
       const previous = segments.at(-1);
+      const durationS = checkDuration(duration, sequence, targetDurationS, warnings);
+      ll.closeSegment(sequence, pdt, durationS);
       segments.push({
         sequence,
         uri: line,
-        durationS: checkDuration(duration, sequence, targetDurationS, warnings),
+        durationS,
         discontinuity,
         discontinuitySequence: discontinuitySequence + discontinuities,
         ...(pdt !== undefined ? { programDateTimeMs: pdt } : {}),
@@ -117,7 +173,133 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       range = null;
     }
   }
-  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings };
+  ll.closeSegment(mediaSequence + ll.skippedSegments + segments.length, pdt, null);
+  return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings, ...ll.result(), ...(init ? { map: init } : {}) };
+}
+
+/**
+ * The low-latency tags (RFC 8216bis: EXT-X-SERVER-CONTROL, -PART-INF, -PART, -PRELOAD-HINT, -SKIP,
+ * -RENDITION-REPORT). Parts come before the segment they belong to; closeSegment() numbers the ones seen since the
+ * last segment, and at the end of the text those of the segment still being written.
+ */
+class LowLatencyTags {
+  serverControl: ServerControl | null = null;
+  partTargetS: number | null = null;
+  skippedSegments = 0;
+  private readonly parts: PlaylistPart[] = [];
+  private pending: Omit<PlaylistPart, "msn" | "index">[] = [];
+  private preloadHint: PreloadHint | null = null;
+  private readonly reports: RenditionReport[] = [];
+  /** Where the next segment starts on the wall clock, by the last date and the durations since. */
+  private nextStartMs: number | undefined;
+
+  constructor(private readonly warnings: PlaylistWarning[]) {}
+
+  /** Reads the line when it is one of these tags; false for any other. */
+  take(line: string): boolean {
+    const colon = line.indexOf(":");
+    const tag = colon < 0 ? line : line.slice(0, colon);
+    const a = () => parseAttributes(line.slice(colon + 1));
+    switch (tag) {
+      case "#EXT-X-SERVER-CONTROL": {
+        const v = a();
+        this.serverControl = {
+          canBlockReload: v["CAN-BLOCK-RELOAD"] === "YES",
+          canSkipUntilS: this.seconds(v["CAN-SKIP-UNTIL"], "CAN-SKIP-UNTIL"),
+          holdBackS: this.seconds(v["HOLD-BACK"], "HOLD-BACK"),
+          partHoldBackS: this.seconds(v["PART-HOLD-BACK"], "PART-HOLD-BACK"),
+        };
+        return true;
+      }
+      case "#EXT-X-PART-INF": {
+        const target = this.seconds(a()["PART-TARGET"], "PART-TARGET");
+        if (target === null || target <= 0) throw new PlaylistError("#EXT-X-PART-INF without a PART-TARGET duration");
+        this.partTargetS = target;
+        return true;
+      }
+      case "#EXT-X-PART":
+        this.takePart(a());
+        return true;
+      case "#EXT-X-PRELOAD-HINT": {
+        const v = a();
+        if (v.TYPE !== "PART" || !v.URI) return true; // TYPE=MAP hints an init section: vat has it already
+        const start = v["BYTERANGE-START"] === undefined ? 0 : this.whole(v["BYTERANGE-START"], "BYTERANGE-START");
+        const length = v["BYTERANGE-LENGTH"] === undefined ? null : this.whole(v["BYTERANGE-LENGTH"], "BYTERANGE-LENGTH");
+        this.preloadHint = start === null ? null : { uri: v.URI, startBytes: start, lengthBytes: length };
+        return true;
+      }
+      case "#EXT-X-SKIP":
+        this.skippedSegments = parseWhole(a()["SKIPPED-SEGMENTS"] ?? "", "#EXT-X-SKIP SKIPPED-SEGMENTS", Number.MAX_SAFE_INTEGER);
+        return true;
+      case "#EXT-X-RENDITION-REPORT": {
+        const v = a();
+        if (!v.URI) return true;
+        const n = (name: string) => (v[name] === undefined ? null : this.whole(v[name], name));
+        this.reports.push({ uri: v.URI, lastMsn: n("LAST-MSN"), lastPart: n("LAST-PART") });
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private takePart(v: Record<string, string>): void {
+    const durationS = this.seconds(v.DURATION, "EXT-X-PART DURATION");
+    if (!v.URI || durationS === null) {
+      this.warnings.push({ code: "attribute", detail: "#EXT-X-PART without URI or DURATION: ignored" });
+      return;
+    }
+    let byteRange: ByteRange | undefined;
+    if (v.BYTERANGE !== undefined) {
+      const r = parseByteRange(v.BYTERANGE, "#EXT-X-PART BYTERANGE");
+      const before = [...this.parts, ...this.pending].at(-1);
+      // Without an offset a part's range follows the previous part's of the same URI.
+      const follows = before?.uri === v.URI && before.byteRange ? before.byteRange.offsetBytes + before.byteRange.lengthBytes : 0;
+      byteRange = { lengthBytes: r.lengthBytes, offsetBytes: r.offsetBytes ?? follows };
+    }
+    this.pending.push({ uri: v.URI, durationS, independent: v.INDEPENDENT === "YES", gap: v.GAP === "YES", ...(byteRange ? { byteRange } : {}) });
+  }
+
+  /**
+   * The parts seen since the last segment belong to segment `msn`, dated `pdtMs` (or undated: it starts where the
+   * one before ended); durationS null for the segment still being written.
+   */
+  closeSegment(msn: number, dateMs: number | undefined, durationS: number | null): void {
+    const pdtMs = dateMs ?? this.nextStartMs;
+    this.nextStartMs = pdtMs === undefined || durationS === null ? undefined : pdtMs + durationS * 1000;
+    let offsetMs = 0;
+    this.pending.forEach((p, index) => {
+      this.parts.push({ ...p, msn, index, ...(pdtMs !== undefined ? { programDateTimeMs: pdtMs + offsetMs } : {}) });
+      offsetMs += p.durationS * 1000;
+    });
+    this.pending = [];
+  }
+
+  result() {
+    return {
+      serverControl: this.serverControl,
+      partTargetS: this.partTargetS,
+      parts: this.parts,
+      preloadHint: this.preloadHint,
+      skippedSegments: this.skippedSegments,
+      renditionReports: this.reports,
+    };
+  }
+
+  /** A duration attribute; a malformed one is left out with a warning (the server offers less, not nothing). */
+  private seconds(value: string | undefined, name: string): number | null {
+    if (value === undefined) return null;
+    const n = value.length <= MAX_NUMBER_CHARS && DECIMAL.test(value) ? Number(value) : Number.NaN;
+    if (Number.isFinite(n) && n <= MAX_SEGMENT_S) return n;
+    this.warnings.push({ code: "attribute", detail: `${name} '${clip(value)}' is not a duration: ignored` });
+    return null;
+  }
+
+  private whole(value: string, name: string): number | null {
+    if (/^\d{1,16}$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+    this.warnings.push({ code: "attribute", detail: `${name} '${clip(value)}' is not a whole number: ignored` });
+    return null;
+  }
 }
 
 /** The lines of a playlist after its #EXTM3U header, trimmed, blank ones left out. */

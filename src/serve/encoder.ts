@@ -39,7 +39,7 @@ export function pushFormat(url: string): string {
 
 /** ffmpeg's muxer for the origin's files and its options, in order (given as flags, or as tee slave options). */
 interface OriginOutput {
-  muxer: "hls" | "dash";
+  muxer: "hls" | "dash" | "mp4";
   options: [string, string][];
   target: string;
 }
@@ -47,6 +47,11 @@ interface OriginOutput {
 /** Where ffmpeg writes the format's files (the names src/serve/segment-names.ts serves). Pure. */
 export function originOutput(s: EncoderSettings, startNumber: number): OriginOutput {
   const ladder = s.renditions.length > 1;
+  if (s.format === "ll-hls" || s.format === "ll-dash") {
+    // Fragmented MP4 on stdout, one fragment per frame (written as the next frame arrives, ~one frame interval after
+    // its own): the origin cuts parts and chunks from it in memory (src/serve/ll-stream.ts).
+    return { muxer: "mp4", options: [["movflags", "empty_moov+default_base_moof+frag_every_frame+cmaf"]], target: "pipe:1" };
+  }
   if (s.format === "dash") {
     return {
       muxer: "dash",
@@ -167,18 +172,28 @@ export class Encoder {
   private constructor(
     readonly child: FfmpegChild,
     onLog: (line: string) => void,
+    onOutput?: (chunk: Uint8Array) => void,
   ) {
     this.stderr = new StderrTail(child.stderr, 20, onLog);
-    child.stdout.resume();
+    if (onOutput) child.stdout.on("data", (chunk: Buffer) => onOutput(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    else child.stdout.resume();
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => resolve({ code, signal }));
     });
   }
 
-  /** An encoder writing HLS from segment startNumber on, or why ffmpeg could not be started (a value, not a throw). */
-  static async start(settings: EncoderSettings, startNumber: number, onLog: (line: string) => void): Promise<{ ok: true; encoder: Encoder } | { ok: false; reason: string }> {
+  /**
+   * An encoder writing HLS from segment startNumber on, or why ffmpeg could not be started (a value, not a throw).
+   * onOutput takes what it writes to stdout (the low-latency formats' fMP4).
+   */
+  static async start(
+    settings: EncoderSettings,
+    startNumber: number,
+    onLog: (line: string) => void,
+    onOutput?: (chunk: Uint8Array) => void,
+  ): Promise<{ ok: true; encoder: Encoder } | { ok: false; reason: string }> {
     const started = await startFfmpeg(settings.ffmpeg, encoderArgs(settings, startNumber));
-    return started.ok ? { ok: true, encoder: new Encoder(started.child, onLog) } : started;
+    return started.ok ? { ok: true, encoder: new Encoder(started.child, onLog, onOutput) } : started;
   }
 
   get alive(): boolean {

@@ -2,13 +2,16 @@ import { join } from "node:path";
 import dashJsPath from "../../node_modules/dashjs/dist/modern/umd/dash.mediaplayer.min.js" with { type: "file" };
 import hlsJsPath from "hls.js/dist/hls.min.js" with { type: "file" };
 import type { HealthVerdict } from "./health.ts";
-import { playerPage } from "./player-page.ts";
+import { playerPage, type PlayerStream } from "./player-page.ts";
 import { UTC_TIMING_PATH } from "./encoder.ts";
+import type { LlStream } from "./ll-stream.ts";
 import type { SegmentNames } from "./segment-names.ts";
 
 export interface OriginView {
   dir: string;
   names: SegmentNames;
+  /** The low-latency formats' media, served from memory instead of the folder. */
+  ll?: LlStream | null;
   params(): Record<string, unknown>;
   health(): HealthVerdict & Record<string, unknown>;
 }
@@ -39,6 +42,19 @@ export function requestPath(url: string): string | null {
   }
 }
 
+/** The query of a request, whatever its Host header says (see requestPath). Pure. */
+export function requestQuery(url: string): URLSearchParams {
+  const q = url.indexOf("?");
+  if (q < 0) return new URLSearchParams();
+  const end = url.indexOf("#", q);
+  return new URLSearchParams(url.slice(q + 1, end < 0 ? undefined : end));
+}
+
+/** What Bun's server lets a handler do about one request. */
+export interface RequestTimeouts {
+  timeout(req: Request, seconds: number): void;
+}
+
 /** A player library embedded in the binary. */
 function script(path: string): Response {
   return new Response(Bun.file(path), { headers: { "content-type": "text/javascript", "cache-control": "max-age=86400", ...CORS } });
@@ -49,8 +65,8 @@ function notFound(): Response {
 }
 
 /** The origin's routes. A plain function of the request, so tests can call it without a socket. */
-export function createHandler(view: OriginView): (req: Request) => Promise<Response> {
-  return async (req) => {
+export function createHandler(view: OriginView): (req: Request, server?: RequestTimeouts) => Promise<Response> {
+  return async (req, server) => {
     if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD, OPTIONS", ...CORS } });
@@ -60,7 +76,7 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
     switch (path) {
       case "/":
       case "/index.html":
-        return new Response(playerPage(`/video/${view.names.manifest}`, (view.params().vat as { segmentS: number }).segmentS), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
+        return new Response(playerPage(`/video/${view.names.manifest}`, view.params().vat as PlayerStream), { headers: { "content-type": "text/html; charset=utf-8", ...CORS } });
       case "/hls.min.js":
         return script(hlsJsPath);
       case "/dash.mediaplayer.min.js":
@@ -85,6 +101,11 @@ export function createHandler(view: OriginView): (req: Request) => Promise<Respo
       name = decodeURIComponent(path.slice("/video/".length));
     } catch {
       return notFound();
+    }
+    if (view.ll) {
+      // A blocking reload or a part still being written may take longer than an idle connection is allowed.
+      server?.timeout(req, Math.ceil((view.ll.maxWaitMs + 1000 * view.ll.segmentS) / 1000) + 5);
+      return view.ll.respond(name, requestQuery(req.url), req.method === "HEAD");
     }
     // Only the names the producer writes: no other file that lives in the folder, no path outside it.
     if (!view.names.isServed(name)) return notFound();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { encodePayload } from "../signal/payload.ts";
 import { FrameRenderer, planLayout } from "../signal/render.ts";
 import { Encoder, type EncoderSettings } from "./encoder.ts";
+import type { LlStream } from "./ll-stream.ts";
 import type { ServeConfig } from "./origin.ts";
 import { nextStep } from "./pacing.ts";
 import type { ProducerExit, SegmentProducer, StartOutcome, StreamSignal } from "./producer.ts";
@@ -28,11 +29,15 @@ export class LiveProducer implements SegmentProducer {
   private probeSequence = 0;
   private newest: number | null = null;
   private readonly stats = { framesRendered: 0, framesSkipped: 0, framesLostToEncoder: 0 };
+  /** The encoder that has been given its first frame (its run's clock is anchored then). */
+  private anchored: Encoder | null = null;
 
+  /** ll: the low-latency formats' in-memory packager, which takes the encoder's output instead of the folder. */
   constructor(
     private readonly config: ServeConfig,
     private readonly dir: string,
     private readonly log: (line: string) => void,
+    private readonly ll: LlStream | null = null,
   ) {
     this.renderer = new FrameRenderer(planLayout(config.size, config.streamId));
     this.settings = {
@@ -63,21 +68,37 @@ export class LiveProducer implements SegmentProducer {
     // new segments (and be listed under a new MPD's timing), so they go first.
     const first = this.config.format === "dash" ? 1 : nextSequence;
     if (this.config.format === "dash") this.clearFolder();
-    const started = await Encoder.start(this.settings, first, (line) => this.log(`ffmpeg: ${this.hidePush(line)}`));
+    let enc: Encoder | null = null;
+    const ll = this.ll;
+    const onOutput = ll
+      ? (chunk: Uint8Array) => {
+          try {
+            ll.write(chunk);
+          } catch (err) {
+            // Output that is not fMP4 cannot be packaged: treat it as the encoder failing (the supervisor restarts it).
+            this.log(`encoder output unreadable (${(err as Error).message}); killing it`);
+            enc?.kill();
+          }
+        }
+      : undefined;
+    ll?.beginRun();
+    const started = await Encoder.start(this.settings, first, (line) => this.log(`ffmpeg: ${this.hidePush(line)}`), onOutput);
     if (!started.ok) return started;
-    const enc = started.encoder;
+    enc = started.encoder;
+    const run = enc;
     if (!this.running) {
       await enc.stop(800); // stopped while ffmpeg was starting
       return { ok: false, reason: "serve is stopping" };
     }
     this.encoder = enc;
     this.probeSequence = first;
-    void enc.exited.then(({ code, signal }) => {
-      if (this.encoder !== enc) return;
+    void run.exited.then(({ code, signal }) => {
+      if (this.encoder === run || this.encoder === null) ll?.endRun();
+      if (this.encoder !== run) return;
       this.encoder = null;
       if (!this.running) return;
       const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-      this.exitListener({ reason: why, ...(enc.stderr.last ? { detail: this.hidePush(enc.stderr.last) } : {}) });
+      this.exitListener({ reason: why, ...(run.stderr.last ? { detail: this.hidePush(run.stderr.last) } : {}) });
     });
     return { ok: true };
   }
@@ -100,6 +121,7 @@ export class LiveProducer implements SegmentProducer {
    * no file descriptor, so this keeps working when the process has none left (reading the playlist would not).
    */
   newestSequence(): number | null {
+    if (this.ll) return this.ll.newestSequence();
     while (existsSync(join(this.dir, this.names.segmentFile(this.probeSequence)))) this.newest = this.probeSequence++;
     return this.newest;
   }
@@ -140,7 +162,7 @@ export class LiveProducer implements SegmentProducer {
   }
 
   counters(): Record<string, number | null> {
-    return { ...this.stats };
+    return { ...this.stats, ...this.ll?.counters() };
   }
 
   statusParts(): string[] {
@@ -169,9 +191,15 @@ export class LiveProducer implements SegmentProducer {
         this.stats.framesLostToEncoder++;
         continue;
       }
-      const text = encodePayload({ streamId: this.config.streamId, frameNumber: n, generatedAtMs: Date.now() });
+      const generatedAtMs = Date.now();
+      const text = encodePayload({ streamId: this.config.streamId, frameNumber: n, generatedAtMs });
       this.renderer.render(n, text, frame);
       this.stats.framesRendered++;
+      if (this.anchored !== enc) {
+        // The run's media time 0 is this frame: its segments' wall-clock times count from here.
+        this.anchored = enc;
+        this.ll?.anchorRun(generatedAtMs);
+      }
       if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
     }
   }

@@ -2,10 +2,12 @@ import { SIZE_NAMES, type SizeProfile } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
 import { judgeHealth, staleAfterMs, type HealthVerdict } from "./health.ts";
 import { LiveProducer } from "./live-producer.ts";
+import { LlStream } from "./ll-stream.ts";
+import { UTC_TIMING_PATH } from "./encoder.ts";
 import { PrerecordedProducer } from "./prerecorded.ts";
 import type { SegmentProducer } from "./producer.ts";
 import { segmentNames, type SegmentNames } from "./segment-names.ts";
-import type { Rendition, StreamFormat } from "./stream-format.ts";
+import { isLowLatency, renditionCapKbps, type Rendition, type StreamFormat } from "./stream-format.ts";
 import { measureFolder, openSegmentFolder, removeFolder, type SegmentFolder } from "./segment-folder.ts";
 import {
   describeSupervision,
@@ -40,6 +42,8 @@ export interface ServeConfig {
   /** Ingest URLs that get the same encoded stream (live only). */
   push: readonly string[];
   format: StreamFormat;
+  /** ll-hls and ll-dash: the part length (LL-HLS parts; LL-DASH's latency target is set from it). */
+  partS: number;
   /** A ladder's renditions, largest (the signal size) first; empty without one (live only). */
   renditions: readonly Rendition[];
   /** What flags or environment set explicitly (a source video must agree with them). */
@@ -74,6 +78,8 @@ export class Origin {
     private readonly folder: SegmentFolder,
     private readonly producer: SegmentProducer,
     private readonly log: Log,
+    /** The low-latency formats' media, served from memory; null for the others. */
+    readonly ll: LlStream | null = null,
   ) {
     this.dir = folder.dir;
     this.names = segmentNames(config.format, Math.max(1, config.renditions.length));
@@ -84,9 +90,10 @@ export class Origin {
   /** Opens the segment folder (refusing one that cannot be written) and the producer the config asks for. */
   static open(config: ServeConfig, log: Log): Origin {
     const folder = openSegmentFolder(config.dir);
+    const ll = isLowLatency(config.format) ? openLlStream(config) : null;
     const producer =
-      config.videoType === "prerecorded" ? new PrerecordedProducer(config, folder.dir, log) : new LiveProducer(config, folder.dir, log);
-    return new Origin(config, folder, producer, log);
+      config.videoType === "prerecorded" ? new PrerecordedProducer(config, folder.dir, log) : new LiveProducer(config, folder.dir, log, ll);
+    return new Origin(config, folder, producer, log, ll);
   }
 
   /** Work before the stream can start (a prerecorded source is rendered and cut); stops early on a signal. */
@@ -134,6 +141,12 @@ export class Origin {
         videoType: c.videoType,
         format: c.format,
         manifestPath: this.manifestPath,
+        partS: this.ll ? c.partS : null,
+        ...(this.ll
+          ? c.format === "ll-hls"
+            ? { partHoldBackS: this.ll.partHoldBackS }
+            : { latencyTargetMs: this.ll.dashLatencyTargetMs }
+          : {}),
         ladder: c.renditions.map((r) => ({ width: r.width, height: r.height, bandwidthBps: r.maxrateKbps * 1000 })),
         ...this.producer.extraParams(),
         startedAtMs: this.startedAtMs,
@@ -218,6 +231,21 @@ export class Origin {
         );
     }
   }
+}
+
+/** The in-memory packager for a low-latency format: segments of one GOP (x264's keyframe interval, in frames). */
+function openLlStream(c: ServeConfig): LlStream {
+  return new LlStream({
+    format: c.format === "ll-dash" ? "ll-dash" : "ll-hls",
+    partS: c.partS,
+    fps: c.fps,
+    framesPerSegment: Math.max(1, Math.round(c.fps * c.segmentS)),
+    listSize: c.listSize,
+    width: c.size.width,
+    height: c.size.height,
+    bandwidthBps: renditionCapKbps(c.size.width, c.size.height, c.fps) * 1000,
+    utcTimingPath: UTC_TIMING_PATH,
+  });
 }
 
 export function numberOrNull(v: string | undefined): number | string | null {

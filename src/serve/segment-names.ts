@@ -6,6 +6,7 @@ import type { StreamFormat } from "./stream-format.ts";
  *   hls:  stream.m3u8, seg_<n>.ts                      ladder: stream.m3u8 (multivariant), stream_<v>.m3u8, seg_<v>_<n>.ts
  *   cmaf: stream.m3u8, init.mp4, seg_<n>.m4s          ladder: stream.m3u8, stream_<v>.m3u8, init_<v>.mp4, seg_<v>_<n>.m4s
  *   dash: stream.mpd, init_<v>.m4s, seg_<v>_<n>.m4s   (one representation or several: the same names)
+ * ll-hls and ll-dash keep nothing in the folder: their names are in ll-requests.ts, served from memory.
  */
 export const PLAYLIST_NAME = "stream.m3u8";
 export const MPD_NAME = "stream.mpd";
@@ -33,7 +34,9 @@ export function segmentNames(format: StreamFormat, renditions = 1): SegmentNames
   // A rendition index as ffmpeg writes it (%v, $RepresentationID$): 0 .. renditions-1.
   const v = `(?:${Array.from({ length: renditions }, (_, i) => i).join("|")})`;
   const served =
-    format === "dash"
+    format === "ll-hls" || format === "ll-dash"
+      ? /^(?!)/
+      : format === "dash"
       ? new RegExp(`^(?:stream\\.mpd|init_${v}\\.m4s|seg_${v}_${NUMBER}\\.m4s)$`)
       : format === "cmaf"
         ? ladder
@@ -44,7 +47,7 @@ export function segmentNames(format: StreamFormat, renditions = 1): SegmentNames
           : new RegExp(`^(?:stream\\.m3u8|seg_${NUMBER}\\.ts)$`);
   const ext = format === "hls" ? "ts" : "m4s";
   return {
-    manifest: format === "dash" ? MPD_NAME : PLAYLIST_NAME,
+    manifest: format === "dash" || format === "ll-dash" ? MPD_NAME : PLAYLIST_NAME,
     segmentFile: (n) => (format === "dash" || ladder ? `seg_0_${n}.${ext}` : `seg_${n}.${ext}`),
     isServed: (name) => served.test(name),
     isManifest: (name) => name.endsWith(".m3u8") || name.endsWith(".mpd"),

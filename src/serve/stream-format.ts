@@ -1,9 +1,18 @@
 import { badInput } from "../errors.ts";
 import { parseSize, type SizeProfile } from "../signal/profiles.ts";
 
-/** What the origin serves: MPEG-TS HLS (the default), HLS with fMP4/CMAF segments, or DASH with fMP4 segments. */
-export const STREAM_FORMATS = ["hls", "cmaf", "dash"] as const;
+/**
+ * What the origin serves: MPEG-TS HLS (the default), HLS with fMP4/CMAF segments, DASH with fMP4 segments, or the
+ * low-latency forms packaged in memory by vat itself: LL-HLS (partial segments, blocking reload) and LL-DASH (CMAF
+ * chunks over chunked transfer).
+ */
+export const STREAM_FORMATS = ["hls", "cmaf", "dash", "ll-hls", "ll-dash"] as const;
 export type StreamFormat = (typeof STREAM_FORMATS)[number];
+export type LowLatencyFormat = Extract<StreamFormat, "ll-hls" | "ll-dash">;
+
+export function isLowLatency(format: StreamFormat): format is LowLatencyFormat {
+  return format === "ll-hls" || format === "ll-dash";
+}
 
 export function parseFormat(input: string): StreamFormat {
   const f = input.trim().toLowerCase();

@@ -1,3 +1,4 @@
+import { NO_DELIVERY } from "../../src/client/delivery.ts";
 import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
@@ -12,7 +13,10 @@ import type { FrameRecord, WindowSummary } from "../../src/client/metrics.ts";
 import { RunStore, toCsv } from "../../src/client/store.ts";
 
 /** The schema as vat wrote it before its columns were declared once, copied here as it was. */
-/** The schema of version 3, as vat wrote it then; version 4 added the stream's format facts to runs (at its end). */
+/**
+ * The schema of version 3, as vat wrote it then; version 4 added the stream's format facts to runs (at its end), 5 a
+ * low-latency stream's delivery figures.
+ */
 const VERSION_3 = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -150,6 +154,16 @@ ALTER TABLE runs ADD COLUMN codecs TEXT;
 ALTER TABLE runs ADD COLUMN rendition TEXT;
 ALTER TABLE runs ADD COLUMN declared_bandwidth_bps INTEGER;
 ALTER TABLE runs ADD COLUMN segment_duration_s REAL;
+ALTER TABLE runs ADD COLUMN part_duration_s REAL;
+ALTER TABLE runs ADD COLUMN advertised_latency_ms REAL;
+ALTER TABLE runs ADD COLUMN reloads INTEGER;
+ALTER TABLE runs ADD COLUMN reload_p50_ms REAL;
+ALTER TABLE runs ADD COLUMN reload_p95_ms REAL;
+ALTER TABLE runs ADD COLUMN early_reloads INTEGER;
+ALTER TABLE runs ADD COLUMN part_late_p50_ms REAL;
+ALTER TABLE runs ADD COLUMN part_late_p95_ms REAL;
+ALTER TABLE runs ADD COLUMN advertised_rebuffers INTEGER;
+ALTER TABLE runs ADD COLUMN advertised_rebuffer_ms REAL;
 `;
 
 /** What the first schema lacked: the columns and tables added with quality, comparisons and VMAF. */
@@ -241,7 +255,9 @@ describe("one declaration per stored figure", () => {
         framesControl: 1, framesMatched: 1, matchedShare: 1, relativeLatencyP50Ms: 0, relativeLatencyP95Ms: 0,
         relativeLatencyMinMs: 0, relativeLatencyMaxMs: 0, relativeLatencyMeanMs: 0,
       });
-      store.finishRun(id, 1_010_000, "done", { framesNew: 1 } as never);
+      store.finishRun(id, 1_010_000, "done", { framesNew: 1 } as never, {
+        ...NO_DELIVERY, partDurationS: 0.2, advertisedLatencyMs: 600, reloads: 90, reloadP95Ms: 210, earlyReloads: 0,
+      });
       const csv = toCsv(store.rows("windows", id));
       store.close();
 
@@ -269,6 +285,10 @@ describe("one declaration per stored figure", () => {
           id, status: "done", role: "control", comparison_id: "c1", clock_synced: 0, params_json: '{"vat":{"fps":15}}',
           options_json: '{"a":1}', summary_json: '{"framesNew":1}',
         },
+      ]);
+      expect(db.query("SELECT id, part_duration_s, advertised_latency_ms, reloads, reload_p95_ms, early_reloads, part_late_p50_ms FROM runs ORDER BY id").all()).toEqual([
+        { id: 1, part_duration_s: null, advertised_latency_ms: null, reloads: null, reload_p95_ms: null, early_reloads: null, part_late_p50_ms: null },
+        { id, part_duration_s: 0.2, advertised_latency_ms: 600, reloads: 90, reload_p95_ms: 210, early_reloads: 0, part_late_p50_ms: null },
       ]);
       expect(db.query("SELECT run_id, control_run_id, frames_matched FROM comparisons").all()).toEqual([{ run_id: id, control_run_id: id, frames_matched: 1 }]);
       expect(db.query("SELECT * FROM vmaf_samples").all()).toEqual([{ run_id: id, frame_index: 0, frame_number: 3, arrived_at_ms: 1_000_400, vmaf: 91.5 }]);

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { childBoxes, Mp4Error, readBoxHeader } from "../../src/mp4/boxes.ts";
 import { FrameArrivals } from "../../src/mp4/frame-arrivals.ts";
+import { ChunkStamps } from "../../src/client/chunk-stamps.ts";
 import { parseMediaSegment, TFHD, TRUN } from "../../src/mp4/fragments.ts";
 import { parseInitSegment } from "../../src/mp4/init-segment.ts";
 import { scanFragmentedSegment, type VideoFrame } from "../../src/mp4/video-frames.ts";
@@ -385,6 +386,23 @@ describe("frames as bytes arrive", () => {
     expect(truth.map((f) => f.decodeMs)).toEqual([0, 1000 / 30, 2000 / 30, 3000 / 30, 4000 / 30]);
     expect(arrivals.truncated).toBe(false);
     expect(arrivals.segment.fragments.map((f) => f.sequenceNumber)).toEqual([1, 2]);
+  });
+
+  test("stamps: each frame takes the time of the chunk that brought its last byte, in decode order", () => {
+    // Chunk boundaries chosen by hand: frame 0 ends in the first, frames 1-2 in the second, 3-4 in the last.
+    const cuts = [truth[0]!.end + 1, truth[2]!.end, seg.length];
+    const stamps = new ChunkStamps(INIT, 1);
+    let from = 0;
+    cuts.forEach((to, i) => {
+      stamps.push(seg.subarray(from, to), 1000 + 100 * i);
+      from = to;
+    });
+    expect(stamps.frameArrivalsMs(5, 9999)).toEqual([1000, 1100, 1100, 1200, 1200]);
+    expect(stamps.firstByteAtMs).toBe(1000);
+    // A body cut short: the frames never completed take the end of the transfer.
+    const short = new ChunkStamps(INIT, 1);
+    short.push(seg.subarray(0, truth[1]!.end), 500);
+    expect(short.frameArrivalsMs(5, 700)).toEqual([500, 500, 700, 700, 700]);
   });
 
   test("a transfer that stops early leaves frames pending and says so", () => {

@@ -52,6 +52,16 @@ describe("feeder", () => {
     expect([f.next(), f.next()].map((s) => (s as { arrivedAtMs: number }).arrivedAtMs)).toEqual([810, 850]);
   });
 
+  test("an LL-HLS part (its group of pictures goes on in the next) gets no filler: its frames keep their stamps in order", () => {
+    const f = new Feeder();
+    const first = f.feed(unit(3, ["a", "b"], 400, { frameArrivalsMs: [340, 370], continuesGroup: true }));
+    const second = f.feed(unit(3, ["c", "d"], 600, { frameArrivalsMs: [540, 570], continuesGroup: true }));
+    expect([...first, ...second].map((w) => dec.decode(w))).toEqual(["a\nb\n", "c\nd\n"]);
+    const out = Array.from({ length: 5 }, () => f.next());
+    expect(out.slice(0, 4).map((s) => (s as { arrivedAtMs: number }).arrivedAtMs)).toEqual([340, 370, 540, 570]);
+    expect(out[4]).toBeNull();
+  });
+
   test("a unit whose frames could not be counted is written as it is, with no stamps; a discontinuity asks for a new decoder", () => {
     const f = new Feeder();
     const u = { ...unit(1, ["a"], 10), frames: 0 };

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { WindowSummary } from "../../src/client/metrics.ts";
-import { formatComparison, formatWindowLine } from "../../src/client/summary-format.ts";
+import { DeliveryLog } from "../../src/client/delivery.ts";
+import { formatComparison, formatDelivery, formatWindowLine } from "../../src/client/summary-format.ts";
 
 describe("lines for people", () => {
   test("a window's line: each figure with its column's unit and decimals", () => {
@@ -24,5 +25,26 @@ describe("lines for people", () => {
         relativeLatencyMinMs: -3.5, relativeLatencyMaxMs: null, relativeLatencyMeanMs: 1000,
       }),
     ).toBe("  vs control  relative latency p50 1000 ms · p95 1100 ms · min -3 ms · max -; frames matched 75.0 % (150 of 200)");
+  });
+
+  test("a low-latency stream's delivery: figures from what its source noted, lateness on the server's clock", () => {
+    const log = new DeliveryLog();
+    log.partDurationS = 0.2;
+    log.advertisedLatencyMs = 600;
+    for (const [ms, early] of [[180, false], [200, false], [20, true], [210, false]] as const) log.reload(ms, early);
+    // Parts arrived 50, 70 and 90 ms after their availability by the client's clock; the server's is 30 ms ahead.
+    for (const late of [50, 70, 90]) log.part(10_000 + late, 10_000);
+    log.part(12_000, null); // undated: no lateness
+    const d = log.figures(30, { rebuffers: 2, rebufferMs: 140 });
+    expect(d).toEqual({
+      partDurationS: 0.2, advertisedLatencyMs: 600, reloads: 4, reloadP50Ms: 180, reloadP95Ms: 210, earlyReloads: 1,
+      partLateP50Ms: 100, partLateP95Ms: 120, advertisedRebuffers: 2, advertisedRebufferMs: 140,
+    });
+    expect(formatDelivery("ll-hls", d)).toBe(
+      "ll-hls · parts of 200 ms · at its advertised 600 ms: 2 rebuffers, 140 ms · blocking reloads 4 (p50 180 ms, p95 210 ms, " +
+        "1 answered early) · parts late p50 100 ms, p95 120 ms",
+    );
+    // No blocking reloads (LL-DASH): none reported, not zero.
+    expect(new DeliveryLog().figures(0, null)).toMatchObject({ reloads: null, earlyReloads: null, advertisedRebuffers: null });
   });
 });

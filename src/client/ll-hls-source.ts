@@ -1,0 +1,233 @@
+import { resolveRemoteUri, type MediaPlaylist, type PlaylistPart } from "../hls/playlist.ts";
+import { DeliveryLog } from "./delivery.ts";
+import type { SourceEvent } from "./events.ts";
+import type { Fmp4Track } from "./fmp4-track.ts";
+import {
+  DEFAULT_MAX_PLAYLIST_BYTES, DEFAULT_MAX_SEGMENT_BYTES, fetchMediaPlaylist, type HlsSourceOptions, type SegmentArrival, type SourceOutcome,
+} from "./hls-source.ts";
+import { joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
+import { OrderedPipeline } from "./ordered-pipeline.ts";
+import { OutageTracker } from "./outage.ts";
+import { fetchStreamed, type StreamedResult } from "./streamed-body.ts";
+
+/** A blocking reload may be held by the server up to three target durations (RFC 8216bis 6.2.5.2); then it failed. */
+const BLOCKING_TARGETS = 3;
+/** Parts whose requests may be open at once (the hinted one, and listed ones still arriving behind a slow body). */
+const MAX_PARTS_IN_FLIGHT = 8;
+/** Asked again after an answer that came early, so that a server that never blocks is polled, not hammered. */
+const EARLY_PAUSE_PARTS = 0.25;
+
+/**
+ * LL-HLS (RFC 8216bis): after the HLS source connected to a playlist with parts and fMP4 (client/hls-source.ts),
+ * follows the live edge part by part. Each part is asked for the moment the playlist hints it (its request is open
+ * while the server writes it) together with the blocking reload that will list it; each frame is stamped when its
+ * own bytes arrive. A server that answers blocking reloads early is noted (DeliveryLog.earlyReloads, one event) and
+ * polled; its figures stay right, since parts are still stamped as their bytes come.
+ */
+export class LlHlsSource {
+  readonly delivery = new DeliveryLog();
+  private readonly outage: OutageTracker;
+  private last: PartAddress | null = null;
+  private pendingDiscontinuity = false;
+  private earlyReported = false;
+  private joined = false;
+  private fatalEvent: SourceEvent | null = null;
+
+  constructor(
+    private playlistUrl: string,
+    private playlist: MediaPlaylist,
+    private readonly track: Fmp4Track,
+    private readonly o: HlsSourceOptions,
+    /** Values of a playlist that were mended: reported as the HLS source reports them (once per kind). */
+    private readonly noteWarnings: (w: MediaPlaylist["warnings"]) => void,
+  ) {
+    this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
+    this.delivery.partDurationS = playlist.partTargetS;
+    const holdBackS = playlist.serverControl?.partHoldBackS;
+    this.delivery.advertisedLatencyMs = holdBackS != null ? holdBackS * 1000 : null;
+  }
+
+  get failure(): SourceEvent | null {
+    return this.fatalEvent;
+  }
+
+  private get partTargetMs(): number {
+    return (this.playlist.partTargetS ?? 0.2) * 1000;
+  }
+
+  async run(onPart: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
+    const queue = (part: PlaylistPart, body: Promise<StreamedResult>) => pipe.add(body, (b) => this.deliver(part, b, onPart));
+    try {
+      while (!shouldStop()) {
+        if (this.fatalEvent) return "failed";
+        const want = this.wanted();
+        const step = partStep(this.playlist, want);
+        if (step.kind === "reload") {
+          if (!(await this.reload(want))) return "failed";
+          continue;
+        }
+        if (step.kind === "listed") {
+          this.last = want;
+          if (step.part.gap) {
+            this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `part ${want.msn}.${want.part} is a gap (GAP=YES)` });
+          } else await queue(step.part, this.fetchPart(step.part.uri, step.part.byteRange ?? null));
+          continue;
+        }
+        // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside.
+        const body = this.fetchPart(step.uri, step.range);
+        if (!(await this.reload(want))) return "failed";
+        const part = await this.listedPart(want, shouldStop);
+        this.last = want;
+        if (part && !part.gap) {
+          // A server that would not stream the hinted part: it is fetched now that it is whole.
+          await queue(part, body.then(async (b) => (b.ok ? b : await this.fetchPart(part.uri, part.byteRange ?? null))));
+        }
+        if (this.playlist.endList && partStep(this.playlist, partAfter(this.playlist, want)).kind === "reload") return "ended";
+      }
+      return "stopped";
+    } finally {
+      await pipe.flush();
+    }
+  }
+
+  /** The next part to have: after the last one, or where to join (asked again of each playlist until one is had). */
+  private wanted(): PartAddress {
+    if (this.last !== null) return partAfter(this.playlist, this.last);
+    const join = joinPart(this.playlist);
+    return join.kind === "wait" ? join.want : { msn: join.part.msn, part: join.part.index };
+  }
+
+  private describe(): string {
+    const sc = this.playlist.serverControl;
+    return `parts of ${this.partTargetMs} ms, PART-HOLD-BACK ${sc?.partHoldBackS ?? "-"} s, blocking reload ${sc?.canBlockReload ? "yes" : "no"}` +
+      `, delta updates ${sc?.canSkipUntilS ? "yes" : "no"}`;
+  }
+
+  /**
+   * Asks for the playlist that lists `want` (blocking, where the server offers it); false when the stream is given
+   * up (a fatal outage). A failure is an outage poll; an answer that came early is noted, and a pause follows it.
+   */
+  private async reload(want: PartAddress): Promise<boolean> {
+    const sentMs = this.o.now();
+    const url = reloadUrl(this.playlistUrl, this.playlist, want);
+    const blocking = url !== this.playlistUrl || this.playlist.serverControl?.canBlockReload === true;
+    const { playlist: p, reason } = await fetchMediaPlaylist(this.o.fetch, url, {
+      timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
+      maxBytes: this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES,
+    });
+    if (!p) {
+      if (this.outage.failure(reason, this.o.now())) return false;
+      await this.o.sleep(Math.min(1000, 2 * this.partTargetMs));
+      return true;
+    }
+    if (this.outage.success(this.o.now()) && !this.continues(p)) {
+      // Back after an outage, the next part gone (or the stream started over): join again, on a clean decoder.
+      this.pendingDiscontinuity = true;
+      this.last = null;
+    }
+    const early = !reached(p, want);
+    if (blocking) this.delivery.reload(this.o.now() - sentMs, early);
+    // A delta update (EXT-X-SKIP) leaves out only segments older than any still wanted: it is taken as it is.
+    this.playlist = p;
+    this.noteWarnings(p.warnings);
+    if (early) {
+      this.noteEarly(want);
+      await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);
+    }
+    return true;
+  }
+
+  /** The playlist still lists or is about to write the part after the last one had: the stream goes on where it was. */
+  private continues(p: MediaPlaylist): boolean {
+    if (this.last === null) return true;
+    const next = partAfter(p, this.last);
+    const first = p.parts[0];
+    const newest = p.parts.at(-1);
+    // A stream whose numbering went back started over.
+    if (!first || !newest || newest.msn < this.last.msn) return false;
+    return (first.msn < next.msn || (first.msn === next.msn && first.index <= next.part)) && (partStep(p, next).kind !== "reload" || !reached(p, next));
+  }
+
+  private noteEarly(want: PartAddress): void {
+    if (this.earlyReported || !this.playlist.serverControl?.canBlockReload) return;
+    this.earlyReported = true;
+    this.o.onEvent({
+      kind: "early-reload",
+      atMs: this.o.now(),
+      detail: `the server answered a blocking reload for part ${want.msn}.${want.part} before it existed (it does not block): ` +
+        "the playlist is polled instead; parts are still stamped as their bytes arrive",
+    });
+  }
+
+  /**
+   * The part as the playlist lists it once it is whole: asked again while answers come early, for as long as a
+   * blocking reload may take. Null when the segment closed without it, or the stream is gone.
+   */
+  private async listedPart(want: PartAddress, shouldStop: () => boolean): Promise<PlaylistPart | null> {
+    const deadline = this.o.now() + BLOCKING_TARGETS * this.playlist.targetDurationS * 1000;
+    for (;;) {
+      const step = partStep(this.playlist, want);
+      if (step.kind === "listed") return step.part;
+      if (reached(this.playlist, want) || shouldStop() || this.o.now() > deadline) return null;
+      if (!(await this.reload(want))) return null;
+    }
+  }
+
+  private async fetchPart(uri: string, range: { offsetBytes: number; lengthBytes: number } | null): Promise<StreamedResult> {
+    const target = resolveRemoteUri(uri, this.playlistUrl);
+    if (!target.ok) return { ok: false, fetched: { ok: false, reason: target.reason, refused: true }, requestedAtMs: this.o.now() };
+    return await fetchStreamed(
+      this.o.fetch,
+      target.url,
+      {
+        // A hinted part is written while it is fetched: its request may wait up to a part target and then some.
+        timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
+        maxBytes: this.o.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
+        ...(range ? { range } : {}),
+      },
+      this.track,
+      this.o.now,
+    );
+  }
+
+  private async deliver(part: PlaylistPart, body: StreamedResult, onPart: (s: SegmentArrival) => Promise<void>): Promise<void> {
+    const name = `part ${part.msn}.${part.index} (${part.uri})`;
+    if (!body.ok) {
+      const why = "unreadable" in body ? `cannot be read: ${body.unreadable}` : body.fetched.reason;
+      const limit = !("unreadable" in body) && body.fetched.tooLarge;
+      this.o.onEvent({ kind: limit ? "limit" : "segment-missing", atMs: body.requestedAtMs, detail: `${name}: ${why}` });
+      return;
+    }
+    const m = body.media;
+    if (!this.joined) {
+      this.joined = true;
+      this.o.onEvent({ kind: "stream-info", atMs: m.requestedAtMs, detail: `LL-HLS: joined at part ${part.msn}.${part.index} (${this.describe()})` });
+    }
+    this.delivery.part(m.arrivedAtMs, partAvailableAtMs(part));
+    const discontinuity = this.pendingDiscontinuity;
+    this.pendingDiscontinuity = false;
+    await onPart({
+      sequence: part.msn,
+      uri: part.uri,
+      requestedAtMs: m.requestedAtMs,
+      arrivedAtMs: m.arrivedAtMs,
+      frameArrivalsMs: m.frameArrivalsMs,
+      bytes: m.bytes,
+      frames: m.frames,
+      firstFrameEnd: m.firstFrameEnd,
+      continuesGroup: true,
+      discontinuity,
+      discontinuitySequence: this.playlist.discontinuitySequence,
+      programDateTimeMs: part.programDateTimeMs ?? null,
+      ptsOffsetsMs: m.ptsOffsetsMs,
+      durationS: part.durationS,
+    });
+  }
+
+  private fail(e: SourceEvent): void {
+    this.fatalEvent = { ...e, fatal: true };
+    this.o.onEvent(this.fatalEvent);
+  }
+}
+

@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { listAvailableSegments } from "../../src/dash/addressing.ts";
+import { parseMpd } from "../../src/dash/mpd.ts";
+import { probeSegmentPackets } from "../helpers/packagers.ts";
+import { exchange, parseAnswer } from "../helpers/raw-http.ts";
+import { childPids, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
+
+// The compiled binary serving --format ll-hls and ll-dash at 240p30 (1 s segments, 200 ms parts), checked over real
+// HTTP on loopback: the playlist's tags, blocking reloads timed against the part they wait for, the preload-hinted
+// part and the DASH segment still being written arriving chunk by chunk, the 400 and 503 answers, parts that add up to
+// their segment, and ffprobe reading what is served.
+const tmp = tempDir("vat-ll-serve-");
+const FPS = 30;
+const PART_MS = 200;
+afterAll(() => tmp.cleanup());
+
+/** A body read as it arrives: each chunk's size and ms since the request was sent. */
+async function timedBody(url: string): Promise<{ status: number; chunks: { atMs: number; bytes: number }[]; body: Uint8Array; endMs: number }> {
+  const t0 = performance.now();
+  const r = await fetch(url);
+  const chunks: { atMs: number; bytes: number }[] = [];
+  const parts: Uint8Array[] = [];
+  const reader = r.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push({ atMs: performance.now() - t0, bytes: value.length });
+    parts.push(value);
+  }
+  return { status: r.status, chunks, body: new Uint8Array(Buffer.concat(parts)), endMs: performance.now() - t0 };
+}
+
+async function bytesOf(url: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  expect(r.status).toBe(200);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+const hintOf = (playlist: string) => {
+  const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_(\d+)_(\d+)\.m4s"/.exec(playlist);
+  if (!m) throw new Error(`no preload hint in:\n${playlist}`);
+  return { msn: Number(m[1]), part: Number(m[2]) };
+};
+
+describe("--format ll-hls", () => {
+  let server: Served;
+  let video: string;
+  beforeAll(async () => {
+    server = serve(["--format", "ll-hls", "--size", "240p", "--fps", String(FPS), "--id", "llhls", "--part", `${PART_MS}ms`]);
+    await server.waitLive(15_000);
+    video = `${server.url}/video`;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test("the playlist: LL-HLS tags present and well formed, parts within the part target, INDEPENDENT on keyframe parts", async () => {
+    const text = await (await fetch(`${video}/stream.m3u8`)).text();
+    const lines = text.trim().split("\n");
+    expect(lines[0]).toBe("#EXTM3U");
+    expect(Number(/^#EXT-X-VERSION:(\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(9);
+    expect(/^#EXT-X-TARGETDURATION:1$/m.test(text)).toBe(true);
+    const control = /^#EXT-X-SERVER-CONTROL:(.*)$/m.exec(text)![1]!;
+    expect(control).toContain("CAN-BLOCK-RELOAD=YES");
+    const holdBackS = Number(/PART-HOLD-BACK=([\d.]+)/.exec(control)![1]);
+    expect(Number(/CAN-SKIP-UNTIL=([\d.]+)/.exec(control)![1])).toBeGreaterThanOrEqual(6);
+    const partTargetS = Number(/^#EXT-X-PART-INF:PART-TARGET=([\d.]+)$/m.exec(text)![1]);
+    expect(partTargetS).toBe(PART_MS / 1000);
+    expect(holdBackS).toBeGreaterThanOrEqual(3 * partTargetS - 1e-9);
+    expect(/^#EXT-X-MAP:URI="init_0\.mp4"$/m.test(text)).toBe(true);
+    expect(/^#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/m.test(text)).toBe(true);
+    const parts = [...text.matchAll(/^#EXT-X-PART:DURATION=([\d.]+),URI="part_(\d+)_(\d+)\.m4s"(,INDEPENDENT=YES)?$/gm)];
+    expect(parts.length).toBeGreaterThanOrEqual(5);
+    expect(parts.length).toBe(lines.filter((l) => l.startsWith("#EXT-X-PART:")).length);
+    for (const p of parts) {
+      expect(Number(p[1])).toBeLessThanOrEqual(partTargetS);
+      expect(p[4] !== undefined).toBe(p[3] === "0"); // a segment's first part starts at its keyframe, the others do not
+    }
+    // The hint is the part after the last one listed.
+    const last = parts.at(-1)!;
+    const hint = hintOf(text);
+    const next = Number(last[3]) === 4 ? { msn: Number(last[2]) + 1, part: 0 } : { msn: Number(last[2]), part: Number(last[3]) + 1 };
+    expect(hint).toEqual(next);
+    const params = (await (await fetch(`${server.url}/params`)).json()) as { vat: Record<string, unknown> };
+    expect(params.vat).toMatchObject({ format: "ll-hls", partS: 0.2, manifestPath: "/video/stream.m3u8" });
+  });
+
+  test("a blocking reload for the hinted part returns as that part is finished, within a part's length, and holds it", async () => {
+    for (let round = 0; round < 3; round++) {
+      const hint = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+      const name = `part_${hint.msn}_${hint.part}.m4s`;
+      // Ground truth for when the part is finished: its own body, streamed by the origin as it is written, ends then.
+      const [reload, body] = await Promise.all([
+        (async () => {
+          const t0 = performance.now();
+          const r = await fetch(`${video}/stream.m3u8?_HLS_msn=${hint.msn}&_HLS_part=${hint.part}`);
+          const text = await r.text();
+          return { status: r.status, text, ms: performance.now() - t0 };
+        })(),
+        timedBody(`${video}/${name}`),
+      ]);
+      expect(reload.status).toBe(200);
+      expect(reload.text).toContain(`URI="${name}"`);
+      expect(reload.ms).toBeLessThanOrEqual(PART_MS + 150);
+      // Not before the part was whole: no earlier than its last chunk (give or take the two responses' scheduling).
+      expect(reload.ms).toBeGreaterThanOrEqual(body.endMs - 30);
+      expect(Math.abs(reload.ms - body.endMs)).toBeLessThan(60);
+    }
+  });
+
+  test("the preload-hinted part not yet begun arrives in several chunks over about a part's length", async () => {
+    // A blocking reload answered as a part is finished names the next one, which has not begun, as its hint.
+    const current = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    const hint = hintOf(await (await fetch(`${video}/stream.m3u8?_HLS_msn=${current.msn}&_HLS_part=${current.part}`)).text());
+    const r = await timedBody(`${video}/part_${hint.msn}_${hint.part}.m4s`);
+    expect(r.status).toBe(200);
+    expect(r.chunks.length).toBeGreaterThanOrEqual(3);
+    const spreadMs = r.chunks.at(-1)!.atMs - r.chunks[0]!.atMs;
+    expect(spreadMs).toBeGreaterThanOrEqual(PART_MS / 2);
+    expect(r.endMs).toBeLessThanOrEqual(PART_MS + 150);
+    const init = join(tmp.path, "init.mp4");
+    const part = join(tmp.path, "hinted.m4s");
+    writeFileSync(init, await bytesOf(`${video}/init_0.mp4`));
+    writeFileSync(part, r.body);
+    // A part may start between keyframes (it does not decode alone): ffprobe counts its packets.
+    expect(probeSegmentPackets(init, part, tmp.path).length).toBe((FPS * PART_MS) / 1000);
+  });
+
+  test("400 for a part without a segment number and for a segment too far ahead; a part past the hint is not found", async () => {
+    const hint = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    expect((await fetch(`${video}/stream.m3u8?_HLS_part=1`)).status).toBe(400);
+    expect((await fetch(`${video}/stream.m3u8?_HLS_msn=${hint.msn + 3}`)).status).toBe(400);
+    expect((await fetch(`${video}/stream.m3u8?_HLS_msn=${hint.msn + 3}&_HLS_part=0`)).status).toBe(400);
+    expect((await fetch(`${video}/stream.m3u8?_HLS_msn=abc`)).status).toBe(400);
+    expect((await fetch(`${video}/part_${hint.msn + 3}_0.m4s`)).status).toBe(404);
+    expect((await fetch(`${video}/seg_0.ts`)).status).toBe(404);
+    expect((await fetch(`${video}/..%2fparams`)).status).toBe(404);
+  });
+
+  test("parts concatenated are their segment; ffprobe reads init + segment, a segment's worth of frames", async () => {
+    const text = await (await fetch(`${video}/stream.m3u8`)).text();
+    // The newest whole segment whose parts are still listed.
+    const whole = [...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+    const msn = whole.filter((n) => text.includes(`part_${n}_0.m4s`)).at(-1)!;
+    const partNames = [...text.matchAll(new RegExp(`URI="(part_${msn}_\\d+\\.m4s)"`, "g"))].map((m) => m[1]!);
+    expect(partNames.length).toBe(5);
+    const parts = await Promise.all(partNames.map((n) => bytesOf(`${video}/${n}`)));
+    const segment = await bytesOf(`${video}/seg_${msn}.m4s`);
+    expect(Buffer.from(Buffer.concat(parts)).equals(Buffer.from(segment))).toBe(true);
+    const file = join(tmp.path, "segment.mp4");
+    writeFileSync(file, Buffer.concat([await bytesOf(`${video}/init_0.mp4`), segment]));
+    expect(ffprobeFrames(file)).toBe(FPS);
+  });
+
+  test("a flood of blocking reloads is bounded: past the limit 503 at once, the origin keeps answering", async () => {
+    const hint = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    const ahead = hint.part === 4 ? { msn: hint.msn + 2, part: 0 } : { msn: hint.msn + 1, part: hint.part + 1 };
+    // Each on its own connection (a fetch client would queue some of them itself).
+    const request = `GET /video/stream.m3u8?_HLS_msn=${ahead.msn}&_HLS_part=${ahead.part} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`;
+    const flood = Array.from({ length: 300 }, () => exchange(server.port, request).then((a) => parseAnswer(a).status));
+    await Bun.sleep(150);
+    const t0 = performance.now();
+    const h = await rawGet(server.port, "/health");
+    expect(h.status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(500);
+    const statuses = await Promise.all(flood);
+    expect(statuses.filter((s) => s === 200).length).toBe(256);
+    expect(statuses.filter((s) => s === 503).length).toBe(44);
+  });
+
+  test("a blocking reload the encoder cannot answer (ffmpeg stopped) ends in 503 after three target durations", async () => {
+    const hint = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    const ffmpeg = childPids(server.proc.pid);
+    expect(ffmpeg.length).toBe(1);
+    process.kill(ffmpeg[0]!, "SIGSTOP");
+    try {
+      const t0 = performance.now();
+      const r = await fetch(`${video}/stream.m3u8?_HLS_msn=${hint.msn + 1}&_HLS_part=0`);
+      const ms = performance.now() - t0;
+      expect(r.status).toBe(503);
+      expect(ms).toBeGreaterThanOrEqual(2900);
+      expect(ms).toBeLessThan(4000);
+    } finally {
+      process.kill(ffmpeg[0]!, "SIGCONT");
+    }
+  }, 10_000);
+});
+
+describe("--format ll-dash", () => {
+  let server: Served;
+  beforeAll(async () => {
+    server = serve(["--format", "ll-dash", "--size", "240p", "--fps", String(FPS), "--id", "lldash"]);
+    await server.waitLive(15_000);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test("the MPD: dynamic, SegmentTemplate@duration, availabilityTimeOffset, not complete, UTCTiming, a latency target", async () => {
+    const text = await (await fetch(`${server.url}/video/stream.mpd`)).text();
+    const mpd = parseMpd(text, `${server.url}/video/stream.mpd`);
+    expect(mpd.type).toBe("dynamic");
+    expect(mpd.utcTimings[0]).toEqual({ schemeIdUri: "urn:mpeg:dash:utc:http-iso:2014", value: "/time/iso" });
+    expect(mpd.serviceLatency?.targetMs).toBeGreaterThan(0);
+    const rep = mpd.periods[0]!.adaptationSets[0]!.representations[0]!;
+    expect(rep.codecs).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    expect(rep.addressing).toMatchObject({ kind: "template", timeline: null, availabilityTimeComplete: false });
+    const a = rep.addressing as { availabilityTimeOffsetS: number; duration: number; timescale: number };
+    expect(a.duration / a.timescale).toBe(1);
+    expect(a.availabilityTimeOffsetS).toBeCloseTo(1 - 1 / FPS, 3);
+    const iso = await (await fetch(`${server.url}/time/iso`)).text();
+    expect(Math.abs(Date.parse(iso) - Date.now())).toBeLessThan(1000);
+  });
+
+  test("the segment being written arrives chunk by chunk as its frames are made; ffprobe reads it whole", async () => {
+    const url = `${server.url}/video/stream.mpd`;
+    const mpd = parseMpd(await (await fetch(url)).text(), url);
+    const period = mpd.periods.at(-1)!;
+    const rep = period.adaptationSets[0]!.representations[0]!;
+    // The newest segment the MPD makes available now is the one still being written (availabilityTimeOffset).
+    const newest = listAvailableSegments(mpd, period, rep, Date.now()).at(-1)!;
+    const r = await timedBody(newest.url);
+    expect(r.status).toBe(200);
+    expect(r.chunks.length).toBeGreaterThanOrEqual(10);
+    const spreadMs = r.chunks.at(-1)!.atMs - r.chunks[0]!.atMs;
+    expect(spreadMs).toBeGreaterThanOrEqual(300);
+    expect(r.endMs).toBeLessThanOrEqual(1500);
+    const file = join(tmp.path, "dash-segment.mp4");
+    writeFileSync(file, Buffer.concat([await bytesOf(`${server.url}/video/init_0.mp4`), r.body]));
+    expect(ffprobeFrames(file)).toBe(FPS);
+  });
+});
+
+test.each([
+  [["--format", "ll-hls", "--part", "5ms"], /part length '5ms' is out of range: use 33 ms \(one frame at 30 fps\) to 500 ms/],
+  [["--format", "ll-dash", "--part", "2s"], /part length '2s' is out of range/],
+  [["--format", "ll-hls", "--part", "soon"], /part length 'soon' is not a duration/],
+  [["--format", "hls", "--part", "200ms"], /--part is for --format ll-hls or ll-dash/],
+  [["--format", "ll-hls", "--ladder", "480p,240p"], /--ladder works with --format hls, cmaf, dash: ll-hls serves one rendition/],
+])("vat serve %p → exit 2 and one line", async (args, message) => {
+  const r = await vat(["serve", "--port", "0", ...(args as string[])]);
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr.trim().split("\n").length).toBe(1);
+  expect(r.stderr).toMatch(message as RegExp);
+});
