@@ -27,6 +27,8 @@ function readAllStats(): ProcStat[] {
 export interface TreeUsage {
   /** CPU-seconds used so far by the process, its live descendants and the children they have reaped. */
   cpuS: number;
+  /** CPU-seconds of the root process alone (all its threads), without any child: vat's own code beside its ffmpeg. */
+  ownCpuS: number;
   rssBytes: number;
   /** False when the root process is gone. */
   alive: boolean;
@@ -37,6 +39,6 @@ export function readTreeUsage(roots: readonly number[]): TreeUsage[] {
   const stats = readAllStats();
   return roots.map((root) => {
     const tree = processTree(root, stats);
-    return { cpuS: treeTicks(tree) / CLK_TCK, rssBytes: treeRssPages(tree) * PAGE_BYTES, alive: tree.length > 0 };
+    return { cpuS: treeTicks(tree) / CLK_TCK, ownCpuS: (tree[0]?.ownTicks ?? 0) / CLK_TCK, rssBytes: treeRssPages(tree) * PAGE_BYTES, alive: tree.length > 0 };
   });
 }
