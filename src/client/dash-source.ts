@@ -269,7 +269,7 @@ export class DashSource implements Source {
     }
     const { media, arrivedAtMs } = got;
     // Its advertised availability as a whole: its end on the wall clock (server clock).
-    this.delivery?.part(arrivedAtMs, seg.availableFromMs + this.atoMs());
+    this.delivery?.part(requestedAtMs, arrivedAtMs, seg.availableFromMs + this.atoMs());
     const fetchMs = arrivedAtMs - requestedAtMs;
     // A segment read while it is written takes as long as it plays: only one slower than that is a risk.
     if (fetchMs > seg.durationS * 1000 * (this.delivery ? 1.5 : 1)) {

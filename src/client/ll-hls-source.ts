@@ -31,6 +31,8 @@ export class LlHlsSource {
   private pendingDiscontinuity = false;
   private earlyReported = false;
   private joined = false;
+  /** Rejoins after an outage: a wait for a part of the stream before is given up. */
+  private joins = 0;
   private fatalEvent: SourceEvent | null = null;
 
   constructor(
@@ -56,6 +58,8 @@ export class LlHlsSource {
   }
 
   async run(onPart: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    // The playlist connect() read is as old as the session's start-up (clock, code reader): join on a fresh one.
+    if (!(await this.reload(null))) return "failed";
     const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
     const queue = (part: PlaylistPart, body: Promise<StreamedResult>) => pipe.add(body, (b) => this.deliver(part, b, onPart));
     try {
@@ -76,8 +80,11 @@ export class LlHlsSource {
         }
         // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside.
         const body = this.fetchPart(step.uri, step.range);
+        const joins = this.joins;
         if (!(await this.reload(want))) return "failed";
-        const part = await this.listedPart(want, shouldStop);
+        const part = await this.listedPart(want, () => shouldStop() || this.joins !== joins);
+        // Back from an outage on a stream that started over: the part of the old one is not waited for.
+        if (this.joins !== joins) continue;
         this.last = want;
         if (part && !part.gap) {
           // A server that would not stream the hinted part: it is fetched now that it is whole.
@@ -108,10 +115,13 @@ export class LlHlsSource {
    * Asks for the playlist that lists `want` (blocking, where the server offers it); false when the stream is given
    * up (a fatal outage). A failure is an outage poll; an answer that came early is noted, and a pause follows it.
    */
-  private async reload(want: PartAddress): Promise<boolean> {
+  private async reload(want: PartAddress | null): Promise<boolean> {
     const sentMs = this.o.now();
-    const url = reloadUrl(this.playlistUrl, this.playlist, want);
-    const blocking = url !== this.playlistUrl || this.playlist.serverControl?.canBlockReload === true;
+    // During an outage the playlist is asked for as it is: the part wanted may never come (a server that started over
+    // numbers anew, and blocks or refuses a request for a part so far ahead).
+    const ask = this.outage.open ? null : want;
+    const url = ask ? reloadUrl(this.playlistUrl, this.playlist, ask) : this.playlistUrl;
+    const blocking = ask !== null && this.playlist.serverControl?.canBlockReload === true;
     const { playlist: p, reason } = await fetchMediaPlaylist(this.o.fetch, url, {
       timeoutMs: Math.max(this.o.requestTimeoutMs, BLOCKING_TARGETS * this.playlist.targetDurationS * 1000),
       maxBytes: this.o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES,
@@ -125,14 +135,15 @@ export class LlHlsSource {
       // Back after an outage, the next part gone (or the stream started over): join again, on a clean decoder.
       this.pendingDiscontinuity = true;
       this.last = null;
+      this.joins++;
     }
-    const early = !reached(p, want);
+    const early = ask !== null && !reached(p, ask);
     if (blocking) this.delivery.reload(this.o.now() - sentMs, early);
     // A delta update (EXT-X-SKIP) leaves out only segments older than any still wanted: it is taken as it is.
     this.playlist = p;
     this.noteWarnings(p.warnings);
     if (early) {
-      this.noteEarly(want);
+      this.noteEarly(ask!);
       await this.o.sleep(EARLY_PAUSE_PARTS * this.partTargetMs);
     }
     return true;
@@ -204,7 +215,7 @@ export class LlHlsSource {
       this.joined = true;
       this.o.onEvent({ kind: "stream-info", atMs: m.requestedAtMs, detail: `LL-HLS: joined at part ${part.msn}.${part.index} (${this.describe()})` });
     }
-    this.delivery.part(m.arrivedAtMs, partAvailableAtMs(part));
+    this.delivery.part(m.requestedAtMs, m.arrivedAtMs, partAvailableAtMs(part));
     const discontinuity = this.pendingDiscontinuity;
     this.pendingDiscontinuity = false;
     await onPart({

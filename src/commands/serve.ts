@@ -263,7 +263,7 @@ export async function runServe(args: ServeArgs, shutdown: Shutdown): Promise<num
   const p = origin.params().vat as { size: string; width: number; height: number; fps: number; streamId: string; segmentS: number };
   log(
     `vat serve: ${c.videoType} ${p.size} (${p.width}x${p.height}) ${p.fps} fps, id ${p.streamId}, ` +
-      `${p.segmentS} s segments, ${c.format}${c.renditions.length ? ` ladder ${c.renditions.map((r) => `${r.width}x${r.height}`).join(",")}` : ""}, ` +
+      `${p.segmentS} s segments, ${c.format}${origin.ll ? ` ${c.partS * 1000} ms parts` : ""}${c.renditions.length ? ` ladder ${c.renditions.map((r) => `${r.width}x${r.height}`).join(",")}` : ""}, ` +
       `http://${c.host}:${server.port}${origin.manifestPath}`,
   );
   const status = setInterval(() => progress.update(origin.statusLine()), progress.onTerminal ? 1000 : STATUS_EVERY_MS);

@@ -16,12 +16,12 @@ export interface OriginView {
   health(): HealthVerdict & Record<string, unknown>;
 }
 
-const CORS = {
+export const CORS = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, HEAD, OPTIONS",
   "access-control-allow-headers": "*",
 };
-const NO_CACHE = { "cache-control": "no-cache, no-store, must-revalidate" };
+export const NO_CACHE = { "cache-control": "no-cache, no-store, must-revalidate" };
 function json(body: unknown, status = 200, extra: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,

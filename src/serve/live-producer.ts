@@ -72,6 +72,8 @@ export class LiveProducer implements SegmentProducer {
     const ll = this.ll;
     const onOutput = ll
       ? (chunk: Uint8Array) => {
+          // Only the current run's output: what a killed encoder left in the pipe must not reach the next run's.
+          if (!enc || this.encoder !== enc) return;
           try {
             ll.write(chunk);
           } catch (err) {

@@ -8,6 +8,7 @@ import { renderLlMpd, type MpdPeriod } from "../dash/mpd-writer.ts";
 import { renderLlPlaylist, type LlPlaylist, type PlaylistSegment } from "../hls/ll-playlist.ts";
 import { videoCodecString } from "../mp4/codec-string.ts";
 import { FragmentSplitter } from "../mp4/fragment-splitter.ts";
+import { CORS, NO_CACHE } from "./http.ts";
 import { LlPackager, partBytes, segmentBytes, type LlSegment, type PackagerChange, type PartRef } from "./ll-packager.ts";
 import {
   decideMedia,
@@ -47,12 +48,6 @@ export const MAX_WAITING = 256;
 /** Parts are listed for this many of the newest segments (the open one included). */
 const SEGMENTS_WITH_PARTS = 3;
 
-const CORS = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, HEAD, OPTIONS",
-  "access-control-allow-headers": "*",
-};
-const NO_CACHE = { "cache-control": "no-cache, no-store, must-revalidate" };
 
 /** Frames per part for a part length: whole frames, at least one. Pure. */
 export function framesPerPart(partS: number, fps: number): number {

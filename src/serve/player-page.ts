@@ -4,6 +4,8 @@ import type { StreamFormat } from "./stream-format.ts";
 export interface PlayerStream {
   format: StreamFormat;
   segmentS: number;
+  /** The low-latency formats' part length (null for the others). */
+  partS?: number | null;
 }
 
 /**
@@ -16,10 +18,25 @@ export interface PlayerStream {
 export function playerSettings(stream: PlayerStream): { hls: Record<string, unknown>; dash: Record<string, unknown>; delayS: number | null } {
   const { format, segmentS } = stream;
   if (format === "ll-hls" || format === "ll-dash") {
+    // hls.js aims at PART-HOLD-BACK (three parts, given here as liveSyncDuration so that a ceiling may be set too).
+    // It starts at a segment's keyframe, anywhere up to a segment behind that target, and catches up by playing
+    // faster (up to 1.25x) only while over a second is buffered: it settles at about a second. Past the ceiling (the
+    // target plus a segment, 1.6 s) it jumps back to the target, which a slow join on a loaded machine needed (2.3 s
+    // held for a whole run otherwise); a lower ceiling made it jump mid-run after a hiccup. An infinite MediaSource duration: hls.js otherwise moves
+    // the duration to the playlist's end at every reload, under a second ahead of the playhead, and Chromium then
+    // waited for a few ms every few seconds with plenty buffered (none in 3 × 20 s without it). No extra target after
+    // a stall: hls.js would add a second for each few-ms wait of the join and hold it for the rest of the run.
+    const holdBackS = 3 * (stream.partS ?? 0.2);
     return {
-      // hls.js starts at a segment's keyframe, anywhere up to a segment behind its target: it catches up by playing
-      // faster while over a second is buffered (its rule), capped at 1.25x.
-      hls: { lowLatencyMode: true, backBufferLength: 10, maxLiveSyncPlaybackRate: 1.25 },
+      hls: {
+        lowLatencyMode: true,
+        liveSyncDuration: holdBackS,
+        liveMaxLatencyDuration: holdBackS + segmentS,
+        maxLiveSyncPlaybackRate: 1.25,
+        liveDurationInfinity: true,
+        liveSyncOnStallIncrease: 0,
+        backBufferLength: 10,
+      },
       dash: { streaming: { liveCatchup: { enabled: true }, retryIntervals: { MediaSegment: 100 }, retryAttempts: { MediaSegment: 10 } } },
       delayS: null,
     };

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LlRelay } from "../helpers/ll-relay.ts";
-import { client, openDb, serve, tempDir } from "../helpers/vat.ts";
+import { client, openDb, serve, spawnVat, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -55,6 +55,11 @@ function eventsOf(db: string, kind: string): { ms: number | null; detail: string
   return rows;
 }
 
+/** Frames the origin skipped, by its own log, when it fell behind its clock (a loaded machine). */
+function skippedByOrigin(server: { stderr(): string }): number {
+  return [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 const LL_HLS = ["--size", "240p", "--format", "ll-hls", "--part", "200ms"];
 
 test(
@@ -75,8 +80,10 @@ test(
       const s = a.json!.summary;
       expect(a.json!.protocol).toBe("ll-hls");
       expect(s.framesNew).toBeGreaterThan(250);
-      // With the run's events, so that a failure says what happened.
-      expect({ dropped: s.dropped, events: eventsOf(db("direct"), "segment-missing").concat(eventsOf(db("direct"), "outage")) }).toEqual({ dropped: 0, events: [] });
+      // Nothing lost on the way (with the run's events, so that a failure says what happened); frames the origin
+      // itself skipped when a loaded machine put it behind its clock are gone for every client.
+      expect(s.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
+      expect(eventsOf(db("direct"), "segment-missing").concat(eventsOf(db("direct"), "outage"))).toEqual([]);
       expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
       expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
       expect(a.json!.delivery).toMatchObject({ partDurationS: 0.2, advertisedLatencyMs: 600, earlyReloads: 0 });
@@ -100,7 +107,7 @@ test(
       expect(c.json!.delivery.earlyReloads).toBeGreaterThan(10);
       expect(eventsOf(db("early"), "early-reload").length).toBe(1);
       expect(eventsOf(db("direct"), "early-reload").length).toBe(0);
-      expect(c.json!.summary.dropped).toBe(0);
+      expect(c.json!.summary.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
       const same = shifts(db("direct"), db("early"));
       expect(same.length).toBeGreaterThan(250);
       expect(Math.abs(quantile(same, 0.5))).toBeLessThanOrEqual(30);
@@ -137,7 +144,7 @@ test(
         const run = await client(["--url", relay.url, "--duration", "10s", "--db", db, "--json"]);
         expect(run.exitCode).toBe(0);
         expect(relay.releasedAt).not.toBeNull();
-        expect(run.json!.summary.dropped).toBe(0);
+        expect(run.json!.summary.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
         const stalls = eventsOf(db, "stall");
         const long = stalls.filter((s) => s.ms! > 500);
         expect(long.length).toBe(1);
@@ -201,7 +208,7 @@ test(
       const s = a.json!.summary;
       expect(a.json!.protocol).toBe("ll-dash");
       expect(s.framesNew).toBeGreaterThan(250);
-      expect(s.dropped).toBe(0);
+      expect(s.dropped).toBeLessThanOrEqual(skippedByOrigin(server));
       expect(s.latencyP50Ms).toBeLessThanOrEqual(600);
       expect(s.latencyP95Ms).toBeLessThanOrEqual(800);
       expect(a.json!.delivery.advertisedLatencyMs).toBeGreaterThan(0);
@@ -211,6 +218,42 @@ test(
     } finally {
       hold.stop();
       await server.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "the LL-HLS origin killed mid-run and started again: the outage lasts as long as it was gone, the client joins the new stream",
+  async () => {
+    const first = serve(LL_HLS);
+    await first.waitLive();
+    const db = join(tmp.path, "ll-outage.db");
+    const c = spawnVat(["client", "--url", first.url, "--duration", "14s", "--db", db, "--json"]);
+    await Bun.sleep(5000);
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    await Bun.sleep(2000);
+    const second = serve(LL_HLS, { port: first.port });
+    try {
+      const liveAfterMs = await second.waitLive();
+      const [out, code] = await Promise.all([new Response(c.stdout).text(), c.exited]);
+      expect(code).toBe(0);
+      const r = JSON.parse(out);
+      expect(r.outages).toBe(1);
+      // Gone for 2 s and the time the second origin took to start (its first part a little more); the client asks
+      // again every 400 ms at most.
+      const goneMs = 2000 + liveAfterMs;
+      expect(r.outageMs).toBeGreaterThan(goneMs - 1000);
+      expect(r.outageMs).toBeLessThan(goneMs + 1000);
+      expect(r.summary.restarts).toBe(1);
+      const d = openDb(db);
+      const reconnectAt = (d.query("SELECT at_ms FROM events WHERE kind = 'reconnect'").get() as { at_ms: number }).at_ms;
+      const after = d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new' AND arrived_at_ms > ?").get(reconnectAt) as { n: number };
+      d.close();
+      expect(after.n).toBeGreaterThan(30 * 3); // the run went on with the second origin
+    } finally {
+      await second.stop();
     }
   },
   40_000,

@@ -38,6 +38,11 @@ test.each([
       await page.goto(`${server.url}/`, { waitUntil: "load" });
       await page.waitForFunction(() => (globalThis as any).vatPlayer !== undefined);
       await page.evaluate(watchPlayer);
+      // A jump of the playhead shows too (hls.js seeks back to its target when it falls too far behind).
+      await page.evaluate(() => {
+        const w = globalThis as any;
+        w.document.querySelector("video").addEventListener("seeking", () => w.vatSeen.events.push({ type: "seeking", atMs: performance.now() }));
+      });
       await page.waitForFunction(() => (globalThis as any).vatSeen.events.some((e: { type: string }) => e.type === "playing"), null, { timeout: 10_000 });
       const lowLatency = await page.evaluate(() => {
         const p = (globalThis as any).vatPlayer;

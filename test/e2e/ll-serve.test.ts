@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listAvailableSegments } from "../../src/dash/addressing.ts";
 import { parseMpd } from "../../src/dash/mpd.ts";
 import { probeSegmentPackets } from "../helpers/packagers.ts";
 import { exchange, parseAnswer } from "../helpers/raw-http.ts";
-import { childPids, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
+import { childPids, eventually, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
 
 // The compiled binary serving --format ll-hls and ll-dash at 240p30 (1 s segments, 200 ms parts), checked over real
 // HTTP on loopback: the playlist's tags, blocking reloads timed against the part they wait for, the preload-hinted
@@ -186,6 +187,26 @@ describe("--format ll-hls", () => {
       process.kill(ffmpeg[0]!, "SIGCONT");
     }
   }, 10_000);
+  test("an encoder restart continues the numbering with a discontinuity and the new run's init segment", async () => {
+    const before = hintOf(await (await fetch(`${video}/stream.m3u8`)).text());
+    const ffmpeg = childPids(server.proc.pid);
+    process.kill(ffmpeg[0]!, "SIGKILL");
+    const text = await eventually(
+      async () => (await fetch(`${video}/stream.m3u8`)).text(),
+      (t) => /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init_1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n(#EXT-X-PART:[^\n]+\n)*#EXTINF/.test(t),
+      8000,
+    );
+    expect(childPids(server.proc.pid)).not.toEqual(ffmpeg);
+    const after = [...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+    expect(after).toEqual(Array.from({ length: after.length }, (_, i) => after[0]! + i)); // no number skipped or reused
+    const first = Number(/#EXT-X-MAP:URI="init_1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n(?:#EXT-X-PART:[^\n]+\n)*#EXTINF:[^\n]+\nseg_(\d+)\.m4s/.exec(text)![1]);
+    expect(first).toBeGreaterThanOrEqual(before.msn);
+    const init = join(tmp.path, "init_1.mp4");
+    const segment = join(tmp.path, "restarted.m4s");
+    writeFileSync(init, await bytesOf(`${video}/init_1.mp4`));
+    writeFileSync(segment, await bytesOf(`${video}/seg_${first}.m4s`));
+    expect(probeSegmentPackets(init, segment, tmp.path).length).toBe(FPS); // a whole GOP: the restart began a segment
+  }, 15_000);
 });
 
 describe("--format ll-dash", () => {
@@ -232,6 +253,29 @@ describe("--format ll-dash", () => {
     expect(ffprobeFrames(file)).toBe(FPS);
   });
 });
+
+test("--push with ll-hls: the ingest receives an MPEG-TS stream while the origin serves its parts", async () => {
+  const sock = createSocket("udp4");
+  const packets: Buffer[] = [];
+  sock.on("message", (m) => packets.push(m));
+  await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", resolve));
+  const server = serve(["--format", "ll-hls", "--size", "240p", "--id", "llpush", "--push", `udp://127.0.0.1:${sock.address().port}`]);
+  try {
+    await server.waitLive(15_000);
+    const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
+    expect(text).toContain("#EXT-X-PART:");
+    await eventually(async () => packets.length, (n) => n >= 20, 5000);
+    // MPEG-TS: 188-byte packets, each starting with the sync byte (datagrams need not break at a packet).
+    const bytes = Buffer.concat(packets);
+    const strides = Math.floor(bytes.length / 188) - 1;
+    const synced = (o: number) => Array.from({ length: strides }, (_, i) => bytes[o + i * 188]).filter((b) => b === 0x47).length;
+    const best = Math.max(...Array.from({ length: 188 }, (_, o) => synced(o)));
+    expect(best).toBeGreaterThanOrEqual(strides * 0.99);
+  } finally {
+    await server.stop();
+    sock.close();
+  }
+}, 30_000);
 
 test.each([
   [["--format", "ll-hls", "--part", "5ms"], /part length '5ms' is out of range: use 33 ms \(one frame at 30 fps\) to 500 ms/],

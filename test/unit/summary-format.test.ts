@@ -32,9 +32,11 @@ describe("lines for people", () => {
     log.partDurationS = 0.2;
     log.advertisedLatencyMs = 600;
     for (const [ms, early] of [[180, false], [200, false], [20, true], [210, false]] as const) log.reload(ms, early);
-    // Parts arrived 50, 70 and 90 ms after their availability by the client's clock; the server's is 30 ms ahead.
-    for (const late of [50, 70, 90]) log.part(10_000 + late, 10_000);
-    log.part(12_000, null); // undated: no lateness
+    // Parts asked for 100 ms before their availability arrived 50, 70 and 90 ms after it by the client's clock; the
+    // server's is 30 ms ahead.
+    for (const late of [50, 70, 90]) log.part(9_870, 10_000 + late, 10_000);
+    log.part(11_900, 12_000, null); // undated: no lateness
+    log.part(13_000, 13_010, 12_500); // asked for when it was long there (a join): says nothing of the server
     const d = log.figures(30, { rebuffers: 2, rebufferMs: 140 });
     expect(d).toEqual({
       partDurationS: 0.2, advertisedLatencyMs: 600, reloads: 4, reloadP50Ms: 180, reloadP95Ms: 210, earlyReloads: 1,
