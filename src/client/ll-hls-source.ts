@@ -49,10 +49,6 @@ export class LlHlsSource {
     this.delivery.advertisedLatencyMs = holdBackS != null ? holdBackS * 1000 : null;
   }
 
-  get failure(): SourceEvent | null {
-    return this.fatalEvent;
-  }
-
   private get partTargetMs(): number {
     return (this.playlist.partTargetS ?? 0.2) * 1000;
   }
