@@ -4,19 +4,22 @@
  * test. On a shared machine, count instructions rather than time:
  *
  *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|none [--count N]
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|reference|none [--count N]
+ *     [--kernel simd|js]
  *
  * "prepare" renders the signal, encodes it as vat serve does (x264 at --crf, 30 unless told) and decodes it twice with
  * vat's own decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does
  * the work; `--what none` loads only, so its count is the baseline to subtract. Under valgrind the JIT settles late:
  * give --count 1000 or more (the frames are gone through again) for figures that compare. CPU ms per frame are
- * printed as a rough guide.
+ * printed as a rough guide. `--what reference` re-renders each frame's reference as the client does for quality
+ * (ReferenceFrames: the frame drawn again from its payload), the other half of `--quality`'s cost. `--kernel` picks quality's block sums: WebAssembly SIMD (the default where the runtime has
+ * it) or the JavaScript fallback, to compare the two.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CODE_OUTPUT, CODE_REGION_PX, decoderArgs, type DecoderOutput } from "../src/client/decoder.ts";
-import { frameQuality } from "../src/client/quality.ts";
+import { frameQuality, type QualityKernel, qualityKernels } from "../src/client/quality.ts";
 import { QrReader } from "../src/client/qr-reader.ts";
 import { encodePayload } from "../src/signal/payload.ts";
 import { parseSize } from "../src/signal/profiles.ts";
@@ -55,10 +58,10 @@ function prepare(): void {
   };
   const region = decode(CODE_OUTPUT, frames);
   const full = decode({ pixFmt: "yuv420p", scale: null }, WHOLE_FRAMES);
-  // The code region is the left square scaled to at most 288 rows: its size follows from the frame's.
-  const rh = Math.min(h, CODE_REGION_PX);
-  const rw = rh;
-  if (region.length !== frames * rw * rh) throw new Error(`code region is not ${rw}x${rh}`);
+  // The code region is the code's square scaled to at most CODE_REGION_PX rows.
+  const rw = Math.sqrt(region.length / frames);
+  const rh = rw;
+  if (!Number.isInteger(rw) || rw > CODE_REGION_PX) throw new Error(`the code region is not a square of at most ${CODE_REGION_PX} rows`);
   writeFileSync(join(dir, "ref.gray"), gray.subarray(0, WHOLE_FRAMES * w * h));
   writeFileSync(join(dir, "region.gray"), region);
   writeFileSync(join(dir, "full.yuv"), full);
@@ -76,6 +79,12 @@ async function run(): Promise<void> {
   const full = new Uint8Array(readFileSync(join(dir, "full.yuv")));
   const ref = new Uint8Array(readFileSync(join(dir, "ref.gray")));
   const reader = what === "qr" ? await QrReader.create() : null;
+  const kernel = opt("kernel", qualityKernels[0]!) as QualityKernel;
+  if (!qualityKernels.includes(kernel)) throw new Error(`--kernel: ${kernel} is not one of ${qualityKernels.join(", ")}`);
+  const size = parseSize(meta.size);
+  const renderer = what === "reference" ? new FrameRenderer(planLayout(size, "bench")) : null;
+  const refBuffer = new Uint8Array(w * h);
+  const texts = renderer ? Array.from({ length: meta.frames }, (_, n) => encodePayload({ streamId: "bench", frameNumber: n, generatedAtMs: T0 + n * 40 })) : [];
   const c0 = process.cpuUsage();
   let read = 0;
   let psnr = 0;
@@ -84,17 +93,20 @@ async function run(): Promise<void> {
     if (reader) {
       const k = n % meta.frames;
       if (reader.read(region.subarray(k * rw * rh, (k + 1) * rw * rh), rw, rh)) read++;
+    } else if (renderer) {
+      const k = n % meta.frames;
+      renderer.render(k, texts[k]!, refBuffer);
     } else if (what === "quality") {
       const k = n % WHOLE_FRAMES;
       const f = full.subarray(k * w * h * 1.5, (k + 1) * w * h * 1.5);
-      const q = frameQuality({ y: f.subarray(0, w * h), u: f.subarray(w * h, w * h * 1.25), v: f.subarray(w * h * 1.25), width: w, height: h }, ref.subarray(k * w * h, (k + 1) * w * h));
+      const q = frameQuality({ y: f.subarray(0, w * h), u: f.subarray(w * h, w * h * 1.25), v: f.subarray(w * h * 1.25), width: w, height: h }, ref.subarray(k * w * h, (k + 1) * w * h), kernel);
       psnr += q.psnrAll;
       ssim += q.ssimAll;
     }
   }
   const c = process.cpuUsage(c0);
   const ms = (c.user + c.system) / 1000 / frames;
-  console.log(JSON.stringify({ what, size: meta.size, frames, read, meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
+  console.log(JSON.stringify({ what, kernel: what === "quality" ? kernel : undefined, size: meta.size, frames, read, meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
 }
 
 if (args[0] === "prepare") prepare();

@@ -33,7 +33,8 @@
  *              vat ÷ x264 is what rendering, pacing and serving cost on top of the encode.
  *   prerecorded `vat serve --video-type prerecorded` looping a video made beforehand by `vat generate video`.
  * many (one prerecorded 1080p server, so that the server costs next to nothing; N × --url in one `vat client`):
- *   per stream: client CPU and resident memory (peak of the tree, sampled every second) divided by N, and the
+ *   per stream: client CPU and memory (peak proportional set size of the tree, sampled every second: the ffmpeg
+ *   libraries every decoder maps count once, not once per decoder) divided by N, and the
  *   memory each stream adds beyond the first run's (what sizing a client for more streams wants); pipeline
  *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
  *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
@@ -100,7 +101,8 @@ interface Span {
   cpuPerS: (number | null)[];
   /** The same for each root process alone, without its children (vat's own code beside the ffmpeg it runs). */
   ownCpuPerS: (number | null)[];
-  peakRssBytes: number[];
+  /** Peak proportional set size of each tree (shared libraries divided among the processes that map them). */
+  peakPssBytes: number[];
   startMs: number;
   endMs: number;
 }
@@ -111,11 +113,11 @@ async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
   const before = readTreeUsage(roots);
   const startMs = Date.now();
   const t0 = performance.now();
-  const peak = before.map((u) => u.rssBytes);
+  const peak = before.map((u) => u.pssBytes);
   const end = t0 + opts.seconds * 1000;
   for (let left = end - performance.now(); left > 0; left = end - performance.now()) {
     await Bun.sleep(Math.min(1000, left));
-    readTreeUsage(roots).forEach((u, i) => (peak[i] = Math.max(peak[i]!, u.rssBytes)));
+    readTreeUsage(roots).forEach((u, i) => (peak[i] = Math.max(peak[i]!, u.pssBytes)));
   }
   const after = readTreeUsage(roots);
   const wallS = (performance.now() - t0) / 1000;
@@ -124,7 +126,7 @@ async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
   return {
     cpuPerS: perS((u) => u.cpuS),
     ownCpuPerS: perS((u) => u.ownCpuS),
-    peakRssBytes: peak,
+    peakPssBytes: peak,
     startMs,
     endMs: Date.now(),
   };
@@ -180,7 +182,7 @@ async function measureVatClient(opts: BenchOptions, urls: string[], db: string, 
   await stdout;
   const clientCpu = span.cpuPerS[0] ?? null;
   if (clientCpu === null) process.stderr.write(`vat client ended early (${code}): ${(await stderr).trim().split("\n").slice(-3).join(" / ")}\n`);
-  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, serveOwnCpu: span.ownCpuPerS[1] ?? null, rssBytes: span.peakRssBytes[0]!, exitCode: code, ...spanFrames(db, span, opts.fps) };
+  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, serveOwnCpu: span.ownCpuPerS[1] ?? null, rssBytes: span.peakPssBytes[0]!, exitCode: code, ...spanFrames(db, span, opts.fps) };
 }
 
 /** Runs a plain ffmpeg for the warm-up and span; its stdout, if piped, is read and thrown away. */
@@ -475,7 +477,7 @@ function printTables(
     out.push(
       `many: N × 1080p${fps} in one vat client (prerecorded server)`,
       table(
-        ["streams", "client CPU-s per video-s per stream", "resident MiB per stream", "MiB added per stream", "delay p50 / p95 ms", "dropped", "unreadable", "fps per stream", "behind"],
+        ["streams", "client CPU-s per video-s per stream", "MiB per stream (PSS)", "MiB added per stream", "delay p50 / p95 ms", "dropped", "unreadable", "fps per stream", "behind"],
         many.rows.map((r) => [
           String(r.streams), num(r.cpuPerStream, 3), num(r.rssPerStreamMiB, 0), num(r.rssAddedPerStreamMiB, 0), `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`,
           String(r.dropped), String(r.frames.unreadable), num(r.frames.fps, 1), fallsBehind(r) ? "yes" : "no",

@@ -1,12 +1,19 @@
 /**
  * Full-reference quality of one frame against its reference, computed the way ffmpeg's `psnr` and `ssim` filters do
- * (so the figures compare with theirs). Pure: planes in, numbers out.
+ * (so the figures compare with theirs). Pure (planes in, numbers out) but for loading its WebAssembly kernel once.
  *
  * - PSNR per plane = 10·log10(255² / MSE); "all" uses the MSE averaged over the planes weighted by their pixel counts
  *   (4:1:1 for 4:2:0), as ffmpeg's psnr_avg does. An identical plane is capped at 100 dB.
  * - SSIM: sums over 4×4 blocks, combined into overlapping 8×8 windows on a 4-pixel grid, with C1 = (0.01·255)²·64 and
  *   C2 = (0.03·255)²·64·63 on the sums, averaged over the windows; "all" weights the planes by pixel count.
+ *
+ * The integer sums (per-plane squared error; SSIM's 4×4 block sums) and SSIM's windows run in WebAssembly SIMD where
+ * the runtime has it, in JavaScript otherwise: the sums are exact integers and the windows the same double operations
+ * in the same order, so both give the same figures bit for bit.
  */
+import { readFileSync } from "node:fs";
+import wasmPath from "./quality.wasm" with { type: "file" };
+
 export interface FrameQuality {
   psnrY: number;
   psnrAll: number;
@@ -41,6 +48,11 @@ export interface PlaneFigures {
   ssim: number;
 }
 
+/** Block sums are kept planar (all s1, then all s2, a²+b², ab), each run padded to a multiple of 4 (one SIMD group). */
+function blocksPadded(blocks: number): number {
+  return (blocks + 3) & ~3;
+}
+
 /**
  * Sums (a, b, a²+b², ab) of each 4×4 block of one block row; returns the block row's squared error. One pass over the
  * pixels gives both figures: with d = a−b and e = a+b, Σd² is the error, and a²+b² = (e²+d²)/2, ab = (e²−d²)/4 exactly.
@@ -49,6 +61,7 @@ export interface PlaneFigures {
  */
 function blockRow(a: Uint32Array, b: Uint32Array | null, stride4: number, y0: number, blocks: number, out: Int32Array): number {
   let sse = 0;
+  const plane = blocksPadded(blocks);
   const first = y0 * stride4;
   const end = first + 4 * stride4;
   for (let z = 0; z < blocks; z++) {
@@ -69,9 +82,9 @@ function blockRow(a: Uint32Array, b: Uint32Array | null, stride4: number, y0: nu
         dd += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
         ee += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3;
       }
-      out[z * 4 + 1] = s2;
-      out[z * 4 + 2] = (ee + dd) >> 1;
-      out[z * 4 + 3] = (ee - dd) >> 2;
+      out[plane + z] = s2;
+      out[2 * plane + z] = (ee + dd) >> 1;
+      out[3 * plane + z] = (ee - dd) >> 2;
     } else {
       let pp = 0;
       for (let o = first + z; o < end; o += stride4) {
@@ -80,12 +93,12 @@ function blockRow(a: Uint32Array, b: Uint32Array | null, stride4: number, y0: nu
         s1 += p0 + p1 + p2 + p3;
         pp += p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3;
       }
-      out[z * 4 + 1] = 16 * NEUTRAL;
-      out[z * 4 + 2] = pp + 16 * NEUTRAL * NEUTRAL;
-      out[z * 4 + 3] = NEUTRAL * s1;
+      out[plane + z] = 16 * NEUTRAL;
+      out[2 * plane + z] = pp + 16 * NEUTRAL * NEUTRAL;
+      out[3 * plane + z] = NEUTRAL * s1;
       dd = pp - 2 * NEUTRAL * s1 + 16 * NEUTRAL * NEUTRAL;
     }
-    out[z * 4] = s1;
+    out[z] = s1;
     sse += dd;
   }
   return sse;
@@ -124,55 +137,133 @@ function ssimWindow(s1: number, s2: number, ss: number, s12: number): number {
   return ((2 * s1 * s2 + C1) * (2 * covar + C2)) / ((s1 * s1 + s2 * s2 + C1) * (vars + C2));
 }
 
-let rows = [new Int32Array(0), new Int32Array(0)];
+/**
+ * Where the 4×4 block sums come from: `row(by)` sums block row by (kept until row by+1 has been summed) and returns
+ * its squared error; `windows(by, total)` adds to total, one after the other, the SSIM of the windows over block rows
+ * by−1 and by.
+ */
+interface BlockRows {
+  row(by: number): number;
+  windows(by: number, total: number): number;
+}
 
-/** One plane (width × height, rows `stride` apart) against its reference b, or against NEUTRAL when b is null. */
-export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride = width): PlaneFigures {
+/** Which code computes the block sums and the windows: WebAssembly SIMD (src/client/quality.wat) or plain JavaScript. */
+export type QualityKernel = "simd" | "js";
+
+let jsSlots: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
+
+function jsBlockRows(a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number): BlockRows {
   const bw = width >> 2;
-  const bh = height >> 2;
-  if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
-  if (rows[0]!.length < bw * 4) rows = [new Int32Array(bw * 4), new Int32Array(bw * 4)];
-  let [prev, cur] = rows as [Int32Array, Int32Array];
+  if (jsSlots[0].length < blocksPadded(bw) * 4) jsSlots = [new Int32Array(blocksPadded(bw) * 4), new Int32Array(blocksPadded(bw) * 4)];
+  const slots = jsSlots;
   const view = stride % 4 === 0 && a.byteOffset % 4 === 0 && (!b || b.byteOffset % 4 === 0);
   const wa = words(a, width, height, stride, 0, view);
   const wb = b ? words(b, width, height, stride, 1, view).w : null;
-  let sse = blockRow(wa.w, wb, wa.stride4, 0, bw, prev);
+  const p = blocksPadded(bw);
+  return {
+    row: (by) => blockRow(wa.w, wb, wa.stride4, by * 4, bw, slots[by & 1]!),
+    windows(by, total) {
+      const prev = slots[(by - 1) & 1]!;
+      const cur = slots[by & 1]!;
+      for (let i = 0; i < bw - 1; i++) {
+        const j = i + 1;
+        total += ssimWindow(
+          prev[i]! + prev[j]! + cur[i]! + cur[j]!,
+          prev[p + i]! + prev[p + j]! + cur[p + i]! + cur[p + j]!,
+          prev[2 * p + i]! + prev[2 * p + j]! + cur[2 * p + i]! + cur[2 * p + j]!,
+          prev[3 * p + i]! + prev[3 * p + j]! + cur[3 * p + i]! + cur[3 * p + j]!,
+        );
+      }
+      return total;
+    },
+  };
+}
+
+interface SimdExports {
+  memory: WebAssembly.Memory;
+  block_row(a: number, b: number, stride: number, blocks: number, out: number): number;
+  windows(prev: number, cur: number, blocks: number, total: number, c1: number, c2: number): number;
+}
+
+/** The SIMD kernel, or null where this runtime's WebAssembly has no SIMD (the module then fails to compile). */
+const simd: SimdExports | null = (() => {
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmPath))).exports as unknown as SimdExports;
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) return null;
+    throw e;
+  }
+})();
+
+/** The kernels this runtime has, the fastest first. */
+export const qualityKernels: readonly QualityKernel[] = simd ? ["simd", "js"] : ["js"];
+
+/** The kernel's loads run up to 12 bytes past a plane's last block or a sums slot's end; regions start 16-byte aligned. */
+const SLACK = 16;
+const align16 = (n: number) => (n + 15) & ~15;
+
+/** Both planes copied into the module's memory (rows `width` apart), the reference filled with NEUTRAL when null. */
+function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number): BlockRows {
+  const bw = width >> 2;
+  const n = width * height;
+  const bOff = align16(n + SLACK);
+  const out0 = align16(bOff + n + SLACK);
+  const slotBytes = blocksPadded(bw) * 16;
+  const need = out0 + 2 * slotBytes + SLACK;
+  const have = k.memory.buffer.byteLength;
+  if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
+  const heap = new Uint8Array(k.memory.buffer);
+  const copy = (p: Uint8Array, at: number) => {
+    if (stride === width) heap.set(p.subarray(0, n), at);
+    else for (let y = 0; y < height; y++) heap.set(p.subarray(y * stride, y * stride + width), at + y * width);
+  };
+  copy(a, 0);
+  if (b) copy(b, bOff);
+  else heap.fill(NEUTRAL, bOff, bOff + n);
+  const rowBytes = 4 * width;
+  const slot = (by: number) => (by & 1 ? out0 + slotBytes : out0);
+  return {
+    row: (by) => k.block_row(by * rowBytes, bOff + by * rowBytes, width, bw, slot(by)),
+    windows: (by, total) => k.windows(slot(by - 1), slot(by), bw, total, C1, C2),
+  };
+}
+
+/**
+ * One plane (width × height, rows `stride` apart) against its reference b, or against NEUTRAL when b is null. Every
+ * kernel gives the same figures bit for bit (the sums are integers; the end step is this one).
+ */
+export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride = width, kernel: QualityKernel = qualityKernels[0]!): PlaneFigures {
+  const bw = width >> 2;
+  const bh = height >> 2;
+  if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
+  const sums = kernel === "simd" && simd ? simdBlockRows(simd, a, b, width, height, stride) : jsBlockRows(a, b, width, height, stride);
+  let sse = sums.row(0);
   let total = 0;
   for (let by = 1; by < bh; by++) {
-    sse += blockRow(wa.w, wb, wa.stride4, by * 4, bw, cur);
-    for (let x = 0; x < bw - 1; x++) {
-      const i = x * 4;
-      const j = i + 4;
-      total += ssimWindow(
-        prev[i]! + prev[j]! + cur[i]! + cur[j]!,
-        prev[i + 1]! + prev[j + 1]! + cur[i + 1]! + cur[j + 1]!,
-        prev[i + 2]! + prev[j + 2]! + cur[i + 2]! + cur[j + 2]!,
-        prev[i + 3]! + prev[j + 3]! + cur[i + 3]! + cur[j + 3]!,
-      );
-    }
-    [prev, cur] = [cur, prev];
+    sse += sums.row(by);
+    total = sums.windows(by, total);
   }
   sse += sseOf(a, b, stride, bw * 4, width, 0, bh * 4) + sseOf(a, b, stride, 0, width, bh * 4, height);
   return { sse, ssim: total / ((bh - 1) * (bw - 1)) };
 }
 
 /** SSIM of one plane (width × height, rows `stride` apart). */
-export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: number, stride = width): number {
-  return comparePlane(a, b, width, height, stride).ssim;
+export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: number, stride = width, kernel?: QualityKernel): number {
+  return comparePlane(a, b, width, height, stride, kernel).ssim;
 }
 
 /** The received frame against its reference (same size). The reference is the test signal: gray, neutral chroma. */
-export function frameQuality(received: Planes, referenceY: Uint8Array): FrameQuality {
+export function frameQuality(received: Planes, referenceY: Uint8Array, kernel?: QualityKernel): FrameQuality {
   const { width, height } = received;
   const n = width * height;
-  const y = comparePlane(received.y, referenceY, width, height);
+  const y = comparePlane(received.y, referenceY, width, height, width, kernel);
   const mseY = y.sse / n;
   const ssimY = y.ssim;
   if (!received.u || !received.v) return { psnrY: psnrFromMse(mseY), psnrAll: psnrFromMse(mseY), ssimY, ssimAll: ssimY };
   const cw = width >> 1;
   const ch = height >> 1;
-  const u = comparePlane(received.u, null, cw, ch);
-  const v = comparePlane(received.v, null, cw, ch);
+  const u = comparePlane(received.u, null, cw, ch, cw, kernel);
+  const v = comparePlane(received.v, null, cw, ch, cw, kernel);
   const mseU = u.sse / (cw * ch);
   const mseV = v.sse / (cw * ch);
   const wY = n / (n + 2 * cw * ch);

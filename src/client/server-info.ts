@@ -70,7 +70,34 @@ const VAT_CHECKS: Record<string, Check> = {
   height: numberIn(1, 16384, true),
   segmentS: numberIn(0.05, 3600),
   listSize: numberIn(1, 100_000, true),
+  // Only a manifest of the server's own /video/ folder: /params cannot send the client anywhere else.
+  manifestPath: (v) => (typeof v === "string" && MANIFEST_PATH.test(v) ? null : "is not a /video/….m3u8 or .mpd path"),
 };
+const MANIFEST_PATH = /^\/video\/[A-Za-z0-9._-]{1,100}\.(m3u8|mpd)$/;
+
+/** The playlist of a vat server that does not say (before /params named its manifest): MPEG-TS HLS's. */
+export const DEFAULT_MANIFEST_PATH = "/video/stream.m3u8";
+
+/**
+ * The stream at a server root: the manifest /params names (a vat server serving DASH or LL-DASH has an MPD), else
+ * vat's HLS playlist. /params is asked again until connectTimeoutMs while the server refuses connections (an origin
+ * still starting); a server that answers without a manifest path is taken to serve HLS.
+ */
+export async function findManifest(
+  deps: { fetch: Fetch; now: () => number; sleep: (ms: number) => Promise<void> },
+  root: string,
+  connectTimeoutMs: number,
+): Promise<string> {
+  const giveUpAt = deps.now() + connectTimeoutMs;
+  for (;;) {
+    const r = await fetchJson(deps.fetch, new URL("params", root).href, { timeoutMs: 3000, maxBytes: SERVER_INFO_LIMIT_BYTES });
+    if (r.ok || r.status !== undefined || deps.now() >= giveUpAt) {
+      const path = r.ok ? describeParams(r.value).vat?.manifestPath : undefined;
+      return new URL(typeof path === "string" ? path : DEFAULT_MANIFEST_PATH, root).href;
+    }
+    await deps.sleep(250);
+  }
+}
 
 /** Other values are kept as they are when they are this shallow and short; deeper or longer ones are dropped. */
 const MAX_DEPTH = 4;

@@ -1,4 +1,4 @@
-import type { ClockReading } from "./server-info.ts";
+import { findManifest, DEFAULT_MANIFEST_PATH, type ClockReading } from "./server-info.ts";
 import { periodAt } from "../dash/addressing.ts";
 import { parseMpd } from "../dash/mpd.ts";
 import { parseMultivariantPlaylist, variantRenditions } from "../hls/playlist.ts";
@@ -120,15 +120,27 @@ export interface SourceSettings {
 export function playlistUrlFor(url: string): string | null {
   if (!/^https?:\/\//i.test(url)) return null;
   const u = new URL(url);
-  if (u.pathname === "/" || u.pathname === "") return new URL("/video/stream.m3u8", u).href;
+  if (isServerRoot(url)) return new URL(DEFAULT_MANIFEST_PATH, u).href;
   return /\.m3u8$/i.test(u.pathname) ? u.href : null;
+}
+
+/** An http(s) URL naming a server, not a stream: the stream is what its /params names. Pure. */
+export function isServerRoot(url: string): boolean {
+  if (!/^https?:\/\//i.test(url)) return false;
+  const { pathname } = new URL(url);
+  return pathname === "/" || pathname === "";
+}
+
+function isMpd(url: string): boolean {
+  return /^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname);
 }
 
 /**
  * The renditions of a ladder at `url`, lowest bandwidth first (for --variant all); null for a stream that is not a
  * ladder vat reads itself.
  */
-export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+export async function listRenditions(given: string, fetchFn: Fetch): Promise<Rendition[] | null> {
+  const url = isServerRoot(given) ? await findManifest({ fetch: fetchFn, now: Date.now, sleep: Bun.sleep }, given, 5000) : given;
   const playlist = playlistUrlFor(url);
   if (playlist) {
     const r = await fetchText(fetchFn, playlist, 5000);
@@ -136,7 +148,7 @@ export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendi
     const m = parseMultivariantPlaylist(r.value);
     return m ? byBandwidth(variantRenditions(m.variants)) : null;
   }
-  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) {
+  if (isMpd(url)) {
     const r = await fetchText(fetchFn, url, 5000);
     if (!r.ok) throw unavailable(`cannot read the ladder at ${url}: ${r.reason}`);
     try {
@@ -151,9 +163,64 @@ export async function listRenditions(url: string, fetchFn: Fetch): Promise<Rendi
 
 /** The source for a URL the user named. */
 export function openSource(url: string, s: SourceSettings, deps: SourceDeps): Source {
-  if (/^https?:\/\//i.test(url) && /\.mpd$/i.test(new URL(url).pathname)) return new DashSource(url, s, deps);
+  if (isServerRoot(url)) return new ServerRootSource(url, s, deps);
+  return openStream(url, s, deps);
+}
+
+function openStream(url: string, s: SourceSettings, deps: SourceDeps): Source {
+  if (isMpd(url)) return new DashSource(url, s, deps);
   const playlist = playlistUrlFor(url);
   return playlist ? new HlsMediaSource(playlist, s, deps) : new DecoderUrlSource(url, deps);
+}
+
+/** A server root: on connect, the stream its /params names (HLS, LL-HLS, DASH or LL-DASH), read by that stream's source. */
+class ServerRootSource implements Source {
+  private inner: Source | null = null;
+
+  constructor(
+    private readonly given: string,
+    private readonly s: SourceSettings,
+    private readonly deps: SourceDeps,
+  ) {}
+
+  private get stream(): Source {
+    if (!this.inner) throw new Error("the server's stream is known only after connect()");
+    return this.inner;
+  }
+
+  get url(): string {
+    return this.inner?.url ?? this.given;
+  }
+
+  get root(): string {
+    return new URL("/", this.given).href;
+  }
+
+  get input(): SourceInput {
+    return this.stream.input;
+  }
+
+  get clock(): ClockReading | undefined {
+    return this.inner?.clock;
+  }
+
+  get facts(): StreamFacts {
+    return this.stream.facts;
+  }
+
+  get delivery(): DeliveryLog | null {
+    return this.inner?.delivery ?? null;
+  }
+
+  async connect(): Promise<void> {
+    const url = await findManifest(this.deps, this.root, this.s.connectTimeoutMs);
+    this.inner = openStream(url, this.s, this.deps);
+    await this.inner.connect();
+  }
+
+  run(onMedia: (m: MediaUnit) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    return this.stream.run(onMedia, shouldStop);
+  }
 }
 
 /**

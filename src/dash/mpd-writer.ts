@@ -6,9 +6,11 @@
  */
 
 export interface MpdPeriod {
-  /** One period per encoder run: its id and its start from availabilityStartTime. */
+  /** Its id and its start from availabilityStartTime. */
   id: string;
   startS: number;
+  /** Set when its media ends before the next period starts (frames skipped, the encoder restarted): Period@duration. */
+  durationS: number | null;
   /** The number of its first segment, and that segment's media time. */
   startNumber: number;
   presentationTimeOffset: number;
@@ -46,7 +48,7 @@ export function availabilityTimeOffsetS(m: Pick<LlMpd, "segmentDurationS" | "chu
 export function renderLlMpd(m: LlMpd): string {
   const ato = availabilityTimeOffsetS(m);
   const periods = m.periods.map(
-    (p) => `  <Period id="${escapeXml(p.id)}" start="${isoDuration(p.startS)}">
+    (p) => `  <Period id="${escapeXml(p.id)}" start="${isoDuration(p.startS)}"${p.durationS === null ? "" : ` duration="${isoDuration(p.durationS)}"`}>
     <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
       <Representation id="0" codecs="${escapeXml(m.codecs)}" width="${m.width}" height="${m.height}" frameRate="${m.fps}" bandwidth="${m.bandwidthBps}">
         <SegmentTemplate timescale="${p.timescale}" duration="${p.segmentTicks}" startNumber="${p.startNumber}" presentationTimeOffset="${p.presentationTimeOffset}" initialization="${escapeXml(p.initUri)}" media="${escapeXml(p.mediaTemplate)}" availabilityTimeOffset="${ato}" availabilityTimeComplete="false"/>

@@ -1,5 +1,7 @@
 import { badInput, failed } from "../errors.ts";
 import { percentile } from "../client/stats.ts";
+import type { DeliveryFigures } from "../client/delivery.ts";
+import type { StreamFacts } from "../client/source.ts";
 
 /** What runs are grouped by: a configuration. */
 export interface GroupKey {
@@ -38,6 +40,10 @@ export interface RunFacts extends GroupKey {
   failed: boolean;
   /** Full-reference quality when it was measured (--quality, --vmaf): PSNR-Y and SSIM-Y over frames, VMAF samples. */
   quality: { frames: number; psnrYSum: number; ssimYSum: number; vmafSamples: number[] } | null;
+  /** The stream's format as the client stored it (schema 4; unknown in older files and the prototype's). */
+  stream: StreamFacts;
+  /** A low-latency stream's delivery (schema 5); null for other streams and older files. */
+  delivery: DeliveryFigures | null;
 }
 
 /** Fargate list prices, Linux/x86, on demand, USD: per vCPU-hour and per GB-hour. Override with flags or a file. */

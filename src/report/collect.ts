@@ -8,6 +8,7 @@ import {
   EVENTS, FRAMES, RUNS, VMAF_SAMPLES, WINDOWS, decodeRow, selectSql, type Field, type Table,
 } from "../client/columns.ts";
 import type { RunFacts } from "./aggregate.ts";
+import { DELIVERY_READ, NO_FORMAT, runFormat } from "./delivery.ts";
 
 const DB_FILE = /\.(db|sqlite|sqlite3)$/i;
 
@@ -106,7 +107,7 @@ function hostOf(url: string): string {
 /** The fields of vat's tables the report reads, by table (columns an older file lacks read as null). */
 const RUN_FIELDS = [
   "id", "startedAtMs", "endedAtMs", "url", "streamId", "imageSize", "sizeName", "fps", "cpu", "memory", "videoType", "params",
-  "summary", "role", "comparisonId",
+  "summary", "role", "comparisonId", ...DELIVERY_READ,
 ] as const;
 const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
 
@@ -172,6 +173,7 @@ function readVat(db: Database, file: string): RunFacts[] {
       healthyMs: firstOutage !== null ? Math.max(0, firstOutage - started) : measuredMs,
       failed: firstOutage !== null,
       quality: qualityFacts(qualityOf(id), vmafOf(id).flatMap((v) => (v.vmaf === null ? [] : [v.vmaf]))),
+      ...runFormat(r),
     });
   }
   return providerNames.size ? withControlConfiguration(out, runs) : out;
@@ -289,6 +291,8 @@ function readPrototype(db: Database, file: string, hasFinal: boolean): RunFacts[
       healthyMs: spanMs,
       failed: false,
       quality: null,
+      stream: NO_FORMAT,
+      delivery: null,
     });
   }
   return out;

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { GroupFigures, Prices, RunFacts, SortKey } from "./aggregate.ts";
 import type { ComparisonFigures } from "./comparison.ts";
-import { cellText, cellValue, COMPARISON_COLUMNS, PAGE_TABLES, RUN_COLUMNS, usd, type Column } from "./tables.ts";
+import { deliveryRows } from "./delivery.ts";
+import { cellText, cellValue, COMPARISON_COLUMNS, DELIVERY_COLUMNS, PAGE_TABLES, RUN_COLUMNS, usd, type Column } from "./tables.ts";
 
 export interface RenderedChart {
   id: string;
@@ -91,6 +92,19 @@ ${failed.length ? `<ul class="reasons">${failed.map((s) => `<li><b>${esc(s.role)
 </section>`;
 }
 
+/** The low-latency runs' delivery, one row each; nothing when no run measured one (plain HLS reports look as before). */
+function deliveryHtml(runs: readonly RunFacts[]): string {
+  const rows = deliveryRows(runs);
+  if (rows.length === 0) return "";
+  return `<h2>Low-latency delivery</h2>
+<p class="note">Each LL-HLS or LL-DASH run as the client stored it: the part (or chunk) duration, the latency the stream
+advertises (PART-HOLD-BACK, or the DASH latency target), its blocking playlist reloads (round trip p50/p95, and how many
+the server answered before the part asked for existed), how late each part's last byte came against its advertised
+availability (server clock; negative = early), and a player held at the advertised target: its rebuffers and their
+time. – is a figure the run did not measure.</p>
+${tableHtml("delivery", DELIVERY_COLUMNS, rows)}`;
+}
+
 /** One self-contained page: figures, tables and charts inline; it makes no request of any kind. Pure. */
 export function reportHtml(o: {
   groups: readonly GroupFigures[];
@@ -144,6 +158,7 @@ time measured; runs without a task size (local) have none.</p>
 ${comparisons}
 <h2>Configurations</h2>
 ${PAGE_TABLES.map((t) => `<h3>${esc(t.title)}</h3>\n${tableHtml(t.id, t.columns, o.groups)}`).join("\n")}
+${deliveryHtml(o.runs)}
 <h2>Charts</h2>
 ${charts}
 <h2>Runs</h2>

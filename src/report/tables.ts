@@ -1,5 +1,7 @@
 import { groupLabel, type GroupFigures, type Prices, type RunFacts } from "./aggregate.ts";
 import type { ComparedStreamFigures } from "./comparison.ts";
+import { formatFigure, RUNS } from "../client/columns.ts";
+import { deliveryRows, FORMAT_FIELDS, storedName, type DeliveryField, type DeliveryRow } from "./delivery.ts";
 
 /** A column of a report table: its heading (with unit), its CSV/JSON name, and how a figure reads. Pure. */
 export interface Column<T = GroupFigures> {
@@ -101,9 +103,52 @@ export const COMPARISON_COLUMNS: Column<ComparedStreamFigures>[][] = [
   ],
 ];
 
+/** How each stored delivery figure is headed on the page; a figure added to the store must be given one here. */
+const DELIVERY_HEADINGS: Record<DeliveryField, { heading: string; best?: "min" }> = {
+  partDurationS: { heading: "part" },
+  advertisedLatencyMs: { heading: "advertised target" },
+  reloads: { heading: "blocking reloads" },
+  reloadP50Ms: { heading: "reload p50" },
+  reloadP95Ms: { heading: "reload p95" },
+  earlyReloads: { heading: "answered early", best: "min" },
+  partLateP50Ms: { heading: "part late p50", best: "min" },
+  partLateP95Ms: { heading: "part late p95", best: "min" },
+  advertisedRebuffers: { heading: "rebuffers at target", best: "min" },
+  advertisedRebufferMs: { heading: "rebuffered at target", best: "min" },
+};
+
+/** A part's duration is stored in seconds and read in milliseconds, as the client's summary prints it. */
+const asMs = (v: number) => formatFigure(RUNS.columns.advertisedLatencyMs, v * 1000);
+
+/**
+ * The delivery table: a low-latency run's protocol, container and stored delivery figures, each named (in CSV and
+ * JSON) as its column in the database and shown with its column's unit.
+ */
+export const DELIVERY_COLUMNS: Column<DeliveryRow>[] = [
+  { name: "configuration", heading: "configuration", value: (d) => d.configuration },
+  { name: "database", heading: "database", value: (d) => d.database },
+  { name: "run", heading: "run", value: (d) => d.run },
+  { name: storedName("protocol"), heading: "protocol", value: (d) => d.protocol },
+  { name: storedName("container"), heading: "container", value: (d) => d.container },
+  ...(Object.entries(DELIVERY_HEADINGS) as [DeliveryField, (typeof DELIVERY_HEADINGS)[DeliveryField]][]).map(
+    ([f, h]): Column<DeliveryRow> => ({
+      name: storedName(f),
+      heading: h.heading,
+      value: (d) => d[f],
+      format: f === "partDurationS" ? asMs : (v) => formatFigure(RUNS.columns[f], v),
+      ...(h.best ? { best: h.best } : {}),
+    }),
+  ),
+];
+
+/** Rows as plain records, named as their columns. */
+function records<T>(columns: readonly Column<T>[], rows: readonly T[]): Record<string, string | number | null>[] {
+  return rows.map((row) => Object.fromEntries(columns.map((c) => [c.name, cellValue(c, row)])));
+}
+
 /** The figures as plain records, one per configuration, named as in the CSV. */
 export function groupRecords(groups: readonly GroupFigures[]): Record<string, string | number | null>[] {
-  return groups.map((g) => Object.fromEntries(COLUMNS.map((c) => [c.name, cellValue(c, g)])));
+  return records(COLUMNS, groups);
 }
 
 function csvCell(v: string | number | null): string {
@@ -138,7 +183,9 @@ export function reportJson(groups: readonly GroupFigures[], runs: readonly RunFa
       fps_achieved: r.fpsAchieved,
       healthy_s: r.healthyMs / 1000,
       failed: r.failed,
+      ...Object.fromEntries(FORMAT_FIELDS.map((f) => [storedName(f), r.stream[f]])),
     })),
+    delivery: records(DELIVERY_COLUMNS, deliveryRows(runs)),
   };
 }
 

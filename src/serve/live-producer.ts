@@ -29,8 +29,6 @@ export class LiveProducer implements SegmentProducer {
   private probeSequence = 0;
   private newest: number | null = null;
   private readonly stats = { framesRendered: 0, framesSkipped: 0, framesLostToEncoder: 0 };
-  /** The encoder that has been given its first frame (its run's clock is anchored then). */
-  private anchored: Encoder | null = null;
 
   /** ll: the low-latency formats' in-memory packager, which takes the encoder's output instead of the folder. */
   constructor(
@@ -197,11 +195,8 @@ export class LiveProducer implements SegmentProducer {
       const text = encodePayload({ streamId: this.config.streamId, frameNumber: n, generatedAtMs });
       this.renderer.render(n, text, frame);
       this.stats.framesRendered++;
-      if (this.anchored !== enc) {
-        // The run's media time 0 is this frame: its segments' wall-clock times count from here.
-        this.anchored = enc;
-        this.ll?.anchorRun(generatedAtMs);
-      }
+      // The encoder's timestamps count frames, not time: the packager dates its media by the frames' own times.
+      this.ll?.frameWritten(generatedAtMs);
       if (!(await enc.write(frame))) this.stats.framesLostToEncoder++;
     }
   }

@@ -3,7 +3,11 @@
  * fixed number of frames and segments of a GOP, numbered on across encoder restarts (a restart starts a new run with
  * its own init segment and a discontinuity). It keeps a bounded window: complete segments past `keepSegments` are
  * dropped. LL-HLS serves its parts and segments, LL-DASH its segments as CMAF chunks (one fragment each). Pure: no
- * clock, no I/O; the wall-clock time of a run's first frame comes in as a number.
+ * clock, no I/O; when each fragment's first frame was made comes in with it, as a number.
+ *
+ * Media time runs on without the frames the producer skipped, so a segment is dated by its own first frame, never by
+ * its decode time: a DASH period maps media time to the wall clock, so where the media has fallen behind that mapping
+ * a new period begins at the next segment.
  */
 import { concat, type FragmentPiece } from "../mp4/fragment-splitter.ts";
 
@@ -13,20 +17,33 @@ export interface PackagerSettings {
   framesPerSegment: number;
   /** Complete segments kept in memory. */
   keepSegments: number;
+  /**
+   * How far a segment's first frame may come after the time its period maps its media time to before it begins a
+   * new period. Lateness below it is the producer's own jitter (it catches up); past it, frames were skipped.
+   */
+  periodSlackMs: number;
 }
 
-/** One encoder run: its init segment and when its first frame was made. */
+/** One encoder run: its init segment and its first segment's number. */
 export interface LlRun {
   id: number;
   init: Uint8Array;
   /** The video track's ticks per second. */
   timescale: number;
-  /** Wall-clock time of the frame at decode time `firstDecodeTime`. */
-  anchorWallMs: number;
-  firstDecodeTime: number | null;
-  /** Its first segment's number and wall-clock start (a DASH period's startNumber and start). */
   firstMsn: number | null;
-  firstWallMs: number | null;
+}
+
+/**
+ * A stretch of one run whose media time keeps pace with the wall clock from its first segment on (a DASH period):
+ * a run begins one, and so does a segment whose first frame came later than the period's mapping says.
+ */
+export interface LlPeriod {
+  id: number;
+  run: LlRun;
+  /** Its first segment: number (startNumber), decode time (presentationTimeOffset), first frame's generation time. */
+  firstMsn: number;
+  firstDecodeTime: number;
+  firstWallMs: number;
 }
 
 export interface LlPart {
@@ -46,8 +63,9 @@ export interface LlSegment {
   /** The first segment of a run after an earlier one. */
   discontinuity: boolean;
   decodeTime: number;
-  /** Wall-clock time of its first frame (EXT-X-PROGRAM-DATE-TIME). */
+  /** When its first frame was made (EXT-X-PROGRAM-DATE-TIME). */
   startWallMs: number;
+  period: LlPeriod;
   parts: LlPart[];
   frames: number;
   durationTicks: number;
@@ -70,6 +88,7 @@ export class LlPackager {
   /** Oldest first; only the last one may be incomplete. */
   readonly segments: LlSegment[] = [];
   private readonly runs: LlRun[] = [];
+  private readonly periods: LlPeriod[] = [];
   private nextMsn: number;
   /** Discontinuities of the segments dropped from the window (EXT-X-DISCONTINUITY-SEQUENCE). */
   droppedDiscontinuities = 0;
@@ -88,9 +107,9 @@ export class LlPackager {
   }
 
   /** A new encoder run: what is open is closed as it stands; its first segment starts a discontinuity. */
-  beginRun(init: Uint8Array, timescale: number, anchorWallMs: number): PackagerChange[] {
+  beginRun(init: Uint8Array, timescale: number): PackagerChange[] {
     const changes = this.endRun();
-    this.runs.push({ id: (this.run?.id ?? -1) + 1, init, timescale, anchorWallMs, firstDecodeTime: null, firstMsn: null, firstWallMs: null });
+    this.runs.push({ id: (this.run?.id ?? -1) + 1, init, timescale, firstMsn: null });
     return changes;
   }
 
@@ -108,11 +127,10 @@ export class LlPackager {
     return changes;
   }
 
-  /** Adds the next fragment of the current run. */
-  add(f: FragmentPiece): PackagerChange[] {
+  /** Adds the next fragment of the current run; wallMs: when its first frame was made. */
+  add(f: FragmentPiece, wallMs: number): PackagerChange[] {
     const run = this.run;
     if (!run) throw new Error("a fragment before its run's init segment");
-    run.firstDecodeTime ??= f.decodeTime;
     const changes: PackagerChange[] = [];
     let seg = this.openSegment();
     if (seg && f.keyframe && seg.frames > 0) {
@@ -120,7 +138,7 @@ export class LlPackager {
       this.closeSegment(seg, changes);
       seg = null;
     }
-    if (!seg) seg = this.openNewSegment(run, f.decodeTime);
+    if (!seg) seg = this.openNewSegment(run, f.decodeTime, wallMs);
     let part = seg.parts.at(-1);
     if (!part || part.complete) {
       part = { index: seg.parts.length, fragments: [], frames: 0, durationTicks: 0, independent: f.keyframe, complete: false };
@@ -170,17 +188,27 @@ export class LlPackager {
     return this.runs.filter((r) => this.segments.some((s) => s.run === r));
   }
 
-  private openNewSegment(run: LlRun, decodeTime: number): LlSegment {
-    const startWallMs = run.anchorWallMs + ((decodeTime - (run.firstDecodeTime ?? decodeTime)) * 1000) / run.timescale;
+  /** The periods whose segments are in the window, oldest first. */
+  listedPeriods(): LlPeriod[] {
+    return this.periods.filter((p) => this.segments.some((s) => s.period === p));
+  }
+
+  private openNewSegment(run: LlRun, decodeTime: number, startWallMs: number): LlSegment {
     this.originWallMs ??= startWallMs;
     run.firstMsn ??= this.nextMsn;
-    run.firstWallMs ??= startWallMs;
+    const msn = this.nextMsn++;
+    let period = this.periods.at(-1);
+    if (!period || period.run !== run || lateByMs(period, decodeTime, startWallMs) > this.settings.periodSlackMs) {
+      period = { id: (period?.id ?? -1) + 1, run, firstMsn: msn, firstDecodeTime: decodeTime, firstWallMs: startWallMs };
+      this.periods.push(period);
+    }
     const seg: LlSegment = {
-      msn: this.nextMsn++,
+      msn,
       run,
       discontinuity: this.segments.length > 0 && this.segments.at(-1)!.run !== run,
       decodeTime,
       startWallMs,
+      period,
       parts: [],
       frames: 0,
       durationTicks: 0,
@@ -206,7 +234,14 @@ export class LlPackager {
     const keep = new Set(this.segments.map((s) => s.run));
     const current = this.run;
     for (let i = this.runs.length - 1; i >= 0; i--) if (!keep.has(this.runs[i]!) && this.runs[i] !== current) this.runs.splice(i, 1);
+    const keepPeriods = new Set(this.segments.map((s) => s.period));
+    for (let i = this.periods.length - 2; i >= 0; i--) if (!keepPeriods.has(this.periods[i]!)) this.periods.splice(i, 1);
   }
+}
+
+/** How much later than its period maps decodeTime to a frame made at wallMs came (negative: earlier). */
+function lateByMs(period: LlPeriod, decodeTime: number, wallMs: number): number {
+  return wallMs - (period.firstWallMs + ((decodeTime - period.firstDecodeTime) * 1000) / period.run.timescale);
 }
 
 /** A part's bytes: its fragments in order. */

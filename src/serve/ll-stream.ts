@@ -4,12 +4,12 @@
  * and delta updates, or the LL-DASH MPD; parts and segments whole, or streamed fragment by fragment while they are
  * written. What to answer is decided in ll-requests.ts; this class only waits, counts and writes responses.
  */
-import { renderLlMpd, type MpdPeriod } from "../dash/mpd-writer.ts";
+import { renderLlMpd, type LlMpd, type MpdPeriod } from "../dash/mpd-writer.ts";
 import { renderLlPlaylist, type LlPlaylist, type PlaylistSegment } from "../hls/ll-playlist.ts";
 import { videoCodecString } from "../mp4/codec-string.ts";
 import { FragmentSplitter } from "../mp4/fragment-splitter.ts";
 import { CORS, NO_CACHE } from "./http.ts";
-import { LlPackager, partBytes, segmentBytes, type LlSegment, type PackagerChange, type PartRef } from "./ll-packager.ts";
+import { LlPackager, partBytes, segmentBytes, type LlPeriod, type LlSegment, type PackagerChange, type PartRef } from "./ll-packager.ts";
 import {
   decideMedia,
   decideReload,
@@ -60,7 +60,10 @@ export class LlStream {
   readonly segmentS: number;
   readonly targetDurationS: number;
   private splitter: FragmentSplitter | null = null;
-  private runAnchorMs = 0;
+  /** When each frame handed to this run's encoder was made, in order: x264 without B-frames gives one fragment per frame, in that order. */
+  private frameTimesMs: number[] = [];
+  /** Where the next fragment falls in time if its frame's time is missing: the last one's end. */
+  private nextFragmentMs: number | null = null;
   private changed: { promise: Promise<void>; resolve: () => void };
   private waiting = 0;
   readonly stats = { blockingReloads: 0, streamedResponses: 0, refusedBusy: 0 };
@@ -71,6 +74,8 @@ export class LlStream {
       framesPerSegment: settings.framesPerSegment,
       // One whole segment more than listed: a player that read the playlist just before it moved still finds it.
       keepSegments: settings.listSize + 1,
+      // Up to a part late is jitter, and harmless: a request for the next segment before it begins waits for it.
+      periodSlackMs: (framesPerPart(settings.partS, settings.fps) * 1000) / settings.fps,
     });
     this.manifest = settings.format === "ll-hls" ? LL_PLAYLIST : LL_MPD;
     this.segmentS = settings.framesPerSegment / settings.fps;
@@ -91,12 +96,13 @@ export class LlStream {
   /** An encoder run begins: its output goes to write(). */
   beginRun(): void {
     this.splitter = new FragmentSplitter();
-    this.runAnchorMs = Date.now();
+    this.frameTimesMs = [];
+    this.nextFragmentMs = null;
   }
 
-  /** The run's first frame was made at wallMs (before the encoder has it): its media time 0. */
-  anchorRun(wallMs: number): void {
-    this.runAnchorMs = wallMs;
+  /** A frame made at wallMs (its payload's time) is handed to the current run's encoder, before the encoder has it. */
+  frameWritten(wallMs: number): void {
+    if (this.splitter) this.frameTimesMs.push(wallMs);
   }
 
   /** The encoder's output, in whatever chunks the pipe gives. Throws Mp4Error on bytes that are not fMP4. */
@@ -104,10 +110,18 @@ export class LlStream {
     if (!this.splitter) return;
     const changes: PackagerChange[] = [];
     for (const piece of this.splitter.push(chunk)) {
-      if (piece.kind === "init") changes.push(...this.packager.beginRun(piece.bytes, piece.timescale, this.runAnchorMs));
-      else if (this.packager.run) changes.push(...this.packager.add(piece));
+      if (piece.kind === "init") changes.push(...this.packager.beginRun(piece.bytes, piece.timescale));
+      else if (this.packager.run) changes.push(...this.packager.add(piece, this.fragmentTimeMs(piece.frames, piece.durationTicks / this.packager.run.timescale)));
     }
     if (changes.length) this.notify();
+  }
+
+  /** When the next fragment's first frame (of `frames`, lasting durationS) was made. */
+  private fragmentTimeMs(frames: number, durationS: number): number {
+    const times = this.frameTimesMs.splice(0, frames);
+    const atMs = times[0] ?? this.nextFragmentMs ?? Date.now();
+    this.nextFragmentMs = atMs + durationS * 1000;
+    return atMs;
   }
 
   /** The encoder stopped: what it was writing is closed as it stands. */
@@ -346,25 +360,20 @@ export class LlStream {
     };
   }
 
-  /** The MPD: a period per encoder run still in the window; null before the first segment. */
+  /**
+   * The MPD: the packager's periods still in the window (one per encoder run, and one after frames were skipped),
+   * each starting when its first segment's first frame was made; null before the first segment.
+   */
   mpd(nowMs = Date.now()): string | null {
     const origin = this.packager.originWallMs;
     const current = this.packager.run;
     if (origin === null || !current) return null;
-    const runs = this.packager.listedRuns();
-    const periods: MpdPeriod[] = runs
-      .filter((r) => r.firstMsn !== null && r.firstWallMs !== null)
-      .map((r) => ({
-        id: `run${r.id}`,
-        startS: (r.firstWallMs! - origin) / 1000,
-        startNumber: r.firstMsn!,
-        presentationTimeOffset: r.firstDecodeTime ?? 0,
-        timescale: r.timescale,
-        segmentTicks: Math.round(this.segmentS * r.timescale),
-        initUri: initName(r.id),
-        mediaTemplate: "seg_$Number$.m4s",
-      }));
-    return renderLlMpd({
+    return renderLlMpd({ ...this.mpdFrame(origin, current.init, nowMs), periods: mpdPeriods(this.packager.listedPeriods(), origin, this.segmentS) });
+  }
+
+  /** The MPD's stream-wide attributes. */
+  private mpdFrame(origin: number, init: Uint8Array, nowMs: number): Omit<LlMpd, "periods"> {
+    return {
       availabilityStartMs: origin,
       publishMs: nowMs,
       timeShiftBufferS: this.settings.listSize * this.segmentS,
@@ -376,16 +385,40 @@ export class LlStream {
       width: this.settings.width,
       height: this.settings.height,
       fps: this.settings.fps,
-      codecs: videoCodecString(current.init) ?? "avc1.42c01e",
+      codecs: videoCodecString(init) ?? "avc1.42c01e",
       bandwidthBps: this.settings.bandwidthBps,
-      periods,
-    });
+    };
   }
 
   /** What LL-DASH players aim for: four parts' worth (800 ms at 200 ms parts), at least 500 ms. */
   get dashLatencyTargetMs(): number {
     return Math.max(500, 4000 * this.settings.partS);
   }
+}
+
+/**
+ * The MPD's periods, oldest first. Each starts when its first segment's first frame was made (never before the one
+ * before it ends), and one followed by another lasts exactly its segments (Period@duration): its media stops there,
+ * and the template must not address the next period's segments under its own timing. Pure.
+ */
+export function mpdPeriods(periods: readonly LlPeriod[], originMs: number, segmentS: number): MpdPeriod[] {
+  const out: MpdPeriod[] = [];
+  periods.forEach((p, i) => {
+    const prev = out.at(-1);
+    const next = periods[i + 1];
+    out.push({
+      id: `p${p.id}`,
+      startS: Math.max((p.firstWallMs - originMs) / 1000, prev ? prev.startS + prev.durationS! : -Infinity),
+      durationS: next ? (next.firstMsn - p.firstMsn) * segmentS : null,
+      startNumber: p.firstMsn,
+      presentationTimeOffset: p.firstDecodeTime,
+      timescale: p.run.timescale,
+      segmentTicks: Math.round(segmentS * p.run.timescale),
+      initUri: initName(p.run.id),
+      mediaTemplate: "seg_$Number$.m4s",
+    });
+  });
+  return out;
 }
 
 function media(bytes: Uint8Array, head: boolean): Response {

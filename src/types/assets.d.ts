@@ -3,3 +3,7 @@ declare module "hls.js/dist/hls.min.js" {
   const path: string;
   export default path;
 }
+declare module "*.wasm" {
+  const path: string;
+  export default path;
+}

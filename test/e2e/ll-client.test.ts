@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LlRelay } from "../helpers/ll-relay.ts";
-import { client, openDb, serve, spawnVat, tempDir } from "../helpers/vat.ts";
+import { client, openDb, serve, skippedByOrigin, spawnVat, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -55,10 +55,6 @@ function eventsOf(db: string, kind: string): { ms: number | null; detail: string
   return rows;
 }
 
-/** Frames the origin skipped, by its own log, when it fell behind its clock (a loaded machine). */
-function skippedByOrigin(server: { stderr(): string }): number {
-  return [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
-}
 
 const LL_HLS = ["--size", "240p", "--format", "ll-hls", "--part", "200ms"];
 

@@ -6,7 +6,7 @@ import { listAvailableSegments } from "../../src/dash/addressing.ts";
 import { parseMpd } from "../../src/dash/mpd.ts";
 import { probeSegmentPackets } from "../helpers/packagers.ts";
 import { exchange, parseAnswer } from "../helpers/raw-http.ts";
-import { childPids, eventually, ffprobeFrames, rawGet, serve, tempDir, vat, type Served } from "../helpers/vat.ts";
+import { childPids, client, eventually, ffprobeFrames, openDb, rawGet, serve, skippedByOrigin, tempDir, vat, type Served } from "../helpers/vat.ts";
 
 // The compiled binary serving --format ll-hls and ll-dash at 240p30 (1 s segments, 200 ms parts), checked over real
 // HTTP on loopback: the playlist's tags, blocking reloads timed against the part they wait for, the preload-hinted
@@ -289,3 +289,127 @@ test.each([
   expect(r.stderr.trim().split("\n").length).toBe(1);
   expect(r.stderr).toMatch(message as RegExp);
 });
+
+// The whole origin paused (SIGSTOP) for a known 3 s: its clock runs on, so it skips those frames on waking while the
+// encoder's timestamps carry on without the gap. What it serves afterwards must stay on the wall clock.
+const PAUSE_MS = 3000;
+
+/**
+ * After afterMs, pauses the vat serve process (not its ffmpeg) for PAUSE_MS and lets it run on; checks it then said it
+ * skipped those frames. Returns when it ran again.
+ */
+async function pauseOrigin(server: Served, afterMs: number): Promise<number> {
+  await Bun.sleep(afterMs);
+  process.kill(server.proc.pid, "SIGSTOP");
+  try {
+    await Bun.sleep(PAUSE_MS);
+  } finally {
+    process.kill(server.proc.pid, "SIGCONT");
+  }
+  const resumedAtMs = Date.now();
+  const skipped = await eventually(async () => skippedByOrigin(server), (n) => n > 0, 2000);
+  expect(skipped).toBeGreaterThanOrEqual(((PAUSE_MS - 500) * FPS) / 1000);
+  return resumedAtMs;
+}
+
+/** Each listed segment's number and EXT-X-PROGRAM-DATE-TIME, and whether it is whole. */
+function datedSegments(playlist: string): { msn: number; dateMs: number; complete: boolean }[] {
+  const first = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)$/m.exec(playlist)![1]);
+  const blocks = playlist.split(/^#EXT-X-PROGRAM-DATE-TIME:/m).slice(1);
+  return blocks.map((b, i) => ({ msn: first + i, dateMs: Date.parse(b.slice(0, b.indexOf("\n"))), complete: /^seg_\d+\.m4s$/m.test(b) }));
+}
+
+test(
+  "ll-hls: after the origin skipped 3 s of frames, every segment is dated by its first frame's own time; a client across the pause sees one stall and true latency after it",
+  async () => {
+    const server = serve(["--format", "ll-hls", "--size", "240p", "--fps", String(FPS), "--id", "llgap", "--part", `${PART_MS}ms`]);
+    try {
+      await server.waitLive(15_000);
+      const db = join(tmp.path, "gap-hls.db");
+      const run = client(["--url", `${server.url}/video/stream.m3u8`, "--duration", "12s", "--db", db, "--json"]);
+      const resumedAtMs = await pauseOrigin(server, 3500);
+      // Two segments on: the next segments are made after the gap.
+      await Bun.sleep(2500);
+      const playlist = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
+      const nowMs = Date.now();
+      const dated = datedSegments(playlist);
+      // The newest segment (the one being written) began within a segment's length of now, not 3 s before.
+      const newest = dated.at(-1)!;
+      expect(nowMs - newest.dateMs).toBeGreaterThanOrEqual(0);
+      expect(nowMs - newest.dateMs).toBeLessThanOrEqual(1000 + 300);
+      const after = dated.filter((s) => s.dateMs >= resumedAtMs);
+      expect(after.length).toBeGreaterThanOrEqual(2);
+
+      const r = await run;
+      expect(r.exitCode).toBe(0);
+      const d = openDb(db);
+      const frames = d.query("SELECT frame_number AS n, generated_at_ms AS madeMs, latency_ms AS latencyMs FROM frames WHERE kind = 'new' ORDER BY idx").all() as { n: number; madeMs: number; latencyMs: number }[];
+      const stalls = d.query("SELECT duration_ms AS ms FROM events WHERE kind = 'stall' ORDER BY at_ms").all() as { ms: number }[];
+      d.close();
+      // Each segment's date is exactly the time in its first frame's code, read by the client: the first frame made
+      // at or after that date carries it.
+      const madeTimes = frames.map((f) => f.madeMs).sort((a, b) => a - b);
+      for (const s of dated.filter((x) => x.dateMs >= madeTimes[0]! && x.dateMs <= madeTimes.at(-1)!)) {
+        expect(madeTimes.find((t) => t >= s.dateMs)).toBe(s.dateMs);
+      }
+      // One stall of about the pause (less what the client had buffered), and latency after it as before it.
+      expect(stalls.filter((s) => s.ms >= PAUSE_MS - 1000).length).toBe(1);
+      const late = frames.filter((f) => f.madeMs >= resumedAtMs + 1500).map((f) => f.latencyMs).sort((a, b) => a - b);
+      expect(late.length).toBeGreaterThan(60);
+      expect(late[Math.floor(late.length / 2)]!).toBeLessThanOrEqual(1000);
+      expect(late[0]!).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "ll-dash: after the origin skipped 3 s of frames, a new period starts at the next segment and the newest segment is there when the MPD says; a client plays on",
+  async () => {
+    const server = serve(["--format", "ll-dash", "--size", "240p", "--fps", String(FPS), "--id", "llgapdash"]);
+    try {
+      await server.waitLive(15_000);
+      const db = join(tmp.path, "gap-dash.db");
+      const run = client(["--url", `${server.url}/video/stream.mpd`, "--duration", "12s", "--db", db, "--json"]);
+      const resumedAtMs = await pauseOrigin(server, 2500);
+      const url = `${server.url}/video/stream.mpd`;
+      const text = await eventually(async () => (await fetch(url)).text(), (t) => parseMpd(t, url).periods.length >= 2, 4000);
+      const mpd = parseMpd(text, url);
+      const [before, gap] = mpd.periods.slice(-2);
+      // The period before stops where its media does; the new one starts after the pause, at its first frame.
+      expect(before!.durationS).not.toBeNull();
+      expect(gap!.startS - (before!.startS + before!.durationS!)).toBeGreaterThanOrEqual((PAUSE_MS - 700) / 1000);
+      expect(mpd.availabilityStartTimeMs! + gap!.startS * 1000).toBeGreaterThanOrEqual(resumedAtMs - 50);
+      const rep = gap!.adaptationSets[0]!.representations[0]!;
+      // Wait for the segment after the one now available to become available by the MPD, then ask for it at once: it
+      // is being written (its first chunk comes at once), not seconds away.
+      await Bun.sleep(1200);
+      const now = Date.now();
+      const newest = listAvailableSegments(mpd, gap!, rep, now).at(-1)!;
+      const t0 = performance.now();
+      const r = await timedBody(newest.url);
+      expect(r.status).toBe(200);
+      expect(r.body.length).toBeGreaterThan(0);
+      expect(r.chunks[0]!.atMs).toBeLessThanOrEqual(300);
+      expect(performance.now() - t0).toBeLessThanOrEqual(1500);
+      // Nothing newer is due yet: the next number is not being written.
+      const next = await fetch(newest.url.replace(/seg_(\d+)/, (_, n) => `seg_${Number(n) + 2}`));
+      expect(next.status).toBe(404);
+
+      // A client across the pause asks for what the old MPD promised only until the new period is out (the origin
+      // could not say sooner), then reads every segment again.
+      expect((await run).exitCode).toBe(0);
+      const d = openDb(db);
+      const missing = d.query("SELECT count(*) AS n FROM events WHERE kind = 'segment-missing'").get() as { n: number };
+      const after = d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new' AND generated_at_ms >= ?").get(resumedAtMs + 1500) as { n: number };
+      d.close();
+      expect(missing.n).toBeLessThanOrEqual(3);
+      expect(after.n).toBeGreaterThanOrEqual(3 * FPS);
+    } finally {
+      await server.stop();
+    }
+  },
+  30_000,
+);

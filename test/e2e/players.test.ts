@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.ts";
-import { median, RECORD_MEDIA_EVENTS, STARVED_AHEAD_S, watchPlayer, type Seen } from "../helpers/players.ts";
+import { chromiumForFile, median, openOriginPage, STARVED_AHEAD_S, waitPlaying, type Seen } from "../helpers/players.ts";
 import { client, serve, tempDir } from "../helpers/vat.ts";
 
 // Real players on vat serve's own player page: hls.js (HLS, CMAF) and dash.js (DASH) in Debian's Chromium, each
 // playing for over 10 s without a stall, the live latency it reports agreeing with vat client's measured meanwhile.
 const tmp = tempDir("vat-players-");
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  tmp.cleanup();
-});
+const browser = chromiumForFile();
+afterAll(() => tmp.cleanup());
 
 const SEGMENT_S = 1;
 const PLAY_MS = 11_000;
@@ -28,24 +20,18 @@ test.each([
   "--format %s played by %s: the playhead advances for 10 s with no stall, its latency between vat client's and that plus its hold-back",
   async (format) => {
     const server = serve(["--format", format, "--size", "240p", "--fps", "25", "--id", `play-${format}`, "--segment", String(SEGMENT_S)]);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     try {
       await server.waitLive(15_000);
-      // The manifest's own URL: a server root means HLS to vat client.
-      const params = (await (await fetch(`${server.url}/params`)).json()) as { vat: { manifestPath: string } };
-      const url = `${server.url}${params.vat.manifestPath}`;
-      const measured = client(["--url", url, "--duration", `${PLAY_MS / 1000 + 2}s`, "--db", join(tmp.path, `${format}.db`), "--json"], { timeoutMs: 40_000 });
-      const problems: string[] = [];
-      page.on("pageerror", (e) => problems.push(String(e)));
-      await page.addInitScript(RECORD_MEDIA_EVENTS);
-      await page.goto(`${server.url}/`, { waitUntil: "load" });
-      await page.waitForFunction(() => (globalThis as any).vatPlayer !== undefined);
-      await page.evaluate(watchPlayer);
-      await page.waitForFunction(() => (globalThis as any).vatSeen.events.some((e: { type: string }) => e.type === "playing"), null, { timeout: 10_000 });
+      // Named by the server root: vat client reads the manifest /params names (the MPD for DASH).
+      const measured = client(["--url", server.url, "--duration", `${PLAY_MS / 1000 + 2}s`, "--db", join(tmp.path, `${format}.db`), "--json"], { timeoutMs: 40_000 });
+      const problems = await openOriginPage(page, server.url);
+      await waitPlaying(page);
       await Bun.sleep(PLAY_MS);
       const seen = (await page.evaluate(() => (globalThis as any).vatSeen)) as Seen;
       const run = await measured;
       expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.json!.protocol).toBe(format === "dash" ? "dash" : "hls");
       expect(problems).toEqual([]);
 
       const playingAt = seen.events.find((e) => e.type === "playing")!.atMs;

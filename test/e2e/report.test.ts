@@ -128,6 +128,15 @@ describe("vat report over real runs and an old study", () => {
     expect(report.stderr).toContain("7 runs in 6 configurations from 6 database(s)");
   });
 
+  test("plain HLS runs: their format facts in --json, and no delivery table (a low-latency stream's only)", () => {
+    const vatRuns = report.json.runs.filter((r: any) => r.format === "vat");
+    expect(vatRuns).toHaveLength(6);
+    for (const r of vatRuns) expect(r).toMatchObject({ protocol: "hls", container: "mpegts", segment_duration_s: 1 });
+    expect(report.json.runs.find((r: any) => r.format === "prototype")).toMatchObject({ protocol: null, container: null, codecs: null });
+    expect(report.json.delivery).toEqual([]);
+    expect(report.html).not.toContain('id="delivery"');
+  });
+
   test("a provider against its control: grouped by provider, its latency higher by the relay's 1 s", () => {
     const control = byConfig("240p 15fps local live");
     const provider = byConfig("240p 15fps local live 127.0.0.1");

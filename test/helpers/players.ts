@@ -1,12 +1,16 @@
+import { afterAll, beforeAll } from "bun:test";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "./browser.ts";
+
 /**
  * Driving vat serve's player page (src/serve/player-page.ts) in Chromium: media events recorded from the first script
- * on, the player's own stall reports hooked, playhead and reported latency sampled every 250 ms.
+ * on, the player's own stall reports hooked, playhead, buffer ahead and reported latency sampled every 250 ms.
  */
 /**
  * Recorded by the page from its first script on: media events reach a capturing document listener, each with the
  * media buffered ahead of the playhead then (`vatAheadS`: in the buffered range that holds it; 0 in none).
  */
-export const RECORD_MEDIA_EVENTS = `
+const RECORD_MEDIA_EVENTS = `
   window.vatSeen = { events: [], samples: [], stalls: [] };
   window.vatAheadS = (v) => {
     for (let i = 0; i < v.buffered.length; i++) {
@@ -27,7 +31,8 @@ export const STARVED_AHEAD_S = 0.5;
 
 export type Seen = {
   events: { type: string; atMs: number; aheadS: number }[];
-  samples: { atMs: number; currentTimeS: number; latencyS: number | null }[];
+  /** The playhead, the media buffered ahead of it and the live latency the player reports. */
+  samples: { atMs: number; currentTimeS: number; aheadS: number; latencyS: number | null }[];
   /** The player's stall reports with the media then buffered ahead; null for an error (always a failure). */
   stalls: { report: string; aheadS: number | null }[];
 };
@@ -36,7 +41,7 @@ export type Seen = {
  * Hooks the player's own stall reports once it has played (dash.js reports its empty buffer while it loads the first
  * segments of a live stream joined behind its start) and samples playhead and reported latency every 250 ms.
  */
-export function watchPlayer(): void {
+function watchPlayer(): void {
   const w = globalThis as any; // runs in the page
   const p = w.vatPlayer;
   const video = w.document.querySelector("video");
@@ -56,7 +61,7 @@ export function watchPlayer(): void {
   }
   setInterval(() => {
     const latencyS = p.kind === "hls" ? p.hls.latency : p.dash.getCurrentLiveLatency();
-    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, latencyS: Number.isFinite(latencyS) ? latencyS : null });
+    w.vatSeen.samples.push({ atMs: performance.now(), currentTimeS: video.currentTime, aheadS: w.vatAheadS(video), latencyS: Number.isFinite(latencyS) ? latencyS : null });
   }, 250);
 }
 
@@ -65,3 +70,34 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+
+/** One Chromium for the tests of a file: launched before them, closed after. */
+export function chromiumForFile(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => browser!;
+}
+
+/**
+ * Opens the origin's player page with media events recorded from its first script and the player watched; returns
+ * the page's uncaught errors as they come.
+ */
+export async function openOriginPage(page: Page, originUrl: string): Promise<string[]> {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.addInitScript(RECORD_MEDIA_EVENTS);
+  await page.goto(`${originUrl}/`, { waitUntil: "load" });
+  await page.waitForFunction(() => (globalThis as any).vatPlayer !== undefined);
+  await page.evaluate(watchPlayer);
+  return problems;
+}
+
+/** Until the element first plays. */
+export async function waitPlaying(page: Page, timeoutMs = 10_000): Promise<void> {
+  await page.waitForFunction(() => (globalThis as any).vatSeen.events.some((e: { type: string }) => e.type === "playing"), null, { timeout: timeoutMs });
+}

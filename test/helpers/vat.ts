@@ -198,3 +198,8 @@ export async function eventually<T>(probe: () => Promise<T>, check: (v: T) => bo
   }
   throw new Error(`condition not met within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
 }
+
+/** Frames a `vat serve` skipped, by its own log, when it fell behind its clock (a loaded machine, or a pause). */
+export function skippedByOrigin(server: { stderr(): string }): number {
+  return [...server.stderr().matchAll(/fell (\d+) frames behind the clock; skipped them/g)].reduce((n, m) => n + Number(m[1]), 0);
+}

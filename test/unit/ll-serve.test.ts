@@ -16,7 +16,7 @@ import {
   parseReloadQuery,
   type ReloadState,
 } from "../../src/serve/ll-requests.ts";
-import { framesPerPart } from "../../src/serve/ll-stream.ts";
+import { framesPerPart, LlStream, mpdPeriods } from "../../src/serve/ll-stream.ts";
 import { FRAME_TICKS, fmp4Stream, frameFragment, initSegment, TIMESCALE } from "../helpers/fmp4-stream.ts";
 
 const fragments = (pieces: Piece[]) => pieces.filter((p): p is FragmentPiece => p.kind === "fragment");
@@ -66,20 +66,27 @@ describe("fragment splitter", () => {
   });
 });
 
-/** A packager of 3-frame parts in 5-frame segments, fed frames n..n+count-1 of a stream with a keyframe every 5. */
-function feed(p: LlPackager, from: number, count: number) {
+/** Frame n's slot at 30 fps from startMs: when a producer that never falls behind makes it. */
+const FRAME_MS = (FRAME_TICKS * 1000) / TIMESCALE;
+const onTime = (startMs: number) => (n: number) => startMs + n * FRAME_MS;
+
+/**
+ * A packager of 3-frame parts in 5-frame segments, fed frames n..n+count-1 of a stream with a keyframe every 5, each
+ * made at madeMs(n) (the encoder's decode times count frames whenever they were made).
+ */
+function feed(p: LlPackager, from: number, count: number, madeMs: (n: number) => number = onTime(0)) {
   return Array.from({ length: count }, (_, i) => {
     const n = from + i;
-    return p.add({ kind: "fragment", bytes: frameFragment(n, n % 5 === 0), decodeTime: n * FRAME_TICKS, durationTicks: FRAME_TICKS, frames: 1, keyframe: n % 5 === 0 });
+    return p.add({ kind: "fragment", bytes: frameFragment(n, n % 5 === 0), decodeTime: n * FRAME_TICKS, durationTicks: FRAME_TICKS, frames: 1, keyframe: n % 5 === 0 }, madeMs(n));
   }).flat();
 }
 
 describe("packager", () => {
-  const settings = { framesPerPart: 3, framesPerSegment: 5, keepSegments: 2 };
+  const settings = { framesPerPart: 3, framesPerSegment: 5, keepSegments: 2, periodSlackMs: 100 };
 
   test("parts of whole frames, the last of a segment shorter; segments whole at a GOP; the next part to be written", () => {
     const p = new LlPackager(settings, 10);
-    p.beginRun(initSegment(), TIMESCALE, 1_000_000);
+    p.beginRun(initSegment(), TIMESCALE);
     const changes = feed(p, 0, 5);
     expect(changes).toEqual([
       { kind: "fragment", msn: 10, part: 0 },
@@ -108,17 +115,42 @@ describe("packager", () => {
     expect(partBytes(seg.parts[1]!)).toEqual(new Uint8Array([...frameFragment(3, false), ...frameFragment(4, false)]));
   });
 
-  test("wall-clock start of each segment from the run's first frame", () => {
+  test("each segment dated by when its first frame was made; one period while the media keeps pace", () => {
     const p = new LlPackager(settings);
-    p.beginRun(initSegment(), TIMESCALE, 5000);
-    feed(p, 0, 11);
-    expect(p.segments.map((s) => s.startWallMs)).toEqual([5000, 5000 + (5 * 1000) / 30, 5000 + (10 * 1000) / 30]);
+    p.beginRun(initSegment(), TIMESCALE);
+    // Frame 5 is 60 ms late (jitter under the 100 ms slack) and frame 10 early (caught up): neither is a skip.
+    feed(p, 0, 11, (n) => onTime(5000)(n) + (n === 5 ? 60 : n === 10 ? -20 : 0));
+    expect(p.segments.map((s) => s.startWallMs)).toEqual([5000, 5000 + 5 * FRAME_MS + 60, 5000 + 10 * FRAME_MS - 20]);
     expect(p.originWallMs).toBe(5000);
+    expect(p.listedPeriods().map((x) => [x.id, x.firstMsn, x.firstDecodeTime, x.firstWallMs])).toEqual([[0, 0, 0, 5000]]);
+  });
+
+  test("frames skipped: the dates jump with the frames' own times, and the next segment begins a period there", () => {
+    const p = new LlPackager({ ...settings, keepSegments: 5 });
+    p.beginRun(initSegment(), TIMESCALE);
+    // 3 s of frames skipped after frame 6, in the middle of segment 1: media time runs on without them.
+    const made = (n: number) => onTime(5000)(n) + (n >= 7 ? 3000 : 0);
+    feed(p, 0, 21, made);
+    expect(p.segments.map((s) => [s.msn, s.startWallMs, s.period.id])).toEqual([
+      [0, 5000, 0],
+      [1, 5000 + 5 * FRAME_MS, 0],
+      [2, made(10), 1],
+      [3, made(15), 1],
+      [4, made(20), 1],
+    ]);
+    expect(made(10)).toBeCloseTo(8000 + 10 * FRAME_MS, 6);
+    expect(p.listedPeriods().map((x) => [x.id, x.run.id, x.firstMsn, x.firstDecodeTime, x.firstWallMs])).toEqual([
+      [0, 0, 0, 0, 5000],
+      [1, 0, 2, 10 * FRAME_TICKS, made(10)],
+    ]);
+    // A period stays while its segments are in the window; the last one always.
+    feed(p, 21, 30, made);
+    expect(p.listedPeriods().map((x) => x.id)).toEqual([1]);
   });
 
   test("a bounded window: whole segments past keepSegments are dropped", () => {
     const p = new LlPackager(settings);
-    p.beginRun(initSegment(), TIMESCALE, 0);
+    p.beginRun(initSegment(), TIMESCALE);
     feed(p, 0, 26);
     expect(p.segments.map((s) => [s.msn, s.complete])).toEqual([
       [3, true],
@@ -130,15 +162,15 @@ describe("packager", () => {
 
   test("a keyframe before the GOP is full starts the next segment; an encoder restart closes what is open and starts a discontinuity", () => {
     const p = new LlPackager({ ...settings, keepSegments: 5 });
-    p.beginRun(initSegment(), TIMESCALE, 0);
+    p.beginRun(initSegment(), TIMESCALE);
     feed(p, 0, 7); // segment 0 whole, segment 1 open with 2 frames
-    expect(p.beginRun(initSegment(), TIMESCALE, 90_000)).toEqual([
+    expect(p.beginRun(initSegment(), TIMESCALE)).toEqual([
       { kind: "part", msn: 1, part: 0 },
       { kind: "segment", msn: 1 },
     ]);
     expect(p.segment(1)!.frames).toBe(2);
-    feed(p, 0, 2); // the new run's times start over at 0
-    p.add({ kind: "fragment", bytes: frameFragment(2, true), decodeTime: 2 * FRAME_TICKS, durationTicks: FRAME_TICKS, frames: 1, keyframe: true });
+    feed(p, 0, 2, onTime(90_000)); // the new run's times start over at 0
+    p.add({ kind: "fragment", bytes: frameFragment(2, true), decodeTime: 2 * FRAME_TICKS, durationTicks: FRAME_TICKS, frames: 1, keyframe: true }, 90_000 + 2 * FRAME_MS);
     expect(p.segments.map((s) => [s.msn, s.run.id, s.discontinuity, s.frames, s.complete])).toEqual([
       [0, 0, false, 5, true],
       [1, 0, false, 2, true],
@@ -147,6 +179,35 @@ describe("packager", () => {
     ]);
     expect(p.segment(2)!.startWallMs).toBe(90_000);
     expect(p.run!.firstMsn).toBe(2);
+    expect(p.listedPeriods().map((x) => [x.run.id, x.firstMsn, x.firstWallMs])).toEqual([
+      [0, 0, 0],
+      [1, 2, 90_000],
+    ]);
+  });
+
+  test("the stream dates the encoder's k-th fragment by the k-th frame handed to it, anew for each run", () => {
+    const s = new LlStream({ format: "ll-dash", partS: 0.1, fps: 30, framesPerSegment: 5, listSize: 6, width: 426, height: 240, bandwidthBps: 1, utcTimingPath: "/time/iso" });
+    s.beginRun();
+    // Frames 0-4 on time, then a gap of 3 s; the last fragment's frame time is missing: it follows the one before.
+    for (const t of [1000, 1033, 1067, 1100, 1133, 4200, 4233, 4267, 4300, 4333]) s.frameWritten(t);
+    s.write(fmp4Stream(11, 5));
+    expect(s.packager.segments.map((x) => x.startWallMs)).toEqual([1000, 4200, 4333 + FRAME_MS]);
+    expect(s.packager.listedPeriods().map((x) => [x.firstMsn, x.firstWallMs])).toEqual([
+      [0, 1000],
+      [1, 4200],
+    ]);
+    // A frame the stopped encoder never gave back is not the next run's.
+    s.frameWritten(5000);
+    s.endRun();
+    s.beginRun();
+    s.frameWritten(9000);
+    s.write(fmp4Stream(1, 5));
+    expect(s.packager.segments.at(-1)!.startWallMs).toBe(9000);
+    expect(s.packager.listedPeriods().map((x) => [x.run.id, x.firstMsn, x.firstWallMs])).toEqual([
+      [0, 0, 1000],
+      [0, 1, 4200],
+      [1, 3, 9000],
+    ]);
   });
 
   test("frames per part: whole frames, at least one", () => {
@@ -250,8 +311,8 @@ describe("LL-DASH MPD", () => {
     codecs: "avc1.64001e",
     bandwidthBps: 461000,
     periods: [
-      { id: "run0", startS: 0, startNumber: 0, presentationTimeOffset: 0, timescale: 15360, segmentTicks: 15360, initUri: "init_0.mp4", mediaTemplate: "seg_$Number$.m4s" },
-      { id: "run1", startS: 40.5, startNumber: 40, presentationTimeOffset: 0, timescale: 15360, segmentTicks: 15360, initUri: "init_1.mp4", mediaTemplate: "seg_$Number$.m4s" },
+      { id: "run0", startS: 0, durationS: null, startNumber: 0, presentationTimeOffset: 0, timescale: 15360, segmentTicks: 15360, initUri: "init_0.mp4", mediaTemplate: "seg_$Number$.m4s" },
+      { id: "run1", startS: 40.5, durationS: null, startNumber: 40, presentationTimeOffset: 0, timescale: 15360, segmentTicks: 15360, initUri: "init_1.mp4", mediaTemplate: "seg_$Number$.m4s" },
     ],
   };
 
@@ -282,6 +343,54 @@ describe("LL-DASH MPD", () => {
     expect(newest.number).toBe(44);
     expect(newest.url).toBe("http://o/video/seg_44.m4s");
     expect(newest.availableFromMs - mpd.availabilityStartMs).toBeCloseTo(44_500 + 1000 / 30, 0);
+  });
+
+  test("frames skipped: a period from the next segment's first frame; the one before lasts its segments, and no segment is due before it is made", () => {
+    const p = new LlPackager({ framesPerPart: 3, framesPerSegment: 30, keepSegments: 10, periodSlackMs: 100 });
+    p.beginRun(initSegment(), TIMESCALE);
+    const t0 = mpd.availabilityStartMs;
+    // 1 s segments at 30 fps; 3 s of frames skipped after frame 40 (in segment 1).
+    const made = (n: number) => t0 + n * FRAME_MS + (n > 40 ? 3000 : 0);
+    for (let n = 0; n < 125; n++) {
+      p.add({ kind: "fragment", bytes: frameFragment(n, n % 30 === 0), decodeTime: n * FRAME_TICKS, durationTicks: FRAME_TICKS, frames: 1, keyframe: n % 30 === 0 }, made(n));
+    }
+    const periods = mpdPeriods(p.listedPeriods(), p.originWallMs!, 1);
+    expect(periods.map((x) => [x.id, x.startNumber, x.presentationTimeOffset, x.durationS])).toEqual([
+      ["p0", 0, 0, 2],
+      ["p1", 2, 60 * FRAME_TICKS, null],
+    ]);
+    expect(periods[1]!.startS).toBeCloseTo(5, 6); // frame 60 was made 2 s + 3 s skipped after frame 0
+    const parsed = parseMpd(renderLlMpd({ ...mpd, periods }), "http://o/video/stream.mpd");
+    expect(parsed.periods.map((x) => [x.startS, x.durationS])).toEqual([
+      [0, 2],
+      [5, null],
+    ]);
+    const [first, second] = parsed.periods;
+    const rep = (x: typeof first) => x!.adaptationSets[0]!.representations[0]!;
+    // The first period addresses its own two segments only, not the next period's under its own timing.
+    expect(listAvailableSegments(parsed, first!, rep(first), t0 + 4000).map((x) => x.number)).toEqual([0, 1]);
+    // 4.05 s after frame 60: segment 6 (frames 180..) began at made(180) and is due one chunk after that, not before.
+    const now = made(180) + 50;
+    const newest = listAvailableSegments(parsed, second!, rep(second), now).at(-1)!;
+    expect(newest.number).toBe(6);
+    expect(newest.availableFromMs).toBeCloseTo(made(180) + FRAME_MS, 0);
+    expect(p.segment(4)!.startWallMs).toBe(made(120));
+  });
+
+  test("periods never overlap: one whose first frame came early starts where the one before ends", () => {
+    const run = { id: 0, init: new Uint8Array(), timescale: TIMESCALE, firstMsn: 0 };
+    const periods = mpdPeriods(
+      [
+        { id: 0, run, firstMsn: 0, firstDecodeTime: 0, firstWallMs: 1000 },
+        { id: 1, run: { ...run, id: 1 }, firstMsn: 3, firstDecodeTime: 0, firstWallMs: 3500 },
+      ],
+      1000,
+      1,
+    );
+    expect(periods.map((x) => [x.startS, x.durationS, x.initUri])).toEqual([
+      [0, 3, "init_0.mp4"],
+      [3, null, "init_1.mp4"],
+    ]);
   });
 });
 

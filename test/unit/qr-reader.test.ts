@@ -18,3 +18,19 @@ test("a frame whose levels moved off the fixed threshold (all of it lighter than
     }
   }
 });
+
+test("readers of different streams share one zxing instance and keep their own state, interleaved frame by frame", async () => {
+  const streams = (["240p", "720p"] as const).map((name, i) => {
+    const size = parseSize(name);
+    return { size, id: `s${i}`, renderer: new FrameRenderer(planLayout(size, `s${i}`)) };
+  });
+  const readers = await Promise.all(streams.map(() => QrReader.create()));
+  for (let n = 0; n < 4; n++) {
+    for (const [i, s] of streams.entries()) {
+      const frame = s.renderer.render(n, encodePayload({ streamId: s.id, frameNumber: n, generatedAtMs: 1_795_000_000_000 + n * 40 }));
+      const got = readers[i]!.read(frame, s.size.width, s.size.height);
+      const p = got ? decodePayload(got.text) : null;
+      expect(p ? `${p.streamId}/${p.frameNumber}` : "unread").toBe(`${s.id}/${n}`);
+    }
+  }
+});

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { comparePlane, frameQuality, ssimPlane } from "../../src/client/quality.ts";
+import { comparePlane, frameQuality, qualityKernels, ssimPlane } from "../../src/client/quality.ts";
 import { encodePayload } from "../../src/signal/payload.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../../src/signal/render.ts";
@@ -65,10 +65,10 @@ describe("PSNR and SSIM equal ffmpeg's filters on the same frame pairs", () => {
       const frameBytes = w * h * 1.5;
       for (let n = 0; n < frames; n++) {
         const f = dist.subarray(n * frameBytes, (n + 1) * frameBytes);
-        const q = frameQuality(
-          { y: f.subarray(0, w * h), u: f.subarray(w * h, w * h * 1.25), v: f.subarray(w * h * 1.25), width: w, height: h },
-          refY[n]!,
-        );
+        const planes = { y: f.subarray(0, w * h), u: f.subarray(w * h, w * h * 1.25), v: f.subarray(w * h * 1.25), width: w, height: h };
+        const q = frameQuality(planes, refY[n]!);
+        // Every kernel gives the same figures bit for bit on the same decoded frames.
+        for (const k of qualityKernels) expect(frameQuality(planes, refY[n]!, k)).toEqual(q);
         expect(Math.abs(q.psnrY - truth[n]!.psnrY)).toBeLessThan(0.05);
         expect(Math.abs(q.psnrAll - truth[n]!.psnrAll)).toBeLessThan(0.05);
         expect(Math.abs(q.ssimY - truth[n]!.ssimY)).toBeLessThan(0.002);
@@ -131,18 +131,79 @@ test("one pass per plane gives exactly the error and SSIM of their definitions: 
     const a = new Uint8Array(stride * h).map(rnd);
     // A reference near the frame (as a decoded frame is near its source) and one far from it: both extremes of SSIM.
     for (const b of [a.map((v) => Math.max(0, Math.min(255, v + (rnd() % 9) - 4))), new Uint8Array(stride * h).map(rnd), null]) {
-      const got = comparePlane(a, b, w, h, stride);
       const want = naivePlane(a, b, w, h, stride);
-      expect(got.sse).toBe(want.sse);
-      expect(got.ssim).toBeCloseTo(want.ssim, 12);
-      if (b) expect(ssimPlane(a, b, w, h, stride)).toBe(got.ssim);
+      for (const k of qualityKernels) {
+        const got = comparePlane(a, b, w, h, stride, k);
+        expect(got.sse).toBe(want.sse);
+        expect(got.ssim).toBeCloseTo(want.ssim, 12);
+        if (b) expect(ssimPlane(a, b, w, h, stride, k)).toBe(got.ssim);
+      }
     }
     // Planes that start anywhere in their buffers (a decoder's frame holds all three planes in one).
     const shifted = new Uint8Array(stride * h + 1);
     shifted.set(a, 1);
     const b = a.map((v) => v ^ 5);
-    expect(comparePlane(shifted.subarray(1), b, w, h, stride)).toEqual(naivePlane(a, b, w, h, stride));
+    for (const k of qualityKernels) expect(comparePlane(shifted.subarray(1), b, w, h, stride, k)).toEqual(naivePlane(a, b, w, h, stride));
   }
+});
+
+describe("the WebAssembly SIMD kernel and the JavaScript one give the same figures bit for bit", () => {
+  test("this runtime has WebAssembly SIMD, so the SIMD kernel is the one used and is compared here", () => {
+    expect(qualityKernels).toEqual(["simd", "js"]);
+  });
+
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+  // 426 and 854 px (240p, 480p) leave blocks that are not a whole SIMD group of four and columns no block covers;
+  // 1080p is the size the kernel is for; the small ones have one group or none.
+  test.each([
+    [426, 240],
+    [854, 480],
+    [1920, 1080],
+    [36, 20],
+    [12, 12],
+    [8, 8],
+    [30, 7],
+  ])("%d×%d: noise, near copies, the extremes (0 against 255), a neutral reference, any stride", (w, h) => {
+    for (const stride of [w, w + 5]) {
+      const a = new Uint8Array(stride * h).map(rnd);
+      const refs: (Uint8Array | null)[] = [
+        new Uint8Array(stride * h).map(rnd),
+        a.map((v) => Math.max(0, Math.min(255, v + (rnd() % 9) - 4))),
+        a,
+        null,
+      ];
+      for (const b of refs) {
+        const js = comparePlane(a, b, w, h, stride, "js");
+        expect(comparePlane(a, b, w, h, stride, "simd")).toEqual(js);
+      }
+      // The largest sums: every pixel 255 against 0, and all 255 against a neutral reference.
+      const white = new Uint8Array(stride * h).fill(255);
+      const black = new Uint8Array(stride * h);
+      const simdFar = comparePlane(white, black, w, h, stride, "simd");
+      expect(simdFar).toEqual(comparePlane(white, black, w, h, stride, "js"));
+      expect(simdFar.sse).toBe(w * h * 255 * 255);
+      expect(comparePlane(white, null, w, h, stride, "simd")).toEqual(comparePlane(white, null, w, h, stride, "js"));
+    }
+  });
+
+  test("whole 4:2:0 frames of the test signal, 240p and 1080p: the same FrameQuality from both", () => {
+    for (const sizeName of ["240p", "1080p"]) {
+      const size = parseSize(sizeName);
+      const { width: w, height: h } = size;
+      const renderer = new FrameRenderer(planLayout(size, "k"));
+      const ref = Uint8Array.from(renderer.render(3, encodePayload({ streamId: "k", frameNumber: 3, generatedAtMs: 1_795_000_000_000 })));
+      // A damaged copy: noise of a few levels on luma, chroma a little off neutral.
+      const frame = new Uint8Array(w * h * 1.5);
+      for (let i = 0; i < w * h; i++) frame[i] = Math.max(0, Math.min(255, ref[i]! + (rnd() % 13) - 6));
+      for (let i = w * h; i < frame.length; i++) frame[i] = 128 + (rnd() % 5) - 2;
+      const planes = { y: frame.subarray(0, w * h), u: frame.subarray(w * h, w * h * 1.25), v: frame.subarray(w * h * 1.25), width: w, height: h };
+      const simdQ = frameQuality(planes, ref, "simd");
+      expect(simdQ).toEqual(frameQuality(planes, ref, "js"));
+      expect(simdQ.psnrY).toBeLessThan(40);
+      expect(simdQ.ssimY).toBeLessThan(1);
+    }
+  });
 });
 
 test("which libvmaf an ffmpeg has, from its filter help", async () => {

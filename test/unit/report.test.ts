@@ -1,14 +1,18 @@
 import { describe, expect, test } from "bun:test";
 import { aggregate, FARGATE_PRICES, groupLabel, parsePricesFile, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
 import { reportCharts } from "../../src/report/charts.ts";
-import { groupsCsv } from "../../src/report/tables.ts";
+import { cellText, DELIVERY_COLUMNS, groupsCsv, reportJson } from "../../src/report/tables.ts";
+import { DELIVERY_READ, deliveryRows, FORMAT_FIELDS, NO_FORMAT, runFormat } from "../../src/report/delivery.ts";
+import { reportHtml } from "../../src/report/html.ts";
+import { DELIVERY_FIELDS, RUNS } from "../../src/client/columns.ts";
+import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 
 function run(over: Partial<RunFacts>): RunFacts {
   return {
     source: "a.db", run: 1, format: "vat", streamId: "s", size: "720p", fps: 30, cpu: 1024, memoryMiB: 2048, videoType: "live",
     provider: "origin", startedAtMs: 0, measuredMs: 3_600_000, framesNew: 108_000, dropped: 0, unreadable: 0, stalls: 0,
     stallMs: 0, fpsAchieved: 30, latencies: [500, 600, 700], latencyOverTime: [{ atS: 0, p50Ms: 600 }], healthyMs: 3_600_000,
-    failed: false, quality: null, ...over,
+    failed: false, quality: null, stream: NO_FORMAT, delivery: null, ...over,
   } as RunFacts;
 }
 
@@ -96,5 +100,74 @@ describe("report figures", () => {
     expect(one.find((c) => c.id === "providers")!.spec).toBeNull();
     const two = [run({}), run({ provider: "cdn.example" })];
     expect(reportCharts(aggregate(two, prices), two).find((c) => c.id === "providers")!.spec).not.toBeNull();
+  });
+});
+
+/** A run's row as the report's reader gives it: every format and delivery column, null where the file lacks it. */
+function stored(over: Partial<Record<(typeof DELIVERY_READ)[number], string | number | null>>) {
+  return Object.fromEntries(DELIVERY_READ.map((f) => [f, over[f] ?? null])) as Parameters<typeof runFormat>[0];
+}
+
+const LL_HLS = {
+  protocol: "ll-hls", container: "fmp4", codecs: "avc1.42c01e", rendition: "426x240", declaredBandwidthBps: 400_000,
+  segmentDurationS: 1, partDurationS: 0.2, advertisedLatencyMs: 600, reloads: 76, reloadP50Ms: 199, reloadP95Ms: 203,
+  earlyReloads: 0, partLateP50Ms: -3, partLateP95Ms: 9, advertisedRebuffers: 1, advertisedRebufferMs: 120,
+};
+
+describe("low-latency delivery in the report", () => {
+  test("a schema-5 row gives its delivery; a schema-4 row its format only; an older row neither (unknown, never 0)", () => {
+    const v5 = runFormat(stored(LL_HLS));
+    expect(v5.stream).toEqual({ protocol: "ll-hls", container: "fmp4", codecs: "avc1.42c01e", rendition: "426x240", declaredBandwidthBps: 400_000, segmentDurationS: 1 });
+    expect(v5.delivery).toEqual({
+      partDurationS: 0.2, advertisedLatencyMs: 600, reloads: 76, reloadP50Ms: 199, reloadP95Ms: 203, earlyReloads: 0,
+      partLateP50Ms: -3, partLateP95Ms: 9, advertisedRebuffers: 1, advertisedRebufferMs: 120,
+    });
+    // Plain HLS at schema 5, or a schema-4 file: the delivery columns read as null.
+    const v4 = runFormat(stored({ protocol: "hls", container: "mpegts", segmentDurationS: 1 }));
+    expect(v4.delivery).toBeNull();
+    expect(v4.stream).toMatchObject({ protocol: "hls", container: "mpegts", codecs: null, segmentDurationS: 1 });
+    // A schema-3 file: nothing of either.
+    const v3 = runFormat(stored({}));
+    expect(v3).toEqual({ stream: NO_FORMAT, delivery: null });
+    // LL-DASH stores no blocking reloads: null, not 0, while its other figures stand.
+    const dash = runFormat(stored({ ...LL_HLS, protocol: "ll-dash", reloads: null, reloadP50Ms: null, reloadP95Ms: null, earlyReloads: null }));
+    expect(dash.delivery).toMatchObject({ reloads: null, earlyReloads: null, partDurationS: 0.2 });
+    expect([...FORMAT_FIELDS]).toEqual(Object.keys(UNKNOWN_FACTS) as (typeof FORMAT_FIELDS)[number][]);
+  });
+
+  test("the table: one row per low-latency run, named as the stored columns, in their units; JSON the same", () => {
+    const ll = run({ run: 3, size: "240p", cpu: null, memoryMiB: null, ...runFormat(stored(LL_HLS)) });
+    const plain = run({ run: 4 });
+    const rows = deliveryRows([plain, ll]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ configuration: "240p 30fps local live", database: "a.db", run: 3, protocol: "ll-hls", container: "fmp4", reloads: 76 });
+    const names = DELIVERY_COLUMNS.map((c) => c.name);
+    expect(names.slice(0, 3)).toEqual(["configuration", "database", "run"]);
+    // Every stored delivery figure, by its column's name in the database.
+    expect(names.slice(3)).toEqual((["protocol", "container", ...DELIVERY_FIELDS] as const).map((f) => RUNS.columns[f].name));
+    const text = Object.fromEntries(DELIVERY_COLUMNS.map((c) => [c.name, cellText(c, rows[0]!)]));
+    expect(text).toMatchObject({
+      part_duration_s: "200 ms", advertised_latency_ms: "600 ms", reloads: "76", reload_p50_ms: "199 ms", early_reloads: "0",
+      part_late_p50_ms: "-3 ms", part_late_p95_ms: "9 ms", advertised_rebuffers: "1", advertised_rebuffer_ms: "120 ms",
+    });
+    const json = reportJson(aggregate([plain, ll], prices), [plain, ll], prices, ["a.db"]);
+    expect(json.delivery).toEqual([Object.fromEntries(DELIVERY_COLUMNS.map((c) => [c.name, c.value(rows[0]!)]))]);
+    expect(json.runs.map((r: Record<string, unknown>) => [r.protocol, r.segment_duration_s])).toEqual([[null, null], ["ll-hls", 1]]);
+    // Unmeasured figures show as unknown.
+    const partial = deliveryRows([run({ delivery: { ...runFormat(stored(LL_HLS)).delivery!, reloads: null } })])[0]!;
+    expect(cellText(DELIVERY_COLUMNS.find((c) => c.name === "reloads")!, partial)).toBe("–");
+  });
+
+  test("the page has a delivery table only when some run measured one", () => {
+    const page = (runs: RunFacts[]) =>
+      reportHtml({ groups: aggregate(runs, prices), runs, charts: [], prices, sources: ["a.db"], sort: "config", createdAt: "now", version: "t" });
+    const plain = page([run({})]);
+    expect(plain).not.toContain("Low-latency delivery");
+    expect(plain).not.toContain('id="delivery"');
+    const ll = page([run({}), run({ run: 2, ...runFormat(stored(LL_HLS)) })]);
+    const table = /<table class="sortable" id="delivery">([\s\S]*?)<\/table>/.exec(ll)![1]!;
+    expect([...table.matchAll(/<tr><td/g)]).toHaveLength(1);
+    expect(table).toContain(">ll-hls<");
+    expect(table).toContain('data-v="0.2">200 ms<');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Fetch } from "../../src/client/http.ts";
-import { describeParams, readClock, readServerInfo, syncClock } from "../../src/client/server-info.ts";
+import { describeParams, findManifest, readClock, readServerInfo, syncClock } from "../../src/client/server-info.ts";
 
 /** What `vat serve` answers on /params (abridged). */
 const VAT_PARAMS = {
@@ -120,5 +120,52 @@ describe("/time", () => {
 
   test("no /time: no clock and nothing to warn of", async () => {
     expect(await readClock({ fetch: serving({}), now: clientClock() }, "http://origin/")).toEqual({ clock: null, warning: null });
+  });
+});
+
+describe("the stream at a server root", () => {
+  const deps = (fetchFn: Fetch, slept: number[] = []) => {
+    let t = 0;
+    return { fetch: fetchFn, now: () => t, sleep: async (ms: number) => void slept.push((t += ms)) };
+  };
+  const params = (vat: Record<string, unknown>) => () => Response.json({ ...VAT_PARAMS, vat: { ...VAT_PARAMS.vat, ...vat } });
+
+  test("is the manifest /params names: an MPD for a DASH server, an LL-HLS playlist", async () => {
+    expect(await findManifest(deps(serving({ "/params": params({ manifestPath: "/video/stream.mpd" }) })), "http://origin:8080/", 5000)).toBe(
+      "http://origin:8080/video/stream.mpd",
+    );
+    expect(await findManifest(deps(serving({ "/params": params({ manifestPath: "/video/stream.m3u8" }) })), "http://origin/", 5000)).toBe(
+      "http://origin/video/stream.m3u8",
+    );
+  });
+
+  test("is vat's HLS playlist when /params names none, is not vat's, or names a place outside the server's /video/", async () => {
+    for (const routes of [
+      { "/params": params({}) },
+      {},
+      { "/params": () => new Response("<html>") },
+      { "/params": params({ manifestPath: "http://elsewhere.example/video/stream.mpd" }) },
+      { "/params": params({ manifestPath: "/video/../params.mpd" }) },
+      { "/params": params({ manifestPath: "/secret/stream.mpd" }) },
+    ] as Record<string, () => Response>[]) {
+      expect(await findManifest(deps(serving(routes)), "http://origin/", 5000)).toBe("http://origin/video/stream.m3u8");
+    }
+  });
+
+  test("is asked again while the server refuses connections, until the connect timeout", async () => {
+    let refusals = 2;
+    const starting: Fetch = async (url) => {
+      if (refusals-- > 0) throw Object.assign(new Error("Unable to connect"), { code: "ConnectionRefused" });
+      return serving({ "/params": params({ manifestPath: "/video/stream.mpd" }) })(url);
+    };
+    const slept: number[] = [];
+    expect(await findManifest(deps(starting, slept), "http://origin/", 5000)).toBe("http://origin/video/stream.mpd");
+    expect(slept).toEqual([250, 500]);
+    const down: Fetch = async () => {
+      throw Object.assign(new Error("Unable to connect"), { code: "ConnectionRefused" });
+    };
+    const waited: number[] = [];
+    expect(await findManifest(deps(down, waited), "http://origin/", 1000)).toBe("http://origin/video/stream.m3u8");
+    expect(waited.at(-1)).toBe(1000);
   });
 });
