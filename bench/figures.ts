@@ -1,7 +1,9 @@
 /**
  * The benchmark's arithmetic, with no I/O: process accounting from /proc stat lines, ratios, the rule that says a
- * client has fallen behind, and the rewrite that turns serve's encoder arguments into x264 alone on a looped file.
+ * client has fallen behind, each format's bound beside MPEG-TS HLS, and the rewrite that turns serve's encoder
+ * arguments into x264 alone on a looped file.
  */
+import { isLowLatency, type StreamFormat } from "../src/serve/stream-format.ts";
 
 /** One line of /proc/<pid>/stat, reduced to what the benchmark needs. Times are in clock ticks, memory in pages. */
 export interface ProcStat {
@@ -109,24 +111,66 @@ export function loopedFileInput(encoderArgs: readonly string[], file: string): s
   ];
 }
 
-/** The bound on what fMP4 HLS and DASH may cost the client beside MPEG-TS HLS at the same size: 10 % more. */
-export const FORMAT_COST_MARGIN = 0.1;
-
-export interface FormatCost {
-  size: string;
-  format: string;
-  clientCpu: number | null;
+export interface ReadFrame {
+  run: number;
+  kind: string;
+  frameNumber: number | null;
 }
 
 /**
- * Each row's client cost divided by that of MPEG-TS HLS (format "hls") at the same size, in the rows' order; null for
- * a row without a figure or a size without an HLS figure.
+ * Frames read per second of video, per stream: the new frames read ÷ the video they span, from each run's first to
+ * its last frame number read, at the stream's frame rate. Counting by frame numbers, not by the span's wall time or
+ * by whole segments, keeps a span from gaining or losing frames at its ends whether a segment's frames arrive at once
+ * (HLS, DASH) or one by one (LL-HLS parts, LL-DASH chunks). Null without a frame read.
  */
-export function costToHls(rows: readonly FormatCost[]): (number | null)[] {
-  return rows.map((r) => ratio(r.clientCpu, rows.find((h) => h.size === r.size && h.format === "hls")?.clientCpu ?? null));
+export function readFps(frames: readonly ReadFrame[], fps: number): number | null {
+  const runs = new Map<number, { first: number; last: number; read: number }>();
+  for (const f of frames) {
+    if (f.kind !== "new" || f.frameNumber === null) continue;
+    const r = runs.get(f.run);
+    if (!r) runs.set(f.run, { first: f.frameNumber, last: f.frameNumber, read: 1 });
+    else {
+      r.first = Math.min(r.first, f.frameNumber);
+      r.last = Math.max(r.last, f.frameNumber);
+      r.read++;
+    }
+  }
+  let read = 0;
+  let spanned = 0;
+  for (const r of runs.values()) {
+    read += r.read;
+    spanned += r.last - r.first + 1;
+  }
+  return spanned ? (read * fps) / spanned : null;
 }
 
-/** Whether a cost ratio to HLS keeps within the margin; null when there is no ratio to judge. */
-export function withinFormatMargin(costRatio: number | null): boolean | null {
-  return costRatio === null ? null : costRatio <= 1 + FORMAT_COST_MARGIN;
+/** The bound on what fMP4 HLS and DASH may cost the client beside MPEG-TS HLS at the same size: 10 % more. */
+export const FORMAT_COST_MARGIN = 0.1;
+/** The bound on what LL-HLS and LL-DASH may cost, client or server, beside MPEG-TS HLS at the same size: 15 % more. */
+export const LL_FORMAT_COST_MARGIN = 0.15;
+
+/** The bound a format's cost ratio to MPEG-TS HLS is judged against. */
+export function formatCostMargin(format: StreamFormat): number {
+  return isLowLatency(format) ? LL_FORMAT_COST_MARGIN : FORMAT_COST_MARGIN;
+}
+
+export interface FormatCost {
+  size: string;
+  format: StreamFormat;
+}
+
+/**
+ * Each row's cost (cpuOf: the client's, or the server's) divided by that of MPEG-TS HLS (format "hls") at the same
+ * size, in the rows' order; null for a row without a figure or a size without an HLS figure.
+ */
+export function costToHls<T extends FormatCost>(rows: readonly T[], cpuOf: (row: T) => number | null): (number | null)[] {
+  return rows.map((r) => {
+    const hls = rows.find((h) => h.size === r.size && h.format === "hls");
+    return ratio(cpuOf(r), hls ? cpuOf(hls) : null);
+  });
+}
+
+/** Whether a format's cost ratio to HLS keeps within its bound; null when there is no ratio to judge. */
+export function withinFormatMargin(format: StreamFormat, costRatio: number | null): boolean | null {
+  return costRatio === null ? null : costRatio <= 1 + formatCostMargin(format);
 }

@@ -40,6 +40,8 @@ function readPssBytes(pid: number): number {
 export interface TreeUsage {
   /** CPU-seconds used so far by the process, its live descendants and the children they have reaped. */
   cpuS: number;
+  /** CPU-seconds of the root process alone (all its threads), without any child: vat's own code beside its ffmpeg. */
+  ownCpuS: number;
   rssBytes: number;
   /**
    * The tree's proportional set size: what N decoders in one client cost in memory. Their RSS sum counts the ffmpeg
@@ -57,6 +59,7 @@ export function readTreeUsage(roots: readonly number[]): TreeUsage[] {
     const tree = processTree(root, stats);
     return {
       cpuS: treeTicks(tree) / CLK_TCK,
+      ownCpuS: (tree[0]?.ownTicks ?? 0) / CLK_TCK,
       rssBytes: treeRssPages(tree) * PAGE_BYTES,
       pssBytes: tree.reduce((sum, p) => sum + readPssBytes(p.pid), 0),
       alive: tree.length > 0,

@@ -23,7 +23,8 @@
  *   delay      pipeline delay, decoded − arrived for every frame that arrived in the span (frames table): how long
  *              a frame waits in the client after its segment arrived. Frames carry their segment's arrival time, so
  *              this delay is not in the latency figures; it says whether the client keeps up.
- *   fps        frames read ÷ the segments they came in × the segment length: 30.0 at 30 fps when none is missed.
+ *   fps        frames read ÷ the video they span (first to last frame number read, per run) × the frame rate: 30.0
+ *              at 30 fps when none is missed.
  *   serve while read  the live server's own CPU during the vat client's span.
  * serve (no reader):
  *   vat live   `vat serve` rendering and encoding the signal in real time.
@@ -38,10 +39,18 @@
  *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
  *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
  *
- * formats (one live `vat serve --format F` per format and size, one at a time, read by `vat client` on its manifest):
- *   vat        the client's CPU on MPEG-TS HLS (hls), HLS with fMP4 segments (cmaf) and DASH (dash) at one size,
- *              in the same run; ÷ hls is each one's cost beside MPEG-TS HLS (the bound: within 10 %). fps, delay
- *              and serve while read as for client (a client that missed frames would look cheaper).
+ * formats (one live `vat serve --format F` per format and size, one at a time: alone for a span, then read by
+ * `vat client` on its manifest):
+ *   vat        the client's CPU on MPEG-TS HLS (hls), HLS with fMP4 segments (cmaf), DASH (dash), LL-HLS (ll-hls,
+ *              200 ms parts) and LL-DASH (ll-dash) at one size, in the same run; ÷ hls is each one's cost beside
+ *              MPEG-TS HLS (the bound: within 10 % for cmaf and dash, 15 % for ll-hls and ll-dash). fps, delay and
+ *              serve while read as for client (a client that missed frames would look cheaper).
+ *   serve      `vat serve --format F` itself, every format from the same x264 settings (only the muxer and the
+ *              packaging differ: ffmpeg's hls/dash muxers writing files, or for ll-* ffmpeg's fMP4 on a pipe with a
+ *              fragment per frame, cut into parts in vat's memory). alone: nobody reading; while read: during the
+ *              client's span, answering its requests (for ll-*, blocking reloads and parts streamed while written).
+ *              ÷ hls against the same bounds; vat's own is the server process without its ffmpeg (rendering, the
+ *              frames' pipe, the packager, HTTP), so that a difference can be placed on vat or on ffmpeg.
  *
  * Each section can run alone (--only), and --seconds 10 gives a quick look; figures for the README want the default
  * 30 s on a quiet machine. The load average before and after is printed: figures taken while other work shares the
@@ -66,20 +75,32 @@ import { parseSize, type SizeName } from "../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../src/signal/render.ts";
 import { stopProcess, track } from "../test/helpers/processes.ts";
 import { killStragglers, requireBinary, serve, spawnVat, tempDir, type Served } from "../test/helpers/vat.ts";
-import { costToHls, fallsBehind, FORMAT_COST_MARGIN, loopedFileInput, ratio, streamsThatFit, withinFormatMargin, type StreamLoad } from "./figures.ts";
+import {
+  costToHls,
+  fallsBehind,
+  FORMAT_COST_MARGIN,
+  LL_FORMAT_COST_MARGIN,
+  loopedFileInput,
+  ratio,
+  readFps,
+  streamsThatFit,
+  withinFormatMargin,
+  type ReadFrame,
+  type StreamLoad,
+} from "./figures.ts";
 import { parseBenchOptions, USAGE, type BenchOptions } from "./options.ts";
-import { readTreeUsage } from "./proc-usage.ts";
+import { readTreeUsage, type TreeUsage } from "./proc-usage.ts";
 
 /** Frames of the signal x264 loops over when it runs alone: 3 s at 30 fps, enough texture and motion to be typical. */
 const LOOP_FRAMES = 90;
-/** The segment length every server here is started with: serve's default. */
-const SEGMENT_S = resolveServeConfig({}, { serve: {} }).segmentS;
 /** A client keeps running this long after its span, so that it is still alive (and its ffmpeg unreaped) at the end. */
 const TAIL_S = 3;
 
 interface Span {
   /** CPU-seconds per second of the span, one per measured root process; null for a process that ended early. */
   cpuPerS: (number | null)[];
+  /** The same for each root process alone, without its children (vat's own code beside the ffmpeg it runs). */
+  ownCpuPerS: (number | null)[];
   /** Peak proportional set size of each tree (shared libraries divided among the processes that map them). */
   peakPssBytes: number[];
   startMs: number;
@@ -100,8 +121,11 @@ async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
   }
   const after = readTreeUsage(roots);
   const wallS = (performance.now() - t0) / 1000;
+  const perS = (used: (u: TreeUsage) => number) =>
+    roots.map((_, i) => (before[i]!.alive && after[i]!.alive ? (used(after[i]!) - used(before[i]!)) / wallS : null));
   return {
-    cpuPerS: roots.map((_, i) => (before[i]!.alive && after[i]!.alive ? (after[i]!.cpuS - before[i]!.cpuS) / wallS : null)),
+    cpuPerS: perS((u) => u.cpuS),
+    ownCpuPerS: perS((u) => u.ownCpuS),
     peakPssBytes: peak,
     startMs,
     endMs: Date.now(),
@@ -114,23 +138,22 @@ interface FrameFigures {
   /** Time the client spent reading each frame's QR code. */
   readP50Ms: number | null;
   readP95Ms: number | null;
-  /**
-   * Frames read per second of video, per stream: frames ÷ the segments they came in × the segment length. Counting
-   * by segments, not by the span's wall time, keeps a span from gaining or losing a whole segment's frames at its ends.
-   */
+  /** Frames read per second of video, per stream (figures.ts readFps): 30.0 at 30 fps when none is missed. */
   fps: number | null;
   dropped: number;
   unreadable: number;
 }
 
 /** The pipeline delay and counts of the frames (of every run in the database) that arrived within the span. */
-function spanFrames(db: string, span: Span, segmentS: number): FrameFigures {
+function spanFrames(db: string, span: Span, fps: number): FrameFigures {
   const d = new Database(db, { readonly: true });
   try {
     const rows = d
-      .query("SELECT run_id, segment, kind, gap_before, read_ms, decoded_at_ms - arrived_at_ms AS delay_ms FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?")
-      .all(span.startMs, span.endMs) as { run_id: number; segment: number | null; kind: string; gap_before: number; read_ms: number | null; delay_ms: number }[];
-    const segments = new Set(rows.filter((r) => r.segment !== null).map((r) => `${r.run_id}/${r.segment}`)).size;
+      .query(
+        "SELECT run_id AS run, frame_number AS frameNumber, kind, gap_before, read_ms, decoded_at_ms - arrived_at_ms AS delay_ms " +
+          "FROM frames WHERE arrived_at_ms >= ? AND arrived_at_ms < ?",
+      )
+      .all(span.startMs, span.endMs) as (ReadFrame & { gap_before: number; read_ms: number | null; delay_ms: number })[];
     const read = rows.filter((r) => r.kind !== "unreadable");
     const delays = read.map((r) => r.delay_ms);
     const reads = rows.flatMap((r) => (r.read_ms === null ? [] : [r.read_ms]));
@@ -139,7 +162,7 @@ function spanFrames(db: string, span: Span, segmentS: number): FrameFigures {
       delayP95Ms: percentile(delays, 95),
       readP50Ms: percentile(reads, 50),
       readP95Ms: percentile(reads, 95),
-      fps: segments ? read.filter((r) => r.kind === "new").length / (segments * segmentS) : null,
+      fps: readFps(rows, fps),
       dropped: rows.reduce((s, r) => s + r.gap_before, 0),
       unreadable: rows.length - read.length,
     };
@@ -159,7 +182,7 @@ async function measureVatClient(opts: BenchOptions, urls: string[], db: string, 
   await stdout;
   const clientCpu = span.cpuPerS[0] ?? null;
   if (clientCpu === null) process.stderr.write(`vat client ended early (${code}): ${(await stderr).trim().split("\n").slice(-3).join(" / ")}\n`);
-  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, rssBytes: span.peakPssBytes[0]!, exitCode: code, ...spanFrames(db, span, SEGMENT_S) };
+  return { clientCpu, serveCpu: span.cpuPerS[1] ?? null, serveOwnCpu: span.ownCpuPerS[1] ?? null, rssBytes: span.peakPssBytes[0]!, exitCode: code, ...spanFrames(db, span, opts.fps) };
 }
 
 /** Runs a plain ffmpeg for the warm-up and span; its stdout, if piped, is read and thrown away. */
@@ -353,20 +376,47 @@ async function manifestOf(s: Served): Promise<string> {
   return `${s.url}${params.vat.manifestPath}`;
 }
 
-/** vat client on each format at one size, one server at a time, so that each client has the machine to itself. */
-async function benchFormats(opts: BenchOptions, dir: string, size: SizeName): Promise<FormatRow[]> {
-  const rows: FormatRow[] = [];
+/** The server's side of one format at one size: the same encode settings for every format, only the packaging differs. */
+interface FormatServeRow {
+  size: SizeName;
+  format: StreamFormat;
+  /** `vat serve` with nobody reading: render, encode, package. */
+  aloneCpu: number | null;
+  /** Of that, vat's own process without its ffmpeg: rendering, the pipe to ffmpeg and (ll-*) the in-memory packager. */
+  aloneOwnCpu: number | null;
+  /** While one `vat client` reads it (the formats row's client): the above plus answering its requests. */
+  whileReadCpu: number | null;
+  whileReadOwnCpu: number | null;
+}
+
+/**
+ * Each format at one size, one server at a time so that each has the machine to itself: the server alone first,
+ * then vat client on it (measuring both).
+ */
+async function benchFormats(opts: BenchOptions, dir: string, size: SizeName): Promise<{ client: FormatRow[]; serve: FormatServeRow[] }> {
+  const client: FormatRow[] = [];
+  const served: FormatServeRow[] = [];
   for (const format of STREAM_FORMATS) {
     const server = await startServer(["--format", format, "--size", size, "--fps", String(opts.fps)]);
     try {
+      note(`formats ${size}: vat serve --format ${format}, nobody reading`);
+      const alone = await measureSpan(opts, [server.proc.pid]);
       note(`formats ${size}: vat client on ${format}`);
       const r = await measureVatClient(opts, [await manifestOf(server)], join(dir, `format-${size}-${format}.db`), [], server);
-      rows.push({ size, format, clientCpu: r.clientCpu, serveCpu: r.serveCpu, frames: r });
+      client.push({ size, format, clientCpu: r.clientCpu, serveCpu: r.serveCpu, frames: r });
+      served.push({
+        size,
+        format,
+        aloneCpu: alone.cpuPerS[0]!,
+        aloneOwnCpu: alone.ownCpuPerS[0]!,
+        whileReadCpu: r.serveCpu,
+        whileReadOwnCpu: r.serveOwnCpu,
+      });
     } finally {
       await server.stop();
     }
   }
-  return rows;
+  return { client, serve: served };
 }
 
 function note(line: string): void {
@@ -376,11 +426,24 @@ function note(line: string): void {
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
 const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(1)}×`);
 
+/** A cost ratio against its format's bound, for a table. */
+function judged(format: StreamFormat, costRatio: number | null): string {
+  const within = withinFormatMargin(format, costRatio);
+  return within === null ? "–" : within ? "yes" : "no";
+}
+
 function table(headers: string[], rows: string[][]): string {
   return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
-function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[], many: { rows: ManyRow[]; fit: number } | null, formats: FormatRow[]): void {
+function printTables(
+  opts: BenchOptions,
+  client: ClientRow[],
+  served: ServeRow[],
+  many: { rows: ManyRow[]; fit: number } | null,
+  formats: FormatRow[],
+  formatServe: FormatServeRow[],
+): void {
   const fps = opts.fps;
   const out: string[] = [];
   if (client.length) {
@@ -424,19 +487,33 @@ function printTables(opts: BenchOptions, client: ClientRow[], served: ServeRow[]
       "",
     );
   }
+  const bounds = `bound: ${100 * FORMAT_COST_MARGIN} % more, ll-hls and ll-dash ${100 * LL_FORMAT_COST_MARGIN} %`;
   if (formats.length) {
-    const toHls = costToHls(formats);
+    const toHls = costToHls(formats, (r) => r.clientCpu);
     out.push(
-      `formats: vat client CPU-s per video-s on each format, ÷ MPEG-TS HLS at the same size (bound: ${100 * FORMAT_COST_MARGIN} % more)`,
+      `formats: vat client CPU-s per video-s on each format, ÷ MPEG-TS HLS at the same size (${bounds})`,
       table(
         ["size", "format", "vat", "÷ hls", "within bound", "delay p50 / p95", "fps", "serve while read"],
-        formats.map((r, i) => {
-          const within = withinFormatMargin(toHls[i]!);
-          return [
-            `${r.size}${fps}`, r.format, num(r.clientCpu, 3), num(toHls[i], 2), within === null ? "–" : within ? "yes" : "no",
-            `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
-          ];
-        }),
+        formats.map((r, i) => [
+          `${r.size}${fps}`, r.format, num(r.clientCpu, 3), num(toHls[i], 2), judged(r.format, toHls[i]!),
+          `${num(r.frames.delayP50Ms, 0)} / ${num(r.frames.delayP95Ms, 0)}`, num(r.frames.fps, 1), num(r.serveCpu, 3),
+        ]),
+      ),
+      "",
+    );
+  }
+  if (formatServe.length) {
+    const aloneToHls = costToHls(formatServe, (r) => r.aloneCpu);
+    const readToHls = costToHls(formatServe, (r) => r.whileReadCpu);
+    out.push(
+      `formats: vat serve CPU-s per video-s on each format from the same encode, ÷ MPEG-TS HLS at the same size (${bounds}); ` +
+        "vat's own: its process without ffmpeg",
+      table(
+        ["size", "format", "alone", "÷ hls", "within bound", "vat's own", "while read", "÷ hls", "within bound", "vat's own"],
+        formatServe.map((r, i) => [
+          `${r.size}${fps}`, r.format, num(r.aloneCpu, 3), num(aloneToHls[i], 2), judged(r.format, aloneToHls[i]!), num(r.aloneOwnCpu, 3),
+          num(r.whileReadCpu, 3), num(readToHls[i], 2), judged(r.format, readToHls[i]!), num(r.whileReadOwnCpu, 3),
+        ]),
       ),
       "",
     );
@@ -467,18 +544,37 @@ async function main(): Promise<void> {
   const served: ServeRow[] = [];
   let many: { rows: ManyRow[]; fit: number } | null = null;
   const formats: FormatRow[] = [];
+  const formatServe: FormatServeRow[] = [];
   try {
     if (opts.only.includes("client")) for (const size of opts.sizes) client.push(...(await benchClient(opts, ffmpeg, dir.path, size)));
     if (opts.only.includes("serve")) for (const size of opts.sizes) served.push(await benchServe(opts, ffmpeg, dir.path, size));
     if (opts.only.includes("many")) many = await benchMany(opts, dir.path);
-    if (opts.only.includes("formats")) for (const size of opts.sizes) formats.push(...(await benchFormats(opts, dir.path, size)));
+    if (opts.only.includes("formats")) {
+      for (const size of opts.sizes) {
+        const f = await benchFormats(opts, dir.path, size);
+        formats.push(...f.client);
+        formatServe.push(...f.serve);
+      }
+    }
   } finally {
     killStragglers();
     dir.cleanup();
   }
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? null, loadBefore, loadAfter: loadavg() };
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ settings: opts, machine, client, serve: served, many, formats: formats.map((r, i) => ({ ...r, costToHls: costToHls(formats)[i] })) }, null, 2)}\n`);
+    const clientToHls = costToHls(formats, (r) => r.clientCpu);
+    const aloneToHls = costToHls(formatServe, (r) => r.aloneCpu);
+    const readToHls = costToHls(formatServe, (r) => r.whileReadCpu);
+    const json = {
+      settings: opts,
+      machine,
+      client,
+      serve: served,
+      many,
+      formats: formats.map((r, i) => ({ ...r, costToHls: clientToHls[i] })),
+      formatServe: formatServe.map((r, i) => ({ ...r, aloneToHls: aloneToHls[i], whileReadToHls: readToHls[i] })),
+    };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
@@ -486,7 +582,7 @@ async function main(): Promise<void> {
     `vat beside plain ffmpeg: ${opts.fps} fps, ${opts.seconds} s steady state after ${opts.warmupS} s warm-up, ` +
       `${machine.cores} cores (${machine.cpu}), load ${load(loadBefore)} before, ${load(machine.loadAfter)} after\n\n`,
   );
-  printTables(opts, client, served, many, formats);
+  printTables(opts, client, served, many, formats, formatServe);
 }
 
 main().catch((err) => {

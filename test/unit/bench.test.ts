@@ -6,6 +6,7 @@ import {
   parseProcStat,
   processTree,
   ratio,
+  readFps,
   streamsThatFit,
   treeRssPages,
   treeTicks,
@@ -90,7 +91,38 @@ describe("figures", () => {
   });
 });
 
+describe("frames read per second of video", () => {
+  const f = (run: number, frameNumber: number | null, kind = "new") => ({ run, frameNumber, kind });
+  const range = (run: number, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => f(run, from + i));
+
+  test("every frame from the first to the last read gives the full rate, wherever the span cut", () => {
+    expect(readFps(range(1, 17, 316), 30)).toBeCloseTo(30, 10);
+  });
+
+  test("frames missing between the first and last lower it by their share", () => {
+    const frames = range(1, 0, 299).filter((x) => x.frameNumber! % 10 !== 5);
+    expect(readFps(frames, 30)).toBeCloseTo(27, 10);
+  });
+
+  test("duplicates, late frames, unreadable frames and frames without a number are not frames read", () => {
+    const frames = [...range(1, 0, 59), f(1, 59, "duplicate"), f(1, 58, "late"), f(1, null, "unreadable"), f(1, null)];
+    expect(readFps(frames, 30)).toBeCloseTo(30, 10);
+  });
+
+  test("several streams (runs) give the rate per stream", () => {
+    const frames = [...range(1, 100, 399), ...range(2, 5000, 5299).filter((x) => x.frameNumber! < 5100 || x.frameNumber! >= 5250)];
+    expect(readFps(frames, 30)).toBeCloseTo(22.5, 10);
+  });
+
+  test("nothing read, no rate", () => {
+    expect(readFps([], 30)).toBeNull();
+    expect(readFps([f(1, null, "unreadable")], 30)).toBeNull();
+  });
+});
+
 describe("formats beside MPEG-TS HLS", () => {
+  const client = (r: { clientCpu: number | null }) => r.clientCpu;
+
   test("each format's client cost is divided by HLS's at the same size, whatever the order", () => {
     const rows = [
       { size: "240p", format: "cmaf", clientCpu: 0.088 },
@@ -98,27 +130,59 @@ describe("formats beside MPEG-TS HLS", () => {
       { size: "1080p", format: "hls", clientCpu: 0.2 },
       { size: "240p", format: "dash", clientCpu: 0.1 },
       { size: "1080p", format: "dash", clientCpu: 0.19 },
-    ];
-    const r = costToHls(rows);
-    expect(r.map((v) => Number(v!.toFixed(6)))).toEqual([1.1, 1, 1, 1.25, 0.95]);
+      { size: "1080p", format: "ll-hls", clientCpu: 0.23 },
+      { size: "240p", format: "ll-dash", clientCpu: 0.072 },
+    ] as const;
+    const r = costToHls(rows, client);
+    expect(r.map((v) => Number(v!.toFixed(6)))).toEqual([1.1, 1, 1, 1.25, 0.95, 1.15, 0.9]);
+  });
+
+  test("the server's cost is divided the same way by whichever figure is asked for", () => {
+    const rows = [
+      { size: "1080p", format: "ll-hls", alone: 0.6, read: 0.66 },
+      { size: "1080p", format: "hls", alone: 0.5, read: 0.55 },
+      { size: "240p", format: "ll-dash", alone: 0.09, read: null },
+      { size: "240p", format: "hls", alone: 0.1, read: 0.11 },
+    ] as const;
+    expect(costToHls(rows, (r) => r.alone).map((v) => Number(v!.toFixed(6)))).toEqual([1.2, 1, 0.9, 1]);
+    expect(costToHls(rows, (r) => r.read).map((v) => (v === null ? null : Number(v.toFixed(6))))).toEqual([1.2, 1, null, 1]);
   });
 
   test("no ratio without HLS at that size or without the format's own figure", () => {
-    const r = costToHls([
-      { size: "480p", format: "dash", clientCpu: 0.1 },
-      { size: "240p", format: "hls", clientCpu: null },
-      { size: "240p", format: "cmaf", clientCpu: 0.1 },
-      { size: "1080p", format: "hls", clientCpu: 0.2 },
-      { size: "1080p", format: "cmaf", clientCpu: null },
-    ]);
+    const r = costToHls(
+      [
+        { size: "480p", format: "dash", clientCpu: 0.1 },
+        { size: "240p", format: "hls", clientCpu: null },
+        { size: "240p", format: "cmaf", clientCpu: 0.1 },
+        { size: "1080p", format: "hls", clientCpu: 0.2 },
+        { size: "1080p", format: "cmaf", clientCpu: null },
+      ],
+      client,
+    );
     expect(r).toEqual([null, null, null, 1, null]);
   });
 
-  test("within the bound up to 10 % dearer than HLS, not beyond; nothing to judge without a ratio", () => {
-    expect(withinFormatMargin(0.8)).toBe(true);
-    expect(withinFormatMargin(1.1)).toBe(true);
-    expect(withinFormatMargin(1.1001)).toBe(false);
-    expect(withinFormatMargin(null)).toBeNull();
+  test("cmaf and dash keep within up to 10 % dearer than HLS, not beyond", () => {
+    for (const format of ["cmaf", "dash"] as const) {
+      expect(withinFormatMargin(format, 0.8)).toBe(true);
+      expect(withinFormatMargin(format, 1.1)).toBe(true);
+      expect(withinFormatMargin(format, 1.1001)).toBe(false);
+      expect(withinFormatMargin(format, 1.14)).toBe(false);
+    }
+  });
+
+  test("ll-hls and ll-dash keep within up to 15 % dearer than HLS, not beyond", () => {
+    for (const format of ["ll-hls", "ll-dash"] as const) {
+      expect(withinFormatMargin(format, 1.14)).toBe(true);
+      expect(withinFormatMargin(format, 1.15)).toBe(true);
+      expect(withinFormatMargin(format, 1.1501)).toBe(false);
+    }
+    expect(withinFormatMargin("hls", 1)).toBe(true);
+  });
+
+  test("nothing to judge without a ratio", () => {
+    expect(withinFormatMargin("cmaf", null)).toBeNull();
+    expect(withinFormatMargin("ll-hls", null)).toBeNull();
   });
 });
 
