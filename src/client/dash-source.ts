@@ -58,6 +58,8 @@ export class DashSource implements Source {
   private last: { time: number; end: number; number: number } | null = null;
   private readonly outage: OutageTracker;
   private pendingDiscontinuity = false;
+  /** Low latency: when the segment after the last one asked for becomes available (server clock), if known. */
+  private nextDueMs: number | null = null;
   /** A discontinuity whose segment could not be had: the next segment handed over carries it. */
   private carriedDiscontinuity = false;
   private periodIndex = 0;
@@ -217,8 +219,10 @@ export class DashSource implements Source {
       const seg = this.nextSegment();
       if (!seg) {
         if (this.mpd.type === "static") return "ended";
-        // Low latency: the next segment is due by the clock alone (no fetch to learn it), so look often.
-        await this.deps.sleep(this.delivery ? Math.min(this.s.pollMs, LOW_LATENCY_LOOK_MS) : this.s.pollMs);
+        // Low latency: the next segment is due by the clock alone (no fetch to learn it): sleep until it is due, then
+        // look often (it may be late).
+        const dueInMs = this.nextDueMs === null ? 0 : this.nextDueMs - this.serverNow();
+        await this.deps.sleep(this.delivery ? Math.min(this.s.pollMs, Math.max(LOW_LATENCY_LOOK_MS, dueInMs)) : this.s.pollMs);
         continue;
       }
       await this.fetchSegment(seg, onMedia);
@@ -260,6 +264,7 @@ export class DashSource implements Source {
     const requestedAtMs = this.deps.now();
     const fetched = this.fetchMedia(seg, requestedAtMs);
     this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
+    if (this.delivery) this.nextDueMs = this.dueAfter(seg);
     // What the segment belongs to, as it was when asked for: a refresh may move on to the next period before it is in.
     const place: SegmentPlace = {
       discontinuity: this.pendingDiscontinuity,
@@ -314,6 +319,12 @@ export class DashSource implements Source {
       ptsOffsetsMs: media.ptsOffsetsMs,
       durationS: seg.durationS,
     });
+  }
+
+  /** When the segment after `seg` becomes available (server clock), as the MPD has it now; null if it lists none. */
+  private dueAfter(seg: SegmentRef): number | null {
+    const ahead = this.serverNow() + 2 * seg.durationS * 1000 + 1000;
+    return listAvailableSegments(this.mpd, this.period, this.rep, ahead).find((s) => s.time > seg.time)?.availableFromMs ?? null;
   }
 
   private atoMs(): number {

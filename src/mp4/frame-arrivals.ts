@@ -45,9 +45,12 @@ export class FrameArrivals {
     const keepFrom = Math.max(0, this.boxStart - chunkStart);
     if (keepFrom < chunk.length) {
       if (this.buffer.length === 0) this.bufferStart = chunkStart + keepFrom;
-      this.buffer = concat(this.buffer, chunk.subarray(keepFrom));
+      // A view of the chunk while it is walked: media bytes the walk skips are never copied.
+      this.buffer = this.buffer.length === 0 ? chunk.subarray(keepFrom) : concat(this.buffer, chunk.subarray(keepFrom));
     }
     this.walk();
+    // What is kept for the next chunk (a box not yet whole) is copied: the caller may reuse its chunk.
+    if (this.buffer.length > 0 && this.buffer.buffer === chunk.buffer) this.buffer = this.buffer.slice();
     const done = this.waiting.filter((f) => f.end <= this.received).sort((a, b) => a.end - b.end);
     this.waiting = this.waiting.filter((f) => f.end > this.received);
     return done;
@@ -92,14 +95,13 @@ export class FrameArrivals {
       }
       this.boxStart += h.size;
       const kept = this.boxStart - this.bufferStart;
-      this.buffer = kept >= this.buffer.length ? new Uint8Array(0) : this.buffer.slice(kept);
+      this.buffer = kept >= this.buffer.length ? new Uint8Array(0) : this.buffer.subarray(kept);
       this.bufferStart = this.boxStart;
     }
   }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
