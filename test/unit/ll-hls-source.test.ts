@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { Fmp4Track } from "../../src/client/fmp4-track.ts";
-import type { HlsSourceOptions, SegmentArrival, SourceEvent } from "../../src/client/hls-source.ts";
+import type { SegmentArrival } from "../../src/client/hls-source.ts";
 import type { Fetch } from "../../src/client/http.ts";
 import { LlHlsSource } from "../../src/client/ll-hls-source.ts";
 import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
 import { frameFragment, initSegment } from "../helpers/fmp4-stream.ts";
+import { simulatedOptions } from "../helpers/source-options.ts";
 
 const enc = new TextEncoder();
 
@@ -64,21 +65,7 @@ async function follow(tags: string, part1: Uint8Array) {
     const body = answers[name];
     return body ? new Response(body()) : new Response("no such file", { status: 404 });
   };
-  let t = 0;
-  const events: SourceEvent[] = [];
-  const o: HlsSourceOptions = {
-    fetch: fetchFn,
-    now: () => t,
-    sleep: async (ms) => {
-      t += ms;
-    },
-    pollMs: 50,
-    requestTimeoutMs: 1000,
-    connectTimeoutMs: 5000,
-    maxOutageMs: 60_000,
-    onEvent: (e) => events.push(e),
-    cancelled: () => null,
-  };
+  const { options: o, events } = simulatedOptions(fetchFn);
   const track = Fmp4Track.open(INIT_0);
   if ("unmeasurable" in track) throw new Error(track.unmeasurable);
   const source = new LlHlsSource("http://origin/video/stream.m3u8", parseMediaPlaylist(HEAD), track, o, () => {});
