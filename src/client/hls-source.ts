@@ -14,7 +14,8 @@ import {
 } from "../hls/playlist.ts";
 import { scanSegment } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
-import { Fmp4Track } from "./fmp4-track.ts";
+import type { Fmp4Track } from "./fmp4-track.ts";
+import { edgeInit, InitSections } from "./init-sections.ts";
 import { OutageTracker } from "./outage.ts";
 import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
 import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched, type FetchLimits } from "./http.ts";
@@ -74,8 +75,8 @@ export class HlsSource {
   /** The variant chosen from a multivariant playlist, and the media playlist's target duration: the run's facts. */
   private variant: Variant | null = null;
   private targetDurationS: number | null = null;
-  /** fMP4 segments (EXT-X-MAP): the track their init section describes, and which init that was. */
-  private fmp4: { key: string; track: Fmp4Track } | null = null;
+  /** fMP4 segments (EXT-X-MAP): the init sections opened, and the track of the one in force. */
+  private readonly inits: InitSections;
   private pendingDiscontinuity = false;
   private playlistUrl: string;
   /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
@@ -95,14 +96,15 @@ export class HlsSource {
   ) {
     this.playlistUrl = url;
     this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
+    this.inits = new InitSections({ ...o, maxBytes: this.maxPlaylistBytes });
   }
 
   get facts(): StreamFacts {
     const v = this.variant;
-    const track = this.fmp4?.track.track;
+    const track = this.inits.track?.track;
     return {
       protocol: "hls",
-      container: this.fmp4 ? "fmp4" : "mpegts",
+      container: this.inits.track ? "fmp4" : "mpegts",
       codecs: v?.codecs?.join(",") ?? track?.codec ?? null,
       rendition: v?.resolution ? `${v.resolution.width}x${v.resolution.height}` : track ? `${track.width}x${track.height}` : null,
       declaredBandwidthBps: v?.bandwidth ?? null,
@@ -112,12 +114,12 @@ export class HlsSource {
 
   /** The fMP4 track of the init section, once connect() has opened it; null for MPEG-TS. */
   get fmp4Track(): Fmp4Track | null {
-    return this.fmp4?.track ?? null;
+    return this.inits.track;
   }
 
   /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
   get input(): SourceInput {
-    return { kind: "pipe", format: this.fmp4?.track.format ?? "mpegts" };
+    return { kind: "pipe", format: this.inits.track?.format ?? "mpegts" };
   }
 
   get url(): string {
@@ -180,9 +182,9 @@ export class HlsSource {
         this.targetDurationS = playlist.targetDurationS || null;
         // fMP4 segments: the decoder's input is known from the init section before the first segment is fetched.
         // A low-latency stream that has only parts so far names its init section all the same.
-        const edge = playlist.segments.at(-1) ?? (playlist.map && playlist.parts.length ? { init: playlist.map } : undefined);
-        if (edge?.init && !("encryption" in edge && edge.encryption)) {
-          const unmeasurable = await this.openInit(edge, r.url);
+        const init = edgeInit(playlist);
+        if (init && !playlist.segments.at(-1)?.encryption) {
+          const unmeasurable = await this.openInit({ init }, r.url);
           if (unmeasurable) throw failed(`${r.url}: ${unmeasurable}`);
         }
         return playlist;
@@ -338,13 +340,13 @@ export class HlsSource {
    */
   private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
     if (!seg.init) {
-      if (this.fmp4) return "the stream changed from fMP4 to MPEG-TS segments";
+      if (this.inits.track) return "the stream changed from fMP4 to MPEG-TS segments";
       return { bytes, ...scanSegment(bytes) };
     }
     const unmeasurable = await this.openInit(seg, baseUrl);
     if (unmeasurable) return unmeasurable;
     try {
-      const m = this.fmp4!.track.media(bytes);
+      const m = this.inits.track!.media(bytes);
       return { bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, ptsOffsetsMs: m.ptsOffsetsMs };
     } catch (err) {
       if (!(err instanceof Mp4Error)) throw err;
@@ -355,24 +357,8 @@ export class HlsSource {
 
   /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
   private async openInit(seg: Pick<PlaylistSegment, "init">, baseUrl: string): Promise<string | null> {
-    const init = seg.init!;
-    const target = resolveRemoteUri(init.uri, baseUrl);
-    if (!target.ok) return `its init section '${init.uri}' is refused: ${target.reason}`;
-    const key = `${target.url}#${init.byteRange ? `${init.byteRange.offsetBytes}-${init.byteRange.lengthBytes}` : ""}`;
-    if (this.fmp4?.key === key) return null;
-    const b = await fetchBytes(this.o.fetch, target.url, {
-      timeoutMs: this.o.requestTimeoutMs,
-      maxBytes: this.maxPlaylistBytes,
-      ...(init.byteRange ? { range: init.byteRange } : {}),
-    });
-    if (!b.ok) return `its init section ${target.url} cannot be fetched: ${b.reason}`;
-    const track = Fmp4Track.open(b.value);
-    if ("unmeasurable" in track) return track.unmeasurable;
-    const format = this.fmp4?.track.format;
-    this.fmp4 = { key, track };
-    if (format && format !== track.format) return `the video codec changed from ${format} to ${track.format}`;
-    this.o.onEvent({ kind: "stream-info", atMs: this.o.now(), detail: `HLS with fMP4 segments: ${track.description}` });
-    return null;
+    const opened = await this.inits.open(seg.init!, baseUrl);
+    return "unmeasurable" in opened ? opened.unmeasurable : null;
   }
 
   /**

@@ -1,10 +1,11 @@
-import { resolveRemoteUri, type MediaPlaylist, type PlaylistPart } from "../hls/playlist.ts";
+import { resolveRemoteUri, type MediaInit, type MediaPlaylist, type PlaylistPart } from "../hls/playlist.ts";
 import { DeliveryLog } from "./delivery.ts";
 import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
 import {
   DEFAULT_MAX_PLAYLIST_BYTES, DEFAULT_MAX_SEGMENT_BYTES, fetchMediaPlaylist, type HlsSourceOptions, type SegmentArrival, type SourceOutcome,
 } from "./hls-source.ts";
+import { edgeInit, InitSections } from "./init-sections.ts";
 import { joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
 import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
@@ -34,11 +35,15 @@ export class LlHlsSource {
   /** Rejoins after an outage: a wait for a part of the stream before is given up. */
   private joins = 0;
   private fatalEvent: SourceEvent | null = null;
+  /** The init sections parts name (a new one after an encoder restart or a splice), each opened once. */
+  private readonly inits: InitSections;
+  /** The track the last part handed on was read with: a part read with another starts the decoder over. */
+  private handedTrack: Fmp4Track;
 
   constructor(
     private playlistUrl: string,
     private playlist: MediaPlaylist,
-    private readonly track: Fmp4Track,
+    track: Fmp4Track,
     private readonly o: HlsSourceOptions,
     /** Values of a playlist that were mended: reported as the HLS source reports them (once per kind). */
     private readonly noteWarnings: (w: MediaPlaylist["warnings"]) => void,
@@ -47,6 +52,10 @@ export class LlHlsSource {
     this.delivery.partDurationS = playlist.partTargetS;
     const holdBackS = playlist.serverControl?.partHoldBackS;
     this.delivery.advertisedLatencyMs = holdBackS != null ? holdBackS * 1000 : null;
+    this.inits = new InitSections({ ...o, maxBytes: o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES });
+    const init = edgeInit(playlist);
+    if (init) this.inits.adopt(init, playlistUrl, track);
+    this.handedTrack = track;
   }
 
   private get partTargetMs(): number {
@@ -57,7 +66,8 @@ export class LlHlsSource {
     // The playlist connect() read is as old as the session's start-up (clock, code reader): join on a fresh one.
     if (!(await this.reload(null))) return "failed";
     const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
-    const queue = (part: PlaylistPart, body: Promise<StreamedResult>) => pipe.add(body, (b) => this.deliver(part, b, onPart));
+    const queue = (part: PlaylistPart, track: Fmp4Track, body: Promise<StreamedResult>) =>
+      pipe.add(body, (b) => this.deliver(part, track, b, onPart));
     try {
       while (!shouldStop()) {
         if (this.fatalEvent) return "failed";
@@ -71,20 +81,33 @@ export class LlHlsSource {
           this.last = want;
           if (step.part.gap) {
             this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `part ${want.msn}.${want.part} is a gap (GAP=YES)` });
-          } else await queue(step.part, this.fetchPart(step.part.uri, step.part.byteRange ?? null));
+            this.skipped(step.part);
+            continue;
+          }
+          const track = await this.trackFor(step.part.map);
+          if (!track) return "failed";
+          await queue(step.part, track, this.fetchPart(step.part.uri, step.part.byteRange ?? null, track));
           continue;
         }
-        // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside.
-        const body = this.fetchPart(step.uri, step.range);
+        // Hinted: the part's request is open while the server writes it; the reload that lists it runs alongside. It
+        // belongs to the segment being written, whose init section is the one in force at the end of the playlist.
+        const hintTrack = await this.trackFor(this.playlist.map);
+        if (!hintTrack) return "failed";
+        const body = this.fetchPart(step.uri, step.range, hintTrack);
         const joins = this.joins;
         if (!(await this.reload(want))) return "failed";
         const part = await this.listedPart(want, () => shouldStop() || this.joins !== joins);
         // Back from an outage on a stream that started over: the part of the old one is not waited for.
         if (this.joins !== joins) continue;
         this.last = want;
-        if (part && !part.gap) {
-          // A server that would not stream the hinted part: it is fetched now that it is whole.
-          await queue(part, body.then(async (b) => (b.ok ? b : await this.fetchPart(part.uri, part.byteRange ?? null))));
+        if (part?.gap) this.skipped(part);
+        else if (part) {
+          const track = await this.trackFor(part.map);
+          if (!track) return "failed";
+          // A server that would not stream the hinted part (or listed it under another init section than the one it
+          // was read with): it is fetched now that it is whole.
+          const again = () => this.fetchPart(part.uri, part.byteRange ?? null, track);
+          await queue(part, track, track === hintTrack ? body.then(async (b) => (b.ok ? b : await again())) : again());
         }
         if (this.playlist.endList && partStep(this.playlist, partAfter(this.playlist, want)).kind === "reload") return "ended";
       }
@@ -181,7 +204,24 @@ export class LlHlsSource {
     }
   }
 
-  private async fetchPart(uri: string, range: { offsetBytes: number; lengthBytes: number } | null): Promise<StreamedResult> {
+  /**
+   * The track a part's init section describes, fetched and opened the first time it is named; null when the stream
+   * cannot be measured on (the run fails with why). A part without EXT-X-MAP is read as the one before it.
+   */
+  private async trackFor(map: MediaInit | undefined): Promise<Fmp4Track | null> {
+    if (!map) return this.inits.track;
+    const opened = await this.inits.open(map, this.playlistUrl);
+    if ("track" in opened) return opened.track;
+    this.fail({ kind: "unmeasurable", atMs: this.o.now(), detail: opened.unmeasurable });
+    return null;
+  }
+
+  /** A part not handed on: a discontinuity it began is the next one's. */
+  private skipped(part: PlaylistPart): void {
+    if (part.discontinuity) this.pendingDiscontinuity = true;
+  }
+
+  private async fetchPart(uri: string, range: { offsetBytes: number; lengthBytes: number } | null, track: Fmp4Track): Promise<StreamedResult> {
     const target = resolveRemoteUri(uri, this.playlistUrl);
     if (!target.ok) return { ok: false, fetched: { ok: false, reason: target.reason, refused: true }, requestedAtMs: this.o.now() };
     return await fetchStreamed(
@@ -193,17 +233,18 @@ export class LlHlsSource {
         maxBytes: this.o.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
         ...(range ? { range } : {}),
       },
-      this.track,
+      track,
       this.o.now,
     );
   }
 
-  private async deliver(part: PlaylistPart, body: StreamedResult, onPart: (s: SegmentArrival) => Promise<void>): Promise<void> {
+  private async deliver(part: PlaylistPart, track: Fmp4Track, body: StreamedResult, onPart: (s: SegmentArrival) => Promise<void>): Promise<void> {
     const name = `part ${part.msn}.${part.index} (${part.uri})`;
     if (!body.ok) {
       const why = "unreadable" in body ? `cannot be read: ${body.unreadable}` : body.fetched.reason;
       const limit = !("unreadable" in body) && body.fetched.tooLarge;
       this.o.onEvent({ kind: limit ? "limit" : "segment-missing", atMs: body.requestedAtMs, detail: `${name}: ${why}` });
+      this.skipped(part);
       return;
     }
     const m = body.media;
@@ -212,8 +253,10 @@ export class LlHlsSource {
       this.o.onEvent({ kind: "stream-info", atMs: m.requestedAtMs, detail: `LL-HLS: joined at part ${part.msn}.${part.index} (${this.describe()})` });
     }
     this.delivery.part(m.requestedAtMs, m.arrivedAtMs, partAvailableAtMs(part));
-    const discontinuity = this.pendingDiscontinuity;
+    // A discontinuity in the playlist, a new init section (its parameter sets), or a rejoin: the decoder starts over.
+    const discontinuity = this.pendingDiscontinuity || part.discontinuity || track !== this.handedTrack;
     this.pendingDiscontinuity = false;
+    this.handedTrack = track;
     await onPart({
       sequence: part.msn,
       uri: part.uri,
@@ -225,7 +268,7 @@ export class LlHlsSource {
       firstFrameEnd: m.firstFrameEnd,
       continuesGroup: true,
       discontinuity,
-      discontinuitySequence: this.playlist.discontinuitySequence,
+      discontinuitySequence: part.discontinuitySequence,
       programDateTimeMs: part.programDateTimeMs ?? null,
       ptsOffsetsMs: m.ptsOffsetsMs,
       durationS: part.durationS,

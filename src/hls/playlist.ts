@@ -51,6 +51,12 @@ export interface PlaylistPart {
   byteRange?: ByteRange;
   /** Wall-clock time of the part's first frame, from its segment's EXT-X-PROGRAM-DATE-TIME (or the one before). */
   programDateTimeMs?: number;
+  /** The first part of a segment after EXT-X-DISCONTINUITY: timestamps and parameters may start over here. */
+  discontinuity: boolean;
+  /** Its segment's discontinuity sequence (EXT-X-DISCONTINUITY-SEQUENCE plus the discontinuities up to it). */
+  discontinuitySequence: number;
+  /** The EXT-X-MAP in force for its segment: the init section its bytes need. */
+  map?: MediaInit;
 }
 
 export interface PreloadHint {
@@ -155,7 +161,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       if (discontinuity) discontinuities++;
       const previous = segments.at(-1);
       const durationS = checkDuration(duration, sequence, targetDurationS, warnings);
-      ll.closeSegment(sequence, pdt, durationS);
+      ll.closeSegment(sequence, pdt, durationS, { discontinuity, discontinuitySequence: discontinuitySequence + discontinuities, init });
       segments.push({
         sequence,
         uri: line,
@@ -173,7 +179,12 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       range = null;
     }
   }
-  ll.closeSegment(mediaSequence + ll.skippedSegments + segments.length, pdt, null);
+  // The segment still being written: a discontinuity already announced counts for its parts.
+  ll.closeSegment(mediaSequence + ll.skippedSegments + segments.length, pdt, null, {
+    discontinuity,
+    discontinuitySequence: discontinuitySequence + discontinuities + (discontinuity ? 1 : 0),
+    init,
+  });
   return { targetDurationS, mediaSequence, discontinuitySequence, segments, endList, warnings, ...ll.result(), ...(init ? { map: init } : {}) };
 }
 
@@ -187,7 +198,7 @@ class LowLatencyTags {
   partTargetS: number | null = null;
   skippedSegments = 0;
   private readonly parts: PlaylistPart[] = [];
-  private pending: Omit<PlaylistPart, "msn" | "index">[] = [];
+  private pending: Omit<PlaylistPart, "msn" | "index" | "discontinuity" | "discontinuitySequence" | "map">[] = [];
   private preloadHint: PreloadHint | null = null;
   private readonly reports: RenditionReport[] = [];
   /** Where the next segment starts on the wall clock, by the last date and the durations since. */
@@ -262,14 +273,28 @@ class LowLatencyTags {
 
   /**
    * The parts seen since the last segment belong to segment `msn`, dated `pdtMs` (or undated: it starts where the
-   * one before ended); durationS null for the segment still being written.
+   * one before ended); durationS null for the segment still being written. `segment` is what the parts take from it:
+   * a discontinuity (on its first part only), its discontinuity sequence, its init section.
    */
-  closeSegment(msn: number, dateMs: number | undefined, durationS: number | null): void {
+  closeSegment(
+    msn: number,
+    dateMs: number | undefined,
+    durationS: number | null,
+    segment: { discontinuity: boolean; discontinuitySequence: number; init: MediaInit | undefined },
+  ): void {
     const pdtMs = dateMs ?? this.nextStartMs;
     this.nextStartMs = pdtMs === undefined || durationS === null ? undefined : pdtMs + durationS * 1000;
     let offsetMs = 0;
     this.pending.forEach((p, index) => {
-      this.parts.push({ ...p, msn, index, ...(pdtMs !== undefined ? { programDateTimeMs: pdtMs + offsetMs } : {}) });
+      this.parts.push({
+        ...p,
+        msn,
+        index,
+        ...(pdtMs !== undefined ? { programDateTimeMs: pdtMs + offsetMs } : {}),
+        discontinuity: segment.discontinuity && index === 0,
+        discontinuitySequence: segment.discontinuitySequence,
+        ...(segment.init ? { map: segment.init } : {}),
+      });
       offsetMs += p.durationS * 1000;
     });
     this.pending = [];

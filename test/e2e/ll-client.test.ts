@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LlRelay } from "../helpers/ll-relay.ts";
-import { client, openDb, serve, skippedByOrigin, spawnVat, tempDir } from "../helpers/vat.ts";
+import { childPids, client, openDb, serve, skippedByOrigin, spawnVat, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -250,6 +250,42 @@ test(
       expect(after.n).toBeGreaterThan(30 * 3); // the run went on with the second origin
     } finally {
       await second.stop();
+    }
+  },
+  40_000,
+);
+
+test(
+  "the LL-HLS origin's encoder restarted mid-run (a discontinuity, a new init section): the client reads the new run's " +
+    "parts with the new init section and measures on through it",
+  async () => {
+    const server = serve(LL_HLS);
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "ll-encoder-restart.db");
+      const c = spawnVat(["client", "--url", server.url, "--duration", "14s", "--db", db, "--json"]);
+      await Bun.sleep(4000);
+      const ffmpeg = childPids(server.proc.pid);
+      expect(ffmpeg.length).toBeGreaterThan(0);
+      for (const pid of ffmpeg) process.kill(pid, "SIGKILL");
+      const [out, code] = await Promise.all([new Response(c.stdout).text(), c.exited]);
+      expect(code).toBe(0);
+      const r = JSON.parse(out);
+      // The new run's init section (init_1.mp4) was fetched and opened when its first part came: a second track.
+      // vat's own encoder writes the same parameter sets each run, so frames would decode with the old track as well;
+      // that a different init section is read with its own track is proved in test/unit/ll-hls-source.test.ts.
+      const opened = eventsOf(db, "stream-info").filter((e) => e.detail.startsWith("HLS with fMP4 segments"));
+      expect(opened.length).toBe(2);
+      const d = openDb(db);
+      const restartAt = (d.query("SELECT at_ms FROM events WHERE kind = 'stream-info' AND detail LIKE 'HLS with fMP4%' ORDER BY at_ms").all() as {
+        at_ms: number;
+      }[])[1]!.at_ms;
+      const after = d.query("SELECT count(*) AS n FROM frames WHERE kind = 'new' AND arrived_at_ms > ?").get(restartAt) as { n: number };
+      d.close();
+      expect(after.n).toBeGreaterThan(30 * 3); // frames of the new run measured
+      expect(r.summary.unreadable).toBeLessThanOrEqual(5); // at most a few around the restart
+    } finally {
+      await server.stop();
     }
   },
   40_000,

@@ -120,3 +120,55 @@ seg5.mp4
     expect(() => parseMediaPlaylist("#EXTM3U\n#EXT-X-PART-INF:PART-TARGET=x\n")).toThrow(PlaylistError);
   });
 });
+
+/** An encoder restart inside the window: a discontinuity and a new init section before segment 11, and again before 12. */
+const RESTARTED = `#EXTM3U
+#EXT-X-TARGETDURATION:1
+#EXT-X-PART-INF:PART-TARGET=0.5
+#EXT-X-MEDIA-SEQUENCE:10
+#EXT-X-DISCONTINUITY-SEQUENCE:3
+#EXT-X-MAP:URI="init_0.mp4"
+#EXT-X-PART:DURATION=0.5,URI="p10.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI="p10.1.m4s"
+#EXTINF:1.0,
+seg_10.m4s
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="init_1.mp4",BYTERANGE="720@16"
+#EXT-X-PART:DURATION=0.5,URI="p11.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI="p11.1.m4s"
+#EXTINF:1.0,
+seg_11.m4s
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="init_2.mp4"
+#EXT-X-PART:DURATION=0.5,URI="p12.0.m4s",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p12.1.m4s"
+`;
+
+describe("parts across a discontinuity", () => {
+  const p = parseMediaPlaylist(RESTARTED);
+  const of = (f: (x: (typeof p.parts)[number]) => unknown) => p.parts.map(f);
+
+  test("each part has its segment's init section, the segment being written included", () => {
+    expect(of((x) => `${x.msn}.${x.index}`)).toEqual(["10.0", "10.1", "11.0", "11.1", "12.0"]);
+    expect(of((x) => x.map?.uri)).toEqual(["init_0.mp4", "init_0.mp4", "init_1.mp4", "init_1.mp4", "init_2.mp4"]);
+    expect(p.parts[2]!.map!.byteRange).toEqual({ lengthBytes: 720, offsetBytes: 16 });
+    expect(p.parts[0]!.map!.byteRange).toBeUndefined();
+  });
+
+  test("the first part after EXT-X-DISCONTINUITY is the discontinuity; each part has its segment's discontinuity sequence", () => {
+    expect(of((x) => x.discontinuity)).toEqual([false, false, true, false, true]);
+    expect(of((x) => x.discontinuitySequence)).toEqual([3, 3, 4, 4, 5]);
+    // The segments say the same.
+    expect(p.segments.map((s) => [s.discontinuity, s.discontinuitySequence, s.init?.uri])).toEqual([
+      [false, 3, "init_0.mp4"],
+      [true, 4, "init_1.mp4"],
+    ]);
+  });
+
+  test("without any EXT-X-MAP, parts have none, and no discontinuity", () => {
+    const plain = parseMediaPlaylist(RESTARTED.replace(/^#EXT-X-(MAP|DISCONTINUITY)(:.*)?\n/gm, ""));
+    expect(plain.parts.map((x) => [x.map, x.discontinuity, x.discontinuitySequence])).toEqual(
+      Array.from({ length: 5 }, () => [undefined, false, 3]),
+    );
+  });
+});

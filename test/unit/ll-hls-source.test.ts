@@ -1,0 +1,111 @@
+import { describe, expect, test } from "bun:test";
+import { Fmp4Track } from "../../src/client/fmp4-track.ts";
+import type { SegmentArrival } from "../../src/client/hls-source.ts";
+import type { Fetch } from "../../src/client/http.ts";
+import { LlHlsSource } from "../../src/client/ll-hls-source.ts";
+import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
+import { frameFragment, initSegment } from "../helpers/fmp4-stream.ts";
+import { simulatedOptions } from "../helpers/source-options.ts";
+
+const enc = new TextEncoder();
+
+/** The bytes with the 32-bit track ID that follows `offset` bytes after each `type` box's type set to `id`. */
+function withTrackId(bytes: Uint8Array, type: string, offset: number, id: number): Uint8Array {
+  const out = bytes.slice();
+  const tag = enc.encode(type);
+  for (let i = 0; i + 4 <= out.length; i++) {
+    if (tag.every((b, k) => out[i + k] === b)) new DataView(out.buffer).setUint32(i + 4 + offset, id);
+  }
+  return out;
+}
+
+/** Two init sections that differ (the video is track 1 in one, track 2 in the other), and a one-frame part for each. */
+const INIT_0 = initSegment();
+const INIT_1 = withTrackId(withTrackId(INIT_0, "tkhd", 12, 2), "trex", 4, 2);
+// Frame 0's data is all zero bytes: empty NAL units, which any track reads.
+const PART_0 = frameFragment(0, true, 8);
+const PART_1 = withTrackId(PART_0, "tfhd", 4, 2);
+
+const HEAD = `#EXTM3U
+#EXT-X-TARGETDURATION:1
+#EXT-X-PART-INF:PART-TARGET=0.5
+#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=1.5
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-MAP:URI="init_0.mp4"
+#EXT-X-PART:DURATION=0.5,URI="p0.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI="p0.1.m4s"
+#EXTINF:1.0,
+seg_0.m4s
+`;
+const next = (tags: string) => `${HEAD}${tags}#EXT-X-PART:DURATION=0.5,URI="p1.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI="p1.1.m4s"
+#EXTINF:1.0,
+seg_1.m4s
+`;
+
+/**
+ * Segment 0's parts are listed first; the next playlists add segment 1 with `tags` before it. Returns the parts
+ * handed on (the first four) and the events.
+ */
+async function follow(tags: string, part1: Uint8Array) {
+  const answers: Record<string, () => Uint8Array | string> = {
+    "init_0.mp4": () => INIT_0,
+    "init_1.mp4": () => INIT_1,
+    "p0.0.m4s": () => PART_0,
+    "p0.1.m4s": () => PART_0,
+    "p1.0.m4s": () => part1,
+    "p1.1.m4s": () => part1,
+  };
+  let playlists = 0;
+  const fetched: string[] = [];
+  const fetchFn: Fetch = async (url) => {
+    const name = new URL(url).pathname.split("/").pop()!;
+    fetched.push(name);
+    if (name === "stream.m3u8") return new Response(playlists++ < 1 ? HEAD : next(tags));
+    const body = answers[name];
+    return body ? new Response(body()) : new Response("no such file", { status: 404 });
+  };
+  const { options: o, events } = simulatedOptions(fetchFn);
+  const track = Fmp4Track.open(INIT_0);
+  if ("unmeasurable" in track) throw new Error(track.unmeasurable);
+  const source = new LlHlsSource("http://origin/video/stream.m3u8", parseMediaPlaylist(HEAD), track, o, () => {});
+  const got: SegmentArrival[] = [];
+  const outcome = await source.run(async (s) => {
+    got.push(s);
+  }, () => got.length >= 4 || fetched.length > 500);
+  return { got, events, fetched, outcome };
+}
+
+describe("LL-HLS parts across a change of init section or a discontinuity", () => {
+  test("a new EXT-X-MAP: fetched once, its parts read with its track, the first of them a discontinuity", async () => {
+    const { got, events, fetched } = await follow(`#EXT-X-MAP:URI="init_1.mp4"\n`, PART_1);
+    expect(got.map((p) => `${p.sequence} ${p.uri}`)).toEqual(["0 p0.0.m4s", "0 p0.1.m4s", "1 p1.0.m4s", "1 p1.1.m4s"]);
+    // Read with init_0's track, the parts of track 2 would hold no frame.
+    expect(got.map((p) => p.frames)).toEqual([1, 1, 1, 1]);
+    expect(got.map((p) => p.discontinuity)).toEqual([false, false, true, false]);
+    expect(fetched.filter((n) => n.startsWith("init_"))).toEqual(["init_1.mp4"]); // init_0 came with the track
+    expect(events.filter((e) => e.kind === "stream-info" && e.detail.startsWith("HLS with fMP4"))).toHaveLength(1);
+    expect(events.filter((e) => e.kind === "segment-missing" || e.kind === "unmeasurable")).toEqual([]);
+  });
+
+  test("EXT-X-DISCONTINUITY with the same init section: the first part after it is a discontinuity, of the next sequence", async () => {
+    const { got, fetched } = await follow("#EXT-X-DISCONTINUITY\n", PART_0);
+    expect(got.map((p) => p.frames)).toEqual([1, 1, 1, 1]);
+    expect(got.map((p) => p.discontinuity)).toEqual([false, false, true, false]);
+    expect(got.map((p) => p.discontinuitySequence)).toEqual([0, 0, 1, 1]);
+    expect(fetched.filter((n) => n.startsWith("init_"))).toEqual([]);
+  });
+
+  test("neither: the parts go on as one stream", async () => {
+    const { got } = await follow("", PART_0);
+    expect(got.map((p) => [p.frames, p.discontinuity, p.discontinuitySequence])).toEqual(Array.from({ length: 4 }, () => [1, false, 0]));
+  });
+
+  test("an init section that cannot be opened ends the run on why", async () => {
+    const { outcome, events } = await follow(`#EXT-X-MAP:URI="init_9.mp4"\n`, PART_1);
+    expect(outcome).toBe("failed");
+    expect(events.filter((e) => e.kind === "unmeasurable").map((e) => e.detail)).toEqual([
+      "its init section http://origin/video/init_9.mp4 cannot be fetched: HTTP 404",
+    ]);
+  });
+});
