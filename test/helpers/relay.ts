@@ -7,6 +7,7 @@ import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
  * - timeShiftMs: /time answers the origin's clock plus this, as a server whose clock is off would.
  * - delayMs: each segment appears in the relayed playlist only delayMs after the relay first saw it at the origin
  *   (the relay polls the origin every 10 ms to know that moment precisely).
+ * fMP4 playlists (EXT-X-MAP) keep their init section in the relayed playlist.
  */
 export interface RelayOptions {
   origin: string;
@@ -26,7 +27,10 @@ export class Relay {
   private nextRelaySeq = 0;
   private latest = "";
   private timer: Timer;
-  /** Segments the relay has withheld for good, with their bytes fetched from the origin. */
+  /**
+   * Segments the relay has withheld for good, with their bytes fetched from the origin (an fMP4 segment behind its
+   * init section's: bytes ffprobe can read on their own).
+   */
   readonly hidden = new Map<number, Uint8Array>();
   /** Media sequence of the first segment any client was shown. */
   firstShown: number | null = null;
@@ -60,7 +64,7 @@ export class Relay {
       for (const s of parseMediaPlaylist(text).segments) {
         if (!this.firstSeen.has(s.sequence)) {
           this.firstSeen.set(s.sequence, now);
-          if (this.o.hide?.(s.sequence)) void this.keepHidden(s.sequence, s.uri);
+          if (this.o.hide?.(s.sequence)) void this.keepHidden(s.sequence, s.uri, s.init?.uri);
           else this.relaySeq.set(s.sequence, this.nextRelaySeq++);
         }
       }
@@ -70,9 +74,9 @@ export class Relay {
     }
   }
 
-  private async keepHidden(sequence: number, uri: string): Promise<void> {
-    const r = await fetch(`${this.o.origin}/video/${uri}`);
-    if (r.ok) this.hidden.set(sequence, new Uint8Array(await r.arrayBuffer()));
+  private async keepHidden(sequence: number, uri: string, initUri?: string): Promise<void> {
+    const parts = await Promise.all([initUri, uri].filter((u) => u !== undefined).map((u) => fetch(`${this.o.origin}/video/${u}`)));
+    if (parts.every((r) => r.ok)) this.hidden.set(sequence, new Uint8Array(await new Blob(await Promise.all(parts.map((r) => r.arrayBuffer()))).arrayBuffer()));
   }
 
   /** Playlist requests clients made. */
@@ -110,6 +114,7 @@ export class Relay {
     if (kept.length > 0 && this.firstShown === null) this.firstShown = kept.at(-1)!.sequence;
     const lines = ["#EXTM3U", "#EXT-X-VERSION:6", `#EXT-X-TARGETDURATION:${p.targetDurationS}`];
     lines.push(`#EXT-X-MEDIA-SEQUENCE:${kept[0] ? this.relaySeq.get(kept[0].sequence) : this.nextRelaySeq}`);
+    if (p.map) lines.push(`#EXT-X-MAP:URI="${p.map.uri}"`);
     for (const s of kept) lines.push(`#EXTINF:${s.durationS.toFixed(6)},`, s.uri);
     return `${lines.join("\n")}\n`;
   }
