@@ -235,7 +235,7 @@ export class StreamMeter {
   constructor(readonly options: MeterOptions) {
     this.fpsEstimate = options.nominalFps;
     this.player = options.targetLatencyMs != null ? new PlayerModel(options.targetLatencyMs) : null;
-    this.advertisedPlayer = options.advertisedLatencyMs != null ? new PlayerModel(options.advertisedLatencyMs, true) : null;
+    this.advertisedPlayer = options.advertisedLatencyMs != null ? new PlayerModel(options.advertisedLatencyMs) : null;
   }
 
   get fps(): number | null {

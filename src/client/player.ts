@@ -1,6 +1,6 @@
 /**
  * A live player that holds a target latency: it shows frame n when the server's clock reads its generation time plus
- * the target (plus any rebuffering so far). A frame that has not arrived by then stalls the picture until it does —
+ * the target (plus any rebuffering so far, and what its first frame came later than the target). A frame that has not arrived by then stalls the picture until it does —
  * one rebuffer, lasting the wait — and everything after it plays that much later (a player that does not skip ahead
  * to catch up, as hls.js and Safari do by default). Pure: times in, counts out.
  */
@@ -17,21 +17,16 @@ export class PlayerModel {
   private firstGen: number | null = null;
   private lastGen: number | null = null;
 
-  /**
-   * joining: the player starts when its first frame is there (a late first frame is startup, not a rebuffer), as one
-   * joining a stream at its advertised latency does: the frames it fetches at once were waiting on the server.
-   */
-  constructor(
-    readonly targetLatencyMs: number,
-    private readonly joining = false,
-  ) {}
+  constructor(readonly targetLatencyMs: number) {}
 
   /** A new frame: generated (server clock) and arrived (client clock shifted to the server's). */
   push(generatedAtMs: number, arrivedAtServerMs: number): Rebuffer | null {
     const first = this.firstGen === null;
     this.firstGen ??= generatedAtMs;
     this.lastGen = generatedAtMs;
-    if (first && this.joining) this.shiftMs = Math.max(0, arrivedAtServerMs - generatedAtMs - this.targetLatencyMs);
+    // It starts when its first frame is there: one that comes later than the target (the newest frame a joining
+    // player can fetch was already that old) is startup, not a rebuffer, and the player plays that much later.
+    if (first) this.shiftMs = Math.max(0, arrivedAtServerMs - generatedAtMs - this.targetLatencyMs);
     const due = generatedAtMs + this.targetLatencyMs + this.shiftMs;
     if (arrivedAtServerMs <= due) return null;
     const wait = arrivedAtServerMs - due;
