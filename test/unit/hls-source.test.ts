@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HlsSource, type HlsSourceOptions, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
+import { simulatedOptions } from "../helpers/source-options.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n" +
@@ -30,24 +31,12 @@ function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
 
 /** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], sleeps take none. */
 function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
-  let t = 0;
-  const { fetchFn, calls, urls } = scripted(script, (name) => (t += fetchMs[name] ?? 0));
-  const events: SourceEvent[] = [];
-  const source = new HlsSource("http://origin/video/stream.m3u8", {
-    fetch: fetchFn,
-    now: () => t,
-    sleep: async (ms) => {
-      t += ms;
-    },
-    pollMs: 50,
-    requestTimeoutMs: 1000,
-    connectTimeoutMs: 5000,
-    maxOutageMs: 60_000,
-    onEvent: (e) => events.push(e),
-    cancelled: () => null,
-    ...options,
-  });
-  return { source, events, calls, urls, nowMs: () => t };
+  let advance = (_ms: number) => 0;
+  const { fetchFn, calls, urls } = scripted(script, (name) => advance(fetchMs[name] ?? 0));
+  const sim = simulatedOptions(fetchFn, options);
+  advance = sim.advance;
+  const source = new HlsSource("http://origin/video/stream.m3u8", sim.options);
+  return { source, events: sim.events, calls, urls, nowMs: sim.nowMs };
 }
 
 async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
