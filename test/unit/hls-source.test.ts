@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { HlsSource, type HlsSourceOptions, type SegmentArrival, type SourceEvent } from "../../src/client/hls-source.ts";
+import { HlsSource, type HlsSourceOptions, type SegmentArrival } from "../../src/client/hls-source.ts";
 import { simulatedOptions } from "../helpers/source-options.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
