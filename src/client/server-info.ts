@@ -1,6 +1,14 @@
 import { FPS_MAX, SIZE_NAMES } from "../signal/profiles.ts";
 import { judgeClock, type ClockOffset } from "./clock.ts";
-import { fetchJson, type Fetch } from "./http.ts";
+import { fetchJson, fetchText, type Fetch } from "./http.ts";
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * What a vat server says of its stream (/params) and its clock (/time); both optional for other servers. Both come
@@ -90,9 +98,10 @@ export async function findManifest(
 ): Promise<string> {
   const giveUpAt = deps.now() + connectTimeoutMs;
   for (;;) {
-    const r = await fetchJson(deps.fetch, new URL("params", root).href, { timeoutMs: 3000, maxBytes: SERVER_INFO_LIMIT_BYTES });
-    if (r.ok || r.status !== undefined || deps.now() >= giveUpAt) {
-      const path = r.ok ? describeParams(r.value).vat?.manifestPath : undefined;
+    const r = await fetchText(deps.fetch, new URL("params", root).href, { timeoutMs: 3000, maxBytes: SERVER_INFO_LIMIT_BYTES });
+    // Any answer settles it (a server that is not vat's serves HLS, if anything); no answer is asked again.
+    if (r.ok || r.status !== undefined || r.tooLarge || deps.now() >= giveUpAt) {
+      const path = r.ok ? describeParams(parseJson(r.value)).vat?.manifestPath : undefined;
       return new URL(typeof path === "string" ? path : DEFAULT_MANIFEST_PATH, root).href;
     }
     await deps.sleep(250);

@@ -66,7 +66,9 @@ test("a client whose decoder is starved of CPU reports that it fell behind, and 
       // the starved ones seconds over the bound.
       const over = frames.filter((f) => f.latency_ms > LOOPBACK_LATENCY_BOUND_MS || f.latency_ms < 0);
       expect({ frames: frames.length, over: over.length }).toEqual({ frames: frames.length, over: 0 });
-      expect(Math.min(...starved.map((f) => f.decoded_at_ms - f.generated_at_ms))).toBeGreaterThan(LOOPBACK_LATENCY_BOUND_MS);
+      // Stamped when decoded instead, seconds' worth of frames would have been over it.
+      const overIfDecodeStamped = frames.filter((f) => f.decoded_at_ms - f.generated_at_ms > LOOPBACK_LATENCY_BOUND_MS);
+      expect(overIfDecodeStamped.length).toBeGreaterThan(3 * 30);
     } finally {
       d.close();
     }

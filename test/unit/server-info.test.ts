@@ -144,11 +144,14 @@ describe("the stream at a server root", () => {
       { "/params": params({}) },
       {},
       { "/params": () => new Response("<html>") },
+      { "/params": () => new Response("<html>", { status: 200 }), "/": () => new Response("<html>") },
       { "/params": params({ manifestPath: "http://elsewhere.example/video/stream.mpd" }) },
       { "/params": params({ manifestPath: "/video/../params.mpd" }) },
       { "/params": params({ manifestPath: "/secret/stream.mpd" }) },
     ] as Record<string, () => Response>[]) {
-      expect(await findManifest(deps(serving(routes)), "http://origin/", 5000)).toBe("http://origin/video/stream.m3u8");
+      const slept: number[] = [];
+      expect(await findManifest(deps(serving(routes), slept), "http://origin/", 5000)).toBe("http://origin/video/stream.m3u8");
+      expect(slept).toEqual([]); // an answer, whatever it is, is not asked again
     }
   });
 
