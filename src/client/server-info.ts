@@ -88,24 +88,13 @@ export const DEFAULT_MANIFEST_PATH = "/video/stream.m3u8";
 
 /**
  * The stream at a server root: the manifest /params names (a vat server serving DASH or LL-DASH has an MPD), else
- * vat's HLS playlist. /params is asked again until connectTimeoutMs while the server refuses connections (an origin
- * still starting); a server that answers without a manifest path is taken to serve HLS.
+ * vat's HLS playlist. A server that does not answer at all gets the HLS playlist too: the HLS source then waits for it
+ * (--connect-timeout) with its own messages, as for any playlist URL.
  */
-export async function findManifest(
-  deps: { fetch: Fetch; now: () => number; sleep: (ms: number) => Promise<void> },
-  root: string,
-  connectTimeoutMs: number,
-): Promise<string> {
-  const giveUpAt = deps.now() + connectTimeoutMs;
-  for (;;) {
-    const r = await fetchText(deps.fetch, new URL("params", root).href, { timeoutMs: 3000, maxBytes: SERVER_INFO_LIMIT_BYTES });
-    // Any answer settles it (a server that is not vat's serves HLS, if anything); no answer is asked again.
-    if (r.ok || r.status !== undefined || r.tooLarge || deps.now() >= giveUpAt) {
-      const path = r.ok ? describeParams(parseJson(r.value)).vat?.manifestPath : undefined;
-      return new URL(typeof path === "string" ? path : DEFAULT_MANIFEST_PATH, root).href;
-    }
-    await deps.sleep(250);
-  }
+export async function findManifest(fetchFn: Fetch, root: string): Promise<string> {
+  const r = await fetchText(fetchFn, new URL("params", root).href, { timeoutMs: 3000, maxBytes: SERVER_INFO_LIMIT_BYTES });
+  const path = r.ok ? describeParams(parseJson(r.value)).vat?.manifestPath : undefined;
+  return new URL(typeof path === "string" ? path : DEFAULT_MANIFEST_PATH, root).href;
 }
 
 /** Other values are kept as they are when they are this shallow and short; deeper or longer ones are dropped. */

@@ -140,7 +140,7 @@ function isMpd(url: string): boolean {
  * ladder vat reads itself.
  */
 export async function listRenditions(given: string, fetchFn: Fetch): Promise<Rendition[] | null> {
-  const url = isServerRoot(given) ? await findManifest({ fetch: fetchFn, now: Date.now, sleep: Bun.sleep }, given, 5000) : given;
+  const url = isServerRoot(given) ? await findManifest(fetchFn, given) : given;
   const playlist = playlistUrlFor(url);
   if (playlist) {
     const r = await fetchText(fetchFn, playlist, 5000);
@@ -213,7 +213,7 @@ class ServerRootSource implements Source {
   }
 
   async connect(): Promise<void> {
-    const url = await findManifest(this.deps, this.root, this.s.connectTimeoutMs);
+    const url = await findManifest(this.deps.fetch, this.root);
     this.inner = openStream(url, this.s, this.deps);
     await this.inner.connect();
   }
