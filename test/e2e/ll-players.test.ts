@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { chromiumForFile, median, openOriginPage, STARVED_AHEAD_S, waitPlaying, type Seen } from "../helpers/players.ts";
+import { chromiumForFile, describeAround, median, openOriginPage, STARVED_AHEAD_S, waitPlaying, type Seen } from "../helpers/players.ts";
 import { join } from "node:path";
 import { client, serve, tempDir } from "../helpers/vat.ts";
 
@@ -18,8 +18,17 @@ const SETTLE_MS = 2000;
 const PLAY_MS = 20_500;
 const MAX_LATENCY_S = 1.5;
 
-// hls.js on vat's LL-HLS is not here: in some runs it waits with under 0.1 s buffered and seeks back to its target
-// (seen in a run on an otherwise idle machine), so no test claims it plays LL-HLS without a stall until that is found.
+// vat client runs at a lower CPU priority than the player under test (its stamps are arrival times, right even when
+// its decoder waits: starved.test.ts).
+//
+// hls.js (1.7.4, lowLatencyMode) on vat's LL-HLS is not here. It passes most runs, but with the machine short of CPU
+// its part loading breaks down, in its own debug log: (1) after the last part of a segment its stream controller
+// idles with the next segment's independent part listed (no part is contiguous with a loaded one, none belongs to the
+// fragment it looks for), while the playlist it reloads gains a part every ~200 ms, until its latency passes
+// liveMaxLatencyDuration and it seeks, and from then on skips every other segment; (2) a blocking reload the starved
+// origin answers after more than max(3 parts, 0.8 target durations) is abandoned, and the retry without delivery
+// directives holds the next part back. Seen at load 5–12 on two cores, once in a whole-suite run; dash.js on LL-DASH
+// at the same loads kept playing. No test claims hls.js plays LL-HLS without a stall.
 test.each([
   ["ll-dash", "dash.js"],
 ] as const)(
@@ -43,6 +52,7 @@ test.each([
       // vat client on the same stream meanwhile, named by the server root (its /params names the manifest).
       const measured = client(["--url", server.url, "--duration", `${(SETTLE_MS + PLAY_MS) / 1000}s`, "--db", join(tmp.path, `${format}.db`), "--json"], {
         timeoutMs: 60_000,
+        nice: 10,
       });
       await Bun.sleep(SETTLE_MS);
       const atSettle = (await page.evaluate(() => (globalThis as any).vatSeen)) as Seen;
@@ -56,7 +66,9 @@ test.each([
       // No seek, stall or error; no wait with the stream run short (a wait with media buffered ahead is Chromium's
       // renderer short of CPU: test/helpers/players.ts).
       const after = seen.events.filter((e) => e.atMs > settledAt && e.type !== "playing");
-      expect(after.filter((e) => e.type !== "waiting" || e.aheadS < STARVED_AHEAD_S)).toEqual([]);
+      const bad = after.filter((e) => e.type !== "waiting" || e.aheadS < STARVED_AHEAD_S);
+      if (bad.length > 0) console.log(`${format}: around the first problem:\n${describeAround(seen, bad[0]!.atMs)}`);
+      expect(bad).toEqual([]);
       expect(seen.stalls.slice(atSettle.stalls.length).filter((s) => s.aheadS === null || s.aheadS < STARVED_AHEAD_S)).toEqual([]);
       const played = seen.samples.filter((s) => s.atMs >= settledAt);
       const spanS = (played.at(-1)!.atMs - played[0]!.atMs) / 1000;

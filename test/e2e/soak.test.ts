@@ -6,22 +6,22 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 /**
- * The prototype's servers stopped producing after 8-10 hours; its segment folder grew without bound. A minute at 1 s
- * segments (60 written, 53 deleted: eight times the list) shows the folder stays flat while a client sees an unbroken
+ * The prototype's servers stopped producing after 8-10 hours; its segment folder grew without bound. 45 s at 1 s
+ * segments (45 written, 38 deleted: six times the list) shows the folder stays flat while a client sees an unbroken
  * stream.
  */
 test(
-  "soak: 60 s live at 1 s segments; the segment folder's file count and size stay bounded",
+  "soak: 45 s live at 1 s segments; the segment folder's file count and size stay bounded",
   async () => {
     const server = serve(["--size", "480p", "--fps", "30", "--list-size", "6"]);
     try {
       await server.waitLive();
       const samples: { atS: number; files: number; bytes: number; sequence: number; healthy: boolean }[] = [];
       const t0 = performance.now();
-      const measuring = client(["--url", server.url, "--duration", "60s", "--no-frames", "--db", join(tmp.path, "soak.db"), "--json"], {
+      const measuring = client(["--url", server.url, "--duration", "45s", "--no-frames", "--db", join(tmp.path, "soak.db"), "--json"], {
         timeoutMs: 120_000,
       });
-      while (performance.now() - t0 < 60_000) {
+      while (performance.now() - t0 < 45_000) {
         const h = await health(server.url);
         samples.push({
           atS: (performance.now() - t0) / 1000,
@@ -36,12 +36,12 @@ test(
       expect(run.exitCode).toBe(0);
 
       expect(samples.every((s) => s.healthy)).toBe(true);
-      expect(samples.at(-1)!.sequence).toBeGreaterThanOrEqual(55);
+      expect(samples.at(-1)!.sequence).toBeGreaterThanOrEqual(40);
       // Playlist + 6 listed + 1 kept for late readers + the one being written (+ its temp file).
       const maxFiles = Math.max(...samples.map((s) => s.files));
       expect(maxFiles).toBeLessThanOrEqual(10);
-      const firstHalf = samples.filter((s) => s.atS > 10 && s.atS < 35).map((s) => s.bytes);
-      const secondHalf = samples.filter((s) => s.atS >= 35).map((s) => s.bytes);
+      const firstHalf = samples.filter((s) => s.atS > 10 && s.atS < 27).map((s) => s.bytes);
+      const secondHalf = samples.filter((s) => s.atS >= 27).map((s) => s.bytes);
       expect(Math.max(...secondHalf)).toBeLessThan(Math.max(...firstHalf) * 1.3);
 
       const s = run.json!.summary;

@@ -65,6 +65,20 @@ function watchPlayer(): void {
   }, 250);
 }
 
+/** The player's events and samples within 1.5 s of a moment, one a line, for a failing test's log. */
+export function describeAround(seen: Seen, atMs: number): string {
+  const near = (t: number) => Math.abs(t - atMs) <= 1500;
+  return [
+    ...seen.events.filter((e) => near(e.atMs)).map((e) => ({ atMs: e.atMs, text: `${e.type}, ${e.aheadS.toFixed(3)} s ahead` })),
+    ...seen.samples
+      .filter((s) => near(s.atMs))
+      .map((s) => ({ atMs: s.atMs, text: `playhead ${s.currentTimeS.toFixed(3)} s, ${s.aheadS.toFixed(3)} s ahead, latency ${s.latencyS?.toFixed(3) ?? "-"} s` })),
+  ]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((l) => `  ${((l.atMs - atMs) / 1000).toFixed(3).padStart(7)} s  ${l.text}`)
+    .join("\n");
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;

@@ -14,9 +14,11 @@ const running = new Set<Subprocess<any, any, any>>();
  * Runs the compiled binary. Every process is tracked, so that one a failing test left running is killed when the
  * suite ends (test/helpers/cleanup.ts) instead of loading the machine for the tests after it.
  */
-export function spawnVat(args: string[], opts: { env?: Record<string, string>; stdin?: "ignore" } = {}) {
+export function spawnVat(args: string[], opts: { env?: Record<string, string>; stdin?: "ignore"; nice?: number } = {}) {
   requireBinary();
-  const p = Bun.spawn([VAT, ...args], {
+  // A niceness is set before the binary starts (by nice(1)), so the decoders it spawns inherit it.
+  const argv = opts.nice === undefined ? [VAT, ...args] : ["nice", "-n", String(opts.nice), VAT, ...args];
+  const p = Bun.spawn(argv, {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -103,10 +105,10 @@ export interface ClientRun {
   json: Record<string, any> | null;
 }
 
-/** Runs `vat client` from the compiled binary to completion. */
-export async function client(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ClientRun> {
+/** Runs `vat client` from the compiled binary to completion (at a lower CPU priority when given a niceness). */
+export async function client(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; nice?: number } = {}): Promise<ClientRun> {
   requireBinary();
-  const proc = spawnVat(["client", ...args], { env: opts.env ?? {} });
+  const proc = spawnVat(["client", ...args], { env: opts.env ?? {}, nice: opts.nice });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
