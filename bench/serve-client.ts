@@ -424,7 +424,7 @@ function note(line: string): void {
 }
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits));
-const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(1)}×`);
+const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(2)}×`);
 
 /** A cost ratio against its format's bound, for a table. */
 function judged(format: StreamFormat, costRatio: number | null): string {
