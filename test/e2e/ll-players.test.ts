@@ -22,13 +22,14 @@ const MAX_LATENCY_S = 1.5;
 // its decoder waits: starved.test.ts).
 //
 // hls.js (1.7.4, lowLatencyMode) on vat's LL-HLS is not here. It passes most runs, but with the machine short of CPU
-// its part loading breaks down, in its own debug log: (1) after the last part of a segment its stream controller
-// idles with the next segment's independent part listed (no part is contiguous with a loaded one, none belongs to the
-// fragment it looks for), while the playlist it reloads gains a part every ~200 ms, until its latency passes
-// liveMaxLatencyDuration and it seeks, and from then on skips every other segment; (2) a blocking reload the starved
-// origin answers after more than max(3 parts, 0.8 target durations) is abandoned, and the retry without delivery
-// directives holds the next part back. Seen at load 5–12 on two cores, once in a whole-suite run; dash.js on LL-DASH
-// at the same loads kept playing. No test claims hls.js plays LL-HLS without a stall.
+// (load 5 and more on two cores, and once in a whole-suite run) it stops loading: its own state, logged from inside
+// its stream controller, shows why. When the playlist update that completes a segment arrives while that segment's
+// last parts are still being loaded, its fragment tracker, once those are in, holds the segment's earlier parts as
+// not loaded (it drops parts by segment number, and the whole segment is a new object by then); the segment itself
+// is tracked as buffered, so each tick picks it again (it still has "unloaded" parts) and skips it (it
+// is buffered), never the next segment's first part, until its latency passes liveMaxLatencyDuration and it seeks;
+// after that it does the same every other segment. The origin's playlists and parts keep coming on time throughout.
+// dash.js on LL-DASH at the same loads kept playing. No test claims hls.js plays LL-HLS without a stall.
 test.each([
   ["ll-dash", "dash.js"],
 ] as const)(
