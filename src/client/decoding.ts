@@ -1,4 +1,4 @@
-import { FrameDecoder, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
+import { FrameDecoder, type DecodedFrame, type DecoderOutput, type PipeFormat } from "./decoder.ts";
 import { Feeder, type FrameStamp } from "./feeder.ts";
 import type { MediaUnit, SourceInput } from "./source.ts";
 
@@ -32,7 +32,9 @@ export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described
  */
 export class Decoding {
   private readonly feeder = new Feeder();
-  private decoder: Decoder;
+  /** Null until the first unit of a piped source says what its bytes are. */
+  private decoder: Decoder | null = null;
+  private format: PipeFormat | null = null;
 
   constructor(
     private readonly input: SourceInput,
@@ -40,12 +42,13 @@ export class Decoding {
     private readonly factory: DecoderFactory,
     private readonly onFrame: FrameHandler,
   ) {
-    this.decoder = this.start();
+    // A decoder reading a URL starts at once; a piped one when its first unit comes.
+    if (input.kind === "url") this.decoder = this.start(input);
   }
 
-  private start(): Decoder {
+  private start(input: SourceInput): Decoder {
     let described = "";
-    const d: Decoder = this.factory(this.input, this.output, (f) => {
+    const d: Decoder = this.factory(input, this.output, (f) => {
       const stamp = this.feeder.next();
       if (stamp === "filler") return;
       described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
@@ -54,36 +57,43 @@ export class Decoding {
     return d;
   }
 
+  /** Whether the decoder still runs (a piped one not started yet counts as running). */
   get alive(): boolean {
-    return this.decoder.alive;
+    return this.decoder?.alive ?? true;
   }
 
   async take(m: MediaUnit): Promise<void> {
-    if (this.feeder.startsNewDecoder(m)) {
-      // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
-      await this.decoder.finish();
+    if (this.input.kind !== "pipe") return;
+    const format = m.format ?? this.input.format;
+    if (!this.decoder || this.feeder.startsNewDecoder(m) || format !== this.format) {
+      // A new stream instance (or other bytes: MPEG-TS after an elementary stream): flush the old decoder (its held
+      // frames keep their stamps) and start clean.
+      if (this.decoder) await this.decoder.finish();
       this.feeder.clear();
-      this.decoder = this.start();
+      this.format = format;
+      this.decoder = this.start({ kind: "pipe", format });
     }
-    for (const bytes of this.feeder.feed(m)) await this.decoder.write(bytes);
+    for (const bytes of this.feeder.feed(m, format)) await this.decoder.write(bytes);
     if (this.decoder.failure) throw this.decoder.failure;
   }
 
-  /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */
+  /** Flushes a piped decoder, or stops one reading a URL; returns its exit code (0 when none was started). */
   async finish(): Promise<number | null> {
-    if (this.input.kind === "pipe") await this.decoder.finish();
-    else if (this.decoder.alive) this.decoder.kill();
-    const { code } = await this.decoder.exited;
-    if (this.decoder.failure) throw this.decoder.failure;
+    const d = this.decoder;
+    if (!d) return 0;
+    if (this.input.kind === "pipe") await d.finish();
+    else if (d.alive) d.kill();
+    const { code } = await d.exited;
+    if (d.failure) throw d.failure;
     return code;
   }
 
   /** Stops the decoder at once (the run failed): its frames are not wanted any more. */
   abort(): void {
-    if (this.decoder.alive) this.decoder.kill();
+    if (this.decoder?.alive) this.decoder.kill();
   }
 
   get lastError(): string {
-    return this.decoder.lastError;
+    return this.decoder?.lastError ?? "";
   }
 }

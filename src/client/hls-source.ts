@@ -12,7 +12,7 @@ import {
   type PlaylistWarning,
   type Variant,
 } from "../hls/playlist.ts";
-import { scanSegment } from "../hls/ts-frames.ts";
+import { segmentElementaryStream } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
@@ -319,6 +319,7 @@ export class HlsSource {
           durationS: seg.durationS,
           frames: scan.frames,
           firstFrameEnd: scan.firstFrameEnd,
+          ...("format" in scan ? { format: scan.format } : {}),
           discontinuity,
           discontinuitySequence: seg.discontinuitySequence,
           programDateTimeMs: seg.programDateTimeMs ?? null,
@@ -341,7 +342,9 @@ export class HlsSource {
   private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
     if (!seg.init) {
       if (this.inits.track) return "the stream changed from fMP4 to MPEG-TS segments";
-      return { bytes, ...scanSegment(bytes) };
+      // H.264/HEVC goes to the decoder as its elementary stream: an MPEG-TS demuxer holds a segment's last frame.
+      const { scan, es } = segmentElementaryStream(bytes);
+      return es ? { ...scan, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, format: es.format } : { bytes, ...scan };
     }
     const unmeasurable = await this.openInit(seg, baseUrl);
     if (unmeasurable) return unmeasurable;
