@@ -67,6 +67,9 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
       : out.codeRegion
         ? ["-vf", codeRegionFilter()]
         : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+    // One encoder thread: ffmpeg runs the rawvideo encoder frame-threaded (a thread a core), and its threads hold the
+    // last frames back until more come, as the decoder's would.
+    "-threads", "1",
     "-f", "rawvideo", "-pix_fmt", out.pixFmt, "-fps_mode", "passthrough", "-flush_packets", "1",
     "pipe:1",
   ];

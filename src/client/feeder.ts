@@ -1,4 +1,4 @@
-import { accessUnitDelimiter, type ElementaryFormat } from "../mp4/annexb.ts";
+import { accessUnitDelimiter } from "../mp4/annexb.ts";
 import type { PipeFormat } from "./decoder.ts";
 import type { MediaUnit } from "./source.ts";
 import type { SegmentPlace } from "./timeline.ts";
@@ -13,16 +13,11 @@ export interface FrameStamp {
   place: SegmentPlace | null;
 }
 
-/** ffmpeg 5.1 holds 3 frames of an MPEG-TS input (demuxer, parser, output); one more for margin. */
-export const FILLER_FRAMES = 4;
-
 /**
- * Copies of a unit's first frame after it, on an elementary stream that a delimiter then ends. ffmpeg 5.1 holds one
- * frame, at times two, past its parser: two H.264 copies left no real frame held in any run (vat serve's streams,
- * MPEG-TS and CMAF, 240p and 1080p). HEVC gets one: its decoder drops a second identical copy, which would make a
- * real frame count as filler; so a unit's last HEVC frame may wait for the next unit.
+ * Copies of its first frame after an MPEG-TS unit. ffmpeg 5.1 holds 2 frames of an MPEG-TS input: its demuxer the
+ * last PES (a video PES has no length: it ends when the next one starts), its parser one more; two more for margin.
  */
-export const ELEMENTARY_FILLER_FRAMES: Record<ElementaryFormat, number> = { h264: 2, hevc: 1 };
+export const FILLER_FRAMES = 4;
 
 interface Expected {
   unit: MediaUnit;
@@ -35,13 +30,15 @@ interface Expected {
  * Turns source media into decoder input and, as frames come out, into their stamps. Pure: it holds no decoder.
  *
  * Frames leave the decoder in the order their bytes went in; each takes its unit's arrival stamp (or its own, when the
- * source saw each frame arrive). ffmpeg holds the last few frames it was given until more input comes, so after each
- * unit it gets copies of that unit's first (key) frame: the copies are held instead of real frames, and are dropped
- * by count, unread. MPEG-TS needs FILLER_FRAMES of them; an elementary stream (H.264, HEVC) fewer, followed by an
- * access unit delimiter that ends the last. An LL-HLS part that the next part continues gets no copy (it would stand where
- * the next frame's references are), only the delimiter: its frames but the last one or two come out at once. A
- * discontinuity needs a new decoder: the caller flushes the old one (its held frames still take their stamps) before
- * the new unit's stamps are queued.
+ * source saw each frame arrive). ffmpeg holds the last frames it was given until more input comes. An elementary
+ * stream (H.264, HEVC: fMP4's video, and MPEG-TS's) holds one, in ffmpeg's parser, until the next frame starts: an
+ * access unit delimiter after each unit starts one, so that every frame of the unit comes out at once, an LL-HLS
+ * part's as well (nothing past the parser holds frames, with the decoder and the rawvideo encoder on one thread each:
+ * client/decoder.ts). Other MPEG-TS units get FILLER_FRAMES copies of their first (key) frame after them: the copies
+ * are held instead of real frames, and are dropped by count, unread; an LL-HLS part gets none (they would stand where
+ * the next frame's references are), its last frames come out when the next part pushes them. A discontinuity needs
+ * a new decoder: the caller flushes the old one (its held frames still take their stamps) before the new unit's
+ * stamps are queued.
  */
 export class Feeder {
   private queue: Expected[] = [];
@@ -56,16 +53,15 @@ export class Feeder {
     this.queue = [];
   }
 
-  /** The writes that give a decoder reading `format` this unit (and the filler that pushes its last frames out). */
+  /** The writes that give a decoder reading `format` this unit (and what pushes its last frames out). */
   feed(m: MediaUnit, format: PipeFormat = "mpegts"): Uint8Array[] {
     if (m.frames === 0) return [m.bytes];
     this.queue.push({ unit: m, frames: m.frames, remaining: m.frames, filler: false });
-    const end = format === "mpegts" ? [] : [accessUnitDelimiter(format)];
-    if (m.continuesGroup) return [m.bytes, ...end];
-    const copies = format === "mpegts" ? FILLER_FRAMES : ELEMENTARY_FILLER_FRAMES[format];
-    this.queue.push({ unit: m, frames: copies, remaining: copies, filler: true });
+    if (format !== "mpegts") return [m.bytes, accessUnitDelimiter(format)];
+    if (m.continuesGroup) return [m.bytes];
+    this.queue.push({ unit: m, frames: FILLER_FRAMES, remaining: FILLER_FRAMES, filler: true });
     const head = m.bytes.subarray(0, m.firstFrameEnd);
-    return [m.bytes, ...Array.from({ length: copies }, () => head), ...end];
+    return [m.bytes, ...Array.from({ length: FILLER_FRAMES }, () => head)];
   }
 
   /**
