@@ -6,9 +6,10 @@
  *
  * Inputs, each the whole byte stream the feeder writes for --segments segments (written to a file first, so that the
  * decoder reads it as fast as it can):
- *   mpegts      the segments as they are, each followed by FILLER_FRAMES copies of its head (the MPEG-TS feed)
- *   elementary  their video as an elementary stream, each followed by its copies and a delimiter (the H.264/HEVC feed)
- *   bare        the elementary stream with a delimiter after each segment and no copy: the frames alone
+ *   mpegts      the segments as they are, each followed by FILLER_FRAMES copies of its head (the MPEG-TS feed, and
+ *               how H.264/HEVC segments in MPEG-TS were fed before they went as their elementary stream)
+ *   elementary  their video as an elementary stream, as the feeder writes it (a delimiter after each segment)
+ *   bare        the elementary stream with a delimiter after each segment, built here: the frames alone
  *   null        ffmpeg's own single-threaded decode of the segments, nothing out (`-threads 1 -f null`): the floor
  * Each line gives ffmpeg's instructions (callgrind, with --valgrind) or CPU seconds (user + system), and the share
  * over bare.

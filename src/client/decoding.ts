@@ -27,14 +27,15 @@ export const ffmpegDecoders =
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
 
 /**
- * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity), fed by the feeder,
+ * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
+ * format), fed by the feeder,
  * every frame handed on with its stamp; filler frames never leave this stage.
  */
 export class Decoding {
   private readonly feeder = new Feeder();
-  /** Null until the first unit of a piped source says what its bytes are. */
-  private decoder: Decoder | null = null;
-  private format: PipeFormat | null = null;
+  private decoder: Decoder;
+  /** What the running decoder reads on its pipe (null for a URL). */
+  private format: PipeFormat | null;
 
   constructor(
     private readonly input: SourceInput,
@@ -42,8 +43,9 @@ export class Decoding {
     private readonly factory: DecoderFactory,
     private readonly onFrame: FrameHandler,
   ) {
-    // A decoder reading a URL starts at once; a piped one when its first unit comes.
-    if (input.kind === "url") this.decoder = this.start(input);
+    // At once, so that the first unit does not wait for ffmpeg to start (a unit in another format replaces it).
+    this.decoder = this.start(input);
+    this.format = input.kind === "pipe" ? input.format : null;
   }
 
   private start(input: SourceInput): Decoder {
@@ -57,18 +59,17 @@ export class Decoding {
     return d;
   }
 
-  /** Whether the decoder still runs (a piped one not started yet counts as running). */
   get alive(): boolean {
-    return this.decoder?.alive ?? true;
+    return this.decoder.alive;
   }
 
   async take(m: MediaUnit): Promise<void> {
-    if (this.input.kind !== "pipe") return;
+    if (this.input.kind !== "pipe") return; // a decoder reading a URL is given nothing
     const format = m.format ?? this.input.format;
-    if (!this.decoder || this.feeder.startsNewDecoder(m) || format !== this.format) {
-      // A new stream instance (or other bytes: MPEG-TS after an elementary stream): flush the old decoder (its held
-      // frames keep their stamps) and start clean.
-      if (this.decoder) await this.decoder.finish();
+    if (this.feeder.startsNewDecoder(m) || format !== this.format) {
+      // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected): flush the old
+      // decoder (its held frames keep their stamps) and start clean.
+      await this.decoder.finish();
       this.feeder.clear();
       this.format = format;
       this.decoder = this.start({ kind: "pipe", format });
@@ -77,10 +78,9 @@ export class Decoding {
     if (this.decoder.failure) throw this.decoder.failure;
   }
 
-  /** Flushes a piped decoder, or stops one reading a URL; returns its exit code (0 when none was started). */
+  /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */
   async finish(): Promise<number | null> {
     const d = this.decoder;
-    if (!d) return 0;
     if (this.input.kind === "pipe") await d.finish();
     else if (d.alive) d.kill();
     const { code } = await d.exited;
@@ -90,10 +90,10 @@ export class Decoding {
 
   /** Stops the decoder at once (the run failed): its frames are not wanted any more. */
   abort(): void {
-    if (this.decoder?.alive) this.decoder.kill();
+    if (this.decoder.alive) this.decoder.kill();
   }
 
   get lastError(): string {
-    return this.decoder?.lastError ?? "";
+    return this.decoder.lastError;
   }
 }
