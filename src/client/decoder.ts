@@ -54,7 +54,10 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
     // threads would hold frames back by the thread count), and flush every frame to the pipe. Slice threads hold none
     // back but gain nothing here: vat serve's x264 (one thread, zerolatency) makes one slice a frame, and a 1080p
     // stream of four slices decoded with `-threads 2 -thread_type slice` took ~10 % more CPU for no less wall time.
-    "-probesize", "131072", "-analyzeduration", "0", "-flags", "low_delay", "-threads", "1",
+    // An elementary stream starts with its parameter sets: probing more than their few bytes only holds the first
+    // frames back (a whole segment of a 240p HEVC stream fits in MPEG-TS's 128 KB).
+    "-probesize", input.kind === "pipe" && input.format !== "mpegts" ? "4096" : "131072",
+    "-analyzeduration", "0", "-flags", "low_delay", "-threads", "1",
     ...src,
     "-map", "0:v:0", "-an", "-sn", "-dn",
     // Quality: full-range planes, as the signal was rendered (vat serve's encoder maps its full-range gray frames to
@@ -64,6 +67,9 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
       : out.codeRegion
         ? ["-vf", codeRegionFilter()]
         : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+    // One encoder thread: ffmpeg runs the rawvideo encoder frame-threaded (a thread a core), and its threads hold the
+    // last frames back until more come, as the decoder's would.
+    "-threads", "1",
     "-f", "rawvideo", "-pix_fmt", out.pixFmt, "-fps_mode", "passthrough", "-flush_packets", "1",
     "pipe:1",
   ];

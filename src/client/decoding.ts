@@ -1,4 +1,4 @@
-import { FrameDecoder, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
+import { FrameDecoder, type DecodedFrame, type DecoderOutput, type PipeFormat } from "./decoder.ts";
 import { Feeder, type FrameStamp } from "./feeder.ts";
 import type { MediaUnit, SourceInput } from "./source.ts";
 
@@ -27,12 +27,15 @@ export const ffmpegDecoders =
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
 
 /**
- * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity), fed by the feeder,
+ * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
+ * format), fed by the feeder,
  * every frame handed on with its stamp; filler frames never leave this stage.
  */
 export class Decoding {
   private readonly feeder = new Feeder();
   private decoder: Decoder;
+  /** What the running decoder reads on its pipe (null for a URL). */
+  private format: PipeFormat | null;
 
   constructor(
     private readonly input: SourceInput,
@@ -40,12 +43,14 @@ export class Decoding {
     private readonly factory: DecoderFactory,
     private readonly onFrame: FrameHandler,
   ) {
-    this.decoder = this.start();
+    // At once, so that the first unit does not wait for ffmpeg to start (a unit in another format replaces it).
+    this.decoder = this.start(input);
+    this.format = input.kind === "pipe" ? input.format : null;
   }
 
-  private start(): Decoder {
+  private start(input: SourceInput): Decoder {
     let described = "";
-    const d: Decoder = this.factory(this.input, this.output, (f) => {
+    const d: Decoder = this.factory(input, this.output, (f) => {
       const stamp = this.feeder.next();
       if (stamp === "filler") return;
       described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
@@ -59,22 +64,27 @@ export class Decoding {
   }
 
   async take(m: MediaUnit): Promise<void> {
-    if (this.feeder.startsNewDecoder(m)) {
-      // A new stream instance: flush the old decoder (its held frames keep their stamps) and start clean.
+    if (this.input.kind !== "pipe") return; // a decoder reading a URL is given nothing
+    const format = m.format ?? this.input.format;
+    if (this.feeder.startsNewDecoder(m) || format !== this.format) {
+      // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected): flush the old
+      // decoder (its held frames keep their stamps) and start clean.
       await this.decoder.finish();
       this.feeder.clear();
-      this.decoder = this.start();
+      this.format = format;
+      this.decoder = this.start({ kind: "pipe", format });
     }
-    for (const bytes of this.feeder.feed(m)) await this.decoder.write(bytes);
+    for (const bytes of this.feeder.feed(m, format)) await this.decoder.write(bytes);
     if (this.decoder.failure) throw this.decoder.failure;
   }
 
   /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */
   async finish(): Promise<number | null> {
-    if (this.input.kind === "pipe") await this.decoder.finish();
-    else if (this.decoder.alive) this.decoder.kill();
-    const { code } = await this.decoder.exited;
-    if (this.decoder.failure) throw this.decoder.failure;
+    const d = this.decoder;
+    if (this.input.kind === "pipe") await d.finish();
+    else if (d.alive) d.kill();
+    const { code } = await d.exited;
+    if (d.failure) throw d.failure;
     return code;
   }
 

@@ -1,3 +1,5 @@
+import { accessUnitDelimiter } from "../mp4/annexb.ts";
+import type { PipeFormat } from "./decoder.ts";
 import type { MediaUnit } from "./source.ts";
 import type { SegmentPlace } from "./timeline.ts";
 
@@ -11,11 +13,15 @@ export interface FrameStamp {
   place: SegmentPlace | null;
 }
 
-/** ffmpeg 5.1 holds 3 frames of an MPEG-TS input (demuxer, parser, output); one more for margin. */
+/**
+ * Copies of its first frame after an MPEG-TS unit. ffmpeg 5.1 holds 2 frames of an MPEG-TS input: its demuxer the
+ * last PES (a video PES has no length: it ends when the next one starts), its parser one more; two more for margin.
+ */
 export const FILLER_FRAMES = 4;
 
 interface Expected {
   unit: MediaUnit;
+  frames: number;
   remaining: number;
   filler: boolean;
 }
@@ -24,10 +30,15 @@ interface Expected {
  * Turns source media into decoder input and, as frames come out, into their stamps. Pure: it holds no decoder.
  *
  * Frames leave the decoder in the order their bytes went in; each takes its unit's arrival stamp (or its own, when the
- * source saw each frame arrive). ffmpeg holds the last few frames it was given until more input comes, so after each
- * unit it gets FILLER_FRAMES copies of that unit's first (key) frame: the copies are held instead of real frames, and
- * are dropped by count, unread. A discontinuity needs a new decoder: the caller flushes the old one (its held frames
- * still take their stamps) before the new unit's stamps are queued.
+ * source saw each frame arrive). ffmpeg holds the last frames it was given until more input comes. An elementary
+ * stream (H.264, HEVC: fMP4's video, and MPEG-TS's) holds one, in ffmpeg's parser, until the next frame starts: an
+ * access unit delimiter after each unit starts one, so that every frame of the unit comes out at once, an LL-HLS
+ * part's as well (nothing past the parser holds frames, with the decoder and the rawvideo encoder on one thread each:
+ * client/decoder.ts). Other MPEG-TS units get FILLER_FRAMES copies of their first (key) frame after them: the copies
+ * are held instead of real frames, and are dropped by count, unread; an LL-HLS part gets none (they would stand where
+ * the next frame's references are), its last frames come out when the next part pushes them. A discontinuity needs
+ * a new decoder: the caller flushes the old one (its held frames still take their stamps) before the new unit's
+ * stamps are queued.
  */
 export class Feeder {
   private queue: Expected[] = [];
@@ -42,15 +53,13 @@ export class Feeder {
     this.queue = [];
   }
 
-  /** The writes that give the decoder this unit (and the filler that pushes its last frames out). */
-  feed(m: MediaUnit): Uint8Array[] {
+  /** The writes that give a decoder reading `format` this unit (and what pushes its last frames out). */
+  feed(m: MediaUnit, format: PipeFormat = "mpegts"): Uint8Array[] {
     if (m.frames === 0) return [m.bytes];
-    if (m.continuesGroup) {
-      this.queue.push({ unit: m, remaining: m.frames, filler: false });
-      return [m.bytes];
-    }
-    this.queue.push({ unit: m, remaining: m.frames, filler: false });
-    this.queue.push({ unit: m, remaining: FILLER_FRAMES, filler: true });
+    this.queue.push({ unit: m, frames: m.frames, remaining: m.frames, filler: false });
+    if (format !== "mpegts") return [m.bytes, accessUnitDelimiter(format)];
+    if (m.continuesGroup) return [m.bytes];
+    this.queue.push({ unit: m, frames: FILLER_FRAMES, remaining: FILLER_FRAMES, filler: true });
     const head = m.bytes.subarray(0, m.firstFrameEnd);
     return [m.bytes, ...Array.from({ length: FILLER_FRAMES }, () => head)];
   }
@@ -62,7 +71,7 @@ export class Feeder {
   next(): FrameStamp | "filler" | null {
     const head = this.queue[0];
     if (!head) return null;
-    const position = (head.filler ? FILLER_FRAMES : head.unit.frames) - head.remaining;
+    const position = head.frames - head.remaining;
     if (--head.remaining <= 0) this.queue.shift();
     if (head.filler) return "filler";
     const u = head.unit;

@@ -12,7 +12,7 @@ import {
   type PlaylistWarning,
   type Variant,
 } from "../hls/playlist.ts";
-import { scanSegment } from "../hls/ts-frames.ts";
+import { segmentElementaryStream } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
@@ -117,9 +117,16 @@ export class HlsSource {
     return this.inits.track;
   }
 
-  /** What the decoder reads: MPEG-TS segments as they are, or fMP4 segments as the video's elementary stream. */
+  /**
+   * What the decoder reads: the video's elementary stream (fMP4 segments through their track; MPEG-TS segments of
+   * H.264 or HEVC), else MPEG-TS as it is. Before the first MPEG-TS segment the codec is what the variant declares,
+   * else H.264 (as good as every MPEG-TS HLS stream), so that the decoder can start before it comes: each segment
+   * says what its bytes are (MediaUnit.format), and the decoder starts over in the rare stream where that differs.
+   */
   get input(): SourceInput {
-    return { kind: "pipe", format: this.inits.track?.format ?? "mpegts" };
+    if (this.inits.track) return { kind: "pipe", format: this.inits.track.format };
+    const hevc = this.variant?.codecs?.some((c) => /^(hvc1|hev1)/i.test(c));
+    return { kind: "pipe", format: hevc ? "hevc" : "h264" };
   }
 
   get url(): string {
@@ -319,6 +326,7 @@ export class HlsSource {
           durationS: seg.durationS,
           frames: scan.frames,
           firstFrameEnd: scan.firstFrameEnd,
+          ...("format" in scan ? { format: scan.format } : {}),
           discontinuity,
           discontinuitySequence: seg.discontinuitySequence,
           programDateTimeMs: seg.programDateTimeMs ?? null,
@@ -341,7 +349,11 @@ export class HlsSource {
   private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
     if (!seg.init) {
       if (this.inits.track) return "the stream changed from fMP4 to MPEG-TS segments";
-      return { bytes, ...scanSegment(bytes) };
+      // H.264/HEVC goes to the decoder as its elementary stream: an MPEG-TS demuxer holds a segment's last frame.
+      const { scan, es } = segmentElementaryStream(bytes);
+      return es
+        ? { ...scan, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, format: es.format }
+        : { bytes, ...scan, format: "mpegts" as const };
     }
     const unmeasurable = await this.openInit(seg, baseUrl);
     if (unmeasurable) return unmeasurable;

@@ -6,7 +6,7 @@ import { failed, unavailable } from "../errors.ts";
 import { DashSource, videoRepresentations } from "./dash-source.ts";
 import { HlsSource, type HlsSourceOptions, type SegmentArrival } from "./hls-source.ts";
 import type { StreamEvent } from "./events.ts";
-import type { DecoderInput } from "./decoder.ts";
+import type { DecoderInput, PipeFormat } from "./decoder.ts";
 import { byBandwidth, type Rendition, type VariantChoice } from "./variants.ts";
 import { fetchText, type Fetch } from "./http.ts";
 import type { DeliveryLog } from "./delivery.ts";
@@ -24,8 +24,13 @@ export interface MediaUnit {
   arrivedAtMs: number;
   /** Per-frame arrival, client clock, in decode order, when the source saw each frame's bytes arrive (chunked bodies). */
   frameArrivalsMs?: number[];
-  /** Bytes for the decoder: what its input format reads (MPEG-TS, or an fMP4 fragment after its init section). */
+  /** Bytes for the decoder: what its input format reads (MPEG-TS, or the video as an H.264/HEVC elementary stream). */
   bytes: Uint8Array;
+  /**
+   * What the bytes are, when not the source's input format: an MPEG-TS segment handed over as its video's elementary
+   * stream (known only once a segment has been read). The decoder starts over when it changes.
+   */
+  format?: PipeFormat;
   /** Video frames in the unit, counted by the source's own parser; 0 when it cannot tell. */
   frames: number;
   /** Bytes of the unit's head holding its tables and first (key) frame: decoder filler (client/feeder.ts). */

@@ -2,6 +2,9 @@
  * Reads an MPEG-TS segment's structure without decoding it: each video frame starts a new PES packet on the video
  * PID (payload_unit_start_indicator set). Pure: bytes in, numbers out.
  */
+import { withoutDelimiters, type ElementaryFormat } from "../mp4/annexb.ts";
+import { concat } from "../mp4/fragment-splitter.ts";
+
 const PACKET = 188;
 const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
 
@@ -22,11 +25,68 @@ export function countVideoFrames(ts: Uint8Array): number {
 }
 
 export function scanSegment(ts: Uint8Array): SegmentScan {
+  return scanVideo(ts).scan;
+}
+
+/** The segment's video as an elementary stream, for a decoder reading H.264 or HEVC on a pipe (client/feeder.ts). */
+export interface SegmentElementaryStream {
+  format: ElementaryFormat;
+  /** Every video PES payload in order, access unit delimiters left out (the feeder writes its own after a unit). */
+  bytes: Uint8Array;
+  /** End of the first frame's bytes in `bytes`. */
+  firstFrameEnd: number;
+}
+
+const ELEMENTARY_STREAM_TYPES: Record<number, ElementaryFormat> = { 0x1b: "h264", 0x24: "hevc" };
+
+/**
+ * The segment's scan and, for H.264 and HEVC video, its elementary stream: an MPEG-TS demuxer holds the last frame
+ * of its input (a video PES has no length: it ends when the next starts), a raw H.264/HEVC reader does not. Null
+ * stream for other codecs, or a segment without a whole first PES.
+ */
+export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es: SegmentElementaryStream | null } {
+  const { scan, streamType, payloads } = scanVideo(ts);
+  const format = streamType === null ? undefined : ELEMENTARY_STREAM_TYPES[streamType];
+  if (!format || payloads.length === 0) return { scan, es: null };
+  const pieces: Uint8Array[] = [];
+  let firstFrameEnd = -1;
+  let pes: Uint8Array[] = [];
+  const endPes = () => {
+    if (pes.length === 0) return;
+    pieces.push(withoutDelimiters(concat(pes), format));
+    pes = [];
+    if (firstFrameEnd < 0) firstFrameEnd = pieces.reduce((n, b) => n + b.length, 0);
+  };
+  for (const { from, to, start } of payloads) {
+    let at = from;
+    if (start) {
+      endPes();
+      // PES header: start code, stream id, length (6 bytes), flags (2), header data length (1), header data.
+      if (to - from < 9 || ts[from] !== 0 || ts[from + 1] !== 0 || ts[from + 2] !== 1) continue;
+      at = from + 9 + ts[from + 8]!;
+    }
+    if (at < to) pes.push(ts.subarray(at, to));
+  }
+  endPes();
+  const bytes = concat(pieces);
+  return { scan, es: { format, bytes, firstFrameEnd: Math.max(0, firstFrameEnd) } };
+}
+
+interface VideoPayload {
+  from: number;
+  to: number;
+  /** The packet starts a PES (payload_unit_start_indicator). */
+  start: boolean;
+}
+
+function scanVideo(ts: Uint8Array): { scan: SegmentScan; streamType: number | null; payloads: VideoPayload[] } {
   let firstFrameEnd = ts.length;
   let pmtPid = -1;
   let videoPid = -1;
+  let streamType: number | null = null;
   let frames = 0;
   const pts: number[] = [];
+  const payloads: VideoPayload[] = [];
   let ptsMissing = false;
   for (let off = syncOffset(ts); off + PACKET <= ts.length; off += PACKET) {
     if (ts[off] !== 0x47) continue;
@@ -54,16 +114,20 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
       const end = Math.min(p + 3 + sectionLength - 4, off + PACKET);
       const programInfoLength = ((ts[p + 10]! & 0x0f) << 8) | ts[p + 11]!;
       for (let q = p + 12 + programInfoLength; q + 5 <= end; ) {
-        const streamType = ts[q]!;
+        const type = ts[q]!;
         const esPid = ((ts[q + 1]! & 0x1f) << 8) | ts[q + 2]!;
         const esInfoLength = ((ts[q + 3]! & 0x0f) << 8) | ts[q + 4]!;
-        if (VIDEO_STREAM_TYPES.has(streamType)) {
+        if (VIDEO_STREAM_TYPES.has(type)) {
           videoPid = esPid;
+          streamType = type;
           break;
         }
         q += 5 + esInfoLength;
       }
-    } else if (pid === videoPid && pusi) {
+    } else if (pid === videoPid) {
+      // Payload before the first PES start is the tail of a PES from the previous segment: not this one's.
+      if (pusi || payloads.length > 0) payloads.push({ from: p, to: off + PACKET, start: pusi });
+      if (!pusi) continue;
       frames++;
       if (frames === 2) firstFrameEnd = off;
       const t = pesPts(ts, p, off + PACKET);
@@ -80,7 +144,8 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
     const first = unwrapped.reduce((m, t) => Math.min(m, t), Infinity);
     ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90).sort((a, b) => a - b);
   }
-  return { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };
+  const scan = { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };
+  return { scan, streamType, payloads };
 }
 
 /** The PTS (90 kHz) of the PES packet starting at p, or null without one. */

@@ -2,9 +2,11 @@
  * fMP4 video → an Annex B elementary stream (H.264 or HEVC) for a decoder on a pipe. An fMP4 fragment cannot be fed
  * to a long-lived decoder piece by piece and flushed, but an elementary stream can, the way MPEG-TS is: each frame's
  * length-prefixed NAL units get start codes, and a keyframe gets the parameter sets (from avcC/hvcC) before it, so a
- * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). Pure.
+ * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). Access unit delimiters are
+ * left out: the feeder writes one after each unit to end its last frame (see accessUnitDelimiter). Pure.
  */
 import { BoxReader, childBoxes, findChild, findPath, Mp4Error, type Box } from "./boxes.ts";
+import { concat } from "./fragment-splitter.ts";
 import type { VideoFrame } from "./video-frames.ts";
 
 export type ElementaryFormat = "h264" | "hevc";
@@ -93,6 +95,47 @@ function withStartCodes(units: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * An access unit delimiter: ffmpeg's H.264/HEVC parser holds a frame until the next one starts, and a delimiter starts
+ * one at once, so the frame before it goes on to the decoder. It also starts the next unit's first frame, which is
+ * why the units carry none of their own (two in a row make an access unit with no picture, which ffmpeg logs).
+ */
+export function accessUnitDelimiter(format: ElementaryFormat): Uint8Array {
+  // H.264: nal_unit_type 9, primary_pic_type 7 (any slice types). HEVC: nal_unit_type 35, temporal id 1, pic_type 2.
+  return new Uint8Array(format === "h264" ? [0, 0, 0, 1, 0x09, 0xf0] : [0, 0, 0, 1, 0x46, 0x01, 0x50]);
+}
+
+function isDelimiter(firstByte: number, format: ElementaryFormat): boolean {
+  return format === "h264" ? (firstByte & 0x1f) === 9 : ((firstByte >> 1) & 0x3f) === 35;
+}
+
+/** An Annex B stream without its access unit delimiters (start code included); the same bytes when it has none. */
+export function withoutDelimiters(es: Uint8Array, format: ElementaryFormat): Uint8Array {
+  const keep: Uint8Array[] = [];
+  let from = 0; // start of the bytes not yet taken or dropped
+  let dropped = false;
+  for (let i = 0; i + 3 < es.length; i++) {
+    if (es[i] !== 0 || es[i + 1] !== 0 || es[i + 2] !== 1) continue;
+    const unitStart = i > 0 && es[i - 1] === 0 ? i - 1 : i;
+    if (isDelimiter(es[i + 3]!, format)) {
+      if (unitStart > from) keep.push(es.subarray(from, unitStart));
+      // The delimiter runs to the next start code.
+      let next = i + 4;
+      while (next + 2 < es.length && !(es[next] === 0 && es[next + 1] === 0 && es[next + 2] === 1)) next++;
+      if (next + 2 >= es.length) next = es.length;
+      else if (es[next - 1] === 0 && next - 1 > i + 3) next--;
+      from = next;
+      dropped = true;
+      i = next - 1;
+    } else {
+      i += 2;
+    }
+  }
+  if (!dropped) return es;
+  if (from < es.length) keep.push(es.subarray(from));
+  return concat(keep);
+}
+
 export interface ElementaryUnit {
   bytes: Uint8Array;
   /** End of the first frame's bytes (its parameter sets included): a copy of it decodes on its own. */
@@ -121,17 +164,15 @@ export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], con
       at += config.lengthSize;
       if (n === 0) continue;
       if (at + n > f.end) throw new Mp4Error(`frame ${f.index}: a NAL unit of ${n} bytes runs past the frame's end`);
+      if (isDelimiter(segment[at]!, config.format)) {
+        at += n;
+        continue;
+      }
       push(START);
       push(segment.subarray(at, at + n));
       at += n;
     }
     if (i === 0) firstFrameEnd = size;
   }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    bytes.set(p, off);
-    off += p.length;
-  }
-  return { bytes, firstFrameEnd };
+  return { bytes: concat(parts), firstFrameEnd };
 }

@@ -1,0 +1,155 @@
+/**
+ * The decoder stage on real ffmpeg: units fed the way the client feeds them (an elementary stream, a delimiter after
+ * each) come out whole before the next unit is written, every frame once, in order, with its unit's stamp. Segments are encoded here by ffmpeg (x264 as vat serve runs it, x265), 240p.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CODE_OUTPUT, decoderArgs } from "../../src/client/decoder.ts";
+import { Decoding, ffmpegDecoders } from "../../src/client/decoding.ts";
+import { Fmp4Track } from "../../src/client/fmp4-track.ts";
+import type { MediaUnit } from "../../src/client/source.ts";
+import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
+import { tempDir } from "../helpers/vat.ts";
+
+const SEGMENTS = 4;
+const FPS = 25;
+const dir = tempDir("vat-flush-");
+
+const ENCODERS = {
+  h264: ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-crf", "23"],
+  hevc: ["-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency", "-x265-params", "log-level=error"],
+} as const;
+
+/** 1 s segments of 426x240 at 25 fps, a keyframe at each: MPEG-TS or fMP4 (CMAF) HLS as ffmpeg's muxer writes it. */
+function encode(codec: keyof typeof ENCODERS, container: "ts" | "fmp4"): string {
+  const out = join(dir.path, `${codec}-${container}`);
+  mkdirSync(out, { recursive: true });
+  const made = spawnSync("ffmpeg", [
+    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=426x240:rate=${FPS}`, "-t", String(SEGMENTS), ...ENCODERS[codec],
+    "-g", String(FPS), "-pix_fmt", "yuv420p", ...(codec === "hevc" && container === "fmp4" ? ["-tag:v", "hvc1"] : []),
+    "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_segment_type", container === "ts" ? "mpegts" : "fmp4",
+    "-hls_segment_filename", join(out, container === "ts" ? "seg_%d.ts" : "seg_%d.m4s"), join(out, "stream.m3u8"),
+  ]);
+  if (made.status !== 0) throw new Error(`ffmpeg: ${made.stderr}`);
+  return out;
+}
+
+const base = { discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1 };
+
+/** The segments as the HLS source hands them over: MPEG-TS as its elementary stream, fMP4 through its track. */
+function units(folder: string): { units: MediaUnit[]; format: "mpegts" | "h264" | "hevc" } {
+  const files = readdirSync(folder).filter((f) => /^seg_\d+\./.test(f)).sort((a, b) => parseInt(a.slice(4)) - parseInt(b.slice(4)));
+  const init = join(folder, "init.mp4");
+  const track = files[0]!.endsWith(".m4s") ? Fmp4Track.open(new Uint8Array(readFileSync(init))) : null;
+  if (track && "unmeasurable" in track) throw new Error(track.unmeasurable);
+  const list = files.map((f, i): MediaUnit => {
+    const bytes = new Uint8Array(readFileSync(join(folder, f)));
+    const at = { ...base, sequence: i, arrivedAtMs: i * 1000 };
+    if (track) {
+      const m = track.media(bytes);
+      return { ...at, bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd };
+    }
+    const { scan, es } = segmentElementaryStream(bytes);
+    if (!es) throw new Error(`${f}: no elementary stream`);
+    return { ...at, bytes: es.bytes, frames: scan.frames, firstFrameEnd: es.firstFrameEnd, format: es.format };
+  });
+  return { units: list, format: track ? track.format : "mpegts" };
+}
+
+/** Feeds each unit, waits until its frames are out (or 3 s pass), and notes how many were still held back. */
+async function feedAll(list: MediaUnit[], format: "mpegts" | "h264" | "hevc") {
+  const stamps: (number | null)[] = [];
+  const pixels: string[] = [];
+  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
+    stamps.push(stamp?.segment ?? null);
+    pixels.push(Bun.hash(f.gray).toString(16));
+  });
+  const held: number[] = [];
+  let fed = 0;
+  for (const u of list) {
+    await decoding.take(u);
+    fed += u.frames;
+    const deadline = Date.now() + 3000;
+    while (stamps.length < fed && Date.now() < deadline) await Bun.sleep(20);
+    held.push(fed - stamps.length);
+  }
+  const code = await decoding.finish();
+  return { stamps, pixels, held, code, fed };
+}
+
+/** The same stream decoded by ffmpeg from a file in one go, with the client's own output arguments: the truth. */
+function decodeWhole(list: MediaUnit[], format: "h264" | "hevc"): string[] {
+  const file = join(dir.path, `whole.${format}`);
+  writeFileSync(file, Buffer.concat(list.map((u) => u.bytes)));
+  const args = decoderArgs({ kind: "url", url: file }, CODE_OUTPUT).map((a) => (a === "info" ? "error" : a));
+  args.splice(args.indexOf("-i"), 0, "-f", format);
+  const r = spawnSync("ffmpeg", args, { maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  const size = 192 * 192; // the code region of a 240p frame: 0.8 of its height, square
+  const out: string[] = [];
+  for (let at = 0; at + size <= r.stdout.length; at += size) out.push(Bun.hash(r.stdout.subarray(at, at + size)).toString(16));
+  return out;
+}
+
+afterAll(() => dir.cleanup());
+
+describe.each([
+  ["h264", "ts"],
+  ["h264", "fmp4"],
+  ["hevc", "ts"],
+  ["hevc", "fmp4"],
+] as const)("%s in %s segments", (codec, container) => {
+  test("each segment's frames leave the decoder before the next is written: each once, in order, unfiltered", async () => {
+    const { units: list, format } = units(encode(codec, container));
+    expect(list.map((u) => u.frames)).toEqual(Array(SEGMENTS).fill(FPS));
+    const r = await feedAll(list, format);
+    expect(r.code).toBe(0);
+    expect(r.held).toEqual(Array(SEGMENTS).fill(0));
+    expect(r.stamps).toEqual(list.flatMap((u) => Array(u.frames).fill(u.sequence)));
+    // Every frame is the picture the stream holds at its place: no filler copy taken for a real frame.
+    expect(r.pixels).toEqual(decodeWhole(list, codec));
+  }, 60_000);
+});
+
+test("LL-HLS parts (each going on with the last one's pictures): each part's frames out at once, every one as decoded whole", async () => {
+  const { units: list } = units(encode("h264", "ts"));
+  // Parts of 5 frames, cut where a frame's first NAL unit starts (as an LL-HLS part holds whole frames).
+  const parts: MediaUnit[] = [];
+  for (const u of list) {
+    const starts = frameStarts(u.bytes);
+    expect(starts).toHaveLength(u.frames);
+    for (let k = 0; k < u.frames; k += 5) {
+      const end = k + 5 < u.frames ? starts[k + 5]! : u.bytes.length;
+      parts.push({ ...u, bytes: u.bytes.subarray(starts[k]!, end), frames: Math.min(5, u.frames - k), firstFrameEnd: 0, continuesGroup: true });
+    }
+  }
+  const r = await feedAll(parts, "h264");
+  expect(r.code).toBe(0);
+  expect(r.stamps).toEqual(list.flatMap((u) => Array(u.frames).fill(u.sequence)));
+  expect(r.pixels).toEqual(decodeWhole(list, "h264"));
+  // Each part's frames out before the next part is written: no frame waits for the next one.
+  expect(r.held).toEqual(parts.map(() => 0));
+}, 90_000);
+
+/** Where each H.264 frame starts in an Annex B stream without delimiters: its parameter sets, else its first slice. */
+function frameStarts(es: Uint8Array): number[] {
+  const starts: number[] = [];
+  let pending = -1;
+  for (let i = 0; i + 4 < es.length; i++) {
+    if (es[i] !== 0 || es[i + 1] !== 0 || es[i + 2] !== 1) continue;
+    const at = i > 0 && es[i - 1] === 0 ? i - 1 : i;
+    const type = es[i + 3]! & 31;
+    if (type === 7 || type === 8 || type === 6) {
+      if (pending < 0) pending = at;
+    } else if ((type === 1 || type === 5) && (es[i + 4]! & 0x80) !== 0) {
+      starts.push(pending >= 0 ? pending : at);
+      pending = -1;
+    } else {
+      pending = -1;
+    }
+    i += 2;
+  }
+  return starts;
+}
