@@ -22,7 +22,6 @@ export class LossyRelay {
   readonly refused = new Set<string>();
   /** Every path clients asked for, in order. */
   readonly asked: string[] = [];
-  private initBytes: Uint8Array | null = null;
   private timer: Timer;
   private busy = false;
 
@@ -45,12 +44,14 @@ export class LossyRelay {
     if (this.busy) return;
     this.busy = true;
     try {
-      this.initBytes ??= await this.fetchOrigin(this.o.init);
-      if (!this.initBytes) return;
       for (const path of this.o.lost) {
         if (this.kept.has(path)) continue;
         const media = await this.fetchOrigin(path);
-        if (media) this.kept.set(path, new Uint8Array(await new Blob([this.initBytes, media]).arrayBuffer()));
+        if (!media) continue;
+        // The init section as the origin has it now, not as it was when the relay started: before the stream is
+        // live the packager may still be writing it (a copy taken then made every kept object unreadable).
+        const init = await this.fetchOrigin(this.o.init);
+        if (init) this.kept.set(path, new Uint8Array(await new Blob([init, media]).arrayBuffer()));
       }
     } finally {
       this.busy = false;
