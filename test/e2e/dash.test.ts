@@ -13,12 +13,16 @@ afterAll(() => tmp.cleanup());
 type Stream = { role: string; error: string | null; result: any; versusControl: any };
 
 /**
- * A relay in front of nginx-rtmp's DASH that publishes each version of the MPD holdMs after every segment it lists is
- * in the relay's own cache (fetched as soon as the MPD names it). Clients of two such relays, one holding 0 ms and
- * one 1500 ms, see the same segments from the same cache: the only difference between them is the hold. (nginx may
- * list a fragment a moment before it can be fetched; the cache keeps that race out of the comparison.)
+ * Relays in front of nginx-rtmp's DASH, one per hold, that publish each version of the MPD holdMs after every segment
+ * it lists is in their one shared cache (fetched as soon as the MPD names it). One poller feeds them all, so clients of
+ * a relay holding 0 ms and one holding 1500 ms see the same segments from the same cache, each MPD version published
+ * at the same moment: the only difference between them is the hold. (nginx may list a fragment a moment before it can
+ * be fetched; the cache keeps that race out of the comparison.) Neither hold is 0: nginx writes availabilityStartTime to the
+ * whole second at the first frame it was sent, and a push that starts with a backlog puts a listed segment's advertised
+ * availability up to that backlog after its listing. vat waits for a segment's availability as a player does, so that
+ * wait would hide part of a shorter hold.
  */
-function holdingRelay(target: string, mpdPath: string, holdMs: number) {
+function holdingRelays(target: string, mpdPath: string, holdsMs: number[]) {
   const cache = new Map<string, Uint8Array>();
   const published: { atMs: number; body: string }[] = [];
   let busy = false;
@@ -48,20 +52,28 @@ function holdingRelay(target: string, mpdPath: string, holdMs: number) {
       busy = false;
     }
   }, 5);
-  const server = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === mpdPath) {
-        const shown = published.filter((p) => p.atMs <= performance.now() - holdMs).at(-1);
-        return shown ? new Response(shown.body, { headers: { "content-type": "application/dash+xml" } }) : new Response("not yet", { status: 404 });
-      }
-      const bytes = cache.get(path.split("/").pop()!);
-      return bytes ? new Response(bytes) : new Response("not cached", { status: 404 });
+  const servers = holdsMs.map((holdMs) =>
+    Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path === mpdPath) {
+          const shown = published.filter((p) => p.atMs <= performance.now() - holdMs).at(-1);
+          return shown ? new Response(shown.body, { headers: { "content-type": "application/dash+xml" } }) : new Response("not yet", { status: 404 });
+        }
+        const bytes = cache.get(path.split("/").pop()!);
+        return bytes ? new Response(bytes) : new Response("not cached", { status: 404 });
+      },
+    }),
+  );
+  return {
+    urls: servers.map((s) => `http://127.0.0.1:${s.port}${mpdPath}`),
+    stop: () => {
+      clearInterval(poll);
+      for (const s of servers) s.stop(true);
     },
-  });
-  return { url: `http://127.0.0.1:${server.port}${mpdPath}`, stop: () => (clearInterval(poll), server.stop(true)) };
+  };
 }
 
 test(
@@ -70,14 +82,13 @@ test(
     const nginx = await startNginxRtmp({ streamKey: "dash", fragmentS: 1 });
     const server = serve(["--size", "240p", "--fps", "25", "--id", "dash", "--push", nginx.ingestUrl]);
     const mpdPath = new URL(nginx.dashUrl).pathname;
-    const prompt = holdingRelay(nginx.dashUrl, mpdPath, 0);
-    const held = holdingRelay(nginx.dashUrl, mpdPath, 1500);
+    const relays = holdingRelays(nginx.dashUrl, mpdPath, [1000, 2500]);
     try {
       await server.waitLive();
       await eventually(async () => (await fetch(nginx.dashUrl)).status, (s) => s === 200, 15_000);
       const run = await client([
         // Arrivals are as precise as the MPD polls: 20 ms here, so that the relay's hold is measured to within 50 ms.
-        "--control", server.url, "--url", nginx.dashUrl, "--url", prompt.url, "--url", held.url, "--duration", "20s", "--poll", "20ms",
+        "--control", server.url, "--url", nginx.dashUrl, "--url", relays.urls[0]!, "--url", relays.urls[1]!, "--duration", "20s", "--poll", "20ms",
         "--db", join(tmp.path, "nginx.db"), "--json",
       ], { timeoutMs: 45_000 });
       expect(run.exitCode).toBe(0);
@@ -96,8 +107,7 @@ test(
       const shift = delayed!.versusControl.relativeLatencyP50Ms - early!.versusControl.relativeLatencyP50Ms;
       expect(Math.abs(shift - 1500)).toBeLessThanOrEqual(50);
     } finally {
-      prompt.stop();
-      held.stop();
+      relays.stop();
       await server.stop();
       await nginx.stop();
     }
