@@ -19,9 +19,24 @@ function countFrames(name: string, segments: ReadonlyMap<number | string, Uint8A
   for (const [key, bytes] of segments) {
     const file = join(tmp.path, `${name}-${String(key).replace(/\W/g, "_")}.mp4`);
     writeFileSync(file, bytes);
-    frames += count(file);
+    const n = count(file);
+    if (n === 0) throw new Error(`ffprobe read no frames from ${file}: its top-level boxes are ${topLevelBoxes(bytes)}`);
+    frames += n;
   }
   return frames;
+}
+
+/** "ftyp 28, moov 700, …": what a kept object is made of, for a count that came out empty. */
+function topLevelBoxes(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const boxes: string[] = [];
+  for (let at = 0; at + 8 <= bytes.length; ) {
+    const size = view.getUint32(at);
+    boxes.push(`${new TextDecoder().decode(bytes.subarray(at + 4, at + 8))} ${size}`);
+    if (size < 8) break;
+    at += size;
+  }
+  return `${boxes.join(", ")} (${bytes.length} bytes)`;
 }
 
 function ffprobePackets(file: string): number {

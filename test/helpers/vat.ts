@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -161,7 +161,12 @@ export function ffprobeFrames(file: string): number {
     "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames",
     "-of", "csv=p=0", file,
   ]);
-  return Number(r.stdout.toString().trim().split(/\s+/)[0]);
+  const n = Number(r.stdout.toString().trim().split(/\s+/)[0] || NaN);
+  // A count that ffprobe did not give is no ground truth: say what it said instead of counting 0.
+  if (r.exitCode !== 0 || !Number.isInteger(n)) {
+    throw new Error(`ffprobe counted no frames in ${file} (${statSync(file).size} bytes, exit ${r.exitCode}): ${r.stderr.toString().trim().slice(0, 500)}`);
+  }
+  return n;
 }
 
 /** Child processes of pid (from /proc), e.g. the ffmpeg a `vat serve` runs. */
