@@ -2,6 +2,8 @@ import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
 import { parseInputVideo, parseRawOutputSize } from "./ffmpeg-output.ts";
 
 const QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Decoded output waiting to be handed over beyond this pauses ffmpeg's stdout (it then waits on its pipe). */
+const BACKLOG_PAUSE_BYTES = 16 * 1024 * 1024;
 
 export interface DecodedFrame {
   /** Luma plane; the buffer is reused for the next frame, so copy what you keep. */
@@ -106,6 +108,15 @@ export class FrameDecoder {
   private frame = new Uint8Array(0);
   private filled = 0;
   private pending: Uint8Array[] = [];
+  /**
+   * Decoded output not yet handed over, oldest first. Frames are handed over one per turn of the event loop: a pipe
+   * read holds several (a segment decodes in a burst), and reading all their codes in one go would hold back the
+   * fetches of every stream in the client, whose arrival times are stamped as their bytes come in.
+   */
+  private backlog: Uint8Array[] = [];
+  private backlogBytes = 0;
+  private handing = false;
+  private whenHandedOver: (() => void) | null = null;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   input: { codec: string; width: number; height: number } | null = null;
   framesOut = 0;
@@ -128,16 +139,19 @@ export class FrameDecoder {
       if (size) {
         this.size = size;
         this.frame = new Uint8Array((size.width * size.height * (output.pixFmt === "yuv420p" ? 3 : 2)) / 2);
-        for (const chunk of this.pending.splice(0)) this.consume(chunk, now);
+        for (const chunk of this.pending.splice(0)) this.enqueue(chunk, now);
       }
     });
     this.child.stdout.on("data", (chunk: Buffer) => {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (this.size) this.consume(bytes, now);
+      if (this.size) this.enqueue(bytes, now);
       else this.pending.push(Uint8Array.from(bytes));
     });
     if (input.kind === "url") this.child.stdin.end();
-    this.exited = new Promise((resolve) => this.child.once("close", (code, signal) => resolve({ code, signal })));
+    // Exited once ffmpeg has closed and every frame it wrote has been handed over.
+    this.exited = new Promise((resolve) =>
+      this.child.once("close", (code, signal) => this.afterHandOver(() => resolve({ code, signal }))),
+    );
   }
 
   get lastError(): string {
@@ -175,36 +189,77 @@ export class FrameDecoder {
     clearTimeout(timer);
   }
 
+  /** Stops ffmpeg at once; frames it wrote that were not handed over yet are dropped (they are not wanted). */
   kill(): void {
+    this.backlog = [];
+    this.backlogBytes = 0;
     this.child.kill("SIGKILL");
   }
 
-  private consume(chunk: Uint8Array, now: () => number): void {
-    const frameBytes = this.frame.length;
-    let off = 0;
-    while (off < chunk.length) {
-      const take = Math.min(frameBytes - this.filled, chunk.length - off);
-      this.frame.set(chunk.subarray(off, off + take), this.filled);
-      this.filled += take;
-      off += take;
-      if (this.filled === frameBytes) {
-        this.filled = 0;
-        this.framesOut++;
-        try {
-          const { width, height } = this.size!;
-          const n = width * height;
-          this.onFrame(
-            this.output.pixFmt === "yuv420p"
-              ? { gray: this.frame.subarray(0, n), u: this.frame.subarray(n, n * 1.25), v: this.frame.subarray(n * 1.25), width, height, decodedAtMs: now() }
-              : { gray: this.frame, width, height, decodedAtMs: now() },
-          );
-        } catch (err) {
-          this.failure ??= err;
-          this.child.stdout.removeAllListeners("data");
-          this.child.kill("SIGKILL");
-          return;
-        }
-      }
+  private enqueue(chunk: Uint8Array, now: () => number): void {
+    if (this.failure) return;
+    this.backlog.push(chunk);
+    this.backlogBytes += chunk.length;
+    if (this.backlogBytes > BACKLOG_PAUSE_BYTES) this.child.stdout.pause();
+    if (!this.handing) {
+      this.handing = true;
+      setImmediate(() => this.handOverOne(now));
     }
+  }
+
+  private afterHandOver(then: () => void): void {
+    if (!this.handing) then();
+    else this.whenHandedOver = then;
+  }
+
+  /** Hands over the next whole frame of the backlog (if it holds one), then yields to the event loop. */
+  private handOverOne(now: () => number): void {
+    let handed = false;
+    while (!handed && this.backlog.length > 0 && !this.failure) {
+      const chunk = this.backlog[0]!;
+      const used = this.consume(chunk, now);
+      handed = used.frame;
+      this.backlogBytes -= used.bytes;
+      if (used.bytes === chunk.length) this.backlog.shift();
+      else this.backlog[0] = chunk.subarray(used.bytes);
+    }
+    if (this.failure) {
+      this.backlog = [];
+      this.backlogBytes = 0;
+    }
+    if (this.child.stdout.isPaused() && this.backlogBytes <= BACKLOG_PAUSE_BYTES / 2) this.child.stdout.resume();
+    if (this.backlog.length > 0) {
+      setImmediate(() => this.handOverOne(now));
+      return;
+    }
+    this.handing = false;
+    const then = this.whenHandedOver;
+    this.whenHandedOver = null;
+    then?.();
+  }
+
+  /** Copies bytes of `chunk` into the frame being filled, up to the end of one frame, which it hands over. */
+  private consume(chunk: Uint8Array, now: () => number): { bytes: number; frame: boolean } {
+    const frameBytes = this.frame.length;
+    const take = Math.min(frameBytes - this.filled, chunk.length);
+    this.frame.set(take === chunk.length ? chunk : chunk.subarray(0, take), this.filled);
+    this.filled += take;
+    if (this.filled < frameBytes) return { bytes: take, frame: false };
+    this.filled = 0;
+    this.framesOut++;
+    try {
+      const { width, height } = this.size!;
+      const n = width * height;
+      this.onFrame(
+        this.output.pixFmt === "yuv420p"
+          ? { gray: this.frame.subarray(0, n), u: this.frame.subarray(n, n * 1.25), v: this.frame.subarray(n * 1.25), width, height, decodedAtMs: now() }
+          : { gray: this.frame, width, height, decodedAtMs: now() },
+      );
+    } catch (err) {
+      this.failure ??= err;
+      this.child.stdout.removeAllListeners("data");
+      this.child.kill("SIGKILL");
+    }
+    return { bytes: take, frame: true };
   }
 }

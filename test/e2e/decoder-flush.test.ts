@@ -133,6 +133,39 @@ test("LL-HLS parts (each going on with the last one's pictures): each part's fra
   expect(r.held).toEqual(parts.map(() => 0));
 }, 90_000);
 
+test("a burst of decoded frames is handed over one per turn of the event loop, so other work (a fetch being stamped) gets in between", async () => {
+  const { units: list, format } = units(encode("h264", "ts"));
+  // A ticker that runs once a turn of the event loop; each frame notes the turn it was handed over in.
+  let turn = 0;
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const turns: number[] = [];
+  const pixels: string[] = [];
+  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f) => {
+    turns.push(turn);
+    pixels.push(Bun.hash(f.gray).toString(16));
+  });
+  try {
+    // All four segments at once, and the event loop held while ffmpeg decodes them (as reading another stream's codes
+    // holds it): their frames wait in the pipe and come in several a read.
+    for (const u of list) {
+      await decoding.take(u);
+      const until = performance.now() + 100;
+      while (performance.now() < until);
+    }
+    expect(await decoding.finish()).toBe(0);
+  } finally {
+    ticking = false;
+  }
+  expect(pixels).toEqual(decodeWhole(list, "h264"));
+  const sameTurn = turns.slice(1).filter((t, i) => t === turns[i]!).length;
+  expect(sameTurn).toBe(0);
+}, 60_000);
+
 /** Where each H.264 frame starts in an Annex B stream without delimiters: its parameter sets, else its first slice. */
 function frameStarts(es: Uint8Array): number[] {
   const starts: number[] = [];
