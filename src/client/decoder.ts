@@ -117,6 +117,8 @@ export class FrameDecoder {
   private backlogBytes = 0;
   private handing = false;
   private whenHandedOver: (() => void) | null = null;
+  /** The most decoded output that waited at once: pauseAtBytes and what one read brought past it, at most. */
+  peakBacklogBytes = 0;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   input: { codec: string; width: number; height: number } | null = null;
   framesOut = 0;
@@ -129,6 +131,7 @@ export class FrameDecoder {
     private readonly onFrame: (f: DecodedFrame) => void,
     now: () => number = Date.now,
     private readonly output: DecoderOutput = GRAY_OUTPUT,
+    private readonly pauseAtBytes = BACKLOG_PAUSE_BYTES,
   ) {
     this.child = spawnFfmpeg(ffmpeg, decoderArgs(input, output));
     this.stderr = new StderrTail(this.child.stderr, 30, (line) => {
@@ -200,7 +203,8 @@ export class FrameDecoder {
     if (this.failure) return;
     this.backlog.push(chunk);
     this.backlogBytes += chunk.length;
-    if (this.backlogBytes > BACKLOG_PAUSE_BYTES) this.child.stdout.pause();
+    this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.backlogBytes);
+    if (this.backlogBytes > this.pauseAtBytes) this.child.stdout.pause();
     if (!this.handing) {
       this.handing = true;
       setImmediate(() => this.handOverOne(now));
@@ -227,7 +231,7 @@ export class FrameDecoder {
       this.backlog = [];
       this.backlogBytes = 0;
     }
-    if (this.child.stdout.isPaused() && this.backlogBytes <= BACKLOG_PAUSE_BYTES / 2) this.child.stdout.resume();
+    if (this.child.stdout.isPaused() && this.backlogBytes <= this.pauseAtBytes / 2) this.child.stdout.resume();
     if (this.backlog.length > 0) {
       setImmediate(() => this.handOverOne(now));
       return;

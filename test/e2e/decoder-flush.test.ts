@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CODE_OUTPUT, decoderArgs } from "../../src/client/decoder.ts";
+import { CODE_OUTPUT, decoderArgs, FrameDecoder, type DecoderOutput } from "../../src/client/decoder.ts";
 import { Decoding, ffmpegDecoders } from "../../src/client/decoding.ts";
 import { Fmp4Track } from "../../src/client/fmp4-track.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
@@ -164,6 +164,38 @@ test("a burst of decoded frames is handed over one per turn of the event loop, s
   expect(pixels).toEqual(decodeWhole(list, "h264"));
   const sameTurn = turns.slice(1).filter((t, i) => t === turns[i]!).length;
   expect(sameTurn).toBe(0);
+}, 60_000);
+
+test("a consumer slower than the decoder pauses it: the frames waiting stay bounded, and every one comes out, in order", async () => {
+  // 12 s of 240p H.264 (300 frames), decoded to whole 4:2:0 frames (150 KiB each, 45 MiB in all) as --quality asks.
+  const file = join(dir.path, "slow.h264");
+  const made = spawnSync("ffmpeg", [
+    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=426x240:rate=${FPS}`, "-t", "12", ...ENCODERS.h264, "-g", String(FPS),
+    "-pix_fmt", "yuv420p", "-f", "h264", file,
+  ]);
+  expect(made.status).toBe(0);
+  const output: DecoderOutput = { pixFmt: "yuv420p", scale: null };
+  const truth = spawnSync("ffmpeg", decoderArgs({ kind: "url", url: file }, output).map((a) => (a === "info" ? "error" : a)), { maxBuffer: 1 << 27 });
+  expect(truth.status).toBe(0);
+  const frameBytes = (426 * 240 * 3) / 2;
+  const expected: string[] = [];
+  for (let at = 0; at + frameBytes <= truth.stdout.length; at += frameBytes) expected.push(Bun.hash(truth.stdout.subarray(at, at + frameBytes)).toString(16));
+  expect(expected).toHaveLength(300);
+  const got: string[] = [];
+  // ffmpeg decodes 240p many times faster than this consumer takes it (5 ms a frame). Paused past 1 MiB here (16 MiB
+  // in use), so that a slow consumer reaches it for certain: without the pause several MiB wait at once.
+  const PAUSE_AT = 1024 * 1024;
+  const decoder = new FrameDecoder("ffmpeg", { kind: "pipe", format: "h264" }, (f) => {
+    got.push(Bun.hash(new Uint8Array(f.gray.buffer, f.gray.byteOffset, frameBytes)).toString(16));
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+  }, Date.now, output, PAUSE_AT);
+  await decoder.write(new Uint8Array(readFileSync(file)));
+  await decoder.finish(20_000);
+  expect(got).toEqual(expected);
+  expect(decoder.peakBacklogBytes).toBeGreaterThan(PAUSE_AT);
+  // At most one read past the mark (reads of a pipe bring up to 256 KiB).
+  expect(decoder.peakBacklogBytes).toBeLessThanOrEqual(PAUSE_AT + 512 * 1024);
 }, 60_000);
 
 /** Where each H.264 frame starts in an Annex B stream without delimiters: its parameter sets, else its first slice. */
