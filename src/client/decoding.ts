@@ -28,8 +28,7 @@ export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described
 
 /**
  * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
- * format), fed by the feeder,
- * every frame handed on with its stamp; filler frames never leave this stage.
+ * format), fed by the feeder, every frame handed on with its stamp; filler frames never leave this stage.
  */
 export class Decoding {
   private readonly feeder = new Feeder();
