@@ -106,7 +106,7 @@ async function run(): Promise<void> {
   }
   const c = process.cpuUsage(c0);
   const ms = (c.user + c.system) / 1000 / frames;
-  console.log(JSON.stringify({ what, kernel: what === "quality" ? kernel : undefined, size: meta.size, frames, read, meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
+  console.log(JSON.stringify({ what, kernel: what === "quality" ? kernel : undefined, size: meta.size, frames, read, ...(reader ? { readAtGrid: reader.counts.grid, readByZxing: reader.counts.full } : {}), meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
 }
 
 if (args[0] === "prepare") prepare();

@@ -1,5 +1,6 @@
 import { getZXingModule } from "zxing-wasm/reader";
 import wasmPath from "zxing-wasm/reader/zxing_reader.wasm" with { type: "file" };
+import { MAX_GRID_VERSION, type Quad, readGrid } from "./qr-grid.ts";
 
 /** A rectangle in frame pixels. */
 export interface Box {
@@ -13,6 +14,12 @@ export interface QrRead {
   text: string;
   /** Where the code was found, in frame pixels. */
   box: Box;
+}
+
+/** What a full read says of where the code is, so that the next frames can be read at its module grid. */
+interface Found extends QrRead {
+  quad: Quad;
+  version: number;
 }
 
 /** Decimated crops aim at this many pixels across the code (~4 px per module for a version-3 code). */
@@ -49,6 +56,8 @@ const FAST = { ...CAREFUL, binarizer: 2 }; // FixedThreshold
 interface RawResult {
   isValid: boolean;
   text: string;
+  /** The symbol's version, as text ("3"). */
+  version: string;
   position: {
     topLeft: { x: number; y: number };
     topRight: { x: number; y: number };
@@ -70,14 +79,20 @@ interface PixmapModule {
 }
 
 /**
- * Reads QR codes from 8-bit gray frames with zxing-cpp compiled to WASM. It remembers where the last code was and
- * first tries a crop around it (a fraction of the frame's pixels), falling back to the whole frame.
+ * Reads QR codes from 8-bit gray frames. A stream's code stays in one place, so once zxing-cpp (compiled to WASM)
+ * has found it, the next frames are read at its module grid (client/qr-grid.ts: a few thousand pixel reads, and
+ * only a symbol that decodes with no error). A frame that does not read there goes to zxing: first a crop around
+ * the last code (a fraction of the frame's pixels), then the whole frame; what it finds is the new grid.
  */
 export class QrReader {
   private heapPtr = 0;
   private heapBytes = 0;
   private lastBox: Box | null = null;
+  private grid: { quad: Quad; version: number } | null = null;
   private crop = new Uint8Array(0);
+  private readonly samples = new Uint8Array((17 + 4 * MAX_GRID_VERSION) ** 2);
+  /** Frames read at the grid, and by zxing: the grid's share shows how much of the reading is the cheap kind. */
+  readonly counts = { grid: 0, full: 0 };
 
   private constructor(private readonly zx: PixmapModule) {}
 
@@ -91,6 +106,20 @@ export class QrReader {
   }
 
   read(gray: Uint8Array, width: number, height: number): QrRead | null {
+    if (this.grid && this.lastBox) {
+      const text = readGrid(gray, width, height, this.grid.quad, this.grid.version, this.samples);
+      if (text !== null) {
+        this.counts.grid++;
+        return { text, box: this.lastBox };
+      }
+    }
+    const found = this.readFull(gray, width, height);
+    if (found) this.counts.full++;
+    this.grid = found && found.version <= MAX_GRID_VERSION ? { quad: found.quad, version: found.version } : null;
+    return found && { text: found.text, box: found.box };
+  }
+
+  private readFull(gray: Uint8Array, width: number, height: number): Found | null {
     if (this.lastBox) {
       const roi = growBox(this.lastBox, width, height);
       if (roi.width * roi.height < width * height * 0.8) {
@@ -110,7 +139,7 @@ export class QrReader {
    * Copies the region, keeping every k-th pixel so the code's modules stay about 4 pixels wide: zxing's time grows
    * with pixel count, and our codes have hard-edged modules of up to 23 pixels at 1080p.
    */
-  private readRegion(gray: Uint8Array, stride: number, roi: Box): QrRead | null {
+  private readRegion(gray: Uint8Array, stride: number, roi: Box): Found | null {
     const k = decimationOf(roi);
     const w = Math.floor(roi.width / k);
     const h = Math.floor(roi.height / k);
@@ -131,10 +160,15 @@ export class QrReader {
     if (!found) return null;
     const b = found.box;
     this.lastBox = { x: roi.x + b.x * k, y: roi.y + b.y * k, width: b.width * k, height: b.height * k };
-    return { text: found.text, box: this.lastBox };
+    // Kept pixel i of the crop is pixel roi + i·k + ⌊k/2⌋ of the frame, so the edge before it lies k/2 earlier.
+    const shift = half - k / 2;
+    const toFrame = (p: { x: number; y: number }) => ({ x: roi.x + p.x * k + shift, y: roi.y + p.y * k + shift });
+    const q = found.quad;
+    const quad = { topLeft: toFrame(q.topLeft), topRight: toFrame(q.topRight), bottomRight: toFrame(q.bottomRight), bottomLeft: toFrame(q.bottomLeft) };
+    return { text: found.text, box: this.lastBox, quad, version: found.version };
   }
 
-  private readPixels(pixels: Uint8Array, width: number, height: number, dx: number, dy: number): QrRead | null {
+  private readPixels(pixels: Uint8Array, width: number, height: number, dx: number, dy: number): Found | null {
     const bytes = width * height;
     if (bytes > this.heapBytes) {
       if (this.heapPtr) this.zx._free(this.heapPtr);
@@ -147,7 +181,7 @@ export class QrReader {
   }
 
   /** Reads the pixels already copied to the WASM heap. */
-  private decode(width: number, height: number, dx: number, dy: number, options: typeof CAREFUL): QrRead | null {
+  private decode(width: number, height: number, dx: number, dy: number, options: typeof CAREFUL): Found | null {
     const results = this.zx.readBarcodesFromPixmap(this.heapPtr, width, height, options);
     try {
       for (let i = 0; i < results.size(); i++) {
@@ -158,9 +192,12 @@ export class QrReader {
         const ys = [p.topLeft.y, p.topRight.y, p.bottomLeft.y, p.bottomRight.y];
         const x = Math.min(...xs);
         const y = Math.min(...ys);
+        const at = (q: { x: number; y: number }) => ({ x: q.x + dx, y: q.y + dy });
         return {
           text: r.text,
           box: { x: x + dx, y: y + dy, width: Math.max(...xs) - x, height: Math.max(...ys) - y },
+          quad: { topLeft: at(p.topLeft), topRight: at(p.topRight), bottomRight: at(p.bottomRight), bottomLeft: at(p.bottomLeft) },
+          version: Number(r.version),
         };
       }
       return null;

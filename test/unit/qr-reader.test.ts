@@ -34,3 +34,27 @@ test("readers of different streams share one zxing instance and keep their own s
     }
   }
 });
+
+test("after one full read a stream's frames are read at the code's grid, and a code that moved is found again", async () => {
+  const size = parseSize("240p");
+  const r = new FrameRenderer(planLayout(size, "grid"));
+  const reader = await QrReader.create();
+  const frame = (n: number) => r.render(n, encodePayload({ streamId: "grid", frameNumber: n, generatedAtMs: 1_795_000_000_000 + n * 40 }));
+  /** The picture moved right and down by 13 pixels (what was left of it shows at the edges). */
+  const moved = (pixels: Uint8Array) => {
+    const out = new Uint8Array(pixels.length).fill(200);
+    for (let y = 13; y < size.height; y++) out.set(pixels.subarray((y - 13) * size.width, (y - 12) * size.width - 13), y * size.width + 13);
+    return out;
+  };
+  const numberIn = (pixels: Uint8Array) => {
+    const got = reader.read(pixels, size.width, size.height);
+    return got ? decodePayload(got.text)?.frameNumber : "unread";
+  };
+  for (let n = 0; n < 5; n++) expect(numberIn(frame(n))).toBe(n);
+  expect(reader.counts).toEqual({ grid: 4, full: 1 });
+  for (let n = 5; n < 10; n++) expect(numberIn(moved(frame(n)))).toBe(n);
+  expect(reader.counts).toEqual({ grid: 8, full: 2 });
+  expect(numberIn(new Uint8Array(size.width * size.height).fill(128))).toBe("unread");
+  expect(numberIn(frame(11))).toBe(11);
+  expect(reader.counts).toEqual({ grid: 8, full: 3 });
+});
