@@ -67,12 +67,18 @@ export class FrameRenderer {
     // A bright stripe travelling down the picture adds vertical motion.
     const stripeHeight = Math.max(4, Math.floor(height / 20));
     const stripeTop = (frameNumber * Math.max(1, Math.floor(height / 120))) % height;
-    for (let y = 0; y < height; y++) {
-      let band = Math.floor(y / bandHeight);
-      if (y >= stripeTop && y < stripeTop + stripeHeight) band = (band + BANDS / 2) % BANDS;
+    // Rows come in runs of one band's row (a band cut by the stripe, or the stripe itself): each run's first row is
+    // copied from the band, the rest from the rows above it, doubling, so a 1080p frame is ~60 copies, not 1080.
+    for (let y = 0; y < height; ) {
+      const inStripe = y >= stripeTop && y < stripeTop + stripeHeight;
+      const bandOfRow = Math.floor(y / bandHeight);
+      const band = inStripe ? (bandOfRow + BANDS / 2) % BANDS : bandOfRow;
+      const runEnd = Math.min(height, (bandOfRow + 1) * bandHeight, inStripe ? stripeTop + stripeHeight : y >= stripeTop ? height : stripeTop);
       const speed = ((band % 4) + 1) * 2 * (band % 2 === 0 ? 1 : -1);
       const shift = (((frameNumber * speed) % PERIOD) + PERIOD) % PERIOD;
       out.set(this.bandRows[band]!.subarray(shift, shift + width), y * width);
+      fillRowsDown(out, width, y, runEnd - y, 0, width);
+      y = runEnd;
     }
     this.paintQr(payloadText, out);
     return out;
@@ -96,8 +102,23 @@ export class FrameRenderer {
         }
       }
       const y0 = qrY + my * modulePx;
-      for (let dy = 0; dy < modulePx; dy++) out.set(row, (y0 + dy) * width + qrX);
+      out.set(row, y0 * width + qrX);
+      fillRowsDown(out, width, y0, modulePx, qrX, row.length);
     }
+  }
+}
+
+/** Copies row y's [x, x + length) to the `rows - 1` rows below it, doubling what each copy takes. */
+function fillRowsDown(out: Uint8Array, width: number, y: number, rows: number, x: number, length: number): void {
+  if (length === width) {
+    for (let done = 1; done < rows; ) {
+      const n = Math.min(done, rows - done);
+      out.copyWithin((y + done) * width, y * width, (y + n) * width);
+      done += n;
+    }
+  } else {
+    const from = y * width + x;
+    for (let dy = 1; dy < rows; dy++) out.copyWithin(from + dy * width, from, from + length);
   }
 }
 

@@ -115,6 +115,20 @@ describe("rendered frames", () => {
     expect(wrong).toBe(0);
   });
 
+  test("the picture is the one earlier versions drew: prerecorded videos' references are drawn again from it", () => {
+    // Digests of frames 0, 7, …, 399 (the stripe crosses every band) of each size, drawn by the renderer as it was
+    // when videos were first generated. A change here would give old videos' quality figures a wrong reference.
+    const expected = { "240p": "6f366fc03e1f2c60", "480p": "d73526712a6512b0", "720p": "62736b77b7f9b718", "1080p": "bab5b4cb2851d3b6" };
+    const got: Record<string, string> = {};
+    for (const name of SIZE_NAMES) {
+      const r = new FrameRenderer(planLayout(parseSize(name), "vat"));
+      const hash = new Bun.CryptoHasher("sha256");
+      for (let n = 0; n < 400; n += 7) hash.update(r.render(n, `vat1|vat|${n}|1796161192499`));
+      got[name] = hash.digest("hex").slice(0, 16);
+    }
+    expect(got).toEqual(expected);
+  });
+
   test("a frame is a pure function of frame number and payload; the background moves", () => {
     const layout = planLayout(parseSize("480p"), "s");
     const a = new FrameRenderer(layout);
