@@ -16,11 +16,13 @@ export interface BenchOptions {
   streams: number[];
   only: Section[];
   json: boolean;
+  /** The many-streams section measures every count, past the first that falls behind (how cost and memory scale). */
+  keepGoing: boolean;
 }
 
 export const USAGE =
   "bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30] " +
-  "[--streams 1,2,4,8,12] [--only client,serve,many,formats] [--json]";
+  "[--streams 1,2,4,8,12] [--keep-going] [--only client,serve,many,formats] [--json]";
 
 function list(text: string): string[] {
   return text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -46,6 +48,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         streams: { type: "string", default: "1,2,4,8,12" },
         only: { type: "string", default: SECTIONS.join(",") },
         json: { type: "boolean", default: false },
+        "keep-going": { type: "boolean", default: false },
       },
     }));
   } catch (err) {
@@ -74,5 +77,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     streams,
     only,
     json: values.json,
+    keepGoing: values["keep-going"],
   };
 }

@@ -37,7 +37,8 @@
  *   libraries every decoder maps count once, not once per decoder) divided by N, and the
  *   memory each stream adds beyond the first run's (what sizing a client for more streams wants); pipeline
  *   delay p50/p95 over every stream's frames; drops and unreadable frames in the span. It stops at the first N
- *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early) and prints how many fit.
+ *   that falls behind (a drop, p95 delay over 100 ms, or a client that ended early; `--keep-going` measures every
+ *   N) and prints how many fit.
  *
  * formats (one live `vat serve --format F` per format and size, one at a time: alone for a span, then read by
  * `vat client` on its manifest):
@@ -351,8 +352,8 @@ async function benchMany(opts: BenchOptions, dir: string): Promise<{ rows: ManyR
         failed: r.clientCpu === null || r.exitCode !== 0,
       };
       rows.push(row);
-      if (fallsBehind(row)) {
-        note(`many: ${n} streams fall behind; stopping`);
+      if (fallsBehind(row) && !opts.keepGoing) {
+        note(`many: ${n} streams fall behind; stopping (--keep-going measures the rest)`);
         break;
       }
     }

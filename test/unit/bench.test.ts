@@ -218,12 +218,13 @@ describe("benchmark options", () => {
       streams: [1, 2, 4, 8, 12],
       only: ["client", "serve", "many", "formats"],
       json: false,
+      keepGoing: false,
     });
   });
 
   test("a short run", () => {
-    const o = parseBenchOptions(["--seconds", "10", "--sizes", "480p,240", "--streams", "1,3", "--only", "client,many", "--json"]);
-    expect([o.seconds, o.sizes, o.streams, o.only, o.json]).toEqual([10, ["480p", "240p"], [1, 3], ["client", "many"], true]);
+    const o = parseBenchOptions(["--seconds", "10", "--sizes", "480p,240", "--streams", "1,3", "--only", "client,many", "--json", "--keep-going"]);
+    expect([o.seconds, o.sizes, o.streams, o.only, o.json, o.keepGoing]).toEqual([10, ["480p", "240p"], [1, 3], ["client", "many"], true, true]);
   });
 
   test("the formats section alone", () => {
