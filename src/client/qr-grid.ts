@@ -1,9 +1,10 @@
 /**
  * Reads a QR code whose place in the frame is already known (ISO/IEC 18004, versions 1–10): samples each module's
  * centre, and decodes the symbol only when it is whole. Its format information must be one of the 32 valid words
- * (at most 3 bits off, as the standard allows), every Reed-Solomon block must check with no error at all, and the
- * data must be numeric, alphanumeric or ASCII bytes up to a terminator. Anything else is null, never a guess: the
- * caller then reads the frame with a full reader (client/qr-reader.ts), which also finds the code again.
+ * (at most 3 bits off, as the standard allows), every Reed-Solomon block must be a codeword once corrected (at most
+ * half as many wrong codewords as it has check codewords), and the data must be numeric, alphanumeric or ASCII bytes
+ * up to a terminator. Anything else is null, never a guess: the caller then reads the frame with a full reader
+ * (client/qr-reader.ts), which also finds the code again.
  *
  * A stream's code stays where the renderer put it, so one full read locates it and each later frame costs a few
  * thousand pixel reads here instead of a search of the whole region. Pure: no I/O, no state beyond per-version tables.
@@ -388,8 +389,8 @@ function parseSegments(data: Uint8Array, version: number): string | null {
 }
 
 /**
- * The code's text, read at the module grid the quad spans; null unless the symbol decodes with no error in any
- * Reed-Solomon block. `values` is scratch space of at least (17 + 4·version)² bytes, to spare an allocation a frame.
+ * The code's text, read at the module grid the quad spans; null unless the symbol decodes whole (every Reed-Solomon
+ * block corrected within its capacity). `values` is scratch space of at least (17 + 4·version)² bytes, to spare an allocation a frame.
  */
 export function readGrid(
   gray: Uint8Array,

@@ -80,15 +80,17 @@ interface PixmapModule {
 
 /**
  * Reads QR codes from 8-bit gray frames. A stream's code stays in one place, so once zxing-cpp (compiled to WASM)
- * has found it, the next frames are read at its module grid (client/qr-grid.ts: a few thousand pixel reads, and
- * only a symbol that decodes with no error). A frame that does not read there goes to zxing: first a crop around
- * the last code (a fraction of the frame's pixels), then the whole frame; what it finds is the new grid.
+ * has found it, the next frames of the same size are read at its module grid (client/qr-grid.ts: a few thousand
+ * pixel reads, and only a whole symbol, its errors within what its Reed-Solomon blocks correct). A frame that does
+ * not read there goes to zxing: first a crop around the last code (a fraction of the frame's pixels), then the whole
+ * frame; what it finds is the new grid.
  */
 export class QrReader {
   private heapPtr = 0;
   private heapBytes = 0;
   private lastBox: Box | null = null;
-  private grid: { quad: Quad; version: number } | null = null;
+  /** Where zxing last found the code, in frames of this size. */
+  private grid: { quad: Quad; version: number; width: number; height: number } | null = null;
   private crop = new Uint8Array(0);
   private readonly samples = new Uint8Array((17 + 4 * MAX_GRID_VERSION) ** 2);
   /** Frames read at the grid, and by zxing: the grid's share shows how much of the reading is the cheap kind. */
@@ -106,8 +108,9 @@ export class QrReader {
   }
 
   read(gray: Uint8Array, width: number, height: number): QrRead | null {
-    if (this.grid && this.lastBox) {
-      const text = readGrid(gray, width, height, this.grid.quad, this.grid.version, this.samples);
+    const grid = this.grid;
+    if (grid && this.lastBox && grid.width === width && grid.height === height) {
+      const text = readGrid(gray, width, height, grid.quad, grid.version, this.samples);
       if (text !== null) {
         this.counts.grid++;
         return { text, box: this.lastBox };
@@ -115,7 +118,7 @@ export class QrReader {
     }
     const found = this.readFull(gray, width, height);
     if (found) this.counts.full++;
-    this.grid = found && found.version <= MAX_GRID_VERSION ? { quad: found.quad, version: found.version } : null;
+    this.grid = found && found.version <= MAX_GRID_VERSION ? { quad: found.quad, version: found.version, width, height } : null;
     return found && { text: found.text, box: found.box };
   }
 
