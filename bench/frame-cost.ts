@@ -5,7 +5,8 @@
  *
  *   bun bench/frame-cost.ts prepare [--size 1080p] [--frames 300] [--dir /tmp/vat-frame-cost]
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null bun bench/frame-cost.ts run --what qr|quality|reference|none [--count N]
- *     [--kernel simd|js]
+ *     [--kernel simd|js] [--reader grid|zxing]
+ *   bun bench/frame-cost.ts run --what qr-agree
  *
  * "prepare" renders the signal, encodes it as vat serve does (x264 at --crf, 30 unless told) and decodes it twice with
  * vat's own decoder arguments (code region, and whole frames for quality) into raw files. "run" loads them and does
@@ -13,7 +14,9 @@
  * give --count 1000 or more (the frames are gone through again) for figures that compare. CPU ms per frame are
  * printed as a rough guide. `--what reference` re-renders each frame's reference as the client does for quality
  * (ReferenceFrames: the frame drawn again from its payload), the other half of `--quality`'s cost. `--kernel` picks quality's block sums: WebAssembly SIMD (the default where the runtime has
- * it) or the JavaScript fallback, to compare the two.
+ * it) or the JavaScript fallback, to compare the two. `--reader` picks how codes are read: at the module grid once
+ * zxing has found the code (the client's way, the default) or by zxing on every frame. `--what qr-agree` reads each
+ * prepared frame both ways and counts the frames whose texts agree, differ, or that only one way read.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -78,7 +81,10 @@ async function run(): Promise<void> {
   const region = new Uint8Array(readFileSync(join(dir, "region.gray")));
   const full = new Uint8Array(readFileSync(join(dir, "full.yuv")));
   const ref = new Uint8Array(readFileSync(join(dir, "ref.gray")));
-  const reader = what === "qr" ? await QrReader.create() : null;
+  const readerKind = opt("reader", "grid");
+  if (readerKind !== "grid" && readerKind !== "zxing") throw new Error(`--reader: ${readerKind} is not grid or zxing`);
+  if (what === "qr-agree") return agree(meta, region);
+  const reader = what === "qr" ? await QrReader.create({ grid: readerKind === "grid" }) : null;
   const kernel = opt("kernel", qualityKernels[0]!) as QualityKernel;
   if (!qualityKernels.includes(kernel)) throw new Error(`--kernel: ${kernel} is not one of ${qualityKernels.join(", ")}`);
   const size = parseSize(meta.size);
@@ -107,6 +113,22 @@ async function run(): Promise<void> {
   const c = process.cpuUsage(c0);
   const ms = (c.user + c.system) / 1000 / frames;
   console.log(JSON.stringify({ what, kernel: what === "quality" ? kernel : undefined, size: meta.size, frames, read, ...(reader ? { readAtGrid: reader.counts.grid, readByZxing: reader.counts.full } : {}), meanPsnrAll: psnr / frames, meanSsimAll: ssim / frames, cpuMsPerFrame: Number(ms.toFixed(3)) }));
+}
+
+/** Each prepared frame read at the grid (as the client reads) and by zxing alone: do the texts agree? */
+async function agree(meta: { frames: number; rw: number; rh: number }, region: Uint8Array): Promise<void> {
+  const { frames, rw, rh } = meta;
+  const grid = await QrReader.create();
+  const zxing = await QrReader.create({ grid: false });
+  const tally = { agree: 0, differ: 0, gridOnly: 0, zxingOnly: 0, neither: 0 };
+  for (let k = 0; k < frames; k++) {
+    const f = region.subarray(k * rw * rh, (k + 1) * rw * rh);
+    const a = grid.read(f, rw, rh)?.text ?? null;
+    const b = zxing.read(f, rw, rh)?.text ?? null;
+    if (a !== null && b !== null) tally[a === b ? "agree" : "differ"]++;
+    else tally[a !== null ? "gridOnly" : b !== null ? "zxingOnly" : "neither"]++;
+  }
+  console.log(JSON.stringify({ what: "qr-agree", frames, ...tally, readAtGrid: grid.counts.grid }));
 }
 
 if (args[0] === "prepare") prepare();

@@ -37,6 +37,11 @@ const EC_CODEWORDS = [
   [7, 10, 13, 17], [10, 16, 22, 28], [15, 26, 36, 44], [20, 36, 52, 64], [26, 48, 72, 88],
   [36, 64, 96, 112], [40, 72, 108, 130], [48, 88, 132, 156], [60, 110, 160, 192], [72, 130, 192, 224],
 ];
+/**
+ * Check codewords a block keeps for detecting misdecodes rather than correcting (ISO/IEC 18004 table 9: versions 1,
+ * 2-L and 3-L), per version 1–3 and level L, M, Q, H; none beyond.
+ */
+const MISDECODE_PROTECTION = [[3, 2, 1, 1], [2, 0, 0, 0], [1, 0, 0, 0]];
 /** Format information's two level bits, in the order of the tables' columns (L, M, Q, H). */
 const LEVEL_BITS = [1, 0, 3, 2];
 
@@ -230,11 +235,12 @@ function evaluate(p: Uint8Array | number[], x: number): number {
 
 /**
  * Corrects the block (data then error-correction codewords, first codeword the highest power) in place, as the
- * standard's code allows: up to half as many wrong codewords as it has error-correction codewords. Berlekamp-Massey
- * for the error locator, Chien search for where, Forney for by how much (the generator's roots are α^0…α^(ec−1)).
- * Returns the number of codewords corrected, or -1 when the block cannot be a codeword with so few errors.
+ * standard's code allows: up to half as many wrong codewords as it has error-correction codewords, less the ones
+ * the standard keeps for detection (`reserved`). Berlekamp-Massey for the error locator, Chien search for where,
+ * Forney for by how much (the generator's roots are α^0…α^(ec−1)). Returns the number of codewords corrected, or -1
+ * when the block cannot be a codeword with so few errors.
  */
-export function correctBlock(block: Uint8Array, ecCount: number): number {
+export function correctBlock(block: Uint8Array, ecCount: number, reserved = 0): number {
   const n = block.length;
   const syndromes = new Uint8Array(ecCount);
   let clean = true;
@@ -276,7 +282,7 @@ export function correctBlock(block: Uint8Array, ecCount: number): number {
   }
   while (locator.length > 1 && locator.at(-1) === 0) locator.pop();
   const errors = locator.length - 1;
-  if (errors !== length || 2 * errors > ecCount) return -1;
+  if (errors !== length || 2 * errors > ecCount - reserved) return -1;
   // Ω = S·Λ mod x^ecCount; Λ' keeps Λ's odd terms (characteristic 2).
   const omega = new Uint8Array(ecCount);
   for (let a = 0; a < ecCount; a++) {
@@ -326,7 +332,7 @@ function checkedData(codewords: Uint8Array, version: number, level: number): Uin
     }
     for (let k = 0; k < ecPerBlock; k++) block[dataLen + k] = codewords[dataTotal + k * blocks + b]!;
     const whole = block.subarray(0, dataLen + ecPerBlock);
-    if (correctBlock(whole, ecPerBlock) < 0) return null;
+    if (correctBlock(whole, ecPerBlock, MISDECODE_PROTECTION[version - 1]?.[level] ?? 0) < 0) return null;
     out.set(whole.subarray(0, dataLen), outAt);
     outAt += dataLen;
   }
@@ -339,6 +345,7 @@ const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 function parseSegments(data: Uint8Array, version: number): string | null {
   const bitCount = data.length * 8;
   let at = 0;
+  const fits = (n: number) => at + n <= bitCount;
   const take = (n: number): number => {
     let v = 0;
     for (let k = 0; k < n; k++, at++) v = (v << 1) | ((data[at >> 3]! >> (7 - (at & 7))) & 1);
@@ -350,6 +357,7 @@ function parseSegments(data: Uint8Array, version: number): string | null {
     const mode = take(4);
     if (mode === 0) break;
     if (mode === 1) {
+      if (!fits(wide ? 12 : 10)) return null;
       const count = take(wide ? 12 : 10);
       if (at + Math.floor(count / 3) * 10 + [0, 4, 7][count % 3]! > bitCount) return null;
       for (let left = count; left > 0; left -= 3) {
@@ -359,6 +367,7 @@ function parseSegments(data: Uint8Array, version: number): string | null {
         text += String(v).padStart(digits, "0");
       }
     } else if (mode === 2) {
+      if (!fits(wide ? 11 : 9)) return null;
       const count = take(wide ? 11 : 9);
       if (at + Math.floor(count / 2) * 11 + (count % 2) * 6 > bitCount) return null;
       for (let left = count; left > 0; left -= 2) {
@@ -373,6 +382,7 @@ function parseSegments(data: Uint8Array, version: number): string | null {
         }
       }
     } else if (mode === 4) {
+      if (!fits(wide ? 16 : 8)) return null;
       const count = take(wide ? 16 : 8);
       if (at + count * 8 > bitCount) return null;
       for (let k = 0; k < count; k++) {

@@ -89,27 +89,40 @@ export class QrReader {
   private heapPtr = 0;
   private heapBytes = 0;
   private lastBox: Box | null = null;
-  /** Where zxing last found the code, in frames of this size. */
-  private grid: { quad: Quad; version: number; width: number; height: number } | null = null;
+  /** Where zxing last found the code, in frames of the size last read. */
+  private grid: { quad: Quad; version: number } | null = null;
+  private frameWidth = 0;
+  private frameHeight = 0;
   private crop = new Uint8Array(0);
   private readonly samples = new Uint8Array((17 + 4 * MAX_GRID_VERSION) ** 2);
   /** Frames read at the grid, and by zxing: the grid's share shows how much of the reading is the cheap kind. */
   readonly counts = { grid: 0, full: 0 };
 
-  private constructor(private readonly zx: PixmapModule) {}
+  private constructor(
+    private readonly zx: PixmapModule,
+    private readonly useGrid: boolean,
+  ) {}
 
   /**
    * A reader with its own state (where its stream's code was, its buffers) on the one zxing instance of the process:
    * an instance is ~6.5 MiB resident, and every stream of a client reads on the same thread, one frame at a time.
+   * `grid: false` reads every frame with zxing (bench/frame-cost.ts compares the two).
    */
-  static async create(): Promise<QrReader> {
+  static async create(options: { grid?: boolean } = {}): Promise<QrReader> {
     sharedModule ??= loadModule();
-    return new QrReader(await sharedModule);
+    return new QrReader(await sharedModule, options.grid ?? true);
   }
 
   read(gray: Uint8Array, width: number, height: number): QrRead | null {
+    if (width !== this.frameWidth || height !== this.frameHeight) {
+      // Where the code was in frames of another size says nothing of where it is now.
+      this.lastBox = null;
+      this.grid = null;
+      this.frameWidth = width;
+      this.frameHeight = height;
+    }
     const grid = this.grid;
-    if (grid && this.lastBox && grid.width === width && grid.height === height) {
+    if (grid && this.lastBox) {
       const text = readGrid(gray, width, height, grid.quad, grid.version, this.samples);
       if (text !== null) {
         this.counts.grid++;
@@ -118,7 +131,7 @@ export class QrReader {
     }
     const found = this.readFull(gray, width, height);
     if (found) this.counts.full++;
-    this.grid = found && found.version <= MAX_GRID_VERSION ? { quad: found.quad, version: found.version, width, height } : null;
+    this.grid = found && this.useGrid && found.version <= MAX_GRID_VERSION ? { quad: found.quad, version: found.version } : null;
     return found && { text: found.text, box: found.box };
   }
 
@@ -163,8 +176,9 @@ export class QrReader {
     if (!found) return null;
     const b = found.box;
     this.lastBox = { x: roi.x + b.x * k, y: roi.y + b.y * k, width: b.width * k, height: b.height * k };
-    // Kept pixel i of the crop is pixel roi + i·k + ⌊k/2⌋ of the frame, so the edge before it lies k/2 earlier.
-    const shift = half - k / 2;
+    // Kept pixel i of the crop stands for the k pixels centred on frame pixel roi + i·k + ⌊k/2⌋ (centre + 0.5 in
+    // edge coordinates), so the edge before it lies k/2 before that centre.
+    const shift = half + 0.5 - k / 2;
     const toFrame = (p: { x: number; y: number }) => ({ x: roi.x + p.x * k + shift, y: roi.y + p.y * k + shift });
     const q = found.quad;
     const quad = { topLeft: toFrame(q.topLeft), topRight: toFrame(q.topRight), bottomRight: toFrame(q.bottomRight), bottomLeft: toFrame(q.bottomLeft) };

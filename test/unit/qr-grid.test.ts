@@ -118,6 +118,25 @@ describe("reading a code at its known grid", () => {
     expect(refused).toBeGreaterThan(20);
   });
 
+  test("format information is read from either copy, each within 3 wrong bits; with both copies gone, nothing is read", () => {
+    const text = "vat1|vat|5|1796161192499";
+    const qr = QRCode.create(text, { errorCorrectionLevel: "M", version: 3 });
+    const n = qr.modules.size;
+    // The copy around the top-left finder, and the one split between the other two (ISO/IEC 18004 figure 25).
+    const copyA = [[0, 8], [1, 8], [2, 8], [3, 8], [4, 8], [5, 8], [7, 8], [8, 8], [8, 7], [8, 5], [8, 4], [8, 3], [8, 2], [8, 1], [8, 0]];
+    const copyB = [...Array.from({ length: 8 }, (_, i) => [8, n - 1 - i]), ...Array.from({ length: 7 }, (_, i) => [n - 7 + i, 8])];
+    const flipped = (cells: number[][]) => {
+      const data = qr.modules.data.slice();
+      for (const [r, c] of cells) data[r! * n + c!]! ^= 1;
+      return read(draw({ size: n, data }, 3), 3);
+    };
+    expect(flipped(copyA)).toBe(text);
+    expect(flipped(copyB)).toBe(text);
+    expect(flipped([...copyA.slice(0, 3), ...copyB.slice(5, 8)])).toBe(text);
+    expect(flipped([...copyA.slice(0, 4), ...copyB.slice(0, 4)])).toBeNull();
+    expect(flipped([...copyA, ...copyB])).toBeNull();
+  });
+
   test("what is not a whole symbol of the version given reads as null", () => {
     const text = "vat1|vat|5|1796161192499";
     const v3 = draw(QRCode.create(text, { errorCorrectionLevel: "M", version: 3 }).modules, 4);
@@ -164,5 +183,18 @@ describe("Reed-Solomon correction of one block", () => {
       }
     }
     expect(refused).toBeGreaterThan(400);
+  });
+
+  test("codewords the standard keeps for detection are not spent on correction (version 1-L: 7 check codewords, 2 errors)", () => {
+    const data = Uint8Array.from({ length: 19 }, (_, i) => (i * 37 + 11) & 0xff);
+    const sent = new Uint8Array([...data, ...new ReedSolomonEncoder(7).encode(data)]);
+    const hit = (errors: number) => {
+      const block = sent.slice();
+      for (let k = 0; k < errors; k++) block[k * 5]! ^= 0x5a;
+      return block;
+    };
+    expect(correctBlock(hit(2), 7, 3)).toBe(2);
+    expect(correctBlock(hit(3), 7, 3)).toBe(-1);
+    expect(correctBlock(hit(3), 7)).toBe(3);
   });
 });

@@ -58,3 +58,60 @@ test("after one full read a stream's frames are read at the code's grid, and a c
   expect(numberIn(frame(11))).toBe(11);
   expect(reader.counts).toEqual({ grid: 8, full: 3 });
 });
+
+test("the decoder's code region, read decimated by zxing at first (even and odd steps), is then read at the grid", async () => {
+  const size = parseSize("1080p");
+  const r = new FrameRenderer(planLayout(size, "region"));
+  for (const side of [288, 864, 500]) {
+    // The code's square as the decoder crops it (a share of the height), cut to `side` rows by keeping every k-th pixel.
+    const step = 864 / side;
+    const region = (n: number) => {
+      const frame = r.render(n, encodePayload({ streamId: "region", frameNumber: n, generatedAtMs: 1_795_000_000_000 + n * 33 }));
+      const out = new Uint8Array(side * side);
+      for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) out[y * side + x] = frame[(108 + Math.floor(y * step)) * size.width + 108 + Math.floor(x * step)]!;
+      return out;
+    };
+    const reader = await QrReader.create();
+    for (let n = 0; n < 6; n++) {
+      const got = reader.read(region(n), side, side);
+      expect(got ? decodePayload(got.text)?.frameNumber : "unread").toBe(n);
+    }
+    expect([side, reader.counts]).toEqual([side, { grid: 5, full: 1 }]);
+  }
+});
+
+test("a frame of another size is searched afresh: where the code was says nothing of where it is", async () => {
+  const reader = await QrReader.create();
+  const frameOf = (name: "720p" | "240p", n: number) => {
+    const size = parseSize(name);
+    const pixels = new FrameRenderer(planLayout(size, "sz")).render(n, encodePayload({ streamId: "sz", frameNumber: n, generatedAtMs: 1_795_000_000_000 }));
+    return { pixels, size };
+  };
+  const numberIn = ({ pixels, size }: ReturnType<typeof frameOf>) => {
+    const got = reader.read(pixels, size.width, size.height);
+    return got ? decodePayload(got.text)?.frameNumber : "unread";
+  };
+  expect(numberIn(frameOf("720p", 1))).toBe(1);
+  expect(numberIn(frameOf("720p", 2))).toBe(2);
+  // The 720p code's box lies partly outside a 240p frame: it must not be searched there.
+  expect(numberIn(frameOf("240p", 3))).toBe(3);
+  expect(numberIn(frameOf("240p", 4))).toBe(4);
+  // The same picture padded wider: its code is where it was, yet the frame is another size.
+  const { pixels, size } = frameOf("240p", 5);
+  const wide = new Uint8Array((size.width + 10) * size.height).fill(128);
+  for (let y = 0; y < size.height; y++) wide.set(pixels.subarray(y * size.width, (y + 1) * size.width), y * (size.width + 10));
+  const got = reader.read(wide, size.width + 10, size.height);
+  expect(got ? decodePayload(got.text)?.frameNumber : "unread").toBe(5);
+  expect(reader.counts).toEqual({ grid: 2, full: 3 });
+});
+
+test("a reader told not to use the grid reads every frame with zxing", async () => {
+  const size = parseSize("240p");
+  const r = new FrameRenderer(planLayout(size, "zx"));
+  const reader = await QrReader.create({ grid: false });
+  for (let n = 0; n < 3; n++) {
+    const got = reader.read(r.render(n, encodePayload({ streamId: "zx", frameNumber: n, generatedAtMs: 1_795_000_000_000 })), size.width, size.height);
+    expect(got ? decodePayload(got.text)?.frameNumber : "unread").toBe(n);
+  }
+  expect(reader.counts).toEqual({ grid: 0, full: 3 });
+});
