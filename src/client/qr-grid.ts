@@ -10,6 +10,8 @@
  * thousand pixel reads here instead of a search of the whole region. Pure: no I/O, no state beyond per-version tables.
  */
 
+import { FORMAT_WORDS, formatCells, LEVEL_BITS as LEVELS, masked } from "../signal/qr-symbol.ts";
+
 /** A code's outer corners (module edges, quiet zone excluded), in pixels of the image read. */
 export interface Quad {
   topLeft: Point;
@@ -43,7 +45,7 @@ const EC_CODEWORDS = [
  */
 const MISDECODE_PROTECTION = [[3, 2, 1, 1], [2, 0, 0, 0], [1, 0, 0, 0]];
 /** Format information's two level bits, in the order of the tables' columns (L, M, Q, H). */
-const LEVEL_BITS = [1, 0, 3, 2];
+const LEVEL_BITS: readonly number[] = [LEVELS.L, LEVELS.M, LEVELS.Q, LEVELS.H];
 
 /** What a version's symbol looks like, worked out once. */
 interface Geometry {
@@ -118,17 +120,8 @@ function buildGeometry(version: number): Geometry {
       mark((i % 3) + size - 11, Math.floor(i / 3));
     }
   }
-  const formatA: number[] = [];
-  const formatB: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    // As the standard places them (bit 0 first): the copy around the top-left finder, then the split copy.
-    const a = i < 6 ? [i, 8] : i < 8 ? [i + 1, 8] : i === 8 ? [8, 7] : [8, 14 - i];
-    const b = i < 8 ? [8, size - 1 - i] : [size - 15 + i, 8];
-    formatA.push(a[0]! * size + a[1]!);
-    formatB.push(b[0]! * size + b[1]!);
-    mark(a[0]!, a[1]!);
-    mark(b[0]!, b[1]!);
-  }
+  const { nearFinder: formatA, split: formatB } = formatCells(size);
+  for (const cell of [...formatA, ...formatB]) reserved[cell] = 1;
   mark(size - 8, 8); // the dark module
   const data: number[] = [];
   let upward = true;
@@ -151,13 +144,6 @@ function buildGeometry(version: number): Geometry {
   };
 }
 
-/** The 32 valid format words (after the standard's XOR mask), indexed by level bits << 3 | mask. */
-const FORMAT_WORDS = Array.from({ length: 32 }, (_, d) => {
-  let rem = d << 10;
-  for (let bit = 14; bit >= 10; bit--) if (rem & (1 << bit)) rem ^= 0x537 << (bit - 10);
-  return ((d << 10) | rem) ^ 0x5412;
-});
-
 function popcount(v: number): number {
   let n = 0;
   for (; v; v &= v - 1) n++;
@@ -176,19 +162,6 @@ function decodeFormat(a: number, b: number): number {
     }
   }
   return best;
-}
-
-function masked(mask: number, i: number, j: number): boolean {
-  switch (mask) {
-    case 0: return (i + j) % 2 === 0;
-    case 1: return i % 2 === 0;
-    case 2: return j % 3 === 0;
-    case 3: return (i + j) % 3 === 0;
-    case 4: return (Math.floor(i / 2) + Math.floor(j / 3)) % 2 === 0;
-    case 5: return ((i * j) % 2) + ((i * j) % 3) === 0;
-    case 6: return (((i * j) % 2) + ((i * j) % 3)) % 2 === 0;
-    default: return (((i * j) % 3) + ((i + j) % 2)) % 2 === 0;
-  }
 }
 
 /** Per version and mask: the mask's bit at each data module, in placement order. */

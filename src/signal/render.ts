@@ -1,5 +1,6 @@
 import QRCode from "qrcode";
 import { maxPayloadLength } from "./payload.ts";
+import { qrModules } from "./qr-mask.ts";
 import type { SizeProfile } from "./profiles.ts";
 
 /** Where the QR code sits and how big its modules are. Square, integer module size, 4-module quiet zone. */
@@ -86,8 +87,7 @@ export class FrameRenderer {
 
   private paintQr(text: string, out: Uint8Array): void {
     const { moduleCount, modulePx, qrX, qrY, width, qrVersion } = this.layout;
-    const qr = QRCode.create(text, { errorCorrectionLevel: EC_LEVEL, version: qrVersion });
-    const bits = qr.modules.data;
+    const bits = qrModules(text, EC_LEVEL, qrVersion).data;
     const row = this.qrRow;
     const total = moduleCount + 2 * QUIET_MODULES;
     for (let my = 0; my < total; my++) {

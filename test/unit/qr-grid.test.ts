@@ -3,17 +3,7 @@ import QRCode from "qrcode";
 // node-qrcode's own Reed-Solomon encoder: the codewords come from another implementation than the one checked.
 import ReedSolomonEncoder from "qrcode/lib/core/reed-solomon-encoder.js";
 import { correctBlock, type Quad, readGrid } from "../../src/client/qr-grid.ts";
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../helpers/random.ts";
 
 interface Drawn {
   pixels: Uint8Array;
@@ -94,7 +84,7 @@ describe("reading a code at its known grid", () => {
     // Version 4-M: two blocks of 32 codewords, 18 of them error correction (9 wrong codewords a block corrected).
     const text = "vat1|vat|5|1796161192499";
     const qr = QRCode.create(text, { errorCorrectionLevel: "M", version: 4 });
-    const rand = random(7);
+    const rand = seededRandom(7);
     let corrected = 0;
     let refused = 0;
     for (let trial = 0; trial < 200; trial++) {
@@ -145,7 +135,7 @@ describe("reading a code at its known grid", () => {
     expect(read(v3, 11)).toBeNull(); // past the versions read here
     const flat = { ...v3, pixels: new Uint8Array(v3.pixels.length).fill(128) };
     expect(read(flat, 3)).toBeNull();
-    const rand = random(3);
+    const rand = seededRandom(3);
     const noise = { ...v3, pixels: Uint8Array.from(v3.pixels, () => Math.floor(rand() * 256)) };
     expect(read(noise, 3)).toBeNull();
     const outside = { ...v3, quad: { ...v3.quad, bottomRight: { x: v3.side + 20, y: v3.side + 20 } } };
@@ -160,7 +150,7 @@ describe("reading a code at its known grid", () => {
 
 describe("Reed-Solomon correction of one block", () => {
   test("against node-qrcode's encoder: errors up to half the check codewords are corrected, more are refused", () => {
-    const rand = random(11);
+    const rand = seededRandom(11);
     let refused = 0;
     for (let trial = 0; trial < 1500; trial++) {
       const ec = [7, 10, 16, 18, 22, 24, 26, 28][trial % 8]!;
