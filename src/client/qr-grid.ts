@@ -10,7 +10,7 @@
  * thousand pixel reads here instead of a search of the whole region. Pure: no I/O, no state beyond per-version tables.
  */
 
-import { FORMAT_WORDS, formatCells, LEVEL_BITS as LEVELS, masked } from "../signal/qr-symbol.ts";
+import { FORMAT_WORDS, formatCells, LEVEL_BITS as LEVELS, maskMatrix } from "../signal/qr-symbol.ts";
 
 /** A code's outer corners (module edges, quiet zone excluded), in pixels of the image read. */
 export interface Quad {
@@ -162,23 +162,6 @@ function decodeFormat(a: number, b: number): number {
     }
   }
   return best;
-}
-
-/** Per version and mask: the mask's bit at each data module, in placement order. */
-const maskBits = new Map<number, Uint8Array>();
-
-function maskFor(version: number, mask: number, g: Geometry): Uint8Array {
-  const key = version * 8 + mask;
-  let bits = maskBits.get(key);
-  if (!bits) {
-    bits = new Uint8Array(g.dataModules.length);
-    for (let k = 0; k < bits.length; k++) {
-      const m = g.dataModules[k]!;
-      bits[k] = masked(mask, Math.floor(m / g.size), m % g.size) ? 1 : 0;
-    }
-    maskBits.set(key, bits);
-  }
-  return bits;
 }
 
 // GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1.
@@ -420,12 +403,12 @@ export function readGrid(
   const format = decodeFormat(a, b);
   if (format < 0) return null;
   const level = LEVEL_BITS.indexOf(format >> 3);
-  const mask = maskFor(version, format & 7, g);
+  const flips = maskMatrix(format & 7, n);
   const codewords = new Uint8Array(g.totalCodewords);
   const modules = g.dataModules;
   for (let k = 0; k < g.totalCodewords * 8; k++) {
     const isDark = v[modules[k]!]! < threshold ? 1 : 0;
-    if (isDark ^ mask[k]!) codewords[k >> 3]! |= 0x80 >> (k & 7);
+    if (isDark ^ flips[modules[k]!]!) codewords[k >> 3]! |= 0x80 >> (k & 7);
   }
   const data = checkedData(codewords, version, level);
   return data && parseSegments(data, version);

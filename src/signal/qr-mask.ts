@@ -7,26 +7,21 @@
  * (test/unit/qr-mask.test.ts): prerecorded videos' references are drawn again from it. Pure.
  */
 import QRCode from "qrcode";
-import { FORMAT_WORDS, formatCells, LEVEL_BITS, masked } from "./qr-symbol.ts";
+import { FORMAT_WORDS, formatCells, LEVEL_BITS, maskMatrix } from "./qr-symbol.ts";
 
 type Level = keyof typeof LEVEL_BITS;
 
-/** Per symbol size: the format cells of both copies, and each mask's flips as a 0/1 matrix. */
-const perSize = new Map<number, { cells: number[]; masks: Uint8Array[] }>();
+/** Per symbol size: the format cells of both copies (bit i at i and 15 + i). */
+const formatCellsOf = new Map<number, number[]>();
 
-function tablesFor(size: number) {
-  let t = perSize.get(size);
-  if (!t) {
+function cellsFor(size: number): number[] {
+  let cells = formatCellsOf.get(size);
+  if (!cells) {
     const { nearFinder, split } = formatCells(size);
-    const masks = Array.from({ length: 8 }, (_, m) => {
-      const flips = new Uint8Array(size * size);
-      for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) flips[r * size + c] = masked(m, r, c) ? 1 : 0;
-      return flips;
-    });
-    t = { cells: [...nearFinder, ...split], masks };
-    perSize.set(size, t);
+    cells = [...nearFinder, ...split];
+    formatCellsOf.set(size, cells);
   }
-  return t;
+  return cells;
 }
 
 /** node-qrcode's penalty of a symbol (mask-pattern.js getPenaltyN1..N4, with its weights 3, 3, 40, 10). */
@@ -83,16 +78,16 @@ export function qrModules(text: string, level: Level, version: number): { size: 
   const made = QRCode.create(text, { errorCorrectionLevel: level, version, maskPattern: 0 });
   const size = made.modules.size;
   const reserved = (made.modules as unknown as { reservedBit: Uint8Array }).reservedBit;
-  const { cells, masks } = tablesFor(size);
+  const cells = cellsFor(size);
   // The data as placed, before any mask: mask 0's flips undone outside the function patterns.
   const plain = made.modules.data.slice();
-  const mask0 = masks[0]!;
+  const mask0 = maskMatrix(0, size);
   for (let k = 0; k < plain.length; k++) if (!reserved[k]) plain[k]! ^= mask0[k]!;
   let best: Uint8Array | null = null;
   let bestPenalty = Infinity;
   const candidate = new Uint8Array(plain.length);
   for (let p = 0; p < 8; p++) {
-    const flips = masks[p]!;
+    const flips = maskMatrix(p, size);
     for (let k = 0; k < plain.length; k++) candidate[k] = reserved[k] ? plain[k]! : plain[k]! ^ flips[k]!;
     const word = FORMAT_WORDS[(LEVEL_BITS[level] << 3) | p]!;
     for (let i = 0; i < 15; i++) {

@@ -1,6 +1,7 @@
 /**
  * What every QR symbol shares (ISO/IEC 18004), for the renderer's mask choice (signal/qr-mask.ts) and the client's
- * grid reader (client/qr-grid.ts): the format words, where their bits go, the eight data masks. Pure.
+ * grid reader (client/qr-grid.ts): the format words, where their bits go, the eight data masks. Pure (its tables
+ * are worked out once per symbol size).
  */
 
 /** The 32 valid format words (after the standard's XOR mask), indexed by level bits << 3 | mask. */
@@ -30,7 +31,7 @@ export function formatCells(size: number): { nearFinder: number[]; split: number
 }
 
 /** Whether data mask `mask` (0–7) flips the module at row i, column j. */
-export function masked(mask: number, i: number, j: number): boolean {
+function masked(mask: number, i: number, j: number): boolean {
   switch (mask) {
     case 0: return (i + j) % 2 === 0;
     case 1: return i % 2 === 0;
@@ -41,4 +42,18 @@ export function masked(mask: number, i: number, j: number): boolean {
     case 6: return (((i * j) % 2) + ((i * j) % 3)) % 2 === 0;
     default: return (((i * j) % 3) + ((i + j) % 2)) % 2 === 0;
   }
+}
+
+const maskMatrices = new Map<number, Uint8Array>();
+
+/** Data mask `mask` (0–7) over a symbol of `size` modules: 1 where it flips the module (row · size + column). */
+export function maskMatrix(mask: number, size: number): Uint8Array {
+  const key = size * 8 + mask;
+  let flips = maskMatrices.get(key);
+  if (!flips) {
+    flips = new Uint8Array(size * size);
+    for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) flips[r * size + c] = masked(mask, r, c) ? 1 : 0;
+    maskMatrices.set(key, flips);
+  }
+  return flips;
 }
