@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import dashJsPath from "../../node_modules/dashjs/dist/modern/umd/dash.mediaplayer.min.js" with { type: "file" };
 import hlsJsPath from "hls.js/dist/hls.min.js" with { type: "file" };
@@ -109,12 +110,13 @@ export function createHandler(view: OriginView): (req: Request, server?: Request
     }
     // Only the names the producer writes: no other file that lives in the folder, no path outside it.
     if (!view.names.isServed(name)) return notFound();
-    const file = Bun.file(join(view.dir, name));
-    if (!(await file.exists())) return notFound();
     const isManifest = view.names.isManifest(name);
-    let body: ArrayBuffer;
+    let body: Uint8Array;
     try {
-      body = await file.arrayBuffer(); // read at once: the producer may delete the segment a moment later
+      // Read at once, through one descriptor to its end: the producer may delete a segment a moment later, and
+      // replaces a playlist by renaming a new one over it. Bun.file sized its read by an earlier look at the name,
+      // so a longer playlist renamed in between came out cut short (a last line of "seg_15.t").
+      body = await readFile(join(view.dir, name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return notFound();
       // e.g. no file descriptor free: the file is there, try again shortly
