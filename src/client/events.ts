@@ -21,6 +21,11 @@ export type StreamEventKind =
   | "unmeasurable"
   /** The client could not keep up: frames waited ever longer between arriving and being read (client/pipeline-lag.ts). */
   | "behind"
+  /**
+   * A live HLS segment came while the playlist's polls paused between segments (client/poll-schedule.ts): sooner than
+   * the ones before it said. It may have been seen up to durationMs late; the polls no longer pause in the run.
+   */
+  | "early-segment"
   /** An LL-HLS server answered a blocking playlist reload before the part asked for existed (it does not block). */
   | "early-reload"
   /** A value from the stream (playlist, /params, /time) was malformed or out of range, and was mended or ignored. */

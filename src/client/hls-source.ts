@@ -17,6 +17,7 @@ import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
 import { OutageTracker } from "./outage.ts";
+import { PollSchedule } from "./poll-schedule.ts";
 import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
 import { DEFAULT_MAX_BYTES, fetchBytes, fetchText, type Fetch, type Fetched, type FetchLimits } from "./http.ts";
 import { describeRendition, VARIANT_RULE, type VariantChoice } from "./variants.ts";
@@ -31,6 +32,8 @@ export interface SegmentArrival extends MediaUnit {
 }
 
 const SEGMENT_ATTEMPTS = 3;
+/** A pause between polls (poll-schedule.ts) still looks this often whether the run should stop. */
+const STOP_CHECK_MS = 250;
 
 /**
  * Far above any real stream (a 10 s 4K segment at 25 Mbit/s is ~31 MB, a VOD playlist of a day of 1 s segments ~5 MB),
@@ -43,6 +46,7 @@ export interface HlsSourceOptions {
   fetch: Fetch;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /** Poll cadence of the playlist while a new segment can be due (poll-schedule.ts pauses it between segments). */
   pollMs: number;
   requestTimeoutMs: number;
   /** How long the first connection may take before the URL is declared dead. */
@@ -89,6 +93,8 @@ export class HlsSource {
   private warned = new Set<PlaylistWarning["code"]>();
   private fatalEvent: SourceEvent | null = null;
   private emptyReported = false;
+  private readonly parses = new PlaylistParses();
+  private readonly schedule: PollSchedule;
 
   constructor(
     url: string,
@@ -97,6 +103,7 @@ export class HlsSource {
     this.playlistUrl = url;
     this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
     this.inits = new InitSections({ ...o, maxBytes: this.maxPlaylistBytes });
+    this.schedule = new PollSchedule(o.pollMs);
   }
 
   get facts(): StreamFacts {
@@ -243,12 +250,13 @@ export class HlsSource {
       const { fetched: r, playlist, reason } = await fetchMediaPlaylist(this.o.fetch, this.playlistUrl, {
         timeoutMs: this.o.requestTimeoutMs,
         maxBytes: this.maxPlaylistBytes,
-      });
+      }, this.parses);
       if (!r.ok && r.tooLarge && !this.playlistLimitReported) {
         this.playlistLimitReported = true;
         this.o.onEvent({ kind: "limit", atMs: this.o.now(), detail: `playlist ${this.playlistUrl}: ${r.reason}` });
       }
       if (!playlist) {
+        this.schedule.failed();
         if (this.noteFailure(reason)) return "failed";
         await this.o.sleep(backoffMs);
         backoffMs = Math.min(2000, backoffMs * 2);
@@ -256,6 +264,17 @@ export class HlsSource {
       }
       const baseUrl = r.ok ? r.url : this.playlistUrl;
       backoffMs = this.o.pollMs;
+      const early = this.schedule.listed(polledAt, playlist.segments);
+      if (early) {
+        this.o.onEvent({
+          kind: "early-segment",
+          atMs: this.o.now(),
+          durationMs: early.lateByMs,
+          detail:
+            `segment ${early.sequence} came sooner than the segments before it said, while the playlist's polls paused: ` +
+            `it may have been seen up to ${Math.round(early.lateByMs)} ms late; the polls keep --poll from now on`,
+        });
+      }
       this.noteSuccess();
       this.noteWarnings(playlist.warnings);
       for (const seg of this.newSegments(playlist)) {
@@ -335,10 +354,16 @@ export class HlsSource {
       }
       if (playlist.endList && this.lastSequence === playlist.segments.at(-1)?.sequence) return "ended";
       this.checkStale(playlist);
-      const wait = this.o.pollMs - (this.o.now() - polledAt);
-      if (wait > 0) await this.o.sleep(wait);
+      await this.waitUntil(this.schedule.nextPollAtMs(polledAt), shouldStop);
     }
     return "stopped";
+  }
+
+  /** Sleeps until atMs, or until shouldStop() is true (looked at least every STOP_CHECK_MS). */
+  private async waitUntil(atMs: number, shouldStop: () => boolean): Promise<void> {
+    for (let left = atMs - this.o.now(); left > 0 && !shouldStop(); left = atMs - this.o.now()) {
+      await this.o.sleep(Math.min(left, STOP_CHECK_MS));
+    }
   }
 
   /**
@@ -491,16 +516,35 @@ export class HlsSource {
   }
 }
 
+/**
+ * The last playlist text a source was answered and its parse. Most polls of a live playlist bring the same text as
+ * the one before (at 1 s segments and 50 ms polls, all but one in twenty), and parsing it again was most of a poll's
+ * cost. The parse is only read, never changed.
+ */
+export class PlaylistParses {
+  private text: string | null = null;
+  private parsed: MediaPlaylist | null = null;
+
+  parse(text: string): MediaPlaylist {
+    if (text === this.text && this.parsed) return this.parsed;
+    const parsed = parseMediaPlaylist(text);
+    this.text = text;
+    this.parsed = parsed;
+    return parsed;
+  }
+}
+
 /** A media playlist fetched and parsed: null with the reason when it could not be had or is no playlist. */
 export async function fetchMediaPlaylist(
   fetchFn: Fetch,
   url: string,
   limits: FetchLimits,
+  parses: PlaylistParses = new PlaylistParses(),
 ): Promise<{ fetched: Fetched<string>; playlist: MediaPlaylist | null; reason: string }> {
   const fetched = await fetchText(fetchFn, url, limits);
   if (!fetched.ok) return { fetched, playlist: null, reason: fetched.reason };
   try {
-    return { fetched, playlist: parseMediaPlaylist(fetched.value), reason: "" };
+    return { fetched, playlist: parses.parse(fetched.value), reason: "" };
   } catch (err) {
     if (!(err instanceof PlaylistError)) throw err;
     return { fetched, playlist: null, reason: `answer is not a playlist (${err.message})` };

@@ -216,7 +216,7 @@ test(
 );
 
 test(
-  "--poll sets how often the playlist is fetched: 500 ms asks ten times less than the default 50 ms",
+  "--poll sets the cadence of the playlist's polls, which pause between segments: 50 ms in bursts before each 1 s segment, 500 ms throughout",
   async () => {
     const server = serve(["--size", "240p", "--fps", "15"]);
     const fast = new Relay({ origin: server.url });
@@ -229,9 +229,21 @@ test(
       ]);
       expect(a.exitCode).toBe(0);
       expect(b.exitCode).toBe(0);
-      expect(fast.playlistRequests).toBeGreaterThan(60); // ~100 in 5 s
-      expect(slow.playlistRequests).toBeGreaterThan(6); // ~10 in 5 s
+      // Between polls of the run (the first request is the connect's, the run's own follows at once).
+      const gaps = (times: number[]) => times.slice(2).map((t, i) => t - times[i + 1]!);
+      // 50 ms: bursts at the cadence from a margin before each segment is due (~7 a segment), pauses in between;
+      // polls that never paused would be ~100 in 5 s.
+      const fastGaps = gaps(fast.playlistRequestTimes);
+      expect(fast.playlistRequests).toBeGreaterThan(20);
+      expect(fast.playlistRequests).toBeLessThan(65);
+      expect(fastGaps.filter((g) => g < 90).length).toBeGreaterThan(fastGaps.length / 2);
+      expect(Math.min(...fastGaps)).toBeGreaterThan(40);
+      expect(fastGaps.filter((g) => g > 400).length).toBeGreaterThanOrEqual(2);
+      // 500 ms: the margin (two polls) spans the whole segment, so the cadence is kept throughout (~10 in 5 s).
+      expect(slow.playlistRequests).toBeGreaterThan(6);
       expect(slow.playlistRequests).toBeLessThan(15);
+      expect(Math.min(...gaps(slow.playlistRequestTimes))).toBeGreaterThan(450);
+      expect(a.json!.summary.dropped).toBe(0);
       expect(b.json!.summary.dropped).toBe(0);
     } finally {
       fast.stop();

@@ -79,13 +79,15 @@ export class Relay {
     if (parts.every((r) => r.ok)) this.hidden.set(sequence, new Uint8Array(await new Blob(await Promise.all(parts.map((r) => r.arrayBuffer()))).arrayBuffer()));
   }
 
-  /** Playlist requests clients made. */
+  /** Playlist requests clients made, and when each came (performance.now()). */
   playlistRequests = 0;
+  readonly playlistRequestTimes: number[] = [];
 
   private async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path === "/video/stream.m3u8") {
       this.playlistRequests++;
+      this.playlistRequestTimes.push(performance.now());
       if (!this.latest) return new Response("not yet", { status: 404 });
       return new Response(this.rewrite(this.latest), { headers: { "content-type": "application/vnd.apple.mpegurl" } });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
-import { HlsSource, type HlsSourceOptions, type SegmentArrival } from "../../src/client/hls-source.ts";
+import { HlsSource, PlaylistParses, type HlsSourceOptions, type SegmentArrival } from "../../src/client/hls-source.ts";
 import { simulatedOptions } from "../helpers/source-options.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
@@ -475,4 +475,16 @@ describe("a restarted server that names its segments by number", () => {
     expect(r.events.map((e) => e.kind)).toEqual(["stale-playlist"]);
     expect(r.got.map((s) => s.sequence)).toEqual([7, 8]);
   });
+});
+
+test("a playlist answered with the same text as the poll before is not parsed again; any change is", () => {
+  const parses = new PlaylistParses();
+  const first = parses.parse(PLAYLIST);
+  expect(parses.parse(PLAYLIST.slice(0, 10) + PLAYLIST.slice(10))).toBe(first);
+  const changed = PLAYLIST.replace("#EXT-X-ENDLIST\n", "");
+  const second = parses.parse(changed);
+  expect(second).not.toBe(first);
+  expect(second.endList).toBe(false);
+  expect(first.endList).toBe(true);
+  expect(parses.parse(PLAYLIST)).not.toBe(second);
 });

@@ -1,0 +1,133 @@
+/**
+ * When a live HLS playlist is asked for next. Pure.
+ *
+ * A segment is stamped when its playlist lists it, so the playlist is polled often (--poll, 50 ms): a new segment is
+ * seen within one poll of its appearance. But a segment can only appear once its media has been made: at 1 s
+ * segments nineteen polls in twenty bring the same text, and each costs the client about a millisecond of CPU. So
+ * between segments the polls pause, and resume a margin before the next segment can be due:
+ *
+ * - Each segment that appears between two polls at the poll cadence tells when the stream's media started, at the
+ *   earliest: the start of the poll before it, less the media listed up to its end (the sum of EXTINF). The earliest
+ *   of the last few such starts is the stream's clock.
+ * - The next segment is due when that clock reaches its end (its length taken as the shortest of the last few).
+ *   Polling resumes at the poll cadence `marginMs` before that: a quarter of a segment, at least 200 ms and two polls.
+ * - A segment that is late (a relay holds it, a provider stalls) is polled for at the cadence until it comes, as
+ *   before. One after a failed poll, a gap in the numbering or a restart says nothing of the clock: it is learnt
+ *   again at the cadence. Until the clock is known (the first segment after joining), every poll is at the cadence.
+ * - A segment that came while the polls were paused came sooner than the clock said by more than the margin (one
+ *   cut short, as at a splice). It may have been seen late, by up to the pause: `listed` says so (the source
+ *   reports it), and the polls do not pause again in this run. Media listed as a little longer than it plays does
+ *   not: each segment seen gives an earlier start, and the clock follows it.
+ *
+ * So a segment on time or late is seen exactly as without the pause, and at most one in a run (said) can be seen
+ * late.
+ */
+
+export interface ListedSegment {
+  sequence: number;
+  durationS: number;
+}
+
+/** How many of the last segments the clock and the shortest segment are taken from. */
+const KEPT = 8;
+
+export class PollSchedule {
+  /** The last answered poll: when it started, the last segment it listed, and that segment's end on the media clock. */
+  private last: { startedAtMs: number; sequence: number; endS: number } | null = null;
+  /** The time since the last answered poll was not watched at the cadence: a failed poll, or a pause (after the poll started when). */
+  private blind: { pausedAtMs: number | null } | null = null;
+  /** A segment came during a pause: the polls keep the cadence from then on. */
+  private off = false;
+  /** Earliest media starts (ms) told by segments seen at the cadence, newest last. */
+  private starts: number[] = [];
+  /** Lengths of the newest segments (s). */
+  private lengths: number[] = [];
+
+  constructor(private readonly pollMs: number) {}
+
+  /**
+   * A playlist answered the poll started at startedAtMs, listing these segments (in order). Non-null when a new
+   * segment came during a pause: it may have been seen up to `lateByMs` late (since the poll before the pause), and
+   * the polls no longer pause.
+   */
+  listed(startedAtMs: number, segments: readonly ListedSegment[]): { sequence: number; lateByMs: number } | null {
+    const newest = segments.at(-1);
+    const last = this.last;
+    const blind = this.blind;
+    this.blind = null;
+    if (!newest) {
+      this.forget();
+      return null;
+    }
+    if (!last || newest.sequence < last.sequence) {
+      this.restart(startedAtMs, newest.sequence);
+      return null;
+    }
+    if (newest.sequence === last.sequence) {
+      last.startedAtMs = startedAtMs;
+      return null;
+    }
+    const fresh = segments.filter((s) => s.sequence > last.sequence);
+    if (fresh.some((s, i) => s.sequence !== last.sequence + 1 + i)) {
+      this.restart(startedAtMs, newest.sequence);
+      return null;
+    }
+    let endS = last.endS;
+    for (const s of fresh) endS += s.durationS;
+    this.last = { startedAtMs, sequence: newest.sequence, endS };
+    if (blind?.pausedAtMs != null) {
+      this.off = true;
+      this.starts = [];
+      return { sequence: fresh[0]!.sequence, lateByMs: startedAtMs - blind.pausedAtMs };
+    }
+    if (blind || fresh.some((s) => !(s.durationS > 0))) {
+      this.starts = [];
+      return null;
+    }
+    keep(this.starts, last.startedAtMs - endS * 1000);
+    for (const s of fresh) keep(this.lengths, s.durationS);
+    return null;
+  }
+
+  /** A poll failed: what happened since the last answer was not watched. */
+  failed(): void {
+    this.blind = { pausedAtMs: this.blind?.pausedAtMs ?? null };
+  }
+
+  /** The margin kept before a segment can be due, for segments of this length. */
+  marginMs(lengthS: number): number {
+    return Math.max(200, 2 * this.pollMs, 250 * lengthS);
+  }
+
+  /**
+   * When the poll after the one started at startedAtMs should start: at the cadence, or later when no segment can
+   * appear before then.
+   */
+  nextPollAtMs(startedAtMs: number): number {
+    const cadence = startedAtMs + this.pollMs;
+    if (this.off || !this.last || this.starts.length === 0 || this.lengths.length === 0) return cadence;
+    const lengthS = Math.min(...this.lengths);
+    const dueMs = Math.min(...this.starts) + (this.last.endS + lengthS) * 1000;
+    const resumeMs = dueMs - this.marginMs(lengthS);
+    if (resumeMs <= cadence) return cadence;
+    this.blind = { pausedAtMs: startedAtMs };
+    return resumeMs;
+  }
+
+  private restart(startedAtMs: number, sequence: number): void {
+    this.forget();
+    this.last = { startedAtMs, sequence, endS: 0 };
+  }
+
+  private forget(): void {
+    this.last = null;
+    this.blind = null;
+    this.starts = [];
+    this.lengths = [];
+  }
+}
+
+function keep(values: number[], value: number): void {
+  values.push(value);
+  if (values.length > KEPT) values.shift();
+}

@@ -1,0 +1,170 @@
+import { expect, test } from "bun:test";
+import { PollSchedule } from "../../src/client/poll-schedule.ts";
+
+interface Made {
+  sequence: number;
+  /** When the origin lists it. */
+  atMs: number;
+  /** Its EXTINF. */
+  durationS: number;
+}
+
+/** Segments of `durationS` listed from `firstAtMs` on, every `everyMs` (the media's real length, which EXTINF may misstate). */
+function stream(count: number, opts: { firstAtMs?: number; everyMs?: number; durationS?: number } = {}): Made[] {
+  const { firstAtMs = 330, everyMs = 1000, durationS = 1 } = opts;
+  return Array.from({ length: count }, (_, i) => ({ sequence: i, atMs: firstAtMs + i * everyMs, durationS }));
+}
+
+/**
+ * Polls a simulated origin by the schedule from t = 0 to untilMs (each answer instant, the last 6 segments listed):
+ * when each segment was first seen, and how many polls were made. `fails` are poll start times answered with an error.
+ * A segment is listed once it and every one before it are (a playlist held back holds what follows).
+ */
+function simulate(given: Made[], untilMs: number, opts: { pollMs?: number; fails?: (atMs: number) => boolean } = {}) {
+  const pollMs = opts.pollMs ?? 50;
+  let held = -Infinity;
+  const made = given.map((m) => ({ ...m, atMs: (held = Math.max(held, m.atMs)) }));
+  const schedule = new PollSchedule(pollMs);
+  const seenAtMs = new Map<number, number>();
+  const pollsAtMs: number[] = [];
+  const early: { sequence: number; lateByMs: number; atMs: number }[] = [];
+  for (let t = 0; t <= untilMs; ) {
+    pollsAtMs.push(t);
+    if (opts.fails?.(t)) {
+      schedule.failed();
+      t += pollMs;
+      continue;
+    }
+    const listed = made.filter((m) => m.atMs <= t).slice(-6);
+    for (const m of listed) if (!seenAtMs.has(m.sequence)) seenAtMs.set(m.sequence, t);
+    const said = schedule.listed(t, listed);
+    if (said) early.push({ ...said, atMs: t });
+    const next = schedule.nextPollAtMs(t);
+    expect(next).toBeGreaterThanOrEqual(t + pollMs);
+    t = next;
+  }
+  /** How long after it was listed each segment was seen (those listed before untilMs - a poll). */
+  const lateMs = made.filter((m) => m.atMs <= untilMs - pollMs).map((m) => seenAtMs.get(m.sequence)! - m.atMs);
+  return { polls: pollsAtMs.length, pollsAtMs, lateMs, seenAtMs, early };
+}
+
+const max = (xs: number[]) => Math.max(...xs);
+
+test("segments on time: each is seen within one poll of its listing, with under 40 % of the polls", () => {
+  const made = stream(60);
+  const paused = simulate(made, 60_000);
+  // Joining at t = 0 the first listed segment was there before; from then on, within one poll.
+  expect(max(paused.lateMs.slice(1))).toBeLessThanOrEqual(50);
+  const always = 60_000 / 50 + 1;
+  expect(paused.polls).toBeLessThan(always * 0.4);
+  // Resumed a margin before each is due (250 ms at 1 s segments, counted from the poll before): six or seven polls.
+  expect(paused.polls).toBeGreaterThan(60 * 6);
+  expect(paused.early).toEqual([]);
+});
+
+test("a segment held back (a relay, a stalled packager) is polled for at the cadence until it comes, and what it held", () => {
+  const made = stream(30).map((m) => (m.sequence === 12 ? { ...m, atMs: m.atMs + 700 } : m.sequence === 20 ? { ...m, atMs: m.atMs + 2600 } : m));
+  const r = simulate(made, 30_000);
+  expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
+  expect(r.early).toEqual([]);
+});
+
+test("every segment late by the same amount (a delaying relay) is seen as promptly", () => {
+  const r = simulate(stream(30, { firstAtMs: 730 }), 30_000);
+  expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
+});
+
+test("a segment shorter than the ones before comes during a pause: said, with how late it may be, and no pause after", () => {
+  // Segment 10 is listed 600 ms after 9 instead of 1000 (cut short, as at a splice), so all after it 400 ms sooner.
+  const made = stream(30).map((m) => (m.sequence >= 10 ? { ...m, atMs: m.atMs - 400 } : m));
+  made[10]!.durationS = 0.6;
+  const r = simulate(made, 30_000);
+  const late = r.lateMs;
+  // Seen at the end of the pause (resumed 250 ms before 1 s after 9), not within a poll, and said.
+  expect(late[10]).toBeGreaterThan(50);
+  expect(late[10]).toBeLessThanOrEqual(400);
+  expect(r.early).toHaveLength(1);
+  expect(r.early[0]!.sequence).toBe(10);
+  expect(r.early[0]!.lateByMs).toBeGreaterThanOrEqual(late[10]!);
+  // From then on the cadence, throughout: none after it is late.
+  expect(max(late.slice(11))).toBeLessThanOrEqual(50);
+  expect(max(late.slice(1, 10))).toBeLessThanOrEqual(50);
+  const after = r.pollsAtMs.filter((t) => t > r.early[0]!.atMs);
+  expect(after.length).toBeGreaterThanOrEqual((30_000 - r.early[0]!.atMs) / 50 - 1);
+});
+
+test("media listed as longer than it plays (EXTINF rounded up): the clock follows the drift, nothing seen late", () => {
+  // EXTINF says 1 s, each segment is listed 980 ms after the one before: 20 ms sooner each time than the sum says.
+  // Each segment seen at the cadence gives a start earlier than the last, and the earliest is the clock.
+  const r = simulate(stream(100, { everyMs: 980 }), 98_000);
+  expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
+  expect(r.early).toEqual([]);
+  expect(r.polls).toBeLessThan((98_000 / 50) * 0.45);
+});
+
+test("media listed as shorter than it plays: never late, the polls just resume earlier than needed", () => {
+  const r = simulate(stream(60, { everyMs: 1020 }), 61_000);
+  expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
+});
+
+test("after a failed poll what came meanwhile is not trusted: polled at the cadence until a segment is seen at it", () => {
+  // The polls from 9.2 s to 10.6 s fail: segments 9 and 10 (listed at 9.33 s and 10.33 s) are seen after them.
+  const r = simulate(stream(30), 30_000, { fails: (t) => t >= 9200 && t < 10_600 });
+  expect(r.lateMs[9]).toBeGreaterThan(1000);
+  expect(r.lateMs[10]).toBeGreaterThan(200);
+  // Not taken as the clock (they say nothing of when they came): 11 on is seen within a poll.
+  expect(max(r.lateMs.filter((_, i) => i !== 0 && i !== 9 && i !== 10))).toBeLessThanOrEqual(50);
+  // Nor do they pull the clock back by the outage (which would keep the polls at the cadence for the next 8): from
+  // 12 s to 20 s the polls pause again, seven or so a segment.
+  expect(r.pollsAtMs.filter((t) => t >= 12_000 && t < 20_000).length).toBeLessThan(8 * 8);
+  expect(r.early).toEqual([]);
+});
+
+test("a gap in the numbering or a restart: the clock is learnt again at the cadence", () => {
+  const gap = stream(30).filter((m) => m.sequence !== 15 && m.sequence !== 16);
+  expect(max(simulate(gap, 30_000).lateMs.slice(1))).toBeLessThanOrEqual(50);
+  // A restart: numbering starts over at 0 at 15.5 s with a new clock.
+  const restarted = [...stream(15), ...stream(15, { firstAtMs: 15_500 })];
+  const schedule = new PollSchedule(50);
+  let t = 0;
+  const seen: number[] = [];
+  while (t < 30_000) {
+    const listed = (t < 15_500 ? restarted.slice(0, 15) : restarted.slice(15)).filter((m) => m.atMs <= t).slice(-6);
+    if (t >= 15_500 && listed.length > 0 && seen.length === 0) seen.push(t - listed.at(-1)!.atMs);
+    schedule.listed(t, listed);
+    t = schedule.nextPollAtMs(t);
+  }
+  expect(seen[0]).toBeLessThanOrEqual(50);
+});
+
+test("polls coarser than the margin, or segments of unknown length, stay at the cadence", () => {
+  // --poll 500ms at 1 s segments: the margin (two polls) covers the whole segment.
+  const coarse = new PollSchedule(500);
+  coarse.listed(0, [{ sequence: 0, durationS: 1 }]);
+  coarse.listed(500, [{ sequence: 0, durationS: 1 }]);
+  coarse.listed(1000, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 1 }]);
+  expect(coarse.nextPollAtMs(1000)).toBe(1500);
+  const zero = new PollSchedule(50);
+  zero.listed(0, [{ sequence: 0, durationS: 1 }]);
+  zero.listed(50, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 0 }]);
+  expect(zero.nextPollAtMs(50)).toBe(100);
+  // An empty playlist forgets everything.
+  const empty = new PollSchedule(50);
+  empty.listed(0, [{ sequence: 0, durationS: 1 }]);
+  empty.listed(50, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 1 }]);
+  expect(empty.nextPollAtMs(50)).toBeGreaterThan(100);
+  empty.listed(100, []);
+  expect(empty.nextPollAtMs(100)).toBe(150);
+});
+
+test("the pause ends a margin before the segment is due, counted from the poll before the last one came", () => {
+  const s = new PollSchedule(50);
+  s.listed(0, [{ sequence: 4, durationS: 2 }]);
+  s.listed(50, [{ sequence: 4, durationS: 2 }]);
+  // Segment 5 (2 s) first listed at 100: it was not there at 50, so its 2 s of media ended at 50 at the earliest.
+  s.listed(100, [{ sequence: 4, durationS: 2 }, { sequence: 5, durationS: 2 }]);
+  // Segment 6 is due at 50 + 2000; resumed at 2050 - max(200, 100, 500) = 1550.
+  expect(s.nextPollAtMs(100)).toBe(1550);
+  expect(s.marginMs(2)).toBe(500);
+  expect(s.marginMs(0.5)).toBe(200);
+});
