@@ -95,6 +95,8 @@ export class HlsSource {
   private emptyReported = false;
   private readonly parses = new PlaylistParses();
   private readonly schedule: PollSchedule;
+  /** The last answer was an older copy of the playlist, set aside. */
+  private answeredOlderCopy = false;
 
   constructor(
     url: string,
@@ -264,20 +266,11 @@ export class HlsSource {
       }
       const baseUrl = r.ok ? r.url : this.playlistUrl;
       backoffMs = this.o.pollMs;
-      const early = this.schedule.listed(polledAt, playlist.segments);
-      if (early) {
-        this.o.onEvent({
-          kind: "early-segment",
-          atMs: this.o.now(),
-          durationMs: early.lateByMs,
-          detail:
-            `segment ${early.sequence} came sooner than the segments before it said, while the playlist's polls paused: ` +
-            `it may have been seen up to ${Math.round(early.lateByMs)} ms late; the polls keep --poll from now on`,
-        });
-      }
       this.noteSuccess();
       this.noteWarnings(playlist.warnings);
-      for (const seg of this.newSegments(playlist)) {
+      const fresh = this.newSegments(playlist);
+      this.schedulePolls(polledAt, r.ok && r.mayBeCached === true, playlist);
+      for (const seg of fresh) {
         if (shouldStop()) return "stopped";
         if (seg.encryption) {
           this.fail({
@@ -354,15 +347,42 @@ export class HlsSource {
       }
       if (playlist.endList && this.lastSequence === playlist.segments.at(-1)?.sequence) return "ended";
       this.checkStale(playlist);
-      await this.waitUntil(this.schedule.nextPollAtMs(polledAt), shouldStop);
+      await this.waitUntil(this.schedule.nextPollAtMs(polledAt, this.o.now()), shouldStop);
     }
     return "stopped";
   }
 
-  /** Sleeps until atMs, or until shouldStop() is true (looked at least every STOP_CHECK_MS). */
+  /** Tells the poll schedule what the answer to the poll started at polledAt listed, and says what a pause may have delayed. */
+  private schedulePolls(polledAt: number, mayBeCached: boolean, playlist: MediaPlaylist): void {
+    if (mayBeCached) this.schedule.keepCadence();
+    // An older copy set aside says nothing of what the origin lists now.
+    if (this.answeredOlderCopy) {
+      this.schedule.failed();
+      return;
+    }
+    const early = this.schedule.listed(polledAt, playlist.segments);
+    if (!early) return;
+    const late = Math.round(early.lateByMs);
+    this.o.onEvent({
+      kind: "early-segment",
+      atMs: this.o.now(),
+      durationMs: early.lateByMs,
+      detail: early.failedPollsToo
+        ? `segment ${early.sequence} came while the playlist's polls paused or failed after the pause: it may have been seen up to ${late} ms late`
+        : `segment ${early.sequence} came while the playlist's polls paused, sooner than the segments before it said: ` +
+          `it may have been seen up to ${late} ms late; the polls keep --poll from now on`,
+    });
+  }
+
+  /**
+   * Sleeps until atMs, or until shouldStop() is true (looked at least every STOP_CHECK_MS). Counted by the sleeps
+   * themselves, not the clock: a step of the wall clock does not stretch a pause.
+   */
   private async waitUntil(atMs: number, shouldStop: () => boolean): Promise<void> {
-    for (let left = atMs - this.o.now(); left > 0 && !shouldStop(); left = atMs - this.o.now()) {
-      await this.o.sleep(Math.min(left, STOP_CHECK_MS));
+    for (let left = atMs - this.o.now(); left > 0 && !shouldStop(); ) {
+      const step = Math.min(left, STOP_CHECK_MS);
+      await this.o.sleep(step);
+      left -= step;
     }
   }
 
@@ -421,6 +441,7 @@ export class HlsSource {
 
   /** Segments not yet fetched: at first only the newest (the live edge), then everything after the last one. */
   private newSegments(p: MediaPlaylist): PlaylistSegment[] {
+    this.answeredOlderCopy = false;
     const segs = p.segments;
     if (segs.length === 0) return [];
     const newest = segs.at(-1)!.sequence;
@@ -430,6 +451,7 @@ export class HlsSource {
       // A server (or a CDN edge) answering with an older copy of the playlist is not a new stream: hls.js counts a
       // reload whose last sequence did not advance as a miss (LevelDetails.reloaded) and keeps the segments it has.
       // The copy is ignored; noted once, counted after that.
+      this.answeredOlderCopy = true;
       if (this.olderCopies++ === 0) {
         this.o.onEvent({
           kind: "stale-playlist",

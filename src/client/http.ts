@@ -13,6 +13,8 @@ export type Fetched<T> =
       url: string;
       /** The answer's Date header (RFC 9110), as the server sent it. */
       date?: string | null;
+      /** The answer may have come from a cache (see mayBeCached). */
+      mayBeCached?: boolean;
     }
   | {
       ok: false;
@@ -81,7 +83,7 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs:
       const body = await readLimited(res, limits.maxBytes, signal, onChunk);
       if (!body.ok) return { ...body, status: res.status };
       const value = range && res.status === 200 ? body.value.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : body.value;
-      return { ok: true, value, status: res.status, url: current, date: res.headers.get("date") };
+      return { ok: true, value, status: res.status, url: current, date: res.headers.get("date"), mayBeCached: mayBeCached(res.headers) };
     }
   } catch (err) {
     return { ok: false, reason: describeFetchError(err) };
@@ -143,6 +145,15 @@ async function readLimited(
   } finally {
     signal.removeEventListener("abort", stop);
   }
+}
+
+/**
+ * An answer that may have come from a cache: it carries an Age header (RFC 9111 §5.1: caches send it), or its
+ * Cache-Control gives it a positive freshness lifetime (max-age, s-maxage), so that a cache on the way may keep it.
+ */
+export function mayBeCached(headers: Headers): boolean {
+  if (headers.has("age")) return true;
+  return /(?:^|[,\s])(?:max-age|s-maxage)\s*=\s*"?0*[1-9]/i.test(headers.get("cache-control") ?? "");
 }
 
 /** Hands on only the bytes [skipBytes, skipBytes + lengthBytes) of a body that arrives in pieces. */

@@ -12,15 +12,19 @@
  * - The next segment is due when that clock reaches its end (its length taken as the shortest of the last few).
  *   Polling resumes at the poll cadence `marginMs` before that: a quarter of a segment, at least 200 ms and two polls.
  * - A segment that is late (a relay holds it, a provider stalls) is polled for at the cadence until it comes, as
- *   before. One after a failed poll, a gap in the numbering or a restart says nothing of the clock: it is learnt
- *   again at the cadence. Until the clock is known (the first segment after joining), every poll is at the cadence.
- * - A segment that came while the polls were paused came sooner than the clock said by more than the margin (one
- *   cut short, as at a splice). It may have been seen late, by up to the pause: `listed` says so (the source
- *   reports it), and the polls do not pause again in this run. Media listed as a little longer than it plays does
- *   not: each segment seen gives an earlier start, and the clock follows it.
+ *   before. One after a failed poll or an answer set aside (an older copy), a gap in the numbering or a restart says
+ *   nothing of the clock: it is learnt again at the cadence. Until two segments have told it (after joining, after
+ *   each relearning), every poll is at the cadence.
+ * - Anything new that came while the polls were paused (a segment sooner than the clock said by more than the
+ *   margin, one cut short as at a splice; a restart; a gap) may have been seen late, by up to the pause: `listed`
+ *   says so (the source reports it), and the polls do not pause again in this run (unless polls failed after the
+ *   pause: then the lateness may be theirs, as it would be without pauses). Media listed as a little longer than it
+ *   plays does not: each segment seen gives an earlier start, and the clock follows it.
+ * - Answers that may come from a cache keep the cadence for good (keepCadence): a cache whose refresh these polls
+ *   cause would be refreshed later after a pause, its new segments seen later, and nothing would tell.
  *
- * So a segment on time or late is seen exactly as without the pause, and at most one in a run (said) can be seen
- * late.
+ * So a segment on time or late is seen exactly as without the pause, from an origin, and any segment a pause could
+ * have made late is said.
  */
 
 export interface ListedSegment {
@@ -28,15 +32,28 @@ export interface ListedSegment {
   durationS: number;
 }
 
+/** What came during a pause: from this segment on, seen up to lateByMs late (since the poll before the pause). */
+export interface EarlySegment {
+  sequence: number;
+  lateByMs: number;
+  /** Polls failed after the pause too: the lateness may be theirs (polls that never paused would have had it). */
+  failedPollsToo: boolean;
+}
+
 /** How many of the last segments the clock and the shortest segment are taken from. */
 const KEPT = 8;
+/** Segments seen at the cadence before the first pause: one late one alone would set the clock late. */
+const STARTS_BEFORE_PAUSING = 2;
 
 export class PollSchedule {
   /** The last answered poll: when it started, the last segment it listed, and that segment's end on the media clock. */
   private last: { startedAtMs: number; sequence: number; endS: number } | null = null;
-  /** The time since the last answered poll was not watched at the cadence: a failed poll, or a pause (after the poll started when). */
-  private blind: { pausedAtMs: number | null } | null = null;
-  /** A segment came during a pause: the polls keep the cadence from then on. */
+  /**
+   * The time since the last answered poll was not watched at the cadence: a pause (after the poll started at
+   * pausedAtMs), failed polls, or both.
+   */
+  private blind: { pausedAtMs: number | null; failed: boolean } | null = null;
+  /** A segment came during a pause, or the answers may come from a cache: the polls keep the cadence from then on. */
   private off = false;
   /** Earliest media starts (ms) told by segments seen at the cadence, newest last. */
   private starts: number[] = [];
@@ -46,52 +63,61 @@ export class PollSchedule {
   constructor(private readonly pollMs: number) {}
 
   /**
-   * A playlist answered the poll started at startedAtMs, listing these segments (in order). Non-null when a new
-   * segment came during a pause: it may have been seen up to `lateByMs` late (since the poll before the pause), and
-   * the polls no longer pause.
+   * A playlist answered the poll started at startedAtMs, listing these segments (in order). Non-null when something
+   * new (a segment, a restart, a gap) came during a pause: the polls no longer pause, unless polls failed after it.
    */
-  listed(startedAtMs: number, segments: readonly ListedSegment[]): { sequence: number; lateByMs: number } | null {
+  listed(startedAtMs: number, segments: readonly ListedSegment[]): EarlySegment | null {
     const newest = segments.at(-1);
     const last = this.last;
     const blind = this.blind;
     this.blind = null;
+    let early: EarlySegment | null = null;
+    if (last && newest && newest.sequence !== last.sequence && blind?.pausedAtMs != null) {
+      const first = segments.find((s) => s.sequence > last.sequence) ?? newest;
+      early = { sequence: first.sequence, lateByMs: startedAtMs - blind.pausedAtMs, failedPollsToo: blind.failed };
+      if (!blind.failed) this.off = true;
+    }
     if (!newest) {
       this.forget();
-      return null;
+      return early;
     }
     if (!last || newest.sequence < last.sequence) {
       this.restart(startedAtMs, newest.sequence);
-      return null;
+      return early;
     }
     if (newest.sequence === last.sequence) {
       last.startedAtMs = startedAtMs;
-      return null;
+      return early;
     }
     const fresh = segments.filter((s) => s.sequence > last.sequence);
     if (fresh.some((s, i) => s.sequence !== last.sequence + 1 + i)) {
       this.restart(startedAtMs, newest.sequence);
-      return null;
+      return early;
     }
     let endS = last.endS;
     for (const s of fresh) endS += s.durationS;
     this.last = { startedAtMs, sequence: newest.sequence, endS };
-    if (blind?.pausedAtMs != null) {
-      this.off = true;
+    if (early || blind || fresh.some((s) => !(s.durationS > 0))) {
       this.starts = [];
-      return { sequence: fresh[0]!.sequence, lateByMs: startedAtMs - blind.pausedAtMs };
-    }
-    if (blind || fresh.some((s) => !(s.durationS > 0))) {
-      this.starts = [];
-      return null;
+      return early;
     }
     keep(this.starts, last.startedAtMs - endS * 1000);
     for (const s of fresh) keep(this.lengths, s.durationS);
     return null;
   }
 
-  /** A poll failed: what happened since the last answer was not watched. */
+  /** A poll failed, or its answer was set aside (an older copy): what happened since the last answer was not watched. */
   failed(): void {
-    this.blind = { pausedAtMs: this.blind?.pausedAtMs ?? null };
+    this.blind = { pausedAtMs: this.blind?.pausedAtMs ?? null, failed: true };
+  }
+
+  /**
+   * The answers may come from a cache (an Age header, a positive max-age): a cache refreshed by these very polls
+   * would be refreshed later by a pause, and its segments seen later, with nothing to tell. The polls keep the
+   * cadence from then on.
+   */
+  keepCadence(): void {
+    this.off = true;
   }
 
   /** The margin kept before a segment can be due, for segments of this length. */
@@ -100,17 +126,17 @@ export class PollSchedule {
   }
 
   /**
-   * When the poll after the one started at startedAtMs should start: at the cadence, or later when no segment can
-   * appear before then.
+   * When the poll after the one started at startedAtMs should start, the time being nowMs (that poll's segments
+   * may have taken long to fetch): at the cadence, or later when no segment can appear before then.
    */
-  nextPollAtMs(startedAtMs: number): number {
+  nextPollAtMs(startedAtMs: number, nowMs: number = startedAtMs): number {
     const cadence = startedAtMs + this.pollMs;
-    if (this.off || !this.last || this.starts.length === 0 || this.lengths.length === 0) return cadence;
+    if (this.off || !this.last || this.starts.length < STARTS_BEFORE_PAUSING || this.lengths.length === 0) return cadence;
     const lengthS = Math.min(...this.lengths);
     const dueMs = Math.min(...this.starts) + (this.last.endS + lengthS) * 1000;
     const resumeMs = dueMs - this.marginMs(lengthS);
-    if (resumeMs <= cadence) return cadence;
-    this.blind = { pausedAtMs: startedAtMs };
+    if (resumeMs <= Math.max(cadence, nowMs)) return cadence;
+    this.blind = { pausedAtMs: startedAtMs, failed: false };
     return resumeMs;
   }
 
@@ -119,6 +145,7 @@ export class PollSchedule {
     this.last = { startedAtMs, sequence, endS: 0 };
   }
 
+  /** Everything but `off`: a run whose polls stopped pausing does not start again. */
   private forget(): void {
     this.last = null;
     this.blind = null;

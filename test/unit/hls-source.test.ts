@@ -488,3 +488,114 @@ test("a playlist answered with the same text as the poll before is not parsed ag
   expect(first.endList).toBe(true);
   expect(parses.parse(PLAYLIST)).not.toBe(second);
 });
+
+describe("the playlist's polls pause between segments (poll-schedule.ts), wired into the source", () => {
+  /**
+   * A live origin on the simulated clock: segment i (1 s, or as `lengthS` says) is listed once the clock passes
+   * `listedAtMs(i)`; the last 6 are listed. `headers` go on every playlist answer; a poll `olderCopy` picks is
+   * answered with the playlist as it was two segments earlier.
+   */
+  function liveOrigin(o: {
+    listedAtMs: (i: number) => number;
+    headers?: Record<string, string>;
+    olderCopy?: (t: number) => boolean;
+    /** How long each segment takes to fetch (by its number). */
+    fetchMs?: (i: number) => number;
+  }) {
+    let now = () => 0;
+    let advance = (_ms: number) => {};
+    const playlistPolls: number[] = [];
+    const listedUpTo = (t: number) => {
+      let n = -1;
+      while (o.listedAtMs(n + 1) <= t) n++;
+      return n;
+    };
+    const fetchFn: Fetch = async (url) => {
+      const name = new URL(url).pathname.split("/").pop()!;
+      if (name !== "stream.m3u8") {
+        advance(o.fetchMs?.(Number(name.replace(/\D/g, ""))) ?? 0);
+        return new Response(TS_SEGMENT);
+      }
+      const t = now();
+      playlistPolls.push(t);
+      const last = listedUpTo(t) - (o.olderCopy?.(t) ? 2 : 0);
+      const first = Math.max(0, last - 5);
+      let text = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:${first}\n`;
+      for (let i = first; i <= last; i++) text += `#EXTINF:1.000,\nseg_${i}.ts\n`;
+      return new Response(text, { headers: o.headers ?? {} });
+    };
+    const sim = simulatedOptions(fetchFn);
+    now = sim.nowMs;
+    advance = (ms) => void sim.advance(ms);
+    const source = new HlsSource("http://origin/video/stream.m3u8", sim.options);
+    return { source, sim, playlistPolls };
+  }
+
+  async function run(origin: ReturnType<typeof liveOrigin>, untilMs: number) {
+    const got: SegmentArrival[] = [];
+    await origin.source.connect();
+    await origin.source.run(async (s) => {
+      got.push(s);
+    }, () => origin.sim.nowMs() > untilMs);
+    return got;
+  }
+
+  test("on time: every segment asked for within a poll of its listing, under half the polls, nothing said", async () => {
+    const origin = liveOrigin({ listedAtMs: (i) => 330 + i * 1000 });
+    const got = await run(origin, 20_000);
+    for (const s of got.slice(1)) expect(s.requestedAtMs - (330 + s.sequence * 1000)).toBeLessThanOrEqual(50);
+    expect(got.length).toBeGreaterThan(18);
+    expect(origin.playlistPolls.length).toBeLessThan((20_000 / 50) * 0.45);
+    expect(origin.sim.events).toEqual([]);
+  });
+
+  test("a segment that comes during a pause is said, with how late it may be; the polls keep --poll after it", async () => {
+    // Segment 10 is cut short: listed 600 ms after 9, and all after it 400 ms sooner than the clock said.
+    const at = (i: number) => 330 + i * 1000 - (i >= 10 ? 400 : 0);
+    const origin = liveOrigin({ listedAtMs: at });
+    const got = await run(origin, 20_000);
+    const early = origin.sim.events.filter((e) => e.kind === "early-segment");
+    expect(early).toHaveLength(1);
+    expect(early[0]!.detail).toStartWith("segment 10 came while the playlist's polls paused");
+    const s10 = got.find((s) => s.sequence === 10)!;
+    expect(s10.requestedAtMs - at(10)).toBeGreaterThan(50);
+    expect(early[0]!.durationMs!).toBeGreaterThanOrEqual(s10.requestedAtMs - at(10));
+    // Every poll after it at the cadence.
+    const after = origin.playlistPolls.filter((t) => t > s10.requestedAtMs);
+    expect(after.length).toBeGreaterThanOrEqual((20_000 - s10.requestedAtMs) / 50 - 2);
+  });
+
+  test("an older copy answered to the poll that ends a pause does not hide a segment that came during it", async () => {
+    // Segment 10 comes 400 ms early, and the first poll after the pause is answered by a copy a segment old.
+    const at = (i: number) => 330 + i * 1000 - (i >= 10 ? 400 : 0);
+    let firstAfterPause: number | null = null;
+    const origin = liveOrigin({
+      listedAtMs: at,
+      olderCopy: (t) => {
+        if (t < at(10) || (firstAfterPause !== null && t !== firstAfterPause)) return false;
+        firstAfterPause = t;
+        return true;
+      },
+    });
+    await run(origin, 20_000);
+    expect(origin.sim.events.map((e) => e.kind)).toEqual(["stale-playlist", "early-segment"]);
+    expect(origin.sim.events[1]!.detail).toStartWith("segment 10 came while the playlist's polls paused");
+  });
+
+  test("a segment whose fetch outlasts the pause it would have been followed by: the next is not taken as early", async () => {
+    // Segment 6 takes 1.2 s to fetch: 7 is listed meanwhile, on time, and asked for at once after.
+    const origin = liveOrigin({ listedAtMs: (i) => 330 + i * 1000, fetchMs: (i) => (i === 6 ? 1200 : 0) });
+    const got = await run(origin, 15_000);
+    expect(origin.sim.events.map((e) => e.kind)).toEqual(["slow-segment"]);
+    expect(got.find((s) => s.sequence === 7)!.requestedAtMs).toBeLessThanOrEqual(330 + 6000 + 1200 + 50);
+  });
+
+  test("answers that may come from a cache (Age, a positive max-age) keep the cadence throughout", async () => {
+    for (const headers of [{ age: "0" }, { "cache-control": "public, max-age=1" }] as Record<string, string>[]) {
+      const origin = liveOrigin({ listedAtMs: (i) => 330 + i * 1000, headers });
+      await run(origin, 10_000);
+      expect(origin.playlistPolls.length).toBeGreaterThan(10_000 / 50 - 5);
+      expect(origin.sim.events).toEqual([]);
+    }
+  });
+});

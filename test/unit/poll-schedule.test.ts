@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { PollSchedule } from "../../src/client/poll-schedule.ts";
+import { PollSchedule, type EarlySegment } from "../../src/client/poll-schedule.ts";
 
 interface Made {
   sequence: number;
@@ -27,7 +27,7 @@ function simulate(given: Made[], untilMs: number, opts: { pollMs?: number; fails
   const schedule = new PollSchedule(pollMs);
   const seenAtMs = new Map<number, number>();
   const pollsAtMs: number[] = [];
-  const early: { sequence: number; lateByMs: number; atMs: number }[] = [];
+  const early: (EarlySegment & { atMs: number })[] = [];
   for (let t = 0; t <= untilMs; ) {
     pollsAtMs.push(t);
     if (opts.fails?.(t)) {
@@ -39,7 +39,7 @@ function simulate(given: Made[], untilMs: number, opts: { pollMs?: number; fails
     for (const m of listed) if (!seenAtMs.has(m.sequence)) seenAtMs.set(m.sequence, t);
     const said = schedule.listed(t, listed);
     if (said) early.push({ ...said, atMs: t });
-    const next = schedule.nextPollAtMs(t);
+    const next = schedule.nextPollAtMs(t, t);
     expect(next).toBeGreaterThanOrEqual(t + pollMs);
     t = next;
   }
@@ -85,6 +85,7 @@ test("a segment shorter than the ones before comes during a pause: said, with ho
   expect(late[10]).toBeLessThanOrEqual(400);
   expect(r.early).toHaveLength(1);
   expect(r.early[0]!.sequence).toBe(10);
+  expect(r.early[0]!.failedPollsToo).toBe(false);
   expect(r.early[0]!.lateByMs).toBeGreaterThanOrEqual(late[10]!);
   // From then on the cadence, throughout: none after it is late.
   expect(max(late.slice(11))).toBeLessThanOrEqual(50);
@@ -137,34 +138,105 @@ test("a gap in the numbering or a restart: the clock is learnt again at the cade
   expect(seen[0]).toBeLessThanOrEqual(50);
 });
 
-test("polls coarser than the margin, or segments of unknown length, stay at the cadence", () => {
+test("polls coarser than the margin, segments of unknown length, or one clock reading alone: the cadence", () => {
   // --poll 500ms at 1 s segments: the margin (two polls) covers the whole segment.
   const coarse = new PollSchedule(500);
-  coarse.listed(0, [{ sequence: 0, durationS: 1 }]);
-  coarse.listed(500, [{ sequence: 0, durationS: 1 }]);
-  coarse.listed(1000, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 1 }]);
-  expect(coarse.nextPollAtMs(1000)).toBe(1500);
+  for (const [t, n] of [[0, 0], [500, 0], [1000, 1], [1500, 1], [2000, 2]] as const) {
+    coarse.listed(t, Array.from({ length: n + 1 }, (_, i) => ({ sequence: i, durationS: 1 })));
+  }
+  expect(coarse.nextPollAtMs(2000)).toBe(2500);
   const zero = new PollSchedule(50);
   zero.listed(0, [{ sequence: 0, durationS: 1 }]);
   zero.listed(50, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 0 }]);
-  expect(zero.nextPollAtMs(50)).toBe(100);
-  // An empty playlist forgets everything.
-  const empty = new PollSchedule(50);
-  empty.listed(0, [{ sequence: 0, durationS: 1 }]);
-  empty.listed(50, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 1 }]);
-  expect(empty.nextPollAtMs(50)).toBeGreaterThan(100);
-  empty.listed(100, []);
-  expect(empty.nextPollAtMs(100)).toBe(150);
+  zero.listed(100, [{ sequence: 0, durationS: 1 }, { sequence: 1, durationS: 0 }, { sequence: 2, durationS: 1 }]);
+  expect(zero.nextPollAtMs(100)).toBe(150);
+  // One segment seen at the cadence is not enough (it may have been late); two are.
+  const s = learnt();
+  expect(s.nextPollAtMs(1100)).toBeGreaterThan(1150);
+  const one = new PollSchedule(50);
+  one.listed(0, [{ sequence: 4, durationS: 1 }]);
+  one.listed(50, [{ sequence: 4, durationS: 1 }]);
+  one.listed(100, [{ sequence: 4, durationS: 1 }, { sequence: 5, durationS: 1 }]);
+  expect(one.nextPollAtMs(100)).toBe(150);
+  // An empty playlist forgets the clock.
+  s.listed(1150, []);
+  expect(s.nextPollAtMs(1150)).toBe(1200);
 });
 
-test("the pause ends a margin before the segment is due, counted from the poll before the last one came", () => {
-  const s = new PollSchedule(50);
-  s.listed(0, [{ sequence: 4, durationS: 2 }]);
-  s.listed(50, [{ sequence: 4, durationS: 2 }]);
-  // Segment 5 (2 s) first listed at 100: it was not there at 50, so its 2 s of media ended at 50 at the earliest.
-  s.listed(100, [{ sequence: 4, durationS: 2 }, { sequence: 5, durationS: 2 }]);
-  // Segment 6 is due at 50 + 2000; resumed at 2050 - max(200, 100, 500) = 1550.
-  expect(s.nextPollAtMs(100)).toBe(1550);
+/** A schedule that has seen segments 5 and 6 (1 s each) appear between polls at the cadence: at 100 and 1100. */
+function learnt(pollMs = 50): PollSchedule {
+  const s = new PollSchedule(pollMs);
+  const upTo = (n: number) => Array.from({ length: n - 3 }, (_, i) => ({ sequence: 4 + i, durationS: 1 }));
+  s.listed(0, upTo(4));
+  s.listed(50, upTo(4));
+  s.listed(100, upTo(5));
+  for (let t = 150; t < 1100; t += 50) s.listed(t, upTo(5));
+  s.listed(1100, upTo(6));
+  return s;
+}
+
+test("the pause ends a margin before the next segment is due, by the earliest start and the shortest segment", () => {
+  const s = learnt();
+  // 5 was not there at 50 (its 1 s ended at 50 at the earliest), 6 not at 1050: the clock says 7 is due at 2050.
+  // Resumed at 2050 - max(200, 100, 250) = 1800.
+  expect(s.nextPollAtMs(1100)).toBe(1800);
   expect(s.marginMs(2)).toBe(500);
   expect(s.marginMs(0.5)).toBe(200);
+  // A shorter segment among the last 8 makes the next one due sooner (taken as short as the shortest). Segments of
+  // 1, 0.5, 1 and 1 s listed at 1000, 1500, 2500 and 3500, polled every 50 ms.
+  const short = new PollSchedule(50);
+  const made = [{ at: 1000, d: 1 }, { at: 1500, d: 0.5 }, { at: 2500, d: 1 }, { at: 3500, d: 1 }];
+  for (let t = 950; t <= 3500; t += 50) {
+    short.listed(t, made.map((m, i) => ({ sequence: i, durationS: m.d, at: m.at })).filter((m) => m.at <= t));
+  }
+  // The clock: media after segment 0's end began at 950 at the earliest (each appeared just after a poll at x950).
+  // Segment 4 is due at 950 + (0.5 + 1 + 1 + 0.5) * 1000 = 3950, resumed 200 ms before.
+  expect(short.nextPollAtMs(3500)).toBe(3750);
+});
+
+test("a fetch that ran past the pause's end: no pause, so nothing that came meanwhile is said", () => {
+  const s = learnt();
+  // The poll at 1100 brought 6; its fetch ended at 1900, past the resume time (1800): the next poll is at once.
+  expect(s.nextPollAtMs(1100, 1900)).toBe(1150);
+  const upTo7 = Array.from({ length: 4 }, (_, i) => ({ sequence: 4 + i, durationS: 1 }));
+  expect(s.listed(1900, upTo7)).toBeNull();
+});
+
+test("a restart or a gap during a pause is said like a segment, and ends the pauses", () => {
+  const restart = learnt();
+  expect(restart.nextPollAtMs(1100)).toBe(1800);
+  expect(restart.listed(1800, [{ sequence: 0, durationS: 1 }])).toEqual({ sequence: 0, lateByMs: 700, failedPollsToo: false });
+  const gap = learnt();
+  gap.nextPollAtMs(1100);
+  const jumped = [{ sequence: 9, durationS: 1 }, { sequence: 10, durationS: 1 }];
+  expect(gap.listed(1800, jumped)).toEqual({ sequence: 9, lateByMs: 700, failedPollsToo: false });
+  // Ended for good: not even after the clock could be learnt again.
+  let t = 1850;
+  for (let n = 11; n < 20; n++, t += 1000) {
+    gap.listed(t, [...jumped, { sequence: n, durationS: 1 }]);
+    expect(gap.nextPollAtMs(t)).toBe(t + 50);
+  }
+});
+
+test("failed polls after a pause: what came is said as maybe theirs, and the pauses go on once the clock is learnt again", () => {
+  const s = learnt();
+  s.nextPollAtMs(1100);
+  s.failed(); // the poll at 1800
+  s.failed(); // and at 1850
+  const upTo7 = Array.from({ length: 4 }, (_, i) => ({ sequence: 4 + i, durationS: 1 }));
+  expect(s.listed(1900, upTo7)).toEqual({ sequence: 7, lateByMs: 800, failedPollsToo: true });
+  expect(s.nextPollAtMs(1900)).toBe(1950);
+  // An answer set aside (an older copy) is a failed poll too: it keeps the pause's mark.
+  const copy = learnt();
+  copy.nextPollAtMs(1100);
+  copy.failed();
+  expect(copy.listed(1850, upTo7)).toEqual({ sequence: 7, lateByMs: 750, failedPollsToo: true });
+});
+
+test("answers that may come from a cache keep the cadence for good", () => {
+  const s = learnt();
+  s.keepCadence();
+  expect(s.nextPollAtMs(1100)).toBe(1150);
+  const r = simulate(stream(20), 20_000);
+  expect(r.polls).toBeLessThan(20_000 / 50 / 2);
 });
