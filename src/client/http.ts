@@ -108,15 +108,10 @@ async function readLimited(
   }
   if (!res.body) return { ok: true, value: new Uint8Array(0) };
   const reader = res.body.getReader();
-  // The timeout covers the body too, whoever made the response: an endless or dripping answer ends with it.
-  let stop = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    stop = () => {
-      reject(signal.reason);
-      void reader.cancel().catch(() => {});
-    };
-  });
-  aborted.catch(() => {});
+  // The timeout covers the body too, whoever made the response: an endless or dripping answer ends with it. The
+  // reader is cancelled, which ends a pending read as done (Streams Standard: cancelling closes the stream), and the
+  // signal says why.
+  const stop = () => void reader.cancel().catch(() => {});
   if (signal.aborted) stop();
   signal.addEventListener("abort", stop, { once: true });
   try {
@@ -124,7 +119,7 @@ async function readLimited(
     let buf = new Uint8Array(Number.isFinite(declared) && declared > 0 ? Math.min(declared, 8 * 1024 * 1024) : 64 * 1024);
     let filled = 0;
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
+      const { done, value } = await reader.read();
       // A cancelled read also ends as done: a body cut short by the timeout is no body.
       if (signal.aborted) throw signal.reason;
       if (done) break;
