@@ -22,8 +22,9 @@ export type StreamEventKind =
   /** The client could not keep up: frames waited ever longer between arriving and being read (client/pipeline-lag.ts). */
   | "behind"
   /**
-   * A live HLS segment came while the playlist's polls paused between segments (client/poll-schedule.ts): sooner than
-   * the ones before it said. It may have been seen up to durationMs late; the polls no longer pause in the run.
+   * Something new (a segment sooner than the ones before it said, a restart, a gap) came while a live HLS playlist's
+   * polls paused between segments (client/poll-schedule.ts). It may have been seen up to durationMs late. The polls
+   * no longer pause in the run, unless polls failed after the pause (the lateness may then be theirs).
    */
   | "early-segment"
   /** An LL-HLS server answered a blocking playlist reload before the part asked for existed (it does not block). */

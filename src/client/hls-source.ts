@@ -355,9 +355,11 @@ export class HlsSource {
   /** Tells the poll schedule what the answer to the poll started at polledAt listed, and says what a pause may have delayed. */
   private schedulePolls(polledAt: number, mayBeCached: boolean, playlist: MediaPlaylist): void {
     if (mayBeCached) this.schedule.keepCadence();
-    // An older copy set aside says nothing of what the origin lists now.
+    // An older copy set aside says nothing of what the origin lists now; and it shows a cache or a lagging edge in
+    // the way, which a pause could make later still.
     if (this.answeredOlderCopy) {
       this.schedule.failed();
+      this.schedule.keepCadence();
       return;
     }
     const early = this.schedule.listed(polledAt, playlist.segments);
@@ -375,14 +377,12 @@ export class HlsSource {
   }
 
   /**
-   * Sleeps until atMs, or until shouldStop() is true (looked at least every STOP_CHECK_MS). Counted by the sleeps
-   * themselves, not the clock: a step of the wall clock does not stretch a pause.
+   * Sleeps until atMs, or until shouldStop() is true (looked at least every STOP_CHECK_MS). The clock is read again
+   * after each sleep, so timers that fire late do not add up over a long pause.
    */
   private async waitUntil(atMs: number, shouldStop: () => boolean): Promise<void> {
-    for (let left = atMs - this.o.now(); left > 0 && !shouldStop(); ) {
-      const step = Math.min(left, STOP_CHECK_MS);
-      await this.o.sleep(step);
-      left -= step;
+    for (let left = atMs - this.o.now(); left > 0 && !shouldStop(); left = atMs - this.o.now()) {
+      await this.o.sleep(Math.min(left, STOP_CHECK_MS));
     }
   }
 

@@ -20,8 +20,10 @@
  *   says so (the source reports it), and the polls do not pause again in this run (unless polls failed after the
  *   pause: then the lateness may be theirs, as it would be without pauses). Media listed as a little longer than it
  *   plays does not: each segment seen gives an earlier start, and the clock follows it.
- * - Answers that may come from a cache keep the cadence for good (keepCadence): a cache whose refresh these polls
- *   cause would be refreshed later after a pause, its new segments seen later, and nothing would tell.
+ * - Answers that may come from a cache keep the cadence for good (keepCadence), as an older copy does: a cache
+ *   whose refresh these polls cause would be refreshed later after a pause, its new segments seen later, and nothing
+ *   would tell. Only the signs the answers carry are known (an Age header, a positive max-age or s-maxage): an edge
+ *   that sends none of them is taken for an origin.
  *
  * So a segment on time or late is seen exactly as without the pause, from an origin, and any segment a pause could
  * have made late is said.
@@ -97,12 +99,17 @@ export class PollSchedule {
     let endS = last.endS;
     for (const s of fresh) endS += s.durationS;
     this.last = { startedAtMs, sequence: newest.sequence, endS };
-    if (early || blind || fresh.some((s) => !(s.durationS > 0))) {
+    if (fresh.some((s) => !(s.durationS > 0))) {
+      this.starts = [];
+      return early;
+    }
+    // Lengths are the playlist's whatever the polls saw; a start only from a segment seen at the cadence.
+    for (const s of fresh) keep(this.lengths, s.durationS);
+    if (early || blind) {
       this.starts = [];
       return early;
     }
     keep(this.starts, last.startedAtMs - endS * 1000);
-    for (const s of fresh) keep(this.lengths, s.durationS);
     return null;
   }
 

@@ -579,7 +579,10 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
     });
     await run(origin, 20_000);
     expect(origin.sim.events.map((e) => e.kind)).toEqual(["stale-playlist", "early-segment"]);
-    expect(origin.sim.events[1]!.detail).toStartWith("segment 10 came while the playlist's polls paused");
+    expect(origin.sim.events[1]!.detail).toStartWith("segment 10 came while the playlist's polls paused or failed after the pause");
+    // An older copy shows a cache or a lagging edge in the way: the cadence from then on.
+    const after = origin.playlistPolls.filter((t) => t > firstAfterPause!);
+    expect(after.length).toBeGreaterThanOrEqual((20_000 - firstAfterPause!) / 50 - 2);
   });
 
   test("a segment whose fetch outlasts the pause it would have been followed by: the next is not taken as early", async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mayBeCached } from "../../src/client/http.ts";
+import { fetchBytes, mayBeCached } from "../../src/client/http.ts";
 
 test("an answer may come from a cache when it carries Age or a positive max-age / s-maxage, not otherwise", () => {
   const h = (init: Record<string, string>) => new Headers(init);
@@ -15,4 +15,17 @@ test("an answer may come from a cache when it carries Age or a positive max-age 
   expect(mayBeCached(h({ "cache-control": "s-maxage=10, max-age=0" }))).toBe(true);
   expect(mayBeCached(h({ "Cache-Control": "MAX-AGE=\"5\"" }))).toBe(true);
   expect(mayBeCached(h({ "cache-control": "max-age=05" }))).toBe(true);
+});
+
+test("the timeout ends a body whose next piece never comes (the reader is cancelled; its pending read ends)", async () => {
+  const stalled = () =>
+    new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array(10)), pull: () => new Promise<void>(() => {}) }));
+  const t0 = performance.now();
+  const r = await fetchBytes(async () => stalled(), "http://origin/a", { timeoutMs: 200, maxBytes: 1024 });
+  expect(r).toEqual({ ok: false, reason: "timed out" });
+  const streamed: number[] = [];
+  const r2 = await fetchBytes(async () => stalled(), "http://origin/a", { timeoutMs: 200, maxBytes: 1024, onChunk: (c) => streamed.push(c.length) });
+  expect(r2).toEqual({ ok: false, reason: "timed out" });
+  expect(streamed).toEqual([10]);
+  expect(performance.now() - t0).toBeLessThan(5000);
 });

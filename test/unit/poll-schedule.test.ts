@@ -226,6 +226,13 @@ test("failed polls after a pause: what came is said as maybe theirs, and the pau
   const upTo7 = Array.from({ length: 4 }, (_, i) => ({ sequence: 4 + i, durationS: 1 }));
   expect(s.listed(1900, upTo7)).toEqual({ sequence: 7, lateByMs: 800, failedPollsToo: true });
   expect(s.nextPollAtMs(1900)).toBe(1950);
+  // 8 and 9, listed at 2100 and 3100, are seen at the cadence: the clock is known again, and the polls pause.
+  const upTo = (n: number) => Array.from({ length: n - 3 }, (_, i) => ({ sequence: 4 + i, durationS: 1 }));
+  for (let t = 1950; t <= 3100; t += 50) {
+    s.listed(t, upTo(t >= 3100 ? 9 : t >= 2100 ? 8 : 7));
+    if (t < 3100) expect(s.nextPollAtMs(t)).toBe(t + 50);
+  }
+  expect(s.nextPollAtMs(3100)).toBe(2050 + 2000 - 250);
   // An answer set aside (an older copy) is a failed poll too: it keeps the pause's mark.
   const copy = learnt();
   copy.nextPollAtMs(1100);
