@@ -118,11 +118,7 @@ export class PollSchedule {
     this.blind = { pausedAtMs: this.blind?.pausedAtMs ?? null, failed: true };
   }
 
-  /**
-   * The answers may come from a cache (an Age header, a positive max-age): a cache refreshed by these very polls
-   * would be refreshed later by a pause, and its segments seen later, with nothing to tell. The polls keep the
-   * cadence from then on.
-   */
+  /** The answers may come from a cache, or one was an older copy (see above): the polls keep the cadence from now on. */
   keepCadence(): void {
     this.off = true;
   }
@@ -134,7 +130,8 @@ export class PollSchedule {
 
   /**
    * When the poll after the one started at startedAtMs should start, the time being nowMs (that poll's segments
-   * may have taken long to fetch): at the cadence, or later when no segment can appear before then.
+   * may have taken long to fetch): at the cadence, or later when no segment can appear before then. A later time
+   * marks a pause: whatever the next answer brings new was not watched for at the cadence.
    */
   nextPollAtMs(startedAtMs: number, nowMs: number = startedAtMs): number {
     const cadence = startedAtMs + this.pollMs;
