@@ -1,5 +1,5 @@
 import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
-import { parseInputVideo, parseRawOutputSize } from "./ffmpeg-output.ts";
+import { parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "./ffmpeg-output.ts";
 
 const QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Decoded output waiting to be handed over beyond this pauses ffmpeg's stdout (it then waits on its pipe). */
@@ -11,6 +11,8 @@ export interface DecodedFrame {
   /** Chroma planes (4:2:0), when the decoder was asked for them (quality measurement). */
   u?: Uint8Array;
   v?: Uint8Array;
+  /** yuv420p output: the planes are limited range as decoded (quality maps them to full range, client/full-range.ts). */
+  limitedRange?: boolean;
   width: number;
   height: number;
   decodedAtMs: number;
@@ -62,17 +64,21 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
     "-analyzeduration", "0", "-flags", "low_delay", "-threads", "1",
     ...src,
     "-map", "0:v:0", "-an", "-sn", "-dn",
-    // Quality: full-range planes, as the signal was rendered (vat serve's encoder maps its full-range gray frames to
-    // x264's limited range; decoding to gray maps them back, and so does this).
+    // Quality: 4:2:0 planes as decoded, limited or full range as the stream has them (the output line says which).
+    // The signal was rendered full range and vat serve's encoder maps it to x264's limited range; the client maps
+    // limited planes back itself (client/full-range.ts, exactly as `scale=out_range=full` does): swscale's general
+    // path for that cost about twice the decode at 1080p. At the reference's size the scale filter passes frames
+    // through untouched; a stream of another size is scaled (in its own range) before it is mapped.
     ...(out.pixFmt === "yuv420p"
-      ? ["-vf", `scale=${out.scale ? `${out.scale.width}:${out.scale.height}:flags=bicubic:` : ""}out_range=full`]
+      ? ["-vf", `${out.scale ? `scale=${out.scale.width}:${out.scale.height}:flags=bicubic,` : ""}format=yuv420p|yuvj420p`]
       : out.codeRegion
         ? ["-vf", codeRegionFilter()]
         : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
     // One encoder thread: ffmpeg runs the rawvideo encoder frame-threaded (a thread a core), and its threads hold the
     // last frames back until more come, as the decoder's would.
     "-threads", "1",
-    "-f", "rawvideo", "-pix_fmt", out.pixFmt, "-fps_mode", "passthrough", "-flush_packets", "1",
+    // yuv420p: the format filter has chosen it (yuvj420p is the same layout), so that no range is converted here.
+    "-f", "rawvideo", ...(out.pixFmt === "yuv420p" ? [] : ["-pix_fmt", out.pixFmt]), "-fps_mode", "passthrough", "-flush_packets", "1",
     "pipe:1",
   ];
 }
@@ -105,6 +111,7 @@ export class FrameDecoder {
   private readonly stderr: StderrTail;
   private stderrText = "";
   private size: { width: number; height: number } | null = null;
+  private limitedRange = false;
   private frame = new Uint8Array(0);
   private filled = 0;
   private pending: Uint8Array[] = [];
@@ -141,6 +148,7 @@ export class FrameDecoder {
       const size = parseRawOutputSize(this.stderrText);
       if (size) {
         this.size = size;
+        this.limitedRange = parseRawOutputFullRange(this.stderrText) === false;
         this.frame = new Uint8Array((size.width * size.height * (output.pixFmt === "yuv420p" ? 3 : 2)) / 2);
         for (const chunk of this.pending.splice(0)) this.enqueue(chunk, now);
       }
@@ -256,7 +264,15 @@ export class FrameDecoder {
       const n = width * height;
       this.onFrame(
         this.output.pixFmt === "yuv420p"
-          ? { gray: this.frame.subarray(0, n), u: this.frame.subarray(n, n * 1.25), v: this.frame.subarray(n * 1.25), width, height, decodedAtMs: now() }
+          ? {
+              gray: this.frame.subarray(0, n),
+              u: this.frame.subarray(n, n * 1.25),
+              v: this.frame.subarray(n * 1.25),
+              limitedRange: this.limitedRange,
+              width,
+              height,
+              decodedAtMs: now(),
+            }
           : { gray: this.frame, width, height, decodedAtMs: now() },
       );
     } catch (err) {

@@ -8,6 +8,18 @@ export function parseRawOutputSize(stderr: string): { width: number; height: num
   return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
 }
 
+/**
+ * Whether the raw video ffmpeg writes is full range: its "Video: rawvideo (…), FORMAT(…)" line after "Output #0"
+ * names a yuvj format or the "pc" range; null before that line.
+ */
+export function parseRawOutputFullRange(stderr: string): boolean | null {
+  const at = stderr.indexOf("Output #0");
+  if (at < 0) return null;
+  const m = /Video: rawvideo(?: \([^)\n]*\))?, (\w+)(\([^)\n]*\))?/.exec(stderr.slice(at));
+  if (!m) return null;
+  return m[1]!.startsWith("yuvj") || /\bpc\b/.test(m[2] ?? "");
+}
+
 /** The input's codec and size, from the first "Stream #0:N…: Video: codec …, WxH" line under "Input #0". */
 export function parseInputVideo(stderr: string): { codec: string; width: number; height: number } | null {
   const at = stderr.indexOf("Input #0");

@@ -12,6 +12,7 @@
  * in the same order, so both give the same figures bit for bit.
  */
 import { readFileSync } from "node:fs";
+import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane } from "./full-range.ts";
 import wasmPath from "./quality.wasm" with { type: "file" };
 
 export interface FrameQuality {
@@ -28,6 +29,11 @@ export interface Planes {
   v?: Uint8Array;
   width: number;
   height: number;
+  /**
+   * The planes are limited range as decoded (16–235): each value is first mapped to full range as ffmpeg's
+   * `scale=out_range=full` would (src/client/full-range.ts), since the reference is drawn in full range.
+   */
+  limitedRange?: boolean;
 }
 
 const MAX_PSNR = 100;
@@ -119,12 +125,12 @@ function words(p: Uint8Array, width: number, height: number, stride: number, k: 
   return { w: new Uint32Array(s.buffer, 0, (padded * height) / 4), stride4: padded / 4 };
 }
 
-/** Squared error over the pixels x0..width of rows y0..y1 (those no 4×4 block covers). */
-function sseOf(a: Uint8Array, b: Uint8Array | null, stride: number, x0: number, width: number, y0: number, y1: number): number {
+/** Squared error over the pixels x0..width of rows y0..y1 (those no 4×4 block covers); a's values through map if given. */
+function sseOf(a: Uint8Array, b: Uint8Array | null, stride: number, x0: number, width: number, y0: number, y1: number, map: Uint8Array | null = null): number {
   let s = 0;
   for (let y = y0; y < y1; y++) {
     for (let o = y * stride + x0, end = y * stride + width; o < end; o++) {
-      const d = a[o]! - (b ? b[o]! : NEUTRAL);
+      const d = (map ? map[a[o]!]! : a[o]!) - (b ? b[o]! : NEUTRAL);
       s += d * d;
     }
   }
@@ -183,6 +189,7 @@ interface SimdExports {
   memory: WebAssembly.Memory;
   block_row(a: number, b: number, stride: number, blocks: number, out: number): number;
   windows(prev: number, cur: number, blocks: number, total: number, c1: number, c2: number): number;
+  remap(p: number, n: number, table: number): void;
 }
 
 /** The SIMD kernel, or null where this runtime's WebAssembly has no SIMD (the module then fails to compile). */
@@ -202,14 +209,18 @@ export const qualityKernels: readonly QualityKernel[] = simd ? ["simd", "js"] : 
 const SLACK = 16;
 const align16 = (n: number) => (n + 15) & ~15;
 
-/** Both planes copied into the module's memory (rows `width` apart), the reference filled with NEUTRAL when null. */
-function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number): BlockRows {
+/**
+ * Both planes copied into the module's memory (rows `width` apart), the reference filled with NEUTRAL when null, and
+ * a's values mapped through `map` there when given.
+ */
+function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number, map: Uint8Array | null): BlockRows {
   const bw = width >> 2;
   const n = width * height;
   const bOff = align16(n + SLACK);
   const out0 = align16(bOff + n + SLACK);
   const slotBytes = blocksPadded(bw) * 16;
-  const need = out0 + 2 * slotBytes + SLACK;
+  const tableOff = align16(out0 + 2 * slotBytes + SLACK);
+  const need = tableOff + 256;
   const have = k.memory.buffer.byteLength;
   if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
   const heap = new Uint8Array(k.memory.buffer);
@@ -218,6 +229,10 @@ function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, widt
     else for (let y = 0; y < height; y++) heap.set(p.subarray(y * stride, y * stride + width), at + y * width);
   };
   copy(a, 0);
+  if (map) {
+    heap.set(map, tableOff);
+    k.remap(0, n, tableOff);
+  }
   if (b) copy(b, bOff);
   else heap.fill(NEUTRAL, bOff, bOff + n);
   const rowBytes = 4 * width;
@@ -228,22 +243,40 @@ function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, widt
   };
 }
 
+let jsMapped = new Uint8Array(0);
+
 /**
- * One plane (width × height, rows `stride` apart) against its reference b, or against NEUTRAL when b is null. Every
- * kernel gives the same figures bit for bit (the sums are integers; the end step is this one).
+ * One plane (width × height, rows `stride` apart) against its reference b, or against NEUTRAL when b is null; a's
+ * values are first mapped through `map` when given (limited to full range). Every kernel gives the same figures bit
+ * for bit (the sums are integers; the end step is this one).
  */
-export function comparePlane(a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride = width, kernel: QualityKernel = qualityKernels[0]!): PlaneFigures {
+export function comparePlane(
+  a: Uint8Array,
+  b: Uint8Array | null,
+  width: number,
+  height: number,
+  stride = width,
+  kernel: QualityKernel = qualityKernels[0]!,
+  map: Uint8Array | null = null,
+): PlaneFigures {
   const bw = width >> 2;
   const bh = height >> 2;
-  if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height), ssim: 1 };
-  const sums = kernel === "simd" && simd ? simdBlockRows(simd, a, b, width, height, stride) : jsBlockRows(a, b, width, height, stride);
+  if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height, map), ssim: 1 };
+  const useSimd = kernel === "simd" && simd !== null;
+  if (map && !useSimd) {
+    if (jsMapped.length < a.length) jsMapped = new Uint8Array(a.length);
+    const mapped = jsMapped.subarray(0, a.length);
+    mapPlane(a, mapped, map);
+    return comparePlane(mapped, b, width, height, stride, kernel);
+  }
+  const sums = useSimd ? simdBlockRows(simd!, a, b, width, height, stride, map) : jsBlockRows(a, b, width, height, stride);
   let sse = sums.row(0);
   let total = 0;
   for (let by = 1; by < bh; by++) {
     sse += sums.row(by);
     total = sums.windows(by, total);
   }
-  sse += sseOf(a, b, stride, bw * 4, width, 0, bh * 4) + sseOf(a, b, stride, 0, width, bh * 4, height);
+  sse += sseOf(a, b, stride, bw * 4, width, 0, bh * 4, map) + sseOf(a, b, stride, 0, width, bh * 4, height, map);
   return { sse, ssim: total / ((bh - 1) * (bw - 1)) };
 }
 
@@ -256,14 +289,15 @@ export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: n
 export function frameQuality(received: Planes, referenceY: Uint8Array, kernel?: QualityKernel): FrameQuality {
   const { width, height } = received;
   const n = width * height;
-  const y = comparePlane(received.y, referenceY, width, height, width, kernel);
+  const limited = received.limitedRange === true;
+  const y = comparePlane(received.y, referenceY, width, height, width, kernel, limited ? LUMA_TO_FULL : null);
   const mseY = y.sse / n;
   const ssimY = y.ssim;
   if (!received.u || !received.v) return { psnrY: psnrFromMse(mseY), psnrAll: psnrFromMse(mseY), ssimY, ssimAll: ssimY };
   const cw = width >> 1;
   const ch = height >> 1;
-  const u = comparePlane(received.u, null, cw, ch, cw, kernel);
-  const v = comparePlane(received.v, null, cw, ch, cw, kernel);
+  const u = comparePlane(received.u, null, cw, ch, cw, kernel, limited ? CHROMA_TO_FULL : null);
+  const v = comparePlane(received.v, null, cw, ch, cw, kernel, limited ? CHROMA_TO_FULL : null);
   const mseU = u.sse / (cw * ch);
   const mseV = v.sse / (cw * ch);
   const wY = n / (n + 2 * cw * ch);

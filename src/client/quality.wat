@@ -12,6 +12,9 @@
 ;; window after the other, in the order and with the double operations of quality.ts's ssimWindow: its integer terms
 ;; fit in i32 for 8-bit pixels and convert to f64 exactly, and IEEE doubles round the same here as in JavaScript, so
 ;; the result is the JavaScript one bit for bit.
+;;
+;; remap(p, n, table) replaces each of the n bytes from p by table[byte] (256 bytes at `table`): a decoded plane in
+;; limited range mapped to full range (src/client/full-range.ts) before it is compared, eight bytes a turn.
 (module
   (memory (export "memory") 1)
 
@@ -156,4 +159,28 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $group)))
     (local.get $total))
+
+  (func (export "remap") (param $p i32) (param $n i32) (param $t i32)
+    (local $end i32) (local $end8 i32)
+    (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (local.set $end8 (i32.add (local.get $p) (i32.and (local.get $n) (i32.const -8))))
+    (block $done8
+      (loop $eight
+        (br_if $done8 (i32.ge_u (local.get $p) (local.get $end8)))
+        (i32.store8 offset=0 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=0 (local.get $p)))))
+        (i32.store8 offset=1 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=1 (local.get $p)))))
+        (i32.store8 offset=2 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=2 (local.get $p)))))
+        (i32.store8 offset=3 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=3 (local.get $p)))))
+        (i32.store8 offset=4 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=4 (local.get $p)))))
+        (i32.store8 offset=5 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=5 (local.get $p)))))
+        (i32.store8 offset=6 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=6 (local.get $p)))))
+        (i32.store8 offset=7 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=7 (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $eight)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (i32.store8 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $one))))
 )

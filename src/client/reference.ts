@@ -28,7 +28,7 @@ export class ReferenceFrames {
   }
 
   compare(
-    f: { gray: Uint8Array; u?: Uint8Array; v?: Uint8Array; width: number; height: number },
+    f: { gray: Uint8Array; u?: Uint8Array; v?: Uint8Array; limitedRange?: boolean; width: number; height: number },
     payload: Payload,
     text: string,
   ): FrameQuality | null {
@@ -46,6 +46,6 @@ export class ReferenceFrames {
     }
     if (this.buffer.length !== r.frameBytes) this.buffer = new Uint8Array(r.frameBytes);
     r.render(payload.frameNumber, text, this.buffer);
-    return frameQuality({ y: f.gray, u: f.u, v: f.v, width: f.width, height: f.height }, this.buffer);
+    return frameQuality({ y: f.gray, u: f.u, v: f.v, width: f.width, height: f.height, limitedRange: f.limitedRange }, this.buffer);
   }
 }

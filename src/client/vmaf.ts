@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badInput, failed } from "../errors.ts";
+import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane } from "./full-range.ts";
 import { percentile, spread } from "./stats.ts";
 
 /** An ffmpeg with the libvmaf filter, and how to name the VMAF v0.6.1 model to it. */
@@ -118,7 +119,7 @@ export class VmafSampling {
   ) {}
 
   offer(
-    f: { gray: Uint8Array; u: Uint8Array; v: Uint8Array; width: number; height: number },
+    f: { gray: Uint8Array; u: Uint8Array; v: Uint8Array; limitedRange?: boolean; width: number; height: number },
     referenceY: Uint8Array,
     rec: { frameNumber: number | null; index: number; arrivedAtMs: number },
     write: (s: { frameIndex: number; frameNumber: number; arrivedAtMs: number; vmaf: number }) => void,
@@ -133,10 +134,20 @@ export class VmafSampling {
       return;
     }
     const n = f.width * f.height;
+    // Full range, as the reference is drawn (a limited-range decode mapped as ffmpeg's scale=out_range=full maps it).
     const dist = new Uint8Array(n * 1.5);
-    dist.set(f.gray);
-    dist.set(f.u, n);
-    dist.set(f.v, n * 1.25);
+    const luma = dist.subarray(0, n);
+    const u = dist.subarray(n, n * 1.25);
+    const v = dist.subarray(n * 1.25);
+    if (f.limitedRange) {
+      mapPlane(f.gray.subarray(0, n), luma, LUMA_TO_FULL);
+      mapPlane(f.u, u, CHROMA_TO_FULL);
+      mapPlane(f.v, v, CHROMA_TO_FULL);
+    } else {
+      luma.set(f.gray.subarray(0, n));
+      u.set(f.u);
+      v.set(f.v);
+    }
     const ref = new Uint8Array(n * 1.5).fill(128);
     ref.set(referenceY.subarray(0, n));
     this.clip.push({ dist, ref, frameNumber: rec.frameNumber!, index: rec.index, arrivedAtMs: rec.arrivedAtMs });

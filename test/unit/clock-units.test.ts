@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { estimateOffset, judgeClock } from "../../src/client/clock.ts";
-import { parseRawOutputSize, parseInputVideo } from "../../src/client/ffmpeg-output.ts";
+import { parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "../../src/client/ffmpeg-output.ts";
 import { percentile } from "../../src/client/stats.ts";
 import { toCsv } from "../../src/client/store.ts";
 import { parseDurationMs } from "../../src/units.ts";
@@ -88,6 +88,18 @@ Output #0, rawvideo, to 'pipe:1':
     expect(parseRawOutputSize(text)).toEqual({ width: 1280, height: 720 });
     expect(parseInputVideo(text)).toEqual({ codec: "h264", width: 1280, height: 720 });
     expect(parseRawOutputSize(text.slice(0, text.indexOf("Output #0")))).toBeNull();
+  });
+
+  test("the output's range: limited unless a yuvj format or pc is named; nothing before the output line", () => {
+    const out = (format: string) =>
+      `Input #0, mpegts, from 'pipe:0':\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0: Video: rawvideo (I420 / 0x30323449), ${format}, 1920x1080, q=2-31, 30 fps\n`;
+    expect(parseRawOutputFullRange(out("yuv420p(tv, bt709, progressive)"))).toBe(false);
+    expect(parseRawOutputFullRange(out("yuv420p(progressive)"))).toBe(false);
+    expect(parseRawOutputFullRange(out("yuv420p"))).toBe(false);
+    expect(parseRawOutputFullRange(out("yuvj420p(pc, progressive)"))).toBe(true);
+    expect(parseRawOutputFullRange(out("yuv420p(pc, bt709, progressive)"))).toBe(true);
+    expect(parseRawOutputFullRange(text)).toBe(false); // gray(progressive)
+    expect(parseRawOutputFullRange(text.slice(0, text.indexOf("Output #0")))).toBeNull();
   });
 });
 

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LUMA_TO_FULL } from "../../src/client/full-range.ts";
 import { comparePlane, frameQuality, qualityKernels, ssimPlane } from "../../src/client/quality.ts";
 import { encodePayload } from "../../src/signal/payload.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
@@ -59,7 +60,13 @@ describe("PSNR and SSIM equal ffmpeg's filters on the same frame pairs", () => {
         "-v", "error", "-i", `${dir}/enc.ts`, "-vf", "scale=out_range=full", "-f", "rawvideo", "-pix_fmt", "yuv420p", `${dir}/dist.yuv`,
       ]);
       expect(dec.status).toBe(0);
+      // And as decoded (limited range), as the client's decoder now hands them over: mapped by vat, the same figures.
+      const lim = spawnSync("ffmpeg", ["-v", "error", "-i", `${dir}/enc.ts`, "-f", "rawvideo", "-pix_fmt", "yuv420p", `${dir}/lim.yuv`]);
+      expect(lim.status).toBe(0);
       const dist = new Uint8Array(readFileSync(`${dir}/dist.yuv`));
+      const limited = new Uint8Array(readFileSync(`${dir}/lim.yuv`));
+      expect(limited).toHaveLength(dist.length);
+      expect(limited).not.toEqual(dist);
       const truth = ffmpegFigures(`${dir}/dist.yuv`, `${dir}/ref.yuv`, w, h, dir, plainC);
       expect(truth).toHaveLength(frames);
       const frameBytes = w * h * 1.5;
@@ -69,6 +76,9 @@ describe("PSNR and SSIM equal ffmpeg's filters on the same frame pairs", () => {
         const q = frameQuality(planes, refY[n]!);
         // Every kernel gives the same figures bit for bit on the same decoded frames.
         for (const k of qualityKernels) expect(frameQuality(planes, refY[n]!, k)).toEqual(q);
+        const l = limited.subarray(n * frameBytes, (n + 1) * frameBytes);
+        const limitedPlanes = { y: l.subarray(0, w * h), u: l.subarray(w * h, w * h * 1.25), v: l.subarray(w * h * 1.25), width: w, height: h, limitedRange: true };
+        for (const k of qualityKernels) expect(frameQuality(limitedPlanes, refY[n]!, k)).toEqual(q);
         expect(Math.abs(q.psnrY - truth[n]!.psnrY)).toBeLessThan(0.05);
         expect(Math.abs(q.psnrAll - truth[n]!.psnrAll)).toBeLessThan(0.05);
         expect(Math.abs(q.ssimY - truth[n]!.ssimY)).toBeLessThan(0.002);
@@ -144,6 +154,19 @@ test("one pass per plane gives exactly the error and SSIM of their definitions: 
     shifted.set(a, 1);
     const b = a.map((v) => v ^ 5);
     for (const k of qualityKernels) expect(comparePlane(shifted.subarray(1), b, w, h, stride, k)).toEqual(naivePlane(a, b, w, h, stride));
+    // A limited-range plane is compared as its values mapped to full range, edges no block covers included; the
+    // plane itself is left as it was.
+    const before = Uint8Array.from(a);
+    const full = a.map((v) => LUMA_TO_FULL[v]!);
+    for (const ref of [b, null]) {
+      const want = naivePlane(full, ref, w, h, stride);
+      for (const k of qualityKernels) {
+        const got = comparePlane(a, ref, w, h, stride, k, LUMA_TO_FULL);
+        expect(got.sse).toBe(want.sse);
+        expect(got.ssim).toBeCloseTo(want.ssim, 12);
+      }
+    }
+    expect(a).toEqual(before);
   }
 });
 
