@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import yargs from "yargs";
+import { restartForLongRuns } from "./allocator.ts";
 import { hideBin } from "yargs/helpers";
 import { badInput, EXIT, exitCodeFor, VatError } from "./errors.ts";
 import { killAllFfmpeg } from "./ffmpeg.ts";
@@ -95,5 +96,6 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+restartForLongRuns();
 process.exitCode = await main(hideBin(process.argv));
 process.exit(process.exitCode);

@@ -1,0 +1,46 @@
+import { afterAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { spawnVat } from "../helpers/vat.ts";
+
+// An origin that takes requests and never answers them: the client waits out its connect timeout meanwhile.
+const silent = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
+afterAll(() => silent.stop(true));
+
+function environOf(pid: number): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const kv of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
+    const at = kv.indexOf("=");
+    if (at > 0) m.set(kv.slice(0, at), kv.slice(at + 1));
+  }
+  return m;
+}
+
+/** The variable as the running process has it, once it has started itself again (same pid). */
+async function purgeSetting(env: Record<string, string>): Promise<{ value: string | undefined; code: number; stderr: string }> {
+  const p = spawnVat(["client", "--url", `http://127.0.0.1:${silent.port}/video/stream.m3u8`, "--connect-timeout", "3s", "--duration", "5s"], { env });
+  let value: string | undefined;
+  const until = Date.now() + 2500;
+  while (Date.now() < until) {
+    value = environOf(p.pid).get("MIMALLOC_PURGE_DELAY");
+    if (value !== undefined) break;
+    await Bun.sleep(20);
+  }
+  const code = await p.exited;
+  return { value, code, stderr: await new Response(p.stderr).text() };
+}
+
+test("vat client runs with the allocator's purging off, as the same process with the same arguments", async () => {
+  const env = { ...process.env } as Record<string, string>;
+  delete env.MIMALLOC_PURGE_DELAY;
+  const r = await purgeSetting(env);
+  expect(r.value).toBe("-1");
+  // Its arguments came through: it waited for this origin, for the connect timeout it was given.
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain(`127.0.0.1:${silent.port}`);
+}, 20_000);
+
+test("a value the user set is kept", async () => {
+  const r = await purgeSetting({ MIMALLOC_PURGE_DELAY: "100" });
+  expect(r.value).toBe("100");
+  expect(r.code).not.toBe(0);
+}, 20_000);
