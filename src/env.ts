@@ -1,4 +1,7 @@
-/** Every environment variable vat reads, in one place. */
+/**
+ * Every environment variable vat reads, in one place; but for the allocator's MIMALLOC_PURGE_DELAY, which is the
+ * runtime's own and is looked at before anything else runs (src/allocator.ts).
+ */
 export interface VatEnv {
   /** ffmpeg to run instead of the one on PATH. */
   ffmpeg?: string;
