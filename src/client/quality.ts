@@ -12,7 +12,7 @@
  * in the same order, so both give the same figures bit for bit.
  */
 import { readFileSync } from "node:fs";
-import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane } from "./full-range.ts";
+import { CHROMA_MAP, fusedStep, LUMA_MAP, mapPlane, type FullRangeMap } from "./full-range.ts";
 import wasmPath from "./quality.wasm" with { type: "file" };
 
 export interface FrameQuality {
@@ -126,11 +126,12 @@ function words(p: Uint8Array, width: number, height: number, stride: number, k: 
 }
 
 /** Squared error over the pixels x0..width of rows y0..y1 (those no 4×4 block covers); a's values through map if given. */
-function sseOf(a: Uint8Array, b: Uint8Array | null, stride: number, x0: number, width: number, y0: number, y1: number, map: Uint8Array | null = null): number {
+function sseOf(a: Uint8Array, b: Uint8Array | null, stride: number, x0: number, width: number, y0: number, y1: number, map: FullRangeMap | null = null): number {
+  const t = map?.table;
   let s = 0;
   for (let y = y0; y < y1; y++) {
     for (let o = y * stride + x0, end = y * stride + width; o < end; o++) {
-      const d = (map ? map[a[o]!]! : a[o]!) - (b ? b[o]! : NEUTRAL);
+      const d = (t ? t[a[o]!]! : a[o]!) - (b ? b[o]! : NEUTRAL);
       s += d * d;
     }
   }
@@ -189,7 +190,7 @@ interface SimdExports {
   memory: WebAssembly.Memory;
   block_row(a: number, b: number, stride: number, blocks: number, out: number): number;
   windows(prev: number, cur: number, blocks: number, total: number, c1: number, c2: number): number;
-  remap(p: number, n: number, table: number): void;
+  to_full(p: number, n: number, clampAt: number, mul: number, add: number, shift: number): void;
 }
 
 /** The SIMD kernel, or null where this runtime's WebAssembly has no SIMD (the module then fails to compile). */
@@ -213,14 +214,13 @@ const align16 = (n: number) => (n + 15) & ~15;
  * Both planes copied into the module's memory (rows `width` apart), the reference filled with NEUTRAL when null, and
  * a's values mapped through `map` there when given.
  */
-function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number, map: Uint8Array | null): BlockRows {
+function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number, map: FullRangeMap | null): BlockRows {
   const bw = width >> 2;
   const n = width * height;
   const bOff = align16(n + SLACK);
   const out0 = align16(bOff + n + SLACK);
   const slotBytes = blocksPadded(bw) * 16;
-  const tableOff = align16(out0 + 2 * slotBytes + SLACK);
-  const need = tableOff + 256;
+  const need = out0 + 2 * slotBytes + SLACK;
   const have = k.memory.buffer.byteLength;
   if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
   const heap = new Uint8Array(k.memory.buffer);
@@ -230,8 +230,9 @@ function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, widt
   };
   copy(a, 0);
   if (map) {
-    heap.set(map, tableOff);
-    k.remap(0, n, tableOff);
+    // In place, 16 bytes a turn: up to 15 past the plane, in the room left before the reference.
+    const f = fusedStep(map.step);
+    k.to_full(0, n, f.clampAt, f.mul, f.add, f.shift);
   }
   if (b) copy(b, bOff);
   else heap.fill(NEUTRAL, bOff, bOff + n);
@@ -257,7 +258,7 @@ export function comparePlane(
   height: number,
   stride = width,
   kernel: QualityKernel = qualityKernels[0]!,
-  map: Uint8Array | null = null,
+  map: FullRangeMap | null = null,
 ): PlaneFigures {
   const bw = width >> 2;
   const bh = height >> 2;
@@ -266,7 +267,7 @@ export function comparePlane(
   if (map && !useSimd) {
     if (jsMapped.length < a.length) jsMapped = new Uint8Array(a.length);
     const mapped = jsMapped.subarray(0, a.length);
-    mapPlane(a, mapped, map);
+    mapPlane(a, mapped, map.table);
     return comparePlane(mapped, b, width, height, stride, kernel);
   }
   const sums = useSimd ? simdBlockRows(simd!, a, b, width, height, stride, map) : jsBlockRows(a, b, width, height, stride);
@@ -290,14 +291,14 @@ export function frameQuality(received: Planes, referenceY: Uint8Array, kernel?: 
   const { width, height } = received;
   const n = width * height;
   const limited = received.limitedRange === true;
-  const y = comparePlane(received.y, referenceY, width, height, width, kernel, limited ? LUMA_TO_FULL : null);
+  const y = comparePlane(received.y, referenceY, width, height, width, kernel, limited ? LUMA_MAP : null);
   const mseY = y.sse / n;
   const ssimY = y.ssim;
   if (!received.u || !received.v) return { psnrY: psnrFromMse(mseY), psnrAll: psnrFromMse(mseY), ssimY, ssimAll: ssimY };
   const cw = width >> 1;
   const ch = height >> 1;
-  const u = comparePlane(received.u, null, cw, ch, cw, kernel, limited ? CHROMA_TO_FULL : null);
-  const v = comparePlane(received.v, null, cw, ch, cw, kernel, limited ? CHROMA_TO_FULL : null);
+  const u = comparePlane(received.u, null, cw, ch, cw, kernel, limited ? CHROMA_MAP : null);
+  const v = comparePlane(received.v, null, cw, ch, cw, kernel, limited ? CHROMA_MAP : null);
   const mseU = u.sse / (cw * ch);
   const mseV = v.sse / (cw * ch);
   const wY = n / (n + 2 * cw * ch);

@@ -13,8 +13,10 @@
 ;; fit in i32 for 8-bit pixels and convert to f64 exactly, and IEEE doubles round the same here as in JavaScript, so
 ;; the result is the JavaScript one bit for bit.
 ;;
-;; remap(p, n, table) replaces each of the n bytes from p by table[byte] (256 bytes at `table`): a decoded plane in
-;; limited range mapped to full range (src/client/full-range.ts) before it is compared, eight bytes a turn.
+;; to_full(p, n, clamp, mul, add, shift) maps each of the n bytes from p, in place, to min(v << 7, clamp) * mul + add
+;; shifted right by shift and clipped to 0..255: a decoded plane in limited range to full range, with the parameters
+;; of src/client/full-range.ts (its tables are the same function). Sixteen bytes a turn, so up to 15 bytes past the
+;; plane are rewritten: the caller leaves that room.
 (module
   (memory (export "memory") 1)
 
@@ -160,27 +162,35 @@
         (br $group)))
     (local.get $total))
 
-  (func (export "remap") (param $p i32) (param $n i32) (param $t i32)
-    (local $end i32) (local $end8 i32)
+  ;; One i32x4 of widened values through the mapping.
+  (func $full4 (param $x v128) (param $clamp v128) (param $mul v128) (param $add v128) (param $shift i32) (result v128)
+    (i32x4.shr_s
+      (i32x4.add (i32x4.mul (i32x4.min_s (i32x4.shl (local.get $x) (i32.const 7)) (local.get $clamp)) (local.get $mul))
+        (local.get $add))
+      (local.get $shift)))
+
+  (func (export "to_full") (param $p i32) (param $n i32) (param $clamp i32) (param $mul i32) (param $add i32)
+    (param $shift i32)
+    (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $c v128) (local $m v128) (local $a v128)
     (local.set $end (i32.add (local.get $p) (local.get $n)))
-    (local.set $end8 (i32.add (local.get $p) (i32.and (local.get $n) (i32.const -8))))
-    (block $done8
-      (loop $eight
-        (br_if $done8 (i32.ge_u (local.get $p) (local.get $end8)))
-        (i32.store8 offset=0 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=0 (local.get $p)))))
-        (i32.store8 offset=1 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=1 (local.get $p)))))
-        (i32.store8 offset=2 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=2 (local.get $p)))))
-        (i32.store8 offset=3 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=3 (local.get $p)))))
-        (i32.store8 offset=4 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=4 (local.get $p)))))
-        (i32.store8 offset=5 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=5 (local.get $p)))))
-        (i32.store8 offset=6 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=6 (local.get $p)))))
-        (i32.store8 offset=7 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u offset=7 (local.get $p)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 8)))
-        (br $eight)))
+    (local.set $c (i32x4.splat (local.get $clamp)))
+    (local.set $m (i32x4.splat (local.get $mul)))
+    (local.set $a (i32x4.splat (local.get $add)))
     (block $done
-      (loop $one
+      (loop $sixteen
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (i32.store8 (local.get $p) (i32.load8_u (i32.add (local.get $t) (i32.load8_u (local.get $p)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $one))))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+        ;; Saturating narrows clip: to i16, then to 0..255.
+        (v128.store (local.get $p)
+          (i8x16.narrow_i16x8_u
+            (i16x8.narrow_i32x4_s
+              (call $full4 (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift))
+              (call $full4 (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift)))
+            (i16x8.narrow_i32x4_s
+              (call $full4 (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift))
+              (call $full4 (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $sixteen))))
 )

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane } from "../../src/client/full-range.ts";
+import { CHROMA_STEP, CHROMA_TO_FULL, fusedStep, LUMA_STEP, LUMA_TO_FULL, mapPlane } from "../../src/client/full-range.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
 import { seededRandom } from "../helpers/random.ts";
 
@@ -46,4 +46,11 @@ test.each(["240p", "480p", "720p", "1080p"])("a random %s frame: the same bytes 
   const ours = mapped(frame, w, h);
   expect(ours).toEqual(ffmpegFullRange(frame, w, h, true));
   expect(ours).toEqual(ffmpegFullRange(frame, w, h, false));
+});
+
+test("the fused step the SIMD kernel computes is each table, value for value", () => {
+  for (const [step, t] of [[LUMA_STEP, LUMA_TO_FULL], [CHROMA_STEP, CHROMA_TO_FULL]] as const) {
+    const f = fusedStep(step);
+    for (let v = 0; v < 256; v++) expect(Math.max(0, Math.min(255, (Math.min(v << 7, f.clampAt) * f.mul + f.add) >> f.shift))).toBe(t[v]!);
+  }
 });

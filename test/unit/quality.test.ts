@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LUMA_TO_FULL } from "../../src/client/full-range.ts";
+import { CHROMA_MAP, LUMA_MAP } from "../../src/client/full-range.ts";
 import { comparePlane, frameQuality, qualityKernels, ssimPlane } from "../../src/client/quality.ts";
 import { encodePayload } from "../../src/signal/payload.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
@@ -157,11 +157,10 @@ test("one pass per plane gives exactly the error and SSIM of their definitions: 
     // A limited-range plane is compared as its values mapped to full range, edges no block covers included; the
     // plane itself is left as it was.
     const before = Uint8Array.from(a);
-    const full = a.map((v) => LUMA_TO_FULL[v]!);
-    for (const ref of [b, null]) {
-      const want = naivePlane(full, ref, w, h, stride);
+    for (const [map, ref] of [[LUMA_MAP, b], [CHROMA_MAP, null], [LUMA_MAP, null], [CHROMA_MAP, b]] as const) {
+      const want = naivePlane(a.map((v) => map.table[v]!), ref, w, h, stride);
       for (const k of qualityKernels) {
-        const got = comparePlane(a, ref, w, h, stride, k, LUMA_TO_FULL);
+        const got = comparePlane(a, ref, w, h, stride, k, map);
         expect(got.sse).toBe(want.sse);
         expect(got.ssim).toBeCloseTo(want.ssim, 12);
       }
