@@ -4,6 +4,12 @@ import { spread } from "./stats.ts";
 export interface ArrivedFrame {
   n: number;
   arrivedAtMs: number;
+  /**
+   * The frame came with the stream's first frame, in the segment it was joined on: that segment was already there
+   * when the client first read the manifest, so its arrival is the moment of joining, not of delivery, and says
+   * nothing of the stream.
+   */
+  atJoin?: boolean;
 }
 
 export interface Comparison {
@@ -21,9 +27,13 @@ export interface Comparison {
 
 /**
  * Matches frames across two streams of one signal by frame number and compares when each arrived. Only the span both
- * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Pure.
+ * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Frames that came
+ * in either stream's join segment are left out first: two streams joined on segments holding the same frames would
+ * otherwise compare the two moments of joining (near 0 ms apart, where the stream is some 700 ms behind). Pure.
  */
-export function compareStreams(stream: readonly ArrivedFrame[], control: readonly ArrivedFrame[]): Comparison {
+export function compareStreams(allStream: readonly ArrivedFrame[], allControl: readonly ArrivedFrame[]): Comparison {
+  const stream = allStream.filter((f) => !f.atJoin);
+  const control = allControl.filter((f) => !f.atJoin);
   const empty: Comparison = {
     framesControl: 0, framesMatched: 0, matchedShare: null, relativeLatencyP50Ms: null, relativeLatencyP95Ms: null,
     relativeLatencyMinMs: null, relativeLatencyMaxMs: null, relativeLatencyMeanMs: null,

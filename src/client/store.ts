@@ -93,10 +93,22 @@ export class RunStore {
   }
 
   /** A run's new frames: number and arrival. */
-  arrivals(run: number): { n: number; arrivedAtMs: number }[] {
-    return this.db
-      .query("SELECT frame_number AS n, arrived_at_ms AS arrivedAtMs FROM frames WHERE run_id = $run AND kind = 'new' ORDER BY idx")
-      .all({ run }) as { n: number; arrivedAtMs: number }[];
+  /**
+   * A run's new frames with their arrival. atJoin marks those that came with its first frame: the same segment (or
+   * part) and the same arrival stamp, which for a segment already there when the stream was joined is the moment of
+   * joining. Both are asked, since a DASH source may give every segment of a SegmentTimeline the same number (nginx-
+   * rtmp's window renumbers), and a segment's frames share its arrival (an LL part's frames have their own).
+   */
+  arrivals(run: number): { n: number; arrivedAtMs: number; atJoin: boolean }[] {
+    const rows = this.db
+      .query(
+        `WITH first AS (SELECT segment, arrived_at_ms FROM frames WHERE run_id = $run ORDER BY idx LIMIT 1)
+         SELECT frame_number AS n, f.arrived_at_ms AS arrivedAtMs,
+           f.segment IS first.segment AND f.arrived_at_ms = first.arrived_at_ms AS atJoin
+         FROM frames f, first WHERE f.run_id = $run AND f.kind = 'new' ORDER BY f.idx`,
+      )
+      .all({ run }) as { n: number; arrivedAtMs: number; atJoin: number }[];
+    return rows.map((r) => ({ n: r.n, arrivedAtMs: r.arrivedAtMs, atJoin: r.atJoin === 1 }));
   }
 
   writeVmaf(run: number, s: VmafSample): void {

@@ -75,7 +75,10 @@ beforeAll(async () => {
   const cdn = new Relay({ origin: origin.url, delayMs: 1000 });
   try {
     await origin.waitLive();
-    const cmp = await client(["--url", cdn.url, "--control", origin.url, "--duration", "8s", "--db", join(exp, "compare", "stream_data.db")]);
+    // Polled every 20 ms, as the side-by-side tests in relay.test.ts are: a segment is seen up to one poll after it
+    // appears, at the same point of the cadence segment after segment, so each stream's median carries up to a poll
+    // of its own (two 50 ms polls and the relay's own 10 ms could pass the 60 ms bound below).
+    const cmp = await client(["--url", cdn.url, "--control", origin.url, "--poll", "20ms", "--duration", "8s", "--db", join(exp, "compare", "stream_data.db")]);
     expect(cmp.exitCode).toBe(0);
   } finally {
     cdn.stop();
@@ -142,7 +145,17 @@ describe("vat report over real runs and an old study", () => {
     const provider = byConfig("240p 15fps local live 127.0.0.1");
     expect(control.provider).toBe("origin");
     expect(provider.provider).toBe("127.0.0.1");
-    expect(Math.abs(provider.latency_p50_ms - control.latency_p50_ms - 1000)).toBeLessThan(60);
+    // Frame by frame, as the client compared them (the frames of each stream's join segment left out): 1 s behind.
+    const d = openDb(join(exp, "compare", "stream_data.db"));
+    const cmp = d.query("SELECT relative_latency_p50_ms AS p50, matched_share AS share FROM comparisons").get() as { p50: number; share: number };
+    d.close();
+    expect(Math.abs(cmp.p50 - 1000)).toBeLessThan(60);
+    expect(cmp.share).toBeGreaterThanOrEqual(0.99);
+    // The report's two medians are of different frames (the provider's run lags by the relay's second), each with its
+    // join segment, whose frames arrived when the client joined, not when delivered: in runs of 8 s that segment moved
+    // the difference of the medians by 60-70 ms either way (929-948 and 1061-1063 ms seen, the code before this bound
+    // as well), so the groups are checked for the second, not to the frame's precision.
+    expect(Math.abs(provider.latency_p50_ms - control.latency_p50_ms - 1000)).toBeLessThan(150);
     expect(report.html).toMatch(/<figure id="providers"><figcaption>[^<]*<\/figcaption><svg/);
   });
 

@@ -255,6 +255,27 @@ describe("comparing a stream with a control, frame by frame", () => {
     expect(compareStreams([], control).matchedShare).toBeNull();
     expect(compareStreams([{ n: 500, arrivedAtMs: 0 }], control).framesControl).toBe(0);
   });
+
+  test("frames that came in a stream's join segment are left out, on either side: their arrival is the join", async () => {
+    const { compareStreams } = await import("../../src/client/comparison.ts");
+    // 25 fps, 1 s segments. The control was joined on frames 100..124, the stream (700 ms behind) on 100..124 as well,
+    // a moment later: those two arrivals are the two joins, 30 ms apart.
+    const control = Array.from({ length: 100 }, (_, i) => i + 100).map((n) => ({ n, arrivedAtMs: n < 125 ? 5000 : 5000 + 1000 * Math.floor((n - 100) / 25), atJoin: n < 125 }));
+    const stream = control.map((f) => ({ n: f.n, arrivedAtMs: f.atJoin ? 5030 : f.arrivedAtMs + 700, atJoin: f.atJoin }));
+    const c = compareStreams(stream, control);
+    expect(c.relativeLatencyMinMs).toBe(700);
+    expect(c.relativeLatencyMaxMs).toBe(700);
+    expect(c.framesControl).toBe(75);
+    expect(c.matchedShare).toBe(1);
+    // Taken as deliveries, they would have said 30 ms.
+    const asDelivered = compareStreams(stream.map(({ n, arrivedAtMs }) => ({ n, arrivedAtMs })), control.map(({ n, arrivedAtMs }) => ({ n, arrivedAtMs })));
+    expect(asDelivered.relativeLatencyMinMs).toBe(30);
+    // A stream joined later, on frames the control delivered: the span starts after its join segment.
+    const late = stream.map((f) => ({ ...f, atJoin: f.n < 150 }));
+    const l = compareStreams(late, control);
+    expect(l.framesControl).toBe(50);
+    expect(l.framesMatched).toBe(50);
+  });
 });
 
 test("comparing streams of a ten-hour run (over a million frames each)", async () => {
