@@ -26,7 +26,7 @@ function fewStreams(args: readonly string[]): boolean {
     const a = args[i]!;
     if (/^--(url|control)(=|$)/.test(a)) streams++;
     // Every rendition of a ladder: as many streams as it has, not known before it is read.
-    if (a === "--variant=all" || (a === "--variant" && args[i + 1] === "all")) return false;
+    if (/^--variant=all$/i.test(a) || (a === "--variant" && args[i + 1]?.toLowerCase() === "all")) return false;
   }
   return streams <= FEW_STREAMS;
 }

@@ -148,7 +148,8 @@ export class FrameDecoder {
       const size = parseRawOutputSize(this.stderrText);
       if (size) {
         this.size = size;
-        this.limitedRange = parseRawOutputFullRange(this.stderrText) === false;
+        // Full range only when the output line says so (yuvj, pc); limited, the usual, otherwise.
+        this.limitedRange = parseRawOutputFullRange(this.stderrText) !== true;
         this.frame = new Uint8Array((size.width * size.height * (output.pixFmt === "yuv420p" ? 3 : 2)) / 2);
         for (const chunk of this.pending.splice(0)) this.enqueue(chunk, now);
       }

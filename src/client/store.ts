@@ -92,7 +92,6 @@ export class RunStore {
     this.db.prepare("UPDATE runs SET stream_id = $streamId WHERE id = $run AND stream_id IS NULL").run({ run, streamId });
   }
 
-  /** A run's new frames: number and arrival. */
   /**
    * A run's new frames with their arrival. atJoin marks those that came with its first frame: the same segment (or
    * part) and the same arrival stamp, which for a segment already there when the stream was joined is the moment of

@@ -22,6 +22,7 @@ test("a client of many streams stays as it is: three or more named, or every ren
     ["client", "--url", "a", "--url", "b", "--control", "c"],
     ["client", "--url", "a", "--variant", "all"],
     ["client", "--url", "a", "--variant=all"],
+    ["client", "--url", "a", "--variant", "ALL"],
   ];
   for (const args of many) expect(restartPlan(["bun", "/$bunfs/root/vat", ...args], "/$bunfs/root/vat", "/x/vat", env)).toBeNull();
   expect(restartPlan(["bun", "/$bunfs/root/vat", "client", "--url", "a", "--variant", "highest"], "/$bunfs/root/vat", "/x/vat", env)).not.toBeNull();

@@ -48,7 +48,7 @@ test.each(["240p", "480p", "720p", "1080p"])("a random %s frame: the same bytes 
   expect(ours).toEqual(ffmpegFullRange(frame, w, h, false));
 });
 
-test("the fused step the SIMD kernel computes is each table, value for value", () => {
+test("the fused step (the SIMD kernel's form, computed here in JavaScript) is each table, value for value", () => {
   for (const [step, t] of [[LUMA_STEP, LUMA_TO_FULL], [CHROMA_STEP, CHROMA_TO_FULL]] as const) {
     const f = fusedStep(step);
     for (let v = 0; v < 256; v++) expect(Math.max(0, Math.min(255, (Math.min(v << 7, f.clampAt) * f.mul + f.add) >> f.shift))).toBe(t[v]!);
