@@ -8,7 +8,9 @@
  *
  * - Each segment that appears between two polls at the poll cadence tells when the stream's media started, at the
  *   earliest: the start of the poll before it, less the media listed up to its end (the sum of EXTINF). The earliest
- *   of the last few such starts is the stream's clock.
+ *   of the last few such starts is the stream's clock. A start that moved the clock earlier by more than half the
+ *   margin says the clock is still moving (a transcoder catching up after its start lists each segment less late
+ *   than the one before): no pause until a segment seen at the cadence leaves it where it was, give or take that.
  * - The next segment is due when that clock reaches its end (its length taken as the shortest of the last few).
  *   Polling resumes at the poll cadence `marginMs` before that: a quarter of a segment, at least 200 ms and two polls.
  * - A segment that is late (a relay holds it, a provider stalls) is polled for at the cadence until it comes, as
@@ -59,6 +61,8 @@ export class PollSchedule {
   private off = false;
   /** Earliest media starts (ms) told by segments seen at the cadence, newest last. */
   private starts: number[] = [];
+  /** How much the newest start moved the clock earlier (ms): a clock still moving by much is not one yet. */
+  private movedMs = 0;
   /** Lengths of the newest segments (s). */
   private lengths: number[] = [];
 
@@ -101,15 +105,19 @@ export class PollSchedule {
     this.last = { startedAtMs, sequence: newest.sequence, endS };
     if (fresh.some((s) => !(s.durationS > 0))) {
       this.starts = [];
+      this.movedMs = 0;
       return early;
     }
     // Lengths are the playlist's whatever the polls saw; a start only from a segment seen at the cadence.
     for (const s of fresh) keep(this.lengths, s.durationS);
     if (early || blind) {
       this.starts = [];
+      this.movedMs = 0;
       return early;
     }
-    keep(this.starts, last.startedAtMs - endS * 1000);
+    const start = last.startedAtMs - endS * 1000;
+    this.movedMs = this.starts.length > 0 ? Math.max(0, Math.min(...this.starts) - start) : 0;
+    keep(this.starts, start);
     return null;
   }
 
@@ -137,6 +145,7 @@ export class PollSchedule {
     const cadence = startedAtMs + this.pollMs;
     if (this.off || !this.last || this.starts.length < STARTS_BEFORE_PAUSING || this.lengths.length === 0) return cadence;
     const lengthS = Math.min(...this.lengths);
+    if (this.movedMs > this.marginMs(lengthS) / 2) return cadence;
     const dueMs = Math.min(...this.starts) + (this.last.endS + lengthS) * 1000;
     const resumeMs = dueMs - this.marginMs(lengthS);
     if (resumeMs <= Math.max(cadence, nowMs)) return cadence;
@@ -154,6 +163,7 @@ export class PollSchedule {
     this.last = null;
     this.blind = null;
     this.starts = [];
+    this.movedMs = 0;
     this.lengths = [];
   }
 }

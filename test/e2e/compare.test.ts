@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Relay } from "../helpers/relay.ts";
-import { childPids, client, eventually, freePort, openDb, serve, tempDir } from "../helpers/vat.ts";
+import { childPids, client, eventually, freePort, openDb, runStory, serve, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir("vat-compare-");
 afterAll(() => tmp.cleanup());
@@ -111,6 +111,7 @@ test(
       ]);
       expect(run.exitCode).toBe(0);
       const [control, pushed, overSrt] = run.json!.streams;
+      console.error(runStory(db)); // what each stream went through, for a failure below
       expect(run.json!.streams.map((s: any) => s.role)).toEqual(["control", "stream 1", "stream 2"]);
       for (const s of [control, pushed, overSrt]) expect(s.result.summary).toMatchObject({ dropped: 0, unreadable: 0 });
       const viaSrt = overSrt.versusControl;

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LlRelay } from "../helpers/ll-relay.ts";
-import { childPids, client, openDb, serve, skippedByOrigin, spawnVat, tempDir } from "../helpers/vat.ts";
+import { childPids, client, openDb, runStory, serve, skippedByOrigin, spawnVat, tempDir } from "../helpers/vat.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -174,10 +174,12 @@ test(
     const relay = new LlRelay({ origin: server.url, holdMs: DELAY });
     try {
       await server.waitLive();
-      const run = await client(["--url", relay.url, "--control", server.url, "--duration", "12s", "--db", join(tmp.path, "control.db"), "--json"]);
+      const db = join(tmp.path, "control.db");
+      const run = await client(["--url", relay.url, "--control", server.url, "--duration", "12s", "--db", db, "--json"]);
       expect(run.exitCode).toBe(0);
       const streams = run.json!.streams as { role: string; versusControl?: Record<string, number> }[];
       const vs = streams.find((s) => s.role !== "control")!.versusControl!;
+      if (!(vs.matchedShare! >= 0.99)) console.error(runStory(db)); // what each stream went through, for the failure
       expect(Math.abs(vs.relativeLatencyP50Ms! - DELAY)).toBeLessThanOrEqual(40);
       expect(vs.matchedShare!).toBeGreaterThanOrEqual(0.99);
     } finally {

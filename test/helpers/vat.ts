@@ -155,6 +155,24 @@ export function openDb(path: string): Database {
   return new Database(path, { readonly: true });
 }
 
+/**
+ * What a measurement's database says of each run, for a failure's message: role, frames, drops, stalls, latency and
+ * every event but stream-info (a missing segment, a part seen late, an outage).
+ */
+export function runStory(path: string): string {
+  const d = openDb(path);
+  const runs = d.query("SELECT id, role, summary_json AS s FROM runs ORDER BY id").all() as { id: number; role: string | null; s: string | null }[];
+  const events = d.query("SELECT run_id AS run, kind, at_ms AS at, detail FROM events WHERE kind != 'stream-info' ORDER BY at_ms").all() as
+    { run: number; kind: string; at: number; detail: string }[];
+  d.close();
+  const lines = runs.map((r) => {
+    const s = r.s ? (JSON.parse(r.s) as Record<string, number | null>) : {};
+    return `run ${r.id} (${r.role ?? "-"}): ${s.framesNew} new, ${s.dropped} dropped, ${s.unreadable} unreadable, ${s.stalls} stalls, latency p50 ${s.latencyP50Ms} ms`;
+  });
+  for (const e of events) lines.push(`run ${e.run} ${e.kind} at ${e.at}: ${e.detail}`);
+  return lines.join("\n");
+}
+
 /** Frames per segment as ffprobe counts them: ground truth that does not go through vat's own parser. */
 export function ffprobeFrames(file: string): number {
   const r = Bun.spawnSync([

@@ -247,3 +247,16 @@ test("answers that may come from a cache keep the cadence for good", () => {
   const r = simulate(stream(20), 20_000);
   expect(r.polls).toBeLessThan(20_000 / 50 / 2);
 });
+
+test("a stream catching up after its start (each segment less late than the one before): no pause until the clock settles, nothing seen late", () => {
+  // A provider's transcoder starts behind and catches up: segments 0-4 listed 2000, 1500, 1000, 500 and 200 ms after
+  // their place on the stream's clock, then on time. Each segment seen gives an earlier start: a clock taken from the
+  // first two would be late by a second, and a pause on it would miss the next segment's listing.
+  const lateBy = [2000, 1500, 1000, 500, 200];
+  const made = stream(30).map((m) => ({ ...m, atMs: m.atMs + (lateBy[m.sequence] ?? 0) }));
+  const r = simulate(made, 30_000);
+  expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
+  expect(r.early).toEqual([]);
+  // And once settled the polls pause again: well under half the polls of the cadence.
+  expect(r.polls).toBeLessThan((30_000 / 50) * 0.5);
+});
