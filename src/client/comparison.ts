@@ -12,6 +12,20 @@ export interface ArrivedFrame {
   atJoin?: boolean;
 }
 
+/**
+ * Which of a run's frames (all kinds, in the order they came) came with its first frame: the leading ones with the
+ * first one's segment (or part) and arrival stamp, which for a segment already there when the stream was joined is
+ * the moment of joining. Both are asked, since a DASH source may give every segment of a SegmentTimeline the same
+ * number (nginx-rtmp's window renumbers), and a segment's frames share its arrival (an LL part's frames have their
+ * own); only the leading ones, since a later part of the join segment may come within the same millisecond as the
+ * first, after parts that did not. Pure.
+ */
+export function joinMarks(frames: readonly { segment: number | null; arrivedAtMs: number }[]): boolean[] {
+  const first = frames[0];
+  let joining = true;
+  return frames.map((f) => (joining &&= f.segment === first!.segment && f.arrivedAtMs === first!.arrivedAtMs));
+}
+
 export interface Comparison {
   /** Control frames in the span both streams cover, and how many of them the other stream delivered too. */
   framesControl: number;

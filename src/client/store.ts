@@ -6,7 +6,7 @@ import {
   bindValues, columnNames, COMPARISONS, createTableSql, DELIVERY_FIELDS, EVENTS, FRAMES, insertFields, insertSql, migrationSql, RUNS, TABLES,
   updateSql, VMAF_SAMPLES, WINDOWS, type RunInfo, type Table, type VmafSample,
 } from "./columns.ts";
-import type { Comparison } from "./comparison.ts";
+import { joinMarks, type Comparison } from "./comparison.ts";
 import { NO_DELIVERY, type DeliveryFigures } from "./delivery.ts";
 import type { StreamEvent } from "./events.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
@@ -92,22 +92,13 @@ export class RunStore {
     this.db.prepare("UPDATE runs SET stream_id = $streamId WHERE id = $run AND stream_id IS NULL").run({ run, streamId });
   }
 
-  /**
-   * A run's new frames with their arrival. atJoin marks those that came with its first frame: the same segment (or
-   * part) and the same arrival stamp, which for a segment already there when the stream was joined is the moment of
-   * joining. Both are asked, since a DASH source may give every segment of a SegmentTimeline the same number (nginx-
-   * rtmp's window renumbers), and a segment's frames share its arrival (an LL part's frames have their own).
-   */
+  /** A run's new frames with their arrival, those that came with its first frame marked (comparison.ts joinMarks). */
   arrivals(run: number): { n: number; arrivedAtMs: number; atJoin: boolean }[] {
     const rows = this.db
-      .query(
-        `WITH first AS (SELECT segment, arrived_at_ms FROM frames WHERE run_id = $run ORDER BY idx LIMIT 1)
-         SELECT frame_number AS n, f.arrived_at_ms AS arrivedAtMs,
-           f.segment IS first.segment AND f.arrived_at_ms = first.arrived_at_ms AS atJoin
-         FROM frames f, first WHERE f.run_id = $run AND f.kind = 'new' ORDER BY f.idx`,
-      )
-      .all({ run }) as { n: number; arrivedAtMs: number; atJoin: number }[];
-    return rows.map((r) => ({ n: r.n, arrivedAtMs: r.arrivedAtMs, atJoin: r.atJoin === 1 }));
+      .query("SELECT kind = 'new' AS fresh, frame_number AS n, arrived_at_ms AS arrivedAtMs, segment FROM frames WHERE run_id = $run ORDER BY idx")
+      .all({ run }) as { fresh: number; n: number; arrivedAtMs: number; segment: number | null }[];
+    const atJoin = joinMarks(rows);
+    return rows.flatMap((r, i) => (r.fresh === 1 ? [{ n: r.n, arrivedAtMs: r.arrivedAtMs, atJoin: atJoin[i]! }] : []));
   }
 
   writeVmaf(run: number, s: VmafSample): void {

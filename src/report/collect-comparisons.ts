@@ -1,5 +1,6 @@
 import { Database } from "bun:sqlite";
 import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
+import { joinMarks } from "../client/comparison.ts";
 import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
 import { memoryMiB, numberOrNull, readDatabase, tableSelector } from "./collect.ts";
 
@@ -21,10 +22,22 @@ interface ProviderRecord {
   costPerHourUsd: number | null;
 }
 
+/** A run's new frames with a latency, those that came with its first frame marked (client/comparison.ts joinMarks). */
+function measuredFrames(
+  rows: { kind: string | null; frameNumber: number | null; latencyMs: number | null; arrivedAtMs: number | null; segment: number | null }[],
+): ComparedStreamFacts["frames"] {
+  const atJoin = joinMarks(rows.map((f) => ({ segment: f.segment, arrivedAtMs: f.arrivedAtMs ?? NaN })));
+  return rows.flatMap((f, i) =>
+    f.kind !== "new" || f.frameNumber === null || f.latencyMs === null || f.arrivedAtMs === null
+      ? []
+      : [{ n: f.frameNumber, latencyMs: f.latencyMs, atMs: f.arrivedAtMs, atJoin: atJoin[i]! }],
+  );
+}
+
 function readAll(db: Database, file: string, names: Set<string>): ComparisonFacts[] {
   const select = tableSelector(db);
   const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps"], "comparison_id IS NOT NULL", "ORDER BY id")();
-  const framesOf = select(FRAMES, ["frameNumber", "latencyMs", "arrivedAtMs"], "run_id = ? AND kind = 'new' AND latency_ms IS NOT NULL AND frame_number IS NOT NULL");
+  const framesOf = select(FRAMES, ["kind", "frameNumber", "latencyMs", "arrivedAtMs", "segment"], "run_id = ?", "ORDER BY idx");
   const windowsOf = select(WINDOWS, ["startMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
   const eventsOf = names.has(EVENTS.name) ? select(EVENTS, ["kind", "atMs", "durationMs"], "run_id = ?") : () => [];
   const versusOf = names.has(COMPARISONS.name)
@@ -41,7 +54,7 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
     if (!control || control.startedAtMs === null || listed.length === 0) continue; // not a vat compare run
     const stream = (role: string, provider: string, runId: number | null, p: ProviderRecord | null): ComparedStreamFacts => {
       const run = runId === null ? undefined : own.find((r) => r.id === runId);
-      const frames = run ? framesOf(run.id!).flatMap((f) => (f.frameNumber === null || f.latencyMs === null || f.arrivedAtMs === null ? [] : [{ n: f.frameNumber, latencyMs: f.latencyMs, atMs: f.arrivedAtMs }])) : [];
+      const frames = run ? measuredFrames(framesOf(run.id!)) : [];
       const versus = run && p ? (versusOf(run.id!)[0] ?? null) : null; // the control is the reference itself
       return {
         role,

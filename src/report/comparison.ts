@@ -12,7 +12,8 @@ export interface ComparedStreamFacts {
   reason: string | null;
   runId: number | null;
   /** New frames with a latency: frame number, latency, arrival (ms since the epoch). */
-  frames: { n: number; latencyMs: number; atMs: number }[];
+  /** New frames with a latency; atJoin: came with the run's first frame (at the moment of joining). */
+  frames: { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[];
   windows: { startMs: number; bitrateKbps: number | null; psnrYMean: number | null; ssimYMean: number | null; framesNew: number | null }[];
   events: { kind: string; atMs: number; durationMs: number | null }[];
   declaredKbps: number | null;
@@ -150,18 +151,20 @@ export function latencyCdf(latencies: readonly number[], points = 100): { latenc
 /**
  * A stream's latency relative to the control over time: for every frame number both received, the stream's latency
  * minus the control's, as the median of each bucket of `bucketS` seconds (by the stream's arrival, from `startMs`).
- * Pure.
+ * Frames that came with either run's first frame are left out, as in the comparison's figures (client/comparison.ts):
+ * they arrived at the join, not when delivered. Pure.
  */
 export function relativeOverTime(
-  control: readonly { n: number; latencyMs: number }[],
-  stream: readonly { n: number; latencyMs: number; atMs: number }[],
+  control: readonly { n: number; latencyMs: number; atJoin?: boolean }[],
+  stream: readonly { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[],
   startMs: number,
   bucketS = 1,
 ): { atS: number; relativeMs: number }[] {
   const byNumber = new Map<number, number>();
-  for (const f of control) if (!byNumber.has(f.n)) byNumber.set(f.n, f.latencyMs);
+  for (const f of control) if (!f.atJoin && !byNumber.has(f.n)) byNumber.set(f.n, f.latencyMs);
   const buckets = new Map<number, number[]>();
   for (const f of stream) {
+    if (f.atJoin) continue;
     const c = byNumber.get(f.n);
     if (c === undefined) continue;
     const b = Math.floor((f.atMs - startMs) / 1000 / bucketS);

@@ -36,10 +36,11 @@ test(
       ]);
       const row = d.query("SELECT * FROM comparisons").get() as Record<string, number>;
       // Every frame matched by number but those that came with either run's first frame (its join segment: arrived at
-      // the moment of joining).
+      // the moment of joining): the leading frames with the first one's segment and arrival.
+      const first = (a: string, col: string) => `(SELECT ${col} FROM frames WHERE run_id = ${a}.run_id ORDER BY idx LIMIT 1)`;
       const atJoin = (a: string) =>
-        `(${a}.segment IS (SELECT segment FROM frames WHERE run_id = ${a}.run_id ORDER BY idx LIMIT 1)
-          AND ${a}.arrived_at_ms = (SELECT arrived_at_ms FROM frames WHERE run_id = ${a}.run_id ORDER BY idx LIMIT 1))`;
+        `(${a}.idx < COALESCE((SELECT MIN(x.idx) FROM frames x WHERE x.run_id = ${a}.run_id
+           AND NOT (x.segment IS ${first(a, "segment")} AND x.arrived_at_ms = ${first(a, "arrived_at_ms")})), ${a}.idx + 1))`;
       const rel = (d.query(
         `SELECT s.arrived_at_ms - c.arrived_at_ms AS r FROM frames s JOIN frames c ON c.frame_number = s.frame_number
          WHERE s.run_id = ? AND c.run_id = ? AND s.kind = 'new' AND c.kind = 'new'

@@ -75,3 +75,28 @@ test("the providers' rows; no bitrate for a run without windows", () => {
   }]);
   d.close();
 });
+
+test("a run's join frames are its leading frames with the first one's segment and arrival, and only those", () => {
+  const path = join(dir, "arrivals.db");
+  const runs = new RunStore(path);
+  const run = runs.createRun(info("http://127.0.0.1:5000", null));
+  runs.close();
+  // Segment 7 was there at the join (frames 1-3 at 500); 4 is unreadable; then segment 8 at 1500, and a part of
+  // segment 7 whose stamp equals the join's (a fetch that ran alongside): not a join frame, being after others.
+  const frames: [string, number | null, number, number][] = [
+    ["new", 1, 500, 7], ["new", 2, 500, 7], ["new", 3, 500, 7], ["unreadable", null, 500, 7],
+    ["new", 5, 1500, 8], ["new", 6, 500, 7], ["new", 7, 1500, 8],
+  ];
+  const d = new Database(path);
+  frames.forEach(([kind, n, at, segment], idx) =>
+    d.query("INSERT INTO frames (run_id, idx, kind, frame_number, arrived_at_ms, decoded_at_ms, gap_before, segment) VALUES (?, ?, ?, ?, ?, ?, 0, ?)")
+      .run(run, idx, kind, n, at, at, segment));
+  d.close();
+  const store = new RunStore(path);
+  expect(store.arrivals(run)).toEqual([
+    { n: 1, arrivedAtMs: 500, atJoin: true }, { n: 2, arrivedAtMs: 500, atJoin: true }, { n: 3, arrivedAtMs: 500, atJoin: true },
+    { n: 5, arrivedAtMs: 1500, atJoin: false }, { n: 6, arrivedAtMs: 500, atJoin: false }, { n: 7, arrivedAtMs: 1500, atJoin: false },
+  ]);
+  expect(store.arrivals(run + 1)).toEqual([]);
+  store.close();
+});

@@ -34,6 +34,13 @@ describe("a comparison's figures", () => {
       { n: 9, latencyMs: 999, atMs: T0 + 1300 }, // the control never had it: not compared
     ];
     expect(relativeOverTime(control, s, T0)).toEqual([{ atS: 0, relativeMs: 220 }, { atS: 1, relativeMs: 500 }]);
+    // Frames that came with either run's first frame (arrived at the join) are not compared: frames 1 and 2 on the
+    // stream's side leave 3 alone in the first second; frame 3 on the control's, and the first second holds 1 and 2.
+    const joinedStream = s.map((f) => ({ ...f, atJoin: f.n <= 2 }));
+    const joinedControl = control.map((f) => ({ ...f, atJoin: f.n === 3 }));
+    expect(relativeOverTime(control, joinedStream, T0)).toEqual([{ atS: 0, relativeMs: 240 }, { atS: 1, relativeMs: 500 }]);
+    expect(relativeOverTime(joinedControl, s, T0)).toEqual([{ atS: 0, relativeMs: 200 }, { atS: 1, relativeMs: 500 }]);
+    expect(relativeOverTime(joinedControl, joinedStream, T0)).toEqual([{ atS: 1, relativeMs: 500 }]);
   });
 
   test("figures per stream, control first; stalls and outages from the events; the origin's Fargate hour", () => {
