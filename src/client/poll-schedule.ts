@@ -21,7 +21,9 @@
  *   margin, one cut short as at a splice; a restart; a gap) may have been seen late, by up to the pause: `listed`
  *   says so (the source reports it), and the polls do not pause again in this run (unless polls failed after the
  *   pause: then the lateness may be theirs, as it would be without pauses). Media listed as a little longer than it
- *   plays does not: each segment seen gives an earlier start, and the clock follows it.
+ *   plays does not: each segment seen gives an earlier start, and the clock follows it. Listed longer by more than
+ *   half the margin a segment (an eighth of a segment at 1 s and longer), every segment moves the clock by more than
+ *   that, and the polls keep the cadence: more polls, nothing seen late.
  * - Answers that may come from a cache keep the cadence for good (keepCadence), as an older copy does: a cache
  *   whose refresh these polls cause would be refreshed later after a pause, its new segments seen later, and nothing
  *   would tell. Only the signs the answers carry are known (an Age header, a positive max-age or s-maxage): an edge

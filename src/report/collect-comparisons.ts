@@ -22,8 +22,11 @@ interface ProviderRecord {
   costPerHourUsd: number | null;
 }
 
-/** A run's new frames with a latency, those that came with its first frame marked (client/comparison.ts joinMarks). */
-function measuredFrames(
+/**
+ * A run's new frames with a latency, from all its frames in the order they came; those that came with its first frame
+ * marked (client/comparison.ts joinMarks). Pure.
+ */
+export function measuredFrames(
   rows: { kind: string | null; frameNumber: number | null; latencyMs: number | null; arrivedAtMs: number | null; segment: number | null }[],
 ): ComparedStreamFacts["frames"] {
   const atJoin = joinMarks(rows.map((f) => ({ segment: f.segment, arrivedAtMs: f.arrivedAtMs ?? NaN })));

@@ -11,8 +11,10 @@ export interface ComparedStreamFacts {
   status: string;
   reason: string | null;
   runId: number | null;
-  /** New frames with a latency: frame number, latency, arrival (ms since the epoch). */
-  /** New frames with a latency; atJoin: came with the run's first frame (at the moment of joining). */
+  /**
+   * New frames with a latency: frame number, latency, arrival (ms since the epoch); atJoin: came with the run's first
+   * frame (at the moment of joining).
+   */
   frames: { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[];
   windows: { startMs: number; bitrateKbps: number | null; psnrYMean: number | null; ssimYMean: number | null; framesNew: number | null }[];
   events: { kind: string; atMs: number; durationMs: number | null }[];

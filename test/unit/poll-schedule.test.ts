@@ -257,6 +257,6 @@ test("a stream catching up after its start (each segment less late than the one 
   const r = simulate(made, 30_000);
   expect(max(r.lateMs.slice(1))).toBeLessThanOrEqual(50);
   expect(r.early).toEqual([]);
-  // And once settled the polls pause again: well under half the polls of the cadence.
+  // And once settled the polls pause again: under half the polls of the cadence.
   expect(r.polls).toBeLessThan((30_000 / 50) * 0.5);
 });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { measuredFrames } from "../../src/report/collect-comparisons.ts";
 import { comparisonFigures, latencyCdf, relativeOverTime, timelineSpans, type ComparedStreamFacts, type ComparisonFacts } from "../../src/report/comparison.ts";
 
 const PRICES = { region: "eu-west-1", vcpuHour: 0.04048, gbHour: 0.004445 };
@@ -41,6 +42,21 @@ describe("a comparison's figures", () => {
     expect(relativeOverTime(control, joinedStream, T0)).toEqual([{ atS: 0, relativeMs: 240 }, { atS: 1, relativeMs: 500 }]);
     expect(relativeOverTime(joinedControl, s, T0)).toEqual([{ atS: 0, relativeMs: 200 }, { atS: 1, relativeMs: 500 }]);
     expect(relativeOverTime(joinedControl, joinedStream, T0)).toEqual([{ atS: 1, relativeMs: 500 }]);
+  });
+
+  test("a run's stored frames as the charts take them: new ones with a latency, its leading join frames marked", () => {
+    const row = (kind: string, n: number | null, latencyMs: number | null, arrivedAtMs: number, segment: number | null) =>
+      ({ kind, frameNumber: n, latencyMs, arrivedAtMs, segment });
+    // An unreadable first frame still opens the join segment (7, at 500); frame 6 shares its stamp but comes after 5.
+    const frames = measuredFrames([
+      row("unreadable", null, null, 500, 7), row("new", 2, 400, 500, 7), row("duplicate", 2, 400, 500, 7), row("new", 3, null, 500, 7),
+      row("new", 4, 380, 500, 7), row("new", 5, 300, 1500, 8), row("new", 6, 900, 500, 7),
+    ]);
+    expect(frames).toEqual([
+      { n: 2, latencyMs: 400, atMs: 500, atJoin: true }, { n: 4, latencyMs: 380, atMs: 500, atJoin: true },
+      { n: 5, latencyMs: 300, atMs: 1500, atJoin: false }, { n: 6, latencyMs: 900, atMs: 500, atJoin: false },
+    ]);
+    expect(measuredFrames([])).toEqual([]);
   });
 
   test("figures per stream, control first; stalls and outages from the events; the origin's Fargate hour", () => {
