@@ -44,6 +44,7 @@ export class Analyzer {
         payload: payload ? this.timeline.place(payload, stamp?.place ?? null) : null,
         readMs,
         segment: stamp?.segment ?? null,
+        atJoin: stamp?.atJoin ?? false,
         quality,
       },
       payload,

@@ -12,7 +12,7 @@ import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
  * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF;
  * 4 the stream's format facts (protocol, container, codecs, rendition, declared bandwidth, segment duration); 5 a
  * low-latency stream's delivery (part duration, advertised latency, blocking reloads, part lateness, the player model
- * at the advertised latency).
+ * at the advertised latency); 6 a frame's join mark (its unit already whole when the stream was joined).
  */
 
 export type SqlType = "INTEGER" | "REAL" | "TEXT";
@@ -180,6 +180,7 @@ export const FRAMES: Table<FrameRow> = {
     psnrAll: added(2, dB("psnr_all")),
     ssimY: added(2, ssim("ssim_y")),
     ssimAll: added(2, ssim("ssim_all")),
+    atJoin: { ...added(6, int("at_join")), encode: (v: boolean) => (v ? 1 : 0), decode: (v) => v === 1 },
   },
   constraints: ["PRIMARY KEY (run_id, idx)"],
   withoutRowid: true,

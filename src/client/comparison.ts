@@ -13,17 +13,19 @@ export interface ArrivedFrame {
 }
 
 /**
- * Which of a run's frames (all kinds, in the order they came) came with its first frame: the leading ones with the
- * first one's segment (or part) and arrival stamp, which for a segment already there when the stream was joined is
- * the moment of joining. Both are asked, since a DASH source may give every segment of a SegmentTimeline the same
- * number (nginx-rtmp's window renumbers), and a segment's frames share its arrival (an LL part's frames have their
- * own); only the leading ones, since a later part of the join segment may come within the same millisecond as the
- * first, after parts that did not. Pure.
+ * Which of a run's frames (all kinds, in the order they came) arrived at the moment of joining: those its source
+ * marked (the units already whole at the join, an LL-HLS stream's parts behind the edge), and the leading ones with
+ * the first one's segment (or part) and arrival stamp: a segment already there when the stream was joined, the
+ * chunks of an LL-DASH segment written before its request, and any run stored before sources marked their frames.
+ * Both segment and stamp are asked, since a DASH source may give every segment of a SegmentTimeline the same number
+ * (nginx-rtmp's window renumbers), and a segment's frames share its arrival (an LL part's frames have their own);
+ * only the leading ones, since a later part may come within the same millisecond as the first, after parts that did
+ * not. Pure.
  */
-export function joinMarks(frames: readonly { segment: number | null; arrivedAtMs: number }[]): boolean[] {
+export function joinMarks(frames: readonly { segment: number | null; arrivedAtMs: number; atJoin?: boolean | null }[]): boolean[] {
   const first = frames[0];
   let joining = true;
-  return frames.map((f) => (joining &&= f.segment === first!.segment && f.arrivedAtMs === first!.arrivedAtMs));
+  return frames.map((f) => (joining &&= f.segment === first!.segment && f.arrivedAtMs === first!.arrivedAtMs) || f.atJoin === true);
 }
 
 export interface Comparison {

@@ -11,6 +11,8 @@ export interface FrameStamp {
   arrivedAtMs: number;
   segment: number | null;
   place: SegmentPlace | null;
+  /** Its unit was already whole when the stream was joined (MediaUnit.atJoin). */
+  atJoin: boolean;
 }
 
 /**
@@ -78,6 +80,7 @@ export class Feeder {
     return {
       arrivedAtMs: u.frameArrivalsMs?.[position] ?? u.arrivedAtMs,
       segment: u.sequence,
+      atJoin: u.atJoin === true,
       place: {
         programDateTimeMs: u.programDateTimeMs,
         discontinuitySequence: u.discontinuitySequence,

@@ -43,10 +43,16 @@ function openSegment(p: MediaPlaylist): number {
   return last ? last.sequence + 1 : p.mediaSequence + p.skippedSegments;
 }
 
+/** The newest part the playlist lists, or null. */
+export function lastListedPart(p: MediaPlaylist): PartAddress | null {
+  const last = p.parts.at(-1);
+  return last ? { msn: last.msn, part: last.index } : null;
+}
+
 /** What EXT-X-PRELOAD-HINT names: the part after the last one listed. */
 export function hintAddress(p: MediaPlaylist): PartAddress {
-  const last = p.parts.at(-1);
-  return last ? partAfter(p, { msn: last.msn, part: last.index }) : { msn: openSegment(p), part: 0 };
+  const last = lastListedPart(p);
+  return last ? partAfter(p, last) : { msn: openSegment(p), part: 0 };
 }
 
 /** The answer to a blocking reload for `want` lists it, or something after it (the server had it when it answered). */

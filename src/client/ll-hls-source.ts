@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_PLAYLIST_BYTES, DEFAULT_MAX_SEGMENT_BYTES, fetchMediaPlaylist, type HlsSourceOptions, type SegmentArrival, type SourceOutcome,
 } from "./hls-source.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
-import { joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
+import { joinPart, lastListedPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
 import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { fetchStreamed, type StreamedResult } from "./streamed-body.ts";
@@ -34,6 +34,8 @@ export class LlHlsSource {
   private joined = false;
   /** Rejoins after an outage: a wait for a part of the stream before is given up. */
   private joins = 0;
+  /** The newest part the playlist joined on listed: it and the parts before it were whole at the join. */
+  private joinEdge: PartAddress | null = null;
   private fatalEvent: SourceEvent | null = null;
   /** The init sections parts name (a new one after an encoder restart or a splice), each opened once. */
   private readonly inits: InitSections;
@@ -66,8 +68,10 @@ export class LlHlsSource {
     // The playlist connect() read is as old as the session's start-up (clock, code reader): join on a fresh one.
     if (!(await this.reload(null))) return "failed";
     const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
-    const queue = (part: PlaylistPart, track: Fmp4Track, body: Promise<StreamedResult>) =>
-      pipe.add(body, (b) => this.deliver(part, track, b, onPart));
+    const queue = (part: PlaylistPart, track: Fmp4Track, body: Promise<StreamedResult>) => {
+      const atJoin = this.joinEdge !== null && !after({ msn: part.msn, part: part.index }, this.joinEdge);
+      return pipe.add(body, (b) => this.deliver(part, track, b, onPart, atJoin));
+    };
     try {
       while (!shouldStop()) {
         if (this.fatalEvent) return "failed";
@@ -120,6 +124,7 @@ export class LlHlsSource {
   /** The next part to have: after the last one, or where to join (asked again of each playlist until one is had). */
   private wanted(): PartAddress {
     if (this.last !== null) return partAfter(this.playlist, this.last);
+    this.joinEdge = lastListedPart(this.playlist);
     const join = joinPart(this.playlist);
     return join.kind === "wait" ? join.want : { msn: join.part.msn, part: join.part.index };
   }
@@ -238,7 +243,13 @@ export class LlHlsSource {
     );
   }
 
-  private async deliver(part: PlaylistPart, track: Fmp4Track, body: StreamedResult, onPart: (s: SegmentArrival) => Promise<void>): Promise<void> {
+  private async deliver(
+    part: PlaylistPart,
+    track: Fmp4Track,
+    body: StreamedResult,
+    onPart: (s: SegmentArrival) => Promise<void>,
+    atJoin: boolean,
+  ): Promise<void> {
     const name = `part ${part.msn}.${part.index} (${part.uri})`;
     if (!body.ok) {
       const why = "unreadable" in body ? `cannot be read: ${body.unreadable}` : body.fetched.reason;
@@ -272,6 +283,7 @@ export class LlHlsSource {
       programDateTimeMs: part.programDateTimeMs ?? null,
       ptsOffsetsMs: m.ptsOffsetsMs,
       durationS: part.durationS,
+      atJoin,
     });
   }
 
@@ -281,3 +293,7 @@ export class LlHlsSource {
   }
 }
 
+/** Part `a` comes after part `b`. */
+function after(a: PartAddress, b: PartAddress): boolean {
+  return a.msn > b.msn || (a.msn === b.msn && a.part > b.part);
+}

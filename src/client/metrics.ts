@@ -33,6 +33,8 @@ export interface FrameInput {
   payload: { frameNumber: number; generatedAtMs: number | null } | null;
   readMs: number;
   segment: number | null;
+  /** Its unit was already whole when the stream was joined (client/source.ts MediaUnit.atJoin). */
+  atJoin?: boolean;
   /** Full-reference quality against the re-rendered reference, when measured. */
   quality?: FrameQuality | null;
 }
@@ -51,6 +53,8 @@ export interface FrameRecord {
   /** Frame numbers skipped just before this one. */
   gapBefore: number;
   segment: number | null;
+  /** Its unit was already whole when the stream was joined: it arrived at the join (MediaUnit.atJoin). */
+  atJoin: boolean;
   readMs: number;
   psnrY: number | null;
   psnrAll: number | null;
@@ -290,6 +294,7 @@ export class StreamMeter {
       arrivedAtMs: f.arrivedAtMs,
       decodedAtMs: f.decodedAtMs,
       segment: f.segment,
+      atJoin: f.atJoin === true,
       readMs: f.readMs,
       psnrY: q?.psnrY ?? null,
       psnrAll: q?.psnrAll ?? null,

@@ -51,6 +51,11 @@ export interface MediaUnit {
   ptsOffsetsMs: number[];
   /** How long the unit plays. */
   durationS: number;
+  /**
+   * The unit was already whole when the stream was joined (an LL-HLS part behind the live edge, fetched at once to
+   * catch up): its frames arrived at the moment of joining, not when they were delivered.
+   */
+  atJoin?: boolean;
 }
 
 export type SourceOutcome = "stopped" | "ended" | "failed";

@@ -95,9 +95,12 @@ export class RunStore {
   /** A run's new frames with their arrival, those that came with its first frame marked (comparison.ts joinMarks). */
   arrivals(run: number): { n: number; arrivedAtMs: number; atJoin: boolean }[] {
     const rows = this.db
-      .query("SELECT kind = 'new' AS fresh, frame_number AS n, arrived_at_ms AS arrivedAtMs, segment FROM frames WHERE run_id = $run ORDER BY idx")
-      .all({ run }) as { fresh: number; n: number; arrivedAtMs: number; segment: number | null }[];
-    const atJoin = joinMarks(rows);
+      .query(
+        `SELECT kind = 'new' AS fresh, frame_number AS n, arrived_at_ms AS arrivedAtMs, segment, at_join AS marked
+         FROM frames WHERE run_id = $run ORDER BY idx`,
+      )
+      .all({ run }) as { fresh: number; n: number; arrivedAtMs: number; segment: number | null; marked: number | null }[];
+    const atJoin = joinMarks(rows.map((r) => ({ segment: r.segment, arrivedAtMs: r.arrivedAtMs, atJoin: r.marked === 1 })));
     return rows.flatMap((r, i) => (r.fresh === 1 ? [{ n: r.n, arrivedAtMs: r.arrivedAtMs, atJoin: atJoin[i]! }] : []));
   }
 

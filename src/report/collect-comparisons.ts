@@ -27,9 +27,12 @@ interface ProviderRecord {
  * marked (client/comparison.ts joinMarks). Pure.
  */
 export function measuredFrames(
-  rows: { kind: string | null; frameNumber: number | null; latencyMs: number | null; arrivedAtMs: number | null; segment: number | null }[],
+  rows: {
+    kind: string | null; frameNumber: number | null; latencyMs: number | null; arrivedAtMs: number | null; segment: number | null;
+    atJoin?: boolean | null;
+  }[],
 ): ComparedStreamFacts["frames"] {
-  const atJoin = joinMarks(rows.map((f) => ({ segment: f.segment, arrivedAtMs: f.arrivedAtMs ?? NaN })));
+  const atJoin = joinMarks(rows.map((f) => ({ segment: f.segment, arrivedAtMs: f.arrivedAtMs ?? NaN, atJoin: f.atJoin ?? null })));
   return rows.flatMap((f, i) =>
     f.kind !== "new" || f.frameNumber === null || f.latencyMs === null || f.arrivedAtMs === null
       ? []
@@ -40,7 +43,7 @@ export function measuredFrames(
 function readAll(db: Database, file: string, names: Set<string>): ComparisonFacts[] {
   const select = tableSelector(db);
   const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps"], "comparison_id IS NOT NULL", "ORDER BY id")();
-  const framesOf = select(FRAMES, ["kind", "frameNumber", "latencyMs", "arrivedAtMs", "segment"], "run_id = ?", "ORDER BY idx");
+  const framesOf = select(FRAMES, ["kind", "frameNumber", "latencyMs", "arrivedAtMs", "segment", "atJoin"], "run_id = ?", "ORDER BY idx");
   const windowsOf = select(WINDOWS, ["startMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
   const eventsOf = names.has(EVENTS.name) ? select(EVENTS, ["kind", "atMs", "durationMs"], "run_id = ?") : () => [];
   const versusOf = names.has(COMPARISONS.name)

@@ -35,11 +35,11 @@ test(
         { role: "stream 1", same: 1, stream_id: "cmp" },
       ]);
       const row = d.query("SELECT * FROM comparisons").get() as Record<string, number>;
-      // Every frame matched by number but those that came with either run's first frame (its join segment: arrived at
-      // the moment of joining): the leading frames with the first one's segment and arrival.
+      // Every frame matched by number but those that arrived at the moment of joining: marked so by the source, or
+      // leading the run with the first frame's segment and arrival (its join segment).
       const first = (a: string, col: string) => `(SELECT ${col} FROM frames WHERE run_id = ${a}.run_id ORDER BY idx LIMIT 1)`;
       const atJoin = (a: string) =>
-        `(${a}.idx < COALESCE((SELECT MIN(x.idx) FROM frames x WHERE x.run_id = ${a}.run_id
+        `(${a}.at_join = 1 OR ${a}.idx < COALESCE((SELECT MIN(x.idx) FROM frames x WHERE x.run_id = ${a}.run_id
            AND NOT (x.segment IS ${first(a, "segment")} AND x.arrived_at_ms = ${first(a, "arrived_at_ms")})), ${a}.idx + 1))`;
       const rel = (d.query(
         `SELECT s.arrived_at_ms - c.arrived_at_ms AS r FROM frames s JOIN frames c ON c.frame_number = s.frame_number

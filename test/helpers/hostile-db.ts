@@ -59,7 +59,7 @@ export function makeHostileDatabases(dir: string): { prototype: string; vat: str
   });
   const frames = Array.from({ length: 20 }, (_, i) => ({
     index: i, kind: "new" as const, frameNumber: i, generatedAtMs: 1_000_000 + i * 66, arrivedAtMs: 1_000_500 + i * 66,
-    decodedAtMs: 1_000_510 + i * 66, playedAtMs: 1_000_600 + i * 66, latencyMs: 500, gapBefore: 0, segment: 0, readMs: 1,
+    decodedAtMs: 1_000_510 + i * 66, playedAtMs: 1_000_600 + i * 66, latencyMs: 500, gapBefore: 0, segment: 0, atJoin: false, readMs: 1,
     psnrY: 40, psnrAll: 41, ssimY: 0.99, ssimAll: 0.99,
   }));
   const window = {

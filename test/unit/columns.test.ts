@@ -15,7 +15,7 @@ import { RunStore, toCsv } from "../../src/client/store.ts";
 /** The schema as vat wrote it before its columns were declared once, copied here as it was. */
 /**
  * The schema of version 3, as vat wrote it then; version 4 added the stream's format facts to runs (at its end), 5 a
- * low-latency stream's delivery figures.
+ * low-latency stream's delivery figures, 6 a frame's join mark.
  */
 const VERSION_3 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -164,6 +164,7 @@ ALTER TABLE runs ADD COLUMN part_late_p50_ms REAL;
 ALTER TABLE runs ADD COLUMN part_late_p95_ms REAL;
 ALTER TABLE runs ADD COLUMN advertised_rebuffers INTEGER;
 ALTER TABLE runs ADD COLUMN advertised_rebuffer_ms REAL;
+ALTER TABLE frames ADD COLUMN at_join INTEGER;
 `;
 
 /** What the first schema lacked: the columns and tables added with quality, comparisons and VMAF. */
@@ -190,7 +191,7 @@ const run: RunInfo = {
 
 const frame: FrameRecord = {
   index: 0, kind: "new", frameNumber: 3, generatedAtMs: 1_000_100, arrivedAtMs: 1_000_400, decodedAtMs: 1_000_410,
-  playedAtMs: 1_000_500, latencyMs: 305, gapBefore: 0, segment: 1, readMs: 2, psnrY: 44, psnrAll: 45, ssimY: 0.98, ssimAll: 0.99,
+  playedAtMs: 1_000_500, latencyMs: 305, gapBefore: 0, segment: 1, atJoin: true, readMs: 2, psnrY: 44, psnrAll: 45, ssimY: 0.98, ssimAll: 0.99,
 };
 
 const window: WindowSummary = {
@@ -270,6 +271,7 @@ describe("one declaration per stored figure", () => {
         { run_id: 1, frame_number: 9, psnr_y: null, ssim_all: null },
         { run_id: id, frame_number: 3, psnr_y: 44, ssim_all: 0.99 },
       ]);
+      expect(db.query("SELECT run_id, at_join FROM frames ORDER BY run_id").all()).toEqual([{ run_id: 1, at_join: null }, { run_id: id, at_join: 1 }]);
       expect(db.query("SELECT run_id, bitrate_kbps, vmaf_mean FROM windows ORDER BY run_id").all()).toEqual([
         { run_id: 1, bitrate_kbps: null, vmaf_mean: null },
         { run_id: id, bitrate_kbps: 321, vmaf_mean: 91.5 },
@@ -310,7 +312,7 @@ describe("one declaration per stored figure", () => {
         expect(header).toBe(columnNames(t).join(","));
         expect(header).toBe((before.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).join(","));
       }
-      expect(toCsv(store.rows("frames", id)).split("\n")[1]).toBe(`${id},0,new,3,1000100,1000400,1000410,1000500,305,0,1,2,44,45,0.98,0.99`);
+      expect(toCsv(store.rows("frames", id)).split("\n")[1]).toBe(`${id},0,new,3,1000100,1000400,1000410,1000500,305,0,1,2,44,45,0.98,0.99,1`);
       before.close();
       store.close();
     });

@@ -76,10 +76,11 @@ test("the providers' rows; no bitrate for a run without windows", () => {
   d.close();
 });
 
-test("a run's join frames are its leading frames with the first one's segment and arrival, and only those", () => {
+test("a run's join frames: those its source marked, and its leading frames with the first one's segment and arrival", () => {
   const path = join(dir, "arrivals.db");
   const runs = new RunStore(path);
   const run = runs.createRun(info("http://127.0.0.1:5000", null));
+  const ll = runs.createRun(info("http://127.0.0.1:5000", null));
   runs.close();
   // Segment 7 was there at the join (frames 1-3 at 500); 4 is unreadable; then segment 8 at 1500, and a part of
   // segment 7 whose stamp equals the join's (a fetch that ran alongside): not a join frame, being after others.
@@ -91,12 +92,17 @@ test("a run's join frames are its leading frames with the first one's segment an
   frames.forEach(([kind, n, at, segment], idx) =>
     d.query("INSERT INTO frames (run_id, idx, kind, frame_number, arrived_at_ms, decoded_at_ms, gap_before, segment) VALUES (?, ?, ?, ?, ?, ?, 0, ?)")
       .run(run, idx, kind, n, at, at, segment));
+  // An LL-HLS run whose source marked the parts it caught up on (whole at the join, each with its own stamp).
+  [[1, 500, 1], [2, 503, 1], [3, 507, 1], [4, 540, 0], [5, 573, 0]].forEach(([n, at, marked], idx) =>
+    d.query("INSERT INTO frames (run_id, idx, kind, frame_number, arrived_at_ms, decoded_at_ms, gap_before, segment, at_join) VALUES (?, ?, 'new', ?, ?, ?, 0, 3, ?)")
+      .run(ll, idx, n!, at!, at!, marked!));
   d.close();
   const store = new RunStore(path);
   expect(store.arrivals(run)).toEqual([
     { n: 1, arrivedAtMs: 500, atJoin: true }, { n: 2, arrivedAtMs: 500, atJoin: true }, { n: 3, arrivedAtMs: 500, atJoin: true },
     { n: 5, arrivedAtMs: 1500, atJoin: false }, { n: 6, arrivedAtMs: 500, atJoin: false }, { n: 7, arrivedAtMs: 1500, atJoin: false },
   ]);
-  expect(store.arrivals(run + 1)).toEqual([]);
+  expect(store.arrivals(ll).map((f) => [f.n, f.atJoin])).toEqual([[1, true], [2, true], [3, true], [4, false], [5, false]]);
+  expect(store.arrivals(ll + 1)).toEqual([]);
   store.close();
 });

@@ -40,7 +40,7 @@ describe("feeder", () => {
     for (const w of writes.slice(1)) expect(dec.decode(w)).toBe("a\n");
     const out = Array.from({ length: 3 + FILLER_FRAMES + 1 }, () => f.next());
     expect(out.slice(0, 3)).toEqual([0, 33, 67].map((offsetMs) => ({
-      arrivedAtMs: 500, segment: 7, place: { programDateTimeMs: 1000, discontinuitySequence: 2, offsetMs },
+      arrivedAtMs: 500, segment: 7, atJoin: false, place: { programDateTimeMs: 1000, discontinuitySequence: 2, offsetMs },
     })));
     expect(out.slice(3, 3 + FILLER_FRAMES)).toEqual(Array(FILLER_FRAMES).fill("filler"));
     expect(out.at(-1)).toBeNull();
@@ -54,11 +54,13 @@ describe("feeder", () => {
 
   test("an LL-HLS part (its group of pictures goes on in the next) gets no filler: its frames keep their stamps in order", () => {
     const f = new Feeder();
-    const first = f.feed(unit(3, ["a", "b"], 400, { frameArrivalsMs: [340, 370], continuesGroup: true }));
+    const first = f.feed(unit(3, ["a", "b"], 400, { frameArrivalsMs: [340, 370], continuesGroup: true, atJoin: true }));
     const second = f.feed(unit(3, ["c", "d"], 600, { frameArrivalsMs: [540, 570], continuesGroup: true }));
     expect([...first, ...second].map((w) => dec.decode(w))).toEqual(["a\nb\n", "c\nd\n"]);
     const out = Array.from({ length: 5 }, () => f.next());
     expect(out.slice(0, 4).map((s) => (s as { arrivedAtMs: number }).arrivedAtMs)).toEqual([340, 370, 540, 570]);
+    // A part already whole at the join marks its frames so.
+    expect(out.slice(0, 4).map((s) => (s as { atJoin: boolean }).atJoin)).toEqual([true, true, false, false]);
     expect(out[4]).toBeNull();
   });
 
@@ -167,7 +169,7 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     const db = join(tmp, "whole.db");
     const started: string[][] = [];
     const steps: Step[] = [
-      { media: unit(0, frames(0, 29), T0 + 1300) },
+      { media: unit(0, frames(0, 29), T0 + 1300, { atJoin: true }) },
       { media: unit(1, frames(30, 59), T0 + 2500) },
       { event: { kind: "outage", atMs: T0 + 2700, detail: "stream unreachable: connection refused" } },
       { at: T0 + 7200 },
@@ -189,10 +191,11 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     expect(r.outageMs).toBe(4500);
 
     const store = new Database(db, { readonly: true });
-    const rows = store.query("SELECT frame_number AS n, latency_ms AS latency, segment FROM frames WHERE kind = 'new' ORDER BY idx").all() as {
+    const rows = store.query("SELECT frame_number AS n, latency_ms AS latency, segment, at_join AS atJoin FROM frames WHERE kind = 'new' ORDER BY idx").all() as {
       n: number;
       latency: number;
       segment: number;
+      atJoin: number;
     }[];
     // Every frame took its own unit's arrival stamp, fillers never counted: latency = arrival − generation.
     const arrival = (n: number) => (n < 30 ? T0 + 1300 : n < 60 ? T0 + 2500 : n < 180 ? T0 + 7300 : T0 + 8500);
@@ -201,6 +204,8 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     expect(rows.map((x) => x.segment)).toEqual([
       ...Array(30).fill(0), ...Array(30).fill(1), ...Array(30).fill(5), ...Array(28).fill(6),
     ]);
+    // The source's join mark (the first unit was whole at the join) is stored with each of its frames, and only those.
+    expect(rows.map((x) => x.atJoin)).toEqual([...Array(30).fill(1), ...Array(88).fill(0)]);
     const events = store.query("SELECT kind FROM events ORDER BY id").all().map((e) => (e as { kind: string }).kind);
     expect(events).toEqual(["stream-info", "outage", "reconnect", "stall"]); // stream-info once: both decoders saw the same
     const run = store.query("SELECT status, summary_json, protocol, container, segment_duration_s FROM runs").get() as {

@@ -19,7 +19,7 @@ const run: RunInfo = {
 function frameRec(index: number, n: number): FrameRecord {
   return {
     index, kind: "new", frameNumber: n, generatedAtMs: 1_000_000 + n * 100, arrivedAtMs: 1_000_500 + n * 100,
-    decodedAtMs: 1_000_520 + n * 100, playedAtMs: 1_000_600 + n * 100, latencyMs: 750, gapBefore: 0, segment: 0, readMs: 1,
+    decodedAtMs: 1_000_520 + n * 100, playedAtMs: 1_000_600 + n * 100, latencyMs: 750, gapBefore: 0, segment: 0, atJoin: false, readMs: 1,
     psnrY: 40 + n, psnrAll: 41 + n, ssimY: 0.99, ssimAll: 0.995,
   };
 }
