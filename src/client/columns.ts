@@ -12,7 +12,7 @@ import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
  * Schema versions (a column's "added"): 1 the first; 2 added full-reference quality, bitrate and comparisons; 3 VMAF;
  * 4 the stream's format facts (protocol, container, codecs, rendition, declared bandwidth, segment duration); 5 a
  * low-latency stream's delivery (part duration, advertised latency, blocking reloads, part lateness, the player model
- * at the advertised latency); 6 a frame's join mark (its unit already whole when the stream was joined).
+ * at the advertised latency); 6 a frame's join mark (an LL-HLS part the playlist the client joined on already listed).
  */
 
 export type SqlType = "INTEGER" | "REAL" | "TEXT";

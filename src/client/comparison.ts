@@ -5,9 +5,8 @@ export interface ArrivedFrame {
   n: number;
   arrivedAtMs: number;
   /**
-   * The frame came with the stream's first frame, in the segment it was joined on: that segment was already there
-   * when the client first read the manifest, so its arrival is the moment of joining, not of delivery, and says
-   * nothing of the stream.
+   * The frame arrived at the moment the stream was joined (joinMarks): its media was already there when the client
+   * first read the manifest, so its arrival is the moment of joining, not of delivery, and says nothing of the stream.
    */
   atJoin?: boolean;
 }
@@ -43,8 +42,8 @@ export interface Comparison {
 
 /**
  * Matches frames across two streams of one signal by frame number and compares when each arrived. Only the span both
- * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Frames that came
- * in either stream's join segment are left out first: two streams joined on segments holding the same frames would
+ * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Frames that
+ * arrived at either stream's join are left out first: two streams joined on segments holding the same frames would
  * otherwise compare the two moments of joining (near 0 ms apart, where the stream is some 700 ms behind). Pure.
  */
 export function compareStreams(allStream: readonly ArrivedFrame[], allControl: readonly ArrivedFrame[]): Comparison {

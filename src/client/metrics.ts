@@ -53,7 +53,7 @@ export interface FrameRecord {
   /** Frame numbers skipped just before this one. */
   gapBefore: number;
   segment: number | null;
-  /** Its unit was already whole when the stream was joined: it arrived at the join (MediaUnit.atJoin). */
+  /** Its source marked its unit as already whole at the join (MediaUnit.atJoin): it arrived at the join. */
   atJoin: boolean;
   readMs: number;
   psnrY: number | null;

@@ -52,8 +52,9 @@ export interface MediaUnit {
   /** How long the unit plays. */
   durationS: number;
   /**
-   * The unit was already whole when the stream was joined (an LL-HLS part behind the live edge, fetched at once to
-   * catch up): its frames arrived at the moment of joining, not when they were delivered.
+   * The unit was already whole when the stream was joined, and the source says so (an LL-HLS part the playlist it
+   * joined on listed, fetched at once to catch up): its frames arrived at the moment of joining, not when delivered.
+   * Other sources leave it unset; a run's join segment is known from its stamps (client/comparison.ts joinMarks).
    */
   atJoin?: boolean;
 }

@@ -92,7 +92,7 @@ export class RunStore {
     this.db.prepare("UPDATE runs SET stream_id = $streamId WHERE id = $run AND stream_id IS NULL").run({ run, streamId });
   }
 
-  /** A run's new frames with their arrival, those that came with its first frame marked (comparison.ts joinMarks). */
+  /** A run's new frames with their arrival, those that arrived at its join marked (comparison.ts joinMarks). */
   arrivals(run: number): { n: number; arrivedAtMs: number; atJoin: boolean }[] {
     const rows = this.db
       .query(

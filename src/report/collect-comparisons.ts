@@ -23,7 +23,7 @@ interface ProviderRecord {
 }
 
 /**
- * A run's new frames with a latency, from all its frames in the order they came; those that came with its first frame
+ * A run's new frames with a latency, from all its frames in the order they came; those that arrived at its join
  * marked (client/comparison.ts joinMarks). Pure.
  */
 export function measuredFrames(

@@ -12,8 +12,8 @@ export interface ComparedStreamFacts {
   reason: string | null;
   runId: number | null;
   /**
-   * New frames with a latency: frame number, latency, arrival (ms since the epoch); atJoin: came with the run's first
-   * frame (at the moment of joining).
+   * New frames with a latency: frame number, latency, arrival (ms since the epoch); atJoin: arrived at the moment the
+   * run joined the stream (client/comparison.ts joinMarks).
    */
   frames: { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[];
   windows: { startMs: number; bitrateKbps: number | null; psnrYMean: number | null; ssimYMean: number | null; framesNew: number | null }[];
@@ -153,7 +153,7 @@ export function latencyCdf(latencies: readonly number[], points = 100): { latenc
 /**
  * A stream's latency relative to the control over time: for every frame number both received, the stream's latency
  * minus the control's, as the median of each bucket of `bucketS` seconds (by the stream's arrival, from `startMs`).
- * Frames that came with either run's first frame are left out, as in the comparison's figures (client/comparison.ts):
+ * Frames that arrived at either run's join are left out, as in the comparison's figures (client/comparison.ts):
  * they arrived at the join, not when delivered. Pure.
  */
 export function relativeOverTime(

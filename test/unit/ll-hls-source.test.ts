@@ -112,3 +112,41 @@ describe("LL-HLS parts across a change of init section or a discontinuity", () =
     ]);
   });
 });
+
+describe("the parts that arrived at the join", () => {
+  /** Segments `from`..`to` of two 0.5 s parts each (the first independent), all whole, as a playlist lists them. */
+  const listing = (from: number, to: number) => {
+    let s = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PART-INF:PART-TARGET=0.5\n#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=1.5\n";
+    s += `#EXT-X-MEDIA-SEQUENCE:${from}\n#EXT-X-MAP:URI="init_0.mp4"\n`;
+    for (let n = from; n <= to; n++) s += `#EXT-X-PART:DURATION=0.5,URI="p${n}.0.m4s",INDEPENDENT=YES\n#EXT-X-PART:DURATION=0.5,URI="p${n}.1.m4s"\n#EXTINF:1.0,\nseg_${n}.m4s\n`;
+    return s;
+  };
+
+  test("after an outage the client joins again, and the parts the new playlist already listed are marked as at that join", async () => {
+    // Joined on segment 0's listing; the next playlist adds segment 1; then the playlist fails for a while, and comes
+    // back at segments 6-8 (segment 2 gone): a rejoin a second behind the new edge, on 8.0 and 8.1.
+    const answers = [listing(0, 0), listing(0, 1), "fail", "fail", "fail", listing(6, 8), listing(6, 9)];
+    let playlists = 0;
+    const fetchFn: Fetch = async (url) => {
+      const name = new URL(url).pathname.split("/").pop()!;
+      if (name === "stream.m3u8") {
+        const a = answers[Math.min(playlists++, answers.length - 1)]!;
+        return a === "fail" ? new Response("down", { status: 503 }) : new Response(a);
+      }
+      if (name === "init_0.mp4") return new Response(INIT_0);
+      return name.endsWith(".m4s") ? new Response(PART_0) : new Response("no such file", { status: 404 });
+    };
+    const { options: o } = simulatedOptions(fetchFn);
+    const track = Fmp4Track.open(INIT_0);
+    if ("unmeasurable" in track) throw new Error(track.unmeasurable);
+    const source = new LlHlsSource("http://origin/video/stream.m3u8", parseMediaPlaylist(listing(0, 0)), track, o, () => {});
+    const got: SegmentArrival[] = [];
+    await source.run(async (s) => {
+      got.push(s);
+    }, () => got.length >= 6 || playlists > 200);
+    expect(got.map((p) => [p.uri, p.atJoin, p.discontinuity])).toEqual([
+      ["p0.0.m4s", true, false], ["p0.1.m4s", true, false], ["p1.0.m4s", false, false], ["p1.1.m4s", false, false],
+      ["p8.0.m4s", true, true], ["p8.1.m4s", true, false],
+    ]);
+  });
+});

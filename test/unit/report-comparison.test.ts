@@ -57,6 +57,9 @@ describe("a comparison's figures", () => {
       { n: 5, latencyMs: 300, atMs: 1500, atJoin: false }, { n: 6, latencyMs: 900, atMs: 500, atJoin: false },
     ]);
     expect(measuredFrames([])).toEqual([]);
+    // A frame its source marked as arriving at the join (an LL-HLS catch-up part) is marked wherever it stands.
+    const marked = measuredFrames([row("new", 2, 400, 500, 7), { ...row("new", 3, 380, 520, 7), atJoin: true }, row("new", 4, 300, 560, 7)]);
+    expect(marked.map((f) => f.atJoin)).toEqual([true, true, false]);
   });
 
   test("figures per stream, control first; stalls and outages from the events; the origin's Fargate hour", () => {
