@@ -16,6 +16,11 @@ export function samePart(a: PartAddress | null, b: PartAddress | null): boolean 
   return a !== null && b !== null && a.msn === b.msn && a.part === b.part;
 }
 
+/** Part `a` comes after part `b` in the stream. */
+export function isAfter(a: PartAddress, b: PartAddress): boolean {
+  return a.msn > b.msn || (a.msn === b.msn && a.part > b.part);
+}
+
 export function findPart(p: MediaPlaylist, a: PartAddress): PlaylistPart | undefined {
   return p.parts.find((x) => x.msn === a.msn && x.index === a.part);
 }

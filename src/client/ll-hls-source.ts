@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_PLAYLIST_BYTES, DEFAULT_MAX_SEGMENT_BYTES, fetchMediaPlaylist, type HlsSourceOptions, type SegmentArrival, type SourceOutcome,
 } from "./hls-source.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
-import { joinPart, lastListedPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
+import { isAfter, joinPart, lastListedPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl, type PartAddress } from "./ll-hls-plan.ts";
 import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { fetchStreamed, type StreamedResult } from "./streamed-body.ts";
@@ -69,7 +69,7 @@ export class LlHlsSource {
     if (!(await this.reload(null))) return "failed";
     const pipe = new OrderedPipeline(MAX_PARTS_IN_FLIGHT);
     const queue = (part: PlaylistPart, track: Fmp4Track, body: Promise<StreamedResult>) => {
-      const atJoin = this.joinEdge !== null && !after({ msn: part.msn, part: part.index }, this.joinEdge);
+      const atJoin = this.joinEdge !== null && !isAfter({ msn: part.msn, part: part.index }, this.joinEdge);
       return pipe.add(body, (b) => this.deliver(part, track, b, onPart, atJoin));
     };
     try {
@@ -291,9 +291,4 @@ export class LlHlsSource {
     this.fatalEvent = { ...e, fatal: true };
     this.o.onEvent(this.fatalEvent);
   }
-}
-
-/** Part `a` comes after part `b`. */
-function after(a: PartAddress, b: PartAddress): boolean {
-  return a.msn > b.msn || (a.msn === b.msn && a.part > b.part);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
-import { hintAddress, joinPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl } from "../../src/client/ll-hls-plan.ts";
+import { hintAddress, isAfter, joinPart, lastListedPart, partAfter, partAvailableAtMs, partStep, reached, reloadUrl } from "../../src/client/ll-hls-plan.ts";
 
 /** A live LL-HLS playlist: segments 10-11 whole (5 parts of 0.2 s each, the first independent), 12 being written. */
 function playlist(openParts: number, o: { hint?: boolean; skip?: boolean; holdBack?: number } = {}) {
@@ -85,4 +85,13 @@ describe("blocking reloads", () => {
     const part = p.parts.find((x) => x.msn === 12 && x.index === 1)!;
     expect(partAvailableAtMs(part)).toBe(Date.parse("2026-12-01T12:00:00.000Z") + 2000 + 400);
   });
+});
+
+test("the order of parts, and the newest listed", () => {
+  expect(isAfter({ msn: 12, part: 0 }, { msn: 11, part: 4 })).toBe(true);
+  expect(isAfter({ msn: 11, part: 3 }, { msn: 11, part: 2 })).toBe(true);
+  expect(isAfter({ msn: 11, part: 2 }, { msn: 11, part: 2 })).toBe(false);
+  expect(isAfter({ msn: 11, part: 4 }, { msn: 12, part: 0 })).toBe(false);
+  expect(lastListedPart(playlist(2))).toEqual({ msn: 12, part: 1 });
+  expect(lastListedPart(parseMediaPlaylist("#EXTM3U\n#EXT-X-TARGETDURATION:1\n"))).toBeNull();
 });
