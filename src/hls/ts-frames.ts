@@ -2,8 +2,7 @@
  * Reads an MPEG-TS segment's structure without decoding it: each video frame starts a new PES packet on the video
  * PID (payload_unit_start_indicator set). Pure: bytes in, numbers out.
  */
-import { withoutDelimiters, type ElementaryFormat } from "../mp4/annexb.ts";
-import { concat } from "../mp4/fragment-splitter.ts";
+import { delimiterEnd, type ElementaryFormat } from "../mp4/annexb.ts";
 
 const PACKET = 188;
 const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
@@ -42,34 +41,42 @@ const ELEMENTARY_STREAM_TYPES: Record<number, ElementaryFormat> = { 0x1b: "h264"
 /**
  * The segment's scan and, for H.264 and HEVC video, its elementary stream: an MPEG-TS demuxer holds the last frame
  * of its input (a video PES has no length: it ends when the next starts), a raw H.264/HEVC reader does not. Null
- * stream for other codecs, or a segment without a whole first PES.
+ * stream for other codecs, or a segment without a whole first PES. Each PES is one frame (scanVideo counts them so),
+ * so a delimiter can only open one: it is looked for there. The payloads are copied once, into the stream.
  */
 export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es: SegmentElementaryStream | null } {
   const { scan, streamType, payloads } = scanVideo(ts);
   const format = streamType === null ? undefined : ELEMENTARY_STREAM_TYPES[streamType];
   if (!format || payloads.length === 0) return { scan, es: null };
-  const pieces: Uint8Array[] = [];
+  // Byte ranges of ts to keep, as [from, to) pairs; the first frame ends where the second PES with bytes begins.
+  const keep: number[] = [];
+  let total = 0;
   let firstFrameEnd = -1;
-  let pes: Uint8Array[] = [];
-  const endPes = () => {
-    if (pes.length === 0) return;
-    pieces.push(withoutDelimiters(concat(pes), format));
-    pes = [];
-    if (firstFrameEnd < 0) firstFrameEnd = pieces.reduce((n, b) => n + b.length, 0);
-  };
+  let pesStart = false;
   for (const { from, to, start } of payloads) {
     let at = from;
     if (start) {
-      endPes();
+      if (firstFrameEnd < 0 && total > 0) firstFrameEnd = total;
+      pesStart = true;
       // PES header: start code, stream id, length (6 bytes), flags (2), header data length (1), header data.
       if (to - from < 9 || ts[from] !== 0 || ts[from + 1] !== 0 || ts[from + 2] !== 1) continue;
       at = from + 9 + ts[from + 8]!;
     }
-    if (at < to) pes.push(ts.subarray(at, to));
+    if (pesStart && at < to) {
+      at = delimiterEnd(ts, at, to, format);
+      pesStart = false;
+    }
+    if (at < to) {
+      keep.push(at, to);
+      total += to - at;
+    }
   }
-  endPes();
-  const bytes = concat(pieces);
-  return { scan, es: { format, bytes, firstFrameEnd: Math.max(0, firstFrameEnd) } };
+  const bytes = new Uint8Array(total);
+  for (let i = 0, w = 0; i < keep.length; i += 2) {
+    bytes.set(ts.subarray(keep[i]!, keep[i + 1]!), w);
+    w += keep[i + 1]! - keep[i]!;
+  }
+  return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? total : firstFrameEnd } };
 }
 
 interface VideoPayload {

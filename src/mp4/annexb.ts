@@ -109,31 +109,20 @@ function isDelimiter(firstByte: number, format: ElementaryFormat): boolean {
   return format === "h264" ? (firstByte & 0x1f) === 9 : ((firstByte >> 1) & 0x3f) === 35;
 }
 
-/** An Annex B stream without its access unit delimiters (start code included); the same bytes when it has none. */
-export function withoutDelimiters(es: Uint8Array, format: ElementaryFormat): Uint8Array {
-  const keep: Uint8Array[] = [];
-  let from = 0; // start of the bytes not yet taken or dropped
-  let dropped = false;
-  for (let i = 0; i + 3 < es.length; i++) {
-    if (es[i] !== 0 || es[i + 1] !== 0 || es[i + 2] !== 1) continue;
-    const unitStart = i > 0 && es[i - 1] === 0 ? i - 1 : i;
-    if (isDelimiter(es[i + 3]!, format)) {
-      if (unitStart > from) keep.push(es.subarray(from, unitStart));
-      // The delimiter runs to the next start code.
-      let next = i + 4;
-      while (next + 2 < es.length && !(es[next] === 0 && es[next + 1] === 0 && es[next + 2] === 1)) next++;
-      if (next + 2 >= es.length) next = es.length;
-      else if (es[next - 1] === 0 && next - 1 > i + 3) next--;
-      from = next;
-      dropped = true;
-      i = next - 1;
-    } else {
-      i += 2;
-    }
+/**
+ * Where an access unit's bytes go on past its delimiter: `at` when es[at..end) does not begin with one (3- or 4-byte
+ * start code), else the next NAL unit's start code (its leading zero byte kept), or `at` when that is not within
+ * `end`. A delimiter is the first NAL unit of its access unit when present (H.264 7.4.1.2.3, HEVC 7.4.2.4.4), so an
+ * access unit's first bytes are the only place to look: no scan of the rest.
+ */
+export function delimiterEnd(es: Uint8Array, at: number, end: number, format: ElementaryFormat): number {
+  if (es[at] !== 0 || es[at + 1] !== 0) return at;
+  const code = es[at + 2] === 1 ? 3 : es[at + 2] === 0 && es[at + 3] === 1 ? 4 : 0;
+  if (code === 0 || at + code >= end || !isDelimiter(es[at + code]!, format)) return at;
+  for (let next = at + code + 1; next + 2 < end; next++) {
+    if (es[next] === 0 && es[next + 1] === 0 && es[next + 2] === 1) return es[next - 1] === 0 && next - 1 > at + code ? next - 1 : next;
   }
-  if (!dropped) return es;
-  if (from < es.length) keep.push(es.subarray(from));
-  return concat(keep);
+  return at;
 }
 
 export interface ElementaryUnit {

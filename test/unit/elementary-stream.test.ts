@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
-import { accessUnitDelimiter, toAnnexB, withoutDelimiters } from "../../src/mp4/annexb.ts";
+import { accessUnitDelimiter, delimiterEnd, toAnnexB } from "../../src/mp4/annexb.ts";
 
 const AUD_264 = [0, 0, 0, 1, 0x09, 0xf0];
 const AUD_265 = [0, 0, 0, 1, 0x46, 0x01, 0x50];
@@ -21,23 +21,29 @@ function nalUnits(es: Uint8Array): string[] {
 }
 
 describe("access unit delimiters", () => {
-  test("are left out with their start code, 3- and 4-byte ones alike; the rest is kept byte for byte", () => {
-    const es = new Uint8Array([...AUD_264, ...SPS, ...IDR, 0, 0, 1, 0x09, 0x30, ...P]);
-    expect([...withoutDelimiters(es, "h264")]).toEqual([...SPS, ...IDR, ...P]);
-    const hevc = new Uint8Array([...AUD_265, 0, 0, 0, 1, 0x40, 0x01, 0x0c, ...AUD_265, 0, 0, 1, 0x26, 0x01, 0xaf]);
-    expect([...withoutDelimiters(hevc, "hevc")]).toEqual([0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 1, 0x26, 0x01, 0xaf]);
+  const after = (bytes: number[], format: "h264" | "hevc", from = 0, end = bytes.length) =>
+    bytes.slice(delimiterEnd(new Uint8Array(bytes), from, end, format));
+
+  test("one opening a unit is passed over with its start code, 3- and 4-byte ones alike; the next keeps its own", () => {
+    expect(after([...AUD_264, ...SPS, ...IDR], "h264")).toEqual([...SPS, ...IDR]);
+    expect(after([0, 0, 1, 0x09, 0x30, ...P], "h264")).toEqual(P);
+    expect(after([...AUD_265, 0, 0, 1, 0x26, 0x01, 0xaf], "hevc")).toEqual([0, 0, 1, 0x26, 0x01, 0xaf]);
+    // From an offset, as in a transport packet's payload, and up to its end only.
+    expect(after([7, 7, ...AUD_264, ...P], "h264", 2)).toEqual(P);
+    expect(after([...AUD_264, ...P], "h264", 0, AUD_264.length + 2)).toEqual([...AUD_264, ...P]);
   });
 
-  test("a stream without them is the same bytes; one that is only a delimiter is empty", () => {
-    const es = new Uint8Array([...SPS, ...IDR]);
-    expect(withoutDelimiters(es, "h264")).toBe(es);
-    expect(withoutDelimiters(new Uint8Array(AUD_264), "h264").length).toBe(0);
+  test("a unit that does not open with one is left as it is: other NAL units, the other codec's, no start code", () => {
+    expect(after([...SPS, ...AUD_264, ...IDR], "h264")).toEqual([...SPS, ...AUD_264, ...IDR]);
+    expect(after([...AUD_265, ...IDR], "h264")).toEqual([...AUD_265, ...IDR]);
+    expect(after([...AUD_264, ...IDR], "hevc")).toEqual([...AUD_264, ...IDR]);
+    expect(after([0, 1, 0x09, 0xf0, ...P], "h264")).toEqual([0, 1, 0x09, 0xf0, ...P]);
   });
 
   test("each codec's delimiter is one its own reader takes as a delimiter", () => {
     expect([...accessUnitDelimiter("h264")]).toEqual(AUD_264);
     expect([...accessUnitDelimiter("hevc")]).toEqual(AUD_265);
-    expect(withoutDelimiters(accessUnitDelimiter("hevc"), "hevc").length).toBe(0);
+    expect(after([...accessUnitDelimiter("hevc"), ...SPS], "hevc")).toEqual(SPS);
   });
 
   test("fMP4 samples: a delimiter among a frame's NAL units is not written out", () => {
