@@ -8,8 +8,15 @@ export type Section = (typeof SECTIONS)[number];
 export interface BenchOptions {
   /** Steady-state span measured for each figure. */
   seconds: number;
-  /** Time given to each process before its span starts (probing, the first segments, the decoder's start). */
+  /** Time given to each plain ffmpeg before its span starts (probing, the first segments, the decoder's start). */
   warmupS: number;
+  /**
+   * The same for each vat process. Its JavaScript is compiled to faster tiers as it runs: code that runs once a segment
+   * or part (fetching, parsing, feeding the decoder) runs often enough for that only after tens of seconds, and a
+   * client costs about a third more in its first 15 s than from its second minute on (240p, measured from /proc in
+   * 15 s windows). The default measures a long run's cost; --vat-warmup 5 measures the first seconds.
+   */
+  vatWarmupS: number;
   sizes: SizeName[];
   fps: number;
   /** Stream counts tried by the many-streams section, fewest first. */
@@ -21,7 +28,7 @@ export interface BenchOptions {
 }
 
 export const USAGE =
-  "bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30] " +
+  "bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--vat-warmup 60] [--sizes 1080p,720p,480p,240p] [--fps 30] " +
   "[--streams 1,2,4,8,12] [--keep-going] [--only client,serve,many,formats] [--json]";
 
 function list(text: string): string[] {
@@ -43,6 +50,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       options: {
         seconds: { type: "string", default: "30" },
         warmup: { type: "string", default: "5" },
+        "vat-warmup": { type: "string", default: "60" },
         sizes: { type: "string", default: "1080p,720p,480p,240p" },
         fps: { type: "string", default: "30" },
         streams: { type: "string", default: "1,2,4,8,12" },
@@ -72,6 +80,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   return {
     seconds: seconds(values.seconds, "--seconds", 2),
     warmupS: seconds(values.warmup, "--warmup", 0),
+    vatWarmupS: seconds(values["vat-warmup"], "--vat-warmup", 0),
     sizes,
     fps: parseFps(values.fps),
     streams,

@@ -2,14 +2,16 @@
  * What vat costs beside plain ffmpeg doing the same work, in one run. Uses the compiled binary (`bun run build`
  * first). Not a test: take figures on a quiet machine, `bun run bench --json` for the README.
  *
- *   bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--sizes 1080p,720p,480p,240p] [--fps 30]
+ *   bun bench/serve-client.ts [--seconds 30] [--warmup 5] [--vat-warmup 60] [--sizes 1080p,720p,480p,240p] [--fps 30]
  *                             [--streams 1,2,4,8,12] [--only client,serve,many,formats] [--json]
  *
  * How to read it. Every CPU figure is CPU-seconds per second of video (1.00 = one core kept busy): the process with
  * all its live descendants (the ffmpeg children) plus the children they have reaped, from /proc/<pid>/stat
- * (utime + stime + cutime + cstime), over a steady-state span of --seconds that starts --warmup seconds after the
- * process did. A ratio is vat's figure divided by the plain-ffmpeg one: 1.0 would mean vat adds nothing to the
- * decode (or encode) it cannot do without.
+ * (utime + stime + cutime + cstime), over a steady-state span of --seconds that starts --warmup seconds after a
+ * plain ffmpeg started, --vat-warmup seconds after a vat process did (its JavaScript reaches its compiled tiers only
+ * after tens of seconds: see BenchOptions.vatWarmupS; --vat-warmup 5 gives the cost of a short run). A ratio is vat's
+ * figure divided by the plain-ffmpeg one: 1.0 would mean vat adds nothing to the decode (or encode) it cannot do
+ * without.
  *
  * client (one live `vat serve` per size, read by one process at a time):
  *   vat        `vat client` reading the server's HLS: fetching, decoding (ffmpeg hands over only each frame's code
@@ -108,9 +110,9 @@ interface Span {
   endMs: number;
 }
 
-/** Waits out the warm-up, then measures these process trees over the steady-state span. */
-async function measureSpan(opts: BenchOptions, roots: number[]): Promise<Span> {
-  await Bun.sleep(opts.warmupS * 1000);
+/** Waits out the warm-up (a plain ffmpeg's unless told), then measures these process trees over the steady-state span. */
+async function measureSpan(opts: BenchOptions, roots: number[], warmupS = opts.warmupS): Promise<Span> {
+  await Bun.sleep(warmupS * 1000);
   const before = readTreeUsage(roots);
   const startMs = Date.now();
   const t0 = performance.now();
@@ -175,10 +177,10 @@ function spanFrames(db: string, span: Span, fps: number): FrameFigures {
 /** Runs `vat client` on these URLs for the warm-up and span, and measures it (and, if given, the server beside it). */
 async function measureVatClient(opts: BenchOptions, urls: string[], db: string, extra: string[], server?: Served) {
   const args = ["client", ...urls.flatMap((u) => ["--url", u]), "--db", db, "--json", ...extra];
-  const c = spawnVat([...args, "--duration", `${opts.warmupS + opts.seconds + TAIL_S}s`]);
+  const c = spawnVat([...args, "--duration", `${opts.vatWarmupS + opts.seconds + TAIL_S}s`]);
   const stderr = new Response(c.stderr).text();
   const stdout = new Response(c.stdout).text();
-  const span = await measureSpan(opts, server ? [c.pid, server.proc.pid] : [c.pid]);
+  const span = await measureSpan(opts, server ? [c.pid, server.proc.pid] : [c.pid], opts.vatWarmupS);
   const code = await c.exited;
   await stdout;
   const clientCpu = span.cpuPerS[0] ?? null;
@@ -296,7 +298,7 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   const live = await startServer(["--size", size, "--fps", String(opts.fps)]);
   let vatLiveCpu: number | null;
   try {
-    vatLiveCpu = (await measureSpan(opts, [live.proc.pid])).cpuPerS[0]!;
+    vatLiveCpu = (await measureSpan(opts, [live.proc.pid], opts.vatWarmupS)).cpuPerS[0]!;
   } finally {
     await live.stop();
   }
@@ -315,7 +317,7 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   note(`serve ${size}: vat serve prerecorded`);
   const pre = await startServer(["--video-type", "prerecorded", "--source", video, "--fps", String(opts.fps)]);
   try {
-    return { size, vatLiveCpu, x264Cpu, prerecordedCpu: (await measureSpan(opts, [pre.proc.pid])).cpuPerS[0]! };
+    return { size, vatLiveCpu, x264Cpu, prerecordedCpu: (await measureSpan(opts, [pre.proc.pid], opts.vatWarmupS)).cpuPerS[0]! };
   } finally {
     await pre.stop();
   }
@@ -401,7 +403,7 @@ async function benchFormats(opts: BenchOptions, dir: string, size: SizeName): Pr
     const server = await startServer(["--format", format, "--size", size, "--fps", String(opts.fps)]);
     try {
       note(`formats ${size}: vat serve --format ${format}, nobody reading`);
-      const alone = await measureSpan(opts, [server.proc.pid]);
+      const alone = await measureSpan(opts, [server.proc.pid], opts.vatWarmupS);
       note(`formats ${size}: vat client on ${format}`);
       const r = await measureVatClient(opts, [await manifestOf(server)], join(dir, `format-${size}-${format}.db`), [], server);
       client.push({ size, format, clientCpu: r.clientCpu, serveCpu: r.serveCpu, frames: r });
@@ -580,7 +582,7 @@ async function main(): Promise<void> {
   }
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
   process.stdout.write(
-    `vat beside plain ffmpeg: ${opts.fps} fps, ${opts.seconds} s steady state after ${opts.warmupS} s warm-up, ` +
+    `vat beside plain ffmpeg: ${opts.fps} fps, ${opts.seconds} s steady state after ${opts.vatWarmupS} s warm-up for vat, ${opts.warmupS} s for ffmpeg, ` +
       `${machine.cores} cores (${machine.cpu}), load ${load(loadBefore)} before, ${load(machine.loadAfter)} after\n\n`,
   );
   printTables(opts, client, served, many, formats, formatServe);

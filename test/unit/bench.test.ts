@@ -209,10 +209,11 @@ describe("x264 alone with serve's arguments", () => {
 });
 
 describe("benchmark options", () => {
-  test("defaults: every size at 30 fps, 30 s after 5 s, 1-12 streams, every section", () => {
+  test("defaults: every size at 30 fps, 30 s after 5 s (60 s for vat), 1-12 streams, every section", () => {
     expect(parseBenchOptions([])).toEqual({
       seconds: 30,
       warmupS: 5,
+      vatWarmupS: 60,
       sizes: ["1080p", "720p", "480p", "240p"],
       fps: 30,
       streams: [1, 2, 4, 8, 12],
@@ -223,8 +224,8 @@ describe("benchmark options", () => {
   });
 
   test("a short run", () => {
-    const o = parseBenchOptions(["--seconds", "10", "--sizes", "480p,240", "--streams", "1,3", "--only", "client,many", "--json", "--keep-going"]);
-    expect([o.seconds, o.sizes, o.streams, o.only, o.json, o.keepGoing]).toEqual([10, ["480p", "240p"], [1, 3], ["client", "many"], true, true]);
+    const o = parseBenchOptions(["--seconds", "10", "--vat-warmup", "5", "--sizes", "480p,240", "--streams", "1,3", "--only", "client,many", "--json", "--keep-going"]);
+    expect([o.seconds, o.vatWarmupS, o.warmupS, o.sizes, o.streams, o.only, o.json, o.keepGoing]).toEqual([10, 5, 5, ["480p", "240p"], [1, 3], ["client", "many"], true, true]);
   });
 
   test("the formats section alone", () => {
@@ -240,6 +241,7 @@ describe("benchmark options", () => {
     [["--only", "encode"], "unknown section 'encode'"],
     [["--seconds", "1"], "--seconds '1' is out of range"],
     [["--warmup=-1"], "--warmup '-1' is out of range"],
+    [["--vat-warmup", "4000"], "--vat-warmup '4000' is out of range"],
     [["--fps", "0"], "fps '0' is out of range"],
     [["--frobnicate"], "usage: bun bench/serve-client.ts"],
   ])("%p is refused: %s", (argv, message) => {
