@@ -2,7 +2,7 @@
  * Reads an MPEG-TS segment's structure without decoding it: each video frame starts a new PES packet on the video
  * PID (payload_unit_start_indicator set). Pure: bytes in, numbers out.
  */
-import { delimiterEnd, type ElementaryFormat } from "../mp4/annexb.ts";
+import { delimiterLength, type ElementaryFormat } from "../mp4/annexb.ts";
 
 const PACKET = 188;
 const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
@@ -48,35 +48,71 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
   const { scan, streamType, payloads } = scanVideo(ts);
   const format = streamType === null ? undefined : ELEMENTARY_STREAM_TYPES[streamType];
   if (!format || payloads.length === 0) return { scan, es: null };
-  // Byte ranges of ts to keep, as [from, to) pairs; the first frame ends where the second PES with bytes begins.
-  const keep: number[] = [];
-  let total = 0;
-  let firstFrameEnd = -1;
-  let pesStart = false;
+  // Each PES's bytes as [from, to) pairs of ts, its header included: the header and a delimiter can run on into the
+  // next packet, so they are dropped from the PES's bytes, not from one packet's.
+  const ranges: number[] = [];
+  const pesAt: number[] = [];
   for (const { from, to, start } of payloads) {
-    let at = from;
-    if (start) {
-      if (firstFrameEnd < 0 && total > 0) firstFrameEnd = total;
-      pesStart = true;
-      // PES header: start code, stream id, length (6 bytes), flags (2), header data length (1), header data.
-      if (to - from < 9 || ts[from] !== 0 || ts[from + 1] !== 0 || ts[from + 2] !== 1) continue;
-      at = from + 9 + ts[from + 8]!;
-    }
-    if (pesStart && at < to) {
-      at = delimiterEnd(ts, at, to, format);
-      pesStart = false;
-    }
-    if (at < to) {
-      keep.push(at, to);
-      total += to - at;
-    }
+    if (start) pesAt.push(ranges.length);
+    if (to > from) ranges.push(from, to);
   }
+  pesAt.push(ranges.length);
+  for (let p = 0; p + 1 < pesAt.length; p++) {
+    const pes = new PesBytes(ts, ranges, pesAt[p]!, pesAt[p + 1]!);
+    // PES header: start code, stream id, length (6 bytes), flags (2), header data length (1), header data.
+    const head = pes.head(9);
+    if (head.length < 9 || head[0] !== 0 || head[1] !== 0 || head[2] !== 1) {
+      pes.drop(Infinity);
+      continue;
+    }
+    pes.drop(9 + head[8]!);
+    pes.drop(delimiterLength(pes.head(8), format));
+  }
+  let total = 0;
+  for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1]! - ranges[i]!;
   const bytes = new Uint8Array(total);
-  for (let i = 0, w = 0; i < keep.length; i += 2) {
-    bytes.set(ts.subarray(keep[i]!, keep[i + 1]!), w);
-    w += keep[i + 1]! - keep[i]!;
+  // The first frame ends where the second PES with bytes left begins.
+  let firstFrameEnd = -1;
+  let w = 0;
+  for (let p = 0; p + 1 < pesAt.length; p++) {
+    if (firstFrameEnd < 0 && w > 0) firstFrameEnd = w;
+    for (let i = pesAt[p]!; i < pesAt[p + 1]!; i += 2) {
+      if (ranges[i + 1]! <= ranges[i]!) continue;
+      bytes.set(ts.subarray(ranges[i]!, ranges[i + 1]!), w);
+      w += ranges[i + 1]! - ranges[i]!;
+    }
   }
   return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? total : firstFrameEnd } };
+}
+
+/** One PES's bytes: pairs [first, end) of `ranges`, whose front can be read and dropped (ranges emptied in place). */
+class PesBytes {
+  constructor(
+    private readonly ts: Uint8Array,
+    private readonly ranges: number[],
+    private first: number,
+    private readonly end: number,
+  ) {}
+
+  /** Its first n bytes (fewer when it has fewer). */
+  head(n: number): Uint8Array {
+    const out: number[] = [];
+    for (let i = this.first; i < this.end && out.length < n; i += 2) {
+      for (let at = this.ranges[i]!; at < this.ranges[i + 1]! && out.length < n; at++) out.push(this.ts[at]!);
+    }
+    return Uint8Array.from(out);
+  }
+
+  /** Drops its first n bytes (all it has, when fewer). */
+  drop(n: number): void {
+    for (let left = n; left > 0 && this.first < this.end; ) {
+      const take = Math.min(left, this.ranges[this.first + 1]! - this.ranges[this.first]!);
+      this.ranges[this.first] = this.ranges[this.first]! + take;
+      left -= take;
+      if (this.ranges[this.first] === this.ranges[this.first + 1]) this.first += 2;
+    }
+  }
+
 }
 
 interface VideoPayload {

@@ -110,19 +110,18 @@ function isDelimiter(firstByte: number, format: ElementaryFormat): boolean {
 }
 
 /**
- * Where an access unit's bytes go on past its delimiter: `at` when es[at..end) does not begin with one (3- or 4-byte
- * start code), else the next NAL unit's start code (its leading zero byte kept), or `at` when that is not within
- * `end`. A delimiter is the first NAL unit of its access unit when present (H.264 7.4.1.2.3, HEVC 7.4.2.4.4), so an
- * access unit's first bytes are the only place to look: no scan of the rest.
+ * How many bytes of an access unit's head are its delimiter, start code included (0 when it does not open with one):
+ * a delimiter is the first NAL unit of its access unit when present (H.264 7.4.1.2.3, HEVC 7.4.2.4.4), so a unit's
+ * first bytes are the only place to look, and it has a fixed length (H.264: a header byte and primary_pic_type; HEVC:
+ * two header bytes and pic_type). What follows is the next NAL unit's start code or nothing; anything else is not a
+ * delimiter this reads. `head`: the unit's first bytes, at least 8 of them when it has that many.
  */
-export function delimiterEnd(es: Uint8Array, at: number, end: number, format: ElementaryFormat): number {
-  if (es[at] !== 0 || es[at + 1] !== 0) return at;
-  const code = es[at + 2] === 1 ? 3 : es[at + 2] === 0 && es[at + 3] === 1 ? 4 : 0;
-  if (code === 0 || at + code >= end || !isDelimiter(es[at + code]!, format)) return at;
-  for (let next = at + code + 1; next + 2 < end; next++) {
-    if (es[next] === 0 && es[next + 1] === 0 && es[next + 2] === 1) return es[next - 1] === 0 && next - 1 > at + code ? next - 1 : next;
-  }
-  return at;
+export function delimiterLength(head: Uint8Array, format: ElementaryFormat): number {
+  if (head[0] !== 0 || head[1] !== 0) return 0;
+  const code = head[2] === 1 ? 3 : head[2] === 0 && head[3] === 1 ? 4 : 0;
+  if (code === 0 || head.length <= code || !isDelimiter(head[code]!, format)) return 0;
+  const n = code + (format === "h264" ? 2 : 3);
+  return head.length === n || (head.length > n && head[n] === 0) ? n : 0;
 }
 
 export interface ElementaryUnit {

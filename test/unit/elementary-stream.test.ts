@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
-import { accessUnitDelimiter, delimiterEnd, toAnnexB } from "../../src/mp4/annexb.ts";
+import { accessUnitDelimiter, delimiterLength, toAnnexB } from "../../src/mp4/annexb.ts";
 
 const AUD_264 = [0, 0, 0, 1, 0x09, 0xf0];
 const AUD_265 = [0, 0, 0, 1, 0x46, 0x01, 0x50];
@@ -21,29 +21,30 @@ function nalUnits(es: Uint8Array): string[] {
 }
 
 describe("access unit delimiters", () => {
-  const after = (bytes: number[], format: "h264" | "hevc", from = 0, end = bytes.length) =>
-    bytes.slice(delimiterEnd(new Uint8Array(bytes), from, end, format));
+  const length = (head: number[], format: "h264" | "hevc") => delimiterLength(new Uint8Array(head), format);
 
-  test("one opening a unit is passed over with its start code, 3- and 4-byte ones alike; the next keeps its own", () => {
-    expect(after([...AUD_264, ...SPS, ...IDR], "h264")).toEqual([...SPS, ...IDR]);
-    expect(after([0, 0, 1, 0x09, 0x30, ...P], "h264")).toEqual(P);
-    expect(after([...AUD_265, 0, 0, 1, 0x26, 0x01, 0xaf], "hevc")).toEqual([0, 0, 1, 0x26, 0x01, 0xaf]);
-    // From an offset, as in a transport packet's payload, and up to its end only.
-    expect(after([7, 7, ...AUD_264, ...P], "h264", 2)).toEqual(P);
-    expect(after([...AUD_264, ...P], "h264", 0, AUD_264.length + 2)).toEqual([...AUD_264, ...P]);
+  test("one opening a unit is its start code (3 or 4 bytes) and its fixed length; the next NAL unit keeps its own", () => {
+    expect(length([...AUD_264, ...SPS].slice(0, 8), "h264")).toBe(6);
+    expect(length([0, 0, 1, 0x09, 0x30, ...P].slice(0, 8), "h264")).toBe(5);
+    expect(length([...AUD_265, 0, 0, 1, 0x26, 0x01, 0xaf].slice(0, 8), "hevc")).toBe(7);
+    // A unit that is only its delimiter.
+    expect(length(AUD_264, "h264")).toBe(6);
   });
 
-  test("a unit that does not open with one is left as it is: other NAL units, the other codec's, no start code", () => {
-    expect(after([...SPS, ...AUD_264, ...IDR], "h264")).toEqual([...SPS, ...AUD_264, ...IDR]);
-    expect(after([...AUD_265, ...IDR], "h264")).toEqual([...AUD_265, ...IDR]);
-    expect(after([...AUD_264, ...IDR], "hevc")).toEqual([...AUD_264, ...IDR]);
-    expect(after([0, 1, 0x09, 0xf0, ...P], "h264")).toEqual([0, 1, 0x09, 0xf0, ...P]);
+  test("a unit that does not open with one gives 0: other NAL units, the other codec's, no start code, a longer one", () => {
+    expect(length([...SPS, ...AUD_264].slice(0, 8), "h264")).toBe(0);
+    expect(length([...AUD_265, ...IDR].slice(0, 8), "h264")).toBe(0);
+    expect(length([...AUD_264, ...IDR].slice(0, 8), "hevc")).toBe(0);
+    expect(length([0, 1, 0x09, 0xf0, ...P].slice(0, 8), "h264")).toBe(0);
+    // Followed by neither a start code nor the unit's end: not a delimiter this reads.
+    expect(length([...AUD_264, 0x55, 0, 0, 1], "h264")).toBe(0);
+    expect(length([0, 0, 0, 1, 0x09], "h264")).toBe(0);
   });
 
   test("each codec's delimiter is one its own reader takes as a delimiter", () => {
     expect([...accessUnitDelimiter("h264")]).toEqual(AUD_264);
     expect([...accessUnitDelimiter("hevc")]).toEqual(AUD_265);
-    expect(after([...accessUnitDelimiter("hevc"), ...SPS], "hevc")).toEqual(SPS);
+    expect(length([...accessUnitDelimiter("hevc"), ...SPS].slice(0, 8), "hevc")).toBe(7);
   });
 
   test("fMP4 samples: a delimiter among a frame's NAL units is not written out", () => {
@@ -93,6 +94,44 @@ describe("an MPEG-TS segment's elementary stream", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** A 188-byte packet: the payload after an adaptation field of stuffing that fills the rest. */
+  const packet = (pid: number, start: boolean, payload: number[]) => {
+    const pad = 184 - payload.length;
+    const head = [0x47, (start ? 0x40 : 0) | (pid >> 8), pid & 0xff];
+    if (pad === 0) return [...head, 0x10, ...payload];
+    return [...head, 0x30, ...(pad === 1 ? [0] : [pad - 1, 0, ...new Array<number>(pad - 2).fill(0xff)]), ...payload];
+  };
+  const VIDEO = 0x100;
+  const PAT = packet(0, true, [0, 0, 0xb0, 13, 0, 1, 0xc1, 0, 0, 0, 1, 0xf0, 0, 0, 0, 0, 0]);
+  const PMT = packet(0x1000, true, [0, 2, 0xb0, 18, 0, 1, 0xc1, 0, 0, 0xe1, 0, 0xf0, 0, 0x1b, 0xe1, 0, 0xf0, 0, 0, 0, 0, 0]);
+  /** A PES header with a PTS (14 bytes). */
+  const pesHeader = (pts: number) => [0, 0, 1, 0xe0, 0, 0, 0x80, 0x80, 5, 0x21 | ((pts >> 29) & 0x0e), (pts >> 22) & 0xff, 0x01 | ((pts >> 14) & 0xfe), (pts >> 7) & 0xff, 0x01 | ((pts << 1) & 0xfe)];
+  const segment = (...packets: number[][]) => segmentElementaryStream(new Uint8Array([...PAT, ...PMT, ...packets.flat()]));
+
+  test("a PES header, or a delimiter, that runs on into the next packet is left out all the same", () => {
+    const frame2 = packet(VIDEO, true, [...pesHeader(3600), ...AUD_264, ...P]);
+    // The header fills its packet; the delimiter is the next packet's start.
+    const a = segment(packet(VIDEO, true, pesHeader(0)), packet(VIDEO, false, [...AUD_264, ...SPS, ...IDR]), frame2);
+    // The header cut after 5 bytes; the delimiter cut after its start code's 00 00, then after its type byte.
+    const h = pesHeader(0);
+    const b = segment(packet(VIDEO, true, h.slice(0, 5)), packet(VIDEO, false, [...h.slice(5), 0, 0]), packet(VIDEO, false, [0, 1, 0x09]),
+      packet(VIDEO, false, [0xf0, ...SPS, ...IDR]), frame2);
+    for (const { scan, es } of [a, b]) {
+      expect(scan.frames).toBe(2);
+      expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...P]);
+      expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
+    }
+  });
+
+  test("a PES whose header is not one is left out whole; the first frame is the first with bytes", () => {
+    const bad = packet(VIDEO, true, [0, 0, 2, 0xe0, 0, 0, 0x80, 0x80, 0, ...SPS]);
+    const { scan, es } = segment(bad, packet(VIDEO, false, IDR), packet(VIDEO, true, [...pesHeader(0), ...SPS, ...IDR]),
+      packet(VIDEO, true, [...pesHeader(3600), ...P]));
+    expect(scan.frames).toBe(3);
+    expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...P]);
+    expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
   });
 
   test("another codec (MPEG-2 video) has none: the segment goes to the decoder as it is", () => {
