@@ -12,9 +12,9 @@ export interface BenchOptions {
   warmupS: number;
   /**
    * The same for each vat process. Its JavaScript is compiled to faster tiers as it runs: code that runs once a segment
-   * or part (fetching, parsing, feeding the decoder) runs often enough for that only after tens of seconds, and a
-   * client costs about a third more in its first 15 s than from its second minute on (240p, measured from /proc in
-   * 15 s windows). The default measures a long run's cost; --vat-warmup 5 measures the first seconds.
+   * or part (fetching, parsing, feeding the decoder) runs often enough for that only after tens of seconds: a 240p
+   * client cost 0.027 CPU-s/s in its first 15 s and 0.018-0.020 from its second minute on (from /proc in 15 s
+   * windows). The default measures a long run's cost; --vat-warmup 5 measures the first seconds.
    */
   vatWarmupS: number;
   sizes: SizeName[];
