@@ -110,8 +110,11 @@ interface Span {
   endMs: number;
 }
 
-/** Waits out the warm-up (a plain ffmpeg's unless told), then measures these process trees over the steady-state span. */
-async function measureSpan(opts: BenchOptions, roots: number[], warmupS = opts.warmupS): Promise<Span> {
+/**
+ * Waits out the warm-up (opts.warmupS for a plain ffmpeg, opts.vatWarmupS for vat), then measures these process trees
+ * over the steady-state span.
+ */
+async function measureSpan(opts: BenchOptions, roots: number[], warmupS: number): Promise<Span> {
   await Bun.sleep(warmupS * 1000);
   const before = readTreeUsage(roots);
   const startMs = Date.now();
@@ -194,7 +197,7 @@ async function measureFfmpeg(opts: BenchOptions, ffmpeg: string, args: string[],
   if (pipeOut) void drain(p.stdout as ReadableStream<Uint8Array>);
   const stderr = new Response(p.stderr).text();
   try {
-    const span = await measureSpan(opts, [p.pid]);
+    const span = await measureSpan(opts, [p.pid], opts.warmupS);
     if (span.cpuPerS[0] === null) process.stderr.write(`ffmpeg ${args.join(" ")} ended early: ${(await stderr).trim().slice(-300)}\n`);
     return span.cpuPerS[0]!;
   } finally {
