@@ -56,7 +56,12 @@ const MAX_REDIRECTS = 10;
 
 export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs: number | FetchLimits): Promise<Fetched<Uint8Array>> {
   const limits = toLimits(limitsOrTimeoutMs);
-  const signal = AbortSignal.timeout(limits.timeoutMs);
+  // A timer of our own, cleared when the answer is in: AbortSignal.timeout's timer fires at its end whether or not
+  // anything still listens, a wakeup of the event loop per request (~0.13 ms of CPU each in Bun; 8-10 requests a
+  // second for a live HLS or LL-HLS client).
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException("The operation timed out.", "TimeoutError")), limits.timeoutMs);
+  const signal = timeout.signal;
   let current = url;
   try {
     for (let hop = 0; ; hop++) {
@@ -87,6 +92,8 @@ export async function fetchBytes(fetchFn: Fetch, url: string, limitsOrTimeoutMs:
     }
   } catch (err) {
     return { ok: false, reason: describeFetchError(err) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -29,3 +29,20 @@ test("the timeout ends a body whose next piece never comes (the reader is cancel
   expect(streamed).toEqual([10]);
   expect(performance.now() - t0).toBeLessThan(5000);
 });
+
+test("a request's timeout ends with its answer: no timer is left to fire after it (each would wake the event loop)", async () => {
+  const signals: AbortSignal[] = [];
+  const answer = async (_url: string, init?: RequestInit) => {
+    signals.push(init!.signal!);
+    return new Response("#EXTM3U\n");
+  };
+  const failing = async (_url: string, init?: RequestInit) => {
+    signals.push(init!.signal!);
+    return new Response("gone", { status: 404 });
+  };
+  expect((await fetchBytes(answer, "http://origin/a", { timeoutMs: 50, maxBytes: 1024 })).ok).toBe(true);
+  expect(await fetchBytes(failing, "http://origin/b", { timeoutMs: 50, maxBytes: 1024 })).toEqual({ ok: false, reason: "HTTP 404", status: 404 });
+  await Bun.sleep(150);
+  expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+  // The timeout itself still ends a request that takes longer (the test above: a body that stalls).
+});
