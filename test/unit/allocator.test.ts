@@ -11,6 +11,12 @@ test("the compiled binary starts itself again for the long measurements, with pu
     env: { PATH: "/usr/bin", HOME: "/root", [PURGE_VARIABLE]: "-1" },
   });
   expect(restartPlan(["bun", "/$bunfs/root/vat", "launch", "--local"], "/$bunfs/root/vat", "/x/vat", env)?.args).toEqual(["/x/vat", "launch", "--local"]);
+  // The origin (the container's entrypoint too).
+  expect(restartPlan(["bun", "/$bunfs/root/vat", "serve", "--size", "1080p"], "/$bunfs/root/vat", "/x/vat", env)).toEqual({
+    file: "/x/vat",
+    args: ["/x/vat", "serve", "--size", "1080p"],
+    env: { PATH: "/usr/bin", HOME: "/root", [PURGE_VARIABLE]: "-1" },
+  });
   // A stream and its control: two streams.
   const withControl = ["client", "--url", "http://p/", "--control=http://o/"];
   expect(restartPlan(["bun", "/$bunfs/root/vat", ...withControl], "/$bunfs/root/vat", "/x/vat", env)?.args).toEqual(["/x/vat", ...withControl]);
@@ -34,9 +40,10 @@ test("run from source: bun is started again on the same script", () => {
 });
 
 test("nothing again for other commands, for no command, or when the variable is set already (even to the default)", () => {
-  for (const args of [["serve"], ["compare", "p.toml"], ["report", "x.db"], ["generate", "video"], ["--help"], ["--version"], []]) {
+  for (const args of [["compare", "p.toml"], ["report", "x.db"], ["generate", "video"], ["--help"], ["--version"], []]) {
     expect(restartPlan(["bun", "/$bunfs/root/vat", ...args], "/$bunfs/root/vat", "/x/vat", env)).toBeNull();
   }
   expect(restartPlan(["bun", "/$bunfs/root/vat", "client"], "/$bunfs/root/vat", "/x/vat", { ...env, [PURGE_VARIABLE]: "100" })).toBeNull();
+  expect(restartPlan(["bun", "/$bunfs/root/vat", "serve"], "/$bunfs/root/vat", "/x/vat", { ...env, [PURGE_VARIABLE]: "100" })).toBeNull();
   expect(restartPlan(["bun", "/$bunfs/root/vat", "client"], "/$bunfs/root/vat", "/x/vat", { ...env, [PURGE_VARIABLE]: "" })).toBeNull();
 });
