@@ -9,13 +9,13 @@
  *
  * A client reading many streams is busy all the time, so nothing is handed back between bursts to begin with: with
  * twelve 1080p streams in one client the CPU was the same either way and the memory 13 MiB a stream higher with
- * purging off. So only a measurement of one or two streams (a stream, or a stream and its control) runs so: `vat
- * client` naming at most two streams, and `vat launch`, which measures one.
+ * purging off. So of the clients only a measurement of one or two streams (a stream, or a stream and its control)
+ * runs so: `vat client` naming at most two streams, and `vat launch`, which measures one.
  *
- * `vat serve` runs so too. Its pages are not handed back between bursts as a client's are (its main thread cost the
- * same either way), but mimalloc's thread that hands them back woke all the time: at 1080p30 it took 0.005 CPU-s/s
- * (two origins side by side for 60 s, per thread from /proc), a tenth of what vat's process adds to x264, for
- * 30 MB more resident (77 -> 107 MB).
+ * `vat serve` runs so too. Its main thread cost the same either way, but mimalloc's thread that hands pages back
+ * woke all the time: at 1080p30 it took 0.005 CPU-s/s (two origins side by side, three 20 s windows after their
+ * first minute, per thread from /proc), a tenth of what vat's process adds to x264, for 30 MB more resident (77 ->
+ * 107 MB).
  *
  * mimalloc reads the variable as the process starts, so a command that wants it starts itself again with it set
  * (execve: the same process, the same pid and arguments). A value already in the environment is left as it is, so a

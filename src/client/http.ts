@@ -121,6 +121,7 @@ async function readLimited(
   const stop = () => void reader.cancel().catch(() => {});
   if (signal.aborted) stop();
   signal.addEventListener("abort", stop, { once: true });
+  let read = false;
   try {
     // A declared length sizes the buffer (up to a few MB: a declaration is not a promise); then it grows by doubling.
     let buf = new Uint8Array(Number.isFinite(declared) && declared > 0 ? Math.min(declared, 8 * 1024 * 1024) : 64 * 1024);
@@ -143,9 +144,12 @@ async function readLimited(
       filled += value.length;
       onChunk?.(value);
     }
+    read = true;
     return { ok: true, value: buf.subarray(0, filled) };
   } finally {
     signal.removeEventListener("abort", stop);
+    // Left by a throw (onChunk's, say): the body is not read on, and the timeout that would have ended it is cleared.
+    if (!read) stop();
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { spawnVat } from "../helpers/vat.ts";
+import { serve, spawnVat } from "../helpers/vat.ts";
 
 // An origin that takes requests and never answers them: the client waits out its connect timeout meanwhile.
 const silent = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
@@ -48,3 +48,20 @@ test("a value the user set is kept", async () => {
   expect(r.value).toBe("100");
   expect(r.code).not.toBe(0);
 }, 20_000);
+
+test("vat serve runs with it too, as the same process: it serves and stops on SIGTERM as ever", async () => {
+  const had = process.env.MIMALLOC_PURGE_DELAY;
+  delete process.env.MIMALLOC_PURGE_DELAY;
+  let s: ReturnType<typeof serve>;
+  try {
+    s = serve(["--size", "240p"]);
+  } finally {
+    if (had !== undefined) process.env.MIMALLOC_PURGE_DELAY = had;
+  }
+  try {
+    await s.waitLive(15_000);
+    expect(environOf(s.proc.pid).get("MIMALLOC_PURGE_DELAY")).toBe("-1");
+  } finally {
+    expect(await s.stop()).toBe(0);
+  }
+}, 30_000);

@@ -46,3 +46,23 @@ test("a request's timeout ends with its answer: no timer is left to fire after i
   expect(signals.map((s) => s.aborted)).toEqual([false, false]);
   // The timeout itself still ends a request that takes longer (the test above: a body that stalls).
 });
+
+test("a body left by a throw (a piece its handler could not take) is cancelled, not left open for want of a timeout", async () => {
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => c.enqueue(new Uint8Array(10)),
+    pull: () => new Promise<void>(() => {}),
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  const r = await fetchBytes(async () => new Response(body), "http://origin/a", {
+    timeoutMs: 60_000,
+    maxBytes: 1024,
+    onChunk: () => {
+      throw new Error("a piece that cannot be taken");
+    },
+  });
+  expect(r).toEqual({ ok: false, reason: "a piece that cannot be taken" });
+  expect(cancelled).toBe(true);
+});
