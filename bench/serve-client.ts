@@ -31,8 +31,10 @@
  * serve (no reader):
  *   vat live   `vat serve` rendering and encoding the signal in real time.
  *   x264       ffmpeg alone with serve's own encoder arguments (hlsEncoderArgs, imported), reading ~90 raw gray
- *              frames of vat's signal rendered beforehand, in a loop at the frame rate (`-re -stream_loop -1`).
- *              vat ÷ x264 is what rendering, pacing and serving cost on top of the encode.
+ *              frames of vat's signal rendered beforehand, in a loop at the frame rate (`-re -stream_loop -1`),
+ *              running at the same time as vat live and measured over the same span (each after its own warm-up),
+ *              so that the machine's load moves both alike. vat ÷ x264 is what rendering, pacing and serving cost
+ *              on top of the encode.
  *   prerecorded `vat serve --video-type prerecorded` looping a video made beforehand by `vat generate video`.
  * many (one prerecorded 1080p server, so that the server costs next to nothing; N × --url in one `vat client`):
  *   per stream: client CPU and memory (peak proportional set size of the tree, sampled every second: the ffmpeg
@@ -297,16 +299,6 @@ async function videoFor(opts: BenchOptions, dir: string, size: SizeName): Promis
 }
 
 async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size: SizeName): Promise<ServeRow> {
-  note(`serve ${size}: vat serve live`);
-  const live = await startServer(["--size", size, "--fps", String(opts.fps)]);
-  let vatLiveCpu: number | null;
-  try {
-    vatLiveCpu = (await measureSpan(opts, [live.proc.pid], opts.vatWarmupS)).cpuPerS[0]!;
-  } finally {
-    await live.stop();
-  }
-
-  note(`serve ${size}: x264 alone with serve's arguments`);
   const config = resolveServeConfig({ imageSize: size, fps: opts.fps }, { serve: {} });
   const raw = join(dir, `loop-${size}.gray`);
   await renderLoopFile(size, opts.fps, config.streamId, raw);
@@ -314,7 +306,27 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   mkdirSync(segments);
   // The config carries every encoder setting serve would use (segment length, list size, preset, crf, no push).
   const encoderArgs = hlsEncoderArgs({ ...config, ffmpeg, width: config.size.width, height: config.size.height, dir: segments }, 0);
-  const x264Cpu = await measureFfmpeg(opts, ffmpeg, loopedFileInput(encoderArgs, raw), false);
+
+  // Both at once, over one span: run one after the other, x264 alone moved between runs about as much as the
+  // difference being measured. x264 starts so that each has its own warm-up when the span begins.
+  note(`serve ${size}: vat serve live, and x264 alone with serve's arguments beside it`);
+  const live = await startServer(["--size", size, "--fps", String(opts.fps)]);
+  let vatLiveCpu: number | null;
+  let x264Cpu: number | null;
+  try {
+    await Bun.sleep(Math.max(0, opts.vatWarmupS - opts.warmupS) * 1000);
+    const x264 = track(Bun.spawn([ffmpeg, ...loopedFileInput(encoderArgs, raw)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
+    const stderr = new Response(x264.stderr).text();
+    try {
+      const span = await measureSpan(opts, [live.proc.pid, x264.pid], Math.min(opts.warmupS, opts.vatWarmupS));
+      [vatLiveCpu, x264Cpu] = [span.cpuPerS[0]!, span.cpuPerS[1]!];
+      if (x264Cpu === null) process.stderr.write(`x264 alone ended early: ${(await stderr).trim().slice(-300)}\n`);
+    } finally {
+      await stopProcess(x264, "SIGTERM");
+    }
+  } finally {
+    await live.stop();
+  }
 
   const video = await videoFor(opts, dir, size);
   note(`serve ${size}: vat serve prerecorded`);
