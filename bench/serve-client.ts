@@ -113,8 +113,8 @@ interface Span {
 }
 
 /**
- * Waits out the warm-up (opts.warmupS for a plain ffmpeg, opts.vatWarmupS for vat), then measures these process trees
- * over the steady-state span.
+ * Waits out the warm-up (opts.warmupS for a plain ffmpeg, opts.vatWarmupS for vat; for processes started apart, the
+ * part of it left for the last one started), then measures these process trees over the steady-state span.
  */
 async function measureSpan(opts: BenchOptions, roots: number[], warmupS: number): Promise<Span> {
   await Bun.sleep(warmupS * 1000);
@@ -307,8 +307,9 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   // The config carries every encoder setting serve would use (segment length, list size, preset, crf, no push).
   const encoderArgs = hlsEncoderArgs({ ...config, ffmpeg, width: config.size.width, height: config.size.height, dir: segments }, 0);
 
-  // Both at once, over one span: run one after the other, x264 alone moved between runs about as much as the
-  // difference being measured. x264 starts so that each has its own warm-up when the span begins.
+  // Both at once, over one span: measured one after the other, x264 alone had moved between runs about as much as
+  // the difference being measured. x264 starts so that each has had its own warm-up when the span begins (vat the
+  // longer of the two, should --vat-warmup be the shorter).
   note(`serve ${size}: vat serve live, and x264 alone with serve's arguments beside it`);
   const live = await startServer(["--size", size, "--fps", String(opts.fps)]);
   let vatLiveCpu: number | null;
@@ -318,7 +319,7 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
     const x264 = track(Bun.spawn([ffmpeg, ...loopedFileInput(encoderArgs, raw)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
     const stderr = new Response(x264.stderr).text();
     try {
-      const span = await measureSpan(opts, [live.proc.pid, x264.pid], Math.min(opts.warmupS, opts.vatWarmupS));
+      const span = await measureSpan(opts, [live.proc.pid, x264.pid], opts.warmupS);
       [vatLiveCpu, x264Cpu] = [span.cpuPerS[0]!, span.cpuPerS[1]!];
       if (x264Cpu === null) process.stderr.write(`x264 alone ended early: ${(await stderr).trim().slice(-300)}\n`);
     } finally {
