@@ -195,16 +195,26 @@ async function measureVatClient(opts: BenchOptions, urls: string[], db: string, 
 
 /** Runs a plain ffmpeg for the warm-up and span; its stdout, if piped, is read and thrown away. */
 async function measureFfmpeg(opts: BenchOptions, ffmpeg: string, args: string[], pipeOut: boolean): Promise<number | null> {
-  const p = track(Bun.spawn([ffmpeg, ...args], { stdin: "ignore", stdout: pipeOut ? "pipe" : "ignore", stderr: "pipe" }));
-  if (pipeOut) void drain(p.stdout as ReadableStream<Uint8Array>);
-  const stderr = new Response(p.stderr).text();
+  const plain = startPlainFfmpeg(ffmpeg, args, pipeOut);
   try {
-    const span = await measureSpan(opts, [p.pid], opts.warmupS);
-    if (span.cpuPerS[0] === null) process.stderr.write(`ffmpeg ${args.join(" ")} ended early: ${(await stderr).trim().slice(-300)}\n`);
-    return span.cpuPerS[0]!;
+    return await plain.figure((await measureSpan(opts, [plain.proc.pid], opts.warmupS)).cpuPerS[0]!);
   } finally {
-    await stopProcess(p, "SIGTERM");
+    await stopProcess(plain.proc, "SIGTERM");
   }
+}
+
+/** A plain ffmpeg started for a figure; `figure` passes its CPU on, and when it is null says why (ffmpeg ended early). */
+function startPlainFfmpeg(ffmpeg: string, args: string[], pipeOut: boolean) {
+  const proc = track(Bun.spawn([ffmpeg, ...args], { stdin: "ignore", stdout: pipeOut ? "pipe" : "ignore", stderr: "pipe" }));
+  if (pipeOut) void drain(proc.stdout as ReadableStream<Uint8Array>);
+  const stderr = new Response(proc.stderr).text();
+  return {
+    proc,
+    async figure(cpuPerS: number | null): Promise<number | null> {
+      if (cpuPerS === null) process.stderr.write(`ffmpeg ${args.join(" ")} ended early: ${(await stderr).trim().slice(-300)}\n`);
+      return cpuPerS;
+    },
+  };
 }
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
@@ -316,14 +326,13 @@ async function benchServe(opts: BenchOptions, ffmpeg: string, dir: string, size:
   let x264Cpu: number | null;
   try {
     await Bun.sleep(Math.max(0, opts.vatWarmupS - opts.warmupS) * 1000);
-    const x264 = track(Bun.spawn([ffmpeg, ...loopedFileInput(encoderArgs, raw)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
-    const stderr = new Response(x264.stderr).text();
+    const x264 = startPlainFfmpeg(ffmpeg, loopedFileInput(encoderArgs, raw), false);
     try {
-      const span = await measureSpan(opts, [live.proc.pid, x264.pid], opts.warmupS);
-      [vatLiveCpu, x264Cpu] = [span.cpuPerS[0]!, span.cpuPerS[1]!];
-      if (x264Cpu === null) process.stderr.write(`x264 alone ended early: ${(await stderr).trim().slice(-300)}\n`);
+      const span = await measureSpan(opts, [live.proc.pid, x264.proc.pid], opts.warmupS);
+      vatLiveCpu = span.cpuPerS[0]!;
+      x264Cpu = await x264.figure(span.cpuPerS[1]!);
     } finally {
-      await stopProcess(x264, "SIGTERM");
+      await stopProcess(x264.proc, "SIGTERM");
     }
   } finally {
     await live.stop();

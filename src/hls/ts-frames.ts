@@ -112,7 +112,6 @@ class PesBytes {
       if (this.ranges[this.first] === this.ranges[this.first + 1]) this.first += 2;
     }
   }
-
 }
 
 interface VideoPayload {
