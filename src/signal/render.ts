@@ -63,62 +63,65 @@ export class FrameRenderer {
   }
 
   render(frameNumber: number, payloadText: string, out: Uint8Array = new Uint8Array(this.frameBytes)): Uint8Array {
-    const { width, height } = this.layout;
+    const { width, height, qrX, qrY, qrPx, modulePx } = this.layout;
+    const bits = qrModules(payloadText, EC_LEVEL, this.layout.qrVersion).data;
     const bandHeight = Math.ceil(height / BANDS);
     // A bright stripe travelling down the picture adds vertical motion.
     const stripeHeight = Math.max(4, Math.floor(height / 20));
     const stripeTop = (frameNumber * Math.max(1, Math.floor(height / 120))) % height;
-    // Rows come in runs of one band's row (a band cut by the stripe, or the stripe itself): each run's first row is
-    // copied from the band, the rest from the rows above it, doubling, so a 1080p frame is ~60 copies, not 1080.
+    const qrEnd = qrY + qrPx;
+    let builtModuleRow = -1;
+    // Rows come in runs that are alike (one band's row, or the stripe's, and one row of the code's modules): each
+    // run's first row is drawn whole, the rest copied from the rows above it, doubling, so a 1080p frame is ~60 runs
+    // and every byte is written once.
     for (let y = 0; y < height; ) {
       const inStripe = y >= stripeTop && y < stripeTop + stripeHeight;
       const bandOfRow = Math.floor(y / bandHeight);
       const band = inStripe ? (bandOfRow + BANDS / 2) % BANDS : bandOfRow;
-      const runEnd = Math.min(height, (bandOfRow + 1) * bandHeight, inStripe ? stripeTop + stripeHeight : y >= stripeTop ? height : stripeTop);
+      const inCode = y >= qrY && y < qrEnd;
+      const moduleRow = inCode ? Math.floor((y - qrY) / modulePx) : -1;
+      const runEnd = Math.min(
+        height,
+        (bandOfRow + 1) * bandHeight,
+        inStripe ? stripeTop + stripeHeight : y >= stripeTop ? height : stripeTop,
+        inCode ? qrY + (moduleRow + 1) * modulePx : y < qrY ? qrY : height,
+      );
       const speed = ((band % 4) + 1) * 2 * (band % 2 === 0 ? 1 : -1);
       const shift = (((frameNumber * speed) % PERIOD) + PERIOD) % PERIOD;
       out.set(this.bandRows[band]!.subarray(shift, shift + width), y * width);
-      fillRowsDown(out, width, y, runEnd - y, 0, width);
+      if (inCode) {
+        if (moduleRow !== builtModuleRow) this.drawModuleRow(bits, moduleRow);
+        builtModuleRow = moduleRow;
+        out.set(this.qrRow, y * width + qrX);
+      }
+      fillRowsDown(out, width, y, runEnd - y);
       y = runEnd;
     }
-    this.paintQr(payloadText, out);
     return out;
   }
 
-  private paintQr(text: string, out: Uint8Array): void {
-    const { moduleCount, modulePx, qrX, qrY, width, qrVersion } = this.layout;
-    const bits = qrModules(text, EC_LEVEL, qrVersion).data;
+  /** One row of the code's modules, quiet zone included, into qrRow. */
+  private drawModuleRow(bits: Uint8Array, moduleRow: number): void {
+    const { moduleCount, modulePx } = this.layout;
     const row = this.qrRow;
-    const total = moduleCount + 2 * QUIET_MODULES;
-    for (let my = 0; my < total; my++) {
-      const r = my - QUIET_MODULES;
-      row.fill(255);
-      if (r >= 0 && r < moduleCount) {
-        for (let c = 0; c < moduleCount; c++) {
-          if (bits[r * moduleCount + c]) {
-            const x = (c + QUIET_MODULES) * modulePx;
-            row.fill(0, x, x + modulePx);
-          }
-        }
+    const r = moduleRow - QUIET_MODULES;
+    row.fill(255);
+    if (r < 0 || r >= moduleCount) return;
+    for (let c = 0; c < moduleCount; c++) {
+      if (bits[r * moduleCount + c]) {
+        const x = (c + QUIET_MODULES) * modulePx;
+        row.fill(0, x, x + modulePx);
       }
-      const y0 = qrY + my * modulePx;
-      out.set(row, y0 * width + qrX);
-      fillRowsDown(out, width, y0, modulePx, qrX, row.length);
     }
   }
 }
 
-/** Copies row y's [x, x + length) to the `rows - 1` rows below it, doubling what each copy takes. */
-function fillRowsDown(out: Uint8Array, width: number, y: number, rows: number, x: number, length: number): void {
-  if (length === width) {
-    for (let done = 1; done < rows; ) {
-      const n = Math.min(done, rows - done);
-      out.copyWithin((y + done) * width, y * width, (y + n) * width);
-      done += n;
-    }
-  } else {
-    const from = y * width + x;
-    for (let dy = 1; dy < rows; dy++) out.copyWithin(from + dy * width, from, from + length);
+/** Copies row y to the `rows - 1` rows below it, doubling what each copy takes. */
+function fillRowsDown(out: Uint8Array, width: number, y: number, rows: number): void {
+  for (let done = 1; done < rows; ) {
+    const n = Math.min(done, rows - done);
+    out.copyWithin((y + done) * width, y * width, (y + n) * width);
+    done += n;
   }
 }
 
