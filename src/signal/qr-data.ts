@@ -1,12 +1,13 @@
 /**
- * A QR symbol's modules before any data mask, as node-qrcode places them, without its per-call work (about 0.11 ms of
- * its 0.18 ms symbol at vat's sizes: segments chosen by a shortest path through a graph, a Reed-Solomon generator made
- * anew, a bit matrix filled through method calls). node-qrcode's choice of segments depends only on which characters
- * are digits, capitals (alphanumeric) or other bytes, so it is asked once per shape of text and remembered; the
- * function patterns come from one symbol of that version it makes; the rest (the bits, Reed-Solomon codewords, their
- * interleaving and zigzag placement, ISO/IEC 18004 7.4-7.7) is done here on flat arrays. Checked module for module
- * against node-qrcode in test/unit/qr-data.test.ts. Printable ASCII only (a byte a character); other text gets null,
- * for the caller to ask node-qrcode. Pure but for its caches.
+ * A QR symbol's modules before any data mask, as node-qrcode places them, without its per-call work (its symbol with a
+ * given mask took 0.06-0.09 ms at vat's sizes, this 0.007-0.015: node-qrcode chooses the segments by a shortest path
+ * through a graph, makes its Reed-Solomon generator anew and fills a bit matrix through method calls). node-qrcode's
+ * choice of segments depends only on which characters are digits, in its alphanumeric set (capitals, space and
+ * $%*+-./:) or other bytes, so it is asked once per shape of text and remembered; the function patterns come from one
+ * symbol of that version and level it makes; the rest (the bits, Reed-Solomon codewords, their interleaving and zigzag
+ * placement, ISO/IEC 18004 7.4-7.7) is done here on flat arrays. Checked module for module against node-qrcode in
+ * test/unit/qr-data.test.ts. Printable ASCII and versions 1-40 only (a byte a character); other input gets null, for
+ * the caller to ask node-qrcode. Pure but for its caches.
  */
 import QRCode from "qrcode";
 import { getBlocksCount, getTotalCodewordsCount } from "qrcode/lib/core/error-correction-code.js";
@@ -41,6 +42,7 @@ interface Template {
 
 export interface UnmaskedSymbol {
   readonly size: number;
+  /** 1 where a function pattern sits: shared by every symbol of the version, to be read only. */
   readonly reserved: Uint8Array;
   /** Row-major, 1 = dark: function patterns with mask 0's format bits, data not masked. */
   readonly modules: Uint8Array;
@@ -54,6 +56,8 @@ const MAX_SHAPES = 1024;
 
 /** The symbol's modules before masking, or null when the text is not printable ASCII or does not fit the version. */
 export function unmaskedModules(text: string, level: Level, version: number): UnmaskedSymbol | null {
+  // node-qrcode picks a version itself for one it does not take: that symbol is left to it.
+  if (!Number.isInteger(version) || version < 1 || version > 40) return null;
   const shape = shapeOf(text);
   if (shape === null) return null;
   const segments = segmentsFor(text, shape, level, version);

@@ -67,11 +67,65 @@ test("vat's payloads take this path, and match node-qrcode", () => {
   }
 });
 
-test("text outside printable ASCII, or too long for the version, is left to node-qrcode", () => {
+test("texts filled to their version's capacity, and a few characters short of it", () => {
+  const rand = seededRandom(23);
+  const alphabet = "0123456789012345678901234567890123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:abcdefxyz|_~!#";
+  let compared = 0;
+  for (const version of [1, 5, 9, 10, 26, 27, 40]) {
+    for (const level of LEVELS) {
+      const source = Array.from({ length: 5000 }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
+      // The longest prefix of the source that node-qrcode fits in this version at this level.
+      let fits = 0;
+      let tooLong = source.length;
+      while (tooLong - fits > 1) {
+        const mid = (fits + tooLong) >> 1;
+        if (theirs(source.slice(0, mid), level, version)) fits = mid;
+        else tooLong = mid;
+      }
+      for (const length of [fits + 1, fits, fits - 1, fits - 3]) {
+        if (length < 1) continue;
+        const text = source.slice(0, length);
+        const expected = theirs(text, level, version);
+        expect(oursMasked0(text, level, version)).toEqual(expected);
+        if (!expected) continue;
+        const next = sibling(text, rand);
+        expect(Buffer.from(oursMasked0(next, level, version)!).equals(Buffer.from(theirs(next, level, version)!))).toBe(true);
+        compared++;
+      }
+    }
+  }
+  expect(compared).toBeGreaterThanOrEqual(3 * 7 * 4 - 4);
+});
+
+test("texts alike but for the class of their characters are not taken for one another", () => {
+  // Each pair would share its remembered segments under a coarser notion of shape: node-qrcode writes them differently.
+  const pairs = [
+    ["AAAAAAAAAAAAAAAAAAAAAAAA", "aaaaaaaaaaaaaaaaaaaaaaaa"],
+    ["111111111111111111111111", "AAAAAAAAAAAAAAAAAAAAAAAA"],
+    ["$$$$$$$$$$$$$$$$$$$$$$$$", "||||||||||||||||||||||||"],
+    ["vat1|id|123456789|1700000000000", "vat1|id|ABCDEFGHI|1700000000000"],
+    ["x 1 x 2 x 3 x 4 x 5 x 6 x 7", "x_1_x_2_x_3_x_4_x_5_x_6_x_7"],
+    ["ABC:DEF/GHI.JKL-MNO+PQR*ST", "ABCaDEFbGHIcJKLdMNOePQRfST"],
+  ];
+  for (const version of [3, 5, 10]) {
+    for (const [first, second] of pairs) {
+      for (const text of [first!, second!]) {
+        const expected = theirs(text, "M", version);
+        expect(expected).not.toBeNull();
+        expect(Buffer.from(oursMasked0(text, "M", version)!).equals(Buffer.from(expected!))).toBe(true);
+      }
+    }
+  }
+});
+
+test("text outside printable ASCII, a version node-qrcode would choose itself, or too long, is left to node-qrcode", () => {
   expect(unmaskedModules("grüße 42", "M", 3)).toBeNull();
   expect(unmaskedModules("tab\there", "M", 3)).toBeNull();
+  for (const version of [0, 41, 4.5, Number.NaN]) expect(unmaskedModules("hello", "M", version)).toBeNull();
   expect(theirs("x".repeat(200), "M", 2)).toBeNull();
   expect(unmaskedModules("x".repeat(200), "M", 2)).toBeNull();
-  // A shape that fitted, with the same shape too long for a smaller version.
-  expect(unmaskedModules("abc123", "H", 1)).not.toBeNull();
+  // A shape that fits one version and not a smaller one: the answer is remembered per version.
+  expect(unmaskedModules("abc123".repeat(4), "H", 3)).not.toBeNull();
+  expect(theirs("abc123".repeat(4), "H", 2)).toBeNull();
+  expect(unmaskedModules("abc123".repeat(4), "H", 2)).toBeNull();
 });

@@ -129,6 +129,25 @@ describe("rendered frames", () => {
     expect(got).toEqual(expected);
   });
 
+  test("so is a video's with the longest stream id (a larger code), over every place of the stripe", () => {
+    // Frames 0-119 (at 1080p the stripe moves 9 rows a frame: every place it takes), a 32-character id, so the
+    // code is version 5 where the test above has version 3; digests from the renderer before its one-pass drawing.
+    const id = "sweep-2026-12-07_a.b-c_012345678";
+    const expected = { "240p": "c37f37b71ee7109d", "480p": "88ed2ad8989d2596", "720p": "073463f4abbba77f", "1080p": "7e94aaefee24ada8" };
+    const got: Record<string, string> = {};
+    for (const name of SIZE_NAMES) {
+      const layout = planLayout(parseSize(name), id, "video");
+      expect(layout.qrVersion).toBe(5);
+      const r = new FrameRenderer(layout);
+      const hash = new Bun.CryptoHasher("sha256");
+      for (let n = 0; n < 120; n++) {
+        hash.update(r.render(n, encodeVideoPayload({ streamId: id, frameNumber: n, msFromStart: Math.round((n * 1000) / 30), loopFrames: 1800 })));
+      }
+      got[name] = hash.digest("hex").slice(0, 16);
+    }
+    expect(got).toEqual(expected);
+  });
+
   test("a frame is a pure function of frame number and payload; the background moves", () => {
     const layout = planLayout(parseSize("480p"), "s");
     const a = new FrameRenderer(layout);
