@@ -10,7 +10,7 @@
  * thousand pixel reads here instead of a search of the whole region. Pure: no I/O, no state beyond per-version tables.
  */
 
-import { FORMAT_WORDS, formatCells, LEVEL_BITS as LEVELS, maskMatrix } from "../signal/qr-symbol.ts";
+import { FORMAT_WORDS, formatCells, GF_EXP, GF_LOG, gfMul, LEVEL_BITS as LEVELS, maskMatrix } from "../signal/qr-symbol.ts";
 
 /** A code's outer corners (module edges, quiet zone excluded), in pixels of the image read. */
 export interface Quad {
@@ -164,28 +164,10 @@ function decodeFormat(a: number, b: number): number {
   return best;
 }
 
-// GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1.
-const EXP = new Uint8Array(512);
-const LOG = new Uint8Array(256);
-{
-  let x = 1;
-  for (let i = 0; i < 255; i++) {
-    EXP[i] = x;
-    LOG[x] = i;
-    x <<= 1;
-    if (x & 0x100) x ^= 0x11d;
-  }
-  for (let i = 255; i < 512; i++) EXP[i] = EXP[i - 255]!;
-}
-
-function mul(a: number, b: number): number {
-  return a === 0 || b === 0 ? 0 : EXP[LOG[a]! + LOG[b]!]!;
-}
-
 /** p(x) at x, coefficients lowest degree first. */
 function evaluate(p: Uint8Array | number[], x: number): number {
   let y = 0;
-  for (let k = p.length - 1; k >= 0; k--) y = mul(y, x) ^ p[k]!;
+  for (let k = p.length - 1; k >= 0; k--) y = gfMul(y, x) ^ p[k]!;
   return y;
 }
 
@@ -202,7 +184,7 @@ export function correctBlock(block: Uint8Array, ecCount: number, reserved = 0): 
   let clean = true;
   for (let j = 0; j < ecCount; j++) {
     let s = 0;
-    for (let k = 0; k < n; k++) s = mul(s, EXP[j]!) ^ block[k]!;
+    for (let k = 0; k < n; k++) s = gfMul(s, GF_EXP[j]!) ^ block[k]!;
     syndromes[j] = s;
     if (s !== 0) clean = false;
   }
@@ -215,16 +197,16 @@ export function correctBlock(block: Uint8Array, ecCount: number, reserved = 0): 
   let lastDiscrepancy = 1;
   for (let j = 0; j < ecCount; j++) {
     let d = syndromes[j]!;
-    for (let k = 1; k <= length; k++) d ^= mul(locator[k] ?? 0, syndromes[j - k]!);
+    for (let k = 1; k <= length; k++) d ^= gfMul(locator[k] ?? 0, syndromes[j - k]!);
     if (d === 0) {
       shift++;
       continue;
     }
-    const factor = mul(d, EXP[255 - LOG[lastDiscrepancy]!]!);
+    const factor = gfMul(d, GF_EXP[255 - GF_LOG[lastDiscrepancy]!]!);
     const next = locator.slice();
     for (let k = 0; k < previous.length; k++) {
       while (next.length <= k + shift) next.push(0);
-      next[k + shift]! ^= mul(factor, previous[k]!);
+      next[k + shift]! ^= gfMul(factor, previous[k]!);
     }
     if (2 * length <= j) {
       previous = locator;
@@ -243,25 +225,25 @@ export function correctBlock(block: Uint8Array, ecCount: number, reserved = 0): 
   const omega = new Uint8Array(ecCount);
   for (let a = 0; a < ecCount; a++) {
     let v = 0;
-    for (let k = 0; k <= Math.min(a, errors); k++) v ^= mul(locator[k]!, syndromes[a - k]!);
+    for (let k = 0; k <= Math.min(a, errors); k++) v ^= gfMul(locator[k]!, syndromes[a - k]!);
     omega[a] = v;
   }
   let found = 0;
   for (let i = 0; i < n; i++) {
     // Position i counts from the block's end: codeword n-1-i carries x^i, its locator root is α^-i.
-    const xInv = EXP[(255 - i) % 255]!;
+    const xInv = GF_EXP[(255 - i) % 255]!;
     if (evaluate(locator, xInv) !== 0) continue;
     let derivative = 0;
-    for (let k = 1; k <= errors; k += 2) derivative ^= mul(locator[k]!, EXP[(LOG[xInv]! * (k - 1)) % 255]!);
+    for (let k = 1; k <= errors; k += 2) derivative ^= gfMul(locator[k]!, GF_EXP[(GF_LOG[xInv]! * (k - 1)) % 255]!);
     if (derivative === 0) return -1;
-    const magnitude = mul(EXP[i % 255]!, mul(evaluate(omega, xInv), EXP[255 - LOG[derivative]!]!));
+    const magnitude = gfMul(GF_EXP[i % 255]!, gfMul(evaluate(omega, xInv), GF_EXP[255 - GF_LOG[derivative]!]!));
     block[n - 1 - i]! ^= magnitude;
     found++;
   }
   if (found !== errors) return -1;
   for (let j = 0; j < ecCount; j++) {
     let s = 0;
-    for (let k = 0; k < n; k++) s = mul(s, EXP[j]!) ^ block[k]!;
+    for (let k = 0; k < n; k++) s = gfMul(s, GF_EXP[j]!) ^ block[k]!;
     if (s !== 0) return -1;
   }
   return errors;

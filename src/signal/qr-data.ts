@@ -12,6 +12,7 @@
 import QRCode from "qrcode";
 import { getBlocksCount, getTotalCodewordsCount } from "qrcode/lib/core/error-correction-code.js";
 import * as EcLevels from "qrcode/lib/core/error-correction-level.js";
+import { GF_EXP, gfMul } from "./qr-symbol.ts";
 
 export type Level = "L" | "M" | "Q" | "H";
 
@@ -213,20 +214,6 @@ function interleave(data: Uint8Array, t: Template): Uint8Array {
   return out;
 }
 
-const EXP = new Uint8Array(512);
-const LOG = new Uint8Array(256);
-for (let i = 0, x = 1; i < 255; i++) {
-  EXP[i] = x;
-  LOG[x] = i;
-  x <<= 1;
-  if (x & 0x100) x ^= 0x11d;
-}
-for (let i = 255; i < 512; i++) EXP[i] = EXP[i - 255]!;
-
-function gfMul(a: number, b: number): number {
-  return a === 0 || b === 0 ? 0 : EXP[LOG[a]! + LOG[b]!]!;
-}
-
 /** (x - α^0)(x - α^1)…(x - α^(degree-1)) over GF(256). */
 function generatorPolynomial(degree: number): Uint8Array {
   let poly = Uint8Array.of(1);
@@ -234,7 +221,7 @@ function generatorPolynomial(degree: number): Uint8Array {
     const next = new Uint8Array(poly.length + 1);
     for (let j = 0; j < poly.length; j++) {
       next[j]! ^= poly[j]!;
-      next[j + 1]! ^= gfMul(poly[j]!, EXP[i]!);
+      next[j + 1]! ^= gfMul(poly[j]!, GF_EXP[i]!);
     }
     poly = next;
   }

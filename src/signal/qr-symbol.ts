@@ -1,7 +1,7 @@
 /**
- * What every QR symbol shares (ISO/IEC 18004), for the renderer's mask choice (signal/qr-mask.ts) and the client's
- * grid reader (client/qr-grid.ts): the format words, where their bits go, the eight data masks. Pure (its tables
- * are worked out once per symbol size).
+ * What every QR symbol shares (ISO/IEC 18004), for the renderer's symbol (signal/qr-data.ts, signal/qr-mask.ts) and
+ * the client's grid reader (client/qr-grid.ts): the format words, where their bits go, the eight data masks, and the
+ * field its Reed-Solomon codewords are reckoned in. Pure (its tables are worked out once per symbol size).
  */
 
 /** The 32 valid format words (after the standard's XOR mask), indexed by level bits << 3 | mask. */
@@ -56,4 +56,23 @@ export function maskMatrix(mask: number, size: number): Uint8Array {
     maskMatrices.set(key, flips);
   }
   return flips;
+}
+
+/**
+ * GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1: α^i at GF_EXP[i] (twice over, so a sum of two logs needs
+ * no modulo), log_α(x) at GF_LOG[x].
+ */
+export const GF_EXP = new Uint8Array(512);
+export const GF_LOG = new Uint8Array(256);
+for (let i = 0, x = 1; i < 255; i++) {
+  GF_EXP[i] = x;
+  GF_LOG[x] = i;
+  x <<= 1;
+  if (x & 0x100) x ^= 0x11d;
+}
+for (let i = 255; i < 512; i++) GF_EXP[i] = GF_EXP[i - 255]!;
+
+/** a · b in GF(256). */
+export function gfMul(a: number, b: number): number {
+  return a === 0 || b === 0 ? 0 : GF_EXP[GF_LOG[a]! + GF_LOG[b]!]!;
 }
