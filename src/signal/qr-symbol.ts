@@ -1,7 +1,8 @@
 /**
  * What every QR symbol shares (ISO/IEC 18004), for the renderer's symbol (signal/qr-data.ts, signal/qr-mask.ts) and
  * the client's grid reader (client/qr-grid.ts): the format words, where their bits go, the eight data masks, and the
- * field its Reed-Solomon codewords are reckoned in. Pure (its tables are worked out once per symbol size).
+ * field its Reed-Solomon codewords are reckoned in. Pure (the masks' tables are worked out once per symbol size, the
+ * field's at load).
  */
 
 /** The 32 valid format words (after the standard's XOR mask), indexed by level bits << 3 | mask. */
