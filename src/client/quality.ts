@@ -12,7 +12,7 @@
  * in the same order, so both give the same figures bit for bit.
  */
 import { readFileSync } from "node:fs";
-import { CHROMA_MAP, fusedStep, LUMA_MAP, mapPlane, type FullRangeMap } from "./full-range.ts";
+import { CHROMA_MAP, LUMA_MAP, mapPlane, Q15_IDENTITY, type FullRangeMap } from "./full-range.ts";
 import wasmPath from "./quality.wasm" with { type: "file" };
 
 export interface FrameQuality {
@@ -188,9 +188,8 @@ function jsBlockRows(a: Uint8Array, b: Uint8Array | null, width: number, height:
 
 interface SimdExports {
   memory: WebAssembly.Memory;
-  block_row(a: number, b: number, stride: number, blocks: number, out: number): number;
+  block_row(a: number, b: number, stride: number, bstride: number, blocks: number, out: number, mul: number, add: number, shift: number): number;
   windows(prev: number, cur: number, blocks: number, total: number, c1: number, c2: number): number;
-  to_full(p: number, n: number, clampAt: number, mul: number, add: number, shift: number): void;
 }
 
 /** The SIMD kernel, or null where this runtime's WebAssembly has no SIMD (the module then fails to compile). */
@@ -211,35 +210,60 @@ const SLACK = 16;
 const align16 = (n: number) => (n + 15) & ~15;
 
 /**
- * Both planes copied into the module's memory (rows `width` apart), the reference filled with NEUTRAL when null, and
- * a's values mapped through `map` there when given.
+ * Where a plane of width × height lies in the module's memory: the plane compared at 0, its reference (or, for a
+ * reference that is NEUTRAL everywhere, one row of it read with a stride of 0) at ref, the two block rows' sums at
+ * sums. A frame's chroma planes (a quarter of its luma's size) lie below its luma's ref, so comparing them leaves
+ * the luma's reference as it was (ReferenceFrames.lastReference reads it afterwards).
+ */
+function heapLayout(width: number, height: number): { ref: number; sums: number; slotBytes: number; end: number } {
+  const n = width * height;
+  const ref = align16(n + SLACK);
+  const sums = align16(ref + n + SLACK);
+  const slotBytes = blocksPadded(width >> 2) * 16;
+  return { ref, sums, slotBytes, end: sums + 2 * slotBytes + SLACK };
+}
+
+function heapFor(k: SimdExports, end: number): Uint8Array {
+  const have = k.memory.buffer.byteLength;
+  if (have < end) k.memory.grow(Math.ceil((end - have) / 65536));
+  return new Uint8Array(k.memory.buffer);
+}
+
+/**
+ * Room for a width × height reference inside the SIMD kernel's memory: a reference drawn here is compared where it
+ * lies, without a copy (comparePlane with it as b, rows `width` apart). Valid until the next call of this or of
+ * comparePlane with another size; null where there is no SIMD kernel.
+ */
+export function referencePlane(width: number, height: number): Uint8Array | null {
+  if (!simd) return null;
+  const l = heapLayout(width, height);
+  return new Uint8Array(heapFor(simd, l.end).buffer, l.ref, width * height);
+}
+
+/**
+ * a copied into the module's memory, then b unless it already lies there (referencePlane), or one row of NEUTRAL for
+ * a null b; a's values go through `map` as the kernel reads them.
  */
 function simdBlockRows(k: SimdExports, a: Uint8Array, b: Uint8Array | null, width: number, height: number, stride: number, map: FullRangeMap | null): BlockRows {
   const bw = width >> 2;
   const n = width * height;
-  const bOff = align16(n + SLACK);
-  const out0 = align16(bOff + n + SLACK);
-  const slotBytes = blocksPadded(bw) * 16;
-  const need = out0 + 2 * slotBytes + SLACK;
-  const have = k.memory.buffer.byteLength;
-  if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
-  const heap = new Uint8Array(k.memory.buffer);
+  const l = heapLayout(width, height);
+  const heap = heapFor(k, l.end);
   const copy = (p: Uint8Array, at: number) => {
     if (stride === width) heap.set(p.subarray(0, n), at);
     else for (let y = 0; y < height; y++) heap.set(p.subarray(y * stride, y * stride + width), at + y * width);
   };
   copy(a, 0);
-  if (map) {
-    // In place, 16 bytes a turn: up to 15 past the plane, in the room left before the reference.
-    const f = fusedStep(map.step);
-    k.to_full(0, n, f.clampAt, f.mul, f.add, f.shift);
-  }
-  if (b) copy(b, bOff);
-  else heap.fill(NEUTRAL, bOff, bOff + n);
+  let bstride = width;
+  if (!b) {
+    heap.fill(NEUTRAL, l.ref, l.ref + width + SLACK);
+    bstride = 0;
+  } else if (!(b.buffer === heap.buffer && b.byteOffset === l.ref && stride === width)) copy(b, l.ref);
+  const step = map?.q15 ?? Q15_IDENTITY;
   const rowBytes = 4 * width;
-  const slot = (by: number) => (by & 1 ? out0 + slotBytes : out0);
+  const slot = (by: number) => (by & 1 ? l.sums + l.slotBytes : l.sums);
   return {
-    row: (by) => k.block_row(by * rowBytes, bOff + by * rowBytes, width, bw, slot(by)),
+    row: (by) => k.block_row(by * rowBytes, l.ref + by * 4 * bstride, width, bstride, bw, slot(by), step.mul, step.add, step.shift),
     windows: (by, total) => k.windows(slot(by - 1), slot(by), bw, total, C1, C2),
   };
 }
@@ -260,6 +284,8 @@ export function comparePlane(
   kernel: QualityKernel = qualityKernels[0]!,
   map: FullRangeMap | null = null,
 ): PlaneFigures {
+  const least = (height - 1) * stride + width;
+  if (a.length < least || (b && b.length < least)) throw new RangeError(`a ${width}x${height} plane (stride ${stride}) needs ${least} bytes: got ${a.length} and ${b?.length ?? "none"}`);
   const bw = width >> 2;
   const bh = height >> 2;
   if (bw < 2 || bh < 2) return { sse: sseOf(a, b, stride, 0, width, 0, height, map), ssim: 1 };

@@ -1,9 +1,13 @@
 ;; The integer sums behind PSNR and SSIM (src/client/quality.ts), four 4x4 blocks at a time with 128-bit SIMD.
 ;; Integers only, so the sums equal the JavaScript ones exactly; the floating-point end step stays in JavaScript.
 ;;
-;; block_row(a, b, stride, blocks, out) reads the 4 rows starting at byte offsets a and b (rows `stride` bytes apart)
-;; and writes, for each 4x4 block z < blocks, its sums planar: s1 at out[z], s2 at out[P + z], a^2+b^2 at out[2P + z],
-;; ab at out[3P + z] (i32 each, P = blocks rounded up to 4). It returns the squared error over those blocks.
+;; block_row(a, b, stride, bstride, blocks, out, mul, add, shift) reads the 4 rows starting at byte offsets a (rows
+;; `stride` bytes apart) and b (rows `bstride` apart: 0 reads one row four times, a reference that is the same
+;; everywhere) and writes, for each 4x4 block z < blocks, its sums planar: s1 at out[z], s2 at out[P + z], a^2+b^2 at
+;; out[2P + z], ab at out[3P + z] (i32 each, P = blocks rounded up to 4). It returns the squared error over those
+;; blocks. Each of a's values is first mapped to clip((q15mulr(v << 7, mul) +sat add) >> shift, 0, 255): a decoded
+;; plane's limited range to full range with the parameters of src/client/full-range.ts (Q15_LUMA, Q15_CHROMA; equal to
+;; its tables on every value), or left as it is with mul 256, add 0, shift 0 (q15mulr(v << 7, 256) = v).
 ;; A group of four blocks is one 16-byte load a row; the last group may read up to 12 bytes past the blocks (the
 ;; caller leaves that much room after each plane) and writes its unused lanes into the padding, whose error is masked.
 ;; With d = a-b and e = a+b: sum d^2 is the error, a^2+b^2 = (e^2+d^2)/2 and ab = (e^2-d^2)/4 exactly.
@@ -12,11 +16,6 @@
 ;; window after the other, in the order and with the double operations of quality.ts's ssimWindow: its integer terms
 ;; fit in i32 for 8-bit pixels and convert to f64 exactly, and IEEE doubles round the same here as in JavaScript, so
 ;; the result is the JavaScript one bit for bit.
-;;
-;; to_full(p, n, clamp, mul, add, shift) maps each of the n bytes from p, in place, to min(v << 7, clamp) * mul + add
-;; shifted right by shift and clipped to 0..255: a decoded plane in limited range to full range, with the parameters
-;; of src/client/full-range.ts (its tables are the same function). Sixteen bytes a turn, so up to 15 bytes past the
-;; plane are rewritten: the caller leaves that room.
 (module
   (memory (export "memory") 1)
 
@@ -30,9 +29,10 @@
   (func $bytesum (param $v v128) (result v128)
     (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $v))))
 
-  (func (export "block_row") (param $a i32) (param $b i32) (param $stride i32) (param $blocks i32) (param $out i32)
-    (result f64)
+  (func (export "block_row") (param $a i32) (param $b i32) (param $stride i32) (param $bstride i32) (param $blocks i32)
+    (param $out i32) (param $mul i32) (param $add i32) (param $shift i32) (result f64)
     (local $z i32) (local $r i32) (local $pa i32) (local $pb i32) (local $plane i32) (local $o i32)
+    (local $m v128) (local $ad v128)
     (local $va v128) (local $vb v128) (local $al v128) (local $ah v128) (local $bl v128) (local $bh v128)
     (local $x v128)
     (local $s1 v128) (local $s2 v128) (local $ddl v128) (local $ddh v128) (local $eel v128) (local $eeh v128)
@@ -40,6 +40,8 @@
     ;; plane = P * 4 bytes
     (local.set $plane (i32.shl (i32.and (i32.add (local.get $blocks) (i32.const 3)) (i32.const -4)) (i32.const 2)))
     (local.set $err (v128.const i32x4 0 0 0 0))
+    (local.set $m (i16x8.splat (local.get $mul)))
+    (local.set $ad (i16x8.splat (local.get $add)))
     (block $done
       (loop $group
         (br_if $done (i32.ge_s (local.get $z) (local.get $blocks)))
@@ -54,6 +56,14 @@
         (local.set $r (i32.const 0))
         (loop $row
           (local.set $va (v128.load (local.get $pa)))
+          ;; a's values through the range step; the narrow clips them to 0..255.
+          (local.set $va (i8x16.narrow_i16x8_u
+            (i16x8.shr_s (i16x8.add_sat_s (i16x8.q15mulr_sat_s
+              (i16x8.shl (i16x8.extend_low_i8x16_u (local.get $va)) (i32.const 7)) (local.get $m)) (local.get $ad))
+              (local.get $shift))
+            (i16x8.shr_s (i16x8.add_sat_s (i16x8.q15mulr_sat_s
+              (i16x8.shl (i16x8.extend_high_i8x16_u (local.get $va)) (i32.const 7)) (local.get $m)) (local.get $ad))
+              (local.get $shift))))
           (local.set $vb (v128.load (local.get $pb)))
           (local.set $s1 (i32x4.add (local.get $s1) (call $bytesum (local.get $va))))
           (local.set $s2 (i32x4.add (local.get $s2) (call $bytesum (local.get $vb))))
@@ -70,7 +80,7 @@
           (local.set $x (i16x8.add (local.get $ah) (local.get $bh)))
           (local.set $eeh (i32x4.add (local.get $eeh) (i32x4.dot_i16x8_s (local.get $x) (local.get $x))))
           (local.set $pa (i32.add (local.get $pa) (local.get $stride)))
-          (local.set $pb (i32.add (local.get $pb) (local.get $stride)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $bstride)))
           (local.set $r (i32.add (local.get $r) (i32.const 1)))
           (br_if $row (i32.lt_u (local.get $r) (i32.const 4))))
         (local.set $dd (call $pairs (local.get $ddl) (local.get $ddh)))
@@ -161,36 +171,4 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $group)))
     (local.get $total))
-
-  ;; One i32x4 of widened values through the mapping.
-  (func $full4 (param $x v128) (param $clamp v128) (param $mul v128) (param $add v128) (param $shift i32) (result v128)
-    (i32x4.shr_s
-      (i32x4.add (i32x4.mul (i32x4.min_s (i32x4.shl (local.get $x) (i32.const 7)) (local.get $clamp)) (local.get $mul))
-        (local.get $add))
-      (local.get $shift)))
-
-  (func (export "to_full") (param $p i32) (param $n i32) (param $clamp i32) (param $mul i32) (param $add i32)
-    (param $shift i32)
-    (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $c v128) (local $m v128) (local $a v128)
-    (local.set $end (i32.add (local.get $p) (local.get $n)))
-    (local.set $c (i32x4.splat (local.get $clamp)))
-    (local.set $m (i32x4.splat (local.get $mul)))
-    (local.set $a (i32x4.splat (local.get $add)))
-    (block $done
-      (loop $sixteen
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $v (v128.load (local.get $p)))
-        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
-        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
-        ;; Saturating narrows clip: to i16, then to 0..255.
-        (v128.store (local.get $p)
-          (i8x16.narrow_i16x8_u
-            (i16x8.narrow_i32x4_s
-              (call $full4 (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift))
-              (call $full4 (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift)))
-            (i16x8.narrow_i32x4_s
-              (call $full4 (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift))
-              (call $full4 (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $c) (local.get $m) (local.get $a) (local.get $shift)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (br $sixteen))))
 )

@@ -1,7 +1,7 @@
 import type { Payload } from "../signal/payload.ts";
 import { sizeOf, type SizeProfile } from "../signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../signal/render.ts";
-import { frameQuality, type FrameQuality } from "./quality.ts";
+import { frameQuality, referencePlane, type FrameQuality } from "./quality.ts";
 
 /**
  * Re-renders the reference of a received frame from its payload (a frame is a pure function of its size, stream id,
@@ -10,10 +10,11 @@ import { frameQuality, type FrameQuality } from "./quality.ts";
  */
 export class ReferenceFrames {
   private renderers = new Map<string, FrameRenderer>();
-  private buffer = new Uint8Array(0);
-  /** The reference of the last frame compared (luma; reused for the next one). */
+  private buffer: Uint8Array = new Uint8Array(0);
+  private last: Uint8Array = new Uint8Array(0);
+  /** The reference of the last frame compared (luma; overwritten by the next one). */
   get lastReference(): Uint8Array {
-    return this.buffer;
+    return this.last;
   }
 
   /** Frames whose size matches no test-signal size, so no reference could be made (counted, not measured). */
@@ -44,8 +45,14 @@ export class ReferenceFrames {
       r = new FrameRenderer(planLayout(size, payload.streamId, kind));
       this.renderers.set(key, r);
     }
-    if (this.buffer.length !== r.frameBytes) this.buffer = new Uint8Array(r.frameBytes);
-    r.render(payload.frameNumber, text, this.buffer);
-    return frameQuality({ y: f.gray, u: f.u, v: f.v, width: f.width, height: f.height, limitedRange: f.limitedRange }, this.buffer);
+    // Drawn where the quality kernel reads it when there is one (no copy of the picture), else in a buffer of its own.
+    let out = referencePlane(f.width, f.height);
+    if (!out) {
+      if (this.buffer.length !== r.frameBytes) this.buffer = new Uint8Array(r.frameBytes);
+      out = this.buffer;
+    }
+    r.render(payload.frameNumber, text, out);
+    this.last = out;
+    return frameQuality({ y: f.gray, u: f.u, v: f.v, width: f.width, height: f.height, limitedRange: f.limitedRange }, out);
   }
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { CHROMA_STEP, CHROMA_TO_FULL, fusedStep, LUMA_STEP, LUMA_TO_FULL, mapPlane } from "../../src/client/full-range.ts";
+import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane, Q15_CHROMA, Q15_IDENTITY, Q15_LUMA, q15Map } from "../../src/client/full-range.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
 import { seededRandom } from "../helpers/random.ts";
 
@@ -48,9 +48,9 @@ test.each(["240p", "480p", "720p", "1080p"])("a random %s frame: the same bytes 
   expect(ours).toEqual(ffmpegFullRange(frame, w, h, false));
 });
 
-test("the fused step (the SIMD kernel's form, computed here in JavaScript) is each table, value for value", () => {
-  for (const [step, t] of [[LUMA_STEP, LUMA_TO_FULL], [CHROMA_STEP, CHROMA_TO_FULL]] as const) {
-    const f = fusedStep(step);
-    for (let v = 0; v < 256; v++) expect(Math.max(0, Math.min(255, (Math.min(v << 7, f.clampAt) * f.mul + f.add) >> f.shift))).toBe(t[v]!);
+test("the 16-bit step (the SIMD kernel's form, computed here in JavaScript) is each table, value for value", () => {
+  for (const [step, t] of [[Q15_LUMA, LUMA_TO_FULL], [Q15_CHROMA, CHROMA_TO_FULL]] as const) {
+    for (let v = 0; v < 256; v++) expect(q15Map(v, step)).toBe(t[v]!);
   }
+  for (let v = 0; v < 256; v++) expect(q15Map(v, Q15_IDENTITY)).toBe(v);
 });

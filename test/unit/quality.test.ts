@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHROMA_MAP, LUMA_MAP } from "../../src/client/full-range.ts";
-import { comparePlane, frameQuality, qualityKernels, ssimPlane } from "../../src/client/quality.ts";
+import { comparePlane, frameQuality, qualityKernels, referencePlane, ssimPlane } from "../../src/client/quality.ts";
 import { encodePayload } from "../../src/signal/payload.ts";
 import { parseSize } from "../../src/signal/profiles.ts";
 import { FrameRenderer, planLayout } from "../../src/signal/render.ts";
@@ -226,6 +226,38 @@ describe("the WebAssembly SIMD kernel and the JavaScript one give the same figur
       expect(simdQ.ssimY).toBeLessThan(1);
     }
   });
+});
+
+test("a reference drawn in the kernel's memory is compared where it lies, and is still there after the frame's chroma", () => {
+  let seed = 5;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+  for (const sizeName of ["240p", "1080p", "480p"]) {
+    const size = parseSize(sizeName);
+    const { width: w, height: h } = size;
+    const renderer = new FrameRenderer(planLayout(size, "r"));
+    const text = encodePayload({ streamId: "r", frameNumber: 9, generatedAtMs: 1_795_000_000_000 });
+    const copy = Uint8Array.from(renderer.render(9, text));
+    const frame = new Uint8Array(w * h * 1.5).map((_, i) => (i < w * h ? Math.max(0, Math.min(255, copy[i]! + (rnd() % 11) - 5)) : 120 + (rnd() % 17)));
+    const planes = { y: frame.subarray(0, w * h), u: frame.subarray(w * h, w * h * 1.25), v: frame.subarray(w * h * 1.25), width: w, height: h, limitedRange: true };
+    const want = frameQuality(planes, copy, "js");
+    const inPlace = referencePlane(w, h)!;
+    expect(inPlace).toHaveLength(w * h);
+    renderer.render(9, text, inPlace);
+    expect(frameQuality(planes, inPlace, "simd")).toEqual(want);
+    expect(inPlace).toEqual(copy);
+    // Again with the view taken anew, as the client takes it each frame: the same place, the same figures.
+    expect(referencePlane(w, h)!.byteOffset).toBe(inPlace.byteOffset);
+    expect(frameQuality(planes, referencePlane(w, h)!, "simd")).toEqual(want);
+  }
+});
+
+test("a plane shorter than its size and stride say is refused, not read past", () => {
+  const a = new Uint8Array(64 * 48);
+  for (const k of qualityKernels) {
+    expect(() => comparePlane(a.subarray(1), a, 64, 48, 64, k)).toThrow(RangeError);
+    expect(() => comparePlane(a, a.subarray(0, 64 * 47), 64, 48, 64, k)).toThrow(RangeError);
+    expect(() => comparePlane(a, null, 64, 48, 65, k)).toThrow(RangeError);
+  }
 });
 
 test("which libvmaf an ffmpeg has, from its filter help", async () => {
