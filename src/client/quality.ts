@@ -212,8 +212,9 @@ const align16 = (n: number) => (n + 15) & ~15;
 /**
  * Where a plane of width × height lies in the module's memory: the plane compared at 0, its reference (or, for a
  * reference that is NEUTRAL everywhere, one row of it read with a stride of 0) at ref, the two block rows' sums at
- * sums. A frame's chroma planes (a quarter of its luma's size) lie below its luma's ref, so comparing them leaves
- * the luma's reference as it was (ReferenceFrames.lastReference reads it afterwards).
+ * sums. A frame's chroma planes (a quarter of its luma's size) lie below its luma's ref in frames of 32 × 32 pixels
+ * and more (every signal size), so comparing them leaves the luma's reference as it was (ReferenceFrames.lastReference
+ * reads it afterwards).
  */
 function heapLayout(width: number, height: number): { ref: number; sums: number; slotBytes: number; end: number } {
   const n = width * height;
@@ -231,8 +232,9 @@ function heapFor(k: SimdExports, end: number): Uint8Array {
 
 /**
  * Room for a width × height reference inside the SIMD kernel's memory: a reference drawn here is compared where it
- * lies, without a copy (comparePlane with it as b, rows `width` apart). Valid until the next call of this or of
- * comparePlane with another size; null where there is no SIMD kernel.
+ * lies, without a copy (comparePlane with it as b, rows `width` apart). Its bytes last until the next comparison of
+ * a plane of this size or larger with another reference, and the view until the memory grows for a larger size (it
+ * is then empty, and comparePlane refuses it); null where there is no SIMD kernel.
  */
 export function referencePlane(width: number, height: number): Uint8Array | null {
   if (!simd) return null;

@@ -6,13 +6,17 @@ import { frameQuality, referencePlane, type FrameQuality } from "./quality.ts";
 /**
  * Re-renders the reference of a received frame from its payload (a frame is a pure function of its size, stream id,
  * number and payload text) and measures the received frame against it. No search for alignment: the payload names
- * the frame. Pure.
+ * the frame. No I/O; the reference is drawn into the quality kernel's memory, which every stream of the process shares.
  */
 export class ReferenceFrames {
   private renderers = new Map<string, FrameRenderer>();
   private buffer: Uint8Array = new Uint8Array(0);
   private last: Uint8Array = new Uint8Array(0);
-  /** The reference of the last frame compared (luma; overwritten by the next one). */
+  /**
+   * The reference of the last frame compared (luma). It lies in the quality kernel's memory, shared by every stream
+   * of the process: the next comparison of any of them may overwrite it, and one of a larger size detaches it, so it
+   * is read at once, in the same call as compare (VmafSampling.offer copies it there).
+   */
   get lastReference(): Uint8Array {
     return this.last;
   }

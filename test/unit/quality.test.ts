@@ -251,6 +251,19 @@ test("a reference drawn in the kernel's memory is compared where it lies, and is
   }
 });
 
+test("the kernel maps every limited-range value as the tables do, luma and chroma, as it loads it", () => {
+  const zero = new Uint8Array(16 * 16);
+  for (const map of [LUMA_MAP, CHROMA_MAP]) {
+    for (let v = 0; v < 256; v++) {
+      const plane = new Uint8Array(16 * 16).fill(v);
+      // Each pixel's error against 0 is its mapped value; against the neutral reference, that value less 128.
+      expect(comparePlane(plane, zero, 16, 16, 16, "simd", map).sse).toBe(256 * map.table[v]! ** 2);
+      expect(comparePlane(plane, null, 16, 16, 16, "simd", map).sse).toBe(256 * (map.table[v]! - 128) ** 2);
+      expect(comparePlane(plane, zero, 16, 16, 16, "simd").sse).toBe(256 * v * v);
+    }
+  }
+});
+
 test("a plane shorter than its size and stride say is refused, not read past", () => {
   const a = new Uint8Array(64 * 48);
   for (const k of qualityKernels) {
