@@ -1,6 +1,7 @@
 /**
  * Full-reference quality of one frame against its reference, computed the way ffmpeg's `psnr` and `ssim` filters do
- * (so the figures compare with theirs). Pure (planes in, numbers out) but for loading its WebAssembly kernel once.
+ * (so the figures compare with theirs). No I/O but loading its WebAssembly kernel once; planes in, numbers out, with
+ * the kernel's memory shared by every caller in the process (referencePlane lends room in it).
  *
  * - PSNR per plane = 10·log10(255² / MSE); "all" uses the MSE averaged over the planes weighted by their pixel counts
  *   (4:1:1 for 4:2:0), as ffmpeg's psnr_avg does. An identical plane is capped at 100 dB.
