@@ -1,5 +1,6 @@
 import { Mp4Error } from "../mp4/boxes.ts";
 import { FrameArrivals } from "../mp4/frame-arrivals.ts";
+import type { MediaSegment } from "../mp4/fragments.ts";
 import type { InitSegment } from "../mp4/init-segment.ts";
 
 /**
@@ -27,6 +28,14 @@ export class ChunkStamps {
       if (!(err instanceof Mp4Error)) throw err;
       this.broken = err.message;
     }
+  }
+
+  /**
+   * The body's boxes as read while it came (what parsing the whole body gives, mp4/frame-arrivals.ts), or null when
+   * they could not be followed and must be read again from the whole body.
+   */
+  get segment(): MediaSegment | null {
+    return this.broken ? null : this.arrivals.segment;
   }
 
   /** Stamps of the body's `frames` frames in decode order; a frame never seen complete takes `endMs` (the last byte). */

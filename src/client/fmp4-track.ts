@@ -1,6 +1,7 @@
 import { decoderConfig, toAnnexB, type DecoderConfig } from "../mp4/annexb.ts";
 import { Mp4Error } from "../mp4/boxes.ts";
 import { parseInitSegment, videoTrack, type InitSegment, type TrackInfo } from "../mp4/init-segment.ts";
+import type { MediaSegment } from "../mp4/fragments.ts";
 import { scanFragmentedSegment } from "../mp4/video-frames.ts";
 import type { PipeFormat } from "./decoder.ts";
 
@@ -59,9 +60,12 @@ export class Fmp4Track {
     return new Fmp4Track(init, track, config);
   }
 
-  /** One media segment (or fragment): throws Mp4Error when its boxes are broken, with the reason. */
-  media(segment: Uint8Array): Fmp4Media {
-    const scan = scanFragmentedSegment(segment, this.init, this.track.trackId);
+  /**
+   * One media segment (or fragment): throws Mp4Error when its boxes are broken, with the reason. `parsed`: its boxes
+   * as already read while it streamed in (client/chunk-stamps.ts), so that they are not read twice.
+   */
+  media(segment: Uint8Array, parsed?: MediaSegment): Fmp4Media {
+    const scan = scanFragmentedSegment(segment, this.init, this.track.trackId, parsed);
     if (scan.encrypted) throw new Mp4Error("the segment's samples are encrypted");
     const es = toAnnexB(segment, scan.frameList, this.config);
     return { bytes: es.bytes, frames: scan.frames, firstFrameEnd: es.firstFrameEnd, ptsOffsetsMs: scan.ptsOffsetsMs, missingFrames: scan.missingFrames };

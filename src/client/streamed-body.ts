@@ -37,7 +37,8 @@ export async function fetchStreamed(
   const arrivedAtMs = now();
   let media: Fmp4Media;
   try {
-    media = track.media(b.value);
+    // The boxes were read as the body came: the frames are taken from them, the bytes not walked again.
+    media = track.media(b.value, stamps.segment ?? undefined);
   } catch (err) {
     if (!(err instanceof Mp4Error)) throw err;
     return { ok: false, unreadable: err.message, requestedAtMs };

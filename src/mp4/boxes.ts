@@ -33,13 +33,12 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  */
 export function readBoxHeader(bytes: Uint8Array, start: number, end = bytes.length): BoxHeader | null {
   if (start + 8 > end) return null;
-  const view = viewOf(bytes);
-  let size = view.getUint32(start);
+  let size = u32At(bytes, start);
   const type = fourCc(bytes, start + 4);
   let headerSize = 8;
   if (size === 1) {
     if (start + 16 > end) return null;
-    const large = view.getBigUint64(start + 8);
+    const large = viewOf(bytes).getBigUint64(start + 8);
     if (large > BigInt(MAX_SAFE)) throw new Mp4Error(`box '${printable(type)}' at ${start} declares ${large} bytes`);
     size = Number(large);
     headerSize = 16;
@@ -69,7 +68,7 @@ export function childBoxes(bytes: Uint8Array, start = 0, end = bytes.length): Bo
     if (pos + h.size > end) {
       throw new Mp4Error(`box '${printable(h.type)}' at ${pos} (${h.size} bytes) runs past its container's end at ${end}`);
     }
-    out.push({ ...h, body: bytes.subarray(pos + h.headerSize, pos + h.size) });
+    out.push({ type: h.type, start: h.start, headerSize: h.headerSize, size: h.size, userType: h.userType, body: bytes.subarray(pos + h.headerSize, pos + h.size) });
     pos += h.size; // size >= headerSize >= 8: always advances
   }
   return out;
@@ -90,16 +89,16 @@ export function findPath(box: Box, path: string[]): Box | null {
   return cur;
 }
 
-/** A cursor over one box's body that refuses to read past it. */
+/**
+ * A cursor over one box's body that refuses to read past it. Fields are read from the bytes themselves: a fragment
+ * per frame makes a few of these a frame, and a DataView for each cost more than the reads.
+ */
 export class BoxReader {
-  private readonly view: DataView;
   pos = 0;
   constructor(
     readonly body: Uint8Array,
     private readonly what: string,
-  ) {
-    this.view = viewOf(body);
-  }
+  ) {}
   get remaining(): number {
     return this.body.length - this.pos;
   }
@@ -112,26 +111,33 @@ export class BoxReader {
     return at;
   }
   u8(): number {
-    return this.view.getUint8(this.need(1));
+    return this.body[this.need(1)]!;
   }
   u16(): number {
-    return this.view.getUint16(this.need(2));
+    const at = this.need(2);
+    return (this.body[at]! << 8) | this.body[at + 1]!;
   }
   u24(): number {
     const at = this.need(3);
-    return (this.view.getUint8(at) << 16) | this.view.getUint16(at + 1);
+    return (this.body[at]! << 16) | (this.body[at + 1]! << 8) | this.body[at + 2]!;
   }
   u32(): number {
-    return this.view.getUint32(this.need(4));
+    return u32At(this.body, this.need(4));
   }
   i32(): number {
-    return this.view.getInt32(this.need(4));
+    return u32At(this.body, this.need(4)) | 0;
   }
   /** A 64-bit unsigned value; media times past 2^53 are not representable as numbers and are refused. */
   u64(): number {
-    const v = this.view.getBigUint64(this.need(8));
-    if (v > BigInt(MAX_SAFE)) throw new Mp4Error(`'${this.what}' holds a 64-bit value too large to use: ${v}`);
-    return Number(v);
+    const at = this.need(8);
+    const high = u32At(this.body, at);
+    const low = u32At(this.body, at + 4);
+    // 2^53 - 1 has 21 bits above the low word: anything more is no exact number.
+    if (high >= 0x200000) {
+      const v = viewOf(this.body).getBigUint64(at);
+      throw new Mp4Error(`'${this.what}' holds a 64-bit value too large to use: ${v}`);
+    }
+    return high * 0x100000000 + low;
   }
   fourCc(): string {
     return fourCc(this.body, this.need(4));
@@ -165,6 +171,11 @@ export class BoxReader {
 
 export function fourCc(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+}
+
+/** The big-endian unsigned 32-bit value at `at` (the caller has checked that its four bytes are there). */
+function u32At(bytes: Uint8Array, at: number): number {
+  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
 }
 
 function viewOf(bytes: Uint8Array): DataView {

@@ -168,8 +168,8 @@ function parseTrackFragment(
     // A run without its own data offset continues where the previous run's data ended.
     if (tf & TRUN.dataOffset) dataPos = base + r.i32();
     const firstFlags = tf & TRUN.firstSampleFlags ? r.u32() : null;
-    const perSample =
-      4 * [TRUN.sampleDuration, TRUN.sampleSize, TRUN.sampleFlags, TRUN.sampleCompositionTimeOffset].filter((f) => tf & f).length;
+    // Bytes a sample's own fields take: 4 for each of the duration, size, flags and composition offset flags (0x100-0x800).
+    const perSample = 4 * (((tf >> 8) & 1) + ((tf >> 9) & 1) + ((tf >> 10) & 1) + ((tf >> 11) & 1));
     if (perSample > 0 ? count * perSample > r.remaining : count > MAX_SAMPLES_PER_RUN) {
       throw new Mp4Error(`'trun' of track ${trackId} declares ${count} samples, more than its ${r.remaining} bytes describe`);
     }

@@ -28,8 +28,8 @@ export class FrameArrivals {
   private described = 0;
   /** The walk reached a box that runs to the end of the stream. */
   private toEnd = false;
-  /** Everything read so far (styp, prft, emsg, fragments), as parseMediaSegment reports it. */
-  readonly segment: MediaSegment = emptyMediaSegment();
+  /** Everything read so far (styp, prft, emsg, fragments). */
+  private readonly read: MediaSegment = emptyMediaSegment();
   received = 0;
 
   constructor(init: InitSegment, trackId?: number) {
@@ -51,9 +51,15 @@ export class FrameArrivals {
     this.walk();
     // What is kept for the next chunk (a box not yet whole) is copied: the caller may reuse its chunk.
     if (this.buffer.length > 0 && this.buffer.buffer === chunk.buffer) this.buffer = this.buffer.slice();
+    if (this.waiting.length === 0) return [];
     const done = this.waiting.filter((f) => f.end <= this.received).sort((a, b) => a.end - b.end);
-    this.waiting = this.waiting.filter((f) => f.end > this.received);
+    if (done.length > 0) this.waiting = this.waiting.filter((f) => f.end > this.received);
     return done;
+  }
+
+  /** The bytes so far as parseMediaSegment reports them: what was read, and whether they end inside a box. */
+  get segment(): MediaSegment {
+    return { ...this.read, truncated: !this.toEnd && this.boxStart !== this.received };
   }
 
   /** Frames described so far whose bytes have not all arrived. */
@@ -78,10 +84,10 @@ export class FrameArrivals {
         if (declaredToEnd) throw new Mp4Error(`'${h.type}' at ${this.boxStart} declares no size`);
         if (h.size > MAX_READ_BOX) throw new Mp4Error(`'${h.type}' at ${this.boxStart} declares ${h.size} bytes`);
         if (at + h.size > this.buffer.length) return;
-        const box = { ...h, start: this.boxStart, body: this.buffer.subarray(at + h.headerSize, at + h.size) };
-        const before = this.segment.fragments.length;
-        readTopLevelBox(box, this.defaults, this.nextDecodeTime, this.segment);
-        for (const f of this.segment.fragments.slice(before)) {
+        const box = { type: h.type, start: this.boxStart, headerSize: h.headerSize, size: h.size, userType: h.userType, body: this.buffer.subarray(at + h.headerSize, at + h.size) };
+        const before = this.read.fragments.length;
+        readTopLevelBox(box, this.defaults, this.nextDecodeTime, this.read);
+        for (const f of this.read.fragments.slice(before)) {
           const frames = framesOf(f, this.track, this.described);
           this.described += frames.length;
           this.waiting.push(...frames);

@@ -70,10 +70,13 @@ export function framesOf(fragment: MovieFragment, track: TrackInfo, firstIndex: 
   return out;
 }
 
-/** Scans a media segment (`bytes`) of the stream `init` describes. */
-export function scanFragmentedSegment(bytes: Uint8Array, init: InitSegment, trackId?: number): FragmentedScan {
+/**
+ * Scans a media segment (`bytes`) of the stream `init` describes. `parsed` is its boxes when they were already read
+ * (mp4/frame-arrivals.ts reads them as the bytes stream in): the same result as parsing `bytes` again.
+ */
+export function scanFragmentedSegment(bytes: Uint8Array, init: InitSegment, trackId?: number, parsed?: MediaSegment): FragmentedScan {
   const track = selectTrack(init, trackId);
-  const segment = parseMediaSegment(bytes, defaultsOf(init));
+  const segment = parsed ?? parseMediaSegment(bytes, defaultsOf(init));
   const described: VideoFrame[] = [];
   for (const f of segment.fragments) described.push(...framesOf(f, track, described.length));
   const frameList = described.filter((f) => f.end <= bytes.length);
