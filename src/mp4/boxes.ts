@@ -32,6 +32,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * error: the caller decides). `end` bounds the container the box lives in.
  */
 export function readBoxHeader(bytes: Uint8Array, start: number, end = bytes.length): BoxHeader | null {
+  end = Math.min(end, bytes.length);
   if (start + 8 > end) return null;
   let size = u32At(bytes, start);
   const type = fourCc(bytes, start + 4);

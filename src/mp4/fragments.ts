@@ -29,8 +29,11 @@ export const TRUN = {
 
 /** sample_is_non_sync_sample in the sample flags: set on every frame that is not a random access point. */
 const NON_SYNC = 0x10000;
-/** A run that carries no per-sample fields costs no bytes per sample: bound it so a hostile count cannot allocate. */
-const MAX_SAMPLES_PER_RUN = 1 << 20;
+/**
+ * Samples one movie fragment may describe, all its runs together. A run that carries no per-sample fields costs no
+ * bytes per sample, so its count is bounded here, or a 50-byte moof could ask for billions of samples.
+ */
+export const MAX_SAMPLES_PER_FRAGMENT = 1 << 20;
 
 export interface Sample {
   /** Decode and presentation time in track ticks. */
@@ -86,6 +89,7 @@ export interface EventMessage {
   presentationTime: number | null;
   eventDuration: number;
   id: number;
+  /** A copy: the bytes it was read from may be a streamed body's pieces, which their reader may reuse. */
   messageData: Uint8Array;
 }
 
@@ -116,13 +120,14 @@ export function parseMovieFragment(
   const trackFragments: TrackFragment[] = [];
   // Without an explicit base, the first traf's data starts at the moof and each later one's where the previous ended.
   let implicitBase = moof.start;
+  const budget = { samples: MAX_SAMPLES_PER_FRAGMENT };
   for (const child of childBoxes(moof.body)) {
     if (child.type === "mfhd") {
       const r = new BoxReader(child.body, "mfhd");
       r.fullBox();
       sequenceNumber = r.u32();
     } else if (child.type === "traf") {
-      const traf = parseTrackFragment(child, moof.start, implicitBase, defaults, decodeTimeFallback);
+      const traf = parseTrackFragment(child, moof.start, implicitBase, defaults, decodeTimeFallback, budget);
       trackFragments.push(traf.fragment);
       implicitBase = traf.dataEnd;
     }
@@ -136,6 +141,7 @@ function parseTrackFragment(
   implicitBase: number,
   defaults: DefaultsByTrack,
   decodeTimeFallback: ReadonlyMap<number, number>,
+  budget: { samples: number },
 ): { fragment: TrackFragment; dataEnd: number } {
   const children = childBoxes(traf.body);
   const tfhdBox = children.find((b) => b.type === "tfhd");
@@ -170,9 +176,13 @@ function parseTrackFragment(
     const firstFlags = tf & TRUN.firstSampleFlags ? r.u32() : null;
     // Bytes a sample's own fields take: 4 for each of the duration, size, flags and composition offset flags (0x100-0x800).
     const perSample = 4 * (((tf >> 8) & 1) + ((tf >> 9) & 1) + ((tf >> 10) & 1) + ((tf >> 11) & 1));
-    if (perSample > 0 ? count * perSample > r.remaining : count > MAX_SAMPLES_PER_RUN) {
+    if (count * perSample > r.remaining) {
       throw new Mp4Error(`'trun' of track ${trackId} declares ${count} samples, more than its ${r.remaining} bytes describe`);
     }
+    if (count > budget.samples) {
+      throw new Mp4Error(`'trun' of track ${trackId} declares ${count} samples, past the ${MAX_SAMPLES_PER_FRAGMENT} a fragment may hold`);
+    }
+    budget.samples -= count;
     for (let i = 0; i < count; i++) {
       const duration = tf & TRUN.sampleDuration ? r.u32() : defaultDuration;
       const size = tf & TRUN.sampleSize ? r.u32() : defaultSize;
@@ -297,7 +307,7 @@ export function parseEventMessage(box: Box): EventMessage {
     const presentationTimeDelta = r.u32();
     const eventDuration = r.u32();
     const id = r.u32();
-    return { schemeIdUri, value, timescale, presentationTimeDelta, presentationTime: null, eventDuration, id, messageData: r.rest() };
+    return { schemeIdUri, value, timescale, presentationTimeDelta, presentationTime: null, eventDuration, id, messageData: r.rest().slice() };
   }
   const timescale = r.u32();
   const presentationTime = r.u64();
@@ -305,5 +315,5 @@ export function parseEventMessage(box: Box): EventMessage {
   const id = r.u32();
   const schemeIdUri = r.cString();
   const value = r.cString();
-  return { schemeIdUri, value, timescale, presentationTimeDelta: null, presentationTime, eventDuration, id, messageData: r.rest() };
+  return { schemeIdUri, value, timescale, presentationTimeDelta: null, presentationTime, eventDuration, id, messageData: r.rest().slice() };
 }

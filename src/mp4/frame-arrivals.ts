@@ -57,9 +57,20 @@ export class FrameArrivals {
     return done;
   }
 
-  /** The bytes so far as parseMediaSegment reports them: what was read, and whether they end inside a box. */
+  /**
+   * The bytes so far as parseMediaSegment reports them: what was read, and whether they end inside a box. A snapshot:
+   * later pieces do not change it.
+   */
   get segment(): MediaSegment {
-    return { ...this.read, truncated: !this.toEnd && this.boxStart !== this.received };
+    const r = this.read;
+    return {
+      segmentType: r.segmentType,
+      segmentIndexes: [...r.segmentIndexes],
+      producerReferences: [...r.producerReferences],
+      eventMessages: [...r.eventMessages],
+      fragments: [...r.fragments],
+      truncated: !this.toEnd && this.boxStart !== this.received,
+    };
   }
 
   /** Frames described so far whose bytes have not all arrived. */
@@ -90,7 +101,7 @@ export class FrameArrivals {
         for (const f of this.read.fragments.slice(before)) {
           const frames = framesOf(f, this.track, this.described);
           this.described += frames.length;
-          this.waiting.push(...frames);
+          for (const frame of frames) this.waiting.push(frame);
         }
       } else if (declaredToEnd) {
         // The last box (an mdat written while streaming): nothing after it to find.

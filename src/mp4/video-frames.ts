@@ -78,7 +78,7 @@ export function scanFragmentedSegment(bytes: Uint8Array, init: InitSegment, trac
   const track = selectTrack(init, trackId);
   const segment = parsed ?? parseMediaSegment(bytes, defaultsOf(init));
   const described: VideoFrame[] = [];
-  for (const f of segment.fragments) described.push(...framesOf(f, track, described.length));
+  for (const f of segment.fragments) for (const frame of framesOf(f, track, described.length)) described.push(frame);
   const frameList = described.filter((f) => f.end <= bytes.length);
   const encrypted =
     track.encryption !== null || segment.fragments.some((f) => f.trackFragments.some((t) => t.trackId === track.trackId && t.encrypted));

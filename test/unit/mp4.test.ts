@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { BoxReader, childBoxes, Mp4Error, readBoxHeader } from "../../src/mp4/boxes.ts";
 import { FrameArrivals } from "../../src/mp4/frame-arrivals.ts";
 import { ChunkStamps } from "../../src/client/chunk-stamps.ts";
-import { parseMediaSegment, TFHD, TRUN } from "../../src/mp4/fragments.ts";
+import { MAX_SAMPLES_PER_FRAGMENT, parseMediaSegment, TFHD, TRUN } from "../../src/mp4/fragments.ts";
 import { parseInitSegment } from "../../src/mp4/init-segment.ts";
-import { scanFragmentedSegment, type VideoFrame } from "../../src/mp4/video-frames.ts";
+import { defaultsOf, scanFragmentedSegment, type VideoFrame } from "../../src/mp4/video-frames.ts";
 import { probeSegmentFrameCount, probeSegmentPackets, writeDash, writeFmp4Hls } from "../helpers/packagers.ts";
 import { tempDir } from "../helpers/vat.ts";
 
@@ -116,6 +116,9 @@ describe("box walker", () => {
     expect(() => new BoxReader(cat(u32(0x200000), u32(0)), "big").u64()).toThrow(/too large to use: 9007199254740992/);
     expect(() => new BoxReader(cat(u32(0x80000000), u32(0)), "big").u64()).toThrow(/too large to use/);
     expect(readBoxHeader(cat(u32(0xfffffff0), ascii("mdat")), 0)?.size).toBe(0xfffffff0);
+    // A container's end past the bytes is the bytes' end: a box to the end is as long as what is there.
+    expect(readBoxHeader(cat(u32(0), ascii("mdat"), zeros(4)), 0, 1000)?.size).toBe(12);
+    expect(readBoxHeader(cat(u32(16), ascii("mo")), 0, 1000)).toBeNull();
   });
 });
 
@@ -354,7 +357,22 @@ describe("media segment", () => {
     const hugeCount = box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), fullBox("trun", 0, TRUN.sampleSize, u32(0xffffffff), u32(1))));
     expect(() => scanFragmentedSegment(hugeCount, INIT)).toThrow(/declares 4294967295 samples/);
     const hugeNoFields = box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), fullBox("trun", 0, 0, u32(0xffffffff))));
-    expect(() => scanFragmentedSegment(hugeNoFields, INIT)).toThrow(Mp4Error);
+    expect(() => scanFragmentedSegment(hugeNoFields, INIT)).toThrow(/declares 4294967295 samples, past the 1048576 a fragment may hold/);
+    // Runs without per-sample fields share one bound per fragment: two halves and one more sample are too many.
+    const half = fullBox("trun", 0, 0, u32(MAX_SAMPLES_PER_FRAGMENT / 2));
+    const overBudget = box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), half, half, fullBox("trun", 0, 0, u32(1))));
+    expect(() => scanFragmentedSegment(overBudget, INIT)).toThrow(/declares 1 samples, past the 1048576/);
+    // At the bound it is a (large) result, not a failure of the scan's own making.
+    const atBudget = scanFragmentedSegment(box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), half, half)), INIT);
+    expect(atBudget.missingFrames + atBudget.frames).toBe(MAX_SAMPLES_PER_FRAGMENT);
+    // Each of a run's per-sample fields takes 4 bytes: a run of 3 samples with all four needs 48, more than 44.
+    const allFields = TRUN.sampleDuration | TRUN.sampleSize | TRUN.sampleFlags | TRUN.sampleCompositionTimeOffset;
+    const shortRun = box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), fullBox("trun", 0, allFields, u32(3), zeros(44))));
+    expect(() => scanFragmentedSegment(shortRun, INIT)).toThrow(/'trun' of track 1 declares 3 samples, more than its 44 bytes describe/);
+    for (const flag of [TRUN.sampleDuration, TRUN.sampleSize, TRUN.sampleFlags, TRUN.sampleCompositionTimeOffset]) {
+      const oneShort = box("moof", box("traf", tfhd(1, TFHD.defaultBaseIsMoof), fullBox("trun", 0, flag, u32(3), zeros(8))));
+      expect(() => scanFragmentedSegment(oneShort, INIT)).toThrow(/declares 3 samples, more than its 8 bytes describe/);
+    }
     const childTooBig = cat(u32(24), ascii("moof"), u32(4000), ascii("traf"), zeros(8));
     expect(() => scanFragmentedSegment(childTooBig, INIT)).toThrow(/runs past its container/);
     const shortTfhd = box("moof", box("traf", fullBox("tfhd", 0, TFHD.baseDataOffset, u32(1))));
@@ -438,6 +456,45 @@ describe("frames as bytes arrive", () => {
     expect(arrivals.push(open.subarray(0, moof.length + 8 + 4)).map((f) => f.index)).toEqual([0]);
     expect(arrivals.push(open.subarray(moof.length + 12)).map((f) => f.index)).toEqual([1]);
     expect(arrivals.truncated).toBe(false);
+    // A box to the end is whole whatever came: the boxes read are the whole body's, not a body cut short.
+    expect(arrivals.segment.truncated).toBe(false);
+    expect(arrivals.segment).toEqual(parseMediaSegment(open, defaultsOf(INIT)));
+  });
+
+  test("the boxes read as pieces come are the whole body's, pieces of any size; a body whose boxes broke gives none", () => {
+    const emsg = fullBox("emsg", 0, 0, ascii("urn:x\0"), ascii("v\0"), u32(1000), u32(0), u32(0), u32(7), ascii("payload"));
+    const body = cat(emsg, seg);
+    const whole = parseMediaSegment(body, defaultsOf(INIT));
+    for (const size of [1, 5, 33, 200, body.length]) {
+      const stamps = new ChunkStamps(INIT, 1);
+      // One buffer reused for every piece, as a reader may: nothing read may point into it.
+      const piece = new Uint8Array(size);
+      for (let at = 0; at < body.length; at += size) {
+        const n = Math.min(size, body.length - at);
+        piece.set(body.subarray(at, at + n));
+        stamps.push(piece.subarray(0, n), at);
+        piece.fill(0xee);
+      }
+      expect(stamps.segment).toEqual(whole);
+      expect(new TextDecoder().decode(stamps.segment!.eventMessages[0]!.messageData)).toBe("payload");
+      // Cut short inside the second fragment: read so far, and said to be cut.
+      const cut = new ChunkStamps(INIT, 1);
+      for (let at = 0; at < body.length - 5; at += size) cut.push(body.subarray(at, Math.min(at + size, body.length - 5)), at);
+      expect(cut.segment).toEqual(parseMediaSegment(body.subarray(0, body.length - 5), defaultsOf(INIT)));
+      expect(cut.segment!.truncated).toBe(true);
+    }
+    // A snapshot: what is pushed after it is taken does not change it.
+    const early = new ChunkStamps(INIT, 1);
+    early.push(body.subarray(0, emsg.length), 0);
+    const before = early.segment!;
+    early.push(body.subarray(emsg.length), 1);
+    expect(before.fragments).toEqual([]);
+    expect(early.segment!.fragments).toHaveLength(2);
+    // A describing box the stamps cannot follow: they stop, and their boxes are not to be used.
+    const broken = new ChunkStamps(INIT, 1);
+    broken.push(cat(u32(0x7fffffff), ascii("moof")), 0);
+    expect(broken.broken).toMatch(/declares 2147483647 bytes/);
+    expect(broken.segment).toBeNull();
   });
 
   test("a describing box of absurd size is refused instead of buffered", () => {
