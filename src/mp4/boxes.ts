@@ -69,10 +69,18 @@ export function childBoxes(bytes: Uint8Array, start = 0, end = bytes.length): Bo
     if (pos + h.size > end) {
       throw new Mp4Error(`box '${printable(h.type)}' at ${pos} (${h.size} bytes) runs past its container's end at ${end}`);
     }
-    out.push({ type: h.type, start: h.start, headerSize: h.headerSize, size: h.size, userType: h.userType, body: bytes.subarray(pos + h.headerSize, pos + h.size) });
+    out.push(boxAt(h, bytes));
     pos += h.size; // size >= headerSize >= 8: always advances
   }
   return out;
+}
+
+/**
+ * The box a header describes, its body a view of `bytes`, in which the header sits at `at`; `start` is where the box
+ * is in the whole stream, for a walker that keeps only part of it (mp4/frame-arrivals.ts).
+ */
+export function boxAt(h: BoxHeader, bytes: Uint8Array, at = h.start, start = h.start): Box {
+  return { type: h.type, start, headerSize: h.headerSize, size: h.size, userType: h.userType, body: bytes.subarray(at + h.headerSize, at + h.size) };
 }
 
 /** The first child of the given type, or null. */
@@ -175,7 +183,7 @@ export function fourCc(bytes: Uint8Array, at: number): string {
 }
 
 /** The big-endian unsigned 32-bit value at `at` (the caller has checked that its four bytes are there). */
-function u32At(bytes: Uint8Array, at: number): number {
+export function u32At(bytes: Uint8Array, at: number): number {
   return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
 }
 

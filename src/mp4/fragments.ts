@@ -3,7 +3,7 @@
  * track runs into samples with their decode/presentation times and byte ranges, without touching the media data.
  * Pure: bytes in, typed result out.
  */
-import { BoxReader, childBoxes, Mp4Error, readBoxHeader, type Box } from "./boxes.ts";
+import { boxAt, BoxReader, childBoxes, Mp4Error, readBoxHeader, type Box } from "./boxes.ts";
 import { parseFileType, type FileType, type TrackDefaults } from "./init-segment.ts";
 
 /** tfhd flags (ISO/IEC 14496-12 8.8.7). */
@@ -220,7 +220,7 @@ export function parseMediaSegment(bytes: Uint8Array, defaults: DefaultsByTrack):
       out.truncated = true;
       break;
     }
-    readTopLevelBox({ ...h, body: bytes.subarray(pos + h.headerSize, pos + h.size) }, defaults, nextDecodeTime, out);
+    readTopLevelBox(boxAt(h, bytes), defaults, nextDecodeTime, out);
     pos += h.size;
   }
   return out;

@@ -5,7 +5,7 @@
  *
  * Only the boxes that describe frames are kept in memory; media data is counted as it passes and dropped.
  */
-import { Mp4Error, readBoxHeader } from "./boxes.ts";
+import { boxAt, Mp4Error, readBoxHeader, u32At } from "./boxes.ts";
 import { emptyMediaSegment, readTopLevelBox, type DefaultsByTrack, type MediaSegment } from "./fragments.ts";
 import type { InitSegment, TrackInfo } from "./init-segment.ts";
 import { defaultsOf, framesOf, selectTrack, type VideoFrame } from "./video-frames.ts";
@@ -90,12 +90,12 @@ export class FrameArrivals {
       const h = readBoxHeader(this.buffer, at);
       if (!h) return;
       // A size-0 box runs to the end of the stream: the end is not known yet, so it cannot be read whole.
-      const declaredToEnd = viewU32(this.buffer, at) === 0;
+      const declaredToEnd = u32At(this.buffer, at) === 0;
       if (READ_WHOLE.has(h.type)) {
         if (declaredToEnd) throw new Mp4Error(`'${h.type}' at ${this.boxStart} declares no size`);
         if (h.size > MAX_READ_BOX) throw new Mp4Error(`'${h.type}' at ${this.boxStart} declares ${h.size} bytes`);
         if (at + h.size > this.buffer.length) return;
-        const box = { type: h.type, start: this.boxStart, headerSize: h.headerSize, size: h.size, userType: h.userType, body: this.buffer.subarray(at + h.headerSize, at + h.size) };
+        const box = boxAt(h, this.buffer, at, this.boxStart);
         const before = this.read.fragments.length;
         readTopLevelBox(box, this.defaults, this.nextDecodeTime, this.read);
         for (const f of this.read.fragments.slice(before)) {
@@ -123,8 +123,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-function viewU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
