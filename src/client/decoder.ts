@@ -1,5 +1,5 @@
 import { spawnFfmpeg, StderrTail, type FfmpegChild } from "../ffmpeg.ts";
-import { parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "./ffmpeg-output.ts";
+import { isDecodeTrouble, parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "./ffmpeg-output.ts";
 
 const QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Decoded output waiting to be handed over beyond this pauses ffmpeg's stdout (it then waits on its pipe). */
@@ -129,6 +129,13 @@ export class FrameDecoder {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   input: { codec: string; width: number; height: number } | null = null;
   framesOut = 0;
+  /**
+   * Lines of trouble ffmpeg printed (ffmpeg-output.ts isDecodeTrouble): none for a sound stream, one or more for each
+   * picture it could not decode whole (it may then give out fewer frames than it was given).
+   */
+  errors = 0;
+  /** The first of them, without ffmpeg's context address ("h264: error while decoding MB 18 6"). */
+  trouble = "";
   /** An error thrown by the frame handler: decoding stops and the owner rethrows it. */
   failure: unknown = null;
 
@@ -142,6 +149,10 @@ export class FrameDecoder {
   ) {
     this.child = spawnFfmpeg(ffmpeg, decoderArgs(input, output));
     this.stderr = new StderrTail(this.child.stderr, 30, (line) => {
+      if (isDecodeTrouble(line)) {
+        this.errors++;
+        this.trouble ||= line.replace(/^\[([^\]]*?) @ 0x[0-9a-f]+\] /, "$1: ").slice(0, 160);
+      }
       if (this.size) return;
       this.stderrText += `${line}\n`;
       this.input ??= parseInputVideo(this.stderrText);

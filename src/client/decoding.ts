@@ -1,4 +1,5 @@
 import { FrameDecoder, type DecodedFrame, type DecoderOutput, type PipeFormat } from "./decoder.ts";
+import { startsWithKeyframe } from "../mp4/annexb.ts";
 import { Feeder, type FrameStamp } from "./feeder.ts";
 import type { MediaUnit, SourceInput } from "./source.ts";
 
@@ -12,6 +13,9 @@ export interface Decoder {
   readonly exited: Promise<{ code: number | null }>;
   readonly failure: unknown;
   readonly lastError: string;
+  /** Lines of trouble ffmpeg printed: pictures it could not decode whole (client/decoder.ts); the first of them. */
+  readonly errors: number;
+  readonly trouble: string;
   /** The stream as the decoder reads it, once known. */
   readonly input: { codec: string; width: number; height: number } | null;
 }
@@ -27,20 +31,42 @@ export const ffmpegDecoders =
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
 
 /**
+ * Frames a decoder never gave out, found when it was flushed: `lost` frames of the units `from` (the last one given
+ * while it had printed no error, or its first) to `until` (the last it was given), and ffmpeg's first trouble.
+ */
+export interface Undecoded {
+  lost: number;
+  from: number;
+  until: number;
+  message: string;
+}
+
+/**
  * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
  * format), fed by the feeder, every frame handed on with its stamp; filler frames never leave this stage.
+ *
+ * Frames take their stamps by count, so a decoder that drops a frame it cannot decode (a corrupt segment) would shift
+ * every later frame onto an earlier frame's stamp. ffmpeg says so when it happens, and the decoder is then flushed
+ * and started over at the next unit it can start from (a keyframe first): the frames it owed are counted as never
+ * decoded (onUndecoded), and what comes after starts clean. Until that unit, frames of the broken units may take each
+ * other's stamps; the event says which units.
  */
 export class Decoding {
   private readonly feeder = new Feeder();
   private decoder: Decoder;
   /** What the running decoder reads on its pipe (null for a URL). */
   private format: PipeFormat | null;
+  /** Units given to the running decoder: its first, the last while it had printed no error, the last. */
+  private firstFed: number | null = null;
+  private lastClean: number | null = null;
+  private lastFed: number | null = null;
 
   constructor(
     private readonly input: SourceInput,
     private readonly output: DecoderOutput,
     private readonly factory: DecoderFactory,
     private readonly onFrame: FrameHandler,
+    private readonly onUndecoded: (u: Undecoded) => void = () => {},
   ) {
     // At once, so that the first unit does not wait for ffmpeg to start (a unit in another format replaces it).
     this.decoder = this.start(input);
@@ -65,22 +91,39 @@ export class Decoding {
   async take(m: MediaUnit): Promise<void> {
     if (this.input.kind !== "pipe") return; // a decoder reading a URL is given nothing
     const format = m.format ?? this.input.format;
-    if (this.feeder.startsNewDecoder(m) || format !== this.format) {
-      // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected): flush the old
-      // decoder (its held frames keep their stamps) and start clean.
-      await this.decoder.finish();
-      this.feeder.clear();
+    // ffmpeg printed errors: start over here if this unit can be decoded from scratch (an elementary stream's units
+    // are checked for a keyframe first; other MPEG-TS is not restarted).
+    const broken = this.decoder.errors > 0 && format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
+    if (this.feeder.startsNewDecoder(m) || format !== this.format || broken) {
+      // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected), or a decoder
+      // that may have dropped frames: flush the old decoder (its held frames keep their stamps) and start clean.
+      await this.flush();
       this.format = format;
       this.decoder = this.start({ kind: "pipe", format });
     }
+    this.firstFed ??= m.sequence;
+    if (this.decoder.errors === 0) this.lastClean = m.sequence;
+    this.lastFed = m.sequence;
     for (const bytes of this.feeder.feed(m, format)) await this.decoder.write(bytes);
     if (this.decoder.failure) throw this.decoder.failure;
+  }
+
+  /** Flushes the running decoder: what it still owed then, it could not decode. */
+  private async flush(): Promise<void> {
+    const d = this.decoder;
+    await d.finish();
+    const lost = this.feeder.owed();
+    if (lost > 0 && this.lastFed !== null) {
+      this.onUndecoded({ lost, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
+    }
+    this.feeder.clear();
+    this.firstFed = this.lastClean = this.lastFed = null;
   }
 
   /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */
   async finish(): Promise<number | null> {
     const d = this.decoder;
-    if (this.input.kind === "pipe") await d.finish();
+    if (this.input.kind === "pipe") await this.flush();
     else if (d.alive) d.kill();
     const { code } = await d.exited;
     if (d.failure) throw d.failure;

@@ -50,7 +50,14 @@ export class Feeder {
     return m.discontinuity;
   }
 
-  /** Forgets what the old decoder still owed (after it was flushed). */
+  /** Frames of the stream (fillers not counted) that the decoder was given and has not given out. */
+  owed(): number {
+    let n = 0;
+    for (const e of this.queue) if (!e.filler) n += e.remaining;
+    return n;
+  }
+
+  /** Forgets what the old decoder still owed (after it was flushed: frames it could not decode). */
   clear(): void {
     this.queue = [];
   }

@@ -27,3 +27,14 @@ export function parseInputVideo(stderr: string): { codec: string; width: number;
   const m = /Stream #0:\d+[^\n]*?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})/.exec(stderr.slice(at));
   return m ? { codec: m[1]!, width: Number(m[2]), height: Number(m[3]) } : null;
 }
+
+/**
+ * A line a decoder prints when its input is broken: a message of a decoder or parser ("[h264 @ 0x…] error while
+ * decoding MB 18 6", "[NULL @ 0x…] missing picture in access unit") or ffmpeg's own "Error while decoding stream".
+ * A sound stream prints none once running; of the messages ffmpeg prints while it starts, the one about probing is
+ * not trouble.
+ */
+export function isDecodeTrouble(line: string): boolean {
+  if (line.startsWith("Error while decoding")) return true;
+  return /^\[[^\]]* @ 0x[0-9a-f]+\] /.test(line) && !line.includes("not enough frames to estimate rate");
+}

@@ -142,10 +142,24 @@ export async function runSession(
     if (!announced) rec.info(`vat client: run ${rec.runId}, measuring ${source.url} into ${cfg.db}`);
     announced = true;
   };
-  const decoding = new Decoding(source.input, outputFor(reference, refSize), deps.decoders(cfg.ffmpeg, deps.now), (f, stamp, described) => {
-    announce();
-    frames.take(f, stamp, described);
-  });
+  const decoding = new Decoding(
+    source.input,
+    outputFor(reference, refSize),
+    deps.decoders(cfg.ffmpeg, deps.now),
+    (f, stamp, described) => {
+      announce();
+      frames.take(f, stamp, described);
+    },
+    (u) =>
+      rec.event({
+        kind: "segment-missing",
+        atMs: deps.now(),
+        detail:
+          `the decoder could not decode ${u.lost} frame${u.lost === 1 ? "" : "s"} of segment${u.from === u.until ? ` ${u.from}` : `s ${u.from}-${u.until}`}` +
+          ` (broken media${u.message ? `; ${u.message}` : ""}): they count as dropped, and frames of` +
+          ` ${u.from === u.until ? "that segment" : "those segments"} may carry each other's stamps; decoding started over`,
+      }),
+  );
   const stop = (): string | null =>
     stopRequested() ?? (rec.fatal ? `failed: ${rec.fatal.detail}` : null) ?? (frames.limitReached ? "frame limit" : null) ??
     (cfg.durationMs !== null && deps.now() - startedAtMs >= cfg.durationMs ? "duration" : null) ??

@@ -124,6 +124,29 @@ export function delimiterLength(head: Uint8Array, format: ElementaryFormat): num
   return head.length === n || (head.length > n && head[n] === 0) ? n : 0;
 }
 
+/**
+ * Whether an Annex B stream begins with a frame a decoder can start from: its first slice is an IDR (H.264) or an IRAP
+ * picture (HEVC), parameter sets, SEI and delimiters before it allowed. False for any other first slice, or none.
+ */
+export function startsWithKeyframe(bytes: Uint8Array, format: ElementaryFormat): boolean {
+  for (let i = 0, nals = 0; i + 3 < bytes.length && nals < 64; i++) {
+    if (bytes[i] !== 0 || bytes[i + 1] !== 0 || bytes[i + 2] !== 1) continue;
+    nals++;
+    const h = bytes[i + 3]!;
+    if (format === "h264") {
+      const type = h & 0x1f;
+      if (type === 5) return true;
+      if (type >= 1 && type <= 4) return false;
+    } else {
+      const type = (h >> 1) & 0x3f;
+      if (type >= 16 && type <= 21) return true;
+      if (type <= 9) return false;
+    }
+    i += 3;
+  }
+  return false;
+}
+
 export interface ElementaryUnit {
   bytes: Uint8Array;
   /** End of the first frame's bytes (its parameter sets included): a copy of it decodes on its own. */

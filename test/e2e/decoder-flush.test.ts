@@ -218,3 +218,40 @@ function frameStarts(es: Uint8Array): number[] {
   }
   return starts;
 }
+
+describe.each([
+  ["h264", "ts"],
+  ["hevc", "fmp4"],
+] as const)("%s in %s segments, one of them broken", (codec, container) => {
+  test("the decoder drops frames it cannot decode; the frames after them keep their own stamps, and the loss is said", async () => {
+    const { units: list, format } = units(encode(codec, container));
+    const truth = decodeWhole(list, codec);
+    // Segment 1's middle scrambled (start codes kept, so that its NAL units stay where they were): ffmpeg cannot
+    // decode some of its frames and gives out fewer than it was given.
+    const broken = list.map((u) => ({ ...u, bytes: u.bytes.slice() }));
+    const b = broken[1]!.bytes;
+    for (let i = Math.floor(b.length * 0.3); i < Math.floor(b.length * 0.7); i++) if (b[i]! > 1) b[i] = (i * 31) & 0xff;
+    const stamps: (number | null)[] = [];
+    const pixels: string[] = [];
+    const lost: { lost: number; from: number; until: number; message: string }[] = [];
+    const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
+      stamps.push(stamp?.segment ?? null);
+      pixels.push(Bun.hash(f.gray).toString(16));
+    }, (u) => void lost.push(u));
+    for (const u of broken) {
+      await decoding.take(u);
+      // Segments some time apart, as a live stream's come: the decoder is done with one before the next.
+      await Bun.sleep(300);
+    }
+    expect(await decoding.finish()).toBe(0);
+    const of = (s: number) => pixels.filter((_, i) => stamps[i] === s);
+    const given = of(1).length;
+    expect(given).toBeLessThan(FPS); // the test's premise: frames were dropped
+    // Before and after the broken segment, every frame is the picture at its place, with its own segment's stamp.
+    expect(of(0)).toEqual(truth.slice(0, FPS));
+    expect(of(2)).toEqual(truth.slice(2 * FPS, 3 * FPS));
+    expect(of(3)).toEqual(truth.slice(3 * FPS, 4 * FPS));
+    expect(stamps.filter((s) => s === null)).toEqual([]);
+    expect(lost).toEqual([{ lost: FPS - given, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
+  }, 60_000);
+});

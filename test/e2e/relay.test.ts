@@ -59,6 +59,49 @@ test(
   60_000,
 );
 
+test(
+  "segments broken on the way (the middle of every fourth scrambled): frames the decoder drops are said, and no later frame takes another's stamp",
+  async () => {
+    const server = serve(["--size", "240p"]);
+    const broken = new Set<number>();
+    const relay = new Relay({
+      origin: server.url,
+      mangle: (path, body) => {
+        const seq = Number(/seg_(\d+)\.ts$/.exec(path)?.[1] ?? Number.NaN);
+        if (!(seq % 4 === 2)) return null;
+        broken.add(seq);
+        // Transport packets' headers kept (the segment is still MPEG-TS), their payloads in the middle scrambled.
+        const b = body.slice();
+        for (let i = Math.floor(b.length * 0.3); i < Math.floor(b.length * 0.7); i++) if (i % 188 > 20) b[i] = (i * 31) & 0xff;
+        return b;
+      },
+    });
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "broken.db");
+      const run = await client(["--url", relay.url, "--duration", "20s", "--db", db]);
+      expect(run.exitCode).toBe(0);
+      expect(broken.size).toBeGreaterThanOrEqual(3);
+      const d = openDb(db);
+      // vat serve's segments hold 30 frames each, frame n in the segment numbered (n - 1) / 30 plus a fixed offset (the
+      // relay numbers its own): every frame read must carry its own segment's stamp.
+      const lags = d.query("SELECT DISTINCT (frame_number - 1) / 30 - segment AS lag FROM frames WHERE kind = 'new'").all();
+      expect(lags).toHaveLength(1);
+      const latency = d.query("SELECT min(latency_ms) AS min, count(*) AS n FROM frames WHERE kind = 'new'").get() as { min: number; n: number };
+      expect(latency.n).toBeGreaterThan(300);
+      expect(latency.min).toBeGreaterThan(0);
+      const said = d.query("SELECT detail FROM events WHERE kind = 'segment-missing'").all() as { detail: string }[];
+      expect(said.length).toBeGreaterThanOrEqual(2);
+      for (const e of said) expect(e.detail).toMatch(/^the decoder could not decode \d+ frames? of segments? /);
+      d.close();
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  60_000,
+);
+
 /** Latency in one client's database minus another's, frame by frame (frames matched by number), sorted. */
 function frameShifts(db: string, other: string): number[] {
   const d = openDb(db);

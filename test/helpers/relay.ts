@@ -17,6 +17,8 @@ export interface RelayOptions {
   timeShiftMs?: number;
   /** Extra time this segment is withheld (later ones wait behind it, as a stalled packager's would). */
   holdMs?: (sequence: number) => number;
+  /** A body to send instead of the origin's for this path (a segment broken on its way): null sends it as it is. */
+  mangle?: (path: string, body: Uint8Array) => Uint8Array | null;
 }
 
 export class Relay {
@@ -95,9 +97,11 @@ export class Relay {
       const t = (await (await fetch(`${this.o.origin}/time`)).json()) as { nowMs: number };
       return Response.json({ nowMs: t.nowMs + this.o.timeShiftMs });
     }
-    // Everything else (segments, /params, /time) passes through untouched.
+    // Everything else (segments, /params, /time) passes through untouched, unless mangle changes it.
     const r = await fetch(`${this.o.origin}${path}`);
-    return new Response(await r.arrayBuffer(), { status: r.status, headers: { "content-type": r.headers.get("content-type") ?? "" } });
+    const body = new Uint8Array(await r.arrayBuffer());
+    const sent = (r.ok && this.o.mangle?.(path, body)) || body;
+    return new Response(sent, { status: r.status, headers: { "content-type": r.headers.get("content-type") ?? "" } });
   }
 
   /** The origin's playlist less the hidden and not-yet-due segments, numbered by the relay. */

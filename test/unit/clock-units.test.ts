@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { estimateOffset, judgeClock } from "../../src/client/clock.ts";
-import { parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "../../src/client/ffmpeg-output.ts";
+import { isDecodeTrouble, parseInputVideo, parseRawOutputFullRange, parseRawOutputSize } from "../../src/client/ffmpeg-output.ts";
 import { percentile } from "../../src/client/stats.ts";
 import { toCsv } from "../../src/client/store.ts";
 import { parseDurationMs } from "../../src/units.ts";
@@ -100,6 +100,19 @@ Output #0, rawvideo, to 'pipe:1':
     expect(parseRawOutputFullRange(out("yuv420p(pc, bt709, progressive)"))).toBe(true);
     expect(parseRawOutputFullRange(text)).toBe(false); // gray(progressive)
     expect(parseRawOutputFullRange(text.slice(0, text.indexOf("Output #0")))).toBeNull();
+  });
+
+  test("trouble: a decoder's or parser's message, or ffmpeg's decoding error; not the streams' description or the probing note", () => {
+    // Lines ffmpeg 5.1 printed decoding a corrupt segment.
+    expect(isDecodeTrouble("[h264 @ 0x5631150217c0] error while decoding MB 12 8")).toBe(true);
+    expect(isDecodeTrouble("[h264 @ 0x5631150217c0] concealing 226 DC, 226 AC, 226 MV errors in P frame")).toBe(true);
+    expect(isDecodeTrouble("[NULL @ 0x563115011540] missing picture in access unit with size 6")).toBe(true);
+    expect(isDecodeTrouble("[hevc @ 0x55f40739ec80] Invalid NAL unit 0, skipping.")).toBe(true);
+    expect(isDecodeTrouble("Error while decoding stream #0:0: Invalid data found when processing input")).toBe(true);
+    // Lines every decoder prints as it starts.
+    for (const line of text.split("\n")) expect(isDecodeTrouble(line)).toBe(false);
+    expect(isDecodeTrouble("[h264 @ 0x5562484b7c80] Stream #0: not enough frames to estimate rate; consider increasing probesize")).toBe(false);
+    expect(isDecodeTrouble("pipe:0: corrupt decoded frame in stream 0")).toBe(false);
   });
 });
 

@@ -27,3 +27,71 @@ test("the decoder starts before the first unit, in the source's format; a unit i
   expect(started[0]!.writes).toEqual([[1], [0, 0, 0, 1, 9, 0xf0], [2], [0, 0, 0, 1, 9, 0xf0]]);
   expect(started[1]!.writes).toEqual([[3], [3], [3], [3], [3], [4], [4], [4], [4], [4]]);
 });
+
+/** H.264 units: SPS, PPS and an IDR slice (a decoder can start there), or a non-IDR slice. */
+const IDR = [0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, 0x65, 0x88];
+const P = [0, 0, 0, 1, 0x41, 0x9a];
+
+const isDelimiter = (b: Uint8Array) => b.length === 6 && b[4] === 9;
+
+test("a decoder that printed trouble is flushed and started over at the next unit that begins with a keyframe, and what it owed is said", async () => {
+  // Each fake decoder gives out a frame for each unit written (its pixel: the unit's last byte), except for the units
+  // the test breaks: it drops their frame and prints trouble, as ffmpeg does.
+  const broken = new Set([2]);
+  const writes: number[] = [];
+  const factory: DecoderFactory = (_input, _output, onFrame) => {
+    const d = { errors: 0 };
+    writes.push(0);
+    const index = writes.length - 1;
+    return fakeDecoder({
+      write: (b) => {
+        if (isDelimiter(b)) return;
+        writes[index]!++;
+        const seq = b[b.length - 1]!;
+        if (broken.has(seq)) d.errors++;
+        else onFrame({ gray: new Uint8Array([seq]), width: 1, height: 1, decodedAtMs: 0 });
+      },
+      errors: () => d.errors,
+      trouble: "h264: error while decoding MB 18 6",
+    });
+  };
+  const out: { pixel: number; segment: number | null }[] = [];
+  const undecoded: unknown[] = [];
+  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, factory,
+    (f, stamp) => void out.push({ pixel: f.gray[0]!, segment: stamp?.segment ?? null }), (u) => void undecoded.push(u));
+  // Units 1-6: 2 is broken, 3 goes on with its pictures (no keyframe), 4 begins with one, 5 not, 6 does.
+  const bytesOf = (seq: number, key: boolean) => new Uint8Array([...(key ? IDR : P), seq]);
+  for (const [seq, key] of [[1, true], [2, true], [3, false], [4, true], [5, false], [6, true]] as const) {
+    await decoding.take(unit(seq, { bytes: bytesOf(seq, key), format: "h264" }));
+  }
+  await decoding.finish();
+  // Started over before 4 (not before 3, which cannot be decoded from scratch), and only once.
+  expect(writes).toEqual([3, 3]);
+  // By count, 3's frame took 2's stamp until the restart: the event says which segments' stamps may be shifted.
+  expect(out).toEqual([
+    { pixel: 1, segment: 1 },
+    { pixel: 3, segment: 2 },
+    { pixel: 4, segment: 4 },
+    { pixel: 5, segment: 5 },
+    { pixel: 6, segment: 6 },
+  ]);
+  expect(undecoded).toEqual([{ lost: 1, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
+});
+
+test("a decoder that printed trouble but owed nothing at its flush is not reported", async () => {
+  const undecoded: unknown[] = [];
+  let errors = 0;
+  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, (_i, _o, onFrame) =>
+    fakeDecoder({
+      write: (b) => {
+        if (isDelimiter(b)) return;
+        errors++; // concealed: the frame still comes out
+        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
+      },
+      errors: () => errors,
+    }), () => {}, (u) => void undecoded.push(u));
+  await decoding.take(unit(1, { bytes: new Uint8Array([...IDR, 1]), format: "h264" }));
+  await decoding.take(unit(2, { bytes: new Uint8Array([...IDR, 2]), format: "h264" }));
+  await decoding.finish();
+  expect(undecoded).toEqual([]);
+});

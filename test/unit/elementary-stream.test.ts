@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
-import { accessUnitDelimiter, delimiterLength, toAnnexB } from "../../src/mp4/annexb.ts";
+import { accessUnitDelimiter, delimiterLength, startsWithKeyframe, toAnnexB } from "../../src/mp4/annexb.ts";
 
 const AUD_264 = [0, 0, 0, 1, 0x09, 0xf0];
 const AUD_265 = [0, 0, 0, 1, 0x46, 0x01, 0x50];
@@ -58,6 +58,21 @@ describe("access unit delimiters", () => {
     const es = toAnnexB(segment, [frame(0, 0, 13, true), frame(1, 13, 25, false)], config);
     expect([...es.bytes]).toEqual([...SPS, 0, 0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 0, 1, 0x41, 0x9a]);
     expect(es.firstFrameEnd).toBe(SPS.length + 7);
+  });
+});
+
+describe("a unit a decoder can start from", () => {
+  const starts = (bytes: number[], format: "h264" | "hevc") => startsWithKeyframe(new Uint8Array(bytes), format);
+  test("H.264: its first slice is an IDR; parameter sets, SEI and a delimiter may come before it", () => {
+    expect(starts([...AUD_264, ...SPS, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x06, 0x05, ...IDR, ...P], "h264")).toBe(true);
+    expect(starts([...SPS, ...P, ...IDR], "h264")).toBe(false);
+    expect(starts([...SPS], "h264")).toBe(false);
+    expect(starts([], "h264")).toBe(false);
+  });
+  test("HEVC: its first slice is an IRAP picture (IDR, CRA, BLA)", () => {
+    const vps = [0, 0, 1, 0x40, 0x01, 0x0c];
+    for (const type of [16, 19, 20, 21]) expect(starts([...AUD_265, ...vps, 0, 0, 1, type << 1, 0x01, 0xaf], "hevc")).toBe(true);
+    for (const type of [0, 1, 9]) expect(starts([...vps, 0, 0, 1, type << 1, 0x01, 0xaf], "hevc")).toBe(false);
   });
 });
 
