@@ -35,8 +35,12 @@ export interface RunFacts extends GroupKey {
   latencies: ArrayLike<number>;
   /** Per-window median latency over the run, for charts. */
   latencyOverTime: { atS: number; p50Ms: number }[];
-  /** How long the stream stayed healthy: until its first outage, or the whole run when it never failed. */
+  /**
+   * How long the stream stayed healthy: until its first outage, or the whole run when it had none; nothing for a run
+   * stored as failed that read no frame.
+   */
   healthyMs: number;
+  /** The run was stored as failed, or its stream went out (an outage). */
   failed: boolean;
   /** Full-reference quality when it was measured (--quality, --vmaf): PSNR-Y and SSIM-Y over frames, VMAF samples. */
   quality: { frames: number; psnrYSum: number; ssimYSum: number; vmafSamples: number[] } | null;
@@ -188,7 +192,8 @@ function compareConfig(a: GroupKey, b: GroupKey): number {
  * Groups runs by configuration and computes each group's figures. Pure. Definitions (the README repeats them):
  * latency percentiles over every new frame of the group's runs; achieved fps = the runs' figures weighted by measured
  * time; drops per minute = dropped frames ÷ measured minutes; rebuffer ratio = frozen time ÷ measured time; hours
- * lasted = the mean time a run's stream stayed healthy (to its first outage, or to the end of a run that never failed);
+ * lasted = the mean time a run's stream stayed healthy (to its first outage, or to the end of a run that had none; none
+ * for a run stored as failed that read no frame); runs failed = runs stored as failed or with an outage;
  * cost = task size × list price × measured time, per run (mean), in all, and per healthy hour.
  */
 export function aggregate(runs: readonly RunFacts[], prices: Prices, sort: SortKey = "config"): GroupFigures[] {

@@ -107,7 +107,7 @@ function hostOf(url: string): string {
 /** The fields of vat's tables the report reads, by table (columns an older file lacks read as null). */
 const RUN_FIELDS = [
   "id", "startedAtMs", "endedAtMs", "url", "streamId", "imageSize", "sizeName", "fps", "cpu", "memory", "videoType", "params",
-  "summary", "role", "comparisonId", ...DELIVERY_READ,
+  "summary", "role", "comparisonId", "status", ...DELIVERY_READ,
 ] as const;
 const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
 
@@ -142,6 +142,9 @@ function readVat(db: Database, file: string): RunFacts[] {
     const params = isRecord(r.params) ? r.params : null;
     const summary = isRecord(r.summary) ? (r.summary as unknown as Record<string, unknown>) : null;
     const firstOutage = minOf(outagesOf(id).map((e) => e.atMs));
+    const framesNew = sumOf(windows.map((w) => w.framesNew));
+    // Stored as failed (it could not be measured, or stopped on an error), or its stream went out.
+    const storedFailed = typeof r.status === "string" && r.status.startsWith("failed");
     const weighted = windows.filter((w) => w.fpsAchieved !== null && w.framesNew !== null);
     const framesWeight = sumOf(windows.map((w) => w.framesNew));
     out.push({
@@ -158,7 +161,7 @@ function readVat(db: Database, file: string): RunFacts[] {
         providerOf(r.url ?? "", params, r.role),
       startedAtMs: started,
       measuredMs,
-      framesNew: sumOf(windows.map((w) => w.framesNew)),
+      framesNew,
       dropped: sumOf(windows.map((w) => w.dropped)),
       unreadable: sumOf(windows.map((w) => w.unreadable)),
       stalls: sumOf(windows.map((w) => w.stalls)),
@@ -170,8 +173,9 @@ function readVat(db: Database, file: string): RunFacts[] {
       latencyOverTime: windows.flatMap((w) =>
         w.startMs !== null && w.latencyP50Ms !== null ? [{ atS: (w.startMs - started) / 1000, p50Ms: w.latencyP50Ms }] : [],
       ),
-      healthyMs: firstOutage !== null ? Math.max(0, firstOutage - started) : measuredMs,
-      failed: firstOutage !== null,
+      // A failed run that read no frame never had a healthy stream to measure.
+      healthyMs: firstOutage !== null ? Math.max(0, firstOutage - started) : storedFailed && framesNew === 0 ? 0 : measuredMs,
+      failed: firstOutage !== null || storedFailed,
       quality: qualityFacts(qualityOf(id), vmafOf(id).flatMap((v) => (v.vmaf === null ? [] : [v.vmaf]))),
       ...runFormat(r),
     });

@@ -6,6 +6,11 @@ import { DELIVERY_READ, deliveryRows, FORMAT_FIELDS, NO_FORMAT, runFormat } from
 import { reportHtml } from "../../src/report/html.ts";
 import { DELIVERY_FIELDS, RUNS } from "../../src/client/columns.ts";
 import { UNKNOWN_FACTS } from "../../src/client/source.ts";
+import { RunStore } from "../../src/client/store.ts";
+import { readRuns } from "../../src/report/collect.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 function run(over: Partial<RunFacts>): RunFacts {
   return {
@@ -169,5 +174,48 @@ describe("low-latency delivery in the report", () => {
     expect([...table.matchAll(/<tr><td/g)]).toHaveLength(1);
     expect(table).toContain(">ll-hls<");
     expect(table).toContain('data-v="0.2">200 ms<');
+  });
+});
+
+describe("runs read back from a vat database", () => {
+  test("runs failed: a run stored as failed counts (and one that read no frame never was healthy), as does one whose stream went out", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vat-report-failed-"));
+    try {
+      const file = join(dir, "runs.db");
+      const store = new RunStore(file);
+      const window = (index: number, startMs: number, framesNew: number) => ({
+        index, startMs, endMs: startMs + 10_000, framesDecoded: framesNew, framesNew, fpsAchieved: framesNew / 10, fpsStream: 30,
+        dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: framesNew === 0 ? 300 : 0, stalls: 0, stallMs: 0,
+        latencyMinMs: null, latencyP50Ms: null, latencyP95Ms: null, latencyMaxMs: null, latencyMeanMs: null, jitterMs: null,
+        psnrYMean: null, psnrYMin: null, psnrYP5: null, ssimYMean: null, ssimYMin: null, ssimYP5: null, psnrAllMean: null,
+        ssimAllMean: null, bitrateKbps: 100,
+      });
+      const start = (startedAtMs: number) => store.createRun({
+        startedAtMs, url: "http://127.0.0.1:5000/", playlistUrl: null, streamId: "vat", imageSize: 1, sizeName: "240p", fps: 30,
+        cpu: null, memory: null, videoType: "LIVE", params: null, clockOffsetMs: 0, clockUncertaintyMs: null, clockSynced: true,
+        windowMs: 10_000, vatVersion: "test", options: {}, ...UNKNOWN_FACTS,
+      });
+      // 1: measured 20 s. 2: its stream went out 5 s in. 3: read none of its frames' codes, stored as failed.
+      const ok = start(0);
+      store.writeWindow(ok, window(0, 0, 300), []);
+      store.writeWindow(ok, window(1, 10_000, 300), []);
+      store.finishRun(ok, 20_000, "duration", {} as never);
+      const out = start(100_000);
+      store.writeWindow(out, window(0, 100_000, 300), []);
+      store.writeWindow(out, window(1, 110_000, 150), []);
+      store.writeEvent(out, { kind: "outage", atMs: 105_000, durationMs: 3000, detail: "no answer" });
+      store.finishRun(out, 120_000, "duration", {} as never);
+      const none = start(200_000);
+      store.writeWindow(none, window(0, 200_000, 0), []);
+      store.finishRun(none, 210_000, "failed: none of the 300 frames carried a readable vat code", {} as never);
+      store.close();
+      const runs = readRuns(file);
+      expect(runs.map((r) => [r.run, r.failed, r.healthyMs])).toEqual([[ok, false, 20_000], [out, true, 5_000], [none, true, 0]]);
+      const [g] = aggregate(runs, pricesFor("us-east-1"));
+      expect(g!.failures).toBe(2);
+      expect(g!.hoursLasted).toBeCloseTo(25_000 / 3 / 3_600_000, 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
