@@ -76,7 +76,11 @@ export interface ComparisonFigures {
   originCostPerHourUsd: number | null;
 }
 
-const STALL_KINDS = new Set(["stall", "rebuffer"]);
+/**
+ * Stalls as the client's summary counts them: the playout's freezes. A `--target-latency` player's rebuffers are
+ * another model's figure (the summary's rebuffer line), not more stalls.
+ */
+const STALL_KINDS = new Set(["stall"]);
 
 /** A comparison's figures per stream, control first. Pure. */
 export function comparisonFigures(c: ComparisonFacts, prices: Prices): ComparisonFigures {
@@ -151,19 +155,20 @@ export function latencyCdf(latencies: readonly number[], points = 100): { latenc
 }
 
 /**
- * A stream's latency relative to the control over time: for every frame number both received, the stream's latency
- * minus the control's, as the median of each bucket of `bucketS` seconds (by the stream's arrival, from `startMs`).
- * Frames that arrived at either run's join are left out, as in the comparison's figures (client/comparison.ts):
- * they arrived at the join, not when delivered. Pure.
+ * A stream's latency relative to the control over time: for every frame number both received, how much later it
+ * arrived in the stream than in the control (both on the client's clock, so neither server's clock offset enters: a
+ * provider has no /time, the origin's offset is estimated), as the median of each bucket of `bucketS` seconds (by the
+ * stream's arrival, from `startMs`); the comparison's own figures are the same difference (client/comparison.ts).
+ * Frames that arrived at either run's join are left out, as there: they arrived at the join, not when delivered. Pure.
  */
 export function relativeOverTime(
-  control: readonly { n: number; latencyMs: number; atJoin?: boolean }[],
-  stream: readonly { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[],
+  control: readonly { n: number; atMs: number; atJoin?: boolean }[],
+  stream: readonly { n: number; atMs: number; atJoin?: boolean }[],
   startMs: number,
   bucketS = 1,
 ): { atS: number; relativeMs: number }[] {
   const byNumber = new Map<number, number>();
-  for (const f of control) if (!f.atJoin && !byNumber.has(f.n)) byNumber.set(f.n, f.latencyMs);
+  for (const f of control) if (!f.atJoin && !byNumber.has(f.n)) byNumber.set(f.n, f.atMs);
   const buckets = new Map<number, number[]>();
   for (const f of stream) {
     if (f.atJoin) continue;
@@ -171,8 +176,8 @@ export function relativeOverTime(
     if (c === undefined) continue;
     const b = Math.floor((f.atMs - startMs) / 1000 / bucketS);
     const list = buckets.get(b);
-    if (list) list.push(f.latencyMs - c);
-    else buckets.set(b, [f.latencyMs - c]);
+    if (list) list.push(f.atMs - c);
+    else buckets.set(b, [f.atMs - c]);
   }
   return [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])

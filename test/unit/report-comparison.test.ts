@@ -25,8 +25,14 @@ describe("a comparison's figures", () => {
     expect(latencyCdf(Array.from({ length: 1000 }, (_, i) => i))).toHaveLength(101);
   });
 
-  test("behind the control over time: per frame number both received, the median of each second", () => {
-    const control = [{ n: 1, latencyMs: 100 }, { n: 2, latencyMs: 100 }, { n: 3, latencyMs: 110 }, { n: 4, latencyMs: 100 }];
+  test("behind the control over time: per frame number both received, how much later it arrived, the median of each second", () => {
+    // The control's latencies carry its server's clock offset (1 s here, the stream's none): the arrivals do not.
+    const control = [
+      { n: 1, latencyMs: 1100, atMs: T0 - 100 },
+      { n: 2, latencyMs: 1100, atMs: T0 + 280 },
+      { n: 3, latencyMs: 1110, atMs: T0 + 660 },
+      { n: 4, latencyMs: 1100, atMs: T0 + 700 },
+    ];
     const s = [
       { n: 1, latencyMs: 300, atMs: T0 + 100 },
       { n: 2, latencyMs: 320, atMs: T0 + 500 },
@@ -89,8 +95,9 @@ describe("a comparison's figures", () => {
     expect(f.durationS).toBe(2);
     expect(f.originCostPerHourUsd).toBeCloseTo(0.5 * 0.04048 + 0.004445, 12);
     expect(f.streams.map((s) => s.role)).toEqual(["control", "srt"]);
+    // Stalls are the playout's, as in the client's summary: the --target-latency player's rebuffer is not one more.
     expect(f.streams[1]).toMatchObject({
-      frames: 2, latencyP50Ms: 500, latencyP95Ms: 700, stalls: 2, stallS: 0.5, outages: 1, measuredKbps: 1000, declaredKbps: 1200,
+      frames: 2, latencyP50Ms: 500, latencyP95Ms: 700, stalls: 1, stallS: 0.4, outages: 1, measuredKbps: 1000, declaredKbps: 1200,
       costPerHourUsd: 0.12, relativeP50Ms: 400,
     });
     expect(f.streams[1]!.costWithOriginPerHourUsd).toBeCloseTo(0.12 + 0.5 * 0.04048 + 0.004445, 12);
