@@ -129,7 +129,8 @@ export interface GroupFigures extends GroupKey {
   unreadable: number | null;
   unreadableShare: number | null;
   stalls: number | null;
-  rebufferRatio: number | null;
+  /** Frozen time (the playout's stalls) ÷ measured time; not a --target-latency player's rebuffer ratio. */
+  stalledShare: number | null;
   /** Mean hours a run's stream stayed healthy, and how many runs ended in a failure. */
   hoursLasted: number | null;
   failures: number;
@@ -142,7 +143,7 @@ export interface GroupFigures extends GroupKey {
 }
 
 export const SORTABLE = [
-  "latency-p50", "latency-p95", "fps", "drops", "unreadable", "rebuffer", "hours-lasted", "cost", "psnr", "vmaf", "config",
+  "latency-p50", "latency-p95", "fps", "drops", "unreadable", "stalled", "hours-lasted", "cost", "psnr", "vmaf", "config",
 ] as const;
 export type SortKey = (typeof SORTABLE)[number];
 
@@ -152,7 +153,7 @@ const SORT_FIELD: Record<Exclude<SortKey, "config">, keyof GroupFigures> = {
   fps: "fpsAchieved",
   drops: "droppedPerMin",
   unreadable: "unreadableShare",
-  rebuffer: "rebufferRatio",
+  stalled: "stalledShare",
   "hours-lasted": "hoursLasted",
   cost: "costPerHealthyHourUsd",
   psnr: "psnrYMean",
@@ -191,7 +192,7 @@ function compareConfig(a: GroupKey, b: GroupKey): number {
 /**
  * Groups runs by configuration and computes each group's figures. Pure. Definitions (the README repeats them):
  * latency percentiles over every new frame of the group's runs; achieved fps = the runs' figures weighted by measured
- * time; drops per minute = dropped frames ÷ measured minutes; rebuffer ratio = frozen time ÷ measured time; hours
+ * time; drops per minute = dropped frames ÷ measured minutes; time stalled = frozen time ÷ measured time; hours
  * lasted = the mean time a run's stream stayed healthy (to its first outage, or to the end of a run that had none; none
  * for a run stored as failed that read no frame); runs failed = runs stored as failed or with an outage;
  * cost = task size × list price × measured time, per run (mean), in all, and per healthy hour.
@@ -239,7 +240,7 @@ export function aggregate(runs: readonly RunFacts[], prices: Prices, sort: SortK
       unreadable,
       unreadableShare: unreadable !== null && framesNew + unreadable > 0 ? unreadable / (framesNew + unreadable) : null,
       stalls: sumKnown(list.map((r) => r.stalls)),
-      rebufferRatio: stallMs !== null && measuredMs > 0 ? stallMs / measuredMs : null,
+      stalledShare: stallMs !== null && measuredMs > 0 ? stallMs / measuredMs : null,
       hoursLasted: list.length > 0 ? healthyMs / list.length / 3_600_000 : null,
       failures: list.filter((r) => r.failed).length,
       costPerRunUsd: costTotal === null ? null : costTotal / list.length,

@@ -164,8 +164,9 @@ ${charts}
 <h2>Runs</h2>
 ${tableHtml("runs", RUN_COLUMNS, o.runs)}
 <p class="note">Latency percentiles are over every new frame of a configuration's runs; achieved fps is the runs' own
-figure weighted by time measured; drops per minute = dropped frames ÷ minutes measured; rebuffer ratio = frozen time
-÷ time measured; hours lasted = the mean time a run's stream stayed healthy (to its first outage, or the whole run).
+figure weighted by time measured; drops per minute = dropped frames ÷ minutes measured; time stalled = frozen time
+÷ time measured; hours lasted = the mean time a run's stream stayed healthy (to its first outage, or the whole run;
+none for a run stored as failed that read no frame); runs failed = runs stored as failed or with an outage.
 The prototype's databases record no unreadable frames or stalls (shown as –).</p>
 <script>${SORT_SCRIPT}</script>
 </body>

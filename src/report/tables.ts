@@ -37,7 +37,7 @@ export const COLUMNS: Column<GroupFigures>[] = [
   { name: "unreadable", heading: "unreadable", value: (g) => g.unreadable, best: "min" },
   { name: "unreadable_share", heading: "unreadable share", value: (g) => g.unreadableShare, format: pct, best: "min" },
   { name: "stalls", heading: "stalls", value: (g) => g.stalls, best: "min" },
-  { name: "rebuffer_ratio", heading: "rebuffer ratio", value: (g) => g.rebufferRatio, format: pct, best: "min" },
+  { name: "stalled_share", heading: "time stalled", value: (g) => g.stalledShare, format: pct, best: "min" },
   { name: "hours_lasted", heading: "hours lasted", value: (g) => g.hoursLasted, format: (v) => `${v.toFixed(2)} h`, best: "max" },
   { name: "failures", heading: "runs failed", value: (g) => g.failures, best: "min" },
   { name: "psnr_y_mean_db", heading: "PSNR-Y", value: (g) => g.psnrYMean, format: dB2, best: "max" },
@@ -59,7 +59,7 @@ export const PAGE_TABLES: { id: string; title: string; columns: Column<GroupFigu
     title: "Configurations: delivery",
     columns: pick([
       "configuration", "runs", "measured_s", "latency_p50_ms", "latency_p95_ms", "fps_configured", "fps_achieved", "dropped",
-      "dropped_per_min", "unreadable", "unreadable_share", "stalls", "rebuffer_ratio", "hours_lasted", "failures",
+      "dropped_per_min", "unreadable", "unreadable_share", "stalls", "stalled_share", "hours_lasted", "failures",
     ]),
   },
   {

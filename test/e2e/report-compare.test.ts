@@ -58,7 +58,7 @@ test("the comparison's figures equal what the stored rows give, providers groupe
     const bitrates = (d.query("SELECT bitrate_kbps AS b FROM windows WHERE run_id = ? AND bitrate_kbps IS NOT NULL").all(run.id) as { b: number }[]).map((x) => x.b);
     expect(s.measuredKbps).toBeCloseTo(bitrates.reduce((a, b) => a + b, 0) / bitrates.length, 9);
     expect(s.declaredKbps).toBe(run.declared === null ? null : run.declared / 1000);
-    const stalls = (d.query("SELECT count(*) AS n FROM events WHERE run_id = ? AND kind IN ('stall', 'rebuffer')").get(run.id) as { n: number }).n;
+    const stalls = (d.query("SELECT count(*) AS n FROM events WHERE run_id = ? AND kind = 'stall'").get(run.id) as { n: number }).n;
     expect(s.stalls).toBe(stalls);
     const q = d.query("SELECT sum(psnr_y_mean * frames_new) / sum(frames_new) AS p FROM windows WHERE run_id = ? AND psnr_y_mean IS NOT NULL").get(run.id) as { p: number };
     expect(s.psnrYMean).toBeCloseTo(q.p, 9);

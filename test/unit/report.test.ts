@@ -38,7 +38,7 @@ describe("report figures", () => {
     expect(() => pricesFor("us-east-1", { gbHour: -1 })).toThrow(/price '-1'/);
   });
 
-  test("runs of one configuration pool their frames; drops per minute, rebuffer ratio and hours lasted over all of them", () => {
+  test("runs of one configuration pool their frames; drops per minute, time stalled and hours lasted over all of them", () => {
     const g = aggregate(
       [
         run({ run: 1, latencies: [100, 200, 300], dropped: 6, stalls: 2, stallMs: 36_000 }),
@@ -52,7 +52,7 @@ describe("report figures", () => {
       stalls: 2, failures: 1,
     });
     expect(g[0]!.droppedPerMin).toBeCloseTo(6 / 90, 12);
-    expect(g[0]!.rebufferRatio).toBeCloseTo(36_000 / 5_400_000, 12);
+    expect(g[0]!.stalledShare).toBeCloseTo(36_000 / 5_400_000, 12);
     expect(g[0]!.fpsAchieved).toBeCloseTo((30 * 3600 + 24 * 1800) / 5400, 12);
     expect(g[0]!.hoursLasted).toBeCloseTo(0.625, 12); // (1 h + 0.25 h) / 2 runs
     const cost = 1.5 * (0.04048 + 2 * 0.004445);
@@ -77,7 +77,7 @@ describe("report figures", () => {
 
   test("figures a database does not record stay unknown, not zero", () => {
     const [g] = aggregate([run({ format: "prototype", unreadable: null, stalls: null, stallMs: null })], prices);
-    expect(g).toMatchObject({ unreadable: null, unreadableShare: null, stalls: null, rebufferRatio: null });
+    expect(g).toMatchObject({ unreadable: null, unreadableShare: null, stalls: null, stalledShare: null });
     expect(groupsCsv([g!]).split("\n")[1]).toContain(",,"); // empty cells in the CSV
   });
 
