@@ -498,7 +498,7 @@ export class StreamMeter {
   }
 
   /**
-   * Whole-run figures. Achieved fps over the run: new frames ÷ the played span (first to last played frame).
+   * Whole-run figures. Achieved fps over the run: (new frames − 1) ÷ the played span (first to last played frame).
    * requestedAtMs: when the client first asked for the stream (startup time runs from there to the first frame).
    */
   summary(requestedAtMs: number | null = null): RunSummary {

@@ -15,7 +15,7 @@ import { compareStreamsLive, type ComparisonResult } from "../client/compare.ts"
 import { describeRendition, parseVariantChoice, VARIANT_RULE, type VariantChoice } from "../client/variants.ts";
 import { listRenditions } from "../client/source.ts";
 import { detectVmaf } from "../client/vmaf.ts";
-import { formatComparison, formatStatus, formatSummary, formatWindowLine } from "../client/summary-format.ts";
+import { formatComparison, formatStatus, formatSummary, formatWindowLine, framesRead } from "../client/summary-format.ts";
 
 export interface ClientArgs {
   url?: string | string[];
@@ -302,7 +302,7 @@ function printComparison(c: ComparisonResult, json: boolean): void {
   }
   const lines = [`vat client: comparison ${c.id} in ${c.db}`];
   for (const s of c.streams) {
-    if (s.result) lines.push(`${s.role}: ${s.result.summary.framesDecoded} frames measured`, formatSummary(s.result));
+    if (s.result) lines.push(`${s.role}: ${framesRead(s.result.summary)}`, formatSummary(s.result));
     if (s.error) lines.push(`${s.role}: not measured: ${s.error}`);
     if (s.versusControl) lines.push(formatComparison(s.versusControl));
   }
@@ -311,7 +311,7 @@ function printComparison(c: ComparisonResult, json: boolean): void {
 
 export function printResult(result: SessionResult, json: boolean, heading = "vat client", extra: Record<string, unknown> = {}): void {
   if (json) process.stdout.write(`${JSON.stringify({ ...extra, ...result }, null, 2)}\n`);
-  else process.stdout.write(`${heading}: ${result.summary.framesDecoded} frames measured\n${formatSummary(result)}\n`);
+  else process.stdout.write(`${heading}: ${framesRead(result.summary)}\n${formatSummary(result)}\n`);
 }
 
 /** 0, or 130/143 when a signal ended the run (its summary was still printed and stored). */

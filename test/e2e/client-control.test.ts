@@ -62,7 +62,7 @@ test(
       expect(await s.exited).toBe(0);
       const screen = readFileSync(log, "utf8");
       expect(screen).toMatch(/\r\x1b\[2K +\d+ s · +\d+ frames · [\d.]+ fps · latency p50 \d+ ms · dropped 0 · unreadable 0/);
-      expect(screen).toContain("frames measured");
+      expect(screen).toContain("frames read");
       expect(screen).not.toMatch(/window \d+: /); // per-window log lines are for logs, not terminals
     } finally {
       await server.stop();

@@ -1,9 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import type { WindowSummary } from "../../src/client/metrics.ts";
 import { DeliveryLog } from "../../src/client/delivery.ts";
-import { formatComparison, formatDelivery, formatWindowLine } from "../../src/client/summary-format.ts";
+import { formatComparison, formatDelivery, formatWindowLine, framesRead } from "../../src/client/summary-format.ts";
 
 describe("lines for people", () => {
+  test("the first line: frames read, and of how many decoded when some had no readable code", () => {
+    expect(framesRead({ framesDecoded: 330, unreadable: 0 })).toBe("330 frames read");
+    expect(framesRead({ framesDecoded: 240, unreadable: 240 })).toBe("0 frames read of 240 decoded");
+    expect(framesRead({ framesDecoded: 840, unreadable: 25 })).toBe("815 frames read of 840 decoded");
+  });
+
   test("a window's line: each figure with its column's unit and decimals", () => {
     const w = {
       index: 3, framesNew: 297, fpsAchieved: 29.7, fpsStream: 30.02, latencyP50Ms: 812.5, latencyP95Ms: 1011.49, dropped: 1,
