@@ -162,7 +162,8 @@ function readVat(db: Database, file: string): RunFacts[] {
       startedAtMs: started,
       measuredMs,
       framesNew,
-      dropped: sumOf(windows.map((w) => w.dropped)),
+      // The run's own count when it finished: a late frame un-drops a gap a closed window had already counted.
+      dropped: numberOrNull(summary?.dropped) ?? sumOf(windows.map((w) => w.dropped)),
       unreadable: sumOf(windows.map((w) => w.unreadable)),
       stalls: sumOf(windows.map((w) => w.stalls)),
       stallMs: sumOf(windows.map((w) => w.stallMs)),

@@ -178,7 +178,7 @@ describe("low-latency delivery in the report", () => {
 });
 
 describe("runs read back from a vat database", () => {
-  test("runs failed: a run stored as failed counts (and one that read no frame never was healthy), as does one whose stream went out", () => {
+  test("runs failed: a run stored as failed counts (and one that read no frame never was healthy), as does one whose stream went out; drops as the run counted them", () => {
     const dir = mkdtempSync(join(tmpdir(), "vat-report-failed-"));
     try {
       const file = join(dir, "runs.db");
@@ -198,8 +198,9 @@ describe("runs read back from a vat database", () => {
       // 1: measured 20 s. 2: its stream went out 5 s in. 3: read none of its frames' codes, stored as failed.
       const ok = start(0);
       store.writeWindow(ok, window(0, 0, 300), []);
-      store.writeWindow(ok, window(1, 10_000, 300), []);
-      store.finishRun(ok, 20_000, "duration", {} as never);
+      // Its second window counted 2 frames dropped that came late in the third: the run's own count is 0.
+      store.writeWindow(ok, { ...window(1, 10_000, 300), dropped: 2 }, []);
+      store.finishRun(ok, 20_000, "duration", { dropped: 0 } as never);
       const out = start(100_000);
       store.writeWindow(out, window(0, 100_000, 300), []);
       store.writeWindow(out, window(1, 110_000, 150), []);
@@ -211,6 +212,7 @@ describe("runs read back from a vat database", () => {
       store.close();
       const runs = readRuns(file);
       expect(runs.map((r) => [r.run, r.failed, r.healthyMs])).toEqual([[ok, false, 20_000], [out, true, 5_000], [none, true, 0]]);
+      expect(runs[0]!.dropped).toBe(0);
       const [g] = aggregate(runs, pricesFor("us-east-1"));
       expect(g!.failures).toBe(2);
       expect(g!.hoursLasted).toBeCloseTo(25_000 / 3 / 3_600_000, 12);
