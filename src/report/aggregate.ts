@@ -123,6 +123,8 @@ export interface GroupFigures extends GroupKey {
   framesNew: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
+  /** Runs whose frames the percentiles are over: a run stored without its frames (--no-frames) has none. */
+  latencyRuns: number;
   fpsAchieved: number | null;
   dropped: number;
   droppedPerMin: number | null;
@@ -234,6 +236,7 @@ export function aggregate(runs: readonly RunFacts[], prices: Prices, sort: SortK
       framesNew,
       latencyP50Ms: percentile(latencies, 50),
       latencyP95Ms: percentile(latencies, 95),
+      latencyRuns: list.filter((r) => r.latencies.length > 0).length,
       fpsAchieved: fpsWeight > 0 ? sum(withFps.map((r) => r.fpsAchieved! * r.measuredMs)) / fpsWeight : null,
       dropped,
       droppedPerMin: measuredMs > 0 ? dropped / (measuredMs / 60_000) : null,

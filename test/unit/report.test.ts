@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { aggregate, FARGATE_PRICES, groupLabel, parsePricesFile, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
 import { reportCharts } from "../../src/report/charts.ts";
-import { cellText, DELIVERY_COLUMNS, groupsCsv, reportJson } from "../../src/report/tables.ts";
+import { cellText, COLUMNS, DELIVERY_COLUMNS, groupsCsv, reportJson } from "../../src/report/tables.ts";
 import { DELIVERY_READ, deliveryRows, FORMAT_FIELDS, NO_FORMAT, runFormat } from "../../src/report/delivery.ts";
 import { reportHtml } from "../../src/report/html.ts";
 import { DELIVERY_FIELDS, RUNS } from "../../src/client/columns.ts";
@@ -58,6 +58,15 @@ describe("report figures", () => {
     const cost = 1.5 * (0.04048 + 2 * 0.004445);
     expect(g[0]!.costTotalUsd).toBeCloseTo(cost, 12);
     expect(g[0]!.costPerHealthyHourUsd).toBeCloseTo(cost / 1.25, 12);
+    expect(g[0]!.latencyRuns).toBe(2);
+    expect(cellText(COLUMNS.find((c) => c.name === "latency_p50_ms")!, g[0]!)).toBe("300 ms");
+  });
+
+  test("latency over the runs that stored their frames, and the cell says so when a run of the configuration did not", () => {
+    const [g] = aggregate([run({ run: 1, latencies: [100, 200, 300] }), run({ run: 2, latencies: [] })], prices);
+    expect(g).toMatchObject({ runs: 2, latencyRuns: 1, latencyP50Ms: 200, latencyP95Ms: 300 });
+    expect(cellText(COLUMNS.find((c) => c.name === "latency_p50_ms")!, g!)).toBe("200 ms (1 of 2 runs)");
+    expect(groupsCsv([g!])).toContain("latency_runs");
   });
 
   test("quality: PSNR and SSIM weighted by frames measured, VMAF over its samples, none where none was measured", () => {
