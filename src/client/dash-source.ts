@@ -60,6 +60,8 @@ export class DashSource implements Source {
   private pendingDiscontinuity = false;
   /** Low latency: when the segment after the last one asked for becomes available (server clock), if known. */
   private nextDueMs: number | null = null;
+  /** A segment was lost since the last one handed on (MediaUnit.afterGap). */
+  private lostBefore = false;
   /** A discontinuity whose segment could not be had: the next segment handed over carries it. */
   private carriedDiscontinuity = false;
   private periodIndex = 0;
@@ -290,6 +292,7 @@ export class DashSource implements Source {
       const detail = `segment ${seg.number} (${seg.url})${got.unreadable ? " cannot be read" : ""}: ${got.reason}`;
       this.deps.onEvent({ kind: got.tooLarge ? "limit" : "segment-missing", atMs: got.unreadable ? this.deps.now() : requestedAtMs, detail });
       this.carriedDiscontinuity ||= place.discontinuity;
+      this.lostBefore = true;
       return;
     }
     const { media, arrivedAtMs } = got;
@@ -305,12 +308,15 @@ export class DashSource implements Source {
     }
     const discontinuity = place.discontinuity || this.carriedDiscontinuity;
     this.carriedDiscontinuity = false;
+    const afterGap = this.lostBefore;
+    this.lostBefore = false;
     const startWallMs = this.mpd.availabilityStartTimeMs === null ? null : this.mpd.availabilityStartTimeMs + (place.periodStartS + seg.startS) * 1000;
     await onMedia({
       sequence: seg.number,
       arrivedAtMs,
       bytes: media.bytes,
       frames: media.frames,
+      ...(afterGap ? { afterGap } : {}),
       ...(media.frameArrivalsMs ? { frameArrivalsMs: media.frameArrivalsMs } : {}),
       firstFrameEnd: media.firstFrameEnd,
       discontinuity,

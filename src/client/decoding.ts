@@ -31,10 +31,13 @@ export const ffmpegDecoders =
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
 
 /**
- * Frames a decoder never gave out, found when it was flushed: `lost` frames of the units `from` (the last one given
- * while it had printed no error, or its first) to `until` (the last it was given), and ffmpeg's first trouble.
+ * Frames not decoded, `lost` of them, in the units `from` to `until`. cause "decoder": a decoder never gave them out,
+ * found when it was flushed (`from`: the last unit given while it had printed no error, or its first), with ffmpeg's
+ * first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
+ * the source lost (MediaUnit.afterGap) and decoding had to wait for a keyframe.
  */
 export interface Undecoded {
+  cause: "decoder" | "lost-media";
   lost: number;
   from: number;
   until: number;
@@ -45,11 +48,12 @@ export interface Undecoded {
  * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
  * format), fed by the feeder, every frame handed on with its stamp; filler frames never leave this stage.
  *
- * Frames take their stamps by count, so a decoder that drops a frame it cannot decode (a corrupt segment) would shift
- * every later frame onto an earlier frame's stamp. ffmpeg says so when it happens, and the decoder is then flushed
- * and started over at the next unit it can start from (a keyframe first): the frames it owed are counted as never
- * decoded (onUndecoded), and what comes after starts clean. Until that unit, frames of the broken units may take each
- * other's stamps; the event says which units.
+ * Frames take their stamps by count, so a decoder that drops a frame it cannot decode would shift every later frame
+ * onto an earlier frame's stamp. It drops them in two cases: media broken on its way (ffmpeg says so: the decoder is
+ * then flushed and started over at the next unit it can start from, a keyframe first; until that unit, frames of the
+ * broken units may take each other's stamps, and the event says which units), and frames that refer to media the
+ * source lost (it drops some of them silently: such units are not given to a decoder at all, and decoding starts
+ * over at the next keyframe). Frames owed or never given count as not decoded (onUndecoded).
  */
 export class Decoding {
   private readonly feeder = new Feeder();
@@ -60,6 +64,10 @@ export class Decoding {
   private firstFed: number | null = null;
   private lastClean: number | null = null;
   private lastFed: number | null = null;
+  /** Media was lost since the last unit given: nothing is given until a unit that begins with a keyframe. */
+  private afterGap = false;
+  /** Units held back meanwhile: their frames and sequence numbers. */
+  private unfed: { frames: number; from: number; until: number } | null = null;
 
   constructor(
     private readonly input: SourceInput,
@@ -91,9 +99,16 @@ export class Decoding {
   async take(m: MediaUnit): Promise<void> {
     if (this.input.kind !== "pipe") return; // a decoder reading a URL is given nothing
     const format = m.format ?? this.input.format;
-    // ffmpeg printed errors: start over here if this unit can be decoded from scratch (an elementary stream's units
-    // are checked for a keyframe first; other MPEG-TS is not restarted).
-    const broken = this.decoder.errors > 0 && format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
+    // An elementary stream's units are checked for a keyframe first (other MPEG-TS is not restarted).
+    const key = format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
+    if (m.afterGap && format !== "mpegts") this.afterGap = true;
+    if (this.afterGap && !key && !this.feeder.startsNewDecoder(m) && format === this.format) {
+      // It goes on from lost media: held back until a keyframe (its frames count as dropped).
+      this.unfed = { frames: (this.unfed?.frames ?? 0) + m.frames, from: this.unfed?.from ?? m.sequence, until: m.sequence };
+      return;
+    }
+    // ffmpeg printed errors, or media was lost: start over here (this unit can be decoded from scratch).
+    const broken = key && (this.decoder.errors > 0 || this.afterGap);
     if (this.feeder.startsNewDecoder(m) || format !== this.format || broken) {
       // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected), or a decoder
       // that may have dropped frames: flush the old decoder (its held frames keep their stamps) and start clean.
@@ -101,6 +116,8 @@ export class Decoding {
       this.format = format;
       this.decoder = this.start({ kind: "pipe", format });
     }
+    this.afterGap = false;
+    this.reportUnfed();
     this.firstFed ??= m.sequence;
     if (this.decoder.errors === 0) this.lastClean = m.sequence;
     this.lastFed = m.sequence;
@@ -114,10 +131,17 @@ export class Decoding {
     await d.finish();
     const lost = this.feeder.owed();
     if (lost > 0 && this.lastFed !== null) {
-      this.onUndecoded({ lost, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
+      this.onUndecoded({ cause: "decoder", lost, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
     }
     this.feeder.clear();
     this.firstFed = this.lastClean = this.lastFed = null;
+    this.reportUnfed();
+  }
+
+  private reportUnfed(): void {
+    const u = this.unfed;
+    this.unfed = null;
+    if (u && u.frames > 0) this.onUndecoded({ cause: "lost-media", lost: u.frames, from: u.from, until: u.until, message: "" });
   }
 
   /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */

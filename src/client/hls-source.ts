@@ -82,6 +82,8 @@ export class HlsSource {
   /** fMP4 segments (EXT-X-MAP): the init sections opened, and the track of the one in force. */
   private readonly inits: InitSections;
   private pendingDiscontinuity = false;
+  /** A segment was lost since the last one handed on (MediaUnit.afterGap). */
+  private lostBefore = false;
   private playlistUrl: string;
   /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
   private listed = new Map<number, { uri: string; programDateTimeMs: number | undefined }>();
@@ -289,6 +291,7 @@ export class HlsSource {
               : { kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` },
           );
           this.lastSequence = seg.sequence;
+          this.lostBefore = true;
           continue;
         }
         const arrivedAtMs = this.o.now();
@@ -319,7 +322,10 @@ export class HlsSource {
           this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
           return "failed";
         }
-        if (scan === null) continue;
+        if (scan === null) {
+          this.lostBefore = true;
+          continue;
+        }
         if (scan.frames === 0 && !this.emptyReported) {
           // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
           this.emptyReported = true;
@@ -329,10 +335,13 @@ export class HlsSource {
             detail: `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
           });
         }
+        const afterGap = this.lostBefore;
+        this.lostBefore = false;
         await onSegment({
           sequence: seg.sequence,
           uri: seg.uri,
           bytes: scan.bytes,
+          ...(afterGap ? { afterGap } : {}),
           requestedAtMs,
           arrivedAtMs,
           durationS: seg.durationS,
@@ -483,6 +492,7 @@ export class HlsSource {
         atMs: this.o.now(),
         detail: `segments ${this.lastSequence + 1}-${first.sequence - 1} left the playlist before they were fetched`,
       });
+      this.lostBefore = true;
     }
     return fresh;
   }

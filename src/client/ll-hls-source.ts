@@ -30,6 +30,8 @@ export class LlHlsSource {
   private readonly outage: OutageTracker;
   private last: PartAddress | null = null;
   private pendingDiscontinuity = false;
+  /** A part was lost since the last one handed on (MediaUnit.afterGap). */
+  private lostBefore = false;
   private earlyReported = false;
   private joined = false;
   /** Rejoins after an outage: a wait for a part of the stream before is given up. */
@@ -221,9 +223,10 @@ export class LlHlsSource {
     return null;
   }
 
-  /** A part not handed on: a discontinuity it began is the next one's. */
+  /** A part not handed on: a discontinuity it began is the next one's, and the next one follows a gap. */
   private skipped(part: PlaylistPart): void {
     if (part.discontinuity) this.pendingDiscontinuity = true;
+    this.lostBefore = true;
   }
 
   private async fetchPart(uri: string, range: { offsetBytes: number; lengthBytes: number } | null, track: Fmp4Track): Promise<StreamedResult> {
@@ -267,6 +270,8 @@ export class LlHlsSource {
     // A discontinuity in the playlist, a new init section (its parameter sets), or a rejoin: the decoder starts over.
     const discontinuity = this.pendingDiscontinuity || part.discontinuity || track !== this.handedTrack;
     this.pendingDiscontinuity = false;
+    const afterGap = this.lostBefore;
+    this.lostBefore = false;
     this.handedTrack = track;
     await onPart({
       sequence: part.msn,
@@ -275,6 +280,7 @@ export class LlHlsSource {
       arrivedAtMs: m.arrivedAtMs,
       frameArrivalsMs: m.frameArrivalsMs,
       bytes: m.bytes,
+      ...(afterGap ? { afterGap } : {}),
       frames: m.frames,
       firstFrameEnd: m.firstFrameEnd,
       continuesGroup: true,

@@ -150,15 +150,19 @@ export async function runSession(
       announce();
       frames.take(f, stamp, described);
     },
-    (u) =>
+    (u) => {
+      const which = `segment${u.from === u.until ? ` ${u.from}` : `s ${u.from}-${u.until}`}`;
+      const frames = `${u.lost} frame${u.lost === 1 ? "" : "s"}`;
       rec.event({
         kind: "segment-missing",
         atMs: deps.now(),
         detail:
-          `the decoder could not decode ${u.lost} frame${u.lost === 1 ? "" : "s"} of segment${u.from === u.until ? ` ${u.from}` : `s ${u.from}-${u.until}`}` +
-          ` (broken media${u.message ? `; ${u.message}` : ""}): they count as dropped, and frames of` +
-          ` ${u.from === u.until ? "that segment" : "those segments"} may carry each other's stamps; decoding started over`,
-      }),
+          u.cause === "decoder"
+            ? `the decoder could not decode ${frames} of ${which} (broken media${u.message ? `; ${u.message}` : ""}): they count as` +
+              ` dropped, and frames of ${u.from === u.until ? "that segment" : "those segments"} may carry each other's stamps; decoding started over`
+            : `${frames} of ${which} not decoded: they go on from media that was lost, and decoding waited for a keyframe; they count as dropped`,
+      });
+    },
   );
   const stop = (): string | null =>
     stopRequested() ?? (rec.fatal ? `failed: ${rec.fatal.detail}` : null) ?? (frames.limitReached ? "frame limit" : null) ??

@@ -43,6 +43,12 @@ export interface MediaUnit {
   continuesGroup?: boolean;
   /** The stream started over (new instance, back after an outage, the source says so): decoding starts clean. */
   discontinuity: boolean;
+  /**
+   * Media just before this unit was lost (a segment or part the source could not get, or one that left the playlist
+   * before it was fetched): frames that refer to the lost ones cannot be decoded as they were sent, so decoding
+   * starts over at the next unit that begins with a keyframe (client/decoding.ts).
+   */
+  afterGap?: boolean;
   /** The source's discontinuity number of the unit (a prerecorded stream's loop). */
   discontinuitySequence: number;
   /** Wall-clock time of the unit's first frame, when the source gives it (EXT-X-PROGRAM-DATE-TIME). */

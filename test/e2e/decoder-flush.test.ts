@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CODE_OUTPUT, decoderArgs, FrameDecoder, type DecoderOutput } from "../../src/client/decoder.ts";
-import { Decoding, ffmpegDecoders } from "../../src/client/decoding.ts";
+import { Decoding, ffmpegDecoders, type Undecoded } from "../../src/client/decoding.ts";
 import { Fmp4Track } from "../../src/client/fmp4-track.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
@@ -233,7 +233,7 @@ describe.each([
     for (let i = Math.floor(b.length * 0.3); i < Math.floor(b.length * 0.7); i++) if (b[i]! > 1) b[i] = (i * 31) & 0xff;
     const stamps: (number | null)[] = [];
     const pixels: string[] = [];
-    const lost: { lost: number; from: number; until: number; message: string }[] = [];
+    const lost: Undecoded[] = [];
     const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
       stamps.push(stamp?.segment ?? null);
       pixels.push(Bun.hash(f.gray).toString(16));
@@ -252,6 +252,6 @@ describe.each([
     expect(of(2)).toEqual(truth.slice(2 * FPS, 3 * FPS));
     expect(of(3)).toEqual(truth.slice(3 * FPS, 4 * FPS));
     expect(stamps.filter((s) => s === null)).toEqual([]);
-    expect(lost).toEqual([{ lost: FPS - given, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
+    expect(lost).toEqual([{ cause: "decoder", lost: FPS - given, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
   }, 60_000);
 });

@@ -172,3 +172,46 @@ test(
   },
   40_000,
 );
+
+test(
+  "LL-HLS: a middle part a CDN answers 404 for: the rest of its segment (which refers to it) is not decoded, and every frame read keeps its own part's stamp",
+  async () => {
+    const server = serve(["--format", "ll-hls", "--part", "200ms", "--size", "240p", "--fps", "25"]);
+    try {
+      await server.waitLive();
+      const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
+      const newest = Math.max(0, ...[...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)![1]!;
+      const a = newest + 4;
+      const b = newest + 7;
+      const LOST = [`/video/part_${a}_2.m4s`, `/video/part_${b}_2.m4s`];
+      const relay = new LossyRelay({ origin: server.url, lost: new Set(LOST), init: `/video/${init}` });
+      try {
+        const db = join(tmp.path, "ll-hls-middle.db");
+        const run = await client(["--url", `${relay.url}/video/stream.m3u8`, "--duration", "12s", "--db", db, "--json"]);
+        expect(run.exitCode).toBe(0);
+        expect(relay.refused).toEqual(new Set(LOST));
+        // Each lost part (5 frames) and the two after it in its segment (10 frames that refer to it) are not shown.
+        const s = run.json!.summary;
+        expect(s.dropped).toBe(2 * 15 + skippedByOrigin(server));
+        expect(s.unreadable).toBe(0);
+        const d = openDb(db);
+        try {
+          // 25 frames a segment: frame n lies in the segment numbered (n - 1) / 25 plus a fixed offset.
+          expect(d.query("SELECT DISTINCT (frame_number - 1) / 25 - segment AS lag FROM frames WHERE kind = 'new'").all()).toHaveLength(1);
+          expect((d.query("SELECT min(latency_ms) AS m FROM frames WHERE kind = 'new'").get() as { m: number }).m).toBeGreaterThan(0);
+        } finally {
+          d.close();
+        }
+        const missing = missingEvents(db);
+        expect(missing.filter((m) => m.startsWith("part "))).toHaveLength(2);
+        expect(missing.filter((m) => /^10 frames of segment \d+ not decoded: they go on from media that was lost/.test(m))).toHaveLength(2);
+      } finally {
+        relay.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+  40_000,
+);

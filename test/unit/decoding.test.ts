@@ -75,7 +75,40 @@ test("a decoder that printed trouble is flushed and started over at the next uni
     { pixel: 5, segment: 5 },
     { pixel: 6, segment: 6 },
   ]);
-  expect(undecoded).toEqual([{ lost: 1, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
+  expect(undecoded).toEqual([{ cause: "decoder", lost: 1, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
+});
+
+test("after lost media, units that go on from it are not given to a decoder; decoding starts over at the next keyframe", async () => {
+  const writes: number[][] = [];
+  const factory: DecoderFactory = (_input, _output, onFrame) => {
+    const mine: number[] = [];
+    writes.push(mine);
+    return fakeDecoder({
+      write: (b) => {
+        if (isDelimiter(b)) return;
+        mine.push(b[b.length - 1]!);
+        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
+      },
+    });
+  };
+  const out: { pixel: number; segment: number | null }[] = [];
+  const undecoded: unknown[] = [];
+  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, factory,
+    (f, stamp) => void out.push({ pixel: f.gray[0]!, segment: stamp?.segment ?? null }), (u) => void undecoded.push(u));
+  const bytesOf = (seq: number, key: boolean) => new Uint8Array([...(key ? IDR : P), seq]);
+  // 1, 2; then 3 was lost: 4 and 5 go on from it, 6 begins with a keyframe. A lost unit followed by a keyframe (9
+  // after 8) needs no holding back, only a clean start.
+  await decoding.take(unit(1, { bytes: bytesOf(1, true), format: "h264" }));
+  await decoding.take(unit(2, { bytes: bytesOf(2, false), format: "h264" }));
+  await decoding.take(unit(4, { bytes: bytesOf(4, false), format: "h264", afterGap: true, frames: 2 }));
+  await decoding.take(unit(5, { bytes: bytesOf(5, false), format: "h264" }));
+  await decoding.take(unit(6, { bytes: bytesOf(6, true), format: "h264" }));
+  await decoding.take(unit(7, { bytes: bytesOf(7, false), format: "h264" }));
+  await decoding.take(unit(9, { bytes: bytesOf(9, true), format: "h264", afterGap: true }));
+  await decoding.finish();
+  expect(writes).toEqual([[1, 2], [6, 7], [9]]);
+  expect(out).toEqual([1, 2, 6, 7, 9].map((n) => ({ pixel: n, segment: n })));
+  expect(undecoded).toEqual([{ cause: "lost-media", lost: 3, from: 4, until: 5, message: "" }]);
 });
 
 test("a decoder that printed trouble but owed nothing at its flush is not reported", async () => {
