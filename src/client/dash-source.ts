@@ -275,9 +275,9 @@ export class DashSource implements Source {
       atoMs: this.atoMs(),
     };
     this.pendingDiscontinuity = false;
-    // Low latency: the next segment is asked for when it is due, while this one may still be arriving.
-    if (this.delivery) await this.pipe.add(fetched, (got) => this.handOver(seg, place, got, requestedAtMs, onMedia));
-    else await this.handOver(seg, place, await fetched, requestedAtMs, onMedia);
+    // The next segment is asked for when it is due, while this one may still be arriving (low latency) or be asked
+    // for again (a 404 from a server not done writing it): waiting for this one would stamp the next one late.
+    await this.pipe.add(fetched, (got) => this.handOver(seg, place, got, requestedAtMs, onMedia));
   }
 
   private async handOver(

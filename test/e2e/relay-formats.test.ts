@@ -127,6 +127,19 @@ test(
       const missing = missingEvents(db);
       expect(missing).toHaveLength(3);
       for (const [i, n] of LOST.entries()) expect(missing[i]).toStartWith(`segment ${n} (${relay.url}${path(n)}): `);
+      // The segment after a lost one is asked for when it is due, not after the client has given up on the lost one
+      // (asked again for 1.5 s): its frames' latency is its neighbours'.
+      const d = openDb(db);
+      try {
+        const bySegment = new Map(
+          (d.query("SELECT segment AS s, avg(latency_ms) AS l FROM frames WHERE kind = 'new' GROUP BY segment").all() as { s: number; l: number }[]).map((r) => [r.s, r.l]),
+        );
+        const others = [...bySegment].filter(([s]) => s !== 8 && s !== 12).map(([, l]) => l).sort((x, y) => x - y);
+        const median = others[Math.floor(others.length / 2)]!;
+        for (const after of [8, 12]) expect(bySegment.get(after)! - median).toBeLessThan(250);
+      } finally {
+        d.close();
+      }
     } finally {
       relay.stop();
       await server.stop();
