@@ -66,7 +66,7 @@ export interface Stall {
   /** Played time at which the picture should have changed and did not (client clock). */
   atMs: number;
   durationMs: number;
-  /** The frame that ended the stall. */
+  /** The frame that ended the stall; for one still going on when the run ended, the last frame played. */
   frameNumber: number;
 }
 
@@ -264,12 +264,42 @@ export class StreamMeter {
   }
 
   /**
-   * Closes the open window early at the end of a run. A last sliver in which no frame arrived is no window (its few
-   * played frames would make a meaningless rate); they still count in the run's summary.
+   * A stall still going on when the run ended (no new frame to play by its end), counted in its last window and the
+   * run's summary by finish(); a target-latency player's wait for the next frame is its rebuffer.
    */
-  finish(nowMs: number): WindowSummary[] {
-    const out = this.closeWindowsUpTo(nowMs);
-    if (nowMs > this.openWindow.startMs && (this.window.decoded > 0 || this.windowIndex === 0)) {
+  endStall: Stall | null = null;
+  endRebuffer: { atMs: number; durationMs: number } | null = null;
+
+  /**
+   * Closes the open window early at the end of a run. A last sliver in which no frame arrived is no window (its few
+   * played frames would make a meaningless rate); they still count in the run's summary. A stream that stopped
+   * delivering before the run ended froze the picture from its last played frame to the end: a stall, as one between
+   * two frames is, and the run's achieved fps is over the time to the end. `mediaEndMs`: when the client stopped
+   * taking media (the run's end less the time its decoder took to finish what it had): the freeze ends there.
+   */
+  finish(nowMs: number, mediaEndMs = nowMs): WindowSummary[] {
+    const interval = 1000 / (this.fpsEstimate ?? 30);
+    const endMs = Math.min(nowMs, mediaEndMs);
+    const frozen = this.lastPlayed !== null && this.maxNumber !== null && endMs - this.lastPlayed > 2 * interval;
+    // A freeze to the end goes in the run's last window: the one the end falls in, or ends at.
+    const out: WindowSummary[] = [];
+    while (frozen ? this.openWindow.endMs < nowMs : this.openWindow.endMs <= nowMs) out.push(this.closeWindow(this.openWindow.endMs));
+    if (frozen && this.lastPlayed !== null && this.maxNumber !== null) {
+      const s: Stall = { atMs: this.lastPlayed + interval, durationMs: endMs - this.lastPlayed - interval, frameNumber: this.maxNumber };
+      this.endStall = s;
+      this.count((t) => {
+        t.stalls++;
+        t.stallMs += s.durationMs;
+        t.lastPlayed = endMs;
+      });
+      this.lastPlayed = endMs;
+    }
+    if (this.player && this.maxGen > -Infinity) {
+      const rb = this.player.end(endMs + this.options.clockOffsetMs, interval);
+      this.endRebuffer = rb ? { ...rb, atMs: rb.atMs - this.options.clockOffsetMs } : null;
+    }
+    this.advertisedPlayer?.end(endMs + this.options.clockOffsetMs, interval);
+    if (nowMs > this.openWindow.startMs && (this.window.decoded > 0 || this.windowIndex === 0 || this.endStall)) {
       out.push(this.closeWindow(nowMs));
     }
     return out;

@@ -36,6 +36,21 @@ export class PlayerModel {
     return { atMs: due, durationMs: wait };
   }
 
+  /**
+   * The run ends (server clock): a player still waiting for the frame after the last one (due one interval after it)
+   * has been rebuffering since it was due.
+   */
+  end(nowServerMs: number, intervalMs: number): Rebuffer | null {
+    if (this.lastGen === null) return null;
+    const due = this.lastGen + intervalMs + this.targetLatencyMs + this.shiftMs;
+    if (nowServerMs <= due) return null;
+    const wait = nowServerMs - due;
+    this.rebuffers++;
+    this.rebufferMs += wait;
+    this.shiftMs += wait;
+    return { atMs: due, durationMs: wait };
+  }
+
   /** Rebuffering time ÷ (time playing + rebuffering). */
   get ratio(): number | null {
     if (this.firstGen === null || this.lastGen === null) return null;

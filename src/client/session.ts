@@ -174,6 +174,8 @@ export async function runSession(
     rec.status({ elapsedMs: now - startedAtMs, ...meter.live(), outage: rec.outageOpen });
   }, TICK_MS);
   let stopReason = "";
+  /** When the source stopped taking media: a stream frozen before that froze up to it (not to the decoder's end). */
+  let mediaEndMs = 0;
   try {
     const outcome = await source.run(async (m) => {
       announce();
@@ -181,6 +183,7 @@ export async function runSession(
       await decoding.take(m);
     }, () => stop() !== null);
     stopReason = stop() ?? (outcome === "ended" ? "end of stream" : "stopped");
+    mediaEndMs = deps.now();
     const code = await decoding.finish();
     if (meter.decoded === 0 && code !== 0 && source.input.kind === "url" && stopReason === "end of stream") {
       throw badInput(`cannot read '${cfg.url}': ${decoding.lastError || `ffmpeg exit code ${code}`}`);
@@ -192,7 +195,8 @@ export async function runSession(
     clearInterval(ticker);
   }
   const endedAtMs = deps.now();
-  rec.closed(meter.finish(endedAtMs), true);
+  rec.closed(meter.finish(endedAtMs, mediaEndMs), true);
+  recordEndStall(rec, meter);
   const summary = meter.summary(requestedAtMs);
   if (vmaf) await vmaf.settle().then(() => (summary.vmaf = vmaf.summary()));
   const failure = unmeasured(summary, stopRequested() !== null, rec.fatal?.detail ?? null);
@@ -336,6 +340,17 @@ function sessionResult(
   };
 }
 
+/** The stall (and a target-latency player's rebuffer) still going on when the run ended, as events. */
+function recordEndStall(rec: Recorder, meter: StreamMeter): void {
+  const s = meter.endStall;
+  if (s) rec.event({ kind: "stall", atMs: s.atMs, durationMs: s.durationMs, detail: `no new frame for ${Math.round(s.durationMs)} ms after frame ${s.frameNumber}, to the end of the run` });
+  const rb = meter.endRebuffer;
+  if (rb) {
+    const target = meter.options.targetLatencyMs;
+    rec.event({ kind: "rebuffer", atMs: rb.atMs, durationMs: rb.durationMs, detail: `a player at ${target} ms latency waits ${Math.round(rb.durationMs)} ms, to the end of the run` });
+  }
+}
+
 /**
  * A run that threw: nothing of it may outlive it (its decoder and VMAF scorer are stopped). One that failed before it
  * measured anything leaves nothing behind; what it measured is kept, stored as failed with why.
@@ -348,6 +363,7 @@ async function abandon(
   await r.vmaf?.settle().catch(() => {});
   if (r.rec.windows === 0 && r.meter.decoded === 0) return discardEmpty(r.rec, r.db, r.dbExisted);
   r.rec.closed(r.meter.finish(r.atMs), true);
+  recordEndStall(r.rec, r.meter);
   r.rec.finish(r.atMs, `failed: ${(err as Error).message}`, r.meter.summary(r.requestedAtMs));
   r.rec.close();
 }

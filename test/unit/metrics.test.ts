@@ -166,6 +166,43 @@ test("late delivery beyond the playout slack is a stall of exactly the lateness"
   expect(stalls[0]!.durationMs).toBeCloseTo(400 - PLAYOUT_SLACK_MS, 1);
 });
 
+test("a stream that stops delivering: the freeze from its last played frame to the end of the run is a stall, and the run's fps is over it", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 5000, clockOffsetMs: 0, nominalFps: 30, targetLatencyMs: 1500 });
+  // Five 1 s segments, then nothing for the rest of a 20 s run.
+  const frames = segmented(30, 30, 5, 100);
+  const endMs = T0 + 20_000;
+  const windows = run(meter, frames, endMs);
+  expect(frames).toHaveLength(150);
+  const lastPlayed = frames.at(-1)!.arrivedAtMs + 1000 / 30; // the last segment plays out one interval after another
+  const s = meter.summary();
+  expect(s.stalls).toBe(1);
+  expect(meter.endStall).not.toBeNull();
+  expect(meter.endStall!.frameNumber).toBe(149);
+  // From one interval after the last frame played to the end.
+  expect(s.stallMs).toBeGreaterThan(endMs - lastPlayed - 1100);
+  expect(s.stallMs).toBeLessThan(endMs - lastPlayed);
+  expect(s.stallMs).toBeCloseTo(meter.endStall!.durationMs, 6);
+  // 149 intervals over the time from the first frame played to the end, not to the last frame played (30 fps).
+  const firstPlayed = frames[0]!.arrivedAtMs + PLAYOUT_SLACK_MS;
+  expect(s.fpsAchieved!).toBeCloseTo(149 / ((endMs - firstPlayed) / 1000), 6);
+  // The last window holds it; the windows before the freeze none.
+  expect(windows.at(-1)!.stalls).toBe(1);
+  expect(windows.slice(0, -1).every((w) => w.stalls === 0)).toBe(true);
+  // A player at 1.5 s latency waits for frame 150 (due at its generation plus 1.5 s) until the end.
+  expect(s.player.rebuffers).toBe(1);
+  expect(s.player.rebufferMs!).toBeCloseTo(endMs - (gen(150, 30) + 1500), 6);
+  expect(meter.endRebuffer!.durationMs).toBeCloseTo(s.player.rebufferMs!, 6);
+});
+
+test("a stream still delivering when the run ends has no stall at its end", () => {
+  const meter = new StreamMeter({ startMs: T0, windowMs: 5000, clockOffsetMs: 0, nominalFps: 30, targetLatencyMs: 1500 });
+  const frames = segmented(30, 30, 5, 100);
+  run(meter, frames, frames.at(-1)!.arrivedAtMs + 500); // its last segment still playing out
+  expect(meter.summary()).toMatchObject({ stalls: 0, stallMs: 0 });
+  expect(meter.endStall).toBeNull();
+  expect(meter.summary().player.rebuffers).toBe(0);
+});
+
 test("a run ending just after a window boundary adds no empty sliver window", () => {
   const meter = new StreamMeter({ startMs: T0, windowMs: 1000, clockOffsetMs: 0, nominalFps: 30 });
   const frames = segmented(30, 30, 2, 50);
