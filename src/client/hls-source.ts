@@ -332,7 +332,9 @@ export class HlsSource {
           this.o.onEvent({
             kind: "bad-value",
             atMs: arrivedAtMs,
-            detail: `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
+            detail: seg.init
+              ? `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no frame of the video track: not fMP4 media, or garbage`
+              : `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
           });
         }
         const afterGap = this.lostBefore;

@@ -102,6 +102,52 @@ test(
   60_000,
 );
 
+test(
+  "a stream that stops delivering mid-run (its playlist no longer advances): the freeze to the end is a stall, and the run's fps counts it",
+  async () => {
+    const server = serve(["--size", "240p", "--fps", "25"]);
+    let held: number | null = null;
+    let stoppedAt: number | null = null;
+    const relay = new Relay({
+      origin: server.url,
+      holdMs: (seq) => {
+        if (held === null && relay.firstShown !== null && seq >= relay.firstShown + 4) {
+          held = seq;
+          stoppedAt = Date.now();
+        }
+        return seq === held ? 600_000 : 0; // for good: later segments wait behind it
+      },
+    });
+    try {
+      await server.waitLive();
+      const db = join(tmp.path, "frozen.db");
+      const run = await client(["--url", relay.url, "--duration", "12s", "--target-latency", "1500ms", "--db", db, "--json"]);
+      const endedAt = Date.now();
+      expect(run.exitCode).toBe(0);
+      expect(held).not.toBeNull();
+      const s = run.json!.summary;
+      const d = openDb(db);
+      const stalls = d.query("SELECT duration_ms AS ms, detail FROM events WHERE kind = 'stall' ORDER BY at_ms").all() as { ms: number; detail: string }[];
+      const rebuffers = d.query("SELECT detail FROM events WHERE kind = 'rebuffer'").all() as { detail: string }[];
+      d.close();
+      const last = stalls.at(-1)!;
+      expect(last.detail).toEndWith("to the end of the run");
+      // Frozen from about when the held segment would have come (its predecessor's frames played out) to the end.
+      const frozenFor = endedAt - stoppedAt!;
+      expect(last.ms).toBeGreaterThan(frozenFor - 2500);
+      expect(last.ms).toBeLessThan(frozenFor + 500);
+      expect(s.stalls).toBe(stalls.length);
+      // Four or so seconds of frames over a twelve-second run: far from 25 fps.
+      expect(s.fpsAchieved).toBeLessThan(25 * 0.7);
+      expect(rebuffers.at(-1)!.detail).toEndWith("to the end of the run");
+    } finally {
+      relay.stop();
+      await server.stop();
+    }
+  },
+  40_000,
+);
+
 /** Latency in one client's database minus another's, frame by frame (frames matched by number), sorted. */
 function frameShifts(db: string, other: string): number[] {
   const d = openDb(db);
