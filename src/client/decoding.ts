@@ -39,6 +39,8 @@ export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described
 export interface Undecoded {
   cause: "decoder" | "lost-media";
   lost: number;
+  /** Frames the decoder gave out beyond all it was given (not measured). */
+  extra: number;
   from: number;
   until: number;
   message: string;
@@ -85,7 +87,7 @@ export class Decoding {
     let described = "";
     const d: Decoder = this.factory(input, this.output, (f) => {
       const stamp = this.feeder.next();
-      if (stamp === "filler") return;
+      if (stamp === "filler" || stamp === "unknown") return;
       described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
       this.onFrame(f, stamp, described);
     });
@@ -130,8 +132,9 @@ export class Decoding {
     const d = this.decoder;
     await d.finish();
     const lost = this.feeder.owed();
-    if (lost > 0 && this.lastFed !== null) {
-      this.onUndecoded({ cause: "decoder", lost, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
+    const extra = this.feeder.unexpected;
+    if ((lost > 0 || extra > 0) && this.lastFed !== null) {
+      this.onUndecoded({ cause: "decoder", lost, extra, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
     }
     this.feeder.clear();
     this.firstFed = this.lastClean = this.lastFed = null;
@@ -141,7 +144,7 @@ export class Decoding {
   private reportUnfed(): void {
     const u = this.unfed;
     this.unfed = null;
-    if (u && u.frames > 0) this.onUndecoded({ cause: "lost-media", lost: u.frames, from: u.from, until: u.until, message: "" });
+    if (u && u.frames > 0) this.onUndecoded({ cause: "lost-media", lost: u.frames, extra: 0, from: u.from, until: u.until, message: "" });
   }
 
   /** Flushes a piped decoder, or stops one reading a URL; returns its exit code. */

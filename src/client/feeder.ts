@@ -44,6 +44,10 @@ interface Expected {
  */
 export class Feeder {
   private queue: Expected[] = [];
+  /** A unit whose frames could not be counted was fed: frames nothing was expected for may be its. */
+  private uncounted = false;
+  /** Frames the decoder gave out beyond all it was given (broken media parsed as more pictures): not measured. */
+  unexpected = 0;
 
   /** True when this unit starts a new stream instance: flush and replace the decoder, then call clear(). */
   startsNewDecoder(m: MediaUnit): boolean {
@@ -60,11 +64,16 @@ export class Feeder {
   /** Forgets what the old decoder still owed (after it was flushed: frames it could not decode). */
   clear(): void {
     this.queue = [];
+    this.uncounted = false;
+    this.unexpected = 0;
   }
 
   /** The writes that give a decoder reading `format` this unit (and what pushes its last frames out). */
   feed(m: MediaUnit, format: PipeFormat = "mpegts"): Uint8Array[] {
-    if (m.frames === 0) return [m.bytes];
+    if (m.frames === 0) {
+      this.uncounted = true;
+      return [m.bytes];
+    }
     this.queue.push({ unit: m, frames: m.frames, remaining: m.frames, filler: false });
     if (format !== "mpegts") return [m.bytes, accessUnitDelimiter(format)];
     if (m.continuesGroup) return [m.bytes];
@@ -75,11 +84,16 @@ export class Feeder {
 
   /**
    * The stamp of the next frame out of the decoder: "filler" for a copy to drop, null when nothing is expected (a
-   * source whose frames the decoder reads itself, or a unit whose frames could not be counted).
+   * source whose frames the decoder reads itself, or a unit whose frames could not be counted), "unknown" for a frame
+   * beyond every one it was given (broken media the decoder took for more pictures): not measured.
    */
-  next(): FrameStamp | "filler" | null {
+  next(): FrameStamp | "filler" | "unknown" | null {
     const head = this.queue[0];
-    if (!head) return null;
+    if (!head) {
+      if (this.uncounted) return null;
+      this.unexpected++;
+      return "unknown";
+    }
     const position = head.frames - head.remaining;
     if (--head.remaining <= 0) this.queue.shift();
     if (head.filler) return "filler";

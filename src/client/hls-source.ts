@@ -408,7 +408,7 @@ export class HlsSource {
       // H.264/HEVC goes to the decoder as its elementary stream: an MPEG-TS demuxer holds a segment's last frame.
       const { scan, es } = segmentElementaryStream(bytes);
       return es
-        ? { ...scan, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, format: es.format }
+        ? { ...scan, frames: es.frames, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, format: es.format }
         : { bytes, ...scan, format: "mpegts" as const };
     }
     const unmeasurable = await this.openInit(seg, baseUrl);

@@ -158,8 +158,10 @@ export async function runSession(
         atMs: deps.now(),
         detail:
           u.cause === "decoder"
-            ? `the decoder could not decode ${frames} of ${which} (broken media${u.message ? `; ${u.message}` : ""}): they count as` +
-              ` dropped, and frames of ${u.from === u.until ? "that segment" : "those segments"} may carry each other's stamps; decoding started over`
+            ? `the decoder ${u.lost > 0 ? `could not decode ${frames}` : ""}${u.lost > 0 && u.extra > 0 ? " and " : ""}` +
+              `${u.extra > 0 ? `gave ${u.extra} frame${u.extra === 1 ? "" : "s"} more (not measured)` : ""} of ${which}` +
+              ` (broken media${u.message ? `; ${u.message}` : ""}):${u.lost > 0 ? " they count as dropped, and" : ""} frames of` +
+              ` ${u.from === u.until ? "that segment" : "those segments"} may carry each other's stamps; decoding started over`
             : `${frames} of ${which} not decoded: they go on from media that was lost, and decoding waited for a keyframe; they count as dropped`,
       });
     },

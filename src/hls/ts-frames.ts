@@ -2,7 +2,7 @@
  * Reads an MPEG-TS segment's structure without decoding it: each video frame starts a new PES packet on the video
  * PID (payload_unit_start_indicator set). Pure: bytes in, numbers out.
  */
-import { delimiterLength, type ElementaryFormat } from "../mp4/annexb.ts";
+import { accessUnitDelimiter, delimiterLength, type ElementaryFormat } from "../mp4/annexb.ts";
 
 const PACKET = 188;
 const VIDEO_STREAM_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
@@ -30,10 +30,18 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
 /** The segment's video as an elementary stream, for a decoder reading H.264 or HEVC on a pipe (client/feeder.ts). */
 export interface SegmentElementaryStream {
   format: ElementaryFormat;
-  /** Every video PES payload in order, access unit delimiters left out (the feeder writes its own after a unit). */
+  /**
+   * Every video PES payload in order, their own access unit delimiters left out: one of vat's between each two frames
+   * (the feeder writes one after the unit).
+   */
   bytes: Uint8Array;
   /** End of the first frame's bytes in `bytes`. */
   firstFrameEnd: number;
+  /**
+   * Frames in `bytes`: the PES packets kept. A PES whose header is broken is left out, so this can be fewer than the
+   * segment's scan counts, and the decoder is given exactly these.
+   */
+  frames: number;
 }
 
 const ELEMENTARY_STREAM_TYPES: Record<number, ElementaryFormat> = { 0x1b: "h264", 0x24: "hevc" };
@@ -69,20 +77,34 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
     pes.drop(delimiterLength(pes.head(8), format));
   }
   let total = 0;
-  for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1]! - ranges[i]!;
-  const bytes = new Uint8Array(total);
+  let frames = 0;
+  for (let p = 0; p + 1 < pesAt.length; p++) {
+    const before = total;
+    for (let i = pesAt[p]!; i < pesAt[p + 1]!; i += 2) total += ranges[i + 1]! - ranges[i]!;
+    if (total > before) frames++;
+  }
+  // A delimiter of vat's own between frames (the feeder writes the one after the last): each frame is an access unit
+  // of its own for ffmpeg's parser, whatever its NAL units' headers say (broken ones could join two into one).
+  const aud = accessUnitDelimiter(format);
+  const bytes = new Uint8Array(total + Math.max(0, frames - 1) * aud.length);
   // The first frame ends where the second PES with bytes left begins.
   let firstFrameEnd = -1;
   let w = 0;
   for (let p = 0; p + 1 < pesAt.length; p++) {
-    if (firstFrameEnd < 0 && w > 0) firstFrameEnd = w;
+    let started = false;
     for (let i = pesAt[p]!; i < pesAt[p + 1]!; i += 2) {
       if (ranges[i + 1]! <= ranges[i]!) continue;
+      if (!started && w > 0) {
+        if (firstFrameEnd < 0) firstFrameEnd = w;
+        bytes.set(aud, w);
+        w += aud.length;
+      }
+      started = true;
       bytes.set(ts.subarray(ranges[i]!, ranges[i + 1]!), w);
       w += ranges[i + 1]! - ranges[i]!;
     }
   }
-  return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? total : firstFrameEnd } };
+  return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? w : firstFrameEnd, frames } };
 }
 
 /** One PES's bytes: pairs [first, end) of `ranges`, whose front can be read and dropped (ranges emptied in place). */

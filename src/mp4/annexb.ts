@@ -2,8 +2,9 @@
  * fMP4 video → an Annex B elementary stream (H.264 or HEVC) for a decoder on a pipe. An fMP4 fragment cannot be fed
  * to a long-lived decoder piece by piece and flushed, but an elementary stream can, the way MPEG-TS is: each frame's
  * length-prefixed NAL units get start codes, and a keyframe gets the parameter sets (from avcC/hvcC) before it, so a
- * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). Access unit delimiters are
- * left out: the feeder writes one after each unit to end its last frame (see accessUnitDelimiter). Pure.
+ * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). The samples' own access unit
+ * delimiters are left out; one of vat's goes between each two frames, and the feeder writes one after each unit to end
+ * its last frame (see accessUnitDelimiter). Pure.
  */
 import { BoxReader, childBoxes, findChild, findPath, Mp4Error, type Box } from "./boxes.ts";
 import { concat } from "./fragment-splitter.ts";
@@ -165,7 +166,11 @@ export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], con
     parts.push(b);
     size += b.length;
   };
+  const aud = accessUnitDelimiter(config.format);
   for (const [i, f] of frames.entries()) {
+    // A delimiter between frames (the feeder writes the one after the last): each frame is an access unit of its own
+    // for ffmpeg's parser, whatever its NAL units' headers say.
+    if (i > 0) push(aud);
     if (f.keyframe || i === 0) push(config.parameterSets);
     let at = f.offset;
     while (at < f.end) {

@@ -252,6 +252,6 @@ describe.each([
     expect(of(2)).toEqual(truth.slice(2 * FPS, 3 * FPS));
     expect(of(3)).toEqual(truth.slice(3 * FPS, 4 * FPS));
     expect(stamps.filter((s) => s === null)).toEqual([]);
-    expect(lost).toEqual([{ cause: "decoder", lost: FPS - given, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
+    expect(lost).toEqual([{ cause: "decoder", lost: FPS - given, extra: 0, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
   }, 60_000);
 });

@@ -75,7 +75,7 @@ test("a decoder that printed trouble is flushed and started over at the next uni
     { pixel: 5, segment: 5 },
     { pixel: 6, segment: 6 },
   ]);
-  expect(undecoded).toEqual([{ cause: "decoder", lost: 1, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
+  expect(undecoded).toEqual([{ cause: "decoder", lost: 1, extra: 0, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
 });
 
 test("after lost media, units that go on from it are not given to a decoder; decoding starts over at the next keyframe", async () => {
@@ -108,7 +108,7 @@ test("after lost media, units that go on from it are not given to a decoder; dec
   await decoding.finish();
   expect(writes).toEqual([[1, 2], [6, 7], [9]]);
   expect(out).toEqual([1, 2, 6, 7, 9].map((n) => ({ pixel: n, segment: n })));
-  expect(undecoded).toEqual([{ cause: "lost-media", lost: 3, from: 4, until: 5, message: "" }]);
+  expect(undecoded).toEqual([{ cause: "lost-media", lost: 3, extra: 0, from: 4, until: 5, message: "" }]);
 });
 
 test("a decoder that printed trouble but owed nothing at its flush is not reported", async () => {

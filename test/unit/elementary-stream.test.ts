@@ -47,7 +47,7 @@ describe("access unit delimiters", () => {
     expect(length([...accessUnitDelimiter("hevc"), ...SPS].slice(0, 8), "hevc")).toBe(7);
   });
 
-  test("fMP4 samples: a delimiter among a frame's NAL units is not written out", () => {
+  test("fMP4 samples: a delimiter among a frame's NAL units is not written out; one of vat's goes between frames", () => {
     const nal = (b: number[]) => [0, 0, 0, b.length, ...b];
     const sample = [...nal([0x09, 0xf0]), ...nal([0x65, 0x88, 0x84]), ...nal([0x09, 0xf0]), ...nal([0x41, 0x9a])];
     const segment = new Uint8Array(sample);
@@ -56,7 +56,7 @@ describe("access unit delimiters", () => {
     });
     const config = { format: "h264" as const, lengthSize: 4, parameterSets: new Uint8Array(SPS) };
     const es = toAnnexB(segment, [frame(0, 0, 13, true), frame(1, 13, 25, false)], config);
-    expect([...es.bytes]).toEqual([...SPS, 0, 0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 0, 1, 0x41, 0x9a]);
+    expect([...es.bytes]).toEqual([...SPS, 0, 0, 0, 1, 0x65, 0x88, 0x84, ...AUD_264, 0, 0, 0, 1, 0x41, 0x9a]);
     expect(es.firstFrameEnd).toBe(SPS.length + 7);
   });
 });
@@ -80,7 +80,7 @@ describe("an MPEG-TS segment's elementary stream", () => {
   test.each([
     ["h264", ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"], 9],
     ["hevc", ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"], 35],
-  ] as const)("%s: the NAL units ffmpeg reads from the segment, in order, its delimiters left out", (format, codec, aud) => {
+  ] as const)("%s: the NAL units ffmpeg reads from the segment, in order, its delimiters left out and vat's between frames", (format, codec, aud) => {
     const dir = mkdtempSync(join(tmpdir(), "vat-es-"));
     try {
       const ts = join(dir, "s.ts");
@@ -99,7 +99,12 @@ describe("an MPEG-TS segment's elementary stream", () => {
       expect(scan.frames).toBe(25);
       const want = nalUnits(new Uint8Array(truth.stdout));
       expect(want.length).toBeGreaterThan(25);
-      expect(nalUnits(es!.bytes)).toEqual(want);
+      // vat's own delimiter between each two frames, and nothing else of its own.
+      const ours = nalUnits(es!.bytes);
+      const delimiter = Buffer.from(accessUnitDelimiter(format).subarray(4)).toString("hex");
+      expect(ours.filter((n) => n !== delimiter)).toEqual(want);
+      expect(ours.filter((n) => n === delimiter)).toHaveLength(24);
+      expect(es!.frames).toBe(25);
       // The head ends where the second frame's first NAL unit starts: a whole first frame, nothing of the next.
       const first = nalUnits(es!.bytes.subarray(0, es!.firstFrameEnd));
       expect(first).toEqual(want.slice(0, first.length));
@@ -135,17 +140,19 @@ describe("an MPEG-TS segment's elementary stream", () => {
       packet(VIDEO, false, [0xf0, ...SPS, ...IDR]), frame2);
     for (const { scan, es } of [a, b]) {
       expect(scan.frames).toBe(2);
-      expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...P]);
+      expect(es!.frames).toBe(2);
+      expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...AUD_264, ...P]);
       expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
     }
   });
 
-  test("a PES whose header is not one is left out whole; the first frame is the first with bytes", () => {
+  test("a PES whose header is not one is left out whole, and not counted among the frames the decoder is given; the first frame is the first with bytes", () => {
     const bad = packet(VIDEO, true, [0, 0, 2, 0xe0, 0, 0, 0x80, 0x80, 0, ...SPS]);
     const { scan, es } = segment(bad, packet(VIDEO, false, IDR), packet(VIDEO, true, [...pesHeader(0), ...SPS, ...IDR]),
       packet(VIDEO, true, [...pesHeader(3600), ...P]));
     expect(scan.frames).toBe(3);
-    expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...P]);
+    expect(es!.frames).toBe(2);
+    expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...AUD_264, ...P]);
     expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
   });
 
@@ -176,13 +183,13 @@ describe("feeder on an elementary stream", () => {
     expect(f.feed(unit(), format).map(text)).toEqual(["KEYab", aud]);
     const out = Array.from({ length: 4 }, () => f.next());
     expect(out.slice(0, 3).map((s) => (s as { place: { offsetMs: number } }).place.offsetMs)).toEqual([0, 40, 80]);
-    expect(out[3]).toBeNull();
+    expect(out[3]).toBe("unknown"); // beyond every frame it was given: not measured
   });
 
   test("an LL-HLS part gets the same; MPEG-TS four copies, dropped by count", () => {
     const f = new Feeder();
     expect(f.feed(unit({ continuesGroup: true }), "h264").map(text)).toEqual(["KEYab", "AUD:6"]);
-    expect(Array.from({ length: 4 }, () => f.next()).map((s) => (s === null ? null : typeof s))).toEqual(["object", "object", "object", null]);
+    expect(Array.from({ length: 4 }, () => f.next()).map((s) => (typeof s === "string" ? s : typeof s))).toEqual(["object", "object", "object", "unknown"]);
     expect(f.feed(unit(), "mpegts").map(text)).toEqual(["KEYab", ...Array(FILLER_FRAMES).fill("KEY")]);
     expect(Array.from({ length: 3 + FILLER_FRAMES }, () => f.next()).slice(3)).toEqual(Array(FILLER_FRAMES).fill("filler"));
   });
