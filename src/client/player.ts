@@ -27,9 +27,13 @@ export class PlayerModel {
     // It starts when its first frame is there: one that comes later than the target (the newest frame a joining
     // player can fetch was already that old) is startup, not a rebuffer, and the player plays that much later.
     if (first) this.shiftMs = Math.max(0, arrivedAtServerMs - generatedAtMs - this.targetLatencyMs);
-    const due = generatedAtMs + this.targetLatencyMs + this.shiftMs;
-    if (arrivedAtServerMs <= due) return null;
-    const wait = arrivedAtServerMs - due;
+    return this.waitUntil(generatedAtMs + this.targetLatencyMs + this.shiftMs, arrivedAtServerMs);
+  }
+
+  /** A frame due at `due` that is there only at `at`: a rebuffer of the difference, and all after plays that late. */
+  private waitUntil(due: number, at: number): Rebuffer | null {
+    if (at <= due) return null;
+    const wait = at - due;
     this.rebuffers++;
     this.rebufferMs += wait;
     this.shiftMs += wait;
@@ -42,13 +46,7 @@ export class PlayerModel {
    */
   end(nowServerMs: number, intervalMs: number): Rebuffer | null {
     if (this.lastGen === null) return null;
-    const due = this.lastGen + intervalMs + this.targetLatencyMs + this.shiftMs;
-    if (nowServerMs <= due) return null;
-    const wait = nowServerMs - due;
-    this.rebuffers++;
-    this.rebufferMs += wait;
-    this.shiftMs += wait;
-    return { atMs: due, durationMs: wait };
+    return this.waitUntil(this.lastGen + intervalMs + this.targetLatencyMs + this.shiftMs, nowServerMs);
   }
 
   /** Rebuffering time ÷ (time playing + rebuffering). */

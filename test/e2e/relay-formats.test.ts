@@ -66,6 +66,13 @@ function expectDropped(run: ClientRun, db: string, server: Served, truth: number
   }
 }
 
+/** An LL-HLS origin's init section, and the segments some 4 and 7 s ahead of its newest (the client joins before). */
+async function segmentsAhead(server: Served): Promise<{ init: string; a: number; b: number }> {
+  const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
+  const newest = Math.max(0, ...[...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
+  return { init: /#EXT-X-MAP:URI="([^"]+)"/.exec(text)![1]!, a: newest + 4, b: newest + 7 };
+}
+
 /** The details of the segment-missing events stored, in order. */
 function missingEvents(db: string): string[] {
   const d = openDb(db);
@@ -157,11 +164,7 @@ test(
       // The last parts of two segments some 4 and 7 s ahead (the client will have joined well before them). Tail
       // parts: nothing after them refers to their frames (the next segment starts on a keyframe), so what is lost is
       // exactly their frames; a lost middle part would leave the rest of its segment undecodable as well.
-      const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
-      const newest = Math.max(0, ...[...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
-      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)![1]!;
-      const a = newest + 4;
-      const b = newest + 7;
+      const { init, a, b } = await segmentsAhead(server);
       const LOST = [`/video/part_${a}_4.m4s`, `/video/part_${b}_3.m4s`, `/video/part_${b}_4.m4s`];
       const relay = new LossyRelay({ origin: server.url, lost: new Set(LOST), init: `/video/${init}` });
       try {
@@ -192,11 +195,7 @@ test(
     const server = serve(["--format", "ll-hls", "--part", "200ms", "--size", "240p", "--fps", "25"]);
     try {
       await server.waitLive();
-      const text = await (await fetch(`${server.url}/video/stream.m3u8`)).text();
-      const newest = Math.max(0, ...[...text.matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
-      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)![1]!;
-      const a = newest + 4;
-      const b = newest + 7;
+      const { init, a, b } = await segmentsAhead(server);
       const LOST = [`/video/part_${a}_2.m4s`, `/video/part_${b}_2.m4s`];
       const relay = new LossyRelay({ origin: server.url, lost: new Set(LOST), init: `/video/${init}` });
       try {
