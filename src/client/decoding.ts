@@ -86,7 +86,8 @@ export class Decoding {
   private start(input: SourceInput): Decoder {
     let described = "";
     const d: Decoder = this.factory(input, this.output, (f) => {
-      const stamp = this.feeder.next();
+      // A decoder reading a URL itself is given nothing: its frames are stamped as they leave it.
+      const stamp = input.kind === "pipe" ? this.feeder.next() : null;
       if (stamp === "filler" || stamp === "unknown") return;
       described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
       this.onFrame(f, stamp, described);

@@ -128,3 +128,16 @@ test("a decoder that printed trouble but owed nothing at its flush is not report
   await decoding.finish();
   expect(undecoded).toEqual([]);
 });
+
+test("a decoder reading a URL itself is given nothing, and each of its frames is stamped as it leaves it", async () => {
+  let emit: (() => void) | null = null;
+  const decoding = new Decoding({ kind: "url", url: "rtmp://127.0.0.1/live/s" }, GRAY_OUTPUT, (_i, _o, onFrame) => {
+    emit = () => onFrame({ gray: new Uint8Array([7]), width: 1, height: 1, decodedAtMs: 5 });
+    return fakeDecoder({ write: () => { throw new Error("a URL decoder is written to"); } });
+  }, (f, stamp) => void stamps.push({ pixel: f.gray[0]!, stamp }));
+  const stamps: { pixel: number; stamp: unknown }[] = [];
+  await decoding.take(unit(1));
+  emit!();
+  emit!();
+  expect(stamps).toEqual([{ pixel: 7, stamp: null }, { pixel: 7, stamp: null }]);
+});
