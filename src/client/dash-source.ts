@@ -259,8 +259,11 @@ export class DashSource implements Source {
 
   /** Fetches one segment; a segment that cannot be had is an event (its frames then count as dropped). */
   private async fetchSegment(seg: SegmentRef, onMedia: (m: MediaUnit) => Promise<void>): Promise<void> {
-    if (this.last !== null && seg.time > this.last.end) {
-      const lostS = (seg.time - this.last.end) / (seg.durationTicks / seg.durationS || 1);
+    // Segments lost before this one (they left the window): said at its hand-over, in its turn.
+    const lastEnd = this.last?.end ?? null;
+    const afterSkip = lastEnd !== null && seg.time > lastEnd;
+    if (lastEnd !== null && afterSkip) {
+      const lostS = (seg.time - lastEnd) / (seg.durationTicks / seg.durationS || 1);
       this.deps.onEvent({ kind: "skipped-segments", atMs: this.deps.now(), detail: `${lostS.toFixed(2)} s of segments left the time-shift window before they were fetched` });
     }
     const requestedAtMs = this.deps.now();
@@ -277,7 +280,10 @@ export class DashSource implements Source {
     this.pendingDiscontinuity = false;
     // The next segment is asked for when it is due, while this one may still be arriving (low latency) or be asked
     // for again (a 404 from a server not done writing it): waiting for this one would stamp the next one late.
-    await this.pipe.add(fetched, (got) => this.handOver(seg, place, got, requestedAtMs, onMedia));
+    await this.pipe.add(fetched, (got) => {
+      if (afterSkip) this.lostBefore = true;
+      return this.handOver(seg, place, got, requestedAtMs, onMedia);
+    });
   }
 
   private async handOver(

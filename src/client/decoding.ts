@@ -36,6 +36,12 @@ export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described
  * first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
  * the source lost (MediaUnit.afterGap) and decoding had to wait for a keyframe.
  */
+/**
+ * Media time held back after lost media waiting for a keyframe: a stream without any (refreshed a slice at a time) is
+ * decoded again after this much, as it can be.
+ */
+export const MAX_HOLD_S = 10;
+
 export interface Undecoded {
   cause: "decoder" | "lost-media";
   lost: number;
@@ -68,8 +74,8 @@ export class Decoding {
   private lastFed: number | null = null;
   /** Media was lost since the last unit given: nothing is given until a unit that begins with a keyframe. */
   private afterGap = false;
-  /** Units held back meanwhile: their frames and sequence numbers. */
-  private unfed: { frames: number; from: number; until: number } | null = null;
+  /** Units held back meanwhile: their frames, sequence numbers and media time. */
+  private unfed: { frames: number; from: number; until: number; seconds: number } | null = null;
 
   constructor(
     private readonly input: SourceInput,
@@ -105,13 +111,16 @@ export class Decoding {
     // An elementary stream's units are checked for a keyframe first (other MPEG-TS is not restarted).
     const key = format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
     if (m.afterGap && format !== "mpegts") this.afterGap = true;
-    if (this.afterGap && !key && !this.feeder.startsNewDecoder(m) && format === this.format) {
+    const waiting = this.afterGap && !key && !this.feeder.startsNewDecoder(m) && format === this.format;
+    if (waiting && (this.unfed?.seconds ?? 0) < MAX_HOLD_S) {
       // It goes on from lost media: held back until a keyframe (its frames count as dropped).
-      this.unfed = { frames: (this.unfed?.frames ?? 0) + m.frames, from: this.unfed?.from ?? m.sequence, until: m.sequence };
+      const u = this.unfed;
+      this.unfed = { frames: (u?.frames ?? 0) + m.frames, from: u?.from ?? m.sequence, until: m.sequence, seconds: (u?.seconds ?? 0) + m.durationS };
       return;
     }
-    // ffmpeg printed errors, or media was lost: start over here (this unit can be decoded from scratch).
-    const broken = key && (this.decoder.errors > 0 || this.afterGap);
+    // ffmpeg printed errors, or media was lost: start over here (this unit can be decoded from scratch; or no keyframe
+    // came for MAX_HOLD_S, as in a stream refreshed without keyframes, and decoding goes on as it can).
+    const broken = (key && this.decoder.errors > 0) || (this.afterGap && (key || waiting));
     if (this.feeder.startsNewDecoder(m) || format !== this.format || broken) {
       // A new stream instance (or other bytes than the decoder reads: MPEG-TS where H.264 was expected), or a decoder
       // that may have dropped frames: flush the old decoder (its held frames keep their stamps) and start clean.

@@ -29,12 +29,17 @@ export function parseInputVideo(stderr: string): { codec: string; width: number;
 }
 
 /**
+ * Messages of a decoder or parser that say nothing is wrong with the pictures: the probe's note, and what a fresh
+ * decoder says of a stream with B-frames that does not declare its reordering, or of a new size.
+ */
+const NOT_TROUBLE = ["not enough frames to estimate rate", "Increasing reorder buffer", "Reinit context"];
+
+/**
  * A line a decoder prints when its input is broken: a message of a decoder or parser ("[h264 @ 0x…] error while
  * decoding MB 18 6", "[NULL @ 0x…] missing picture in access unit") or ffmpeg's own "Error while decoding stream".
- * A sound stream prints none once running; of the messages ffmpeg prints while it starts, the one about probing is
- * not trouble.
+ * A sound stream prints none once running, but for the notes in NOT_TROUBLE.
  */
 export function isDecodeTrouble(line: string): boolean {
   if (line.startsWith("Error while decoding")) return true;
-  return /^\[[^\]]* @ 0x[0-9a-f]+\] /.test(line) && !line.includes("not enough frames to estimate rate");
+  return /^\[[^\]]* @ 0x[0-9a-f]+\] /.test(line) && !NOT_TROUBLE.some((note) => line.includes(note));
 }

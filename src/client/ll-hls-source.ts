@@ -74,6 +74,8 @@ export class LlHlsSource {
       const atJoin = this.joinEdge !== null && !isAfter({ msn: part.msn, part: part.index }, this.joinEdge);
       return pipe.add(body, (b) => this.deliver(part, track, b, onPart, atJoin));
     };
+    // A gap in its turn among the parts still arriving: it is the next part handed on that follows it.
+    const gap = (part: PlaylistPart) => pipe.add(Promise.resolve(), async () => this.skipped(part));
     try {
       while (!shouldStop()) {
         if (this.fatalEvent) return "failed";
@@ -87,7 +89,7 @@ export class LlHlsSource {
           this.last = want;
           if (step.part.gap) {
             this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `part ${want.msn}.${want.part} is a gap (GAP=YES)` });
-            this.skipped(step.part);
+            await gap(step.part);
             continue;
           }
           const track = await this.trackFor(step.part.map);
@@ -106,7 +108,7 @@ export class LlHlsSource {
         // Back from an outage on a stream that started over: the part of the old one is not waited for.
         if (this.joins !== joins) continue;
         this.last = want;
-        if (part?.gap) this.skipped(part);
+        if (part?.gap) await gap(part);
         else if (part) {
           const track = await this.trackFor(part.map);
           if (!track) return "failed";

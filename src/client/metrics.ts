@@ -275,11 +275,12 @@ export class StreamMeter {
    * played frames would make a meaningless rate); they still count in the run's summary. A stream that stopped
    * delivering before the run ended froze the picture from its last played frame to the end: a stall, as one between
    * two frames is, and the run's achieved fps is over the time to the end. `mediaEndMs`: when the client stopped
-   * taking media (the run's end less the time its decoder took to finish what it had): the freeze ends there.
+   * taking media (the run's end less the time its decoder took to finish what it had): the freeze ends there; null
+   * when the run ended of itself (a frame limit), not because nothing came.
    */
-  finish(nowMs: number, mediaEndMs = nowMs): WindowSummary[] {
+  finish(nowMs: number, mediaEndMs: number | null = nowMs): WindowSummary[] {
     const interval = 1000 / (this.fpsEstimate ?? 30);
-    const endMs = Math.min(nowMs, mediaEndMs);
+    const endMs = Math.min(nowMs, mediaEndMs ?? -Infinity);
     const frozen = this.lastPlayed !== null && this.maxNumber !== null && endMs - this.lastPlayed > 2 * interval;
     // A freeze to the end goes in the run's last window: the one the end falls in, or ends at.
     const out: WindowSummary[] = [];
@@ -294,11 +295,11 @@ export class StreamMeter {
       });
       this.lastPlayed = endMs;
     }
-    if (this.player && this.maxGen > -Infinity) {
+    if (this.player && this.maxGen > -Infinity && mediaEndMs !== null) {
       const rb = this.player.end(endMs + this.options.clockOffsetMs, interval);
       this.endRebuffer = rb ? { ...rb, atMs: rb.atMs - this.options.clockOffsetMs } : null;
     }
-    this.advertisedPlayer?.end(endMs + this.options.clockOffsetMs, interval);
+    if (mediaEndMs !== null) this.advertisedPlayer?.end(endMs + this.options.clockOffsetMs, interval);
     if (nowMs > this.openWindow.startMs && (this.window.decoded > 0 || this.windowIndex === 0 || this.endStall)) {
       out.push(this.closeWindow(nowMs));
     }

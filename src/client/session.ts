@@ -177,7 +177,7 @@ export async function runSession(
   }, TICK_MS);
   let stopReason = "";
   /** When the source stopped taking media: a stream frozen before that froze up to it (not to the decoder's end). */
-  let mediaEndMs = 0;
+  let mediaEndMs: number | null = null;
   try {
     const outcome = await source.run(async (m) => {
       announce();
@@ -185,7 +185,8 @@ export async function runSession(
       await decoding.take(m);
     }, () => stop() !== null);
     stopReason = stop() ?? (outcome === "ended" ? "end of stream" : "stopped");
-    mediaEndMs = deps.now();
+    // A run that stopped at its frame limit ended of itself: frames still came (and were not counted).
+    mediaEndMs = stopReason === "frame limit" ? null : deps.now();
     const code = await decoding.finish();
     if (meter.decoded === 0 && code !== 0 && source.input.kind === "url" && stopReason === "end of stream") {
       throw badInput(`cannot read '${cfg.url}': ${decoding.lastError || `ffmpeg exit code ${code}`}`);

@@ -11,13 +11,13 @@ const w = (field: keyof typeof WINDOWS.columns, v: number | null | undefined, wi
   formatFigure(WINDOWS.columns[field], v, withUnit);
 const c = (field: keyof typeof COMPARISONS.columns, v: number | null | undefined) => formatFigure(COMPARISONS.columns[field], v);
 
-/** The end-of-run table for people. Pure. */
 /** A run's first line: how many frames had a code read, and of how many decoded when some had none. */
 export function framesRead(s: { framesDecoded: number; unreadable: number }): string {
   const read = s.framesDecoded - s.unreadable;
   return s.unreadable === 0 ? `${read} frames read` : `${read} frames read of ${s.framesDecoded} decoded`;
 }
 
+/** The end-of-run table for people. Pure. */
 export function formatSummary(r: SessionResult): string {
   const s = r.summary;
   const durationS = (r.endedAtMs - r.startedAtMs) / 1000;

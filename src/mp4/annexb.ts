@@ -126,8 +126,9 @@ export function delimiterLength(head: Uint8Array, format: ElementaryFormat): num
 }
 
 /**
- * Whether an Annex B stream begins with a frame a decoder can start from: its first slice is an IDR (H.264) or an IRAP
- * picture (HEVC), parameter sets, SEI and delimiters before it allowed. False for any other first slice, or none.
+ * Whether an Annex B stream begins with a frame a decoder can start from: its first slice is an IDR or an I slice
+ * (H.264: an open GOP's keyframe, as ffmpeg starts from) or an IRAP picture (HEVC), parameter sets, SEI and delimiters
+ * before it allowed. False for any other first slice, or none.
  */
 export function startsWithKeyframe(bytes: Uint8Array, format: ElementaryFormat): boolean {
   for (let i = 0, nals = 0; i + 3 < bytes.length && nals < 64; i++) {
@@ -137,7 +138,7 @@ export function startsWithKeyframe(bytes: Uint8Array, format: ElementaryFormat):
     if (format === "h264") {
       const type = h & 0x1f;
       if (type === 5) return true;
-      if (type >= 1 && type <= 4) return false;
+      if (type >= 1 && type <= 4) return type === 1 && isIntraSlice(bytes, i + 4);
     } else {
       const type = (h >> 1) & 0x3f;
       if (type >= 16 && type <= 21) return true;
@@ -146,6 +147,30 @@ export function startsWithKeyframe(bytes: Uint8Array, format: ElementaryFormat):
     i += 3;
   }
   return false;
+}
+
+/** An H.264 slice header at `at` (after its NAL header byte) of slice_type I or SI: first_mb_in_slice, then slice_type. */
+function isIntraSlice(bytes: Uint8Array, at: number): boolean {
+  let bit = at * 8;
+  const end = Math.min(bytes.length, at + 8) * 8;
+  const ue = (): number | null => {
+    let zeros = 0;
+    while (bit < end && ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) === 0) {
+      zeros++;
+      bit++;
+    }
+    if (bit >= end || zeros > 16) return null;
+    bit++;
+    let v = 0;
+    for (let k = 0; k < zeros; k++, bit++) {
+      if (bit >= end) return null;
+      v = v * 2 + ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    }
+    return 2 ** zeros - 1 + v;
+  };
+  if (ue() === null) return false;
+  const sliceType = ue();
+  return sliceType !== null && (sliceType % 5 === 2 || sliceType % 5 === 4);
 }
 
 export interface ElementaryUnit {

@@ -112,6 +112,9 @@ Output #0, rawvideo, to 'pipe:1':
     // Lines every decoder prints as it starts.
     for (const line of text.split("\n")) expect(isDecodeTrouble(line)).toBe(false);
     expect(isDecodeTrouble("[h264 @ 0x5562484b7c80] Stream #0: not enough frames to estimate rate; consider increasing probesize")).toBe(false);
+    // What a fresh decoder says of a B-frame stream that does not declare its reordering, or of a new size.
+    expect(isDecodeTrouble("[h264 @ 0x55d0c5e8a680] Increasing reorder buffer to 1")).toBe(false);
+    expect(isDecodeTrouble("[h264 @ 0x55d0c5e8a680] Reinit context to 432x240, pix_fmt: yuv420p")).toBe(false);
     expect(isDecodeTrouble("pipe:0: corrupt decoded frame in stream 0")).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { GRAY_OUTPUT } from "../../src/client/decoder.ts";
-import { Decoding, type DecoderFactory } from "../../src/client/decoding.ts";
+import { Decoding, MAX_HOLD_S, type DecoderFactory } from "../../src/client/decoding.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { fakeDecoder } from "../helpers/fake-decoder.ts";
 
@@ -140,4 +140,29 @@ test("a decoder reading a URL itself is given nothing, and each of its frames is
   emit!();
   emit!();
   expect(stamps).toEqual([{ pixel: 7, stamp: null }, { pixel: 7, stamp: null }]);
+});
+
+test("after lost media, a stream without keyframes (refreshed a slice at a time) is decoded again once MAX_HOLD_S of it was held back", async () => {
+  const writes: number[][] = [];
+  const factory: DecoderFactory = (_input, _output, onFrame) => {
+    const mine: number[] = [];
+    writes.push(mine);
+    return fakeDecoder({
+      write: (b) => {
+        if (isDelimiter(b)) return;
+        mine.push(b[b.length - 1]!);
+        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
+      },
+    });
+  };
+  const undecoded: unknown[] = [];
+  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, factory, () => {}, (u) => void undecoded.push(u));
+  const pUnit = (seq: number, extra: Partial<MediaUnit> = {}) => unit(seq, { bytes: new Uint8Array([...P, seq]), format: "h264", ...extra });
+  await decoding.take(unit(1, { bytes: new Uint8Array([...IDR, 1]), format: "h264" }));
+  await decoding.take(pUnit(3, { afterGap: true }));
+  for (let seq = 4; seq <= 3 + MAX_HOLD_S + 1; seq++) await decoding.take(pUnit(seq));
+  await decoding.finish();
+  // 1 s units: 3 to 12 held back (10 s), 13 and 14 decoded by a new decoder.
+  expect(writes).toEqual([[1], [13, 14]]);
+  expect(undecoded).toEqual([{ cause: "lost-media", lost: MAX_HOLD_S, extra: 0, from: 3, until: 12, message: "" }]);
 });

@@ -66,6 +66,9 @@ describe("a unit a decoder can start from", () => {
   test("H.264: its first slice is an IDR; parameter sets, SEI and a delimiter may come before it", () => {
     expect(starts([...AUD_264, ...SPS, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x06, 0x05, ...IDR, ...P], "h264")).toBe(true);
     expect(starts([...SPS, ...P, ...IDR], "h264")).toBe(false);
+    // A non-IDR I slice (an open GOP's keyframe): first_mb_in_slice 0 ("1"), slice_type 7 ("0001000"); P is type 5.
+    expect(starts([...SPS, 0, 0, 1, 0x41, 0b10001000, 0x10], "h264")).toBe(true);
+    expect(starts([...SPS, 0, 0, 1, 0x41, 0b10001100, 0x10], "h264")).toBe(false);
     expect(starts([...SPS], "h264")).toBe(false);
     expect(starts([], "h264")).toBe(false);
   });
