@@ -47,7 +47,7 @@ seg_1.m4s
  * Segment 0's parts are listed first; the next playlists add segment 1 with `tags` before it. Returns the parts
  * handed on (the first four) and the events.
  */
-async function follow(tags: string, part1: Uint8Array) {
+async function follow(tags: string, part1: Uint8Array, missing: string[] = [], parts = 4) {
   const answers: Record<string, () => Uint8Array | string> = {
     "init_0.mp4": () => INIT_0,
     "init_1.mp4": () => INIT_1,
@@ -62,7 +62,7 @@ async function follow(tags: string, part1: Uint8Array) {
     const name = new URL(url).pathname.split("/").pop()!;
     fetched.push(name);
     if (name === "stream.m3u8") return new Response(playlists++ < 1 ? HEAD : next(tags));
-    const body = answers[name];
+    const body = missing.includes(name) ? undefined : answers[name];
     return body ? new Response(body()) : new Response("no such file", { status: 404 });
   };
   const { options: o, events } = simulatedOptions(fetchFn);
@@ -72,7 +72,7 @@ async function follow(tags: string, part1: Uint8Array) {
   const got: SegmentArrival[] = [];
   const outcome = await source.run(async (s) => {
     got.push(s);
-  }, () => got.length >= 4 || fetched.length > 500);
+  }, () => got.length >= parts || fetched.length > 500);
   return { got, events, fetched, outcome };
 }
 
@@ -102,6 +102,12 @@ describe("LL-HLS parts across a change of init section or a discontinuity", () =
     // Joined a second behind the edge on p0.0: it and p0.1 were whole when the playlist joined on listed them (their
     // frames arrived at the join); p1.0 and p1.1 came in a later playlist, delivered as the client followed.
     expect(got.map((p) => [p.uri, p.atJoin])).toEqual([["p0.0.m4s", true], ["p0.1.m4s", true], ["p1.0.m4s", false], ["p1.1.m4s", false]]);
+  });
+
+  test("a part the server answers 404 for: the next part handed on follows a gap, and only it", async () => {
+    const { got, events } = await follow("", PART_0, ["p0.1.m4s"], 3);
+    expect(got.map((p) => [p.uri, p.afterGap === true])).toEqual([["p0.0.m4s", false], ["p1.0.m4s", true], ["p1.1.m4s", false]]);
+    expect(events.filter((e) => e.kind === "segment-missing").map((e) => e.detail)).toEqual(["part 0.1 (p0.1.m4s): HTTP 404"]);
   });
 
   test("an init section that cannot be opened ends the run on why", async () => {
