@@ -402,7 +402,8 @@ export class StreamMeter {
     const interval = 1000 / (this.fpsEstimate ?? 30);
     const played = this.lastPlayed === null ? f.arrivedAtMs + PLAYOUT_SLACK_MS : Math.max(f.arrivedAtMs, this.lastPlayed + interval);
     let stall: Stall | null = null;
-    if (this.lastPlayed !== null && !restarted) {
+    // A restart (the source numbering again) froze the picture as any gap does.
+    if (this.lastPlayed !== null) {
       const gap = played - this.lastPlayed;
       if (gap > 2 * interval) {
         const s: Stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };

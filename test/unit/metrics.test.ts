@@ -114,7 +114,7 @@ test("duplicates, late frames and their effect on drops", () => {
   expect(meter.summary()).toMatchObject({ framesNew: 8, duplicates: 3, outOfOrder: 1, dropped: 0 });
 });
 
-test("a source that starts counting again is a restart, not drops or duplicates", () => {
+test("a source that starts counting again is a restart, not drops or duplicates; the picture froze meanwhile", () => {
   const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
   for (let n = 0; n < 90; n++) meter.push(frame(n, 30, gen(n, 30) + 200));
   // The server comes back 5 s later and numbers from 0 again.
@@ -125,7 +125,10 @@ test("a source that starts counting again is a restart, not drops or duplicates"
   }
   expect(restarted.filter(Boolean).length).toBe(1);
   expect(restarted[0]).toBe(true);
-  expect(meter.summary()).toMatchObject({ framesNew: 120, dropped: 0, duplicates: 0, outOfOrder: 0, restarts: 1 });
+  expect(meter.summary()).toMatchObject({ framesNew: 120, dropped: 0, duplicates: 0, outOfOrder: 0, restarts: 1, stalls: 1 });
+  // From one interval after frame 89 played to the first new frame: 5 s less what the player had in hand.
+  expect(meter.summary().stallMs).toBeGreaterThan(4800);
+  expect(meter.summary().stallMs).toBeLessThan(5000);
 });
 
 test("frames without a code are unreadable, and count nowhere else", () => {
