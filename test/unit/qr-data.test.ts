@@ -95,7 +95,7 @@ test("texts filled to their version's capacity, and a few characters short of it
     }
   }
   expect(compared).toBeGreaterThanOrEqual(3 * 7 * 4 - 4);
-});
+}, 30_000); // a few seconds of node-qrcode searches: far more on a loaded machine
 
 test("texts alike but for the class of their characters are not taken for one another", () => {
   // Each pair would share its remembered segments under a coarser notion of shape: node-qrcode writes them differently.
