@@ -78,7 +78,8 @@ test("a decoder that printed trouble is flushed and started over at the next uni
   expect(undecoded).toEqual([{ cause: "decoder", lost: 1, extra: 0, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
 });
 
-test("after lost media, units that go on from it are not given to a decoder; decoding starts over at the next keyframe", async () => {
+/** Fake decoders that give out a frame for each unit written (its pixel: the unit's last byte); what each was given. */
+function echoingDecoders(): { writes: number[][]; factory: DecoderFactory } {
   const writes: number[][] = [];
   const factory: DecoderFactory = (_input, _output, onFrame) => {
     const mine: number[] = [];
@@ -91,6 +92,11 @@ test("after lost media, units that go on from it are not given to a decoder; dec
       },
     });
   };
+  return { writes, factory };
+}
+
+test("after lost media, units that go on from it are not given to a decoder; decoding starts over at the next keyframe", async () => {
+  const { writes, factory } = echoingDecoders();
   const out: { pixel: number; segment: number | null }[] = [];
   const undecoded: unknown[] = [];
   const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, factory,
@@ -143,18 +149,7 @@ test("a decoder reading a URL itself is given nothing, and each of its frames is
 });
 
 test("after lost media, a stream without keyframes (refreshed a slice at a time) is decoded again once MAX_HOLD_S of it was held back", async () => {
-  const writes: number[][] = [];
-  const factory: DecoderFactory = (_input, _output, onFrame) => {
-    const mine: number[] = [];
-    writes.push(mine);
-    return fakeDecoder({
-      write: (b) => {
-        if (isDelimiter(b)) return;
-        mine.push(b[b.length - 1]!);
-        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
-      },
-    });
-  };
+  const { writes, factory } = echoingDecoders();
   const undecoded: unknown[] = [];
   const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, factory, () => {}, (u) => void undecoded.push(u));
   const pUnit = (seq: number, extra: Partial<MediaUnit> = {}) => unit(seq, { bytes: new Uint8Array([...P, seq]), format: "h264", ...extra });
