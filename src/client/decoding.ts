@@ -31,17 +31,17 @@ export const ffmpegDecoders =
 export type FrameHandler = (f: DecodedFrame, stamp: FrameStamp | null, described: string) => void;
 
 /**
- * Frames not decoded, `lost` of them, in the units `from` to `until`. cause "decoder": a decoder never gave them out,
- * found when it was flushed (`from`: the last unit given while it had printed no error, or its first), with ffmpeg's
- * first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
- * the source lost (MediaUnit.afterGap) and decoding had to wait for a keyframe.
- */
-/**
  * Media time held back after lost media waiting for a keyframe: a stream without any (refreshed a slice at a time) is
  * decoded again after this much, as it can be.
  */
 export const MAX_HOLD_S = 10;
 
+/**
+ * Frames not decoded, `lost` of them, in the units `from` to `until`. cause "decoder": a decoder never gave them out,
+ * found when it was flushed (`from`: the last unit given while it had printed no error, or its first), with ffmpeg's
+ * first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
+ * the source lost (MediaUnit.afterGap) and decoding had to wait for a keyframe.
+ */
 export interface Undecoded {
   cause: "decoder" | "lost-media";
   lost: number;
@@ -108,9 +108,11 @@ export class Decoding {
   async take(m: MediaUnit): Promise<void> {
     if (this.input.kind !== "pipe") return; // a decoder reading a URL is given nothing
     const format = m.format ?? this.input.format;
-    // An elementary stream's units are checked for a keyframe first (other MPEG-TS is not restarted).
-    const key = format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
     if (m.afterGap && format !== "mpegts") this.afterGap = true;
+    // Only a decoder that printed trouble, or lost media, asks whether this unit begins with a keyframe (an elementary
+    // stream's; other MPEG-TS is not restarted).
+    const key =
+      (this.decoder.errors > 0 || this.afterGap) && format !== "mpegts" && m.frames > 0 && startsWithKeyframe(m.bytes, format);
     const waiting = this.afterGap && !key && !this.feeder.startsNewDecoder(m) && format === this.format;
     if (waiting && (this.unfed?.seconds ?? 0) < MAX_HOLD_S) {
       // It goes on from lost media: held back until a keyframe (its frames count as dropped).

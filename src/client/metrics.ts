@@ -286,13 +286,9 @@ export class StreamMeter {
     const out: WindowSummary[] = [];
     while (frozen ? this.openWindow.endMs < nowMs : this.openWindow.endMs <= nowMs) out.push(this.closeWindow(this.openWindow.endMs));
     if (frozen && this.lastPlayed !== null && this.maxNumber !== null) {
-      const s: Stall = { atMs: this.lastPlayed + interval, durationMs: endMs - this.lastPlayed - interval, frameNumber: this.maxNumber };
-      this.endStall = s;
-      this.count((t) => {
-        t.stalls++;
-        t.stallMs += s.durationMs;
-        t.lastPlayed = endMs;
-      });
+      this.endStall = { atMs: this.lastPlayed + interval, durationMs: endMs - this.lastPlayed - interval, frameNumber: this.maxNumber };
+      this.countStall(this.endStall);
+      this.count((t) => (t.lastPlayed = endMs));
       this.lastPlayed = endMs;
     }
     if (this.player && this.maxGen > -Infinity && mediaEndMs !== null) {
@@ -315,6 +311,13 @@ export class StreamMeter {
   private count(f: (t: Tally) => void): void {
     f(this.window);
     f(this.run);
+  }
+
+  private countStall(s: Stall): void {
+    this.count((t) => {
+      t.stalls++;
+      t.stallMs += s.durationMs;
+    });
   }
 
   push(f: FrameInput): PushResult {
@@ -406,12 +409,8 @@ export class StreamMeter {
     if (this.lastPlayed !== null) {
       const gap = played - this.lastPlayed;
       if (gap > 2 * interval) {
-        const s: Stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };
-        stall = s;
-        this.count((t) => {
-          t.stalls++;
-          t.stallMs += s.durationMs;
-        });
+        stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };
+        this.countStall(stall);
       }
     }
     this.lastPlayed = played;
