@@ -5,7 +5,7 @@
  * two bursts the pages of the last one are handed back, and the next burst takes them in again: in a 1080p30 client
  * that was 2,000 page faults a second reading codes and 19,000 with --quality, and about half of the client's own
  * CPU. With purging off (MIMALLOC_PURGE_DELAY=-1) freed pages stay for the next burst: the process keeps the most it
- * has used instead (README, Performance, gives both figures).
+ * has used instead (docs/performance.md gives both figures).
  *
  * A client reading many streams is busy all the time, so nothing is handed back between bursts to begin with: with
  * twelve 1080p streams in one client the CPU was the same either way and the memory 13 MiB a stream higher with

@@ -2,7 +2,7 @@ import type { StreamEvent } from "./events.ts";
 
 /**
  * A frame that waited this long between its bytes arriving and being read has been queued behind others: a client
- * keeping up reads a segment's last frame within a few hundred ms of its arrival (README, Performance).
+ * keeping up reads a segment's last frame within a few hundred ms of its arrival (docs/performance.md).
  */
 export const BEHIND_DELAY_MS = 2000;
 /** ...on every frame for this long: a single slow moment (a GC pause, a burst of segments after an outage) is not it. */

@@ -125,7 +125,7 @@ test("a client too slow to read every frame in time says it fell behind, and its
 });
 
 test("a client that keeps up reports nothing", () => {
-  // The README's measured 1080p pipeline: a segment's 30 frames read within ~150 ms of its arrival.
+  // The measured 1080p pipeline (docs/performance.md): a segment's 30 frames read within ~150 ms of its arrival.
   const lag = new PipelineLag();
   for (let k = 0; k < 600; k++) for (let i = 0; i < 30; i++) expect(lag.push(k * 1000, k * 1000 + 5 * i)).toBeNull();
   expect(lag.maxDelayMs).toBe(145);
