@@ -8,8 +8,9 @@
  * decoder reads it as fast as it can):
  *   mpegts      the segments as they are, each followed by FILLER_FRAMES copies of its head (the MPEG-TS feed, and
  *               how H.264/HEVC segments in MPEG-TS were fed before they went as their elementary stream)
- *   elementary  their video as an elementary stream, as the feeder writes it (a delimiter after each segment)
- *   bare        the elementary stream with a delimiter after each segment, built here: the frames alone
+ *   matroska    their video as the feeder writes it: Matroska, a numbered block a frame, each frame's number printed
+ *   bare        the elementary stream with a delimiter after each segment, read raw (ffmpeg's parser splits it):
+ *               the frames alone, numbered by nothing
  *   null        ffmpeg's own single-threaded decode of the segments, nothing out (`-threads 1 -f null`): the floor
  * Each line gives ffmpeg's instructions (callgrind, with --valgrind) or CPU seconds (user + system), and the share
  * over bare.
@@ -40,9 +41,9 @@ const files = readdirSync(dir)
   .sort((a, b) => parseInt(a.slice(4)) - parseInt(b.slice(4)))
   .slice(0, count);
 const segments = files.map((f) => new Uint8Array(readFileSync(join(dir, f))));
-const unit = (bytes: Uint8Array, frames: number, firstFrameEnd: number, sequence: number): MediaUnit => ({
+const unit = (bytes: Uint8Array, frames: number, firstFrameEnd: number, sequence: number, frameEnds?: number[]): MediaUnit => ({
   sequence, arrivedAtMs: 0, bytes, frames, firstFrameEnd, discontinuity: false, discontinuitySequence: 0,
-  programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1,
+  programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1, ...(frameEnds ? { frameEnds } : {}),
 });
 
 const ts = segments.map((s, i) => {
@@ -52,10 +53,10 @@ const ts = segments.map((s, i) => {
 });
 const format = ts[0]!.es!.format;
 const fed = (feeder: Feeder, units: MediaUnit[], as: PipeFormat) => concat(units.flatMap((u) => feeder.feed(u, as)));
-const inputs: { name: string; format: PipeFormat; bytes: Uint8Array }[] = [
+const inputs: { name: string; format: PipeFormat; raw?: boolean; bytes: Uint8Array }[] = [
   { name: "mpegts", format: "mpegts", bytes: fed(new Feeder(), segments.map((s, i) => unit(s, ts[i]!.scan.frames, ts[i]!.scan.firstFrameEnd, i)), "mpegts") },
-  { name: "elementary", format, bytes: fed(new Feeder(), ts.map(({ scan, es }, i) => unit(es!.bytes, scan.frames, es!.firstFrameEnd, i)), format) },
-  { name: "bare", format, bytes: concat(ts.flatMap(({ es }) => [es!.bytes, accessUnitDelimiter(format)])) },
+  { name: "matroska", format, bytes: fed(new Feeder(), ts.map(({ es }, i) => unit(es!.bytes, es!.frames, es!.firstFrameEnd, i, es!.frameEnds)), format) },
+  { name: "bare", format, raw: true, bytes: concat(ts.flatMap(({ es }) => [es!.bytes, accessUnitDelimiter(format)])) },
 ];
 
 const work = mkdtempSync(join(tmpdir(), "vat-feed-cost-"));
@@ -76,8 +77,10 @@ try {
   for (const input of inputs) {
     const file = join(work, `${input.name}.${input.format}`);
     writeFileSync(file, input.bytes);
-    const a = decoderArgs({ kind: "pipe", format: input.format }, CODE_OUTPUT).map((x) => (x === "info" ? "error" : x));
-    a[a.indexOf("pipe:0")] = file;
+    // The feeder's input as the client's decoder reads it; the bare stream by ffmpeg's raw reader, output the same.
+    const a = decoderArgs(input.raw ? { kind: "url", url: file } : { kind: "pipe", format: input.format }, CODE_OUTPUT).map((x) => (x === "info" ? "error" : x));
+    if (input.raw) a.splice(a.indexOf("-i"), 0, "-f", input.format);
+    else a[a.indexOf("pipe:0")] = file;
     results.push([input.name, measure([...a.slice(0, -1), "-y", "/dev/null"])]);
   }
   const whole = join(work, "whole.ts");

@@ -94,7 +94,8 @@ export class StderrTail {
   constructor(
     stream: Readable,
     private readonly keep = 20,
-    onLine?: (line: string) => void,
+    /** Sees every line; one it returns false for is not kept (a line of data rather than a message). */
+    onLine?: (line: string) => boolean | void,
   ) {
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => {
@@ -102,9 +103,9 @@ export class StderrTail {
       this.partial = parts.pop() ?? "";
       for (const line of parts) {
         if (!line.trim()) continue;
+        if (onLine?.(line) === false) continue;
         this.lines.push(line);
         if (this.lines.length > this.keep) this.lines.shift();
-        onLine?.(line);
       }
     });
   }

@@ -325,6 +325,8 @@ export class DashSource implements Source {
       ...(afterGap ? { afterGap } : {}),
       ...(media.frameArrivalsMs ? { frameArrivalsMs: media.frameArrivalsMs } : {}),
       firstFrameEnd: media.firstFrameEnd,
+      frameEnds: media.frameEnds,
+      framePtsMs: media.framePtsMs,
       discontinuity,
       discontinuitySequence: place.periodIndex,
       programDateTimeMs: startWallMs,

@@ -16,6 +16,12 @@ export interface DecodedFrame {
   width: number;
   height: number;
   decodedAtMs: number;
+  /**
+   * The input frame it was decoded from, known by its block's time, when the decoder reads numbered frames (an
+   * elementary stream, given as timed Matroska blocks: client/feeder.ts); null for other input, or when ffmpeg did not
+   * say.
+   */
+  number: number | null;
 }
 
 /** Containers and elementary streams a decoder reads on its stdin. */
@@ -49,9 +55,45 @@ export const CODE_SQUARE = { offset: 0.1, side: 0.8 };
 export const GRAY_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null };
 export const CODE_OUTPUT: DecoderOutput = { pixFmt: "gray", scale: null, codeRegion: true };
 
+/** Whether the decoder reads numbered frames and prints each frame's number (an elementary stream on its pipe). */
+export function readsNumbered(input: DecoderInput): boolean {
+  return input.kind === "pipe" && input.format !== "mpegts";
+}
+
+/**
+ * Each decoded frame's time, printed on stderr before the frame goes on ("frame:N pts:T pts_time:…"): for numbered
+ * input, T is its input block's time (client/feeder.ts), the frame's number. The print needs a key to match, so
+ * one is added first; the times are then renumbered 0, 1, 2… so that the output's are in order even when B-frames
+ * come out in another order than they went in (the raw output has no timestamps, but ffmpeg checks them).
+ */
+const NUMBER_PRINT = "metadata=mode=add:key=vat:value=1,metadata=mode=print:key=vat:file='pipe\\:2':direct=1,setpts=N";
+
+/** The line NUMBER_PRINT writes after each frame's: the key it matched. */
+const NUMBER_PRINT_KEY_LINE = "vat=1";
+
+/**
+ * A stderr line of NUMBER_PRINT's: the frame's number (null when its time is none: ffmpeg prints NOPTS), "key" for
+ * the key's line after it, null for any other line.
+ */
+export function printedFrame(line: string): { number: number | null } | "key" | null {
+  if (line === NUMBER_PRINT_KEY_LINE) return "key";
+  const m = /^frame:\s*\d+\s+pts:\s*(\S+)/.exec(line);
+  if (!m) return null;
+  return { number: /^-?\d+$/.test(m[1]!) ? Number(m[1]) : null };
+}
+
 /** ffmpeg arguments: any input → 8-bit frames on stdout, one per decoded picture, none added or dropped. */
 export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPUT): string[] {
-  const src = input.kind === "pipe" ? ["-f", input.format, "-i", "pipe:0"] : ["-i", input.url];
+  const numbered = readsNumbered(input);
+  const src = input.kind === "pipe" ? ["-f", numbered ? "matroska" : input.format, "-i", "pipe:0"] : ["-i", input.url];
+  const filters = [
+    ...(numbered ? [NUMBER_PRINT] : []),
+    ...(out.pixFmt === "yuv420p"
+      ? [`${out.scale ? `scale=${out.scale.width}:${out.scale.height}:flags=bicubic,` : ""}format=yuv420p|yuvj420p`]
+      : out.codeRegion
+        ? [codeRegionFilter()]
+        : out.scale ? [`scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+  ];
   return [
     "-hide_banner", "-nostats", "-loglevel", "info",
     // Start at once (the default probing buffers 5 s of input), decode with no reorder delay on one thread (frame
@@ -69,11 +111,13 @@ export function decoderArgs(input: DecoderInput, out: DecoderOutput = GRAY_OUTPU
     // limited planes back itself (client/full-range.ts, exactly as `scale=out_range=full` does): swscale's general
     // path for that cost about twice the decode at 1080p. At the reference's size the scale filter passes frames
     // through untouched; a stream of another size is scaled (in its own range) before it is mapped.
-    ...(out.pixFmt === "yuv420p"
-      ? ["-vf", `${out.scale ? `scale=${out.scale.width}:${out.scale.height}:flags=bicubic,` : ""}format=yuv420p|yuvj420p`]
-      : out.codeRegion
-        ? ["-vf", codeRegionFilter()]
-        : out.scale ? ["-vf", `scale=${out.scale.width}:${out.scale.height}:flags=bicubic`] : []),
+    ...(filters.length > 0 ? ["-vf", filters.join(",")] : []),
+    // The output's time base is the input's (1 ms for numbered input): a coarser one would give frames 1 ms apart
+    // the same time, which ffmpeg takes for frames out of order.
+    ...(numbered ? ["-enc_time_base", "-1"] : []),
+    // The input's times as they are: ffmpeg would otherwise take the first packet's time off every frame's, when it
+    // read that packet while probing (a small first frame), and not when it did not.
+    ...(numbered ? ["-copyts"] : []),
     // One encoder thread: ffmpeg runs the rawvideo encoder frame-threaded (a thread a core), and its threads hold the
     // last frames back until more come, as the decoder's would.
     "-threads", "1",
@@ -138,6 +182,13 @@ export class FrameDecoder {
   trouble = "";
   /** An error thrown by the frame handler: decoding stops and the owner rethrows it. */
   failure: unknown = null;
+  /** The decoder prints each frame's number (readsNumbered); those printed and not yet given to their frames. */
+  private readonly numbered: boolean;
+  private numbers: (number | null)[] = [];
+  /** A whole frame waits for its number's line. */
+  private waitingForNumber = false;
+  /** ffmpeg has closed its output and error streams. */
+  private closed = false;
 
   constructor(
     ffmpeg: string,
@@ -148,7 +199,20 @@ export class FrameDecoder {
     private readonly pauseAtBytes = BACKLOG_PAUSE_BYTES,
   ) {
     this.child = spawnFfmpeg(ffmpeg, decoderArgs(input, output));
+    this.numbered = readsNumbered(input);
     this.stderr = new StderrTail(this.child.stderr, 30, (line) => {
+      if (this.numbered) {
+        const printed = printedFrame(line);
+        if (printed === "key") return false;
+        if (printed) {
+          this.numbers.push(printed.number);
+          if (this.waitingForNumber) {
+            this.waitingForNumber = false;
+            setImmediate(() => this.handOverOne(now));
+          }
+          return false;
+        }
+      }
       if (isDecodeTrouble(line)) {
         this.errors++;
         this.trouble ||= line.replace(/^\[([^\]]*?) @ 0x[0-9a-f]+\] /, "$1: ").slice(0, 160);
@@ -173,7 +237,15 @@ export class FrameDecoder {
     if (input.kind === "url") this.child.stdin.end();
     // Exited once ffmpeg has closed and every frame it wrote has been handed over.
     this.exited = new Promise((resolve) =>
-      this.child.once("close", (code, signal) => this.afterHandOver(() => resolve({ code, signal }))),
+      this.child.once("close", (code, signal) => {
+        // Every line has come: a frame still waiting for its number has none.
+        this.closed = true;
+        if (this.waitingForNumber) {
+          this.waitingForNumber = false;
+          setImmediate(() => this.handOverOne(now));
+        }
+        this.afterHandOver(() => resolve({ code, signal }));
+      }),
     );
   }
 
@@ -241,6 +313,11 @@ export class FrameDecoder {
     let handed = false;
     while (!handed && this.backlog.length > 0 && !this.failure) {
       const chunk = this.backlog[0]!;
+      if (this.numbered && this.numbers.length === 0 && !this.closed && this.filled + chunk.length >= this.frame.length) {
+        // ffmpeg prints a frame's number before it writes the frame, but on another pipe: wait for the line.
+        this.waitingForNumber = true;
+        return;
+      }
       const used = this.consume(chunk, now);
       handed = used.frame;
       this.backlogBytes -= used.bytes;
@@ -271,6 +348,7 @@ export class FrameDecoder {
     if (this.filled < frameBytes) return { bytes: take, frame: false };
     this.filled = 0;
     this.framesOut++;
+    const number = this.numbered ? (this.numbers.shift() ?? null) : null;
     try {
       const { width, height } = this.size!;
       const n = width * height;
@@ -284,8 +362,9 @@ export class FrameDecoder {
               width,
               height,
               decodedAtMs: now(),
+              number,
             }
-          : { gray: this.frame, width, height, decodedAtMs: now() },
+          : { gray: this.frame, width, height, decodedAtMs: now(), number },
       );
     } catch (err) {
       this.failure ??= err;

@@ -93,7 +93,7 @@ export class Decoding {
     let described = "";
     const d: Decoder = this.factory(input, this.output, (f) => {
       // A decoder reading a URL itself is given nothing: its frames are stamped as they leave it.
-      const stamp = input.kind === "pipe" ? this.feeder.next() : null;
+      const stamp = input.kind === "pipe" ? this.feeder.next(f.number) : null;
       if (stamp === "filler" || stamp === "unknown") return;
       described ||= d.input ? `${d.input.codec} ${d.input.width}x${d.input.height}` : `video ${f.width}x${f.height}`;
       this.onFrame(f, stamp, described);
@@ -146,7 +146,9 @@ export class Decoding {
     const lost = this.feeder.owed();
     const extra = this.feeder.unexpected;
     if ((lost > 0 || extra > 0) && this.lastFed !== null) {
-      this.onUndecoded({ cause: "decoder", lost, extra, from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed, message: d.trouble });
+      // Numbered frames say their own units; otherwise, the units given since the decoder last printed no error.
+      const units = this.feeder.owedUnits() ?? { from: this.lastClean ?? this.firstFed ?? this.lastFed, until: this.lastFed };
+      this.onUndecoded({ cause: "decoder", lost, extra, ...units, message: d.trouble });
     }
     this.feeder.clear();
     this.firstFed = this.lastClean = this.lastFed = null;

@@ -11,6 +11,10 @@ export interface Fmp4Media {
   bytes: Uint8Array;
   frames: number;
   firstFrameEnd: number;
+  /** Where each frame ends in `bytes` (MediaUnit.frameEnds). */
+  frameEnds: number[];
+  /** Each frame's presentation time, ms, decode order (MediaUnit.framePtsMs). */
+  framePtsMs: number[];
   ptsOffsetsMs: number[];
   /** Frames the segment describes whose bytes are missing. */
   missingFrames: number;
@@ -68,6 +72,6 @@ export class Fmp4Track {
     const scan = scanFragmentedSegment(segment, this.init, this.track.trackId, parsed);
     if (scan.encrypted) throw new Mp4Error("the segment's samples are encrypted");
     const es = toAnnexB(segment, scan.frameList, this.config);
-    return { bytes: es.bytes, frames: scan.frames, firstFrameEnd: es.firstFrameEnd, ptsOffsetsMs: scan.ptsOffsetsMs, missingFrames: scan.missingFrames };
+    return { bytes: es.bytes, frames: scan.frames, firstFrameEnd: es.firstFrameEnd, frameEnds: es.frameEnds, framePtsMs: scan.frameList.map((f) => f.presentationMs), ptsOffsetsMs: scan.ptsOffsetsMs, missingFrames: scan.missingFrames };
   }
 }

@@ -349,6 +349,8 @@ export class HlsSource {
           durationS: seg.durationS,
           frames: scan.frames,
           firstFrameEnd: scan.firstFrameEnd,
+          ...("frameEnds" in scan ? { frameEnds: scan.frameEnds } : {}),
+          ...("framePtsMs" in scan && scan.framePtsMs ? { framePtsMs: scan.framePtsMs } : {}),
           ...("format" in scan ? { format: scan.format } : {}),
           discontinuity,
           discontinuitySequence: seg.discontinuitySequence,
@@ -408,14 +410,14 @@ export class HlsSource {
       // H.264/HEVC goes to the decoder as its elementary stream: an MPEG-TS demuxer holds a segment's last frame.
       const { scan, es } = segmentElementaryStream(bytes);
       return es
-        ? { ...scan, frames: es.frames, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, format: es.format }
+        ? { ...scan, frames: es.frames, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, frameEnds: es.frameEnds, ...(es.framePtsMs ? { framePtsMs: es.framePtsMs } : {}), format: es.format }
         : { bytes, ...scan, format: "mpegts" as const };
     }
     const unmeasurable = await this.openInit(seg, baseUrl);
     if (unmeasurable) return unmeasurable;
     try {
       const m = this.inits.track!.media(bytes);
-      return { bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, ptsOffsetsMs: m.ptsOffsetsMs };
+      return { bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, frameEnds: m.frameEnds, framePtsMs: m.framePtsMs, ptsOffsetsMs: m.ptsOffsetsMs };
     } catch (err) {
       if (!(err instanceof Mp4Error)) throw err;
       this.o.onEvent({ kind: "segment-missing", atMs: this.o.now(), detail: `segment ${seg.sequence} (${seg.uri}) cannot be read: ${err.message}` });

@@ -285,6 +285,8 @@ export class LlHlsSource {
       ...(afterGap ? { afterGap } : {}),
       frames: m.frames,
       firstFrameEnd: m.firstFrameEnd,
+      frameEnds: m.frameEnds,
+      framePtsMs: m.framePtsMs,
       continuesGroup: true,
       discontinuity,
       discontinuitySequence: part.discontinuitySequence,

@@ -33,6 +33,16 @@ export interface MediaUnit {
   format?: PipeFormat;
   /** Video frames in the unit, counted by the source's own parser; 0 when it cannot tell. */
   frames: number;
+  /**
+   * An elementary stream's (format h264 or hevc): where each of its `frames` frames ends in `bytes`, decode order
+   * (the decoder is given a block a frame: client/feeder.ts).
+   */
+  frameEnds?: number[];
+  /**
+   * An elementary stream's: each frame's presentation time on the stream's own clock (ms; PTS, or the fMP4 track's
+   * times), decode order; absent when a frame has none. The decoder is given each frame timed so (client/feeder.ts).
+   */
+  framePtsMs?: number[];
   /** Bytes of the unit's head holding its tables and first (key) frame: decoder filler (client/feeder.ts). */
   firstFrameEnd: number;
   /**
@@ -53,7 +63,7 @@ export interface MediaUnit {
   discontinuitySequence: number;
   /** Wall-clock time of the unit's first frame, when the source gives it (EXT-X-PROGRAM-DATE-TIME). */
   programDateTimeMs: number | null;
-  /** Frame presentation times after the unit's first, in output order (empty when unknown). */
+  /** Frame presentation times after the unit's earliest, in decode order (empty when unknown). */
   ptsOffsetsMs: number[];
   /** How long the unit plays. */
   durationS: number;

@@ -13,8 +13,8 @@ export interface SegmentScan {
   /** Byte length of the segment's head up to the second frame: tables plus the whole first frame. */
   firstFrameEnd: number;
   /**
-   * Each frame's presentation time in ms after the segment's earliest one, in presentation (decoder output) order;
-   * empty when a frame carries no PTS.
+   * Each frame's presentation time in ms after the segment's earliest one, in decode order (the order of its PES
+   * packets); empty when a frame carries no PTS.
    */
   ptsOffsetsMs: number[];
 }
@@ -42,6 +42,10 @@ export interface SegmentElementaryStream {
    * segment's scan counts, and the decoder is given exactly these.
    */
   frames: number;
+  /** Where each frame's bytes end in `bytes` (the delimiter between two frames goes with the second). */
+  frameEnds: number[];
+  /** Each frame's presentation time (its PES's PTS, ms, unwrapped against the first), decode order; null when one has none. */
+  framePtsMs: number[] | null;
 }
 
 const ELEMENTARY_STREAM_TYPES: Record<number, ElementaryFormat> = { 0x1b: "h264", 0x24: "hevc" };
@@ -65,23 +69,30 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
     if (to > from) ranges.push(from, to);
   }
   pesAt.push(ranges.length);
+  const pesPtsOf: (number | null)[] = [];
   for (let p = 0; p + 1 < pesAt.length; p++) {
     const pes = new PesBytes(ts, ranges, pesAt[p]!, pesAt[p + 1]!);
     // PES header: start code, stream id, length (6 bytes), flags (2), header data length (1), header data.
-    const head = pes.head(9);
+    const head = pes.head(14);
+    pesPtsOf.push(null);
     if (head.length < 9 || head[0] !== 0 || head[1] !== 0 || head[2] !== 1) {
       pes.drop(Infinity);
       continue;
     }
+    pesPtsOf[p] = pesPts(head, 0, head.length);
     pes.drop(9 + head[8]!);
     pes.drop(delimiterLength(pes.head(8), format));
   }
   let total = 0;
   let frames = 0;
+  const framePts: (number | null)[] = [];
   for (let p = 0; p + 1 < pesAt.length; p++) {
     const before = total;
     for (let i = pesAt[p]!; i < pesAt[p + 1]!; i += 2) total += ranges[i + 1]! - ranges[i]!;
-    if (total > before) frames++;
+    if (total > before) {
+      frames++;
+      framePts.push(pesPtsOf[p]!);
+    }
   }
   // A delimiter of vat's own between frames (the feeder writes the one after the last): each frame is an access unit
   // of its own for ffmpeg's parser, whatever its NAL units' headers say (broken ones could join two into one).
@@ -89,6 +100,7 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
   const bytes = new Uint8Array(total + Math.max(0, frames - 1) * aud.length);
   // The first frame ends where the second PES with bytes left begins.
   let firstFrameEnd = -1;
+  const frameEnds: number[] = [];
   let w = 0;
   for (let p = 0; p + 1 < pesAt.length; p++) {
     let started = false;
@@ -96,6 +108,7 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
       if (ranges[i + 1]! <= ranges[i]!) continue;
       if (!started && w > 0) {
         if (firstFrameEnd < 0) firstFrameEnd = w;
+        frameEnds.push(w);
         bytes.set(aud, w);
         w += aud.length;
       }
@@ -104,7 +117,15 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
       w += ranges[i + 1]! - ranges[i]!;
     }
   }
-  return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? w : firstFrameEnd, frames } };
+  if (frames > 0) frameEnds.push(w);
+  return { scan, es: { format, bytes, firstFrameEnd: firstFrameEnd < 0 ? w : firstFrameEnd, frames, frameEnds, framePtsMs: unwrappedMs(framePts) } };
+}
+
+/** 90 kHz PTS values as ms, each unwrapped (33 bits) against the first; null when one is missing. */
+function unwrappedMs(pts: (number | null)[]): number[] | null {
+  if (pts.length === 0 || pts.some((t) => t === null)) return null;
+  const base = pts[0]!;
+  return pts.map((t) => (t! - base < -(2 ** 32) ? t! + 2 ** 33 : t! - base > 2 ** 32 ? t! - 2 ** 33 : t!) / 90);
 }
 
 /** One PES's bytes: pairs [first, end) of `ranges`, whose front can be read and dropped (ranges emptied in place). */
@@ -201,12 +222,12 @@ function scanVideo(ts: Uint8Array): { scan: SegmentScan; streamType: number | nu
   }
   let ptsOffsetsMs: number[] = [];
   if (!ptsMissing && pts.length > 0) {
-    // 33-bit timestamps: unwrap against the first before sorting.
+    // 33-bit timestamps: unwrap against the first.
     const base = pts[0]!;
     const unwrapped = pts.map((t) => (t - base < -(2 ** 32) ? t + 2 ** 33 : t - base > 2 ** 32 ? t - 2 ** 33 : t));
     // A loop, not Math.min(...): a hostile segment can hold more frames than a call takes arguments.
     const first = unwrapped.reduce((m, t) => Math.min(m, t), Infinity);
-    ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90).sort((a, b) => a - b);
+    ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90);
   }
   const scan = { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };
   return { scan, streamType, payloads };

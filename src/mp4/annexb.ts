@@ -177,6 +177,8 @@ export interface ElementaryUnit {
   bytes: Uint8Array;
   /** End of the first frame's bytes (its parameter sets included): a copy of it decodes on its own. */
   firstFrameEnd: number;
+  /** Where each frame's bytes end in `bytes` (the delimiter between two frames goes with the second). */
+  frameEnds: number[];
 }
 
 /**
@@ -191,11 +193,15 @@ export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], con
     parts.push(b);
     size += b.length;
   };
+  const frameEnds: number[] = [];
   const aud = accessUnitDelimiter(config.format);
   for (const [i, f] of frames.entries()) {
     // A delimiter between frames (the feeder writes the one after the last): each frame is an access unit of its own
     // for ffmpeg's parser, whatever its NAL units' headers say.
-    if (i > 0) push(aud);
+    if (i > 0) {
+      frameEnds.push(size);
+      push(aud);
+    }
     if (f.keyframe || i === 0) push(config.parameterSets);
     let at = f.offset;
     while (at < f.end) {
@@ -215,5 +221,6 @@ export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], con
     }
     if (i === 0) firstFrameEnd = size;
   }
-  return { bytes: concat(parts), firstFrameEnd };
+  if (frames.length > 0) frameEnds.push(size);
+  return { bytes: concat(parts), firstFrameEnd, frameEnds };
 }

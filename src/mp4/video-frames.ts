@@ -96,9 +96,9 @@ export function scanFragmentedSegment(bytes: Uint8Array, init: InitSegment, trac
   };
 }
 
-/** Presentation times after the earliest, in presentation order (as ts-frames reports them). */
+/** Presentation times after the earliest, in decode order (as ts-frames reports them). */
 export function presentationOffsetsMs(frames: VideoFrame[]): number[] {
   if (frames.length === 0) return [];
   const first = frames.reduce((m, f) => Math.min(m, f.presentationMs), Infinity);
-  return frames.map((f) => f.presentationMs - first).sort((a, b) => a - b);
+  return frames.map((f) => f.presentationMs - first);
 }

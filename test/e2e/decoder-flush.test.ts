@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CODE_OUTPUT, decoderArgs, FrameDecoder, type DecoderOutput } from "../../src/client/decoder.ts";
+import { Feeder } from "../../src/client/feeder.ts";
 import { Decoding, ffmpegDecoders, type Undecoded } from "../../src/client/decoding.ts";
 import { Fmp4Track } from "../../src/client/fmp4-track.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
@@ -49,11 +50,11 @@ function units(folder: string): { units: MediaUnit[]; format: "mpegts" | "h264" 
     const at = { ...base, sequence: i, arrivedAtMs: i * 1000 };
     if (track) {
       const m = track.media(bytes);
-      return { ...at, bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd };
+      return { ...at, bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, frameEnds: m.frameEnds, framePtsMs: m.framePtsMs };
     }
     const { scan, es } = segmentElementaryStream(bytes);
     if (!es) throw new Error(`${f}: no elementary stream`);
-    return { ...at, bytes: es.bytes, frames: scan.frames, firstFrameEnd: es.firstFrameEnd, format: es.format };
+    return { ...at, bytes: es.bytes, frames: es.frames, firstFrameEnd: es.firstFrameEnd, frameEnds: es.frameEnds, ...(es.framePtsMs ? { framePtsMs: es.framePtsMs } : {}), format: es.format };
   });
   return { units: list, format: track ? track.format : "mpegts" };
 }
@@ -122,7 +123,9 @@ test("LL-HLS parts (each going on with the last one's pictures): each part's fra
     expect(starts).toHaveLength(u.frames);
     for (let k = 0; k < u.frames; k += 5) {
       const end = k + 5 < u.frames ? starts[k + 5]! : u.bytes.length;
-      parts.push({ ...u, bytes: u.bytes.subarray(starts[k]!, end), frames: Math.min(5, u.frames - k), firstFrameEnd: 0, continuesGroup: true });
+      const frames = Math.min(5, u.frames - k);
+      const frameEnds = Array.from({ length: frames }, (_, i) => (k + i + 1 < u.frames ? starts[k + i + 1]! : u.bytes.length) - starts[k]!);
+      parts.push({ ...u, bytes: u.bytes.subarray(starts[k]!, end), frames, frameEnds, firstFrameEnd: 0, continuesGroup: true });
     }
   }
   const r = await feedAll(parts, "h264");
@@ -190,7 +193,12 @@ test("a consumer slower than the decoder pauses it: the frames waiting stay boun
     const until = performance.now() + 5;
     while (performance.now() < until);
   }, Date.now, output, PAUSE_AT);
-  await decoder.write(new Uint8Array(readFileSync(file)));
+  // Given as the feeder gives an elementary stream: a block a frame.
+  const es = new Uint8Array(readFileSync(file));
+  const starts = frameStarts(es);
+  const frameEnds = [...starts.slice(1), es.length];
+  const unit: MediaUnit = { ...base, sequence: 0, arrivedAtMs: 0, bytes: es, frames: starts.length, frameEnds, firstFrameEnd: 0 };
+  for (const w of new Feeder().feed(unit, "h264")) await decoder.write(w);
   await decoder.finish(20_000);
   expect(got).toEqual(expected);
   expect(decoder.peakBacklogBytes).toBeGreaterThan(PAUSE_AT);
@@ -255,3 +263,71 @@ describe.each([
     expect(lost).toEqual([{ cause: "decoder", lost: FPS - given, extra: 0, from: 1, until: 1, message: expect.stringMatching(/^(\w+: |Error while decoding)/) }]);
   }, 60_000);
 });
+
+test("frames the decoder drops without a word (a slice's NAL type broken into filler) do not move any other frame's stamp", async () => {
+  const { units: list, format } = units(encode("h264", "ts"));
+  const truth = decodeWhole(list, "h264");
+  // In each of segments 1 and 2, one frame's slices are made filler data (NAL type 12): ffmpeg's decoder then has no
+  // picture in that frame and gives out one frame fewer, printing nothing about it.
+  const broken = list.map((u) => ({ ...u, bytes: u.bytes.slice() }));
+  const spoil = (u: MediaUnit, frame: number) => {
+    const from = frame === 0 ? 0 : u.frameEnds![frame - 1]!;
+    for (let i = from; i + 3 < u.frameEnds![frame]!; i++) {
+      if (u.bytes[i] === 0 && u.bytes[i + 1] === 0 && u.bytes[i + 2] === 1 && [1, 5].includes(u.bytes[i + 3]! & 31)) u.bytes[i + 3] = (u.bytes[i + 3]! & 0xe0) | 12;
+    }
+  };
+  spoil(broken[1]!, 10);
+  spoil(broken[2]!, FPS - 1);
+  const stamps: (number | null)[] = [];
+  const pixels: string[] = [];
+  const lost: Undecoded[] = [];
+  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
+    stamps.push(stamp?.segment ?? null);
+    pixels.push(Bun.hash(f.gray).toString(16));
+  }, (u) => void lost.push(u));
+  for (const u of broken) await decoding.take(u);
+  expect(await decoding.finish()).toBe(0);
+  // One frame fewer in each of segments 1 and 2, and every frame out with its own segment's stamp: segment 2's first
+  // frame is not taken for segment 1's last, nor segment 3's for segment 2's.
+  expect(stamps).toEqual([0, 1, 2, 3].flatMap((s) => Array(s === 1 || s === 2 ? FPS - 1 : FPS).fill(s)));
+  const of = (s: number) => pixels.filter((_, i) => stamps[i] === s);
+  expect(of(0)).toEqual(truth.slice(0, FPS));
+  // The frames before the spoiled one are the pictures at their places, and segment 3 (a keyframe first) too.
+  expect(of(1).slice(0, 10)).toEqual(truth.slice(FPS, FPS + 10));
+  expect(of(2).slice(0, FPS - 1)).toEqual(truth.slice(2 * FPS, 3 * FPS - 1));
+  expect(of(3)).toEqual(truth.slice(3 * FPS, 4 * FPS));
+  // Each frame not decoded is said, in its segment.
+  expect(lost.reduce((n, u) => n + u.lost, 0)).toBe(2);
+  expect(lost.every((u) => u.cause === "decoder" && u.from >= 1 && u.until <= 2)).toBe(true);
+}, 60_000);
+
+test("B-frames (shown in another order than sent): each frame out takes the arrival of its own bytes, not of the frame sent in its place", async () => {
+  // x264 veryfast with B-frames, a keyframe a second, MPEG-TS segments as a provider's transcoder writes them.
+  const out = join(dir.path, "bframes");
+  mkdirSync(out, { recursive: true });
+  const made = spawnSync("ffmpeg", [
+    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=426x240:rate=${FPS}`, "-t", String(SEGMENTS), "-c:v", "libx264", "-preset", "veryfast",
+    "-bf", "3", "-force_key_frames", "expr:gte(t,n_forced*1)", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+    "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_segment_filename", join(out, "seg_%d.ts"), join(out, "stream.m3u8"),
+  ]);
+  expect(made.status).toBe(0);
+  const { units: list, format } = units(out);
+  // Each frame's bytes arrive at a time of their own (as a streamed body stamps them): segment s, n-th frame sent.
+  const timed = list.map((u) => ({ ...u, frameArrivalsMs: Array.from({ length: u.frames }, (_, n) => u.sequence * 1000 + n) }));
+  const arrivals: number[] = [];
+  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (_f, stamp) => void arrivals.push(stamp!.arrivedAtMs));
+  for (const u of timed) await decoding.take(u);
+  expect(await decoding.finish()).toBe(0);
+  // The truth, from ffprobe: each segment's packets in the order sent, with their presentation times; frames are shown
+  // (and leave the decoder) in presentation order, so the k-th shown is the packet with the k-th smallest time.
+  const expected: number[] = [];
+  for (const u of list) {
+    const probe = spawnSync("ffprobe", ["-v", "error", "-show_entries", "packet=pts", "-of", "csv=p=0", join(out, `seg_${u.sequence}.ts`)]);
+    const pts = probe.stdout.toString().split("\n").map((l) => l.replace(/,$/, "").trim()).filter(Boolean).map(Number);
+    expect(pts).toHaveLength(u.frames);
+    const shown = pts.map((t, sent) => ({ t, sent })).sort((a, b) => a.t - b.t);
+    expect(shown.some((s, k) => s.sent !== k)).toBe(true); // the premise: some frames are shown out of the order sent
+    expected.push(...shown.map((s) => u.sequence * 1000 + s.sent));
+  }
+  expect(arrivals).toEqual(expected);
+}, 60_000);

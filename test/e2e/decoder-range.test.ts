@@ -5,7 +5,6 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FrameDecoder, type DecodedFrame, type DecoderOutput } from "../../src/client/decoder.ts";
 import { CHROMA_TO_FULL, LUMA_TO_FULL, mapPlane } from "../../src/client/full-range.ts";
@@ -37,10 +36,9 @@ function ffmpegFrames(file: string, filter: string): Uint8Array {
 async function decode(file: string): Promise<DecodedFrame[]> {
   const frames: DecodedFrame[] = [];
   const output: DecoderOutput = { pixFmt: "yuv420p", scale: { width: W, height: H } };
-  const decoder = new FrameDecoder("ffmpeg", { kind: "pipe", format: "h264" }, (f) => {
+  const decoder = new FrameDecoder("ffmpeg", { kind: "url", url: file }, (f) => {
     frames.push({ ...f, gray: Uint8Array.from(f.gray), u: Uint8Array.from(f.u!), v: Uint8Array.from(f.v!) });
   }, Date.now, output);
-  await decoder.write(new Uint8Array(readFileSync(file)));
   await decoder.finish(20_000);
   return frames;
 }

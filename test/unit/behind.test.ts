@@ -78,7 +78,7 @@ test("a client too slow to read every frame in time says it fell behind, and its
       write(bytes) {
         // Filler copies (a unit's first frame again) come out too, as ffmpeg's would.
         for (const line of dec.decode(bytes).split("\n").filter(Boolean)) {
-          onFrame({ gray: enc.encode(line), width: line.length, height: 1, decodedAtMs: clock.t });
+          onFrame({ gray: enc.encode(line), width: line.length, height: 1, decodedAtMs: clock.t, number: null });
         }
       },
     });

@@ -2,12 +2,21 @@ import { expect, test } from "bun:test";
 import { GRAY_OUTPUT } from "../../src/client/decoder.ts";
 import { Decoding, MAX_HOLD_S, type DecoderFactory } from "../../src/client/decoding.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
-import { fakeDecoder } from "../helpers/fake-decoder.ts";
+import { fakeDecoder, matroskaBlockReader } from "../helpers/fake-decoder.ts";
 
-const unit = (sequence: number, extra: Partial<MediaUnit> = {}): MediaUnit => ({
-  sequence, arrivedAtMs: sequence * 1000, bytes: new Uint8Array([sequence]), frames: 1, firstFrameEnd: 1,
-  discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1, ...extra,
-});
+/** A unit of one frame (its bytes whole), unless told otherwise. */
+const unit = (sequence: number, extra: Partial<MediaUnit> = {}): MediaUnit => {
+  const u: MediaUnit = {
+    sequence, arrivedAtMs: sequence * 1000, bytes: new Uint8Array([sequence]), frames: 1, firstFrameEnd: 1,
+    discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1, ...extra,
+  };
+  return { frameEnds: u.frames === 1 ? [u.bytes.length] : [], ...u };
+};
+
+/** What a fake decoder of numbered input was given: each block's last byte, and its frame number. */
+function blocksOf(read: ReturnType<typeof matroskaBlockReader>, b: Uint8Array): { last: number; number: number }[] {
+  return read(b).map((f) => ({ last: f.frame[f.frame.length - 1]!, number: f.number }));
+}
 
 test("the decoder starts before the first unit, in the source's format; a unit in another format gets a decoder of its own", async () => {
   const started: { format: string; writes: number[][] }[] = [];
@@ -23,8 +32,10 @@ test("the decoder starts before the first unit, in the source's format; a unit i
   await decoding.take(unit(3, { format: "mpegts" }));
   await decoding.take(unit(4, { format: "mpegts" }));
   expect(started.map((d) => d.format)).toEqual(["h264", "mpegts"]);
-  // The elementary stream: each unit and its delimiter. MPEG-TS: each unit and four copies of its head.
-  expect(started[0]!.writes).toEqual([[1], [0, 0, 0, 1, 9, 0xf0], [2], [0, 0, 0, 1, 9, 0xf0]]);
+  // The elementary stream: a Matroska header, then each unit's frames as blocks numbered from 0. MPEG-TS: each unit
+  // and four copies of its head.
+  const read = matroskaBlockReader();
+  expect(started[0]!.writes.map((w) => blocksOf(read, new Uint8Array(w)))).toEqual([[], [{ last: 1, number: 0 }], [{ last: 2, number: 1 }]]);
   expect(started[1]!.writes).toEqual([[3], [3], [3], [3], [3], [4], [4], [4], [4], [4]]);
 });
 
@@ -43,13 +54,14 @@ test("a decoder that printed trouble is flushed and started over at the next uni
     const d = { errors: 0 };
     writes.push(0);
     const index = writes.length - 1;
+    const read = matroskaBlockReader();
     return fakeDecoder({
       write: (b) => {
-        if (isDelimiter(b)) return;
-        writes[index]!++;
-        const seq = b[b.length - 1]!;
-        if (broken.has(seq)) d.errors++;
-        else onFrame({ gray: new Uint8Array([seq]), width: 1, height: 1, decodedAtMs: 0 });
+        for (const { last: seq, number } of blocksOf(read, b)) {
+          writes[index]!++;
+          if (broken.has(seq)) d.errors++;
+          else onFrame({ gray: new Uint8Array([seq]), width: 1, height: 1, decodedAtMs: 0, number });
+        }
       },
       errors: () => d.errors,
       trouble: "h264: error while decoding MB 18 6",
@@ -67,15 +79,16 @@ test("a decoder that printed trouble is flushed and started over at the next uni
   await decoding.finish();
   // Started over before 4 (not before 3, which cannot be decoded from scratch), and only once.
   expect(writes).toEqual([3, 3]);
-  // By count, 3's frame took 2's stamp until the restart: the event says which segments' stamps may be shifted.
+  // Each frame takes its own stamp by its number, 3's too though 2's frame never came out.
   expect(out).toEqual([
     { pixel: 1, segment: 1 },
-    { pixel: 3, segment: 2 },
+    { pixel: 3, segment: 3 },
     { pixel: 4, segment: 4 },
     { pixel: 5, segment: 5 },
     { pixel: 6, segment: 6 },
   ]);
-  expect(undecoded).toEqual([{ cause: "decoder", lost: 1, extra: 0, from: 2, until: 3, message: "h264: error while decoding MB 18 6" }]);
+  // The frame not decoded is 2's, by its number.
+  expect(undecoded).toEqual([{ cause: "decoder", lost: 1, extra: 0, from: 2, until: 2, message: "h264: error while decoding MB 18 6" }]);
 });
 
 /** Fake decoders that give out a frame for each unit written (its pixel: the unit's last byte); what each was given. */
@@ -84,11 +97,13 @@ function echoingDecoders(): { writes: number[][]; factory: DecoderFactory } {
   const factory: DecoderFactory = (_input, _output, onFrame) => {
     const mine: number[] = [];
     writes.push(mine);
+    const read = matroskaBlockReader();
     return fakeDecoder({
       write: (b) => {
-        if (isDelimiter(b)) return;
-        mine.push(b[b.length - 1]!);
-        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
+        for (const { last, number } of blocksOf(read, b)) {
+          mine.push(last);
+          onFrame({ gray: new Uint8Array([last]), width: 1, height: 1, decodedAtMs: 0, number });
+        }
       },
     });
   };
@@ -120,15 +135,18 @@ test("after lost media, units that go on from it are not given to a decoder; dec
 test("a decoder that printed trouble but owed nothing at its flush is not reported", async () => {
   const undecoded: unknown[] = [];
   let errors = 0;
-  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, (_i, _o, onFrame) =>
-    fakeDecoder({
+  const decoding = new Decoding({ kind: "pipe", format: "h264" }, GRAY_OUTPUT, (_i, _o, onFrame) => {
+    const read = matroskaBlockReader();
+    return fakeDecoder({
       write: (b) => {
-        if (isDelimiter(b)) return;
-        errors++; // concealed: the frame still comes out
-        onFrame({ gray: new Uint8Array([b[b.length - 1]!]), width: 1, height: 1, decodedAtMs: 0 });
+        for (const { last, number } of blocksOf(read, b)) {
+          errors++; // concealed: the frame still comes out
+          onFrame({ gray: new Uint8Array([last]), width: 1, height: 1, decodedAtMs: 0, number });
+        }
       },
       errors: () => errors,
-    }), () => {}, (u) => void undecoded.push(u));
+    });
+  }, () => {}, (u) => void undecoded.push(u));
   await decoding.take(unit(1, { bytes: new Uint8Array([...IDR, 1]), format: "h264" }));
   await decoding.take(unit(2, { bytes: new Uint8Array([...IDR, 2]), format: "h264" }));
   await decoding.finish();
@@ -138,7 +156,7 @@ test("a decoder that printed trouble but owed nothing at its flush is not report
 test("a decoder reading a URL itself is given nothing, and each of its frames is stamped as it leaves it", async () => {
   let emit: (() => void) | null = null;
   const decoding = new Decoding({ kind: "url", url: "rtmp://127.0.0.1/live/s" }, GRAY_OUTPUT, (_i, _o, onFrame) => {
-    emit = () => onFrame({ gray: new Uint8Array([7]), width: 1, height: 1, decodedAtMs: 5 });
+    emit = () => onFrame({ gray: new Uint8Array([7]), width: 1, height: 1, decodedAtMs: 5, number: null });
     return fakeDecoder({ write: () => { throw new Error("a URL decoder is written to"); } });
   }, (f, stamp) => void stamps.push({ pixel: f.gray[0]!, stamp }));
   const stamps: { pixel: number; stamp: unknown }[] = [];

@@ -7,6 +7,7 @@ import { Feeder, FILLER_FRAMES } from "../../src/client/feeder.ts";
 import type { MediaUnit } from "../../src/client/source.ts";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
 import { accessUnitDelimiter, delimiterLength, startsWithKeyframe, toAnnexB } from "../../src/mp4/annexb.ts";
+import { matroskaBlockReader } from "../helpers/fake-decoder.ts";
 
 const AUD_264 = [0, 0, 0, 1, 0x09, 0xf0];
 const AUD_265 = [0, 0, 0, 1, 0x46, 0x01, 0x50];
@@ -58,6 +59,8 @@ describe("access unit delimiters", () => {
     const es = toAnnexB(segment, [frame(0, 0, 13, true), frame(1, 13, 25, false)], config);
     expect([...es.bytes]).toEqual([...SPS, 0, 0, 0, 1, 0x65, 0x88, 0x84, ...AUD_264, 0, 0, 0, 1, 0x41, 0x9a]);
     expect(es.firstFrameEnd).toBe(SPS.length + 7);
+    // Each frame ends where vat's delimiter before the next begins.
+    expect(es.frameEnds).toEqual([SPS.length + 7, es.bytes.length]);
   });
 });
 
@@ -146,6 +149,7 @@ describe("an MPEG-TS segment's elementary stream", () => {
       expect(es!.frames).toBe(2);
       expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...AUD_264, ...P]);
       expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
+      expect(es!.frameEnds).toEqual([SPS.length + IDR.length, es!.bytes.length]);
     }
   });
 
@@ -157,6 +161,7 @@ describe("an MPEG-TS segment's elementary stream", () => {
     expect(es!.frames).toBe(2);
     expect([...es!.bytes]).toEqual([...SPS, ...IDR, ...AUD_264, ...P]);
     expect(es!.firstFrameEnd).toBe(SPS.length + IDR.length);
+    expect(es!.frameEnds).toEqual([SPS.length + IDR.length, es!.bytes.length]);
   });
 
   test("another codec (MPEG-2 video) has none: the segment goes to the decoder as it is", () => {
@@ -173,27 +178,67 @@ describe("an MPEG-TS segment's elementary stream", () => {
 describe("feeder on an elementary stream", () => {
   const enc = new TextEncoder();
   const unit = (extra: Partial<MediaUnit> = {}): MediaUnit => ({
-    sequence: 4, arrivedAtMs: 100, bytes: enc.encode("KEYab"), frames: 3, firstFrameEnd: 3, discontinuity: false,
-    discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [0, 40, 80], durationS: 0.12, ...extra,
+    sequence: 4, arrivedAtMs: 100, bytes: enc.encode("KEYab"), frames: 3, firstFrameEnd: 3, frameEnds: [3, 4, 5],
+    discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [0, 80, 40], durationS: 0.12, ...extra,
   });
-  const text = (w: Uint8Array) => (w[0] === 0 ? `AUD:${w.length}` : new TextDecoder().decode(w));
+  const text = (w: Uint8Array) => new TextDecoder().decode(w);
+  const offset = (s: ReturnType<Feeder["next"]>) => (s as { place: { offsetMs: number } }).place.offsetMs;
 
   test.each([
-    ["h264", "AUD:6"],
-    ["hevc", "AUD:7"],
-  ] as const)("%s: the unit and a delimiter, no copy; its frames take its stamps, nothing else is expected", (format, aud) => {
+    ["h264", "V_MPEG4/ISO/AVC"],
+    ["hevc", "V_MPEGH/ISO/HEVC"],
+  ] as const)("%s: a Matroska header, then a block a frame numbered from 0; each frame out takes the stamp of its number", (format, codecId) => {
     const f = new Feeder();
-    expect(f.feed(unit(), format).map(text)).toEqual(["KEYab", aud]);
-    const out = Array.from({ length: 4 }, () => f.next());
-    expect(out.slice(0, 3).map((s) => (s as { place: { offsetMs: number } }).place.offsetMs)).toEqual([0, 40, 80]);
-    expect(out[3]).toBe("unknown"); // beyond every frame it was given: not measured
+    const writes = f.feed(unit(), format);
+    expect(writes).toHaveLength(2);
+    expect(text(writes[0]!)).toContain(codecId);
+    const read = matroskaBlockReader();
+    expect(read(writes[0]!)).toEqual([]);
+    expect(read(writes[1]!).map((b) => [b.number, text(b.frame)])).toEqual([[0, "KEY"], [1, "a"], [2, "b"]]);
+    // The next unit's blocks go on from 3, with no header.
+    const more = f.feed({ ...unit(), sequence: 5 }, format);
+    expect(more).toHaveLength(1);
+    expect(read(more[0]!).map((b) => b.number)).toEqual([3, 4, 5]);
+    // Out of order (B-frames), each by its number: its own presentation offset (decode order in the unit).
+    expect(offset(f.next(1))).toBe(80);
+    expect(offset(f.next(0))).toBe(0);
+    expect(f.next(1)).toBe("unknown"); // given out twice: not measured
+    expect(f.next(99)).toBe("unknown"); // never given
+    expect(f.next(null)).toBe("unknown"); // the decoder did not say
+    expect((f.next(4) as { segment: number }).segment).toBe(5);
+    // 2, 3 and 5 not given out yet: owed (at a flush, frames not decoded).
+    expect(f.owed()).toBe(3);
+    expect(f.unexpected).toBe(3);
   });
 
-  test("an LL-HLS part gets the same; MPEG-TS four copies, dropped by count", () => {
+  test("frames with presentation times: each block at its frame's time (the first at 10 s), so that B-frames come out in time order, each known by it", () => {
     const f = new Feeder();
-    expect(f.feed(unit({ continuesGroup: true }), "h264").map(text)).toEqual(["KEYab", "AUD:6"]);
-    expect(Array.from({ length: 4 }, () => f.next()).map((s) => (typeof s === "string" ? s : typeof s))).toEqual(["object", "object", "object", "unknown"]);
+    const read = matroskaBlockReader();
+    // Decode order: I (shown at 1000 ms), P (1080), B (1040).
+    const writes = f.feed(unit({ framePtsMs: [1000, 1080, 1040] }), "h264");
+    expect(read(writes[0]!)).toEqual([]);
+    expect(read(writes[1]!).map((b) => b.number)).toEqual([10_000, 10_080, 10_040]);
+    // Out in presentation order: the B-frame (third in) is known by its time, with its own offset.
+    expect(offset(f.next(10_000))).toBe(0);
+    expect(offset(f.next(10_040))).toBe(40);
+    expect(offset(f.next(10_080))).toBe(80);
+    // A unit without times goes on 1 ms after the latest time; one whose clock went back before the first, too.
+    expect(read(f.feed(unit({ sequence: 5, framePtsMs: undefined }), "h264")[0]!).map((b) => b.number)).toEqual([10_081, 10_082, 10_083]);
+    expect(read(f.feed(unit({ sequence: 6, framePtsMs: [-20_000, -19_960, -19_920] }), "h264")[0]!).map((b) => b.number)).toEqual([10_084, 10_085, 10_086]);
+  });
+
+  test("a unit with no frames gives the decoder nothing; one whose frames' ends are not known is refused", () => {
+    const f = new Feeder();
+    expect(f.feed(unit({ frames: 0, frameEnds: [] }), "h264")).toEqual([]);
+    expect(() => f.feed(unit({ frameEnds: undefined }), "h264")).toThrow("3 frames but no frame ends");
+  });
+
+  test("MPEG-TS: four copies of the head, dropped by count; frames out in presentation order take the unit's offsets sorted", () => {
+    const f = new Feeder();
     expect(f.feed(unit(), "mpegts").map(text)).toEqual(["KEYab", ...Array(FILLER_FRAMES).fill("KEY")]);
-    expect(Array.from({ length: 3 + FILLER_FRAMES }, () => f.next()).slice(3)).toEqual(Array(FILLER_FRAMES).fill("filler"));
+    const out = Array.from({ length: 3 + FILLER_FRAMES }, () => f.next());
+    expect(out.slice(0, 3).map(offset)).toEqual([0, 40, 80]);
+    expect(out.slice(3)).toEqual(Array(FILLER_FRAMES).fill("filler"));
+    expect(f.next()).toBe("unknown");
   });
 });

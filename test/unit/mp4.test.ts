@@ -225,7 +225,8 @@ describe("media segment", () => {
     expect(scan.frameList.map((f) => f.durationMs)).toEqual([1000 / 30, 1000 / 30, 2000 / 30]);
     expect(scan.frames).toBe(3);
     expect(scan.firstFrameEnd).toBe(dataAt + 10);
-    [0, 0, 2000 / 30].forEach((ms, i) => expect(scan.ptsOffsetsMs[i]!).toBeCloseTo(ms, 9));
+    // In decode order: the third frame is shown between the first two.
+    [0, 2000 / 30, 0].forEach((ms, i) => expect(scan.ptsOffsetsMs[i]!).toBeCloseTo(ms, 9));
     expect(scan.segment.fragments[0]!.sequenceNumber).toBe(7);
     expect(scan.segment.segmentType?.majorBrand).toBe("msdh");
     expect(scan.truncated).toBe(false);

@@ -93,7 +93,7 @@ function fakeDecoders(started: string[][], clock: { t: number }): DecoderFactory
     const emit = (line: string) => {
       out.push(line);
       const gray = enc.encode(line);
-      const f: DecodedFrame = { gray, width: gray.length, height: 1, decodedAtMs: clock.t };
+      const f: DecodedFrame = { gray, width: gray.length, height: 1, decodedAtMs: clock.t, number: null };
       onFrame(f);
     };
     return fakeDecoder({
