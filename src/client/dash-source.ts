@@ -55,7 +55,8 @@ export class DashSource implements Source {
    * The last segment fetched, by its media time: numbers are no guide, since a SegmentTimeline that slides with the
    * live window renumbers from startNumber at every update (nginx-rtmp's does).
    */
-  private last: { time: number; end: number; number: number } | null = null;
+  /** The last segment asked for (of this.period): its times (ticks), number, and end in the period (seconds). */
+  private last: { time: number; end: number; number: number; endS: number; durationS: number } | null = null;
   private readonly outage: OutageTracker;
   private pendingDiscontinuity = false;
   /** Low latency: when the segment after the last one asked for becomes available (server clock), if known. */
@@ -140,9 +141,27 @@ export class DashSource implements Source {
     return viaUtc?.clock || viaUtc?.warning ? viaUtc : await readClock(this.deps, this.root);
   }
 
+  /**
+   * The period to read: the one being read, as this MPD has it, until every segment of it has been asked for (its
+   * last segment is available the moment the next period starts, and is read before it); then the next one; at
+   * first, or when this MPD no longer has it, the one the clock is in.
+   */
+  private periodToRead(): Period {
+    const at = this.period ? this.mpd.periods.findIndex((p) => samePeriod(p, this.period)) : -1;
+    if (at < 0) return periodAt(this.mpd, this.serverNow());
+    const current = this.mpd.periods[at]!;
+    return this.readToEnd(current) ? (this.mpd.periods[at + 1] ?? current) : current;
+  }
+
+  /** Every segment of `period` (the one being read) has been asked for: it has an end, and the last one reached it. */
+  private readToEnd(period: Period): boolean {
+    const last = this.last;
+    return period.durationS !== null && last !== null && last.endS >= period.durationS - last.durationS / 2;
+  }
+
   /** The period being presented, its chosen video representation and (when it changed) its init segment. */
   private async choosePeriod(first: boolean): Promise<void> {
-    const period = periodAt(this.mpd, this.serverNow());
+    const period = this.periodToRead();
     const reps = videoRepresentations(period);
     if (reps.length === 0) throw failed(`${this.url}: no video adaptation set in the MPD (audio-only?): nothing to measure`);
     // A new period has its own timeline: what was fetched of the last one says nothing of where this one stands.
@@ -219,6 +238,11 @@ export class DashSource implements Source {
         await this.choosePeriod(false);
       }
       const seg = this.nextSegment();
+      if (!seg && this.readToEnd(this.period) && this.mpd.periods.at(-1) !== this.period && this.mpd.periods.includes(this.period)) {
+        // The period was read to its end and the MPD has the next: on to it, without waiting for the MPD's next read.
+        await this.choosePeriod(false);
+        continue;
+      }
       if (!seg) {
         if (this.mpd.type === "static") return "ended";
         // Low latency: the next segment is due by the clock alone (no fetch to learn it): sleep until it is due, then
@@ -268,7 +292,7 @@ export class DashSource implements Source {
     }
     const requestedAtMs = this.deps.now();
     const fetched = this.fetchMedia(seg, requestedAtMs);
-    this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number };
+    this.last = { time: seg.time, end: seg.time + seg.durationTicks, number: seg.number, endS: seg.startS + seg.durationS, durationS: seg.durationS };
     if (this.delivery) this.nextDueMs = this.dueAfter(seg);
     // What the segment belongs to, as it was when asked for: a refresh may move on to the next period before it is in.
     const place: SegmentPlace = {
@@ -377,4 +401,9 @@ export class DashSource implements Source {
       await this.deps.sleep(this.s.pollMs);
     }
   }
+}
+
+/** The same period of two reads of an MPD: by id, else (periods without ids) by start. */
+function samePeriod(a: Period, b: Period): boolean {
+  return a.id !== null || b.id !== null ? a.id === b.id : a.startS === b.startS;
 }

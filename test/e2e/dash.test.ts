@@ -183,6 +183,64 @@ describe("ffmpeg's dash muxer: a two-rendition ladder with audio, from the origi
   );
 });
 
+/**
+ * The origin's live MPD as two Periods split at splitS (seconds since availabilityStartTime): the first ends there,
+ * the second starts there with the same segments, addressed by a startNumber and presentationTimeOffset of its own
+ * (as a provider that inserts a Period, for an ad or a new encoder, writes it). minimumUpdatePeriod stays the origin's
+ * (500 s): nothing but the clock says when the second Period begins.
+ */
+function twoPeriods(mpd: string, splitS: number): string {
+  const period = /<Period id="0" start="PT0(?:\.0)?S">([\s\S]*?)<\/Period>/.exec(mpd)!;
+  const timescale = Number(/<SegmentTemplate timescale="(\d+)"/.exec(period[1]!)![1]);
+  const second = period[1]!
+    .replace('startNumber="1"', `startNumber="${1 + splitS}" presentationTimeOffset="${splitS * timescale}"`);
+  return mpd.replace(period[0], `<Period id="0" start="PT0S" duration="PT${splitS}S">${period[1]}</Period><Period id="1" start="PT${splitS}S">${second}</Period>`);
+}
+
+test(
+  "a live MPD whose second Period starts mid-run: the first Period's last segment is read, then the second Period's, with no wait for the MPD's next read",
+  async () => {
+    const server = serve(["--format", "dash", "--size", "240p", "--fps", "25", "--id", "periods"]);
+    let splitS: number | null = null;
+    const asked: number[] = [];
+    const relay = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const { pathname, search } = new URL(req.url);
+        const r = await fetch(new URL(pathname + search, server.url));
+        const seg = /seg_\w+_(\d+)\.m4s$/.exec(pathname);
+        if (seg) asked.push(Number(seg[1]));
+        if (!pathname.endsWith(".mpd") || !r.ok) return new Response(await r.arrayBuffer(), { status: r.status, headers: r.headers });
+        const mpd = await r.text();
+        const start = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)![1]!);
+        // 6 s after the client's first read of the MPD.
+        splitS ??= Math.ceil((Date.now() - start) / 1000) + 6;
+        return new Response(twoPeriods(mpd, splitS), { headers: { "content-type": "application/dash+xml" } });
+      },
+    });
+    try {
+      await server.waitLive();
+      await eventually(async () => (await fetch(`${server.url}/video/stream.mpd`)).status, (s) => s === 200, 15_000);
+      const run = await client(["--url", `http://127.0.0.1:${relay.port}/video/stream.mpd`, "--duration", "14s", "--db", join(tmp.path, "periods.db"), "--json"], { timeoutMs: 45_000 });
+      expect(run.exitCode).toBe(0);
+      const summary = run.json!.summary;
+      expect(summary).toMatchObject({ dropped: 0, duplicates: 0, unreadable: 0 });
+      // The first Period's last segment (number splitS: its seconds splitS-1 to splitS) and the second Period's
+      // first (splitS + 1), each asked for; and the second Period read on to the end of the run.
+      expect(splitS).not.toBeNull();
+      expect(asked).toContain(splitS!);
+      expect(asked).toContain(splitS! + 1);
+      expect(Math.max(...asked)).toBeGreaterThanOrEqual(splitS! + 5);
+      expect(summary.stallMs).toBeLessThan(500);
+    } finally {
+      relay.stop(true);
+      await server.stop();
+    }
+  },
+  60_000,
+);
+
 describe("DASH vat can fetch but not measure: one line, exit 1, no run stored", () => {
   const mpd = (adaptation: string) => `<?xml version="1.0"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
