@@ -46,9 +46,8 @@ export interface MediaUnit {
   /** Bytes of the unit's head holding its tables and first (key) frame: decoder filler (client/feeder.ts). */
   firstFrameEnd: number;
   /**
-   * The next unit may go on with this one's group of pictures (an LL-HLS part): no filler follows it, since copies of
-   * its first frame would stand where the next frame's references are. Its last frames come out when the next unit
-   * pushes them (their stamps are their arrivals, so latency is unaffected).
+   * The next unit may go on with this one's group of pictures (an LL-HLS part): no filler follows it when it is read as
+   * MPEG-TS, since copies of its first frame would stand where the next frame's references are (client/feeder.ts).
    */
   continuesGroup?: boolean;
   /** The stream started over (new instance, back after an outage, the source says so): decoding starts clean. */

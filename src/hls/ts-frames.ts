@@ -31,8 +31,7 @@ export function scanSegment(ts: Uint8Array): SegmentScan {
 export interface SegmentElementaryStream {
   format: ElementaryFormat;
   /**
-   * Every video PES payload in order, their own access unit delimiters left out: one of vat's between each two frames
-   * (the feeder writes one after the unit).
+   * Every video PES payload in order, their own access unit delimiters left out: one of vat's between each two frames.
    */
   bytes: Uint8Array;
   /** End of the first frame's bytes in `bytes`. */
@@ -94,8 +93,8 @@ export function segmentElementaryStream(ts: Uint8Array): { scan: SegmentScan; es
       framePts.push(pesPtsOf[p]!);
     }
   }
-  // A delimiter of vat's own between frames (the feeder writes the one after the last): each frame is an access unit
-  // of its own for ffmpeg's parser, whatever its NAL units' headers say (broken ones could join two into one).
+  // A delimiter of vat's own between frames: each frame is an access unit of its own, whatever its NAL units' headers
+  // say (broken ones could join two into one).
   const aud = accessUnitDelimiter(format);
   const bytes = new Uint8Array(total + Math.max(0, frames - 1) * aud.length);
   // The first frame ends where the second PES with bytes left begins.

@@ -2,9 +2,9 @@
  * fMP4 video → an Annex B elementary stream (H.264 or HEVC) for a decoder on a pipe. An fMP4 fragment cannot be fed
  * to a long-lived decoder piece by piece and flushed, but an elementary stream can, the way MPEG-TS is: each frame's
  * length-prefixed NAL units get start codes, and a keyframe gets the parameter sets (from avcC/hvcC) before it, so a
- * copy of a segment's first frame decodes on its own (client/feeder.ts uses it as filler). The samples' own access unit
- * delimiters are left out; one of vat's goes between each two frames, and the feeder writes one after each unit to end
- * its last frame (see accessUnitDelimiter). Pure.
+ * copy of a segment's first frame decodes on its own. The samples' own access unit delimiters are left out; one of
+ * vat's goes between each two frames (see accessUnitDelimiter), and where each frame ends is said (the feeder gives
+ * the decoder a block a frame). Pure.
  */
 import { BoxReader, childBoxes, findChild, findPath, Mp4Error, type Box } from "./boxes.ts";
 import { concat } from "./fragment-splitter.ts";
@@ -97,9 +97,10 @@ function withStartCodes(units: Uint8Array[]): Uint8Array {
 }
 
 /**
- * An access unit delimiter: ffmpeg's H.264/HEVC parser holds a frame until the next one starts, and a delimiter starts
- * one at once, so the frame before it goes on to the decoder. It also starts the next unit's first frame, which is
- * why the units carry none of their own (two in a row make an access unit with no picture, which ffmpeg logs).
+ * An access unit delimiter: it starts an access unit at once, so a raw H.264/HEVC reader (ffmpeg's parser) lets the
+ * frame before it go, and each frame of an elementary stream is one picture to it whatever its NAL units' headers say.
+ * vat puts one between each two frames of the streams it builds (their own are left out: two in a row make an access
+ * unit with no picture, which ffmpeg logs).
  */
 export function accessUnitDelimiter(format: ElementaryFormat): Uint8Array {
   // H.264: nal_unit_type 9, primary_pic_type 7 (any slice types). HEVC: nal_unit_type 35, temporal id 1, pic_type 2.
@@ -196,8 +197,7 @@ export function toAnnexB(segment: Uint8Array, frames: readonly VideoFrame[], con
   const frameEnds: number[] = [];
   const aud = accessUnitDelimiter(config.format);
   for (const [i, f] of frames.entries()) {
-    // A delimiter between frames (the feeder writes the one after the last): each frame is an access unit of its own
-    // for ffmpeg's parser, whatever its NAL units' headers say.
+    // A delimiter between frames: each frame is an access unit of its own, whatever its NAL units' headers say.
     if (i > 0) {
       frameEnds.push(size);
       push(aud);

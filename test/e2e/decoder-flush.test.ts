@@ -227,6 +227,18 @@ function frameStarts(es: Uint8Array): number[] {
   return starts;
 }
 
+/** A decoding stage on real ffmpeg noting each frame's segment and picture, and what it said was not decoded. */
+function noting(format: "mpegts" | "h264" | "hevc") {
+  const stamps: (number | null)[] = [];
+  const pixels: string[] = [];
+  const lost: Undecoded[] = [];
+  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
+    stamps.push(stamp?.segment ?? null);
+    pixels.push(Bun.hash(f.gray).toString(16));
+  }, (u) => void lost.push(u));
+  return { decoding, stamps, pixels, lost };
+}
+
 describe.each([
   ["h264", "ts"],
   ["hevc", "fmp4"],
@@ -239,13 +251,7 @@ describe.each([
     const broken = list.map((u) => ({ ...u, bytes: u.bytes.slice() }));
     const b = broken[1]!.bytes;
     for (let i = Math.floor(b.length * 0.3); i < Math.floor(b.length * 0.7); i++) if (b[i]! > 1) b[i] = (i * 31) & 0xff;
-    const stamps: (number | null)[] = [];
-    const pixels: string[] = [];
-    const lost: Undecoded[] = [];
-    const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
-      stamps.push(stamp?.segment ?? null);
-      pixels.push(Bun.hash(f.gray).toString(16));
-    }, (u) => void lost.push(u));
+    const { decoding, stamps, pixels, lost } = noting(format);
     for (const u of broken) {
       await decoding.take(u);
       // Segments some time apart, as a live stream's come: the decoder is done with one before the next.
@@ -278,13 +284,7 @@ test("frames the decoder drops without a word (a slice's NAL type broken into fi
   };
   spoil(broken[1]!, 10);
   spoil(broken[2]!, FPS - 1);
-  const stamps: (number | null)[] = [];
-  const pixels: string[] = [];
-  const lost: Undecoded[] = [];
-  const decoding = new Decoding({ kind: "pipe", format }, CODE_OUTPUT, ffmpegDecoders("ffmpeg", Date.now), (f, stamp) => {
-    stamps.push(stamp?.segment ?? null);
-    pixels.push(Bun.hash(f.gray).toString(16));
-  }, (u) => void lost.push(u));
+  const { decoding, stamps, pixels, lost } = noting(format);
   for (const u of broken) await decoding.take(u);
   expect(await decoding.finish()).toBe(0);
   // One frame fewer in each of segments 1 and 2, and every frame out with its own segment's stamp: segment 2's first
