@@ -153,10 +153,17 @@ export class DashSource implements Source {
     return this.readToEnd(current) ? (this.mpd.periods[at + 1] ?? current) : current;
   }
 
-  /** Every segment of `period` (the one being read) has been asked for: it has an end, and the last one reached it. */
+  /**
+   * `period` (the one being read) is done: it has an end, and the last segment asked for reached it; or it has no
+   * length; or the clock is PERIOD_GRACE_MS past its end (a timeline that stops short of it, segments that left the
+   * window during an outage).
+   */
   private readToEnd(period: Period): boolean {
+    if (period.durationS === null) return false;
     const last = this.last;
-    return period.durationS !== null && last !== null && last.endS >= period.durationS - last.durationS / 2;
+    if (period.durationS <= 0 || (last !== null && last.endS >= period.durationS - last.durationS / 2)) return true;
+    const start = this.mpd.availabilityStartTimeMs;
+    return start !== null && this.serverNow() >= start + (period.startS + period.durationS) * 1000 + PERIOD_GRACE_MS;
   }
 
   /** The period being presented, its chosen video representation and (when it changed) its init segment. */
@@ -238,10 +245,12 @@ export class DashSource implements Source {
         await this.choosePeriod(false);
       }
       const seg = this.nextSegment();
-      if (!seg && this.readToEnd(this.period) && this.mpd.periods.at(-1) !== this.period && this.mpd.periods.includes(this.period)) {
-        // The period was read to its end and the MPD has the next: on to it, without waiting for the MPD's next read.
+      if (!seg && this.readToEnd(this.period)) {
+        // The period was read to its end: on to the next the MPD has, without waiting for the MPD's next read (a
+        // period that is not one further on leaves the loop to wait as for any segment).
+        const before = this.mpd.periods.indexOf(this.period);
         await this.choosePeriod(false);
-        continue;
+        if (this.mpd.periods.indexOf(this.period) > before) continue;
       }
       if (!seg) {
         if (this.mpd.type === "static") return "ended";
@@ -402,6 +411,9 @@ export class DashSource implements Source {
     }
   }
 }
+
+/** After a period's end, how long its last segments may still be asked for before the next period is read. */
+const PERIOD_GRACE_MS = 2000;
 
 /** The same period of two reads of an MPD: by id, else (periods without ids) by start. */
 function samePeriod(a: Period, b: Period): boolean {

@@ -38,8 +38,8 @@ export const MAX_HOLD_S = 10;
 
 /**
  * Frames not decoded, `lost` of them, in the units `from` to `until`. cause "decoder": a decoder never gave them out,
- * found when it was flushed (`from`: the last unit given while it had printed no error, or its first), with ffmpeg's
- * first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
+ * found when it was flushed (their own units, when the decoder read timed frames; otherwise from the last unit given
+ * while it had printed no error, or its first), with ffmpeg's first trouble as `message`. cause "lost-media": units not given to a decoder at all, since they go on from media
  * the source lost (MediaUnit.afterGap) and decoding had to wait for a keyframe.
  */
 export interface Undecoded {
@@ -56,12 +56,13 @@ export interface Undecoded {
  * The decoder's lifecycle: one decoder per stream instance (a new one at each discontinuity, or when the bytes change
  * format), fed by the feeder, every frame handed on with its stamp; filler frames never leave this stage.
  *
- * Frames take their stamps by count, so a decoder that drops a frame it cannot decode would shift every later frame
- * onto an earlier frame's stamp. It drops them in two cases: media broken on its way (ffmpeg says so: the decoder is
- * then flushed and started over at the next unit it can start from, a keyframe first; until that unit, frames of the
- * broken units may take each other's stamps, and the event says which units), and frames that refer to media the
- * source lost (it drops some of them silently: such units are not given to a decoder at all, and decoding starts
- * over at the next keyframe). Frames owed or never given count as not decoded (onUndecoded).
+ * An elementary stream's frames are known by their times (client/feeder.ts), so a frame the decoder drops moves no
+ * other; other MPEG-TS takes its stamps by count, and there a dropped frame would shift every later one onto an
+ * earlier frame's stamp. Either way, when ffmpeg says media was broken on its way the decoder is flushed and started
+ * over at the next unit it can start from, a keyframe first (on the counted path, frames of the broken units may take
+ * each other's stamps until then, and the event says which units); and units that go on from media the source lost
+ * are not given to a decoder at all (ffmpeg drops most of their frames silently), decoding starting over at the next
+ * keyframe. Frames owed or never given count as not decoded (onUndecoded).
  */
 export class Decoding {
   private readonly feeder = new Feeder();

@@ -23,6 +23,8 @@ export const FILLER_FRAMES = 4;
 
 /** A timed block's time is its frame's presentation time after the first frame's, plus this (client/feeder.ts). */
 const MARGIN_MS = 10_000;
+/** Block times remembered so that none is given twice (client/feeder.ts blockTimes). */
+const RECENT_TIMES = 512;
 
 interface Expected {
   unit: MediaUnit;
@@ -63,12 +65,21 @@ export class Feeder {
   /** What a frame's presentation time (ms) less this is its block's time; the latest block time given. */
   private timeBase: number | null = null;
   private latestTime = -1;
+  /** The last unit's first presentation time, unwrapped (a 33-bit PTS wraps every 26.5 h): the next is unwrapped by it. */
+  private lastPts: number | null = null;
+  /** Block times given lately, so that no two frames get one (a source repeating a PTS). */
+  private recentTimes: number[] = [];
+  private recentSet = new Set<number>();
   /** Frames the decoder gave out beyond all it was given (broken media parsed as more pictures): not measured. */
   unexpected = 0;
 
   /** True when this unit starts a new stream instance: flush and replace the decoder, then call clear(). */
   startsNewDecoder(m: MediaUnit): boolean {
-    return m.discontinuity;
+    if (m.discontinuity) return true;
+    // A clock gone back past the first frame's margin (a new encoder, a period restarting its media time): a decoder
+    // given times that go back would give frames out by their decode order (blockTimes).
+    const pts = this.presentationTimes(m);
+    return this.timeBase !== null && pts !== null && pts.reduce((a, b) => Math.min(a, b), Infinity) - this.timeBase < 0;
   }
 
   /** Frames of the stream (fillers not counted) that the decoder was given and has not given out. */
@@ -103,6 +114,9 @@ export class Feeder {
     this.blocks = null;
     this.timeBase = null;
     this.latestTime = -1;
+    this.lastPts = null;
+    this.recentTimes = [];
+    this.recentSet.clear();
     this.unexpected = 0;
   }
 
@@ -142,14 +156,29 @@ export class Feeder {
    * shown before it (an open GOP's leading pictures) still have one.
    */
   private blockTimes(m: MediaUnit): number[] {
-    const pts = m.framePtsMs?.length === m.frames ? m.framePtsMs : null;
+    const pts = this.presentationTimes(m);
+    if (pts) this.lastPts = pts[0]!;
     if (pts && this.timeBase === null) this.timeBase = pts[0]! - MARGIN_MS;
     return Array.from({ length: m.frames }, (_, i) => {
       const t = pts ? Math.round(pts[i]! - this.timeBase!) : -1;
-      const time = t >= 0 ? t : this.latestTime + 1;
+      let time = t >= 0 ? t : this.latestTime + 1;
+      // A time already given (a PTS repeated) would make the decoder print one frame's time for two.
+      while (this.numbered.has(time) || this.recentSet.has(time)) time++;
+      this.recentTimes.push(time);
+      this.recentSet.add(time);
+      if (this.recentTimes.length > RECENT_TIMES) this.recentSet.delete(this.recentTimes.shift()!);
       this.latestTime = Math.max(this.latestTime, time);
       return time;
     });
+  }
+
+  /** The unit's frames' presentation times (ms, decode order), unwrapped against the last unit's; null when it has none. */
+  private presentationTimes(m: MediaUnit): number[] | null {
+    const pts = m.framePtsMs?.length === m.frames && m.frames > 0 ? m.framePtsMs : null;
+    if (!pts || this.lastPts === null) return pts;
+    const wrap = 2 ** 33 / 90;
+    const turns = Math.round((this.lastPts - pts[0]!) / wrap);
+    return turns === 0 ? pts : pts.map((t) => t + turns * wrap);
   }
 
   /**

@@ -492,7 +492,8 @@ export class StreamMeter {
     if (this.options.nominalFps !== null || frames <= 0 || genMs <= 0) return;
     this.genSteps.push({ frames, ms: genMs });
     if (this.genSteps.length > FPS_MEMORY_STEPS) this.genSteps.shift();
-    const span = Math.min(FPS_SPAN_STEPS, this.genSteps.length);
+    // Until there are enough steps for a run, single steps (their median sets an outlier aside).
+    const span = this.genSteps.length < FPS_SPAN_STEPS ? 1 : FPS_SPAN_STEPS;
     const rates: number[] = [];
     let frameSum = 0;
     let msSum = 0;

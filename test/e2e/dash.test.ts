@@ -186,20 +186,25 @@ describe("ffmpeg's dash muxer: a two-rendition ladder with audio, from the origi
 /**
  * The origin's live MPD as two Periods split at splitS (seconds since availabilityStartTime): the first ends there,
  * the second starts there with the same segments, addressed by a startNumber and presentationTimeOffset of its own
- * (as a provider that inserts a Period, for an ad or a new encoder, writes it). minimumUpdatePeriod stays the origin's
- * (500 s): nothing but the clock says when the second Period begins.
+ * (as a provider that inserts a Period, for an ad or a new encoder, writes it), the MPD to be read again every
+ * `updateS` (the origin says 500 s: then nothing but the clock says when the second Period begins).
  */
-function twoPeriods(mpd: string, splitS: number): string {
+function twoPeriods(mpd: string, splitS: number, updateS: number): string {
   const period = /<Period id="0" start="PT0(?:\.0)?S">([\s\S]*?)<\/Period>/.exec(mpd)!;
   const timescale = Number(/<SegmentTemplate timescale="(\d+)"/.exec(period[1]!)![1]);
   const second = period[1]!
     .replace('startNumber="1"', `startNumber="${1 + splitS}" presentationTimeOffset="${splitS * timescale}"`);
-  return mpd.replace(period[0], `<Period id="0" start="PT0S" duration="PT${splitS}S">${period[1]}</Period><Period id="1" start="PT${splitS}S">${second}</Period>`);
+  return mpd
+    .replace(/minimumUpdatePeriod="[^"]*"/, `minimumUpdatePeriod="PT${updateS}S"`)
+    .replace(period[0], `<Period id="0" start="PT0S" duration="PT${splitS}S">${period[1]}</Period><Period id="1" start="PT${splitS}S">${second}</Period>`);
 }
 
-test(
-  "a live MPD whose second Period starts mid-run: the first Period's last segment is read, then the second Period's, with no wait for the MPD's next read",
-  async () => {
+test.each([
+  ["read again every 500 s", 500],
+  ["read again at every look", 0],
+])(
+  "a live MPD whose second Period starts mid-run (%s): the first Period's last segment is read, then the second Period's, with no wait for the MPD's next read",
+  async (_name, updateS) => {
     const server = serve(["--format", "dash", "--size", "240p", "--fps", "25", "--id", "periods"]);
     let splitS: number | null = null;
     const asked: number[] = [];
@@ -216,7 +221,7 @@ test(
         const start = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)![1]!);
         // 6 s after the client's first read of the MPD.
         splitS ??= Math.ceil((Date.now() - start) / 1000) + 6;
-        return new Response(twoPeriods(mpd, splitS), { headers: { "content-type": "application/dash+xml" } });
+        return new Response(twoPeriods(mpd, splitS, updateS), { headers: { "content-type": "application/dash+xml" } });
       },
     });
     try {

@@ -222,9 +222,22 @@ describe("feeder on an elementary stream", () => {
     expect(offset(f.next(10_000))).toBe(0);
     expect(offset(f.next(10_040))).toBe(40);
     expect(offset(f.next(10_080))).toBe(80);
-    // A unit without times goes on 1 ms after the latest time; one whose clock went back before the first, too.
+    // A unit without times goes on 1 ms after the latest time.
     expect(read(f.feed(unit({ sequence: 5, framePtsMs: undefined }), "h264")[0]!).map((b) => b.number)).toEqual([10_081, 10_082, 10_083]);
-    expect(read(f.feed(unit({ sequence: 6, framePtsMs: [-20_000, -19_960, -19_920] }), "h264")[0]!).map((b) => b.number)).toEqual([10_084, 10_085, 10_086]);
+    // A repeated presentation time is not given twice.
+    expect(read(f.feed(unit({ sequence: 6, framePtsMs: [1200, 1200, 1240] }), "h264")[0]!).map((b) => b.number)).toEqual([10_200, 10_201, 10_240]);
+    // A 33-bit PTS that wrapped since the last unit goes on from it.
+    const wrap = 2 ** 33 / 90;
+    const g = new Feeder();
+    g.feed(unit({ framePtsMs: [wrap - 120, wrap - 40, wrap - 80] }), "h264");
+    const after = unit({ sequence: 5, framePtsMs: [0, 80, 40] });
+    expect(g.startsNewDecoder(after)).toBe(false);
+    expect(read(g.feed(after, "h264")[0]!).map((b) => b.number)).toEqual([10_120, 10_200, 10_160]);
+    // A clock gone back before the first frame (less its margin) needs a new decoder, whose times start again.
+    const back = unit({ sequence: 6, framePtsMs: [-20_000, -19_920, -19_960] });
+    expect(g.startsNewDecoder(back)).toBe(true);
+    g.clear();
+    expect(read(g.feed(back, "h264")[1]!).map((b) => b.number)).toEqual([10_000, 10_080, 10_040]);
   });
 
   test("a unit with no frames gives the decoder nothing; one whose frames' ends are not known is refused", () => {
