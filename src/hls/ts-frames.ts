@@ -220,13 +220,11 @@ function scanVideo(ts: Uint8Array): { scan: SegmentScan; streamType: number | nu
     }
   }
   let ptsOffsetsMs: number[] = [];
-  if (!ptsMissing && pts.length > 0) {
-    // 33-bit timestamps: unwrap against the first.
-    const base = pts[0]!;
-    const unwrapped = pts.map((t) => (t - base < -(2 ** 32) ? t + 2 ** 33 : t - base > 2 ** 32 ? t - 2 ** 33 : t));
+  const unwrapped = ptsMissing ? null : unwrappedMs(pts);
+  if (unwrapped) {
     // A loop, not Math.min(...): a hostile segment can hold more frames than a call takes arguments.
     const first = unwrapped.reduce((m, t) => Math.min(m, t), Infinity);
-    ptsOffsetsMs = unwrapped.map((t) => (t - first) / 90);
+    ptsOffsetsMs = unwrapped.map((t) => t - first);
   }
   const scan = { frames, firstFrameEnd: frames >= 2 ? firstFrameEnd : ts.length, ptsOffsetsMs };
   return { scan, streamType, payloads };
