@@ -206,10 +206,7 @@ export class FrameDecoder {
         if (printed === "key") return false;
         if (printed) {
           this.numbers.push(printed.number);
-          if (this.waitingForNumber) {
-            this.waitingForNumber = false;
-            setImmediate(() => this.handOverOne(now));
-          }
+          this.resumeAfterNumber(now);
           return false;
         }
       }
@@ -240,10 +237,7 @@ export class FrameDecoder {
       this.child.once("close", (code, signal) => {
         // Every line has come: a frame still waiting for its number has none.
         this.closed = true;
-        if (this.waitingForNumber) {
-          this.waitingForNumber = false;
-          setImmediate(() => this.handOverOne(now));
-        }
+        this.resumeAfterNumber(now);
         this.afterHandOver(() => resolve({ code, signal }));
       }),
     );
@@ -301,6 +295,13 @@ export class FrameDecoder {
       this.handing = true;
       setImmediate(() => this.handOverOne(now));
     }
+  }
+
+  /** A frame that waited for its number's line goes on (the line came, or none will). */
+  private resumeAfterNumber(now: () => number): void {
+    if (!this.waitingForNumber) return;
+    this.waitingForNumber = false;
+    setImmediate(() => this.handOverOne(now));
   }
 
   private afterHandOver(then: () => void): void {
