@@ -315,6 +315,26 @@ export function ssimPlane(a: Uint8Array, b: Uint8Array, width: number, height: n
   return comparePlane(a, b, width, height, stride, kernel).ssim;
 }
 
+/**
+ * A chroma plane that is NEUTRAL at every pixel once mapped (an encode of a gray picture keeps its chroma flat):
+ * what comparePlane would give against the neutral reference, exactly (no error; every SSIM window of two equal
+ * constant blocks is 1, so is their mean), found by one read of the plane instead of its block sums and windows.
+ * Null when any pixel differs.
+ */
+function neutralPlane(p: Uint8Array, n: number, map: FullRangeMap | null): PlaneFigures | null {
+  const raw = map ? map.table.indexOf(NEUTRAL) : NEUTRAL;
+  if (raw < 0 || (map && map.table.lastIndexOf(NEUTRAL) !== raw) || p.length < n) return null;
+  const word = raw * 0x01010101;
+  let i = 0;
+  if (p.byteOffset % 4 === 0) {
+    const words = new Uint32Array(p.buffer, p.byteOffset, n >> 2);
+    for (; i < words.length; i++) if (words[i] !== word) return null;
+    i <<= 2;
+  }
+  for (; i < n; i++) if (p[i] !== raw) return null;
+  return { sse: 0, ssim: 1 };
+}
+
 /** The received frame against its reference (same size). The reference is the test signal: gray, neutral chroma. */
 export function frameQuality(received: Planes, referenceY: Uint8Array, kernel?: QualityKernel): FrameQuality {
   const { width, height } = received;
@@ -326,8 +346,9 @@ export function frameQuality(received: Planes, referenceY: Uint8Array, kernel?: 
   if (!received.u || !received.v) return { psnrY: psnrFromMse(mseY), psnrAll: psnrFromMse(mseY), ssimY, ssimAll: ssimY };
   const cw = width >> 1;
   const ch = height >> 1;
-  const u = comparePlane(received.u, null, cw, ch, cw, kernel, limited ? CHROMA_MAP : null);
-  const v = comparePlane(received.v, null, cw, ch, cw, kernel, limited ? CHROMA_MAP : null);
+  const chroma = (p: Uint8Array) => neutralPlane(p, cw * ch, limited ? CHROMA_MAP : null) ?? comparePlane(p, null, cw, ch, cw, kernel, limited ? CHROMA_MAP : null);
+  const u = chroma(received.u);
+  const v = chroma(received.v);
   const mseU = u.sse / (cw * ch);
   const mseV = v.sse / (cw * ch);
   const wY = n / (n + 2 * cw * ch);

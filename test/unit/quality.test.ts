@@ -169,6 +169,60 @@ test("one pass per plane gives exactly the error and SSIM of their definitions: 
   }
 });
 
+describe("flat neutral chroma (a gray picture's encode) is read once, not summed: the same figures", () => {
+  /** frameQuality's figures assembled from comparePlane, which sums every plane's blocks and windows. */
+  function summed(y: Uint8Array, u: Uint8Array, v: Uint8Array, ref: Uint8Array, w: number, h: number, limited: boolean) {
+    const ly = comparePlane(y, ref, w, h, w, "js", limited ? LUMA_MAP : null);
+    const cu = comparePlane(u, null, w / 2, h / 2, w / 2, "js", limited ? CHROMA_MAP : null);
+    const cv = comparePlane(v, null, w / 2, h / 2, w / 2, "js", limited ? CHROMA_MAP : null);
+    const n = w * h;
+    const c = n / 4;
+    const wY = n / (n + 2 * c);
+    const wC = c / (n + 2 * c);
+    const psnr = (m: number) => (m <= 0 ? 100 : Math.min(100, 10 * Math.log10((255 * 255) / m)));
+    return {
+      psnrY: psnr(ly.sse / n),
+      psnrAll: psnr(wY * (ly.sse / n) + wC * (cu.sse / c + cv.sse / c)),
+      ssimY: ly.ssim,
+      ssimAll: wY * ly.ssim + wC * (cu.ssim + cv.ssim),
+    };
+  }
+
+  test.each([false, true])("limited range %p: flat at 128, one pixel off, flat elsewhere: each as summed", (limited) => {
+    const w = 64;
+    const h = 48;
+    const ref = new Uint8Array(w * h).map((_, i) => (i * 37) % 251);
+    const y = ref.map((v) => Math.min(235, Math.max(16, v + 3)));
+    const flat = new Uint8Array((w * h) / 4).fill(128);
+    const onePixel = flat.slice();
+    onePixel[(w * h) / 4 - 1] = 131;
+    const level = new Uint8Array((w * h) / 4).fill(140);
+    for (const [u, v] of [[flat, flat], [onePixel, flat], [flat, onePixel], [level, flat]] as const) {
+      const q = frameQuality({ y, u, v, width: w, height: h, limitedRange: limited }, ref);
+      for (const k of qualityKernels) expect(frameQuality({ y, u, v, width: w, height: h, limitedRange: limited }, ref, k)).toEqual(q);
+      expect(q).toEqual(summed(y, u, v, ref, w, h, limited));
+    }
+    // Flat neutral chroma has no error and an SSIM of 1 (the all-planes figures weigh luma's with it).
+    const q = frameQuality({ y, u: flat, v: flat, width: w, height: h, limitedRange: limited }, ref);
+    expect(q.ssimAll).toBeCloseTo((4 * q.ssimY + 2) / 6, 12);
+    expect(frameQuality({ y, u: onePixel, v: flat, width: w, height: h, limitedRange: limited }, ref).ssimAll).toBeLessThan(q.ssimAll);
+  });
+
+  test("chroma planes that start at an odd byte (no aligned words) are read the same", () => {
+    const w = 64;
+    const h = 48;
+    const ref = new Uint8Array(w * h).map((_, i) => (i * 11) % 256);
+    const buf = new Uint8Array(1 + w * h * 1.5).fill(128);
+    buf.set(ref.map((v) => 255 - v), 1);
+    const y = buf.subarray(1, 1 + w * h);
+    const u = buf.subarray(1 + w * h, 1 + w * h * 1.25);
+    const v = buf.subarray(1 + w * h * 1.25);
+    expect(frameQuality({ y, u, v, width: w, height: h }, ref)).toEqual(summed(y, u, v, ref, w, h, false));
+    u[5] = 127;
+    expect(frameQuality({ y, u, v, width: w, height: h }, ref)).toEqual(summed(y, u, v, ref, w, h, false));
+  });
+});
+
 describe("the WebAssembly SIMD kernel and the JavaScript one give the same figures bit for bit", () => {
   test("this runtime has WebAssembly SIMD, so the SIMD kernel is the one used and is compared here", () => {
     expect(qualityKernels).toEqual(["simd", "js"]);
