@@ -16,6 +16,7 @@ import { segmentElementaryStream } from "../hls/ts-frames.ts";
 import type { SourceEvent } from "./events.ts";
 import type { Fmp4Track } from "./fmp4-track.ts";
 import { edgeInit, InitSections } from "./init-sections.ts";
+import { OrderedPipeline } from "./ordered-pipeline.ts";
 import { OutageTracker } from "./outage.ts";
 import { PollSchedule } from "./poll-schedule.ts";
 import type { MediaUnit, SourceInput, StreamFacts } from "./source.ts";
@@ -32,6 +33,8 @@ export interface SegmentArrival extends MediaUnit {
 }
 
 const SEGMENT_ATTEMPTS = 3;
+/** Segment fetches open at once; a body stalled longer holds back the requests behind it (and the polls). */
+const SEGMENTS_IN_FLIGHT = 4;
 /** A pause between polls (poll-schedule.ts) still looks this often whether the run should stop. */
 const STOP_CHECK_MS = 250;
 
@@ -67,9 +70,21 @@ export interface HlsSourceOptions {
 /** How run() ended: asked to stop, the stream ended (EXT-X-ENDLIST), or a fatal event (see HlsSource.failure). */
 export type SourceOutcome = "stopped" | "ended" | "failed";
 
+/** A segment as it was asked for: what the playlist and the stream's state said of it then. */
+interface RequestedSegment {
+  seg: PlaylistSegment;
+  baseUrl: string;
+  requestedAtMs: number;
+  discontinuity: boolean;
+  /** Segments before it were skipped (they left the playlist unfetched) or lost. */
+  afterGap: boolean;
+  targetDurationS: number;
+}
+
 /**
  * Pulls a live HLS media playlist and its segments itself, so each segment's arrival is stamped when its last byte
- * came in. Starts at the live edge, fetches every new segment in order, and survives outages.
+ * came in. Starts at the live edge, asks for every new segment as soon as it is listed (a few at once), hands them on
+ * in order, and survives outages.
  */
 export class HlsSource {
   private lastSequence: number | null = null;
@@ -84,6 +99,10 @@ export class HlsSource {
   private pendingDiscontinuity = false;
   /** A segment was lost since the last one handed on (MediaUnit.afterGap). */
   private lostBefore = false;
+  /** A segment asked for was lost (not had, or unreadable): the next one handed on is after a gap. */
+  private deliveredGap = false;
+  /** A lost segment's discontinuity: the next one handed on carries it. */
+  private carriedDiscontinuity = false;
   private playlistUrl: string;
   /** Sequence → URI and date of the last playlist taken: an older copy of it lists the same. */
   private listed = new Map<number, { uri: string; programDateTimeMs: number | undefined }>();
@@ -248,8 +267,16 @@ export class HlsSource {
    * further ("failed", after a fatal event: see failure).
    */
   async run(onSegment: (s: SegmentArrival) => Promise<void>, shouldStop: () => boolean): Promise<SourceOutcome> {
+    // Each segment is asked for the moment a poll lists it, while the polls go on: a slow body then delays only its
+    // own frames, not the request for the next segment (fetched one after another, a body held 900 ms made the
+    // segments after it arrive up to 630 ms later than their server let them).
+    const pipe = new OrderedPipeline(SEGMENTS_IN_FLIGHT);
+    const end = async (outcome: SourceOutcome) => {
+      await pipe.flush();
+      return this.fatalEvent ? "failed" : outcome;
+    };
     let backoffMs = this.o.pollMs;
-    while (!shouldStop()) {
+    while (!shouldStop() && !this.fatalEvent) {
       const polledAt = this.o.now();
       const { fetched: r, playlist, reason } = await fetchMediaPlaylist(this.o.fetch, this.playlistUrl, {
         timeoutMs: this.o.requestTimeoutMs,
@@ -261,7 +288,7 @@ export class HlsSource {
       }
       if (!playlist) {
         this.schedule.failed();
-        if (this.noteFailure(reason)) return "failed";
+        if (this.noteFailure(reason)) return end("failed");
         await this.o.sleep(backoffMs);
         backoffMs = Math.min(2000, backoffMs * 2);
         continue;
@@ -273,96 +300,119 @@ export class HlsSource {
       const fresh = this.newSegments(playlist);
       this.schedulePolls(polledAt, r.ok && r.mayBeCached === true, playlist);
       for (const seg of fresh) {
-        if (shouldStop()) return "stopped";
+        if (shouldStop() || this.fatalEvent) return end("stopped");
         if (seg.encryption) {
           this.fail({
             kind: "unmeasurable",
             atMs: this.o.now(),
             detail: `encrypted (METHOD=${seg.encryption}): segment ${seg.sequence} cannot be decoded without its key`,
           });
-          return "failed";
+          return end("failed");
         }
-        const requestedAtMs = this.o.now();
-        const b = await this.fetchSegment(seg, baseUrl);
-        if (!b.ok) {
-          this.o.onEvent(
-            b.tooLarge
-              ? { kind: "limit", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}) skipped: ${b.reason}` }
-              : { kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` },
-          );
-          this.lastSequence = seg.sequence;
-          this.lostBefore = true;
-          continue;
-        }
-        const arrivedAtMs = this.o.now();
-        const fetchMs = arrivedAtMs - requestedAtMs;
-        if (fetchMs > seg.durationS * 1000) {
-          // Fetching took longer than playing it will: a player would drain its buffer on this segment.
-          this.o.onEvent({
-            kind: "slow-segment",
-            atMs: arrivedAtMs,
-            durationMs: fetchMs,
-            detail: `segment ${seg.sequence} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
-          });
-        }
-        if (playlist.targetDurationS > 0 && Math.round(seg.durationS) > playlist.targetDurationS) {
-          this.o.onEvent({
-            kind: "target-duration",
-            atMs: arrivedAtMs,
-            detail: `segment ${seg.sequence} lasts ${seg.durationS.toFixed(3)} s, over the playlist's target duration of ${playlist.targetDurationS} s`,
-          });
-        }
+        // What is known when it is asked for: the numbering moves on now (the next poll must not ask again), and a
+        // gap or discontinuity noted so far goes with this segment.
         this.lastSequence = seg.sequence;
-        this.lastNewAtMs = arrivedAtMs;
-        this.staleReported = false;
-        const discontinuity = this.pendingDiscontinuity || seg.discontinuity;
+        const requested: RequestedSegment = {
+          seg,
+          baseUrl,
+          requestedAtMs: this.o.now(),
+          discontinuity: this.pendingDiscontinuity || seg.discontinuity,
+          afterGap: this.lostBefore,
+          targetDurationS: playlist.targetDurationS,
+        };
         this.pendingDiscontinuity = false;
-        const scan = await this.scan(seg, b.value, baseUrl);
-        if (typeof scan === "string") {
-          this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
-          return "failed";
-        }
-        if (scan === null) {
-          this.lostBefore = true;
-          continue;
-        }
-        if (scan.frames === 0 && !this.emptyReported) {
-          // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
-          this.emptyReported = true;
-          this.o.onEvent({
-            kind: "bad-value",
-            atMs: arrivedAtMs,
-            detail: seg.init
-              ? `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no frame of the video track: not fMP4 media, or garbage`
-              : `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
-          });
-        }
-        const afterGap = this.lostBefore;
         this.lostBefore = false;
-        await onSegment({
-          sequence: seg.sequence,
-          uri: seg.uri,
-          bytes: scan.bytes,
-          ...(afterGap ? { afterGap } : {}),
-          requestedAtMs,
-          arrivedAtMs,
-          durationS: seg.durationS,
-          frames: scan.frames,
-          firstFrameEnd: scan.firstFrameEnd,
-          ...("frameEnds" in scan ? { frameEnds: scan.frameEnds } : {}),
-          ...("framePtsMs" in scan && scan.framePtsMs ? { framePtsMs: scan.framePtsMs } : {}),
-          ...("format" in scan ? { format: scan.format } : {}),
-          discontinuity,
-          discontinuitySequence: seg.discontinuitySequence,
-          programDateTimeMs: seg.programDateTimeMs ?? null,
-          ptsOffsetsMs: scan.ptsOffsetsMs,
-        });
+        const fetched = this.fetchSegment(seg, baseUrl).then((b) => ({ b, arrivedAtMs: this.o.now() }));
+        await pipe.add(fetched, ({ b, arrivedAtMs }) => this.deliver(requested, b, arrivedAtMs, onSegment));
       }
-      if (playlist.endList && this.lastSequence === playlist.segments.at(-1)?.sequence) return "ended";
+      if (playlist.endList && this.lastSequence === playlist.segments.at(-1)?.sequence) return end("ended");
       this.checkStale(playlist);
       await this.waitUntil(this.schedule.nextPollAtMs(polledAt, this.o.now()), shouldStop);
     }
-    return "stopped";
+    return end("stopped");
+  }
+
+  /**
+   * A fetched segment, in the order asked for: its events, its frames read, handed on. A segment lost (not had, not
+   * readable) marks the next one handed on as after a gap, and carries its discontinuity to it.
+   */
+  private async deliver(r: RequestedSegment, b: Fetched<Uint8Array>, arrivedAtMs: number, onSegment: (s: SegmentArrival) => Promise<void>): Promise<void> {
+    if (this.fatalEvent) return;
+    const { seg, requestedAtMs } = r;
+    const lost = () => {
+      this.deliveredGap = true;
+      this.carriedDiscontinuity ||= r.discontinuity;
+    };
+    if (!b.ok) {
+      this.o.onEvent(
+        b.tooLarge
+          ? { kind: "limit", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}) skipped: ${b.reason}` }
+          : { kind: "segment-missing", atMs: requestedAtMs, detail: `segment ${seg.sequence} (${seg.uri}): ${b.reason}` },
+      );
+      lost();
+      return;
+    }
+    const fetchMs = arrivedAtMs - requestedAtMs;
+    if (fetchMs > seg.durationS * 1000) {
+      // Fetching took longer than playing it will: a player would drain its buffer on this segment.
+      this.o.onEvent({
+        kind: "slow-segment",
+        atMs: arrivedAtMs,
+        durationMs: fetchMs,
+        detail: `segment ${seg.sequence} took ${(fetchMs / 1000).toFixed(2)} s to fetch and plays ${seg.durationS.toFixed(2)} s: rebuffer risk`,
+      });
+    }
+    if (r.targetDurationS > 0 && Math.round(seg.durationS) > r.targetDurationS) {
+      this.o.onEvent({
+        kind: "target-duration",
+        atMs: arrivedAtMs,
+        detail: `segment ${seg.sequence} lasts ${seg.durationS.toFixed(3)} s, over the playlist's target duration of ${r.targetDurationS} s`,
+      });
+    }
+    this.lastNewAtMs = Math.max(this.lastNewAtMs ?? arrivedAtMs, arrivedAtMs);
+    this.staleReported = false;
+    const scan = await this.scan(seg, b.value, r.baseUrl);
+    if (typeof scan === "string") {
+      this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
+      return;
+    }
+    if (scan === null) {
+      lost();
+      return;
+    }
+    if (scan.frames === 0 && !this.emptyReported) {
+      // Said once: garbage (or a container vat does not read) on every segment would otherwise pass in silence.
+      this.emptyReported = true;
+      this.o.onEvent({
+        kind: "bad-value",
+        atMs: arrivedAtMs,
+        detail: seg.init
+          ? `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no frame of the video track: not fMP4 media, or garbage`
+          : `segment ${seg.sequence} (${seg.uri}, ${b.value.length} bytes) holds no MPEG-TS video frame: not a transport stream, or garbage`,
+      });
+    }
+    const afterGap = r.afterGap || this.deliveredGap;
+    this.deliveredGap = false;
+    const discontinuity = r.discontinuity || this.carriedDiscontinuity;
+    this.carriedDiscontinuity = false;
+    await onSegment({
+      sequence: seg.sequence,
+      uri: seg.uri,
+      bytes: scan.bytes,
+      ...(afterGap ? { afterGap } : {}),
+      requestedAtMs,
+      arrivedAtMs,
+      durationS: seg.durationS,
+      frames: scan.frames,
+      firstFrameEnd: scan.firstFrameEnd,
+      ...("frameEnds" in scan ? { frameEnds: scan.frameEnds } : {}),
+      ...("framePtsMs" in scan && scan.framePtsMs ? { framePtsMs: scan.framePtsMs } : {}),
+      ...("format" in scan ? { format: scan.format } : {}),
+      discontinuity,
+      discontinuitySequence: seg.discontinuitySequence,
+      programDateTimeMs: seg.programDateTimeMs ?? null,
+      ptsOffsetsMs: scan.ptsOffsetsMs,
+    });
   }
 
   /** Tells the poll schedule what the answer to the poll started at polledAt listed, and says what a pause may have delayed. */

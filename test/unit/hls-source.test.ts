@@ -30,12 +30,17 @@ function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
   return { fetchFn, calls, urls };
 }
 
-/** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], sleeps take none. */
+/** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], side by side. */
 function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
-  let advance = (_ms: number) => 0;
-  const { fetchFn, calls, urls } = scripted(script, (name) => advance(fetchMs[name] ?? 0));
-  const sim = simulatedOptions(fetchFn, options);
-  advance = sim.advance;
+  let delay = (_ms: number) => Promise.resolve();
+  const { fetchFn: answer, calls, urls } = scripted(script);
+  const fetchFn: Fetch = async (url, init) => {
+    const res = await answer(url, init);
+    await delay(fetchMs[new URL(url).pathname.split("/").pop()!] ?? 0);
+    return res;
+  };
+  const sim = simulatedOptions(fetchFn, options, { overlapping: true });
+  delay = sim.delay;
   const source = new HlsSource("http://origin/video/stream.m3u8", sim.options);
   return { source, events: sim.events, calls, urls, nowMs: sim.nowMs };
 }
@@ -503,7 +508,7 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
     fetchMs?: (i: number) => number;
   }) {
     let now = () => 0;
-    let advance = (_ms: number) => {};
+    let delay = (_ms: number) => Promise.resolve();
     const playlistPolls: number[] = [];
     const listedUpTo = (t: number) => {
       let n = -1;
@@ -513,7 +518,7 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
     const fetchFn: Fetch = async (url) => {
       const name = new URL(url).pathname.split("/").pop()!;
       if (name !== "stream.m3u8") {
-        advance(o.fetchMs?.(Number(name.replace(/\D/g, ""))) ?? 0);
+        await delay(o.fetchMs?.(Number(name.replace(/\D/g, ""))) ?? 0);
         return new Response(TS_SEGMENT);
       }
       const t = now();
@@ -524,9 +529,9 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
       for (let i = first; i <= last; i++) text += `#EXTINF:1.000,\nseg_${i}.ts\n`;
       return new Response(text, { headers: o.headers ?? {} });
     };
-    const sim = simulatedOptions(fetchFn);
+    const sim = simulatedOptions(fetchFn, {}, { overlapping: true });
     now = sim.nowMs;
-    advance = (ms) => void sim.advance(ms);
+    delay = sim.delay;
     const source = new HlsSource("http://origin/video/stream.m3u8", sim.options);
     return { source, sim, playlistPolls };
   }
@@ -586,11 +591,41 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
   });
 
   test("a segment whose fetch outlasts the pause it would have been followed by: the next is not taken as early", async () => {
-    // Segment 6 takes 1.2 s to fetch: 7 is listed meanwhile, on time, and asked for at once after.
+    // Segment 6 takes 1.2 s to fetch: 7 is listed meanwhile, on time, and asked for while 6 still arrives.
     const origin = liveOrigin({ listedAtMs: (i) => 330 + i * 1000, fetchMs: (i) => (i === 6 ? 1200 : 0) });
     const got = await run(origin, 15_000);
     expect(origin.sim.events.map((e) => e.kind)).toEqual(["slow-segment"]);
-    expect(got.find((s) => s.sequence === 7)!.requestedAtMs).toBeLessThanOrEqual(330 + 6000 + 1200 + 50);
+    expect(got.find((s) => s.sequence === 7)!.requestedAtMs).toBeLessThanOrEqual(330 + 7000 + 50);
+  });
+
+  test("a slow body delays only its own segment: the next is asked for within a poll of its listing meanwhile", async () => {
+    // Joined 600 ms into segment 0's life; every body takes 900 ms. Asked for one after another, each segment would
+    // wait for the body before it (segment 1 asked for at 900 instead of 400).
+    const listedAt = (i: number) => -600 + i * 1000;
+    const origin = liveOrigin({ listedAtMs: listedAt, fetchMs: () => 900 });
+    const got = await run(origin, 12_000);
+    expect(got.map((s) => s.sequence)).toEqual(Array.from({ length: got.length }, (_, i) => i));
+    expect(got.length).toBeGreaterThan(10);
+    for (const s of got.slice(1)) {
+      expect(s.requestedAtMs - listedAt(s.sequence)).toBeLessThanOrEqual(50);
+      expect(s.arrivedAtMs - s.requestedAtMs).toBe(900);
+    }
+    expect(origin.sim.events).toEqual([]);
+  });
+
+  test("segments fetched side by side are handed on in order, each with its own arrival", async () => {
+    // Segment 3's body takes 1.5 s: 4 (and 5) are listed meanwhile and come at once, before it.
+    const listedAt = (i: number) => 330 + i * 1000;
+    const origin = liveOrigin({ listedAtMs: listedAt, fetchMs: (i) => (i === 3 ? 1500 : 0) });
+    const got = await run(origin, 9_000);
+    expect(got.map((s) => s.sequence)).toEqual(Array.from({ length: got.length }, (_, i) => i));
+    const s3 = got.find((s) => s.sequence === 3)!;
+    const s4 = got.find((s) => s.sequence === 4)!;
+    expect(s3.arrivedAtMs - s3.requestedAtMs).toBe(1500);
+    expect(s4.requestedAtMs - listedAt(4)).toBeLessThanOrEqual(50);
+    expect(s4.arrivedAtMs).toBe(s4.requestedAtMs);
+    expect(s4.arrivedAtMs).toBeLessThan(s3.arrivedAtMs);
+    expect(origin.sim.events.map((e) => e.kind)).toEqual(["slow-segment"]);
   });
 
   test("answers that may come from a cache (Age, a positive max-age) keep the cadence throughout", async () => {
