@@ -42,6 +42,14 @@ export interface StreamEvent {
   fatal?: boolean;
 }
 
+/**
+ * The event that opens an outage (the stream unreachable), the one without a length; what closes it carries the
+ * length: a reconnect, the fatal outage event that gives up on it, or the end of the run.
+ */
+export function opensOutage(e: { kind: string; durationMs?: number | null }): boolean {
+  return e.kind === "outage" && (e.durationMs ?? null) === null;
+}
+
 /** Kept for the sources' vocabulary: what a source reports is a stream event. */
 export type SourceEvent = StreamEvent;
 export type SourceEventKind = StreamEventKind;

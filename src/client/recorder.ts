@@ -1,4 +1,4 @@
-import type { StreamEvent } from "./events.ts";
+import { opensOutage, type StreamEvent } from "./events.ts";
 import type { DeliveryFigures } from "./delivery.ts";
 import type { FrameRecord, RunSummary, WindowSummary } from "./metrics.ts";
 import type { RunInfo, RunStore } from "./store.ts";
@@ -101,7 +101,7 @@ export class Recorder {
       this.streamInfo = e.detail;
     }
     this.events.push(e);
-    if (e.kind === "outage") this.outageOpen = true;
+    if (e.kind === "outage") this.outageOpen = opensOutage(e);
     if (e.kind === "reconnect") this.outageOpen = false;
     if (e.fatal) this.fatal ??= e;
     this.observer.event(e);

@@ -3,6 +3,7 @@ import { parseSize, type SizeName } from "../signal/profiles.ts";
 import { VERSION } from "../version.ts";
 import { Analyzer, type CodeReader } from "./analyzer.ts";
 import type { ClockOffset } from "./clock.ts";
+import { opensOutage } from "./events.ts";
 import { CODE_OUTPUT, type DecodedFrame, type DecoderOutput } from "./decoder.ts";
 import { Decoding, ffmpegDecoders, type DecoderFactory } from "./decoding.ts";
 import type { FrameStamp } from "./feeder.ts";
@@ -200,6 +201,7 @@ export async function runSession(
   const endedAtMs = deps.now();
   rec.closed(meter.finish(endedAtMs, mediaEndMs), true);
   recordEndStall(rec, meter);
+  recordEndOutage(rec, endedAtMs);
   const summary = meter.summary(requestedAtMs);
   if (vmaf) await vmaf.settle().then(() => (summary.vmaf = vmaf.summary()));
   const failure = unmeasured(summary, stopRequested() !== null, rec.fatal?.detail ?? null);
@@ -336,11 +338,26 @@ function sessionResult(
     clock,
     protocol: source.facts.protocol,
     ...end,
-    // An outage is opened by one event; the fatal one that gives up on it carries its length instead of a reconnect.
-    outages: rec.events.filter((e) => e.kind === "outage" && !e.fatal).length,
-    outageMs: [...reconnects, ...rec.events.filter((e) => e.kind === "outage" && e.fatal)].reduce((s, e) => s + (e.durationMs ?? 0), 0),
+    // An outage is opened by one event without a length; what closes it carries the length: a reconnect, the fatal
+    // event that gives up on it, or the end of the run (recordEndOutage).
+    outages: rec.events.filter(opensOutage).length,
+    outageMs: [...reconnects, ...rec.events.filter((e) => e.kind === "outage" && !opensOutage(e))].reduce((s, e) => s + (e.durationMs ?? 0), 0),
     windows: rec.windows,
   };
+}
+
+/** An outage still open when the run ended: its length so far, to the end of the run, as the event that closes it. */
+function recordEndOutage(rec: Recorder, endedAtMs: number): void {
+  if (!rec.outageOpen) return;
+  const opened = rec.events.findLast(opensOutage);
+  if (!opened) return;
+  const durationMs = Math.max(0, endedAtMs - opened.atMs);
+  rec.event({
+    kind: "outage",
+    atMs: endedAtMs,
+    durationMs,
+    detail: `stream unreachable for ${(durationMs / 1000).toFixed(1)} s, to the end of the run (${opened.detail.replace(/^stream unreachable: /, "")})`,
+  });
 }
 
 /** The stall (and a target-latency player's rebuffer) still going on when the run ended, as events. */
@@ -367,6 +384,7 @@ async function abandon(
   if (r.rec.windows === 0 && r.meter.decoded === 0) return discardEmpty(r.rec, r.db, r.dbExisted);
   r.rec.closed(r.meter.finish(r.atMs), true);
   recordEndStall(r.rec, r.meter);
+  recordEndOutage(r.rec, r.atMs);
   r.rec.finish(r.atMs, `failed: ${(err as Error).message}`, r.meter.summary(r.requestedAtMs));
   r.rec.close();
 }

@@ -1,3 +1,4 @@
+import { opensOutage } from "../client/events.ts";
 import { percentile } from "../client/stats.ts";
 import { taskCost, type Prices } from "./aggregate.ts";
 
@@ -106,7 +107,7 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
       matchedShare: s.matchedShare,
       stalls: stalls.length,
       stallS: stalls.reduce((t, e) => t + (e.durationMs ?? 0), 0) / 1000,
-      outages: s.events.filter((e) => e.kind === "outage").length,
+      outages: s.events.filter(opensOutage).length,
       psnrYMean: weightedMean(s.windows.map((w) => [w.psnrYMean, w.framesNew])),
       ssimYMean: weightedMean(s.windows.map((w) => [w.ssimYMean, w.framesNew])),
       declaredKbps: s.declaredKbps,
@@ -184,14 +185,23 @@ export function relativeOverTime(
     .map(([b, v]) => ({ atS: b * bucketS, relativeMs: percentile(v, 50)! }));
 }
 
-/** What goes on a comparison's timeline: stalls and outages, as spans in seconds from its start (at least 0.1 s wide). */
+/**
+ * What goes on a comparison's timeline: stalls and outages, as spans in seconds from its start (at least 0.1 s wide).
+ * A stall's event is stamped where it starts; an outage is drawn from what closed it (a reconnect, the fatal event,
+ * the end of the run: each carries its length, stamped where it ended), or from its opening alone when nothing did.
+ */
 export function timelineSpans(c: ComparisonFacts): { role: string; kind: string; fromS: number; toS: number }[] {
-  return c.streams.flatMap((s) =>
-    s.events
-      .filter((e) => STALL_KINDS.has(e.kind) || e.kind === "outage")
-      .map((e) => {
-        const fromS = (e.atMs - c.startedAtMs) / 1000;
-        return { role: s.role, kind: STALL_KINDS.has(e.kind) ? "stall" : "outage", fromS, toS: fromS + Math.max(0.1, (e.durationMs ?? 0) / 1000) };
-      }),
-  );
+  const span = (role: string, kind: string, fromMs: number, durationMs: number) => {
+    const fromS = (fromMs - c.startedAtMs) / 1000;
+    return { role, kind, fromS, toS: fromS + Math.max(0.1, durationMs / 1000) };
+  };
+  return c.streams.flatMap((s) => {
+    const closes = s.events.filter((e) => (e.kind === "reconnect" || (e.kind === "outage" && !opensOutage(e))) && (e.durationMs ?? 0) > 0);
+    const unclosed = s.events.filter((e) => opensOutage(e) && !closes.some((x) => x.atMs >= e.atMs));
+    return [
+      ...s.events.filter((e) => STALL_KINDS.has(e.kind)).map((e) => span(s.role, "stall", e.atMs, e.durationMs ?? 0)),
+      ...closes.map((e) => span(s.role, "outage", e.atMs - e.durationMs!, e.durationMs!)),
+      ...unclosed.map((e) => span(s.role, "outage", e.atMs, 0)),
+    ];
+  });
 }

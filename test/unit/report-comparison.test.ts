@@ -110,12 +110,27 @@ describe("a comparison's figures", () => {
 
   test("the timeline: stalls and outages as spans from the start, at least 0.1 s wide", () => {
     const c = comparison([
-      stream("nginx", { events: [{ kind: "stall", atMs: T0 + 2000, durationMs: 1500 }, { kind: "outage", atMs: T0 + 5000, durationMs: null }, { kind: "reconnect", atMs: T0 + 6000, durationMs: null }] }),
+      stream("nginx", {
+        events: [
+          { kind: "stall", atMs: T0 + 2000, durationMs: 1500 },
+          { kind: "outage", atMs: T0 + 5000, durationMs: null },
+          { kind: "reconnect", atMs: T0 + 6500, durationMs: 1500 },
+          // Open when the run ended: closed by the end of the run's event, which carries its length.
+          { kind: "outage", atMs: T0 + 9000, durationMs: null },
+          { kind: "outage", atMs: T0 + 20_000, durationMs: 11_000 },
+        ],
+      }),
+      // A database from before the end of the run closed an outage: its opening alone.
+      stream("old", { events: [{ kind: "outage", atMs: T0 + 4000, durationMs: null }] }),
     ]);
     expect(timelineSpans(c)).toEqual([
       { role: "nginx", kind: "stall", fromS: 2, toS: 3.5 },
-      { role: "nginx", kind: "outage", fromS: 5, toS: 5.1 },
+      { role: "nginx", kind: "outage", fromS: 5, toS: 6.5 },
+      { role: "nginx", kind: "outage", fromS: 9, toS: 20 },
+      { role: "old", kind: "outage", fromS: 4, toS: 4.1 },
     ]);
+    const figures = comparisonFigures(c, PRICES);
+    expect(figures.streams.map((s) => s.outages)).toEqual([2, 1]);
   });
 });
 

@@ -276,4 +276,25 @@ describe("a whole session against a scripted source and a fake decoder", () => {
     const err = (await runSession(config(join(tmp, "gone.db")), () => null, silent, deps(steps, [], "failed")).catch((e: unknown) => e)) as UnmeasuredRun;
     expect(err.result).toMatchObject({ outages: 1, outageMs: 7000 });
   });
+
+  test("an outage still open when the run ends counts with its length to the end, as an event that closes it", async () => {
+    const db = join(tmp, "open-outage.db");
+    const steps: Step[] = [
+      { media: unit(0, frames(0, 29), T0 + 1300) },
+      { media: unit(1, frames(30, 59), T0 + 2300) },
+      { event: { kind: "outage", atMs: T0 + 3000, detail: "stream unreachable: HTTP 503" } },
+      { at: T0 + 18_000 },
+    ];
+    const r = await runSession(config(db), () => null, silent, deps(steps, []));
+    expect(r.outages).toBe(1);
+    expect(r.outageMs).toBe(r.endedAtMs - (T0 + 3000));
+    expect(r.outageMs).toBeGreaterThanOrEqual(15_000);
+    const store = new Database(db, { readonly: true });
+    const rows = store.query("SELECT kind, duration_ms AS d, detail FROM events WHERE kind = 'outage' ORDER BY at_ms").all() as { kind: string; d: number | null; detail: string }[];
+    store.close();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.d).toBeNull();
+    expect(rows[1]!.d).toBe(r.outageMs);
+    expect(rows[1]!.detail).toBe(`stream unreachable for ${(r.outageMs / 1000).toFixed(1)} s, to the end of the run (HTTP 503)`);
+  });
 });
