@@ -9,14 +9,16 @@ import { mean, NumberList, percentile, spread } from "./stats.ts";
  * - latency = arrival (on the client's clock, shifted by the estimated offset to the server's) − generation time.
  * - played time: a player that starts PLAYOUT_SLACK_MS after the first frame arrives and shows each new frame at the
  *   stream's frame interval, as soon as it is both due and arrived. HLS delivers a segment's frames at once; this
- *   turns bursts into the picture a viewer sees.
- * - achieved fps: new frames whose played time falls in a window ÷ the window's length.
+ *   turns bursts into the picture a viewer sees. A frame whose code cannot be read is shown too (the viewer sees it):
+ *   it takes its place in the playout as a new frame does.
+ * - achieved fps: frames shown (new or unreadable) whose played time falls in a window ÷ the window's length.
  * - stream fps: frame-number span ÷ generation-time span of the window's new frames (the source's own rate).
  * - stall: a gap between consecutive played frames longer than two frame intervals; its duration is the gap less
  *   one interval (the time the picture froze beyond a normal frame).
- * - dropped: frame numbers skipped between consecutive new frames; a late frame that fills a counted gap un-drops it
- *   (a frame older than any seen, such as a replay of what came before the join, was never counted: drops never go
- *   below zero).
+ * - dropped: frame numbers skipped between consecutive new frames, less the unreadable frames decoded between them
+ *   (frames delivered whose codes could not be read, or that a provider put in their place, are not lost); a late
+ *   frame that fills a counted gap un-drops it (a frame older than any seen, such as a replay of what came before the
+ *   join, was never counted: drops never go below zero).
  * - duplicate: a frame number seen before; out-of-order: a frame older than the newest seen that was never seen.
  * - restart: a frame number at or below the newest seen but generated later than any seen: the source started over.
  * - jitter: mean absolute change of the playout delay (played − generated) between consecutive new frames.
@@ -69,8 +71,11 @@ export interface Stall {
   /** Played time at which the picture should have changed and did not (client clock). */
   atMs: number;
   durationMs: number;
-  /** The frame that ended the stall; for one still going on when the run ended, the last frame played. */
-  frameNumber: number;
+  /**
+   * The frame that ended the stall (null: one whose code could not be read); for one still going on when the run
+   * ended, the newest frame number seen.
+   */
+  frameNumber: number | null;
 }
 
 /** Latency spread of a window or run, ms. */
@@ -132,6 +137,8 @@ export interface PushResult {
 export class Tally {
   decoded = 0;
   fresh = 0;
+  /** Frames shown: new ones and unreadable ones (client/metrics.ts play). */
+  shown = 0;
   dropped = 0;
   duplicates = 0;
   outOfOrder = 0;
@@ -184,10 +191,10 @@ export class Tally {
     };
   }
 
-  /** New frames ÷ the span between the first and last played (null for fewer than two). */
+  /** Frames shown ÷ the span between the first and last played (null for fewer than two). */
   playedFps(): number | null {
     const spanS = this.firstPlayed !== null && this.lastPlayed !== null ? (this.lastPlayed - this.firstPlayed) / 1000 : 0;
-    return spanS > 0 ? (this.fresh - 1) / spanS : null;
+    return spanS > 0 ? (this.shown - 1) / spanS : null;
   }
 }
 
@@ -227,7 +234,9 @@ export class StreamMeter {
   private window = new Tally();
   readonly run = new Tally();
   restarts = 0;
-  /** New frames counted by the window their played time falls in (it can be ahead of the arrival window). */
+  /** Unreadable frames decoded since the last new frame: numbers they may carry are not dropped. */
+  private unreadableSinceNew = 0;
+  /** Frames shown (new or unreadable) counted by the window their played time falls in (it can be ahead of the arrival window). */
   private playedPerWindow = new Map<number, number[]>();
   private fpsEstimate: number | null;
   private genSteps: { frames: number; ms: number }[] = [];
@@ -352,9 +361,12 @@ export class StreamMeter {
     const p = f.payload;
     if (!p) {
       this.count((t) => t.unreadable++);
+      this.unreadableSinceNew++;
+      // Shown all the same: the picture moved on, it did not freeze.
+      const { played, stall } = this.play(f.arrivedAtMs, null);
       return {
-        record: { ...base, kind: "unreadable", frameNumber: null, generatedAtMs: null, playedAtMs: null, latencyMs: null, gapBefore: 0 },
-        stall: null,
+        record: { ...base, kind: "unreadable", frameNumber: null, generatedAtMs: null, playedAtMs: played, latencyMs: null, gapBefore: 0 },
+        stall,
         restarted: false,
       };
     }
@@ -391,12 +403,19 @@ export class StreamMeter {
         restarted,
       };
     }
+    const unreadableBefore = this.unreadableSinceNew;
+    this.unreadableSinceNew = 0;
     if (this.maxNumber !== null) {
       gapBefore = n - this.maxNumber - 1;
-      if (gapBefore > 0) {
-        this.count((t) => (t.dropped += gapBefore));
-        this.gaps.push({ from: this.maxNumber + 1, to: n - 1, window: this.windowIndex });
-        if (this.gaps.length > GAP_MEMORY) this.gaps.shift();
+      const dropped = Math.max(0, gapBefore - unreadableBefore);
+      if (dropped > 0) {
+        this.count((t) => (t.dropped += dropped));
+        // Only a gap of which every number counted can be un-dropped by a late frame: which numbers the unreadable
+        // frames carried is not known.
+        if (dropped === gapBefore) {
+          this.gaps.push({ from: this.maxNumber + 1, to: n - 1, window: this.windowIndex });
+          if (this.gaps.length > GAP_MEMORY) this.gaps.shift();
+        }
       }
       if (gen !== null) this.learnFps(n - this.maxNumber, gen - this.maxGen);
     }
@@ -404,23 +423,8 @@ export class StreamMeter {
     if (gen !== null) this.maxGen = Math.max(this.maxGen, gen);
     this.remember(n);
 
-    // Playout.
-    const interval = 1000 / (this.fpsEstimate ?? 30);
-    const played = this.lastPlayed === null ? f.arrivedAtMs + PLAYOUT_SLACK_MS : Math.max(f.arrivedAtMs, this.lastPlayed + interval);
-    let stall: Stall | null = null;
     // A restart (the source numbering again) froze the picture as any gap does.
-    if (this.lastPlayed !== null) {
-      const gap = played - this.lastPlayed;
-      if (gap > 2 * interval) {
-        stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber: n };
-        this.countStall(stall);
-      }
-    }
-    this.lastPlayed = played;
-    const w = Math.floor((played - this.options.startMs) / this.options.windowMs);
-    const list = this.playedPerWindow.get(w);
-    if (list) list.push(played);
-    else this.playedPerWindow.set(w, [played]);
+    const { played, stall } = this.play(f.arrivedAtMs, n);
 
     // The player model runs on the server's clock; its rebuffer is reported on the client's, as every event is.
     const rb = gen !== null && this.player ? this.player.push(gen, f.arrivedAtMs + this.options.clockOffsetMs) : null;
@@ -434,8 +438,6 @@ export class StreamMeter {
     }
     this.count((t) => {
       t.fresh++;
-      t.firstPlayed ??= played;
-      t.lastPlayed = played;
       if (jitter !== null) {
         t.jitterSum += jitter;
         t.jitterN++;
@@ -456,6 +458,34 @@ export class StreamMeter {
       restarted,
       rebuffer,
     };
+  }
+
+  /**
+   * A frame shown (new or unreadable): when the playout shows it, and the stall before it if the picture froze. The
+   * stall names the frame after it (null: an unreadable one).
+   */
+  private play(arrivedAtMs: number, frameNumber: number | null): { played: number; stall: Stall | null } {
+    const interval = 1000 / (this.fpsEstimate ?? 30);
+    const played = this.lastPlayed === null ? arrivedAtMs + PLAYOUT_SLACK_MS : Math.max(arrivedAtMs, this.lastPlayed + interval);
+    let stall: Stall | null = null;
+    if (this.lastPlayed !== null) {
+      const gap = played - this.lastPlayed;
+      if (gap > 2 * interval) {
+        stall = { atMs: this.lastPlayed + interval, durationMs: gap - interval, frameNumber };
+        this.countStall(stall);
+      }
+    }
+    this.lastPlayed = played;
+    const w = Math.floor((played - this.options.startMs) / this.options.windowMs);
+    const list = this.playedPerWindow.get(w);
+    if (list) list.push(played);
+    else this.playedPerWindow.set(w, [played]);
+    this.count((t) => {
+      t.shown++;
+      t.firstPlayed ??= played;
+      t.lastPlayed = played;
+    });
+    return { played, stall };
   }
 
   /**

@@ -271,7 +271,8 @@ class FrameStep {
     const n = r.record.frameNumber;
     if (r.stall) {
       const { atMs, durationMs } = r.stall;
-      this.rec.event({ kind: "stall", atMs, durationMs, detail: `no new frame for ${Math.round(durationMs)} ms before frame ${r.stall.frameNumber}` });
+      const next = r.stall.frameNumber === null ? "a frame whose code could not be read" : `frame ${r.stall.frameNumber}`;
+      this.rec.event({ kind: "stall", atMs, durationMs, detail: `no new frame for ${Math.round(durationMs)} ms before ${next}` });
     }
     if (r.rebuffer) {
       const { atMs, durationMs } = r.rebuffer;

@@ -131,13 +131,56 @@ test("a source that starts counting again is a restart, not drops or duplicates;
   expect(meter.summary().stallMs).toBeLessThan(5000);
 });
 
-test("frames without a code are unreadable, and count nowhere else", () => {
+test("frames without a code are unreadable, and count nowhere else: not dropped (they came)", () => {
   const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
   for (let n = 0; n < 10; n++) meter.push(n % 3 === 0 ? { ...frame(n, 30, T0 + n * 33), payload: null } : frame(n, 30, T0 + n * 33));
   const s = meter.summary();
   expect(s.unreadable).toBe(4);
   expect(s.framesNew).toBe(6);
   expect(s.framesDecoded).toBe(10);
+  expect(s.dropped).toBe(0);
+});
+
+describe("unreadable frames are shown: a segment whose last frames cannot be read", () => {
+  // 1 s segments at 30 fps arriving 100 ms after their last frame; in every other segment the last 3 frames' codes
+  // cannot be read (a rendition too small for them). A viewer saw every frame on time.
+  const fps = 30;
+  const frames = segmented(fps, 30, 12, 100).map((f) => {
+    const n = f.payload!.frameNumber;
+    return f.segment! % 2 === 1 && n % 30 >= 27 ? { ...f, payload: null } : f;
+  });
+  const start = frames[0]!.arrivedAtMs - 1;
+  const meter = new StreamMeter({ startMs: start, windowMs: 4000, clockOffsetMs: 0, nominalFps: fps });
+  const windows = run(meter, frames, frames.at(-1)!.arrivedAtMs + 1000);
+  const s = meter.summary();
+
+  test("no drop, no stall; the frames were seen at the stream's rate", () => {
+    expect(s).toMatchObject({ framesDecoded: 360, unreadable: 18, dropped: 0, stalls: 0 });
+    expect(s.framesNew).toBe(360 - 18);
+    // Whole windows after the first (the playout starts PLAYOUT_SLACK_MS into it).
+    expect(windows.length).toBeGreaterThan(2);
+    for (const w of windows.slice(1, -1)) expect(w.fpsAchieved).toBeCloseTo(30, 0);
+    expect(s.fpsAchieved!).toBeCloseTo(30, 1);
+  });
+
+  test("a segment really lost between unreadable frames counts only what did not come", () => {
+    const m = new StreamMeter({ startMs: start, windowMs: 4000, clockOffsetMs: 0, nominalFps: fps });
+    // Segments 0-1, then 3 (2 lost): the last 3 frames of segment 1 are unreadable; 30 frames never came.
+    const fr = segmented(fps, 30, 4, 100, new Set([2])).map((f) => (f.segment === 1 && f.payload!.frameNumber >= 57 ? { ...f, payload: null } : f));
+    run(m, fr, fr.at(-1)!.arrivedAtMs + 1000);
+    expect(m.summary()).toMatchObject({ unreadable: 3, dropped: 30 });
+  });
+
+  test("a late frame in a gap partly made of unreadable frames cannot take the drops below what was counted", () => {
+    const m = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
+    m.push(frame(0, 30, T0));
+    m.push({ ...frame(1, 30, T0 + 33), payload: null });
+    m.push(frame(4, 30, T0 + 133)); // 1-3 skipped, one frame unreadable: 2 dropped
+    expect(m.summary().dropped).toBe(2);
+    for (const n of [1, 2, 3]) m.push(frame(n, 30, T0 + 200));
+    expect(m.summary().dropped).toBeGreaterThanOrEqual(0);
+    expect(m.summary().dropped).toBeLessThanOrEqual(2);
+  });
 });
 
 test("a source that makes only 20 of 30 frames a second achieves 20 fps", () => {
