@@ -42,7 +42,7 @@ const files = readdirSync(dir)
   .slice(0, count);
 const segments = files.map((f) => new Uint8Array(readFileSync(join(dir, f))));
 const unit = (bytes: Uint8Array, frames: number, firstFrameEnd: number, sequence: number, frameEnds?: number[]): MediaUnit => ({
-  sequence, arrivedAtMs: 0, bytes, frames, firstFrameEnd, discontinuity: false, discontinuitySequence: 0,
+  sequence, arrivedAtMs: 0, bytes, deliveredBytes: bytes.length, frames, firstFrameEnd, discontinuity: false, discontinuitySequence: 0,
   programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1, ...(frameEnds ? { frameEnds } : {}),
 });
 

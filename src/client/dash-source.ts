@@ -354,6 +354,7 @@ export class DashSource implements Source {
       sequence: seg.number,
       arrivedAtMs,
       bytes: media.bytes,
+      deliveredBytes: media.deliveredBytes,
       frames: media.frames,
       ...(afterGap ? { afterGap } : {}),
       ...(media.frameArrivalsMs ? { frameArrivalsMs: media.frameArrivalsMs } : {}),
@@ -398,7 +399,7 @@ export class DashSource implements Source {
         if (b.ok) {
           const arrivedAtMs = this.deps.now();
           try {
-            return { media: { ...this.track.media(b.value), frameArrivalsMs: undefined }, arrivedAtMs };
+            return { media: { ...this.track.media(b.value), frameArrivalsMs: undefined, deliveredBytes: b.value.length }, arrivedAtMs };
           } catch (err) {
             if (!(err instanceof Mp4Error)) throw err;
             return { reason: err.message, unreadable: true, tooLarge: false };

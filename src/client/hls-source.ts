@@ -399,6 +399,7 @@ export class HlsSource {
       sequence: seg.sequence,
       uri: seg.uri,
       bytes: scan.bytes,
+      deliveredBytes: b.value.length,
       ...(afterGap ? { afterGap } : {}),
       requestedAtMs,
       arrivedAtMs,

@@ -282,6 +282,7 @@ export class LlHlsSource {
       arrivedAtMs: m.arrivedAtMs,
       frameArrivalsMs: m.frameArrivalsMs,
       bytes: m.bytes,
+      deliveredBytes: m.deliveredBytes,
       ...(afterGap ? { afterGap } : {}),
       frames: m.frames,
       firstFrameEnd: m.firstFrameEnd,

@@ -234,6 +234,8 @@ export class StreamMeter {
   private window = new Tally();
   readonly run = new Tally();
   restarts = 0;
+  /** Bytes that arrived in windows not open yet, by window index (addBytes). */
+  private bytesAhead = new Map<number, number>();
   /** Unreadable frames decoded since the last new frame: numbers they may carry are not dropped. */
   private unreadableSinceNew = 0;
   /** Frames shown (new or unreadable) counted by the window their played time falls in (it can be ahead of the arrival window). */
@@ -314,10 +316,16 @@ export class StreamMeter {
     return out;
   }
 
-  /** Media bytes that arrived (a segment), counted in the open window. */
-  addBytes(n: number): void {
-    this.window.bytes += n;
+  /**
+   * Media bytes that arrived (a segment, a part) at atMs, counted in the window that holds atMs: units are handed on
+   * before the frames of earlier ones are read, so the window they arrived in may not be open yet. One that arrived
+   * in a window already closed (a unit handed on late) counts in the open one.
+   */
+  addBytes(n: number, atMs: number): void {
     this.run.bytes += n;
+    const w = Math.floor((atMs - this.options.startMs) / this.options.windowMs);
+    if (w <= this.windowIndex) this.window.bytes += n;
+    else this.bytesAhead.set(w, (this.bytesAhead.get(w) ?? 0) + n);
   }
 
   private count(f: (t: Tally) => void): void {
@@ -563,6 +571,8 @@ export class StreamMeter {
     };
     this.windowIndex++;
     this.window = new Tally();
+    this.window.bytes = this.bytesAhead.get(this.windowIndex) ?? 0;
+    this.bytesAhead.delete(this.windowIndex);
     if (summary.latencyP50Ms !== null) this.lastWindowP50 = summary.latencyP50Ms;
     return summary;
   }

@@ -182,7 +182,7 @@ export async function runSession(
   try {
     const outcome = await source.run(async (m) => {
       announce();
-      meter.addBytes(m.bytes.length);
+      meter.addBytes(m.deliveredBytes, m.arrivedAtMs);
       await decoding.take(m);
     }, () => stop() !== null);
     stopReason = stop() ?? (outcome === "ended" ? "end of stream" : "stopped");

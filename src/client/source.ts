@@ -26,6 +26,8 @@ export interface MediaUnit {
   frameArrivalsMs?: number[];
   /** Bytes for the decoder: what its input format reads (MPEG-TS, or the video as an H.264/HEVC elementary stream). */
   bytes: Uint8Array;
+  /** The unit's size as delivered (the segment's, part's or chunked segment's body, audio and boxes included): its bitrate. */
+  deliveredBytes: number;
   /**
    * What the bytes are, when not the source's input format: an MPEG-TS segment handed over as its video's elementary
    * stream (known only once a segment has been read). The decoder starts over when it changes.

@@ -11,6 +11,8 @@ export interface StreamedMedia extends Fmp4Media {
   arrivedAtMs: number;
   /** Per frame, decode order: when its own last byte arrived. */
   frameArrivalsMs: number[];
+  /** The body's size as delivered. */
+  deliveredBytes: number;
 }
 
 export type StreamedResult =
@@ -51,6 +53,7 @@ export async function fetchStreamed(
       firstByteAtMs: stamps.firstByteAtMs ?? arrivedAtMs,
       arrivedAtMs,
       frameArrivalsMs: stamps.frameArrivalsMs(media.frames, arrivedAtMs),
+      deliveredBytes: b.value.length,
     },
   };
 }

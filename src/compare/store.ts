@@ -55,10 +55,15 @@ export class CompareStore {
     })();
   }
 
-  /** The mean of a run's windows' bitrates (what a per-GB price is charged on); null before any window closed. */
+  /**
+   * A run's bitrate over its windows, each weighed by its length (what a per-GB price is charged on: a run's last
+   * window is often short); null before any window closed.
+   */
   meanBitrateKbps(runId: number): number | null {
     if (!this.hasTable("windows")) return null;
-    const r = this.db.query("SELECT AVG(bitrate_kbps) AS kbps FROM windows WHERE run_id = ? AND bitrate_kbps IS NOT NULL").get(runId) as
+    const r = this.db
+      .query("SELECT SUM(bitrate_kbps * (end_ms - start_ms)) / SUM(end_ms - start_ms) AS kbps FROM windows WHERE run_id = ? AND bitrate_kbps IS NOT NULL AND end_ms > start_ms")
+      .get(runId) as
       | { kbps: number | null }
       | null;
     return r?.kbps ?? null;

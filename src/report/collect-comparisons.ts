@@ -44,7 +44,7 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
   const select = tableSelector(db);
   const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps"], "comparison_id IS NOT NULL", "ORDER BY id")();
   const framesOf = select(FRAMES, ["kind", "frameNumber", "latencyMs", "arrivedAtMs", "segment", "atJoin"], "run_id = ?", "ORDER BY idx");
-  const windowsOf = select(WINDOWS, ["startMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
+  const windowsOf = select(WINDOWS, ["startMs", "endMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
   const eventsOf = names.has(EVENTS.name) ? select(EVENTS, ["kind", "atMs", "durationMs"], "run_id = ?") : () => [];
   const versusOf = names.has(COMPARISONS.name)
     ? select(COMPARISONS, ["relativeLatencyP50Ms", "relativeLatencyP95Ms", "matchedShare"], "run_id = ?")
@@ -71,7 +71,7 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
         runId: run?.id ?? null,
         frames,
         windows: run
-          ? windowsOf(run.id!).flatMap((w) => (w.startMs === null ? [] : [{ startMs: w.startMs, bitrateKbps: w.bitrateKbps, psnrYMean: w.psnrYMean, ssimYMean: w.ssimYMean, framesNew: w.framesNew }]))
+          ? windowsOf(run.id!).flatMap((w) => (w.startMs === null || w.endMs === null ? [] : [{ startMs: w.startMs, endMs: w.endMs, bitrateKbps: w.bitrateKbps, psnrYMean: w.psnrYMean, ssimYMean: w.ssimYMean, framesNew: w.framesNew }]))
           : [],
         events: run ? eventsOf(run.id!).flatMap((e) => (e.kind === null || e.atMs === null ? [] : [{ kind: e.kind, atMs: e.atMs, durationMs: e.durationMs ?? null }])) : [],
         declaredKbps: run?.declaredBandwidthBps != null ? run.declaredBandwidthBps / 1000 : null,

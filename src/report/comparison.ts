@@ -17,7 +17,7 @@ export interface ComparedStreamFacts {
    * run joined the stream (client/comparison.ts joinMarks).
    */
   frames: { n: number; latencyMs: number; atMs: number; atJoin?: boolean }[];
-  windows: { startMs: number; bitrateKbps: number | null; psnrYMean: number | null; ssimYMean: number | null; framesNew: number | null }[];
+  windows: { startMs: number; endMs: number; bitrateKbps: number | null; psnrYMean: number | null; ssimYMean: number | null; framesNew: number | null }[];
   events: { kind: string; atMs: number; durationMs: number | null }[];
   declaredKbps: number | null;
   /** The provider's price for one viewer for an hour at the measured bitrate, as compare stored it. */
@@ -92,7 +92,8 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
   const streams = [...c.streams].sort((a, b) => Number(b.control) - Number(a.control)).map((s): ComparedStreamFigures => {
     const latencies = s.frames.map((f) => f.latencyMs);
     const stalls = s.events.filter((e) => STALL_KINDS.has(e.kind));
-    const bitrates = s.windows.flatMap((w) => (w.bitrateKbps === null ? [] : [w.bitrateKbps]));
+    // Each window weighed by its length: a run's last window is often short.
+    const bitrates = s.windows.flatMap((w) => (w.bitrateKbps === null || !(w.endMs > w.startMs) ? [] : [[w.bitrateKbps, w.endMs - w.startMs] as [number, number]]));
     return {
       role: s.role,
       provider: s.provider,
@@ -111,7 +112,7 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
       psnrYMean: weightedMean(s.windows.map((w) => [w.psnrYMean, w.framesNew])),
       ssimYMean: weightedMean(s.windows.map((w) => [w.ssimYMean, w.framesNew])),
       declaredKbps: s.declaredKbps,
-      measuredKbps: bitrates.length ? bitrates.reduce((a, b) => a + b, 0) / bitrates.length : null,
+      measuredKbps: weightedMean(bitrates),
       costPerHourUsd: s.costPerHourUsd,
       costWithOriginPerHourUsd: s.control || s.costPerHourUsd === null ? null : s.costPerHourUsd + (originCostPerHourUsd ?? 0),
     };

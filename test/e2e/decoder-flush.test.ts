@@ -47,7 +47,7 @@ function units(folder: string): { units: MediaUnit[]; format: "mpegts" | "h264" 
   if (track && "unmeasurable" in track) throw new Error(track.unmeasurable);
   const list = files.map((f, i): MediaUnit => {
     const bytes = new Uint8Array(readFileSync(join(folder, f)));
-    const at = { ...base, sequence: i, arrivedAtMs: i * 1000 };
+    const at = { ...base, sequence: i, arrivedAtMs: i * 1000, deliveredBytes: bytes.length };
     if (track) {
       const m = track.media(bytes);
       return { ...at, bytes: m.bytes, frames: m.frames, firstFrameEnd: m.firstFrameEnd, frameEnds: m.frameEnds, framePtsMs: m.framePtsMs };
@@ -197,7 +197,7 @@ test("a consumer slower than the decoder pauses it: the frames waiting stay boun
   const es = new Uint8Array(readFileSync(file));
   const starts = frameStarts(es);
   const frameEnds = [...starts.slice(1), es.length];
-  const unit: MediaUnit = { ...base, sequence: 0, arrivedAtMs: 0, bytes: es, frames: starts.length, frameEnds, firstFrameEnd: 0 };
+  const unit: MediaUnit = { ...base, sequence: 0, arrivedAtMs: 0, bytes: es, deliveredBytes: es.length, frames: starts.length, frameEnds, firstFrameEnd: 0 };
   for (const w of new Feeder().feed(unit, "h264")) await decoder.write(w);
   await decoder.finish(20_000);
   expect(got).toEqual(expected);

@@ -64,7 +64,7 @@ test("a client too slow to read every frame in time says it fell behind, and its
         const lines = Array.from({ length: SEGMENT_FRAMES }, (_, i) => `vat1|test|${k * SEGMENT_FRAMES + i}|${Math.round(gen(k * SEGMENT_FRAMES + i))}\n`);
         const bytes = enc.encode(lines.join(""));
         const unit: MediaUnit = {
-          sequence: k, arrivedAtMs: arrival(k), bytes, frames: SEGMENT_FRAMES, firstFrameEnd: lines[0]!.length, discontinuity: false,
+          sequence: k, arrivedAtMs: arrival(k), bytes, deliveredBytes: bytes.length, frames: SEGMENT_FRAMES, firstFrameEnd: lines[0]!.length, discontinuity: false,
           discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: SEGMENT_FRAMES / FPS,
         };
         clock.t = Math.max(clock.t, unit.arrivedAtMs);

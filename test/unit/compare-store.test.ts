@@ -76,6 +76,20 @@ test("the providers' rows; no bitrate for a run without windows", () => {
   d.close();
 });
 
+test("a run's bitrate is over its windows' time: a short last window weighs as little as it lasted", () => {
+  const path = join(dir, "bitrate.db");
+  const raw = new Database(path, { create: true });
+  raw.exec("CREATE TABLE windows (run_id INTEGER, idx INTEGER, start_ms REAL, end_ms REAL, bitrate_kbps REAL)");
+  // Two whole 10 s windows and the run's last 2.5 s; and a window without media (no bitrate), left aside.
+  for (const [idx, start, end, kbps] of [[0, 0, 10_000, 1000], [1, 10_000, 20_000, 1200], [2, 20_000, 22_500, 400], [3, 22_500, 25_000, null]] as const) {
+    raw.query("INSERT INTO windows VALUES (7, ?, ?, ?, ?)").run(idx, start, end, kbps);
+  }
+  raw.close();
+  const store = new CompareStore(path);
+  expect(store.meanBitrateKbps(7)).toBeCloseTo((1000 * 10 + 1200 * 10 + 400 * 2.5) / 22.5, 9);
+  store.close();
+});
+
 test("a run's join frames: those its source marked, and its leading frames with the first one's segment and arrival", () => {
   const path = join(dir, "arrivals.db");
   const runs = new RunStore(path);

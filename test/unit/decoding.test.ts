@@ -7,7 +7,7 @@ import { fakeDecoder, matroskaBlockReader } from "../helpers/fake-decoder.ts";
 /** A unit of one frame (its bytes whole), unless told otherwise. */
 const unit = (sequence: number, extra: Partial<MediaUnit> = {}): MediaUnit => {
   const u: MediaUnit = {
-    sequence, arrivedAtMs: sequence * 1000, bytes: new Uint8Array([sequence]), frames: 1, firstFrameEnd: 1,
+    sequence, arrivedAtMs: sequence * 1000, bytes: new Uint8Array([sequence]), deliveredBytes: 1, frames: 1, firstFrameEnd: 1,
     discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: 1, ...extra,
   };
   return { frameEnds: u.frames === 1 ? [u.bytes.length] : [], ...u };

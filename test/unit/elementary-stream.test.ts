@@ -178,7 +178,7 @@ describe("an MPEG-TS segment's elementary stream", () => {
 describe("feeder on an elementary stream", () => {
   const enc = new TextEncoder();
   const unit = (extra: Partial<MediaUnit> = {}): MediaUnit => ({
-    sequence: 4, arrivedAtMs: 100, bytes: enc.encode("KEYab"), frames: 3, firstFrameEnd: 3, frameEnds: [3, 4, 5],
+    sequence: 4, arrivedAtMs: 100, bytes: enc.encode("KEYab"), deliveredBytes: 5, frames: 3, firstFrameEnd: 3, frameEnds: [3, 4, 5],
     discontinuity: false, discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [0, 80, 40], durationS: 0.12, ...extra,
   });
   const text = (w: Uint8Array) => new TextDecoder().decode(w);

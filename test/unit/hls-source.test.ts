@@ -81,6 +81,11 @@ test("a segment whose first fetch fails is fetched again, not lost", async () =>
   expect(r.got.map((s) => s.sequence)).toEqual([0, 1, 2]);
   expect(r.events).toEqual([]);
   expect(r.calls.filter((c) => c === "seg_1.ts")).toHaveLength(2);
+  // The decoder is given the video's elementary stream; the bitrate counts the segment as it came.
+  for (const s of r.got) {
+    expect(s.deliveredBytes).toBe(TS_SEGMENT.length);
+    expect(s.bytes.length).toBeLessThan(TS_SEGMENT.length);
+  }
 });
 
 test("a segment that stays unavailable is given up after three tries, with the reason", async () => {

@@ -99,6 +99,9 @@ describe("LL-HLS parts across a change of init section or a discontinuity", () =
   test("neither: the parts go on as one stream", async () => {
     const { got } = await follow("", PART_0);
     expect(got.map((p) => [p.frames, p.discontinuity, p.discontinuitySequence])).toEqual(Array.from({ length: 4 }, () => [1, false, 0]));
+    // The bitrate counts each part as it came (its boxes too); the decoder is given the frames' bytes.
+    expect(got.map((p) => p.deliveredBytes)).toEqual(Array.from({ length: 4 }, () => PART_0.length));
+    for (const p of got) expect(p.bytes.length).toBeLessThan(PART_0.length);
     // Joined a second behind the edge on p0.0: it and p0.1 were whole when the playlist joined on listed them (their
     // frames arrived at the join); p1.0 and p1.1 came in a later playlist, delivered as the client followed.
     expect(got.map((p) => [p.uri, p.atJoin])).toEqual([["p0.0.m4s", true], ["p0.1.m4s", true], ["p1.0.m4s", false], ["p1.1.m4s", false]]);

@@ -131,6 +131,22 @@ test("a source that starts counting again is a restart, not drops or duplicates;
   expect(meter.summary().stallMs).toBeLessThan(5000);
 });
 
+test("bytes count in the window they arrived in, even when it is not open yet; the run's bitrate over every window", () => {
+  // 1 s windows. A segment arriving at 0.5 s is read at once; one arriving at 1.2 s is handed on while window 0 is
+  // still open (its frames not read yet), one at 2.7 s too.
+  const meter = new StreamMeter({ startMs: T0, windowMs: 1000, clockOffsetMs: 0, nominalFps: 30 });
+  meter.addBytes(100_000, T0 + 500);
+  meter.push(frame(0, 30, T0 + 500));
+  meter.addBytes(150_000, T0 + 1200);
+  meter.addBytes(50_000, T0 + 2700);
+  const windows = [...meter.closeWindowsUpTo(T0 + 1200)];
+  meter.push(frame(30, 30, T0 + 1200));
+  windows.push(...meter.closeWindowsUpTo(T0 + 2700));
+  meter.push(frame(60, 30, T0 + 2700));
+  windows.push(...meter.finish(T0 + 3000));
+  expect(windows.map((w) => w.bitrateKbps)).toEqual([800, 1200, 400]);
+});
+
 test("frames without a code are unreadable, and count nowhere else: not dropped (they came)", () => {
   const meter = new StreamMeter({ startMs: T0, windowMs: 10_000, clockOffsetMs: 0, nominalFps: 30 });
   for (let n = 0; n < 10; n++) meter.push(n % 3 === 0 ? { ...frame(n, 30, T0 + n * 33), payload: null } : frame(n, 30, T0 + n * 33));

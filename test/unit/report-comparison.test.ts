@@ -74,8 +74,8 @@ describe("a comparison's figures", () => {
         stream("srt", {
           frames: [{ n: 1, latencyMs: 500, atMs: T0 + 500 }, { n: 2, latencyMs: 700, atMs: T0 + 2000 }],
           windows: [
-            { startMs: T0, bitrateKbps: 900, psnrYMean: 40, ssimYMean: 0.99, framesNew: 30 },
-            { startMs: T0 + 1000, bitrateKbps: 1100, psnrYMean: 30, ssimYMean: 0.9, framesNew: 10 },
+            { startMs: T0, endMs: T0 + 1000, bitrateKbps: 900, psnrYMean: 40, ssimYMean: 0.99, framesNew: 30 },
+            { startMs: T0 + 1000, endMs: T0 + 1500, bitrateKbps: 1200, psnrYMean: 30, ssimYMean: 0.9, framesNew: 10 },
           ],
           events: [
             { kind: "stall", atMs: T0 + 800, durationMs: 400 },
@@ -97,9 +97,11 @@ describe("a comparison's figures", () => {
     expect(f.streams.map((s) => s.role)).toEqual(["control", "srt"]);
     // Stalls are the playout's, as in the client's summary: the --target-latency player's rebuffer is not one more.
     expect(f.streams[1]).toMatchObject({
-      frames: 2, latencyP50Ms: 500, latencyP95Ms: 700, stalls: 1, stallS: 0.4, outages: 1, measuredKbps: 1000, declaredKbps: 1200,
+      frames: 2, latencyP50Ms: 500, latencyP95Ms: 700, stalls: 1, stallS: 0.4, outages: 1, declaredKbps: 1200,
       costPerHourUsd: 0.12, relativeP50Ms: 400,
     });
+    // The bitrate over the windows' time: the last, half as long, weighs half (900 × 1 s + 1200 × 0.5 s) / 1.5 s.
+    expect(f.streams[1]!.measuredKbps).toBeCloseTo(1000, 12);
     expect(f.streams[1]!.costWithOriginPerHourUsd).toBeCloseTo(0.12 + 0.5 * 0.04048 + 0.004445, 12);
     expect(f.streams[0]!.costWithOriginPerHourUsd).toBeNull();
     // Quality weighted by each window's frames: (40 × 30 + 30 × 10) / 40.

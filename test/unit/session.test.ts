@@ -21,7 +21,7 @@ const dec = new TextDecoder();
 function unit(sequence: number, lines: string[], arrivedAtMs: number, extra: Partial<MediaUnit> = {}): MediaUnit {
   const bytes = enc.encode(lines.map((l) => `${l}\n`).join(""));
   return {
-    sequence, arrivedAtMs, bytes, frames: lines.length, firstFrameEnd: lines[0]!.length + 1, discontinuity: false,
+    sequence, arrivedAtMs, bytes, deliveredBytes: bytes.length, frames: lines.length, firstFrameEnd: lines[0]!.length + 1, discontinuity: false,
     discontinuitySequence: 0, programDateTimeMs: null, ptsOffsetsMs: [], durationS: lines.length / FPS, ...extra,
   };
 }
