@@ -42,9 +42,10 @@ export interface Comparison {
 
 /**
  * Matches frames across two streams of one signal by frame number and compares when each arrived. Only the span both
- * streams cover counts, so that one joining later or stopping earlier does not read as lost frames. Frames that
- * arrived at either stream's join are left out first: two streams joined on segments holding the same frames would
- * otherwise compare the two moments of joining (near 0 ms apart, where the stream is some 700 ms behind). Pure.
+ * streams cover counts, so that one joining later or stopping earlier does not read as lost frames; a stream covers
+ * from the first frame it joined on. Frames that arrived at either stream's join are not compared: two streams joined
+ * on segments holding the same frames would otherwise compare the two moments of joining (near 0 ms apart, where the
+ * stream is some 700 ms behind). So frames lost just after a join count as lost, as anywhere else. Pure.
  */
 export function compareStreams(allStream: readonly ArrivedFrame[], allControl: readonly ArrivedFrame[]): Comparison {
   const stream = allStream.filter((f) => !f.atJoin);
@@ -64,13 +65,16 @@ export function compareStreams(allStream: readonly ArrivedFrame[], allControl: r
     }
     return [lo, hi] as const;
   };
-  const [s0, s1] = range(stream);
-  const [c0, c1] = range(control);
+  const [s0, s1] = range(allStream);
+  const [c0, c1] = range(allControl);
   const lo = Math.max(s0, c0);
   const hi = Math.min(s1, c1);
   if (lo > hi) return empty;
+  // Frames the stream delivered at its join were delivered: not compared, not lost either.
+  const streamJoin = new Set<number>();
+  for (const f of allStream) if (f.atJoin) streamJoin.add(f.n);
   const atControl = new Map<number, number>();
-  for (const f of control) if (f.n >= lo && f.n <= hi && !atControl.has(f.n)) atControl.set(f.n, f.arrivedAtMs);
+  for (const f of control) if (f.n >= lo && f.n <= hi && !streamJoin.has(f.n) && !atControl.has(f.n)) atControl.set(f.n, f.arrivedAtMs);
   const rel: number[] = [];
   const seen = new Set<number>();
   for (const f of stream) {

@@ -388,6 +388,22 @@ describe("comparing a stream with a control, frame by frame", () => {
     expect(l.framesControl).toBe(50);
     expect(l.framesMatched).toBe(50);
   });
+
+  test("frames lost just after a stream's join count as lost: its span starts at the frames it joined on", async () => {
+    const { compareStreams } = await import("../../src/client/comparison.ts");
+    // 30 fps, 1 s segments; the control from frame 0 (joined on 0..29). The stream joined on 300..329 (its join
+    // segment), then lost the next three segments (330..419), then had every frame to 899.
+    const control = Array.from({ length: 900 }, (_, n) => ({ n, arrivedAtMs: 1000 * Math.floor(n / 30) + 1000, atJoin: n < 30 }));
+    const stream = control
+      .filter((f) => f.n >= 300 && (f.n < 330 || f.n >= 420))
+      .map((f) => ({ n: f.n, arrivedAtMs: f.n < 330 ? 10_500 : f.arrivedAtMs + 300, atJoin: f.n < 330 }));
+    const c = compareStreams(stream, control);
+    expect(c.framesControl).toBe(900 - 330); // 330..899: the join's own frames were delivered
+    expect(c.framesMatched).toBe(900 - 420);
+    expect(c.matchedShare).toBeCloseTo(480 / 570, 12);
+    expect(c.relativeLatencyMinMs).toBe(300);
+    expect(c.relativeLatencyMaxMs).toBe(300);
+  });
 });
 
 test("comparing streams of a ten-hour run (over a million frames each)", async () => {
