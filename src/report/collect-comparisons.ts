@@ -2,15 +2,16 @@ import { Database } from "bun:sqlite";
 import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
 import { joinMarks } from "../client/comparison.ts";
 import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
-import { memoryMiB, numberOrNull, readDatabase, tableSelector } from "./collect.ts";
+import { memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from "./collect.ts";
 
 /**
- * Every `vat compare` run in one database: its control and playbacks (runs of one comparison id), what compare stored
- * of each provider (compare_providers), and the frames, windows and events the figures and charts are made of. A
- * database without compare's table holds none (an empty list).
+ * Every comparison in one database: its control and the streams compared with it (runs of one comparison id), and
+ * the frames, windows and events the figures and charts are made of. A `vat compare` run has what compare stored of
+ * each provider (compare_providers: its name, status and cost); one made by `vat client --control` or `--variant all`
+ * names each stream by its host (and rendition), its status by its run's.
  */
 export function readComparisons(file: string): ComparisonFacts[] {
-  return readDatabase(file, (db, names) => (names.has("compare_providers") && names.has("runs") ? readAll(db, file, names) : []));
+  return readDatabase(file, (db, names) => (names.has("runs") ? readAll(db, file, names) : []));
 }
 
 interface ProviderRecord {
@@ -42,22 +43,26 @@ export function measuredFrames(
 
 function readAll(db: Database, file: string, names: Set<string>): ComparisonFacts[] {
   const select = tableSelector(db);
-  const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps"], "comparison_id IS NOT NULL", "ORDER BY id")();
+  const runs = select(RUNS, ["id", "startedAtMs", "comparisonId", "role", "sizeName", "fps", "cpu", "memory", "declaredBandwidthBps", "url", "params", "rendition", "status"], "comparison_id IS NOT NULL", "ORDER BY id")();
   const framesOf = select(FRAMES, ["kind", "frameNumber", "latencyMs", "arrivedAtMs", "segment", "atJoin"], "run_id = ?", "ORDER BY idx");
   const windowsOf = select(WINDOWS, ["startMs", "endMs", "bitrateKbps", "psnrYMean", "ssimYMean", "framesNew"], "run_id = ?", "ORDER BY idx");
   const eventsOf = names.has(EVENTS.name) ? select(EVENTS, ["kind", "atMs", "durationMs"], "run_id = ?") : () => [];
   const versusOf = names.has(COMPARISONS.name)
     ? select(COMPARISONS, ["relativeLatencyP50Ms", "relativeLatencyP95Ms", "matchedShare"], "run_id = ?")
     : () => [];
-  const providers = (db.query("SELECT comparison_id AS c, role, name, status, reason, run_id, cost_per_hour_usd FROM compare_providers").all() as Record<string, unknown>[])
-    .flatMap((r) => (typeof r.c === "string" && typeof r.role === "string" ? [{ comparisonId: r.c, ...providerRecord(r) }] : []));
+  const providers = names.has("compare_providers")
+    ? (db.query("SELECT comparison_id AS c, role, name, status, reason, run_id, cost_per_hour_usd FROM compare_providers").all() as Record<string, unknown>[])
+      .flatMap((r) => (typeof r.c === "string" && typeof r.role === "string" ? [{ comparisonId: r.c, ...providerRecord(r) }] : []))
+    : [];
   const ids = [...new Set(runs.map((r) => r.comparisonId).filter((c): c is string => c !== null))];
   const out: ComparisonFacts[] = [];
   for (const id of ids) {
     const own = runs.filter((r) => r.comparisonId === id);
     const control = own.find((r) => r.role === "control");
-    const listed = providers.filter((p) => p.comparisonId === id);
-    if (!control || control.startedAtMs === null || listed.length === 0) continue; // not a vat compare run
+    const fromCompare = providers.filter((p) => p.comparisonId === id);
+    // A comparison vat client made: each stream compared with the control is one of its runs.
+    const listed = fromCompare.length > 0 ? fromCompare : own.filter((r) => r.role !== null && r.role !== "control").map(clientStream);
+    if (!control || control.startedAtMs === null || listed.length === 0) continue;
     const stream = (role: string, provider: string, runId: number | null, p: ProviderRecord | null): ComparedStreamFacts => {
       const run = runId === null ? undefined : own.find((r) => r.id === runId);
       const frames = run ? measuredFrames(framesOf(run.id!)) : [];
@@ -89,10 +94,30 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
       fps: control.fps,
       cpu: numberOrNull(control.cpu),
       memoryMiB: memoryMiB(control.memory),
-      streams: [stream("control", "origin", control.id, null), ...listed.map((p) => stream(p.role, p.name, p.runId, p))],
+      streams: [
+        stream("control", fromCompare.length > 0 ? "origin" : providerOf(control.url ?? "", params(control.params), control.role, control.rendition), control.id, null),
+        ...listed.map((p) => stream(p.role, p.name, p.runId, p)),
+      ],
     });
   }
   return out;
+}
+
+function params(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === "object" ? (v as Record<string, unknown>) : null;
+}
+
+/** A stream of a comparison vat client made, as compare would have listed it: named by host (and rendition), no cost. */
+function clientStream(r: { id?: number | null; role: string | null; url: string | null; params: unknown; rendition: string | null; status: string | null }): ProviderRecord {
+  const failed = typeof r.status === "string" && r.status.startsWith("failed");
+  return {
+    role: r.role!,
+    name: providerOf(r.url ?? "", params(r.params), r.role, r.rendition),
+    status: failed ? "failed" : "measured",
+    reason: failed ? r.status!.replace(/^failed:\s*/, "") : null,
+    runId: r.id ?? null,
+    costPerHourUsd: null,
+  };
 }
 
 function providerRecord(r: Record<string, unknown>): ProviderRecord {

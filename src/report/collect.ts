@@ -87,18 +87,19 @@ export function numberOrNull(v: unknown): number | null {
 }
 
 /**
- * A vat origin measured directly is "origin"; anything else is named by its URL's host (a provider, a CDN), and so is
- * every stream of a comparison but its control (whatever it passes through from the origin).
+ * A vat origin measured directly is "origin"; anything else is named by its URL's host and port (a provider, a CDN,
+ * two relays on one machine), and so is every stream of a comparison but its control (whatever it passes through
+ * from the origin). A stream of a comparison that knows its rendition (a ladder's, read with --variant all) is named
+ * with it too: the renditions of one server are different streams.
  */
-export function providerOf(url: string, params: Record<string, unknown> | null, role: string | null = null): string {
-  if (role !== null && role !== "control") return hostOf(url);
-  if (params && typeof params.vat === "object") return "origin";
-  return hostOf(url);
+export function providerOf(url: string, params: Record<string, unknown> | null, role: string | null = null, rendition: string | null = null): string {
+  const base = (role === null || role === "control") && params && typeof params.vat === "object" ? "origin" : hostOf(url);
+  return role !== null && rendition ? `${base} ${rendition}` : base;
 }
 
 function hostOf(url: string): string {
   try {
-    return new URL(url).hostname || "-";
+    return new URL(url).host || "-";
   } catch {
     return "-";
   }
@@ -107,7 +108,7 @@ function hostOf(url: string): string {
 /** The fields of vat's tables the report reads, by table (columns an older file lacks read as null). */
 const RUN_FIELDS = [
   "id", "startedAtMs", "endedAtMs", "url", "streamId", "imageSize", "sizeName", "fps", "cpu", "memory", "videoType", "params",
-  "summary", "role", "comparisonId", "status", ...DELIVERY_READ,
+  "summary", "role", "comparisonId", "status", "rendition", ...DELIVERY_READ,
 ] as const;
 const WINDOW_FIELDS = ["startMs", "endMs", "framesNew", "dropped", "unreadable", "stalls", "stallMs", "fpsAchieved", "latencyP50Ms"] as const;
 
@@ -158,7 +159,7 @@ function readVat(db: Database, file: string): RunFacts[] {
       memoryMiB: memoryMiB(r.memory),
       videoType: (r.videoType ?? "live").toLowerCase(),
       provider: (r.comparisonId !== null && r.role !== null ? providerNames.get(`${r.comparisonId}\n${r.role}`) : undefined) ??
-        providerOf(r.url ?? "", params, r.role),
+        providerOf(r.url ?? "", params, r.role, r.rendition),
       startedAtMs: started,
       measuredMs,
       framesNew,

@@ -8,6 +8,7 @@ import { DELIVERY_FIELDS, RUNS } from "../../src/client/columns.ts";
 import { UNKNOWN_FACTS } from "../../src/client/source.ts";
 import { RunStore } from "../../src/client/store.ts";
 import { readRuns } from "../../src/report/collect.ts";
+import { readComparisons } from "../../src/report/collect-comparisons.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -225,6 +226,57 @@ describe("runs read back from a vat database", () => {
       const [g] = aggregate(runs, pricesFor("us-east-1"));
       expect(g!.failures).toBe(2);
       expect(g!.hoursLasted).toBeCloseTo(25_000 / 3 / 3_600_000, 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a comparison vat client made (--control, several --url, --variant all): in the report, each stream named by host and port (and rendition)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vat-report-client-compare-"));
+    try {
+      const file = join(dir, "compare.db");
+      const store = new RunStore(file);
+      const start = (url: string, params: Record<string, unknown> | null, rendition: string | null) => store.createRun({
+        startedAtMs: 1000, url, playlistUrl: null, streamId: "vat", imageSize: 0, sizeName: "240p", fps: 30,
+        cpu: null, memory: null, videoType: "LIVE", params, clockOffsetMs: 0, clockUncertaintyMs: null, clockSynced: true,
+        windowMs: 10_000, vatVersion: "test", options: {}, ...UNKNOWN_FACTS, rendition,
+      });
+      const id = "cmp-client";
+      const control = start("http://127.0.0.1:5800", { vat: { streamId: "vat" } }, null);
+      const relayA = start("http://127.0.0.1:5810", null, null);
+      const relayB = start("http://127.0.0.1:5811", null, null);
+      const ladder = start("http://127.0.0.1:5813", null, "320x180");
+      store.setComparison(control, id, "control");
+      for (const [run, role] of [[relayA, "stream 1"], [relayB, "stream 2"], [ladder, "rendition 1 (320x180 at 286 kbit/s)"]] as const) {
+        store.setComparison(run, id, role);
+        store.writeComparison(id, run, control, {
+          framesControl: 600, framesMatched: 510, matchedShare: 0.85, relativeLatencyP50Ms: 300 * run, relativeLatencyP95Ms: 320 * run,
+          relativeLatencyMinMs: 0, relativeLatencyMaxMs: 0, relativeLatencyMeanMs: 0,
+        });
+      }
+      const window = {
+        index: 0, startMs: 1000, endMs: 11_000, framesDecoded: 300, framesNew: 300, fpsAchieved: 30, fpsStream: 30,
+        dropped: 0, duplicates: 0, outOfOrder: 0, unreadable: 0, stalls: 0, stallMs: 0,
+        latencyMinMs: null, latencyP50Ms: null, latencyP95Ms: null, latencyMaxMs: null, latencyMeanMs: null, jitterMs: null,
+        psnrYMean: null, psnrYMin: null, psnrYP5: null, ssimYMean: null, ssimYMin: null, ssimYP5: null, psnrAllMean: null,
+        ssimAllMean: null, bitrateKbps: 100,
+      };
+      for (const run of [control, relayA, relayB, ladder]) store.writeWindow(run, window, []);
+      for (const run of [control, relayA, relayB, ladder]) store.finishRun(run, 21_000, "duration", {} as never);
+      store.finishRun(relayB, 21_000, "failed: no stream", {} as never);
+      store.close();
+
+      expect(readRuns(file).map((r) => r.provider)).toEqual(["origin", "127.0.0.1:5810", "127.0.0.1:5811", "127.0.0.1:5813 320x180"]);
+      const [c, ...more] = readComparisons(file);
+      expect(more).toEqual([]);
+      expect(c!.comparisonId).toBe(id);
+      expect(c!.streams.map((s) => [s.role, s.provider, s.control, s.status, s.relativeP50Ms, s.matchedShare])).toEqual([
+        ["control", "origin", true, "failed", null, null], // no frame stored in this test
+        ["stream 1", "127.0.0.1:5810", false, "measured", 300 * relayA, 0.85],
+        ["stream 2", "127.0.0.1:5811", false, "failed", 300 * relayB, 0.85],
+        ["rendition 1 (320x180 at 286 kbit/s)", "127.0.0.1:5813 320x180", false, "measured", 300 * ladder, 0.85],
+      ]);
+      expect(c!.streams[2]!.reason).toBe("no stream");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
