@@ -371,7 +371,7 @@ export class HlsSource {
     }
     this.lastNewAtMs = Math.max(this.lastNewAtMs ?? arrivedAtMs, arrivedAtMs);
     this.staleReported = false;
-    const scan = await this.scan(seg, b.value, r.baseUrl);
+    const scan = await this.scan(seg, b.value, r.baseUrl, r.discontinuity);
     if (typeof scan === "string") {
       this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
       return;
@@ -455,7 +455,7 @@ export class HlsSource {
    * video as an elementary stream). A string says why the stream cannot be measured; null: this segment is unreadable
    * (an event says why) and its frames count as dropped.
    */
-  private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string) {
+  private async scan(seg: PlaylistSegment, bytes: Uint8Array, baseUrl: string, afterDiscontinuity: boolean) {
     if (!seg.init) {
       if (this.inits.track) return "the stream changed from fMP4 to MPEG-TS segments";
       // H.264/HEVC goes to the decoder as its elementary stream: an MPEG-TS demuxer holds a segment's last frame.
@@ -464,7 +464,7 @@ export class HlsSource {
         ? { ...scan, frames: es.frames, bytes: es.bytes, firstFrameEnd: es.firstFrameEnd, frameEnds: es.frameEnds, ...(es.framePtsMs ? { framePtsMs: es.framePtsMs } : {}), format: es.format }
         : { bytes, ...scan, format: "mpegts" as const };
     }
-    const unmeasurable = await this.openInit(seg, baseUrl);
+    const unmeasurable = await this.openInit(seg, baseUrl, afterDiscontinuity);
     if (unmeasurable) return unmeasurable;
     try {
       const m = this.inits.track!.media(bytes);
@@ -476,9 +476,12 @@ export class HlsSource {
     }
   }
 
-  /** Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one; why it cannot be measured. */
-  private async openInit(seg: Pick<PlaylistSegment, "init">, baseUrl: string): Promise<string | null> {
-    const opened = await this.inits.open(seg.init!, baseUrl);
+  /**
+   * Fetches and opens the init section (EXT-X-MAP) a segment names, once per distinct one and again after a
+   * discontinuity (client/init-sections.ts); why it cannot be measured.
+   */
+  private async openInit(seg: Pick<PlaylistSegment, "init">, baseUrl: string, afterDiscontinuity = false): Promise<string | null> {
+    const opened = await this.inits.open(seg.init!, baseUrl, afterDiscontinuity);
     return "unmeasurable" in opened ? opened.unmeasurable : null;
   }
 

@@ -92,7 +92,7 @@ export class LlHlsSource {
             await gap(step.part);
             continue;
           }
-          const track = await this.trackFor(step.part.map);
+          const track = await this.trackFor(step.part.map, step.part.discontinuity);
           if (!track) return "failed";
           await queue(step.part, track, this.fetchPart(step.part.uri, step.part.byteRange ?? null, track));
           continue;
@@ -110,7 +110,7 @@ export class LlHlsSource {
         this.last = want;
         if (part?.gap) await gap(part);
         else if (part) {
-          const track = await this.trackFor(part.map);
+          const track = await this.trackFor(part.map, part.discontinuity);
           if (!track) return "failed";
           // A server that would not stream the hinted part (or listed it under another init section than the one it
           // was read with): it is fetched now that it is whole.
@@ -214,12 +214,13 @@ export class LlHlsSource {
   }
 
   /**
-   * The track a part's init section describes, fetched and opened the first time it is named; null when the stream
-   * cannot be measured on (the run fails with why). A part without EXT-X-MAP is read as the one before it.
+   * The track a part's init section describes, fetched and opened the first time it is named (and again for the first
+   * part after a discontinuity); null when the stream cannot be measured on (the run fails with why). A part without
+   * EXT-X-MAP is read as the one before it.
    */
-  private async trackFor(map: MediaInit | undefined): Promise<Fmp4Track | null> {
+  private async trackFor(map: MediaInit | undefined, afterDiscontinuity = false): Promise<Fmp4Track | null> {
     if (!map) return this.inits.track;
-    const opened = await this.inits.open(map, this.playlistUrl);
+    const opened = await this.inits.open(map, this.playlistUrl, afterDiscontinuity);
     if ("track" in opened) return opened.track;
     this.fail({ kind: "unmeasurable", atMs: this.o.now(), detail: opened.unmeasurable });
     return null;

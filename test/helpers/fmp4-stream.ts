@@ -57,3 +57,13 @@ export function frameFragment(n: number, keyframe: boolean, size = 10): Uint8Arr
 export function fmp4Stream(frames: number, gop: number): Uint8Array {
   return join([initSegment(), ...Array.from({ length: frames }, (_, n) => frameFragment(n, n % gop === 0))]);
 }
+
+/** The bytes with the 32-bit track ID that follows `offset` bytes after each `type` box's type set to `id`. */
+export function withTrackId(bytes: Uint8Array, type: string, offset: number, id: number): Uint8Array {
+  const out = bytes.slice();
+  const tag = new TextEncoder().encode(type);
+  for (let i = 0; i + 4 <= out.length; i++) {
+    if (tag.every((b, k) => out[i + k] === b)) new DataView(out.buffer).setUint32(i + 4 + offset, id);
+  }
+  return out;
+}

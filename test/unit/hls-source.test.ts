@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { segmentElementaryStream } from "../../src/hls/ts-frames.ts";
 import { HlsSource, PlaylistParses, type HlsSourceOptions, type SegmentArrival } from "../../src/client/hls-source.ts";
 import { simulatedOptions } from "../helpers/source-options.ts";
+import { frameFragment, initSegment, withTrackId } from "../helpers/fmp4-stream.ts";
 import type { Fetch } from "../../src/client/http.ts";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n" +
@@ -425,6 +426,27 @@ describe("older copies and restarts, at the edges", () => {
     expect(r.events.map((e) => e.kind)).toEqual(["stream-restart"]);
     expect(r.got.map((s) => [s.sequence, s.discontinuity])).toEqual([[5, false], [4, true]]);
   });
+});
+
+test("fMP4: after EXT-X-DISCONTINUITY the init section is fetched again, and one rewritten under its name is read", async () => {
+  // A packager that started over (ffmpeg's hls muxer with append_list) rewrote init.mp4 for its new encode: here the
+  // video moved to track 2. Read with the old section, segment 1 would hold no frame of the video track.
+  const init0 = initSegment();
+  const init1 = withTrackId(withTrackId(init0, "tkhd", 12, 2), "trex", 4, 2);
+  const seg0 = frameFragment(0, true, 8);
+  const seg1 = withTrackId(seg0, "tfhd", 4, 2);
+  const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n" +
+    "#EXTINF:1,\nseg_0.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:1,\nseg_1.m4s\n#EXT-X-ENDLIST\n";
+  const r = await runSource({
+    "stream.m3u8": [ok(playlist)],
+    "init.mp4": [new Response(init0), new Response(init1)],
+    "seg_0.m4s": [new Response(seg0)],
+    "seg_1.m4s": [new Response(seg1)],
+  });
+  expect(r.outcome).toBe("ended");
+  expect(r.got.map((s) => [s.sequence, s.frames, s.discontinuity])).toEqual([[0, 1, false], [1, 1, true]]);
+  expect(r.calls.filter((c) => c === "init.mp4")).toHaveLength(2);
+  expect(r.events.filter((e) => e.kind === "bad-value" || e.kind === "segment-missing")).toEqual([]);
 });
 
 test("EXT-X-BYTERANGE segments are asked for by Range; a server that ignores it is cut down to the range", async () => {

@@ -4,20 +4,8 @@ import type { SegmentArrival } from "../../src/client/hls-source.ts";
 import type { Fetch } from "../../src/client/http.ts";
 import { LlHlsSource } from "../../src/client/ll-hls-source.ts";
 import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
-import { frameFragment, initSegment } from "../helpers/fmp4-stream.ts";
+import { frameFragment, initSegment, withTrackId } from "../helpers/fmp4-stream.ts";
 import { simulatedOptions } from "../helpers/source-options.ts";
-
-const enc = new TextEncoder();
-
-/** The bytes with the 32-bit track ID that follows `offset` bytes after each `type` box's type set to `id`. */
-function withTrackId(bytes: Uint8Array, type: string, offset: number, id: number): Uint8Array {
-  const out = bytes.slice();
-  const tag = enc.encode(type);
-  for (let i = 0; i + 4 <= out.length; i++) {
-    if (tag.every((b, k) => out[i + k] === b)) new DataView(out.buffer).setUint32(i + 4 + offset, id);
-  }
-  return out;
-}
 
 /** Two init sections that differ (the video is track 1 in one, track 2 in the other), and a one-frame part for each. */
 const INIT_0 = initSegment();
@@ -47,9 +35,9 @@ seg_1.m4s
  * Segment 0's parts are listed first; the next playlists add segment 1 with `tags` before it. Returns the parts
  * handed on (the first four) and the events.
  */
-async function follow(tags: string, part1: Uint8Array, missing: string[] = [], parts = 4) {
+async function follow(tags: string, part1: Uint8Array, missing: string[] = [], parts = 4, init0: () => Uint8Array = () => INIT_0) {
   const answers: Record<string, () => Uint8Array | string> = {
-    "init_0.mp4": () => INIT_0,
+    "init_0.mp4": init0,
     "init_1.mp4": () => INIT_1,
     "p0.0.m4s": () => PART_0,
     "p0.1.m4s": () => PART_0,
@@ -88,12 +76,23 @@ describe("LL-HLS parts across a change of init section or a discontinuity", () =
     expect(events.filter((e) => e.kind === "segment-missing" || e.kind === "unmeasurable")).toEqual([]);
   });
 
+  test("EXT-X-DISCONTINUITY and the init section rewritten under its name (a packager started over): read with the new one", async () => {
+    // init_0.mp4 now describes track 2 (as ffmpeg's hls muxer with append_list rewrites init.mp4 for a new encode).
+    const { got, events, fetched } = await follow("#EXT-X-DISCONTINUITY\n", PART_1, [], 4, () => INIT_1);
+    // Read with the old track, the parts of track 2 would hold no frame.
+    expect(got.map((p) => p.frames)).toEqual([1, 1, 1, 1]);
+    expect(got.map((p) => p.discontinuity)).toEqual([false, false, true, false]);
+    expect(fetched.filter((n) => n.startsWith("init_"))).toEqual(["init_0.mp4"]); // again, after the discontinuity only
+    expect(events.filter((e) => e.kind === "segment-missing" || e.kind === "unmeasurable")).toEqual([]);
+  });
+
   test("EXT-X-DISCONTINUITY with the same init section: the first part after it is a discontinuity, of the next sequence", async () => {
     const { got, fetched } = await follow("#EXT-X-DISCONTINUITY\n", PART_0);
     expect(got.map((p) => p.frames)).toEqual([1, 1, 1, 1]);
     expect(got.map((p) => p.discontinuity)).toEqual([false, false, true, false]);
     expect(got.map((p) => p.discontinuitySequence)).toEqual([0, 0, 1, 1]);
-    expect(fetched.filter((n) => n.startsWith("init_"))).toEqual([]);
+    // Fetched again after the discontinuity (it could have been rewritten), found the same.
+    expect(fetched.filter((n) => n.startsWith("init_"))).toEqual(["init_0.mp4"]);
   });
 
   test("neither: the parts go on as one stream", async () => {
