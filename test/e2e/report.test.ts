@@ -20,6 +20,8 @@ function rank(values: number[], p: number): number {
 }
 
 let hiddenFrames = 0;
+/** The delaying relay's host and port: the name the report gives the stream a client compared through it. */
+let cdnHost = "";
 let report: { json: any; csv: string; html: string; stderr: string };
 
 /** The prototype's three tables, filled with a run whose figures are known by construction. */
@@ -73,6 +75,7 @@ beforeAll(async () => {
   // A provider against its control: the same signal through a relay that delays it by a known 1 s.
   const origin = serve(["--size", "240p", "--fps", "15", "--id", "cmp"]);
   const cdn = new Relay({ origin: origin.url, delayMs: 1000 });
+  cdnHost = new URL(cdn.url).host;
   try {
     await origin.waitLive();
     // Polled every 20 ms, as the side-by-side tests in relay.test.ts are: a segment is seen up to one poll after it
@@ -120,7 +123,7 @@ describe("vat report over real runs and an old study", () => {
   test("six configurations, seven runs, from every database under the folder and the old file", () => {
     expect(report.json.configurations.map((c: any) => c.configuration)).toEqual([
       "240p 15fps local live",
-      "240p 15fps local live 127.0.0.1",
+      `240p 15fps local live ${cdnHost}`,
       "240p 15fps 512cpu/1GB live",
       "240p 25fps local live",
       "480p 25fps 1024cpu/2GB live",
@@ -142,9 +145,10 @@ describe("vat report over real runs and an old study", () => {
 
   test("a provider against its control: grouped by provider, its latency higher by the relay's 1 s", () => {
     const control = byConfig("240p 15fps local live");
-    const provider = byConfig("240p 15fps local live 127.0.0.1");
+    const provider = byConfig(`240p 15fps local live ${cdnHost}`);
     expect(control.provider).toBe("origin");
-    expect(provider.provider).toBe("127.0.0.1");
+    expect(cdnHost).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(provider.provider).toBe(cdnHost);
     // Frame by frame, as the client compared them (the frames of each stream's join segment left out): 1 s behind.
     const d = openDb(join(exp, "compare", "stream_data.db"));
     const cmp = d.query("SELECT relative_latency_p50_ms AS p50, matched_share AS share FROM comparisons").get() as { p50: number; share: number };
@@ -157,6 +161,13 @@ describe("vat report over real runs and an old study", () => {
     // as well), so the groups are checked for the second, not to the frame's precision.
     expect(Math.abs(provider.latency_p50_ms - control.latency_p50_ms - 1000)).toBeLessThan(150);
     expect(report.html).toMatch(/<figure id="providers"><figcaption>[^<]*<\/figcaption><svg/);
+    // The client's comparison has its section: the relay's stream named as in the configurations, 1 s behind.
+    const [c, ...others] = report.json.comparisons;
+    expect(others).toEqual([]);
+    const behind = c.streams.find((s: any) => s.role !== "control");
+    expect(behind.provider).toBe(cdnHost);
+    expect(Math.abs(behind.relativeP50Ms - 1000)).toBeLessThan(60);
+    expect(behind.matchedShare).toBeGreaterThanOrEqual(0.99);
   });
 
   test.each([
@@ -264,9 +275,12 @@ describe("in headless Chromium (Debian's, driven by playwright-core)", () => {
     await inChromium(join(ARTIFACTS, "report.html"), async (page, { url, requests, problems }) => {
       expect(requests).toEqual([url]);
       expect(problems).toEqual([]);
-      // Each chart has drawn marks: bars (paths), lines and points, axes with labels.
+      // Each chart has drawn marks: bars (paths), lines and points, axes with labels. The client's comparison (the
+      // relay against its control) has its own four, first on the page.
+      const ids = await page.$$eval("figure", (f) => f.map((x) => x.id));
+      expect(ids).toEqual(["cmp1-cdf", "cmp1-relative", "cmp1-timeline", "cmp1-bitrate", "latency-by-task", "fps", "drops", "hours-lasted", "latency-over-time", "providers"]);
       const marks = await page.$$eval("figure svg", (svgs) => svgs.map((s) => s.querySelectorAll("path").length));
-      expect(marks.length).toBe(6);
+      expect(marks.length).toBe(10);
       for (const n of marks) expect(n).toBeGreaterThan(3);
       // The fps chart: a layer of bars, then one of ticks (the configured rate), one of each per configuration.
       const layers = await page.$$eval("#fps svg g.mark-rect", (g) => g.map((x) => x.querySelectorAll("path").length));
