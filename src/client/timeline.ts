@@ -26,26 +26,34 @@ export interface SegmentPlace {
  * first frame was due (EXT-X-PROGRAM-DATE-TIME) and starts a new discontinuity at each loop, so:
  *   generated = segment's PROGRAM-DATE-TIME + the frame's presentation offset in the segment (how HLS players map
  *   timestamps to wall-clock time), and frame number = loop × frames in the video + frame number in the video.
- * Without a playlist (a file or an RTMP/SRT URL read by ffmpeg) loops are counted where the number falls back by more
- * than half the video, and generation times are unknown. Pure; keeps only the loop count between frames.
+ * The loop is the discontinuity number of the segment the first frame came in (vat's origin counts its loops so);
+ * after that, a loop is counted where the video started over, not at every discontinuity (a packager that restarts
+ * starts one too, and one that writes no EXT-X-DISCONTINUITY-SEQUENCE numbers them from 0 again as they scroll
+ * out): by the times, where both frames have one (the wall-clock time between them, less the video's, in whole
+ * videos: an outage can span several loops), else where the number falls back by more than half the video. Without a
+ * playlist (a file or an RTMP/SRT URL read by ffmpeg) generation times are unknown. Pure; keeps only the last frame's
+ * place and the loop count between frames.
  */
 export class Timeline {
   private loop = 0;
-  private lastInVideo: number | null = null;
+  private last: { inVideo: number; msInVideo: number; generatedAtMs: number | null } | null = null;
+  /** A frame's length in the video, ms, from its payloads' times (null until a frame far enough in gives it). */
+  private frameMs: number | null = null;
 
   place(p: Payload, where: SegmentPlace | null): PlacedFrame {
     if (!p.video) return { streamId: p.streamId, frameNumber: p.frameNumber, generatedAtMs: p.generatedAtMs, loop: 0 };
     const frames = p.video.loopFrames;
-    let loop: number;
-    let generatedAtMs: number | null = null;
-    if (where) {
-      loop = where.discontinuitySequence;
-      if (where.programDateTimeMs !== null && where.offsetMs !== null) generatedAtMs = where.programDateTimeMs + where.offsetMs;
-    } else {
-      if (this.lastInVideo !== null && this.lastInVideo - p.frameNumber > frames / 2) this.loop++;
-      loop = this.loop;
-    }
-    this.lastInVideo = p.frameNumber;
-    return { streamId: p.streamId, frameNumber: loop * frames + p.frameNumber, generatedAtMs, loop };
+    const generatedAtMs = where && where.programDateTimeMs !== null && where.offsetMs !== null ? where.programDateTimeMs + where.offsetMs : null;
+    // Times are whole ms: a frame 100 in gives its length within 0.5 %.
+    if (p.frameNumber >= 100) this.frameMs = p.generatedAtMs / p.frameNumber;
+    const last = this.last;
+    if (last === null) this.loop = where?.discontinuitySequence ?? 0;
+    else if (generatedAtMs !== null && last.generatedAtMs !== null && this.frameMs !== null) {
+      const videoMs = frames * this.frameMs;
+      const wrapped = Math.round((generatedAtMs - last.generatedAtMs - (p.generatedAtMs - last.msInVideo)) / videoMs);
+      if (wrapped > 0) this.loop += wrapped;
+    } else if (last.inVideo - p.frameNumber > frames / 2) this.loop++;
+    this.last = { inVideo: p.frameNumber, msInVideo: p.generatedAtMs, generatedAtMs };
+    return { streamId: p.streamId, frameNumber: this.loop * frames + p.frameNumber, generatedAtMs, loop: this.loop };
   }
 }

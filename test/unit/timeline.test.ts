@@ -35,6 +35,42 @@ describe("prerecorded frames on the stream's timeline", () => {
     expect(placed.frameNumber).toBe(10);
   });
 
+  describe("a 30 s video (900 frames) through a packager that restarts: a discontinuity is not a loop", () => {
+    const M = 900;
+    const long = (n: number) => decodePayload(encodeVideoPayload({ streamId: "sig", frameNumber: n, msFromStart: (n * 1000) / FPS, loopFrames: M }))!;
+    const T0 = 1_795_000_000_000;
+    /** Frame n of the video shown at wall time atMs (its segment's PROGRAM-DATE-TIME plus its offset, as one). */
+    const at = (t: Timeline, n: number, atMs: number | null, ds: number) =>
+      t.place(long(n), { programDateTimeMs: atMs, discontinuitySequence: ds, offsetMs: atMs === null ? null : 0 }).frameNumber;
+
+    test("restarted 2 s further on in the video (frames 390-449 never sent): numbering goes on, 60 frames missing", () => {
+      const t = new Timeline();
+      const before = [300, 389].map((n) => at(t, n, T0 + (n * 1000) / FPS, 0));
+      const after = [450, 451].map((n) => at(t, n, T0 + (390 * 1000) / FPS + 40, 1));
+      expect([...before, ...after]).toEqual([300, 389, 450, 451]);
+    });
+
+    test("discontinuity numbers that fall back (no EXT-X-DISCONTINUITY-SEQUENCE, the tag scrolled out) change nothing", () => {
+      const t = new Timeline();
+      expect([[200, 3], [201, 0], [202, 1]].map(([n, ds]) => at(t, n!, T0 + (n! * 1000) / FPS, ds!))).toEqual([3 * M + 200, 3 * M + 201, 3 * M + 202]);
+    });
+
+    test("the video looped, once at its end and twice during an outage: counted by the times", () => {
+      const t = new Timeline();
+      const end = at(t, M - 1, T0 + ((M - 1) * 1000) / FPS, 0);
+      const next = at(t, 0, T0 + (M * 1000) / FPS, 1);
+      // Gone from frame 100 of loop 1 to frame 50 of loop 3 (two loops later, 59.7 s on).
+      const before = at(t, 100, T0 + ((M + 100) * 1000) / FPS, 1);
+      const back = at(t, 50, T0 + ((3 * M + 50) * 1000) / FPS, 1);
+      expect([end, next, before, back]).toEqual([M - 1, M, M + 100, 3 * M + 50]);
+    });
+
+    test("without PROGRAM-DATE-TIME: a loop where the number falls back by more than half the video, not at a restart", () => {
+      const t = new Timeline();
+      expect([[380, 0], [450, 1], [899, 1], [0, 2], [10, 2]].map(([n, ds]) => at(t, n!, null, ds!))).toEqual([380, 450, 899, M, M + 10]);
+    });
+  });
+
   test("without a playlist, a fall of more than half the video starts a new loop, even across lost frames", () => {
     const t = new Timeline();
     const numbers = [85, 86, 88, 2, 3, 40, 80, 5].map((n) => t.place(video(n), null).frameNumber);
