@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
 import { joinMarks } from "../client/comparison.ts";
 import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
-import { memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from "./collect.ts";
+import { columns, memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from "./collect.ts";
 
 /**
  * Every comparison in one database: its control and the streams compared with it (runs of one comparison id), and
@@ -11,7 +11,8 @@ import { memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from
  * names each stream by its host (and rendition), its status by its run's.
  */
 export function readComparisons(file: string): ComparisonFacts[] {
-  return readDatabase(file, (db, names) => (names.has("runs") ? readAll(db, file, names) : []));
+  // A database from before comparisons (schema 1) has no comparison_id column: it holds none.
+  return readDatabase(file, (db, names) => (names.has("runs") && columns(db, "runs").has(RUNS.columns.comparisonId.name) ? readAll(db, file, names) : []));
 }
 
 interface ProviderRecord {

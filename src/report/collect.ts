@@ -71,7 +71,7 @@ function tables(db: Database): Set<string> {
   return new Set((db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as { name: string }[]).map((t) => t.name));
 }
 
-function columns(db: Database, table: string): Set<string> {
+export function columns(db: Database, table: string): Set<string> {
   return new Set((db.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
 }
 

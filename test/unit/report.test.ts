@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { aggregate, FARGATE_PRICES, groupLabel, parsePricesFile, pricesFor, taskCost, type RunFacts } from "../../src/report/aggregate.ts";
 import { reportCharts } from "../../src/report/charts.ts";
 import { cellText, COLUMNS, DELIVERY_COLUMNS, groupsCsv, reportJson } from "../../src/report/tables.ts";
@@ -226,6 +227,25 @@ describe("runs read back from a vat database", () => {
       const [g] = aggregate(runs, pricesFor("us-east-1"));
       expect(g!.failures).toBe(2);
       expect(g!.hoursLasted).toBeCloseTo(25_000 / 3 / 3_600_000, 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a database from before comparisons (schema 1, no comparison_id): its runs read, no comparison, no error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vat-report-v1-"));
+    try {
+      const file = join(dir, "old.db");
+      const db = new Database(file);
+      db.run("CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at_ms INTEGER, ended_at_ms INTEGER, url TEXT, status TEXT)");
+      db.run("CREATE TABLE windows (run_id INTEGER, idx INTEGER, start_ms INTEGER, end_ms INTEGER, frames_new INTEGER)");
+      db.run("CREATE TABLE frames (run_id INTEGER, idx INTEGER, kind TEXT, frame_number INTEGER, latency_ms REAL, arrived_at_ms REAL, segment INTEGER)");
+      db.run("CREATE TABLE events (run_id INTEGER, kind TEXT, at_ms REAL, duration_ms REAL, detail TEXT)");
+      db.run("INSERT INTO runs VALUES (1, 1000, 11000, 'http://h/stream.m3u8', 'stopped')");
+      db.run("INSERT INTO windows VALUES (1, 0, 1000, 11000, 300)");
+      db.close();
+      expect(readRuns(file)).toHaveLength(1);
+      expect(readComparisons(file)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
