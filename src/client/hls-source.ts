@@ -147,6 +147,11 @@ export class HlsSource {
     return this.inits.track;
   }
 
+  /** The bytes of that init section (null for MPEG-TS). */
+  get fmp4InitBytes(): Uint8Array | null {
+    return this.inits.bytes;
+  }
+
   /**
    * What the decoder reads: the video's elementary stream (fMP4 segments through their track; MPEG-TS segments of
    * H.264 or HEVC), else MPEG-TS as it is. Before the first MPEG-TS segment the codec is what the variant declares,
@@ -309,9 +314,11 @@ export class HlsSource {
           });
           return end("failed");
         }
-        // What is known when it is asked for: the numbering moves on now (the next poll must not ask again), and a
-        // gap or discontinuity noted so far goes with this segment.
+        // What is known when it is asked for: the numbering moves on now (the next poll must not ask again), the
+        // playlist is not stale (it listed something new), and a gap or discontinuity noted so far goes with it.
         this.lastSequence = seg.sequence;
+        this.lastNewAtMs = this.o.now();
+        this.staleReported = false;
         const requested: RequestedSegment = {
           seg,
           baseUrl,
@@ -369,9 +376,9 @@ export class HlsSource {
         detail: `segment ${seg.sequence} lasts ${seg.durationS.toFixed(3)} s, over the playlist's target duration of ${r.targetDurationS} s`,
       });
     }
-    this.lastNewAtMs = Math.max(this.lastNewAtMs ?? arrivedAtMs, arrivedAtMs);
-    this.staleReported = false;
-    const scan = await this.scan(seg, b.value, r.baseUrl, r.discontinuity);
+    // A discontinuity carried from a lost segment is this one's: its init section may have been rewritten too.
+    const discontinuity = r.discontinuity || this.carriedDiscontinuity;
+    const scan = await this.scan(seg, b.value, r.baseUrl, discontinuity);
     if (typeof scan === "string") {
       this.fail({ kind: "unmeasurable", atMs: arrivedAtMs, detail: scan });
       return;
@@ -393,7 +400,6 @@ export class HlsSource {
     }
     const afterGap = r.afterGap || this.deliveredGap;
     this.deliveredGap = false;
-    const discontinuity = r.discontinuity || this.carriedDiscontinuity;
     this.carriedDiscontinuity = false;
     await onSegment({
       sequence: seg.sequence,

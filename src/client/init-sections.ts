@@ -35,10 +35,15 @@ export class InitSections {
     return this.current?.track ?? null;
   }
 
-  /** A track already opened from `init` elsewhere: taken as the one in force, not fetched again. */
-  adopt(init: MediaInit, baseUrl: string, track: Fmp4Track): void {
+  /** The bytes the track in force was opened from (null when adopted without them). */
+  get bytes(): Uint8Array | null {
+    return this.current?.bytes ?? null;
+  }
+
+  /** A track already opened from `init` (its bytes, when known) elsewhere: taken as the one in force, not fetched again. */
+  adopt(init: MediaInit, baseUrl: string, track: Fmp4Track, bytes: Uint8Array | null = null): void {
     const target = resolveRemoteUri(init.uri, baseUrl);
-    if (target.ok) this.current = { key: initKey(target.url, init), track, bytes: null };
+    if (target.ok) this.current = { key: initKey(target.url, init), track, bytes };
   }
 
   /** The track `init` describes; `afterDiscontinuity`: fetched again even when it is the one in force. */

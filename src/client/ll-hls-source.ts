@@ -51,6 +51,8 @@ export class LlHlsSource {
     private readonly o: HlsSourceOptions,
     /** Values of a playlist that were mended: reported as the HLS source reports them (once per kind). */
     private readonly noteWarnings: (w: MediaPlaylist["warnings"]) => void,
+    /** The bytes `track` was opened from: an init section fetched again after a discontinuity is compared with them. */
+    initBytes: Uint8Array | null = null,
   ) {
     this.outage = new OutageTracker(o.maxOutageMs, (e) => (e.fatal ? this.fail(e) : o.onEvent(e)));
     this.delivery.partDurationS = playlist.partTargetS;
@@ -58,7 +60,7 @@ export class LlHlsSource {
     this.delivery.advertisedLatencyMs = holdBackS != null ? holdBackS * 1000 : null;
     this.inits = new InitSections({ ...o, maxBytes: o.maxPlaylistBytes ?? DEFAULT_MAX_PLAYLIST_BYTES });
     const init = edgeInit(playlist);
-    if (init) this.inits.adopt(init, playlistUrl, track);
+    if (init) this.inits.adopt(init, playlistUrl, track, initBytes);
     this.handedTrack = track;
   }
 
@@ -92,7 +94,7 @@ export class LlHlsSource {
             await gap(step.part);
             continue;
           }
-          const track = await this.trackFor(step.part.map, step.part.discontinuity);
+          const track = await this.trackFor(step.part.map, step.part.discontinuity || this.pendingDiscontinuity);
           if (!track) return "failed";
           await queue(step.part, track, this.fetchPart(step.part.uri, step.part.byteRange ?? null, track));
           continue;
@@ -110,7 +112,7 @@ export class LlHlsSource {
         this.last = want;
         if (part?.gap) await gap(part);
         else if (part) {
-          const track = await this.trackFor(part.map, part.discontinuity);
+          const track = await this.trackFor(part.map, part.discontinuity || this.pendingDiscontinuity);
           if (!track) return "failed";
           // A server that would not stream the hinted part (or listed it under another init section than the one it
           // was read with): it is fetched now that it is whole.

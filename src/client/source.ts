@@ -303,7 +303,7 @@ class HlsMediaSource implements Source {
     const track = this.hls.fmp4Track;
     // Parts in MPEG-TS are read as plain HLS: frames of a transport stream cannot be told apart as its bytes come.
     if (playlist.partTargetS !== null && track && !playlist.endList) {
-      this.ll = new LlHlsSource(this.hls.url, playlist, track, this.options, (w) => this.hls.noteWarnings(w));
+      this.ll = new LlHlsSource(this.hls.url, playlist, track, this.options, (w) => this.hls.noteWarnings(w), this.hls.fmp4InitBytes);
     }
   }
 

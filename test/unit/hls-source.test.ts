@@ -449,6 +449,23 @@ test("fMP4: after EXT-X-DISCONTINUITY the init section is fetched again, and one
   expect(r.events.filter((e) => e.kind === "bad-value" || e.kind === "segment-missing")).toEqual([]);
 });
 
+test("fMP4: the segment after EXT-X-DISCONTINUITY lost, the next one still read with the rewritten init section", async () => {
+  const init0 = initSegment();
+  const init1 = withTrackId(withTrackId(init0, "tkhd", 12, 2), "trex", 4, 2);
+  const seg0 = frameFragment(0, true, 8);
+  const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n" +
+    "#EXTINF:1,\nseg_0.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:1,\nseg_1.m4s\n#EXTINF:1,\nseg_2.m4s\n#EXT-X-ENDLIST\n";
+  const r = await runSource({
+    "stream.m3u8": [ok(playlist)],
+    "init.mp4": [new Response(init0), new Response(init1)],
+    "seg_0.m4s": [new Response(seg0)],
+    "seg_1.m4s": [new Response("gone", { status: 404 })],
+    "seg_2.m4s": [new Response(withTrackId(seg0, "tfhd", 4, 2))],
+  });
+  expect(r.outcome).toBe("ended");
+  expect(r.got.map((s) => [s.sequence, s.frames, s.discontinuity, s.afterGap === true])).toEqual([[0, 1, false, false], [2, 1, true, true]]);
+});
+
 test("EXT-X-BYTERANGE segments are asked for by Range; a server that ignores it is cut down to the range", async () => {
   const whole = new Uint8Array([...TS_SEGMENT, ...TS_SEGMENT]);
   const ranges: (string | null)[] = [];
@@ -638,6 +655,13 @@ describe("the playlist's polls pause between segments (poll-schedule.ts), wired 
       expect(s.arrivedAtMs - s.requestedAtMs).toBe(900);
     }
     expect(origin.sim.events).toEqual([]);
+  });
+
+  test("a body held 3.5 s while the playlist goes on listing on time: a slow segment, not a stale playlist", async () => {
+    const origin = liveOrigin({ listedAtMs: (i) => 330 + i * 1000, fetchMs: (i) => (i === 3 ? 3500 : 0) });
+    const got = await run(origin, 12_000);
+    expect(got.map((s) => s.sequence)).toEqual(Array.from({ length: got.length }, (_, i) => i));
+    expect(origin.sim.events.map((e) => e.kind)).toEqual(["slow-segment"]);
   });
 
   test("segments fetched side by side are handed on in order, each with its own arrival", async () => {
