@@ -29,29 +29,40 @@ export interface SegmentPlace {
  * The loop is the discontinuity number of the segment the first frame came in (vat's origin counts its loops so);
  * after that, a loop is counted where the video started over, not at every discontinuity (a packager that restarts
  * starts one too, and one that writes no EXT-X-DISCONTINUITY-SEQUENCE numbers them from 0 again as they scroll
- * out): by the times, where both frames have one (the wall-clock time between them, less the video's, in whole
- * videos: an outage can span several loops), else where the number falls back by more than half the video. Without a
- * playlist (a file or an RTMP/SRT URL read by ffmpeg) generation times are unknown. Pure; keeps only the last frame's
- * place and the loop count between frames.
+ * out): by the times, where both frames have one (the wall-clock time between them, less the video's, is whole
+ * videos, give or take LOOP_SLACK: an outage can span several loops; anything else, such as an origin that started
+ * the video over, is no loop, and the meter sees the number fall back as a restart), else where the number falls back
+ * by more than half the video. Without a playlist (a file or an RTMP/SRT URL read by ffmpeg) generation times are
+ * unknown. Pure; keeps only the last frame's place, the frame length and the loop count between frames.
  */
+/** How far from whole videos the time between two frames may be and still count as loops: a tenth of the video, 1-5 s. */
+function loopSlackMs(videoMs: number): number {
+  return Math.min(videoMs / 4, Math.max(1000, Math.min(5000, videoMs / 10)));
+}
+
 export class Timeline {
   private loop = 0;
   private last: { inVideo: number; msInVideo: number; generatedAtMs: number | null } | null = null;
   /** A frame's length in the video, ms, from its payloads' times (null until a frame far enough in gives it). */
   private frameMs: number | null = null;
+  private frameMsFrom = 0;
 
   place(p: Payload, where: SegmentPlace | null): PlacedFrame {
     if (!p.video) return { streamId: p.streamId, frameNumber: p.frameNumber, generatedAtMs: p.generatedAtMs, loop: 0 };
     const frames = p.video.loopFrames;
     const generatedAtMs = where && where.programDateTimeMs !== null && where.offsetMs !== null ? where.programDateTimeMs + where.offsetMs : null;
-    // Times are whole ms: a frame 100 in gives its length within 0.5 %.
-    if (p.frameNumber >= 100) this.frameMs = p.generatedAtMs / p.frameNumber;
+    // Times are whole ms: the furthest frame in gives the frame's length best (frame 1 within 1.5 %, 100 within 0.02 %).
+    if (p.frameNumber > 0 && p.frameNumber >= this.frameMsFrom) {
+      this.frameMs = p.generatedAtMs / p.frameNumber;
+      this.frameMsFrom = p.frameNumber;
+    }
     const last = this.last;
     if (last === null) this.loop = where?.discontinuitySequence ?? 0;
     else if (generatedAtMs !== null && last.generatedAtMs !== null && this.frameMs !== null) {
       const videoMs = frames * this.frameMs;
-      const wrapped = Math.round((generatedAtMs - last.generatedAtMs - (p.generatedAtMs - last.msInVideo)) / videoMs);
-      if (wrapped > 0) this.loop += wrapped;
+      const beyond = generatedAtMs - last.generatedAtMs - (p.generatedAtMs - last.msInVideo);
+      const wrapped = Math.round(beyond / videoMs);
+      if (wrapped > 0 && Math.abs(beyond - wrapped * videoMs) <= loopSlackMs(videoMs)) this.loop += wrapped;
     } else if (last.inVideo - p.frameNumber > frames / 2) this.loop++;
     this.last = { inVideo: p.frameNumber, msInVideo: p.generatedAtMs, generatedAtMs };
     return { streamId: p.streamId, frameNumber: this.loop * frames + p.frameNumber, generatedAtMs, loop: this.loop };

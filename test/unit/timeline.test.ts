@@ -65,10 +65,40 @@ describe("prerecorded frames on the stream's timeline", () => {
       expect([end, next, before, back]).toEqual([M - 1, M, M + 100, 3 * M + 50]);
     });
 
+    test("the origin restarted 15 s after frame 600 of loop 2, the video from its start: no loop, the meter sees a restart", () => {
+      const t = new Timeline();
+      const meter = new StreamMeter({ startMs: 0, windowMs: 600_000, clockOffsetMs: 0, nominalFps: FPS });
+      const loop2 = T0 + 2 * 30_000;
+      const back = loop2 + 20_000 + 15_000;
+      const shown = [
+        ...Array.from({ length: 601 }, (_, n) => ({ n, atMs: loop2 + (n * 1000) / FPS, ds: 2 })),
+        ...Array.from({ length: 300 }, (_, n) => ({ n, atMs: back + (n * 1000) / FPS, ds: 0 })),
+      ];
+      for (const f of shown) {
+        const placed = t.place(long(f.n), { programDateTimeMs: f.atMs, discontinuitySequence: f.ds, offsetMs: 0 });
+        meter.push({ arrivedAtMs: f.atMs - T0 + 1000, decodedAtMs: f.atMs - T0 + 1000, readMs: 0, segment: null, payload: placed });
+      }
+      expect(meter.summary()).toMatchObject({ dropped: 0, restarts: 1, framesNew: 901 });
+    });
+
     test("without PROGRAM-DATE-TIME: a loop where the number falls back by more than half the video, not at a restart", () => {
       const t = new Timeline();
       expect([[380, 0], [450, 1], [899, 1], [0, 2], [10, 2]].map(([n, ds]) => at(t, n!, null, ds!))).toEqual([380, 450, 899, M, M + 10]);
     });
+  });
+
+  test("a video shorter than 100 frames: its frame length from the frames seen, so an outage over loops counts them", () => {
+    // vat's origin: loop k starts at T0 + 3 s × k and is discontinuity k; a segment a second (30 frames).
+    const T0 = 1_795_000_000_000;
+    const place = (t: Timeline, loop: number, n: number) => {
+      const first = Math.floor(n / 30) * 30;
+      return t.place(video(n), { programDateTimeMs: T0 + loop * 3000 + (first * 1000) / FPS, discontinuitySequence: loop, offsetMs: ((n - first) * 1000) / FPS }).frameNumber;
+    };
+    let t = new Timeline();
+    expect([place(t, 0, 79), place(t, 0, 80), place(t, 3, 10)]).toEqual([79, 80, 3 * N + 10]);
+    // A bit over one loop, the number not falling back.
+    t = new Timeline();
+    expect([place(t, 0, 30), place(t, 1, 50)]).toEqual([30, N + 50]);
   });
 
   test("without a playlist, a fall of more than half the video starts a new loop, even across lost frames", () => {
