@@ -204,6 +204,8 @@ interface Gap {
   to: number;
   /** The window the gap was counted in: a late frame arriving in that window un-drops it there too. */
   window: number;
+  /** Its numbers still counted as dropped: all of them, less the unreadable frames decoded in it, less late ones filled. */
+  counted: number;
 }
 const GAP_MEMORY = 256;
 
@@ -418,12 +420,9 @@ export class StreamMeter {
       const dropped = Math.max(0, gapBefore - unreadableBefore);
       if (dropped > 0) {
         this.count((t) => (t.dropped += dropped));
-        // Only a gap of which every number counted can be un-dropped by a late frame: which numbers the unreadable
-        // frames carried is not known.
-        if (dropped === gapBefore) {
-          this.gaps.push({ from: this.maxNumber + 1, to: n - 1, window: this.windowIndex });
-          if (this.gaps.length > GAP_MEMORY) this.gaps.shift();
-        }
+        // Which numbers the unreadable frames carried is not known: late frames in the gap un-drop up to what counted.
+        this.gaps.push({ from: this.maxNumber + 1, to: n - 1, window: this.windowIndex, counted: dropped });
+        if (this.gaps.length > GAP_MEMORY) this.gaps.shift();
       }
       if (gen !== null) this.learnFps(n - this.maxNumber, gen - this.maxGen);
     }
@@ -505,11 +504,8 @@ export class StreamMeter {
     const i = this.gaps.findIndex((g) => n >= g.from && n <= g.to);
     if (i < 0) return;
     const g = this.gaps[i]!;
-    const parts = [
-      ...(n > g.from ? [{ from: g.from, to: n - 1, window: g.window }] : []),
-      ...(n < g.to ? [{ from: n + 1, to: g.to, window: g.window }] : []),
-    ];
-    this.gaps.splice(i, 1, ...parts);
+    // Each number fills once (a second copy is a duplicate); a gap whose drops are all filled is done.
+    if (--g.counted === 0) this.gaps.splice(i, 1);
     this.run.dropped--;
     if (g.window === this.windowIndex) this.window.dropped--;
   }
