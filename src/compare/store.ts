@@ -56,13 +56,17 @@ export class CompareStore {
   }
 
   /**
-   * A run's bitrate over its windows, each weighed by its length (what a per-GB price is charged on: a run's last
-   * window is often short); null before any window closed.
+   * A run's bitrate over its windows' time (what a per-GB price is charged on): each window's weighed by its length (a
+   * run's last window is often short), one without media (no bitrate: between segments longer than it, an outage)
+   * as none; null when no window had media.
    */
   meanBitrateKbps(runId: number): number | null {
     if (!this.hasTable("windows")) return null;
     const r = this.db
-      .query("SELECT SUM(bitrate_kbps * (end_ms - start_ms)) / SUM(end_ms - start_ms) AS kbps FROM windows WHERE run_id = ? AND bitrate_kbps IS NOT NULL AND end_ms > start_ms")
+      .query(
+        `SELECT CASE WHEN COUNT(bitrate_kbps) > 0 THEN SUM(COALESCE(bitrate_kbps, 0) * (end_ms - start_ms)) / SUM(end_ms - start_ms) END AS kbps
+         FROM windows WHERE run_id = ? AND end_ms > start_ms`,
+      )
       .get(runId) as
       | { kbps: number | null }
       | null;

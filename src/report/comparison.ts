@@ -92,8 +92,10 @@ export function comparisonFigures(c: ComparisonFacts, prices: Prices): Compariso
   const streams = [...c.streams].sort((a, b) => Number(b.control) - Number(a.control)).map((s): ComparedStreamFigures => {
     const latencies = s.frames.map((f) => f.latencyMs);
     const stalls = s.events.filter((e) => STALL_KINDS.has(e.kind));
-    // Each window weighed by its length: a run's last window is often short.
-    const bitrates = s.windows.flatMap((w) => (w.bitrateKbps === null || !(w.endMs > w.startMs) ? [] : [[w.bitrateKbps, w.endMs - w.startMs] as [number, number]]));
+    // Over the windows' time: each weighed by its length (a run's last window is often short), one without media as
+    // none (compare/store.ts meanBitrateKbps).
+    const hadMedia = s.windows.some((w) => w.bitrateKbps !== null);
+    const bitrates = hadMedia ? s.windows.flatMap((w) => (w.endMs > w.startMs ? [[w.bitrateKbps ?? 0, w.endMs - w.startMs] as [number, number]] : [])) : [];
     return {
       role: s.role,
       provider: s.provider,

@@ -76,17 +76,22 @@ test("the providers' rows; no bitrate for a run without windows", () => {
   d.close();
 });
 
-test("a run's bitrate is over its windows' time: a short last window weighs as little as it lasted", () => {
+test("a run's bitrate is over its windows' time: a short last window weighs as little as it lasted, one without media as none", () => {
   const path = join(dir, "bitrate.db");
   const raw = new Database(path, { create: true });
   raw.exec("CREATE TABLE windows (run_id INTEGER, idx INTEGER, start_ms REAL, end_ms REAL, bitrate_kbps REAL)");
-  // Two whole 10 s windows and the run's last 2.5 s; and a window without media (no bitrate), left aside.
+  // Two whole 10 s windows, 2.5 s, and 2.5 s in which nothing came (no bitrate): 23 MB over 25 s.
   for (const [idx, start, end, kbps] of [[0, 0, 10_000, 1000], [1, 10_000, 20_000, 1200], [2, 20_000, 22_500, 400], [3, 22_500, 25_000, null]] as const) {
     raw.query("INSERT INTO windows VALUES (7, ?, ?, ?, ?)").run(idx, start, end, kbps);
   }
   raw.close();
   const store = new CompareStore(path);
-  expect(store.meanBitrateKbps(7)).toBeCloseTo((1000 * 10 + 1200 * 10 + 400 * 2.5) / 22.5, 9);
+  expect(store.meanBitrateKbps(7)).toBeCloseTo((1000 * 10 + 1200 * 10 + 400 * 2.5) / 25, 9);
+  // A run none of whose windows had media has no bitrate.
+  const none = new Database(path);
+  none.query("INSERT INTO windows VALUES (8, 0, 0, 10000, NULL)").run();
+  none.close();
+  expect(store.meanBitrateKbps(8)).toBeNull();
   store.close();
 });
 
