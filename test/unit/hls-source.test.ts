@@ -428,21 +428,28 @@ describe("older copies and restarts, at the edges", () => {
   });
 });
 
-test("fMP4: after EXT-X-DISCONTINUITY the init section is fetched again, and one rewritten under its name is read", async () => {
-  // A packager that started over (ffmpeg's hls muxer with append_list) rewrote init.mp4 for its new encode: here the
-  // video moved to track 2. Read with the old section, segment 1 would hold no frame of the video track.
+/**
+ * A packager that started over (ffmpeg's hls muxer with append_list) rewrote init.mp4 for its new encode: here the
+ * video moved to track 2. Before it, init.mp4 and a segment of track 1; after, init.mp4 and a segment of track 2 (read
+ * with the old section, it would hold no frame of the video track). `after` segments follow the discontinuity.
+ */
+function rewrittenInit(after: ("lost" | "new")[]) {
   const init0 = initSegment();
-  const init1 = withTrackId(withTrackId(init0, "tkhd", 12, 2), "trex", 4, 2);
   const seg0 = frameFragment(0, true, 8);
-  const seg1 = withTrackId(seg0, "tfhd", 4, 2);
+  const names = after.map((_, i) => `seg_${i + 1}.m4s`);
   const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n" +
-    "#EXTINF:1,\nseg_0.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:1,\nseg_1.m4s\n#EXT-X-ENDLIST\n";
-  const r = await runSource({
+    "#EXTINF:1,\nseg_0.m4s\n#EXT-X-DISCONTINUITY\n" + names.map((n) => `#EXTINF:1,\n${n}\n`).join("") + "#EXT-X-ENDLIST\n";
+  const script: Script = {
     "stream.m3u8": [ok(playlist)],
-    "init.mp4": [new Response(init0), new Response(init1)],
+    "init.mp4": [new Response(init0), new Response(withTrackId(withTrackId(init0, "tkhd", 12, 2), "trex", 4, 2))],
     "seg_0.m4s": [new Response(seg0)],
-    "seg_1.m4s": [new Response(seg1)],
-  });
+  };
+  after.forEach((kind, i) => (script[names[i]!] = [kind === "lost" ? new Response("gone", { status: 404 }) : new Response(withTrackId(seg0, "tfhd", 4, 2))]));
+  return runSource(script);
+}
+
+test("fMP4: after EXT-X-DISCONTINUITY the init section is fetched again, and one rewritten under its name is read", async () => {
+  const r = await rewrittenInit(["new"]);
   expect(r.outcome).toBe("ended");
   expect(r.got.map((s) => [s.sequence, s.frames, s.discontinuity])).toEqual([[0, 1, false], [1, 1, true]]);
   expect(r.calls.filter((c) => c === "init.mp4")).toHaveLength(2);
@@ -450,18 +457,7 @@ test("fMP4: after EXT-X-DISCONTINUITY the init section is fetched again, and one
 });
 
 test("fMP4: the segment after EXT-X-DISCONTINUITY lost, the next one still read with the rewritten init section", async () => {
-  const init0 = initSegment();
-  const init1 = withTrackId(withTrackId(init0, "tkhd", 12, 2), "trex", 4, 2);
-  const seg0 = frameFragment(0, true, 8);
-  const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n" +
-    "#EXTINF:1,\nseg_0.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:1,\nseg_1.m4s\n#EXTINF:1,\nseg_2.m4s\n#EXT-X-ENDLIST\n";
-  const r = await runSource({
-    "stream.m3u8": [ok(playlist)],
-    "init.mp4": [new Response(init0), new Response(init1)],
-    "seg_0.m4s": [new Response(seg0)],
-    "seg_1.m4s": [new Response("gone", { status: 404 })],
-    "seg_2.m4s": [new Response(withTrackId(seg0, "tfhd", 4, 2))],
-  });
+  const r = await rewrittenInit(["lost", "new"]);
   expect(r.outcome).toBe("ended");
   expect(r.got.map((s) => [s.sequence, s.frames, s.discontinuity, s.afterGap === true])).toEqual([[0, 1, false, false], [2, 1, true, true]]);
 });
