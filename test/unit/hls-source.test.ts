@@ -31,8 +31,13 @@ function scripted(script: Script, onFetch: (name: string) => void = () => {}) {
   return { fetchFn, calls, urls };
 }
 
-/** A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name], side by side. */
-function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
+/**
+ * A source on a scripted server and a simulated clock: each fetch of a name takes fetchMs[name]. On the instant clock
+ * (the default) sleeps and fetches advance it at once, one after another, and nothing waits on the event loop's turns
+ * (which a loaded machine spaces out against the fetches' own real timeouts); on the overlapping clock, fetches take
+ * their time side by side, as real ones do.
+ */
+function makeSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}, clock: "instant" | "overlapping" = "instant") {
   let delay = (_ms: number) => Promise.resolve();
   const { fetchFn: answer, calls, urls } = scripted(script);
   const fetchFn: Fetch = async (url, init) => {
@@ -40,14 +45,14 @@ function makeSource(script: Script, fetchMs: Record<string, number> = {}, option
     await delay(fetchMs[new URL(url).pathname.split("/").pop()!] ?? 0);
     return res;
   };
-  const sim = simulatedOptions(fetchFn, options, { overlapping: true });
+  const sim = simulatedOptions(fetchFn, options, { overlapping: clock === "overlapping" });
   delay = sim.delay;
   const source = new HlsSource("http://origin/video/stream.m3u8", sim.options);
   return { source, events: sim.events, calls, urls, nowMs: sim.nowMs };
 }
 
-async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}) {
-  const made = makeSource(script, fetchMs, options);
+async function runSource(script: Script, fetchMs: Record<string, number> = {}, options: Partial<HlsSourceOptions> = {}, clock: "instant" | "overlapping" = "instant") {
+  const made = makeSource(script, fetchMs, options, clock);
   const got: SegmentArrival[] = [];
   await made.source.connect();
   const outcome = await made.source.run(async (s) => {
@@ -116,6 +121,8 @@ test("a segment that takes longer to fetch than to play is a rebuffer risk: an e
   const r = await runSource(
     { "stream.m3u8": [ok(PLAYLIST)], "seg_0.ts": [seg()], "seg_1.ts": [seg()], "seg_2.ts": [seg()] },
     { "seg_0.ts": 900, "seg_1.ts": 1500 },
+    {},
+    "overlapping",
   );
   expect(r.got.map((s) => s.sequence)).toEqual([0, 1, 2]);
   expect(r.events.map((e) => [e.kind, e.durationMs, e.detail])).toEqual([
