@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { COMPARISONS, EVENTS, FRAMES, RUNS, WINDOWS } from "../client/columns.ts";
 import { joinMarks } from "../client/comparison.ts";
 import type { ComparedStreamFacts, ComparisonFacts } from "./comparison.ts";
-import { columns, memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from "./collect.ts";
+import { columns, isRecord, memoryMiB, numberOrNull, providerOf, readDatabase, tableSelector } from "./collect.ts";
 
 /**
  * Every comparison in one database: its control and the streams compared with it (runs of one comparison id), and
@@ -96,7 +96,7 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
       cpu: numberOrNull(control.cpu),
       memoryMiB: memoryMiB(control.memory),
       streams: [
-        stream("control", fromCompare.length > 0 ? "origin" : providerOf(control.url ?? "", params(control.params), control.role, control.rendition), control.id, null),
+        stream("control", fromCompare.length > 0 ? "origin" : providerOf(control.url ?? "", isRecord(control.params) ? control.params : null, control.role, control.rendition), control.id, null),
         ...listed.map((p) => stream(p.role, p.name, p.runId, p)),
       ],
     });
@@ -104,16 +104,12 @@ function readAll(db: Database, file: string, names: Set<string>): ComparisonFact
   return out;
 }
 
-function params(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === "object" ? (v as Record<string, unknown>) : null;
-}
-
 /** A stream of a comparison vat client made, as compare would have listed it: named by host (and rendition), no cost. */
 function clientStream(r: { id?: number | null; role: string | null; url: string | null; params: unknown; rendition: string | null; status: string | null }): ProviderRecord {
   const failed = typeof r.status === "string" && r.status.startsWith("failed");
   return {
     role: r.role!,
-    name: providerOf(r.url ?? "", params(r.params), r.role, r.rendition),
+    name: providerOf(r.url ?? "", isRecord(r.params) ? r.params : null, r.role, r.rendition),
     status: failed ? "failed" : "measured",
     reason: failed ? r.status!.replace(/^failed:\s*/, "") : null,
     runId: r.id ?? null,

@@ -214,7 +214,7 @@ function qualityFacts(frames: { psnrY: number | null; ssimY: number | null }[], 
   };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
